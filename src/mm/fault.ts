@@ -1,0 +1,263 @@
+import { PMD_NR, PMD_ORDER, NotifyEvent } from './constants.ts';
+import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KERNEL } from './page.ts';
+import { pageAddNewAnonRmap, pageAddRmap, pageRemoveRmap } from './rmap.ts';
+import { splitHugePmd } from './huge-memory.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+
+/** vm_fault_t bits the model produces. */
+export const VM_FAULT_OK = 0;
+export const VM_FAULT_SIGSEGV = 1;
+export const VM_FAULT_SIGBUS = 2;
+export const VM_FAULT_OOM = 4;
+export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
+
+/** Counters of CPU-side fault handling, for metrics and tests. */
+export interface FaultStats {
+  faults: number;
+  cow: number;
+  migrateToRam: number;
+}
+
+/**
+ * handle_mm_fault: resolves one fault at `vpn` in `vma` (already checked for permission by the
+ * caller: the CPU's access check, GUP's check_vma_flags or hmm_vma_fault). Returns a VM_FAULT
+ * code; on success the caller retries the access, which may fault again (e.g. a write to a
+ * device-private page first migrates it, then COWs it).
+ */
+export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  if (vma.isHugetlb) return hugetlbFault(mm, vma, vpn, write);
+  let pmd = mm.pt.pmd(vpn);
+  if ((!pmd || (pmd.huge === 0 && !pmd.ptes)) && vma.thpEligible(vpn)) {
+    return doHugePmdAnonymousPage(mm, vma, vpn, write);
+  }
+  pmd = mm.pt.pmd(vpn);
+  if (pmd && pmd.huge !== 0) {
+    if (write && !pteHas(pmd.huge, PTE_WRITE)) {
+      if (doHugePmdWpPage(mm, vma, vpn)) return VM_FAULT_OK;
+      // Fallback: the PMD was split; handle the fault at PTE level.
+    } else {
+      pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
+      return VM_FAULT_OK;
+    }
+  }
+  const e = mm.pt.pte(vpn);
+  switch (pteType(e)) {
+    case PteType.NONE:
+      if (vma.isAnonymous || vma.isMixed) return doAnonymousPage(mm, vma, vpn, write);
+      return doFileFault(mm, vma, vpn, write);
+    case PteType.DEVICE_EXCLUSIVE:
+      removeDeviceExclusiveEntry(mm, vma, vpn);
+      return VM_FAULT_OK;
+    case PteType.DEVICE_PRIVATE: {
+      const pfn = ptePfn(e);
+      const pm = mm.sys.pagemapOf(pfn)!;
+      mm.sys.pages.get(pfn);
+      const r = pm.ops.migrateToRam({ mm, vma, vpn, pfn });
+      mm.sys.putPage(pfn);
+      return r;
+    }
+    case PteType.MIGRATION:
+      // Only seen while a migration is in progress; single-threaded, so never.
+      return VM_FAULT_OK;
+    case PteType.PRESENT:
+      if (write && !pteHas(e, PTE_WRITE)) return doWpPage(mm, vma, vpn);
+      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+      return VM_FAULT_OK;
+  }
+  return VM_FAULT_SIGBUS;
+}
+
+/** do_anonymous_page: the zero page for reads, a new exclusive anon page for writes. */
+function doAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  if (!write) {
+    mm.pt.setPte(vpn, mkPte(PteType.PRESENT, mm.sys.zeroPfn, 0));
+    return VM_FAULT_OK;
+  }
+  vma.anonVma = true;
+  const pfn = mm.sys.pages.allocSystem();
+  pageAddNewAnonRmap(mm.sys, pfn, vpn);
+  mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE | PTE_DIRTY : 0) | PTE_YOUNG));
+  return VM_FAULT_OK;
+}
+
+/**
+ * Faults on shmem and tmpfs-file mappings: map the page cache page (writable at once in a
+ * shared writable mapping, since shmem needs no write notification), or COW it into a new
+ * anon page on a write to a private mapping (do_cow_fault).
+ */
+function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  const sys = mm.sys;
+  const file = vma.file;
+  if (!file) return VM_FAULT_SIGBUS;
+  const idx = vma.pgoffOf(vpn);
+  if (idx >= file.size) return VM_FAULT_SIGBUS;
+  const page = sys.fileGetPage(file, idx);
+  if (write && !vma.shared) {
+    vma.anonVma = true;
+    const pfn = sys.pages.allocSystem();
+    sys.pages.copy(pfn, page);
+    pageAddNewAnonRmap(sys, pfn, vpn);
+    mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
+    return VM_FAULT_OK;
+  }
+  sys.pages.get(page);
+  pageAddRmap(sys, page, false);
+  const w = vma.shared && vma.writable ? PTE_WRITE : 0;
+  mm.pt.setPte(vpn, mkPte(PteType.PRESENT, page, w | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+  return VM_FAULT_OK;
+}
+
+/**
+ * do_wp_page: a write to a present read-only PTE. Shared mappings just become writable; an
+ * exclusively owned anon page is reused; anything else is copied (wp_page_copy), which
+ * invalidates the old translation first.
+ */
+export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
+  const sys = mm.sys, p = sys.pages;
+  const e = mm.pt.pte(vpn);
+  const old = ptePfn(e);
+  if (vma.shared) {
+    mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
+    return VM_FAULT_OK;
+  }
+  const normal = !sys.isZeroPfn(old);
+  if (normal && p.hasFlag(p.folio(old), PG_ANON)) {
+    if (p.hasFlag(old, PG_ANON_EXCLUSIVE) || (p.refcount[p.folio(old)] === 1 && p.pincount[p.folio(old)] === 0)) {
+      p.setFlag(old, PG_ANON_EXCLUSIVE);
+      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
+      return VM_FAULT_OK;
+    }
+  }
+  return wpPageCopy(mm, vma, vpn);
+}
+
+function wpPageCopy(mm: Mm, vma: Vma, vpn: number): number {
+  const sys = mm.sys, p = sys.pages;
+  vma.anonVma = true;
+  const old = ptePfn(mm.pt.pte(vpn));
+  const pfn = p.allocSystem();
+  if (!sys.isZeroPfn(old)) p.copy(pfn, old);
+  mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+    pageAddNewAnonRmap(sys, pfn, vpn);
+    mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE : 0) | PTE_DIRTY | PTE_YOUNG));
+    if (!sys.isZeroPfn(old)) {
+      pageRemoveRmap(sys, old);
+      sys.putPage(old);
+    }
+  });
+  sys.stats.cow++;
+  return VM_FAULT_OK;
+}
+
+/**
+ * remove_device_exclusive_entry: a CPU touch revokes device-exclusive access. Devices are told
+ * with MMU_NOTIFY_EXCLUSIVE and no owner, then the PTE is restored (old; writable and dirty if
+ * the entry was the writable variant and the vma allows writes).
+ */
+export function removeDeviceExclusiveEntry(mm: Mm, vma: Vma, vpn: number): void {
+  const sys = mm.sys;
+  mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.EXCLUSIVE, owner: null }, () => {
+    const e = mm.pt.pte(vpn);
+    if (pteType(e) !== PteType.DEVICE_EXCLUSIVE) return;
+    const pfn = ptePfn(e);
+    const f = pteHas(e, PTE_WRITE) ? PTE_DIRTY | (vma.writable ? PTE_WRITE : 0) : 0;
+    pageAddRmap(sys, pfn, false);
+    mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, f));
+  });
+}
+
+/** do_huge_pmd_anonymous_page: the huge zero page for reads, a new THP for writes. */
+function doHugePmdAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  const sys = mm.sys, p = sys.pages;
+  vma.anonVma = true;
+  const pmd = mm.pt.pmdAlloc(vpn);
+  const base = Math.floor(vpn / PMD_NR) * PMD_NR;
+  if (!write) {
+    pmd.huge = mkPte(PteType.PRESENT, sys.hugeZeroPfn, 0);
+    return VM_FAULT_OK;
+  }
+  const head = p.allocCompound(PMD_ORDER);
+  p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
+  p.index[head] = base;
+  p.entireMapcount[head] = 1;
+  pmd.huge = mkPte(PteType.PRESENT, head, PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+  return VM_FAULT_OK;
+}
+
+/**
+ * do_huge_pmd_wp_page: reuse an exclusively owned THP; otherwise split the PMD and let the
+ * PTE-level COW copy one 4 KiB page (the huge zero page always splits). Returns true when
+ * the fault was resolved at PMD level.
+ */
+function doHugePmdWpPage(mm: Mm, vma: Vma, vpn: number): boolean {
+  const sys = mm.sys, p = sys.pages;
+  const pmd = mm.pt.pmd(vpn)!;
+  const head = ptePfn(pmd.huge);
+  if (!sys.isHugeZero(head) && (p.hasFlag(head, PG_ANON_EXCLUSIVE) || p.refcount[head] === 1)) {
+    p.setFlag(head, PG_ANON_EXCLUSIVE);
+    pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    return true;
+  }
+  splitHugePmd(mm, vma, vpn);
+  return false;
+}
+
+/**
+ * hugetlb_fault for a private hugetlb mapping: no zero page (a read allocates a huge page and
+ * maps it read-only), a write reuses a singly mapped anon page or copies it into another huge
+ * page from the pool; an empty pool is SIGBUS.
+ */
+function hugetlbFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  const sys = mm.sys, p = sys.pages;
+  const pmd = mm.pt.pmdAlloc(vpn);
+  const base = Math.floor(vpn / PMD_NR) * PMD_NR;
+  if (pmd.huge === 0) {
+    const head = allocHugetlbFor(mm, vma, base);
+    if (head < 0) return VM_FAULT_SIGBUS;
+    p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
+    p.index[head] = base;
+    p.entireMapcount[head] = 1;
+    pmd.huge = mkPte(PteType.PRESENT, head, PTE_YOUNG | (write ? PTE_WRITE | PTE_DIRTY : 0));
+    return VM_FAULT_OK;
+  }
+  if (!write || pteHas(pmd.huge, PTE_WRITE)) {
+    pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
+    return VM_FAULT_OK;
+  }
+  const old = ptePfn(pmd.huge);
+  if (p.entireMapcount[old] === 1 && p.hasFlag(old, PG_ANON)) {
+    p.setFlag(old, PG_ANON_EXCLUSIVE);
+    pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    return VM_FAULT_OK;
+  }
+  const head = allocHugetlbFor(mm, vma, base);
+  if (head < 0) return VM_FAULT_SIGBUS;
+  for (let i = 0; i < PMD_NR; i++) p.copy(head + i, old + i);
+  mm.notifiers.invalidate({ start: base, end: base + PMD_NR, event: NotifyEvent.CLEAR, owner: null }, () => {
+    p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
+    p.index[head] = base;
+    p.entireMapcount[head] = 1;
+    pmd.huge = mkPte(PteType.PRESENT, head, PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    p.entireMapcount[old]--;
+    sys.putPage(old);
+  });
+  return VM_FAULT_OK;
+}
+
+/** A huge page for `base` in `vma`: the mapping's own reservation first, then the free pool. */
+function allocHugetlbFor(mm: Mm, vma: Vma, base: number): number {
+  const sys = mm.sys;
+  const resv = vma.hugetlbResv;
+  const key = vma.pgoffOf(base);
+  if (resv && resv.has(key)) {
+    resv.delete(key);
+    sys.hugetlbReserved--;
+    return sys.allocHugetlb();
+  }
+  if (sys.hugetlbFree - sys.hugetlbReserved <= 0) return -1;
+  return sys.allocHugetlb();
+}
+
+export { PG_KERNEL };

@@ -1,0 +1,84 @@
+import { PMD_NR, NotifyEvent } from './constants.ts';
+import { PteType, mkPte, pteHas, ptePfn, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HEAD, PG_TAIL, PG_HUGETLB } from './page.ts';
+import { rmapWalk } from './rmap.ts';
+import type { System } from './system.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+
+/**
+ * __split_huge_pmd: replaces a PMD leaf by a page table of 512 PTEs. The huge zero page
+ * becomes 4 KiB zero-page PTEs; a THP stays one compound folio, now PTE-mapped. Mirrors are
+ * invalidated over the whole 2 MiB block (MMU_NOTIFY_CLEAR).
+ */
+export function splitHugePmd(mm: Mm, vma: Vma, vpn: number): void {
+  const sys = mm.sys;
+  const pmd = mm.pt.pmd(vpn);
+  if (!pmd || pmd.huge === 0) return;
+  const p = sys.pages;
+  const base = Math.floor(vpn / PMD_NR) * PMD_NR;
+  const head = ptePfn(pmd.huge);
+  if (p.hasFlag(head, PG_HUGETLB)) return;
+  mm.notifiers.invalidate({ start: base, end: base + PMD_NR, event: NotifyEvent.CLEAR, owner: null }, () => {
+    const e = pmd.huge;
+    pmd.huge = 0;
+    const ptes = new Float64Array(PMD_NR);
+    if (sys.isHugeZero(head)) {
+      for (let i = 0; i < PMD_NR; i++) ptes[i] = mkPte(PteType.PRESENT, sys.zeroPfn, 0);
+    } else {
+      const f = (pteHas(e, PTE_WRITE) ? PTE_WRITE : 0) | (pteHas(e, PTE_DIRTY) ? PTE_DIRTY : 0) | (pteHas(e, PTE_YOUNG) ? PTE_YOUNG : 0);
+      const excl = p.hasFlag(head, PG_ANON_EXCLUSIVE);
+      for (let i = 0; i < PMD_NR; i++) {
+        ptes[i] = mkPte(PteType.PRESENT, head + i, f);
+        p.mapcount[head + i]++;
+        if (excl) p.setFlag(head + i, PG_ANON_EXCLUSIVE);
+      }
+      p.entireMapcount[head]--;
+      p.refcount[head] += PMD_NR - 1;
+    }
+    pmd.ptes = ptes;
+  });
+  void vma;
+}
+
+/**
+ * split_huge_page: turns a THP into 512 small pages, keeping every mapping (each process's
+ * PMD is split first). Fails, like the kernel, when something other than the mappings holds
+ * a reference (a pin). Each mapping is invalidated over the folio's range.
+ */
+export function splitHugePage(sys: System, head: number): boolean {
+  const p = sys.pages;
+  if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return false;
+  head = p.folio(head);
+  const n = 1 << p.order[head];
+  const hits = rmapWalk(sys, head, false);
+  // References beyond mappings (pins, transient holds) make the split fail.
+  const mappingRefs = p.entireMapcount[head] + Array.from({ length: n }, (_, i) => p.mapcount[head + i]).reduce((a, b) => a + b, 0);
+  if (p.refcount[head] !== mappingRefs || p.pincount[head] > 0) return false;
+  const seen = new Set<string>();
+  for (const h of hits) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
+  for (const h of rmapWalk(sys, head, false).concat(...Array.from({ length: n - 1 }, (_, i) => rmapWalk(sys, head + i + 1, false)))) {
+    const key = `${h.mm.id}:${Math.floor(h.vpn / PMD_NR)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
+    const start = Math.max(base, h.vma.start), end = Math.min(base + PMD_NR, h.vma.end);
+    h.mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => undefined);
+  }
+  const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);
+  const idx = p.index[head];
+  for (let i = 0; i < n; i++) {
+    const pfn = head + i;
+    p.head[pfn] = -1;
+    p.refcount[pfn] = p.mapcount[pfn];
+    p.clearFlag(pfn, PG_HEAD | PG_TAIL);
+    if (anon) p.setFlag(pfn, PG_ANON);
+    if (dirty) p.setFlag(pfn, PG_DIRTY);
+    p.index[pfn] = idx + i;
+  }
+  p.order[head] = 0;
+  p.entireMapcount[head] = 0;
+  // Subpages nobody maps any more are freed, as the split frees unmapped tails.
+  for (let i = 0; i < n; i++) if (p.refcount[head + i] === 0) p.freeFrame(head + i);
+  return true;
+}

@@ -1,0 +1,66 @@
+import { PageTable } from './pagetable.ts';
+import { NotifierSubscriptions } from './mmu-notifier.ts';
+import type { Vma } from './vma.ts';
+import type { System } from './system.ts';
+
+/**
+ * struct mm_struct: one address space — its VMAs (sorted, non-overlapping), its CPU page table
+ * and its MMU notifier subscriptions. Addresses are virtual page numbers.
+ */
+export class Mm {
+  readonly id: number;
+  readonly pt = new PageTable();
+  readonly notifiers = new NotifierSubscriptions();
+  /** Sorted by start; never overlapping. */
+  vmas: Vma[] = [];
+  /** mm_users > 0: false after exit_mmap. */
+  alive = true;
+  /** Next free page number for mmap placement (bottom-up; the layout is never observable). */
+  mmapBase = 0x10000;
+
+  constructor(readonly sys: System) {
+    this.id = sys.nextMmId++;
+    sys.mms.add(this);
+  }
+
+  /** find_vma_intersection for one page: the VMA containing `vpn`, if any. */
+  findVma(vpn: number): Vma | undefined {
+    let lo = 0, hi = this.vmas.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.vmas[mid];
+      if (vpn < v.start) hi = mid - 1;
+      else if (vpn >= v.end) lo = mid + 1;
+      else return v;
+    }
+    return undefined;
+  }
+
+  /** VMAs intersecting [start, end), in address order. */
+  vmasIn(start: number, end: number): Vma[] {
+    return this.vmas.filter((v) => v.start < end && v.end > start);
+  }
+
+  insertVma(v: Vma): void {
+    let i = 0;
+    while (i < this.vmas.length && this.vmas[i].start < v.start) i++;
+    this.vmas.splice(i, 0, v);
+  }
+
+  removeVma(v: Vma): void {
+    const i = this.vmas.indexOf(v);
+    if (i >= 0) this.vmas.splice(i, 1);
+  }
+
+  /**
+   * Splits VMAs so that `at` is a boundary (split_vma). The page tables are untouched:
+   * only the bookkeeping changes, as in the kernel.
+   */
+  splitAt(at: number): void {
+    const v = this.findVma(at);
+    if (!v || v.start === at) return;
+    const tail = v.clone(at, v.end);
+    v.end = at;
+    this.insertVma(tail);
+  }
+}

@@ -1,0 +1,58 @@
+import { PMD_NR } from './constants.ts';
+
+/**
+ * One PMD slot: either a huge leaf (`huge !== 0`, an encoded entry of the head pfn) or a
+ * page-table page of 512 encoded PTEs, or neither (pmd_none).
+ */
+export class Pmd {
+  huge = 0;
+  ptes: Float64Array | null = null;
+}
+
+/**
+ * A process's CPU page table: a sparse map of PMD slots keyed by `vpn / 512`. Like the
+ * kernel, a PTE table stays allocated once created (zapping clears entries, not tables);
+ * whether a PMD is populated is observable through notifier ranges (see mprotect).
+ */
+export class PageTable {
+  readonly pmds = new Map<number, Pmd>();
+
+  pmd(vpn: number): Pmd | undefined {
+    return this.pmds.get(Math.floor(vpn / PMD_NR));
+  }
+  pmdAlloc(vpn: number): Pmd {
+    const k = Math.floor(vpn / PMD_NR);
+    let p = this.pmds.get(k);
+    if (!p) {
+      p = new Pmd();
+      this.pmds.set(k, p);
+    }
+    return p;
+  }
+  /** The PTE at `vpn` (0 when none or when the PMD is a huge leaf: check `pmd().huge`). */
+  pte(vpn: number): number {
+    const p = this.pmds.get(Math.floor(vpn / PMD_NR));
+    return p?.ptes ? p.ptes[vpn % PMD_NR] : 0;
+  }
+  setPte(vpn: number, e: number): void {
+    const p = this.pmdAlloc(vpn);
+    if (!p.ptes) p.ptes = new Float64Array(PMD_NR);
+    p.ptes[vpn % PMD_NR] = e;
+  }
+  clearPte(vpn: number): void {
+    const p = this.pmds.get(Math.floor(vpn / PMD_NR));
+    if (p?.ptes) p.ptes[vpn % PMD_NR] = 0;
+  }
+  /** Visits every non-none PTE in [start, end) in address order. */
+  forEachPte(start: number, end: number, fn: (vpn: number, e: number) => void): void {
+    for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
+      const p = this.pmds.get(base / PMD_NR);
+      if (!p?.ptes) continue;
+      const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+      for (let v = lo; v < hi; v++) {
+        const e = p.ptes[v - base];
+        if (e !== 0) fn(v, e);
+      }
+    }
+  }
+}

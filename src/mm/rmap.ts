@@ -1,0 +1,154 @@
+import { PteType, mkPte, pteType, ptePfn, pteHas, PTE_WRITE, PTE_DIRTY, PTE_YOUNG, PTE_ANON_EXCL } from './pte.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY } from './page.ts';
+import { PMD_NR, NotifyEvent } from './constants.ts';
+import type { System } from './system.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+
+/** page_add_new_anon_rmap: a freshly allocated anon page mapped once, exclusively. */
+export function pageAddNewAnonRmap(sys: System, pfn: number, vpn: number): void {
+  const p = sys.pages;
+  p.setFlag(pfn, PG_ANON | PG_ANON_EXCLUSIVE);
+  p.index[pfn] = vpn;
+  p.mapcount[pfn]++;
+}
+
+/** page_add_anon_rmap / page_add_file_rmap for an already-owned page: one more mapping. */
+export function pageAddRmap(sys: System, pfn: number, exclusive: boolean): void {
+  sys.pages.mapcount[pfn]++;
+  if (exclusive) sys.pages.setFlag(pfn, PG_ANON_EXCLUSIVE);
+}
+
+/** page_remove_rmap for a PTE mapping. The reference is dropped separately. */
+export function pageRemoveRmap(sys: System, pfn: number): void {
+  sys.pages.mapcount[pfn]--;
+}
+
+/** One place in some address space that references a page. */
+export interface RmapHit {
+  mm: Mm;
+  vma: Vma;
+  vpn: number;
+  /** The entry found (a PTE, or a huge PMD leaf when `huge`). */
+  entry: number;
+  huge: boolean;
+}
+
+/**
+ * rmap_walk: every PTE or PMD in every live mm that references `pfn` — present, device-private,
+ * device-exclusive or (when `migration`) migration entries of it. Anonymous pages sit at the
+ * same page number in every mm that shares them (fork keeps layouts); file pages are found
+ * through the VMAs that map their file.
+ */
+export function rmapWalk(sys: System, pfn: number, migration: boolean): RmapHit[] {
+  const p = sys.pages;
+  const hits: RmapHit[] = [];
+  const h = p.folio(pfn);
+  const isFile = p.hasFlag(h, PG_FILE);
+  for (const mm of sys.mms) {
+    if (!mm.alive) continue;
+    const candidates: Array<[Vma, number]> = [];
+    if (isFile) {
+      const fid = p.mapping[h];
+      for (const v of mm.vmas) {
+        if (v.file?.id !== fid) continue;
+        const vpn = v.start + (p.index[h] + (pfn - h) - v.pgoff);
+        if (vpn >= v.start && vpn < v.end) candidates.push([v, vpn]);
+      }
+    } else {
+      const vpn = p.index[h] + (pfn - h);
+      const v = mm.findVma(vpn);
+      if (v) candidates.push([v, vpn]);
+    }
+    for (const [v, vpn] of candidates) {
+      const pmd = mm.pt.pmd(vpn);
+      if (!pmd) continue;
+      if (pmd.huge !== 0) {
+        const head = ptePfn(pmd.huge);
+        if (head <= pfn && pfn < head + PMD_NR) hits.push({ mm, vma: v, vpn, entry: pmd.huge, huge: true });
+        continue;
+      }
+      const e = mm.pt.pte(vpn);
+      const t = pteType(e);
+      if (t === PteType.NONE || ptePfn(e) !== pfn) continue;
+      if (t === PteType.MIGRATION && !migration) continue;
+      if (t !== PteType.MIGRATION && migration) continue;
+      hits.push({ mm, vma: v, vpn, entry: e, huge: false });
+    }
+  }
+  return hits;
+}
+
+/**
+ * try_to_migrate for a small page: every remaining mapping becomes a migration entry that
+ * remembers write, dirty, young and anon-exclusivity. Each mapping is invalidated with
+ * MMU_NOTIFY_CLEAR over its page first. Device-exclusive entries are not mappings in 6.1
+ * (no mapcount) and stay.
+ */
+export function tryToMigrate(sys: System, pfn: number): void {
+  const p = sys.pages;
+  if (!p.isMapped(pfn)) return;
+  for (const hit of rmapWalk(sys, pfn, false)) {
+    const t = pteType(hit.entry);
+    if (hit.huge || t === PteType.DEVICE_EXCLUSIVE) continue;
+    hit.mm.notifiers.invalidate({ start: hit.vpn, end: hit.vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+      hit.mm.pt.setPte(hit.vpn, migrationEntryFor(sys, pfn, hit.entry));
+      pageRemoveRmap(sys, pfn);
+    });
+  }
+}
+
+/** The migration entry replacing `e` (a present or device-private entry of `pfn`). */
+export function migrationEntryFor(sys: System, pfn: number, e: number): number {
+  const p = sys.pages;
+  const anonExcl = p.isAnon(pfn) && p.hasFlag(pfn, PG_ANON_EXCLUSIVE);
+  let f = 0;
+  if (pteHas(e, PTE_WRITE)) f |= PTE_WRITE;
+  else if (anonExcl) f |= PTE_ANON_EXCL;
+  if (pteType(e) === PteType.PRESENT) {
+    if (pteHas(e, PTE_DIRTY)) {
+      f |= PTE_DIRTY;
+      p.setFlag(p.folio(pfn), PG_DIRTY);
+    }
+    if (pteHas(e, PTE_YOUNG)) f |= PTE_YOUNG;
+  }
+  // The mapping is being shared out: exclusivity is re-established from the entry.
+  if (anonExcl) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
+  return mkPte(PteType.MIGRATION, pfn, f);
+}
+
+/**
+ * remove_migration_ptes(src, dst): every migration entry of `src` becomes a mapping of `dst`
+ * (which may be `src` itself when the migration was abandoned), rebuilt as
+ * remove_migration_pte() does: old unless young, dirty only if both the entry and the folio
+ * are, writable only for writable entries in VM_WRITE vmas, device-private entries for
+ * device-private destinations.
+ */
+export function removeMigrationPtes(sys: System, src: number, dst: number): void {
+  const p = sys.pages;
+  for (const hit of rmapWalk(sys, src, true)) {
+    const e = hit.entry;
+    let f = 0;
+    if (pteHas(e, PTE_YOUNG)) f |= PTE_YOUNG;
+    if (pteHas(e, PTE_DIRTY) && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
+    if (pteHas(e, PTE_WRITE) && hit.vma.writable) f |= PTE_WRITE;
+    const exclusive = p.isAnon(dst) && (pteHas(e, PTE_WRITE) || pteHas(e, PTE_ANON_EXCL));
+    let ne: number;
+    if (p.isDevicePrivate(dst)) ne = mkPte(PteType.DEVICE_PRIVATE, dst, f & PTE_WRITE);
+    else ne = mkPte(PteType.PRESENT, dst, f);
+    hit.mm.pt.setPte(hit.vpn, ne);
+    p.get(dst);
+    pageAddRmap(sys, dst, exclusive);
+    sys.putPage(src);
+  }
+}
+
+/** Marks the anon page as mapped once more by a new process (fork): not exclusive anymore. */
+export function pageDupAnonRmap(sys: System, pfn: number): void {
+  const p = sys.pages;
+  p.mapcount[pfn]++;
+  p.get(pfn);
+  if (p.hasFlag(pfn, PG_ANON)) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
+}
+
+export { PG_ANON };

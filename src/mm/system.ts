@@ -1,0 +1,129 @@
+import { PageStore, PageKind, PG_HUGETLB, PG_FILE } from './page.ts';
+import { PMD_ORDER, PMD_NR } from './constants.ts';
+import { DevPagemap, type DevPagemapOps, type PagemapType } from './memremap.ts';
+import { ShmemFile } from './file.ts';
+import type { Mm } from './mm.ts';
+
+/** Options for a System. */
+export interface SystemOptions {
+  /** Huge pages preallocated in the hugetlb pool (vm.nr_hugepages). Linux traces: 16. */
+  hugetlbPages?: number;
+  /** Keep page contents (byte-exact mode). Off for timing-only runs. */
+  keepData?: boolean;
+}
+
+/**
+ * The machine's memory: every struct page, the zero pages, the hugetlb pool, device pagemaps,
+ * page-cache files, and the live address spaces (rmap walks visit them).
+ */
+export class System {
+  readonly pages: PageStore;
+  /** pfn of the shared 4 KiB zero page. */
+  readonly zeroPfn: number;
+  /** Head pfn of the huge zero page (512 pfns). */
+  readonly hugeZeroPfn: number;
+  hugetlbFree: number;
+  readonly hugetlbTotal: number;
+  /** Huge pages promised to mappings but not yet faulted (hugetlb reservations). */
+  hugetlbReserved = 0;
+  readonly pagemaps: DevPagemap[] = [];
+  readonly mms = new Set<Mm>();
+  readonly files = new Map<number, ShmemFile>();
+  private nextFileId = 1;
+  nextMmId = 1;
+
+  constructor(opts: SystemOptions = {}) {
+    this.pages = new PageStore(1 << 12, opts.keepData ?? true);
+    this.zeroPfn = this.pages.allocSystem();
+    this.pages.kind[this.zeroPfn] = PageKind.ZERO;
+    this.hugeZeroPfn = this.pages.allocCompound(PMD_ORDER);
+    for (let i = 0; i < PMD_NR; i++) this.pages.kind[this.hugeZeroPfn + i] = PageKind.HUGE_ZERO;
+    this.hugetlbTotal = this.hugetlbFree = opts.hugetlbPages ?? 16;
+  }
+
+  isZeroPfn(pfn: number): boolean {
+    return pfn === this.zeroPfn;
+  }
+  isHugeZero(pfn: number): boolean {
+    return this.pages.kind[pfn] === PageKind.HUGE_ZERO;
+  }
+
+  /** memremap_pages(): a new device pagemap over `npages` fresh device pfns. */
+  memremapPages(type: PagemapType, owner: unknown, ops: DevPagemapOps, npages: number): DevPagemap {
+    const start = this.pages.reserveRange(npages, PMD_NR);
+    const pm = new DevPagemap(this.pagemaps.length, type, owner, ops, start, npages);
+    this.pagemaps.push(pm);
+    const kind = type === 'private' ? PageKind.DEVICE_PRIVATE : PageKind.DEVICE_COHERENT;
+    for (let i = 0; i < npages; i++) {
+      this.pages.kind[start + i] = kind;
+      this.pages.pgmap[start + i] = pm.id;
+      this.pages.refcount[start + i] = 0;
+    }
+    return pm;
+  }
+  pagemapOf(pfn: number): DevPagemap | undefined {
+    const id = this.pages.pgmap[pfn];
+    return id >= 0 ? this.pagemaps[id] : undefined;
+  }
+
+  /** A new shmem inode of `npages` pages with one reference (its creator's). */
+  newFile(npages: number): ShmemFile {
+    const f = new ShmemFile(this.nextFileId++, npages);
+    f.refs = 1;
+    this.files.set(f.id, f);
+    return f;
+  }
+  /** Drops a file reference; the last one truncates the page cache. */
+  fileput(f: ShmemFile): void {
+    if (--f.refs > 0) return;
+    for (const pfn of f.pages.values()) this.putPage(pfn);
+    f.pages.clear();
+    this.files.delete(f.id);
+  }
+  /** The page-cache page at `index`, created (zeroed) on first use: shmem_get_folio. */
+  fileGetPage(f: ShmemFile, index: number): number {
+    let pfn = f.pages.get(index);
+    if (pfn === undefined) {
+      pfn = this.pages.allocSystem();
+      this.pages.setFlag(pfn, PG_FILE);
+      this.pages.mapping[pfn] = f.id;
+      this.pages.index[pfn] = index;
+      f.pages.set(index, pfn);
+    }
+    return pfn;
+  }
+
+  /** Allocates a hugetlb page from the pool, or returns -1 when it is empty. */
+  allocHugetlb(): number {
+    if (this.hugetlbFree <= 0) return -1;
+    this.hugetlbFree--;
+    const head = this.pages.allocCompound(PMD_ORDER);
+    this.pages.setFlag(head, PG_HUGETLB);
+    return head;
+  }
+
+  /**
+   * put_page: drops one reference of the folio holding `pfn`; the last one frees it — back to
+   * the driver for device pages, to the pool for hugetlb, to the allocator otherwise.
+   */
+  putPage(pfn: number): void {
+    const p = this.pages;
+    const h = p.folio(pfn);
+    if (p.kind[h] === PageKind.ZERO || p.kind[h] === PageKind.HUGE_ZERO) return;
+    if (--p.refcount[h] > 0) return;
+    if (p.refcount[h] < 0) throw new Error(`refcount underflow on pfn ${h}`);
+    if (p.isZoneDevice(h)) {
+      p.flags[h] = 0;
+      p.mapping[h] = 0;
+      this.pagemapOf(h)!.ops.pageFree(h);
+      return;
+    }
+    if (p.isCompound(h)) {
+      const n = 1 << p.order[h];
+      if (p.hasFlag(h, PG_HUGETLB)) this.hugetlbFree++;
+      for (let i = n - 1; i >= 0; i--) p.freeFrame(h + i);
+      return;
+    }
+    p.freeFrame(h);
+  }
+}

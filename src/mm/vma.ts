@@ -1,0 +1,62 @@
+import type { VmaKind } from './constants.ts';
+import { VM_READ, VM_WRITE, VM_SHARED, VM_HUGETLB, VM_MIXEDMAP, VM_HUGEPAGE, VM_NOHUGEPAGE, PMD_NR } from './constants.ts';
+import type { ShmemFile } from './file.ts';
+
+/** Something a VMA holds a reference to and releases when the last VMA goes (struct file). */
+export interface FileRef {
+  get(): void;
+  put(): void;
+}
+
+/**
+ * A virtual memory area: [start, end) in page numbers with uniform flags and backing.
+ * Invariant: start < end; VMAs of one mm never overlap.
+ */
+export class Vma {
+  constructor(
+    public start: number,
+    public end: number,
+    public flags: number,
+    public readonly kind: VmaKind,
+    /** Page cache behind shmem and file mappings. */
+    public readonly file: ShmemFile | null,
+    /** File page offset of `start`. */
+    public pgoff: number,
+    /** The struct file a devN mapping holds (its last put releases the device fd). */
+    public readonly fileRef: FileRef | null = null,
+  ) {}
+  /** Whether an anon_vma is attached: decides whether fork copies this VMA's page tables. */
+  anonVma = false;
+
+  get readable(): boolean { return (this.flags & VM_READ) !== 0; }
+  get writable(): boolean { return (this.flags & VM_WRITE) !== 0; }
+  get shared(): boolean { return (this.flags & VM_SHARED) !== 0; }
+  get isHugetlb(): boolean { return (this.flags & VM_HUGETLB) !== 0; }
+  get isMixed(): boolean { return (this.flags & VM_MIXEDMAP) !== 0; }
+  /** vma_is_anonymous(): private or not, shmem is not anonymous. */
+  get isAnonymous(): boolean { return this.kind === 'anon'; }
+  /** A private, writable-capable mapping: writes copy (is_cow_mapping). */
+  get isCow(): boolean { return !this.shared; }
+  /** File page offset of `vpn`. */
+  pgoffOf(vpn: number): number { return this.pgoff + (vpn - this.start); }
+
+  /**
+   * THP eligibility of the PMD that holds `vpn` (hugepage_vma_check in madvise mode):
+   * anonymous, VM_HUGEPAGE, not VM_NOHUGEPAGE, and the whole 2 MiB block inside the VMA.
+   */
+  thpEligible(vpn: number): boolean {
+    if (this.kind !== 'anon') return false;
+    if ((this.flags & VM_HUGEPAGE) === 0 || (this.flags & VM_NOHUGEPAGE) !== 0) return false;
+    const base = Math.floor(vpn / PMD_NR) * PMD_NR;
+    return base >= this.start && base + PMD_NR <= this.end;
+  }
+
+  /** A copy covering [start, end) with the same attributes (the split-off part). */
+  clone(start: number, end: number): Vma {
+    const v = new Vma(start, end, this.flags, this.kind, this.file, this.pgoffOf(start), this.fileRef);
+    v.anonVma = this.anonVma;
+    this.fileRef?.get();
+    this.file?.mapGet();
+    return v;
+  }
+}
