@@ -31,6 +31,8 @@ export class System {
   readonly files = new Map<number, ShmemFile>();
   private nextFileId = 1;
   nextMmId = 1;
+  /** Counters of core events (COW copies, migrations, ...), for metrics and tests. */
+  readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, invalidations: 0 };
 
   constructor(opts: SystemOptions = {}) {
     this.pages = new PageStore(1 << 12, opts.keepData ?? true);
@@ -54,11 +56,8 @@ export class System {
     const pm = new DevPagemap(this.pagemaps.length, type, owner, ops, start, npages);
     this.pagemaps.push(pm);
     const kind = type === 'private' ? PageKind.DEVICE_PRIVATE : PageKind.DEVICE_COHERENT;
-    for (let i = 0; i < npages; i++) {
-      this.pages.kind[start + i] = kind;
-      this.pages.pgmap[start + i] = pm.id;
-      this.pages.refcount[start + i] = 0;
-    }
+    this.pages.kind.fill(kind, start, start + npages);
+    this.pages.pgmap.fill(pm.id, start, start + npages);
     return pm;
   }
   pagemapOf(pfn: number): DevPagemap | undefined {

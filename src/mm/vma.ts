@@ -27,6 +27,12 @@ export class Vma {
   ) {}
   /** Whether an anon_vma is attached: decides whether fork copies this VMA's page tables. */
   anonVma = false;
+  /**
+   * hugetlb reservations (resv_map) of a private hugetlb mapping: file page offsets of huge
+   * pages promised at mmap and not yet faulted. Shared by the pieces of a split VMA; a
+   * forked child gets none, so its COWs draw on the unreserved pool.
+   */
+  hugetlbResv: Set<number> | null = null;
 
   get readable(): boolean { return (this.flags & VM_READ) !== 0; }
   get writable(): boolean { return (this.flags & VM_WRITE) !== 0; }
@@ -55,6 +61,7 @@ export class Vma {
   clone(start: number, end: number): Vma {
     const v = new Vma(start, end, this.flags, this.kind, this.file, this.pgoffOf(start), this.fileRef);
     v.anonVma = this.anonVma;
+    v.hugetlbResv = this.hugetlbResv;
     this.fileRef?.get();
     this.file?.mapGet();
     return v;

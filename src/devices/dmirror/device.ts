@@ -1,0 +1,239 @@
+import type { System } from '../../mm/system.ts';
+import type { DevPagemap } from '../../mm/memremap.ts';
+import { PageKind } from '../../mm/page.ts';
+import { PteType, mkPte, pteType, ptePfn } from '../../mm/pte.ts';
+import { VM_FAULT_SIGBUS, VM_FAULT_OK } from '../../mm/fault.ts';
+import { pageAddRmap } from '../../mm/rmap.ts';
+import {
+  newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migrateDeviceRange, migrateDevicePages,
+  migrateDeviceFinalize, migratePfn, migratePfnToPage, mpfnHas, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, type MigrateVma,
+} from '../../mm/migrate-device.ts';
+import { KernelCrash, KernelHang } from './errors.ts';
+import type { Dmirror } from './dmirror.ts';
+
+/** DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
+export const DEVMEM_CHUNK_PAGES = 65536;
+
+/** One chunk of device memory: a pagemap and the pages handed out of it so far. */
+interface Chunk {
+  pagemap: DevPagemap;
+  /** Pages [0, used) have been handed out at least once; the rest are implicitly free. */
+  used: number;
+  remove: boolean;
+}
+
+/**
+ * struct dmirror_device (lib/test_hmm.c): a fake device with device-private or device-coherent
+ * memory in 256 MiB chunks. A private page's contents live in a system "backing" page (rpage)
+ * the driver allocates with it; a coherent page holds its own contents. Free pages form a LIFO
+ * list; a new chunk hands out its pages from the highest pfn down, as the driver's list does.
+ */
+export class DmirrorDevice {
+  readonly chunks: Chunk[] = [];
+  private freePages: number[] = [];
+  /** dpage -> backing rpage (private devices). */
+  readonly backing = new Map<number, number>();
+  /** dpage -> the mirror (open file) that migrated it (rpage->zone_device_data). */
+  readonly migratedBy = new Map<number, Dmirror>();
+  /** Pages allocated / freed (calloc / cfree). */
+  calloc = 0;
+  cfree = 0;
+  /** Set after an eviction met a coherent page held by a device-exclusive entry (behaviour 18). */
+  broken = false;
+
+  constructor(readonly sys: System, readonly id: number, readonly type: 'private' | 'coherent') {
+    this.allocateChunk();
+  }
+
+  get isPrivate(): boolean {
+    return this.type === 'private';
+  }
+  /** MIGRATE_VMA_SELECT_* for this device's memory. */
+  get select(): number {
+    return this.isPrivate ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT;
+  }
+  ownsPage(pfn: number): boolean {
+    const pm = this.sys.pagemapOf(pfn);
+    return pm !== undefined && pm.owner === this;
+  }
+
+  private allocateChunk(): boolean {
+    // Coherent devices have one fixed special-purpose memory range: at most one chunk.
+    if (!this.isPrivate && this.chunks.length > 0) return false;
+    const pm = this.sys.memremapPages(this.type, this, {
+      pageFree: (pfn) => this.pageFree(pfn),
+      migrateToRam: (f) => this.migrateToRam(f),
+    }, DEVMEM_CHUNK_PAGES);
+    this.chunks.push({ pagemap: pm, used: 0, remove: false });
+    return true;
+  }
+
+  private chunkOf(pfn: number): Chunk | undefined {
+    return this.chunks.find((c) => pfn >= c.pagemap.start && pfn < c.pagemap.start + c.pagemap.npages);
+  }
+
+  /** dmirror_devmem_alloc_page: a locked device page with refcount 1, or -1. */
+  allocPage(): number {
+    const p = this.sys.pages;
+    let rpage = -1;
+    if (this.isPrivate) rpage = p.allocSystem();
+    let dpage = this.popFree();
+    if (dpage < 0 && this.allocateChunk()) dpage = this.popFree();
+    if (dpage < 0) {
+      if (rpage >= 0) this.sys.putPage(rpage);
+      return -1;
+    }
+    this.calloc++;
+    p.refcount[dpage] = 1;
+    p.flags[dpage] = 0;
+    p.mapcount[dpage] = 0;
+    p.data.delete(dpage);
+    if (rpage >= 0) this.backing.set(dpage, rpage);
+    return dpage;
+  }
+
+  private popFree(): number {
+    if (this.freePages.length > 0) return this.freePages.pop()!;
+    for (const c of this.chunks) {
+      if (c.remove || c.used >= c.pagemap.npages) continue;
+      c.used++;
+      return c.pagemap.start + c.pagemap.npages - c.used;
+    }
+    return -1;
+  }
+
+  /** BACKING_PAGE: where the contents of device page `dpage` live. */
+  backingPage(dpage: number): number {
+    return this.isPrivate ? this.backing.get(dpage)! : dpage;
+  }
+
+  /** page_free callback: the backing page goes, the device page returns to the free list. */
+  private pageFree(dpage: number): void {
+    const rpage = this.backing.get(dpage);
+    if (rpage !== undefined) {
+      this.backing.delete(dpage);
+      this.sys.putPage(rpage);
+    }
+    this.migratedBy.delete(dpage);
+    const c = this.chunkOf(dpage);
+    if (c && !c.remove) {
+      this.cfree++;
+      this.freePages.push(dpage);
+    }
+  }
+
+  /**
+   * dmirror_devmem_fault (migrate_to_ram): migrates just the faulting page back to system
+   * memory for the mirror that put it on the device; setup failure is SIGBUS.
+   */
+  private migrateToRam(f: { mm: import('../../mm/mm.ts').Mm; vma: import('../../mm/vma.ts').Vma; vpn: number; pfn: number }): number {
+    const dmirror = this.migratedBy.get(f.pfn);
+    const args = newMigrateVma(f.mm, f.vma, f.vpn, f.vpn + 1, this, this.select, f.pfn);
+    if (migrateVmaSetup(args)) return VM_FAULT_SIGBUS;
+    this.faultAllocAndCopy(args, dmirror);
+    migrateVmaPages(args);
+    migrateVmaFinalize(args);
+    this.sys.stats.migrateToRam++;
+    return VM_FAULT_OK;
+  }
+
+  /**
+   * dmirror_devmem_fault_alloc_and_copy: a system page for every collected device page, copied
+   * from the backing page; the mirror's entry for the address is erased first.
+   */
+  faultAllocAndCopy(args: MigrateVma, dmirror: Dmirror | undefined): void {
+    const p = this.sys.pages;
+    for (let i = 0; i < args.npages; i++) {
+      const spage = migratePfnToPage(args.src[i]);
+      if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
+      if (!p.isZoneDevice(spage)) continue;
+      const dpage = p.allocSystem();
+      dmirror?.pt.delete(args.start + i);
+      p.copy(dpage, this.sys.pagemapOf(spage)!.owner === this ? this.backingPage(spage) : spage);
+      args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
+    }
+  }
+
+  /**
+   * dmirror_device_evict_chunk: migrates every in-use page of a chunk back to system memory,
+   * in every process mapping it, keeping data and write permission.
+   */
+  evictChunk(c: Chunk): void {
+    const sys = this.sys, p = sys.pages;
+    const n = c.used;
+    const start = c.pagemap.start + c.pagemap.npages - n;
+    if (n === 0) return;
+    if (this.broken) throw new KernelCrash('eviction after a coherent device-exclusive page was left behind (rmap walk)');
+    this.breakCoherentExclusive(start, n);
+    const src = new Float64Array(n), dst = new Float64Array(n);
+    migrateDeviceRange(sys, src, start);
+    for (let i = 0; i < n; i++) {
+      const spage = migratePfnToPage(src[i]);
+      if (spage < 0 || !mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
+      const dpage = p.allocSystem();
+      p.copy(dpage, this.backingPage(spage));
+      dst[i] = migratePfn(dpage);
+    }
+    migrateDevicePages(sys, src, dst);
+    migrateDeviceFinalize(sys, src, dst);
+  }
+
+  /**
+   * Linux 6.1 bug (behaviour 18): evicting a coherent page that a device-exclusive entry holds
+   * leaves that entry as a read-only present mapping of the coherent page, and any later
+   * eviction of this device oopses.
+   */
+  private breakCoherentExclusive(start: number, n: number): void {
+    if (this.isPrivate) return;
+    const sys = this.sys;
+    for (const mm of sys.mms) {
+      for (const [, pmd] of mm.pt.pmds) {
+        if (!pmd.ptes) continue;
+        for (let i = 0; i < pmd.ptes.length; i++) {
+          const e = pmd.ptes[i];
+          if (pteType(e) !== PteType.DEVICE_EXCLUSIVE) continue;
+          const pfn = ptePfn(e);
+          if (pfn < start || pfn >= start + n) continue;
+          pmd.ptes[i] = mkPte(PteType.PRESENT, pfn, 0);
+          pageAddRmap(sys, pfn, false);
+          this.broken = true;
+        }
+      }
+    }
+  }
+
+  /** True when some page of the device is held by a device-exclusive entry (cannot be evicted). */
+  private hasExclusiveHeldPage(): boolean {
+    for (const mm of this.sys.mms) {
+      for (const [, pmd] of mm.pt.pmds) {
+        if (!pmd.ptes) continue;
+        for (const e of pmd.ptes) if (pteType(e) === PteType.DEVICE_EXCLUSIVE && this.ownsPage(ptePfn(e))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Every chunk evicted (dmirror_fops_release). */
+  evictAll(): void {
+    for (const c of this.chunks) this.evictChunk(c);
+  }
+
+  /**
+   * dmirror_device_remove_chunks (HMM_DMIRROR_RELEASE): evict and free every chunk; the next
+   * allocation creates a new one. memunmap_pages waits for every page to be free: a page the
+   * eviction could not move means the call never returns.
+   */
+  removeChunks(): void {
+    if (this.hasExclusiveHeldPage()) throw new KernelHang('memunmap_pages waits for a device-exclusive page');
+    for (const c of this.chunks) {
+      c.remove = true;
+      this.evictChunk(c);
+      c.pagemap.dead = true;
+      const pm = c.pagemap;
+      this.sys.pages.kind.fill(PageKind.FREE, pm.start, pm.start + pm.npages);
+    }
+    this.chunks.length = 0;
+    this.freePages = [];
+  }
+}

@@ -1,0 +1,286 @@
+// Device profiles: what one device (GPU, accelerator, NIC...) and its links look like to the
+// model: fault servicing, copy engines, transfer curve, TLB, page sizes and policy defaults.
+// The YAML uses human units ("4 KiB", "11.95 GB/s", "45 us"); the schema turns them into bytes,
+// bytes/s and integer picoseconds. Every number in a profile file must name its source (see
+// checkSources): a citation, or a string starting with "estimate".
+import { z } from 'zod';
+import { mib, type Bytes } from '../../units/bytes.ts';
+import type { TimePs } from '../../units/time.ts';
+import { PcieGenSchema, PcieWidthSchema } from '../../topology/spec.ts';
+import { isQuantity, parseBandwidth, parseDuration, parseSize, QuantityError } from './quantity.ts';
+
+export const DEVICE_KINDS = ['gpu', 'accelerator', 'nic', 'sva-accelerator', 'crypto', 'ai-engine'] as const;
+/**
+ * How the device shares the address space: `hmm-mirror` mirrors CPU page tables and migrates
+ * pages into device memory (NVIDIA UVM, AMD KFD SVM, Intel Xe gpusvm); `sva` walks the CPU page
+ * tables through the IOMMU (PASID) and reports faults with PCIe PRI; `pinning` pins pages
+ * (get_user_pages / RDMA memory registration), optionally with on-demand paging.
+ */
+export const DRIVER_KINDS = ['hmm-mirror', 'sva', 'pinning'] as const;
+/** Host-facing link kinds. */
+export const HOST_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'nvlink-c2c', 'cxl'] as const;
+/** Device-to-peer link kinds; `network` is an RDMA fabric port. */
+export const PEER_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'cxl', 'network'] as const;
+/** UVM replay policies (anchors-uvm.md b.1): after each VA block, batch, flushed batch, whole buffer. */
+export const REPLAY_POLICIES = ['block', 'batch', 'batch-flush', 'once'] as const;
+
+/** Default device memory chunk: UVM manages GPU memory in 2 MiB root chunks (anchors-uvm.md b.5). */
+export const DEFAULT_CHUNK_SIZE: Bytes = mib(2);
+
+function quantity<T>(parse: (v: unknown) => T) {
+  return z.unknown().transform((v, ctx): T => {
+    try {
+      return parse(v);
+    } catch (e) {
+      if (!(e instanceof QuantityError)) throw e;
+      ctx.addIssue({ code: 'custom', message: e.message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** Bytes: a byte count or "4 KiB". */
+export const SizeSchema = quantity((v) => parseSize(v));
+/** Bytes/s: a number or "11.95 GB/s". */
+export const BandwidthSchema = quantity((v) => parseBandwidth(v));
+/** Integer picoseconds from "45 us". */
+export const DurationSchema = quantity((v) => parseDuration(v));
+
+const isPowerOfTwo = (n: number) => n >= 1 && Number.isInteger(Math.log2(n));
+const PowerOfTwoSize = SizeSchema.refine((b) => isPowerOfTwo(b), { message: 'expected a power-of-two size such as "4 KiB" or "2 MiB"' });
+const PositiveSize = SizeSchema.refine((b) => b > 0, { message: 'expected a size greater than zero' });
+const PositiveInt = z.number().int().positive();
+
+const Name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a name of lowercase letters, digits, _ . - (e.g. "gpu-pcie4")');
+
+export const MemorySchema = z.strictObject({
+  /** Device-local memory, bytes (0 for devices that only use host memory). */
+  capacity: SizeSchema,
+  /** Allocation/eviction unit of device memory, bytes; default 2 MiB root chunks. */
+  chunkSize: PowerOfTwoSize.default(DEFAULT_CHUNK_SIZE),
+  /** Page sizes the device MMU can map, bytes, ascending. */
+  pageSizes: z.array(PowerOfTwoSize).min(1).superRefine((sizes, ctx) => {
+    for (let i = 1; i < sizes.length; i++) {
+      if (sizes[i] <= sizes[i - 1]) ctx.addIssue({ code: 'custom', path: [i], message: 'page sizes must be listed in ascending order without repeats' });
+    }
+  }),
+});
+
+export const PeerLinkSchema = z.strictObject({
+  kind: z.enum(PEER_LINK_KINDS),
+  /** Bytes/s per direction (bonded links aggregated). */
+  bandwidth: BandwidthSchema,
+  /** One-way latency, ps. */
+  latency: DurationSchema,
+  /** Number of peers reachable over this link type. */
+  peers: PositiveInt,
+});
+
+export const LinkSchema = z
+  .strictObject({
+    kind: z.enum(HOST_LINK_KINDS),
+    /** PCIe generation and width (kind pcie); the usable bandwidth comes from topology/pcie.ts. */
+    pcie: z.strictObject({ gen: PcieGenSchema, width: PcieWidthSchema }).optional(),
+    /** Bytes/s host → device; overrides the PCIe-derived figure when given. */
+    hostToDevice: BandwidthSchema.optional(),
+    /** Bytes/s device → host. */
+    deviceToHost: BandwidthSchema.optional(),
+    /** One-way latency, ps. */
+    latency: DurationSchema,
+    /** Cache-coherent with the CPU (C2C, CXL.cache, XGMI-to-CPU). */
+    coherent: z.boolean().default(false),
+    /** Device-to-device link (NVLink / XGMI peers, RDMA network port). */
+    peer: PeerLinkSchema.optional(),
+  })
+  .superRefine((l, ctx) => {
+    const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (l.hostToDevice !== undefined && l.deviceToHost === undefined) bad('deviceToHost', 'hostToDevice is given, so deviceToHost is needed too (bandwidth per direction)');
+    if (l.deviceToHost !== undefined && l.hostToDevice === undefined) bad('hostToDevice', 'deviceToHost is given, so hostToDevice is needed too (bandwidth per direction)');
+    if (l.kind === 'pcie') {
+      if (l.pcie === undefined && l.hostToDevice === undefined) bad('pcie', 'a pcie link needs pcie: { gen, width } or hostToDevice/deviceToHost bandwidths');
+    } else {
+      if (l.pcie !== undefined) bad('pcie', `pcie: { gen, width } applies only to kind pcie, not ${l.kind}`);
+      if (l.hostToDevice === undefined && l.deviceToHost === undefined) bad('hostToDevice', `link kind ${l.kind} needs hostToDevice and deviceToHost bandwidths`);
+    }
+  });
+
+export const FaultSchema = z
+  .strictObject({
+    /** Lumped latency to service a far fault (or a fault batch), ps. */
+    serviceLatency: DurationSchema,
+    /** Extra cost per additional fault serviced in the same batch, ps. */
+    perFaultCost: DurationSchema,
+    /** Faults fetched and serviced per batch. */
+    batchSize: PositiveInt,
+    /** Hardware fault buffer entries. */
+    bufferCapacity: PositiveInt,
+    replayPolicy: z.enum(REPLAY_POLICIES),
+    /** Duplicate faults (same page) are coalesced into one. */
+    coalesceDuplicates: z.boolean(),
+    /** SVA only: cost of one PCIe PRI page request round trip (request → IOMMU → response), ps. */
+    priCost: DurationSchema.optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.batchSize > f.bufferCapacity) {
+      ctx.addIssue({ code: 'custom', path: ['batchSize'], message: `batchSize ${f.batchSize} exceeds bufferCapacity ${f.bufferCapacity} (the driver clamps a batch to the fault buffer)` });
+    }
+  });
+
+export const CopyEnginesSchema = z.strictObject({
+  count: PositiveInt,
+  /** Per-engine bytes/s; absent = the link is the bottleneck. */
+  bandwidth: BandwidthSchema.optional(),
+  /** Largest single copy, bytes (bigger migrations are split). */
+  chunkSize: PositiveSize,
+  /** Fixed cost per transfer (descriptor setup, doorbell, completion), ps. */
+  setupLatency: DurationSchema,
+});
+
+export const TransferPointSchema = z.strictObject({ size: PositiveSize, bandwidth: BandwidthSchema });
+
+export const TransferCurveSchema = z.array(TransferPointSchema).min(1).superRefine((pts, ctx) => {
+  for (let i = 1; i < pts.length; i++) {
+    if (pts[i].size <= pts[i - 1].size) ctx.addIssue({ code: 'custom', path: [i, 'size'], message: 'transfer curve sizes must be strictly increasing' });
+  }
+});
+
+export const TlbSchema = z.strictObject({
+  entries: PositiveInt,
+  /** Bytes covered by a full TLB. */
+  reach: PositiveSize,
+  /** Cost of a miss (page walk), ps. */
+  missCost: DurationSchema,
+  /** Cost of one invalidation (shootdown), ps. */
+  invalidationCost: DurationSchema,
+});
+
+export const AccessCountersSchema = z.strictObject({
+  /** Remote accesses per region before a notification. */
+  threshold: PositiveInt,
+  /** Region size tracked by one counter, bytes. */
+  granularity: PowerOfTwoSize,
+});
+
+export const ProfileSchema = z
+  .strictObject({
+    name: Name,
+    description: z.string().min(1),
+    kind: z.enum(DEVICE_KINDS),
+    driver: z.enum(DRIVER_KINDS),
+    memory: MemorySchema,
+    link: LinkSchema,
+    fault: FaultSchema,
+    copyEngines: CopyEnginesSchema.optional(),
+    /** Measured or fitted bandwidth by transfer size; interpolated log-linearly in size. */
+    transferCurve: TransferCurveSchema.optional(),
+    tlb: TlbSchema,
+    accessCounters: AccessCountersSchema.optional(),
+    /** Policy names and parameters, interpreted by the policy registry. */
+    policy: z.record(z.string(), z.unknown()).default({}),
+    /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
+    sources: z.record(z.string(), z.string().min(1, 'expected a citation or "estimate"')),
+  })
+  .superRefine((p, ctx) => {
+    const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (p.kind === 'sva-accelerator' && p.driver !== 'sva') bad(['driver'], `an sva-accelerator uses driver sva, not ${p.driver}`);
+    if (p.driver === 'sva' && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
+    if (p.driver !== 'sva' && p.fault.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
+    if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
+  });
+
+/** A validated device profile: sizes in bytes, bandwidths in bytes/s, times in integer ps. */
+export type Profile = z.output<typeof ProfileSchema>;
+/** What a profile file contains before unit parsing and defaults. */
+export type ProfileInput = z.input<typeof ProfileSchema>;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+export type DriverKind = (typeof DRIVER_KINDS)[number];
+export type ReplayPolicy = (typeof REPLAY_POLICIES)[number];
+export type HostLinkKind = (typeof HOST_LINK_KINDS)[number];
+export type PeerLinkKind = (typeof PEER_LINK_KINDS)[number];
+export type MemoryProfile = Profile['memory'];
+export type LinkProfile = Profile['link'];
+export type PeerLinkProfile = NonNullable<LinkProfile['peer']>;
+export type FaultProfile = Profile['fault'];
+export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
+export type TransferPoint = z.output<typeof TransferPointSchema>;
+export type TlbProfile = Profile['tlb'];
+export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
+// Keep the unit brands visible in the public types.
+export type { Bytes, TimePs };
+
+/** A path into a profile: object keys and list indices. */
+export type ProfilePath = readonly (string | number)[];
+
+/** "fault.serviceLatency", "transferCurve[0].size"; the empty path is "". */
+export function formatProfilePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+/** True for a `sources` value that marks a number as a judgement rather than a citation. */
+export function isEstimate(source: string): boolean {
+  return /^estimate\b/i.test(source.trim());
+}
+
+/** Top-level fields whose contents are never numbers that need a source. */
+const UNSOURCED_FIELDS = new Set(['name', 'description', 'sources']);
+
+/**
+ * Paths of every numeric leaf in a raw (unparsed) profile: numbers and strings that read as a
+ * size, bandwidth or duration. Booleans and names are not numeric.
+ */
+export function numericLeafPaths(raw: unknown): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  const walk = (v: unknown, path: (string | number)[]) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) if (path.length > 0 || !UNSOURCED_FIELDS.has(k)) walk(x, [...path, k]);
+    } else if (isQuantity(v)) out.push(path);
+  };
+  walk(raw, []);
+  return out;
+}
+
+/**
+ * The `sources` keys that can cover a leaf: its own path, and, inside a list, the list or the
+ * list element (so `transferCurve: "..."` covers every point of the curve).
+ */
+export function sourceKeysFor(path: ProfilePath): string[] {
+  const keys = [formatProfilePath(path)];
+  for (let i = path.length - 1; i > 0; i--) {
+    if (typeof path[i] === 'number') keys.push(formatProfilePath(path.slice(0, i + 1)), formatProfilePath(path.slice(0, i)));
+  }
+  return [...new Set(keys)];
+}
+
+/** A problem found in a profile, located by path. `at: 'key'` points at a mapping key. */
+export interface ProfileIssue {
+  readonly path: ProfilePath;
+  readonly message: string;
+  readonly at?: 'key' | 'value';
+}
+
+/**
+ * The "every number carries its source" rule on a raw profile: each numeric leaf needs a
+ * `sources` entry (see sourceKeysFor), and each `sources` key must name a numeric field.
+ */
+export function checkSources(raw: unknown): ProfileIssue[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  const rawSources = (raw as Record<string, unknown>).sources;
+  const sources = rawSources !== null && typeof rawSources === 'object' && !Array.isArray(rawSources) ? (rawSources as Record<string, unknown>) : {};
+  const issues: ProfileIssue[] = [];
+  const usable = new Set<string>();
+  for (const leaf of numericLeafPaths(raw)) {
+    const keys = sourceKeysFor(leaf);
+    keys.forEach((k) => usable.add(k));
+    if (!keys.some((k) => Object.hasOwn(sources, k))) {
+      const p = formatProfilePath(leaf);
+      issues.push({ path: leaf, message: `${p}: no source for this number; add "${p}" under sources with a citation or "estimate"` });
+    }
+  }
+  for (const key of Object.keys(sources)) {
+    if (!usable.has(key)) issues.push({ path: ['sources', key], at: 'key', message: `sources: "${key}" does not name a numeric field of this profile` });
+  }
+  return issues;
+}

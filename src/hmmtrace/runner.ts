@@ -1,0 +1,530 @@
+import { System } from '../mm/system.ts';
+import { Mm } from '../mm/mm.ts';
+import { PAGE_SIZE, PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
+import { mmapFixed, munmap, exitMmap, getUnmappedArea } from '../mm/mmap.ts';
+import { mprotect } from '../mm/mprotect.ts';
+import { madvise, type Advice } from '../mm/madvise.ts';
+import { forkMm } from '../mm/fork.ts';
+import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_SIGSEGV } from '../mm/fault.ts';
+import { getUserPages, putUserPages, type GupFlags } from '../mm/gup.ts';
+import { PteType, pteType, ptePfn, pteHas, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from '../mm/pte.ts';
+import { PG_KERNEL } from '../mm/page.ts';
+import { pageAddRmap } from '../mm/rmap.ts';
+import { DmirrorDriver } from '../devices/dmirror/driver.ts';
+import type { Dmirror, CmdResult } from '../devices/dmirror/dmirror.ts';
+import { KernelCrash, KernelHang } from '../devices/dmirror/errors.ts';
+import type { ShmemFile } from '../mm/file.ts';
+import { parseCNumber } from './numbers.ts';
+
+const MAXREG = 64;
+const MAXDEV = 4;
+const MAXTOK = 16;
+/** Pages in the 64-bit address space: page numbers wrap modulo this, like C pointer arithmetic. */
+const VA_PAGES = 2 ** 52;
+
+/** A named region of the op language (struct region in hmmtrace.c). */
+interface Region {
+  name: string;
+  kind: string;
+  /** First page, or 0 where the C code's base pointer is NULL. */
+  base: number;
+  npages: number;
+  mapped: boolean;
+  /** What the region's fd holds: a tmpfs file or a dup of a device fd. */
+  fd: { file?: ShmemFile; dmirror?: Dmirror } | null;
+}
+
+/** A process running ops: its address space, regions and open device fds. */
+class Proc {
+  devfd: Array<Dmirror | null> = [null, null, null, null];
+  constructor(public mm: Mm, public regs: Region[]) {}
+}
+
+/** Thrown by an op whose tokens are malformed (the C code's `return -1`); says what was expected. */
+class BadOp extends Error {}
+
+/** A malformed script found in strict mode: `FILE:LINE: what was expected`. */
+export class TraceSyntaxError extends Error {}
+
+function num(s: string | undefined, what = 'a number'): bigint {
+  if (s === undefined) throw new BadOp(`missing ${what}`);
+  const v = parseCNumber(s);
+  if (v === null) throw new BadOp(`expected ${what} (a C number like 12 or 0x1f), got '${s}'`);
+  return v;
+}
+function arity(t: string[], n: number, usage: string): void {
+  if (t.length < n) throw new BadOp(`expected '${usage}'`);
+}
+function small(v: bigint): number {
+  return v > BigInt(VA_PAGES) ? VA_PAGES : Number(v);
+}
+function parseProt(s: string): number {
+  if (s === 'none') return 0;
+  let p = 0;
+  for (const c of s) {
+    if (c === 'r') p |= PROT_READ;
+    else if (c === 'w') p |= PROT_WRITE;
+    else if (c === 'x') p |= PROT_EXEC;
+    else if (c !== '-') return -1;
+  }
+  return p;
+}
+const hex2 = (b: number) => b.toString(16).padStart(2, '0');
+
+/** One result line per op, plus how the trace ended. */
+export interface TraceResult {
+  lines: string[];
+  ops: number;
+  bad: number;
+  ended: 'ok' | 'crash' | 'hang';
+}
+
+/**
+ * Replays an hmmtrace op script on a fresh System and returns exactly the lines Linux 6.1's
+ * hmmtrace prints for it (see shared/hmmtrace/README.md).
+ */
+export function runTrace(text: string): TraceResult {
+  return new TraceRunner().run(text);
+}
+
+/**
+ * Checks a script strictly: any op the kernel tool would call `bad_op`, and any use of an
+ * unknown region or device, is an error `FILE:LINE: what was expected`.
+ */
+export function validateTrace(text: string, file: string): void {
+  new TraceRunner(true, file).run(text);
+}
+
+/** Splits input the way fgets(line, 1024) reads it: at newlines and every 1023 characters. */
+export function fgetsLines(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const nl = text.indexOf('\n', i);
+    const lineEnd = nl < 0 ? text.length : nl + 1;
+    const take = Math.min(lineEnd - i, 1023);
+    out.push(text.slice(i, i + take));
+    i += take;
+  }
+  return out;
+}
+
+/** Tokens of one fgets line: comment stripped, split on blanks, at most 16. */
+export function tokenize(line: string): string[] {
+  const c = line.indexOf('#');
+  if (c >= 0) line = line.slice(0, c);
+  // strtok stops at a NUL byte as well.
+  const z = line.indexOf('\0');
+  if (z >= 0) line = line.slice(0, z);
+  return line.split(/[ \t\r\n]+/).filter((t) => t.length > 0).slice(0, MAXTOK);
+}
+
+export class TraceRunner {
+  readonly sys = new System({ hugetlbPages: 16 });
+  readonly driver = new DmirrorDriver(this.sys);
+  constructor(readonly strict = false, readonly file = '<trace>') {}
+
+  run(text: string): TraceResult {
+    const lines: string[] = [];
+    let ops = 0, bad = 0;
+    const main = new Proc(new Mm(this.sys), []);
+    let lineNo = 0;
+    for (const raw of fgetsLines(text)) {
+      if (raw.endsWith('\n') || raw.length < 1023) lineNo++;
+      const t = tokenize(raw);
+      if (t.length === 0) continue;
+      ops++;
+      const head = t.join(' ');
+      let out: string;
+      try {
+        out = this.runOp(main, t);
+      } catch (e) {
+        if (e instanceof BadOp) {
+          if (this.strict) throw new TraceSyntaxError(`${this.file}:${lineNo}: ${e.message}`);
+          out = 'bad_op';
+          bad++;
+        } else if (e instanceof KernelCrash) {
+          lines.push(`${head} => KERNEL_CRASH`, '# trace did not finish (kernel crash)');
+          return { lines, ops, bad, ended: 'crash' };
+        } else if (e instanceof KernelHang) {
+          lines.push(`${head} => KERNEL_HANG`, '# trace did not finish (kernel hang)');
+          return { lines, ops, bad, ended: 'hang' };
+        } else throw e;
+      }
+      lines.push(`${head} => ${out}`);
+    }
+    lines.push(`# hmmtrace: ${ops} ops, ${bad} bad`);
+    try {
+      this.exitProcess(main, false);
+    } catch (e) {
+      if (e instanceof KernelCrash) {
+        lines.push('(exit) => KERNEL_CRASH', '# trace did not finish (kernel crash)');
+        return { lines, ops, bad, ended: 'crash' };
+      }
+      if (e instanceof KernelHang) {
+        lines.push('(exit) => KERNEL_HANG', '# trace did not finish (kernel hang)');
+        return { lines, ops, bad, ended: 'hang' };
+      }
+      throw e;
+    }
+    return { lines, ops, bad, ended: 'ok' };
+  }
+
+  /** do_exit: the child first closes its own device fds (hmmtrace does), then exit_mm, then exit_files. */
+  private exitProcess(p: Proc, isChild: boolean): void {
+    if (isChild) {
+      for (let i = 0; i < MAXDEV; i++) {
+        p.devfd[i]?.put();
+        p.devfd[i] = null;
+      }
+    }
+    exitMmap(p.mm);
+    for (let i = 0; i < MAXDEV; i++) p.devfd[i]?.put();
+    for (const r of p.regs) this.closeRegionFd(r);
+  }
+
+  private closeRegionFd(r: Region): void {
+    if (!r.fd) return;
+    if (r.fd.file) this.sys.fileput(r.fd.file);
+    r.fd.dmirror?.put();
+    r.fd = null;
+  }
+
+  private findreg(p: Proc, name: string): Region | undefined {
+    return p.regs.find((r) => r.name === name);
+  }
+
+  private getdev(p: Proc, d: bigint): Dmirror | number {
+    if (d >= BigInt(MAXDEV) && this.strict) throw new BadOp(`expected DEV 0..3, got ${d}`);
+    if (d >= BigInt(MAXDEV)) return -22;
+    const i = Number(d);
+    if (!p.devfd[i]) p.devfd[i] = this.driver.open(i, p.mm);
+    return p.devfd[i]!;
+  }
+
+  private runOp(p: Proc, t: string[]): string {
+    const op = t[0];
+    switch (op) {
+      case 'mmap': return this.opMmap(p, t);
+      case 'munmap': return this.opMunmap(p, t);
+      case 'mprotect': return this.opMprotect(p, t);
+      case 'cpu_write': return this.opCpu(p, t, true);
+      case 'cpu_read': return this.opCpu(p, t, false);
+      case 'dev_read': case 'dev_write': case 'migrate_to_dev': case 'migrate_to_sys':
+      case 'snapshot': case 'exclusive': case 'check_exclusive':
+        return this.opDev(p, t);
+      case 'release': return this.opRelease(p, t);
+      case 'open': return this.opOpen(p, t);
+      case 'close': return this.opClose(p, t);
+      case 'gup': return this.opGup(p, t);
+      case 'madvise':
+        arity(t, 5, 'madvise ID START NPAGES ADVICE');
+        return this.opMadvise(p, t, t[4]);
+      case 'madvise_dontneed': return this.opMadvise(p, t, 'dontneed');
+      case 'child': return this.opChild(p, t);
+      case 'fork_write_child': return this.opChild(p, ['child', 'cpu_write', ...t.slice(1, MAXTOK - 1)]);
+      case 'echo': return t.slice(1).join(' ');
+      default: throw new BadOp(`expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, child, fork_write_child, echo), got '${op}'`);
+    }
+  }
+
+  private needreg(p: Proc, name: string): Region | null {
+    const r = this.findreg(p, name) ?? null;
+    if (!r && this.strict) throw new BadOp(`expected a region mapped by an earlier mmap, got '${name}'`);
+    return r;
+  }
+
+  private opMmap(p: Proc, t: string[]): string {
+    arity(t, 5, 'mmap ID NPAGES KIND PROT');
+    const np = num(t[2], 'NPAGES');
+    const prot = parseProt(t[4]);
+    if (np === 0n) throw new BadOp('expected NPAGES > 0');
+    if (prot < 0) throw new BadOp(`expected PROT 'none' or letters from 'rwx-', got '${t[4]}'`);
+    const kind = t[3];
+    let r = this.findreg(p, t[1]);
+    if (r && r.mapped) return 'err=EEXIST';
+    if (!r) {
+      if (p.regs.length === MAXREG) return 'err=ENOSPC';
+      r = { name: '', kind: '', base: 0, npages: 0, mapped: false, fd: null };
+      p.regs.push(r);
+    }
+    Object.assign(r, { name: t[1].slice(0, 31), kind: kind.slice(0, 15), base: 0, npages: 0, mapped: false, fd: null });
+    const fail = (e: string) => {
+      r!.name = '';
+      return `err=${e}`;
+    };
+    if (np > 1n << 35n) return fail('ENOMEM');
+    const npages = Number(np);
+    const mm = p.mm;
+    let backing: Parameters<typeof mmapFixed>[4];
+    let align = 1;
+    let fd: Region['fd'] = null;
+    let sharedFile: ShmemFile | null = null;
+    if (kind === 'anon') backing = { kind: 'anon', shared: false };
+    else if (kind === 'shared') {
+      sharedFile = this.sys.newFile(npages);
+      backing = { kind: 'shmem', shared: true, file: sharedFile };
+    } else if (kind === 'thp') {
+      backing = { kind: 'anon', shared: false };
+      align = PMD_NR;
+    } else if (kind === 'hugetlb') {
+      backing = { kind: 'hugetlb', shared: false };
+      align = PMD_NR;
+    } else if (kind === 'file' || kind === 'file_private') {
+      const f = this.sys.newFile(npages);
+      fd = { file: f };
+      backing = { kind: 'file', shared: kind === 'file', file: f };
+    } else if (kind.startsWith('dev') && parseCNumber(kind.slice(3)) !== null) {
+      const d = this.getdev(p, parseCNumber(kind.slice(3))!);
+      if (typeof d === 'number') return fail(errnoName(d));
+      d.get();
+      fd = { dmirror: d };
+      backing = { kind: 'mixed', shared: false, fileRef: d };
+    } else {
+      throw new BadOp(`expected KIND anon, shared, file, file_private, thp, hugetlb or devN, got '${kind}'`);
+    }
+    // The reservation: guard + (alignment slack) + region + guard, trimmed to one guard each side.
+    const base = getUnmappedArea(mm, npages + 2 + (align > 1 ? align : 0), 1);
+    const start = Math.ceil((base + 1) / align) * align;
+    mmapFixed(mm, start - 1, 1, 0, { kind: 'anon', shared: false, noreserve: true });
+    mmapFixed(mm, start + npages + (kind === 'hugetlb' ? (PMD_NR - (npages % PMD_NR)) % PMD_NR : 0), 1, 0, { kind: 'anon', shared: false, noreserve: true });
+    const ret = mmapFixed(mm, start, npages, prot, backing);
+    if (sharedFile) this.sys.fileput(sharedFile);
+    if (ret < 0) {
+      munmap(mm, start - 1, npages + 2);
+      if (fd?.file) this.sys.fileput(fd.file);
+      fd?.dmirror?.put();
+      return fail(errnoName(ret));
+    }
+    if (kind.startsWith('dev')) this.insertKernelPages(mm, start, npages);
+    r.base = start;
+    if (kind === 'thp') mm.findVma(start)!.flags |= VM_HUGEPAGE;
+    r.npages = npages;
+    r.fd = fd;
+    r.mapped = true;
+    return 'ok';
+  }
+
+  /** dmirror_fops_mmap: a zeroed kernel page vm_insert_page()d at every page (read-only if private). */
+  private insertKernelPages(mm: Mm, start: number, npages: number): void {
+    const p = this.sys.pages;
+    for (let i = 0; i < npages; i++) {
+      const pfn = p.allocSystem();
+      p.setFlag(pfn, PG_KERNEL);
+      pageAddRmap(this.sys, pfn, false);
+      mm.pt.setPte(start + i, pfn * 256 + 8 * (PTE_YOUNG) + PteType.PRESENT);
+    }
+  }
+
+  private opMunmap(p: Proc, t: string[]): string {
+    arity(t, 2, 'munmap ID [START NPAGES]');
+    const r = this.needreg(p, t[1]);
+    if (!r) return 'err=no_such_region';
+    if (t.length >= 4) {
+      const s = num(t[2], 'START'), np = num(t[3], 'NPAGES');
+      const ret = munmap(p.mm, (r.base + small(s)) % VA_PAGES, small(np));
+      return ret < 0 ? `err=${errnoName(ret)}` : 'ok';
+    }
+    const ret = munmap(p.mm, r.base, r.npages);
+    if (ret < 0) return `err=${errnoName(ret)}`;
+    this.closeRegionFd(r);
+    r.mapped = false;
+    return 'ok';
+  }
+
+  private opMprotect(p: Proc, t: string[]): string {
+    arity(t, 3, 'mprotect ID PROT [START NPAGES]');
+    const prot = parseProt(t[2]);
+    if (prot < 0) throw new BadOp(`expected PROT 'none' or letters from 'rwx-', got '${t[2]}'`);
+    const r = this.needreg(p, t[1]);
+    if (!r) return 'err=no_such_region';
+    let s = 0, np = r.npages;
+    if (t.length >= 5) {
+      s = small(num(t[3], 'START'));
+      np = small(num(t[4], 'NPAGES'));
+    }
+    const ret = mprotect(p.mm, (r.base + s) % VA_PAGES, np, prot);
+    return ret < 0 ? `err=${errnoName(ret)}` : 'ok';
+  }
+
+  private opMadvise(p: Proc, t: string[], adv: string): string {
+    arity(t, 4, 'madvise ID START NPAGES ADVICE');
+    const s = small(num(t[2], 'START')), np = small(num(t[3], 'NPAGES'));
+    const r = this.needreg(p, t[1]);
+    if (!r) return 'err=no_such_region';
+    const valid = ['dontneed', 'free', 'hugepage', 'nohugepage', 'willneed', 'cold', 'pageout', 'remove'];
+    if (!valid.includes(adv)) throw new BadOp(`expected ADVICE ${valid.join(', ')}, got '${adv}'`);
+    const ret = madvise(p.mm, (r.base + s) % VA_PAGES, np, adv as Advice);
+    return ret < 0 ? `err=${errnoName(ret)}` : 'ok';
+  }
+
+  private opCpu(p: Proc, t: string[], write: boolean): string {
+    arity(t, write ? 4 : 3, write ? 'cpu_write ID PAGE BYTE' : 'cpu_read ID PAGE');
+    const pg = small(num(t[2], 'PAGE'));
+    let b = 0;
+    if (write) {
+      const v = num(t[3], 'BYTE');
+      if (v > 255n) throw new BadOp(`expected BYTE 0..255, got '${t[3]}'`);
+      b = Number(v);
+    }
+    const r = this.needreg(p, t[1]);
+    if (!r) return 'err=no_such_region';
+    const vpn = (r.base + pg) % VA_PAGES;
+    const pfn = this.cpuAccess(p.mm, vpn, write);
+    if (typeof pfn === 'string') return pfn;
+    const pages = this.sys.pages;
+    if (write) {
+      pages.fill(pfn, b);
+      return 'ok';
+    }
+    const d = pages.bytes(pfn);
+    let sum = 0, uniform = true;
+    for (let i = 0; i < PAGE_SIZE; i++) {
+      sum += d[i];
+      if (d[i] !== d[0]) uniform = false;
+    }
+    return `first=${hex2(d[0])} sum=${sum} page=${uniform ? hex2(d[0]) : '??'}`;
+  }
+
+  /**
+   * A user-mode load or store: the x86 page-fault handler's access checks, then handle_mm_fault
+   * until the translation allows the access; sets the hardware accessed/dirty bits. Returns
+   * the pfn accessed or the signal name.
+   */
+  cpuAccess(mm: Mm, vpn: number, write: boolean): number | string {
+    for (let tries = 0; tries < 16; tries++) {
+      const vma = mm.findVma(vpn);
+      if (!vma) return 'SIGSEGV';
+      if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) return 'SIGSEGV';
+      const pmd = mm.pt.pmd(vpn);
+      if (pmd && pmd.huge !== 0) {
+        if (!write || pteHas(pmd.huge, PTE_WRITE)) {
+          pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
+          return ptePfn(pmd.huge) + (vpn % PMD_NR);
+        }
+      } else {
+        const e = mm.pt.pte(vpn);
+        if (pteType(e) === PteType.PRESENT && (!write || pteHas(e, PTE_WRITE))) {
+          mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+          return ptePfn(e);
+        }
+      }
+      const f = handleMmFault(mm, vma, vpn, write);
+      if (f & VM_FAULT_ERROR) return f & VM_FAULT_SIGSEGV ? 'SIGSEGV' : 'SIGBUS';
+    }
+    return 'SIGBUS';
+  }
+
+  private opDev(p: Proc, t: string[]): string {
+    const op = t[0];
+    const isWrite = op === 'dev_write';
+    arity(t, isWrite ? 6 : 5, `${op} DEV ID START NPAGES${isWrite ? ' BYTE' : ''}`);
+    const dev = num(t[1], 'DEV'), s = num(t[3], 'START'), np = num(t[4], 'NPAGES');
+    let b = 0n;
+    if (isWrite) {
+      b = num(t[5], 'BYTE');
+      if (b > 255n) throw new BadOp(`expected BYTE 0..255, got '${t[5]}'`);
+    }
+    const r = this.needreg(p, t[2]);
+    if (!r) return 'err=no_such_region';
+    const d = this.getdev(p, dev);
+    if (typeof d === 'number') return `open_err=${errnoName(d)}`;
+    const start = (r.base + small(s)) % VA_PAGES;
+    const addr = BigInt(start) * 4096n;
+    const endAddr = (addr + ((np << 12n) % (1n << 64n))) % (1n << 64n);
+    if (addr >= endAddr) return 'ret=-EINVAL';
+    const npages = Number((endAddr - addr) >> 12n);
+    const bounce = op === 'dev_read' || op === 'dev_write' || op === 'migrate_to_dev' || op === 'exclusive';
+    if (bounce && npages > 1 << 24) return 'ret=-ENOMEM';
+    const cmd = ({ dev_read: 'read', dev_write: 'write', migrate_to_dev: 'migrate_to_dev', migrate_to_sys: 'migrate_to_sys', snapshot: 'snapshot', exclusive: 'exclusive', check_exclusive: 'check_exclusive' } as const)[op as 'dev_read'];
+    const res: CmdResult = d.ioctl(cmd, start, npages, Number(b));
+    if (res.ret) return `ret=-${errnoName(res.ret)}`;
+    let out = 'ret=0';
+    if (op !== 'check_exclusive') out += ` cpages=${res.cpages} faults=${res.faults}`;
+    if (op === 'snapshot') out += ` perm=${Array.from(res.perm!, hex2).join(',')}`;
+    else if (res.data) out += ` data=${summarize(res.data, npages)}`;
+    return out;
+  }
+
+  private opRelease(p: Proc, t: string[]): string {
+    arity(t, 2, 'release DEV');
+    const d = this.getdev(p, num(t[1], 'DEV'));
+    if (typeof d === 'number') return `open_err=${errnoName(d)}`;
+    const res = d.ioctl('release', 0, 1);
+    return res.ret ? `ret=-${errnoName(res.ret)}` : 'ret=0';
+  }
+
+  private opOpen(p: Proc, t: string[]): string {
+    arity(t, 2, 'open DEV');
+    const dev = num(t[1], 'DEV');
+    if (dev < BigInt(MAXDEV) && p.devfd[Number(dev)]) return 'ok already_open';
+    const d = this.getdev(p, dev);
+    return typeof d === 'number' ? `err=${errnoName(d)}` : 'ok';
+  }
+
+  private opClose(p: Proc, t: string[]): string {
+    arity(t, 2, 'close DEV');
+    const dev = num(t[1], 'DEV');
+    if (dev >= BigInt(MAXDEV)) throw new BadOp(`expected DEV 0..3, got '${t[1]}'`);
+    const i = Number(dev);
+    if (!p.devfd[i]) return 'err=not_open';
+    const d = p.devfd[i]!;
+    p.devfd[i] = null;
+    d.put();
+    return 'ok';
+  }
+
+  private opGup(p: Proc, t: string[]): string {
+    arity(t, 5, 'gup ID START NPAGES MODE');
+    const s = small(num(t[2], 'START')), np = num(t[3], 'NPAGES');
+    const modes: Record<string, GupFlags> = {
+      get: { write: true },
+      get_fast: { write: true },
+      pin_fast: { write: true, pin: true },
+      pin_fast_longterm: { write: true, pin: true, longterm: true },
+      pin_longterm: { write: true, pin: true, longterm: true },
+      pin_basic: { write: true, pin: true },
+    };
+    const flags = modes[t[4]];
+    if (!flags || !Object.hasOwn(modes, t[4])) throw new BadOp(`expected MODE ${Object.keys(modes).join(', ')}, got '${t[4]}'`);
+    const r = this.needreg(p, t[1]);
+    if (!r) return 'err=no_such_region';
+    if (np > 1n << 28n) return 'ret=-ENOMEM';
+    const got = getUserPages(p.mm, (r.base + s) % VA_PAGES, Number(np), flags);
+    if (typeof got !== 'number') putUserPages(p.mm, got, flags);
+    return 'ret=0';
+  }
+
+  private opChild(p: Proc, t: string[]): string {
+    arity(t, 2, 'child OP ...');
+    const childMm = forkMm(p.mm);
+    const child = new Proc(childMm, p.regs.map((r) => ({ ...r, fd: r.fd ? { ...r.fd } : null })));
+    // The child's copies of region fds are references to the same files.
+    for (const r of child.regs) {
+      if (r.fd?.file) r.fd.file.refs++;
+      r.fd?.dmirror?.get();
+    }
+    let out: string;
+    try {
+      out = this.runOp(child, t.slice(1));
+    } catch (e) {
+      if (!(e instanceof BadOp) || this.strict) throw e;
+      out = 'bad_op';
+    }
+    this.exitProcess(child, true);
+    return `${out === '' ? '(no output)' : out} exit=0`;
+  }
+}
+
+/** The data field: per page, two hex digits if uniform, else `??`. */
+function summarize(buf: Uint8Array, npages: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < npages; i++) {
+    const o = i * PAGE_SIZE;
+    const b0 = buf[o];
+    let uniform = true;
+    for (let j = 1; j < PAGE_SIZE; j++) if (buf[o + j] !== b0) { uniform = false; break; }
+    parts.push(uniform ? hex2(b0) : '??');
+  }
+  return parts.join(',');
+}

@@ -1,0 +1,89 @@
+import { EFAULT, PMD_NR } from './constants.ts';
+import { PteType, pteType, ptePfn, pteHas, PTE_WRITE } from './pte.ts';
+import { handleMmFault, VM_FAULT_ERROR } from './fault.ts';
+import { splitHugePmd } from './huge-memory.ts';
+import { migrateDeviceCoherentPage } from './migrate-device.ts';
+import type { Mm } from './mm.ts';
+
+/** FOLL_* flags of get_user_pages / pin_user_pages. */
+export interface GupFlags {
+  write?: boolean;
+  /** FOLL_PIN (pin_user_pages*) rather than FOLL_GET. */
+  pin?: boolean;
+  /** FOLL_LONGTERM: the page must be movable out of ZONE_DEVICE coherent memory first. */
+  longterm?: boolean;
+  /** FOLL_SPLIT_PMD: PMD-mapped THPs are split to PTEs first. */
+  splitPmd?: boolean;
+}
+
+/**
+ * __get_user_pages: faults in and references `npages` pages from `start`. Device-private
+ * entries are not present, so GUP faults them (migrate_to_ram); a FOLL_LONGTERM request
+ * migrates device-coherent pages to system memory and retries. Returns the referenced pfns
+ * (the caller must `putUserPages`) or a negative errno when not even the first page could be
+ * had; a later failure ends the list short.
+ */
+export function getUserPages(mm: Mm, start: number, npages: number, flags: GupFlags): number[] | number {
+  const sys = mm.sys, p = sys.pages;
+  for (let attempt = 0; ; attempt++) {
+    const pages: number[] = [];
+    let err = 0;
+    for (let i = 0; i < npages; i++) {
+      const vpn = start + i;
+      const pfn = followOrFault(mm, vpn, flags);
+      if (pfn < 0) {
+        err = pfn;
+        break;
+      }
+      if (flags.pin) p.pincount[p.folio(pfn)]++;
+      p.get(pfn);
+      pages.push(pfn);
+    }
+    if (pages.length === 0 && err) return err;
+    if (!flags.longterm || attempt > 2) return pages;
+    const coherent = pages.filter((pfn) => p.isDeviceCoherent(pfn));
+    if (coherent.length === 0) return pages;
+    // check_and_migrate_movable_pages: unpin everything, move the coherent pages, try again.
+    putUserPages(mm, pages, flags);
+    for (const pfn of coherent) migrateDeviceCoherentPage(sys, pfn);
+  }
+}
+
+/** Releases what getUserPages returned (put_page / unpin_user_page). */
+export function putUserPages(mm: Mm, pages: number[], flags: GupFlags): void {
+  const p = mm.sys.pages;
+  for (const pfn of pages) {
+    if (flags.pin) p.pincount[p.folio(pfn)]--;
+    mm.sys.putPage(pfn);
+  }
+}
+
+/** follow_page_mask, faulting (faultin_page) until the page is present with the access allowed. */
+function followOrFault(mm: Mm, vpn: number, flags: GupFlags): number {
+  const sys = mm.sys;
+  const vma = mm.findVma(vpn);
+  if (!vma) return -EFAULT;
+  if (flags.write && !vma.writable) return -EFAULT;
+  for (let tries = 0; tries < 8; tries++) {
+    const pmd = mm.pt.pmd(vpn);
+    if (pmd && pmd.huge !== 0) {
+      if (flags.splitPmd && !vma.isHugetlb) {
+        splitHugePmd(mm, vma, vpn);
+        continue;
+      }
+      if (!flags.write || pteHas(pmd.huge, PTE_WRITE)) {
+        const head = ptePfn(pmd.huge);
+        return head + (vpn % PMD_NR);
+      }
+    } else {
+      const e = mm.pt.pte(vpn);
+      if (pteType(e) === PteType.PRESENT && (!flags.write || pteHas(e, PTE_WRITE))) {
+        const pfn = ptePfn(e);
+        if (!sys.isZeroPfn(pfn) || !flags.write) return pfn;
+      }
+    }
+    const r = handleMmFault(mm, vma, vpn, !!flags.write);
+    if (r & VM_FAULT_ERROR) return -EFAULT;
+  }
+  return -EFAULT;
+}

@@ -1,0 +1,189 @@
+import { EINVAL, ENOMEM, EAGAIN, EBADF, EACCES, NotifyEvent, PMD_NR, VM_HUGEPAGE, VM_NOHUGEPAGE } from './constants.ts';
+import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
+import { PG_ANON, PG_FILE } from './page.ts';
+import { zapRange } from './memory.ts';
+import { splitHugePmd, splitHugePage } from './huge-memory.ts';
+import { rmapWalk, pageRemoveRmap } from './rmap.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+
+/** The madvise() advice values the model implements. */
+export type Advice = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'willneed' | 'cold' | 'pageout' | 'remove';
+
+/**
+ * madvise(start, npages, advice) as do_madvise + madvise_walk_vmas: each VMA piece of the
+ * range gets the advice; holes make the call return ENOMEM after the rest was done; the first
+ * error from a VMA stops the walk. Returns 0 or -errno.
+ */
+export function madvise(mm: Mm, start: number, npages: number, advice: Advice): number {
+  if (npages === 0) return 0;
+  const end = start + npages;
+  let unmappedError = 0;
+  let s = start;
+  for (;;) {
+    const v = mm.vmas.find((x) => x.end > s);
+    if (!v) return -ENOMEM;
+    if (s < v.start) {
+      unmappedError = -ENOMEM;
+      s = v.start;
+      if (s >= end) break;
+    }
+    const tmp = Math.min(v.end, end);
+    const err = madviseVma(mm, v, s, tmp, advice);
+    if (err) return err === -ENOMEM ? -EAGAIN : err;
+    s = tmp;
+    if (s >= end) break;
+  }
+  return unmappedError;
+}
+
+function madviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: Advice): number {
+  switch (advice) {
+    case 'dontneed':
+    case 'free':
+      return dontneedFree(mm, vma, start, end, advice);
+    case 'willneed':
+      // Anonymous memory has no file to read ahead from.
+      return vma.isAnonymous ? -EBADF : 0;
+    case 'remove':
+      return madviseRemove(mm, vma, start, end);
+    case 'cold':
+    case 'pageout':
+      if (vma.isHugetlb) return -EINVAL;
+      coldOrPageout(mm, vma, start, end, advice === 'pageout');
+      return 0;
+    case 'hugepage':
+    case 'nohugepage': {
+      const nf = advice === 'hugepage' ? (vma.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (vma.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+      if (nf === vma.flags) return 0;
+      if (vma.isHugetlb && ((start !== vma.start && start % PMD_NR !== 0) || (end !== vma.end && end % PMD_NR !== 0))) return -EINVAL;
+      mm.splitAt(start);
+      mm.splitAt(end);
+      mm.findVma(start)!.flags = nf;
+      return 0;
+    }
+  }
+}
+
+/** MADV_DONTNEED zaps; MADV_FREE keeps the pages but marks exclusively mapped anon ones clean and old. */
+function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'dontneed' | 'free'): number {
+  if (vma.isHugetlb) {
+    if (advice !== 'dontneed' || start % PMD_NR !== 0) return -EINVAL;
+    end = Math.floor(end / PMD_NR) * PMD_NR;
+  }
+  if (start >= end) return 0;
+  if (advice === 'dontneed') {
+    mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => zapRange(mm, vma, start, end));
+    return 0;
+  }
+  if (!vma.isAnonymous) return -EINVAL;
+  const sys = mm.sys, p = sys.pages;
+  mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => {
+    for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
+      const pmd = mm.pt.pmds.get(base / PMD_NR);
+      if (!pmd) continue;
+      const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+      if (pmd.huge !== 0) {
+        const head = ptePfn(pmd.huge);
+        if (sys.isHugeZero(head)) continue;
+        if (lo === base && hi === base + PMD_NR) {
+          if (p.entireMapcount[head] === 1) pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~(PTE_YOUNG | PTE_DIRTY));
+          continue;
+        }
+        splitHugePmd(mm, vma, lo);
+      }
+      if (!pmd.ptes) continue;
+      for (let v = lo; v < hi; v++) {
+        const e = pmd.ptes[v - base];
+        if (pteType(e) !== PteType.PRESENT) continue;
+        const pfn = ptePfn(e);
+        if (sys.isZeroPfn(pfn) || !p.hasFlag(p.folio(pfn), PG_ANON)) continue;
+        if (p.isCompound(pfn)) {
+          if (p.folioMapcount(pfn) !== 1 || !splitHugePage(sys, pfn)) continue;
+        }
+        if (p.mapcount[pfn] !== 1) continue;
+        pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~(PTE_YOUNG | PTE_DIRTY));
+      }
+    }
+  });
+  return 0;
+}
+
+/** MADV_REMOVE: punch a hole in the shmem file behind a shared writable mapping. */
+function madviseRemove(mm: Mm, vma: Vma, start: number, end: number): number {
+  const sys = mm.sys;
+  if (!vma.file && !vma.fileRef && !vma.isHugetlb) return -EINVAL;
+  if (!vma.shared || !vma.writable) return -EACCES;
+  const file = vma.file;
+  if (!file) return -EINVAL;
+  const first = vma.pgoffOf(start), last = vma.pgoffOf(end);
+  // unmap_mapping_range(even_cows = 0): page-cache mappings in every VMA of the file.
+  for (const m of [...sys.mms]) {
+    for (const v of m.vmas) {
+      if (v.file !== file) continue;
+      const s = Math.max(v.start, v.start + (first - v.pgoff)), e = Math.min(v.end, v.start + (last - v.pgoff));
+      if (s >= e) continue;
+      m.notifiers.invalidate({ start: s, end: e, event: NotifyEvent.CLEAR, owner: null }, () => zapRange(m, v, s, e, { onlyFile: file.id }));
+    }
+  }
+  for (let i = first; i < last; i++) {
+    const pfn = file.pages.get(i);
+    if (pfn === undefined) continue;
+    file.pages.delete(i);
+    sys.putPage(pfn);
+  }
+  return 0;
+}
+
+/**
+ * MADV_COLD / MADV_PAGEOUT. With no swap and no memory pressure, nothing anonymous is
+ * reclaimed: what shows is THP splitting (part of a PMD-mapped THP, any PTE-mapped THP, and a
+ * whole THP under pageout, which reclaim splits when it cannot swap) and, for pageout, page
+ * cache pages unmapped from every process (they stay in the cache).
+ */
+function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: boolean): void {
+  const sys = mm.sys, p = sys.pages;
+  for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
+    const pmd = mm.pt.pmds.get(base / PMD_NR);
+    if (!pmd) continue;
+    const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+    if (pmd.huge !== 0) {
+      const head = ptePfn(pmd.huge);
+      if (sys.isHugeZero(head) || p.entireMapcount[head] !== 1) continue;
+      if (lo !== base || hi !== base + PMD_NR) {
+        if (!splitHugePage(sys, head)) continue;
+      } else {
+        pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~PTE_YOUNG);
+        if (pageout && p.hasFlag(head, PG_ANON)) splitHugePage(sys, head);
+        continue;
+      }
+    }
+    if (!pmd.ptes) continue;
+    for (let v = lo; v < hi; v++) {
+      const e = pmd.ptes[v - base];
+      if (pteType(e) !== PteType.PRESENT) continue;
+      const pfn = ptePfn(e);
+      if (sys.isZeroPfn(pfn) || p.isZoneDevice(pfn) || p.hasFlag(pfn, 256)) continue;
+      if (p.isCompound(pfn)) {
+        if (p.mapcount[pfn] + p.entireMapcount[p.folio(pfn)] !== 1) break;
+        if (!splitHugePage(sys, pfn)) break;
+      }
+      if (p.mapcount[pfn] !== 1) continue;
+      pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~PTE_YOUNG);
+      if (pageout && p.hasFlag(pfn, PG_FILE)) unmapPagecachePage(mm, pfn);
+    }
+  }
+}
+
+/** try_to_unmap of a page-cache page: every mapping removed, each invalidated first. */
+function unmapPagecachePage(mm: Mm, pfn: number): void {
+  const sys = mm.sys;
+  for (const hit of rmapWalk(sys, pfn, false)) {
+    if (hit.huge) continue;
+    hit.mm.notifiers.invalidate({ start: hit.vpn, end: hit.vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+      hit.mm.pt.clearPte(hit.vpn);
+      pageRemoveRmap(sys, pfn);
+      sys.putPage(pfn);
+    });
+  }
+}

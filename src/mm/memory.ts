@@ -1,0 +1,65 @@
+import { PMD_NR } from './constants.ts';
+import { PteType, pteType, ptePfn } from './pte.ts';
+import { splitHugePmd } from './huge-memory.ts';
+import { pageRemoveRmap } from './rmap.ts';
+import { PG_ANON, PG_FILE } from './page.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+
+/** Options of a zap (zap_details). */
+export interface ZapOptions {
+  /** Only zap page-cache pages, leaving private COW copies (unmap_mapping_range even_cows=0). */
+  onlyFile?: number;
+  /** Only zap page-cache pages of any file (MADV_PAGEOUT unmapping them). */
+  onlyPagecache?: boolean;
+}
+
+/**
+ * zap_pte_range over [start, end) of one VMA: drops every mapping (present, device-private,
+ * device-exclusive) and its page reference; device pages whose last reference goes return to
+ * their driver. PMD leaves fully inside the range are zapped whole; a partially covered THP
+ * PMD is split first, as zap_pmd_range does. The caller brackets this with the notifier.
+ */
+export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: ZapOptions = {}): void {
+  const sys = mm.sys, p = sys.pages;
+  for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
+    const pmd = mm.pt.pmds.get(base / PMD_NR);
+    if (!pmd) continue;
+    const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+    if (pmd.huge !== 0) {
+      if (opts.onlyFile !== undefined || opts.onlyPagecache) continue;
+      if (lo === base && hi === base + PMD_NR) {
+        const head = ptePfn(pmd.huge);
+        pmd.huge = 0;
+        if (!sys.isHugeZero(head)) {
+          p.entireMapcount[head]--;
+          sys.putPage(head);
+        }
+        continue;
+      }
+      splitHugePmd(mm, vma, lo);
+    }
+    if (!pmd.ptes) continue;
+    for (let v = lo; v < hi; v++) {
+      const e = pmd.ptes[v - base];
+      if (e === 0) continue;
+      const t = pteType(e), pfn = ptePfn(e);
+      if (opts.onlyFile !== undefined || opts.onlyPagecache) {
+        if (t !== PteType.PRESENT || !p.hasFlag(pfn, PG_FILE)) continue;
+        if (opts.onlyFile !== undefined && p.mapping[pfn] !== opts.onlyFile) continue;
+      }
+      pmd.ptes[v - base] = 0;
+      if (t === PteType.PRESENT) {
+        if (sys.isZeroPfn(pfn)) continue;
+        pageRemoveRmap(sys, pfn);
+        sys.putPage(pfn);
+      } else if (t === PteType.DEVICE_PRIVATE) {
+        pageRemoveRmap(sys, pfn);
+        sys.putPage(pfn);
+      } else if (t === PteType.DEVICE_EXCLUSIVE) {
+        sys.putPage(pfn);
+      }
+    }
+  }
+  void PG_ANON;
+}

@@ -1,0 +1,289 @@
+import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
+import { PteType, mkPte, pteType, ptePfn, pteHas, PTE_WRITE } from './pte.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL } from './page.ts';
+import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapWalk, pageRemoveRmap, pageAddNewAnonRmap } from './rmap.ts';
+import { splitHugePmd, splitHugePage } from './huge-memory.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+import type { System } from './system.ts';
+
+/** MIGRATE_PFN_* flags; an entry is `pfn * 64 + flags` (MIGRATE_PFN_SHIFT = 6). */
+export const MIGRATE_PFN_VALID = 1;
+export const MIGRATE_PFN_MIGRATE = 2;
+export const MIGRATE_PFN_WRITE = 8;
+export function migratePfn(pfn: number): number {
+  return pfn * 64 + MIGRATE_PFN_VALID;
+}
+export function migratePfnToPage(e: number): number {
+  return e % 2 === 1 ? Math.floor(e / 64) : -1;
+}
+export function mpfnHas(e: number, f: number): boolean {
+  return (Math.floor(e) & f) !== 0;
+}
+function mpfnClear(e: number, f: number): number {
+  return mpfnHas(e, f) ? e - f : e;
+}
+
+/** enum migrate_vma_direction. */
+export const MIGRATE_VMA_SELECT_SYSTEM = 1;
+export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 2;
+export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 4;
+
+/** struct migrate_vma: one VMA's page range being migrated; `src`/`dst` have one slot per page. */
+export interface MigrateVma {
+  mm: Mm;
+  vma: Vma;
+  start: number;
+  end: number;
+  src: Float64Array;
+  dst: Float64Array;
+  cpages: number;
+  npages: number;
+  pgmapOwner: unknown;
+  flags: number;
+  /** The device-private page a CPU fault is migrating (migrate_to_ram), or -1. */
+  faultPage: number;
+}
+
+/** A migrate_vma for [start, end) of `vma` with fresh arrays. */
+export function newMigrateVma(mm: Mm, vma: Vma, start: number, end: number, owner: unknown, flags: number, faultPage = -1): MigrateVma {
+  const n = Math.max(0, end - start);
+  return { mm, vma, start, end, src: new Float64Array(n), dst: new Float64Array(n), cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage };
+}
+
+/**
+ * migrate_vma_setup: validates, collects the pages of [start, end) that match `flags` and
+ * `pgmapOwner` (under one MMU_NOTIFY_MIGRATE invalidation carrying that owner), replaces
+ * their PTEs by migration entries and unmaps them everywhere else; pages that turn out
+ * pinned are restored. Returns 0 or -EINVAL; on return `cpages` counts migratable entries.
+ */
+export function migrateVmaSetup(args: MigrateVma): number {
+  const v = args.vma;
+  const n = args.end - args.start;
+  if (v.isHugetlb || v.isMixed) return -EINVAL;
+  if (n <= 0) return -EINVAL;
+  if (args.start < v.start || args.start >= v.end) return -EINVAL;
+  if (args.end <= v.start || args.end > v.end) return -EINVAL;
+  if (args.faultPage >= 0 && !args.mm.sys.pages.isDevicePrivate(args.faultPage)) return -EINVAL;
+  args.src.fill(0);
+  args.dst.fill(0);
+  args.cpages = 0;
+  args.npages = 0;
+  args.mm.notifiers.invalidate({ start: args.start, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner }, () => collect(args));
+  if (args.cpages > 0) args.cpages = migrateDeviceUnmap(args.mm.sys, args.src, args.faultPage);
+  return 0;
+}
+
+function collect(args: MigrateVma): void {
+  const { mm, vma } = args;
+  const sys = mm.sys, p = sys.pages;
+  for (let base = Math.floor(args.start / PMD_NR) * PMD_NR; base < args.end; base += PMD_NR) {
+    const lo = Math.max(args.start, base), hi = Math.min(args.end, base + PMD_NR);
+    let pmd = mm.pt.pmds.get(base / PMD_NR);
+    if (pmd && pmd.huge !== 0) {
+      const head = ptePfn(pmd.huge);
+      if (sys.isHugeZero(head)) splitHugePmd(mm, vma, lo);
+      else if (!splitHugePage(sys, head)) {
+        args.npages += hi - lo;
+        continue;
+      }
+      pmd = mm.pt.pmds.get(base / PMD_NR);
+    }
+    for (let a = lo; a < hi; a++) {
+      const i = args.npages++;
+      const e = pmd?.ptes ? pmd.ptes[a - base] : 0;
+      const t = pteType(e);
+      let mpfn = 0;
+      let page = -1;
+      if (t === PteType.NONE) {
+        if (vma.isAnonymous) {
+          args.src[i] = MIGRATE_PFN_MIGRATE;
+          args.cpages++;
+        }
+        continue;
+      }
+      if (t !== PteType.PRESENT) {
+        if (t !== PteType.DEVICE_PRIVATE) continue;
+        page = ptePfn(e);
+        if (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || sys.pagemapOf(page)!.owner !== args.pgmapOwner) continue;
+        mpfn = migratePfn(page) + MIGRATE_PFN_MIGRATE + (pteHas(e, PTE_WRITE) ? MIGRATE_PFN_WRITE : 0);
+      } else {
+        const pfn = ptePfn(e);
+        if (sys.isZeroPfn(pfn) && (args.flags & MIGRATE_VMA_SELECT_SYSTEM)) {
+          args.src[i] = MIGRATE_PFN_MIGRATE;
+          args.cpages++;
+          continue;
+        }
+        page = sys.isZeroPfn(pfn) ? -1 : pfn;
+        if (page >= 0 && !p.isZoneDevice(page) && !(args.flags & MIGRATE_VMA_SELECT_SYSTEM)) continue;
+        if (page >= 0 && p.isDeviceCoherent(page) && (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || sys.pagemapOf(page)!.owner !== args.pgmapOwner)) continue;
+        mpfn = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (pteHas(e, PTE_WRITE) ? MIGRATE_PFN_WRITE : 0);
+      }
+      // Pages without a mapping (kernel pages) and pieces of large folios are not migrated.
+      if (page < 0 || p.hasFlag(page, PG_KERNEL) || !(p.isAnon(page) || p.hasFlag(p.folio(page), PG_FILE)) || p.isCompound(page)) continue;
+      const anonExcl = p.isAnon(page) && p.hasFlag(page, PG_ANON_EXCLUSIVE);
+      if (anonExcl && p.pincount[page] > 0) continue; // page_try_share_anon_rmap refuses
+      args.cpages++;
+      mm.pt.setPte(a, migrationEntryFor(sys, page, e));
+      pageRemoveRmap(sys, page);
+      args.src[i] = mpfn;
+    }
+  }
+}
+
+/**
+ * migrate_device_unmap: unmaps collected pages from every other mapping (try_to_migrate) and
+ * drops those still referenced by something else (pins, device-exclusive entries); their
+ * migration entries are restored and their slot zeroed. Returns the migratable count.
+ */
+export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: number): number {
+  const p = sys.pages;
+  let unmapped = 0;
+  for (let i = 0; i < src.length; i++) {
+    const page = migratePfnToPage(src[i]);
+    if (page < 0) {
+      if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) unmapped++;
+      continue;
+    }
+    if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
+    tryToMigrate(sys, page);
+    const migrationRefs = rmapWalk(sys, page, true).length;
+    const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
+    if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincount[page] > 0 || p.isCompound(page)) {
+      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      removeMigrationPtes(sys, page, page);
+      src[i] = 0;
+      continue;
+    }
+    unmapped++;
+  }
+  return unmapped;
+}
+
+/**
+ * migrate_vma_pages: commits each entry that has a destination. Holes get the new page
+ * inserted directly (anonymous VMAs only; one MMU_NOTIFY_MIGRATE from the first hole to the
+ * end); page-cache pages cannot go to device memory. Entries that fail lose MIGRATE.
+ */
+export function migrateVmaPages(args: MigrateVma): void {
+  migratePagesCommon(args.mm.sys, args.src, args.dst, args.npages, args);
+}
+
+/** migrate_device_pages: migrate_vma_pages without a VMA (eviction): no hole insertion. */
+export function migrateDevicePages(sys: System, src: Float64Array, dst: Float64Array): void {
+  migratePagesCommon(sys, src, dst, src.length, null);
+}
+
+function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n: number, args: MigrateVma | null): void {
+  const p = sys.pages;
+  let notified = false;
+  const pending: Array<() => void> = [];
+  for (let i = 0; i < n; i++) {
+    const newpage = migratePfnToPage(dst[i]);
+    const page = migratePfnToPage(src[i]);
+    if (newpage < 0) {
+      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      continue;
+    }
+    if (page < 0) {
+      if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
+      if (!args) {
+        src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+        continue;
+      }
+      const addr = args.start + i;
+      if (!notified) {
+        notified = true;
+        args.mm.notifiers.start({ start: addr, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner });
+      }
+      if (!insertPage(args, addr, newpage)) src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      continue;
+    }
+    if (p.isZoneDevice(newpage) && p.hasFlag(page, PG_FILE)) {
+      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      continue;
+    }
+    // folio_migrate_mapping + folio_migrate_flags: the new page takes the old one's identity.
+    p.flags[newpage] = (p.flags[newpage] & ~(PG_ANON | PG_FILE | PG_DIRTY)) | (p.flags[page] & (PG_ANON | PG_FILE | PG_DIRTY));
+    p.index[newpage] = p.index[page];
+    p.mapping[newpage] = p.mapping[page];
+    sys.stats.migrated++;
+  }
+  if (notified) args!.mm.notifiers.end();
+  void pending;
+}
+
+/** migrate_vma_insert_page: maps a new page where there was nothing (or the zero page). */
+function insertPage(args: MigrateVma, addr: number, page: number): boolean {
+  const { mm, vma } = args;
+  const sys = mm.sys, p = sys.pages;
+  if (!vma.isAnonymous) return false;
+  const pmd = mm.pt.pmdAlloc(addr);
+  if (pmd.huge !== 0) return false;
+  const e = mm.pt.pte(addr);
+  if (pteType(e) === PteType.PRESENT) {
+    if (!sys.isZeroPfn(ptePfn(e))) return false;
+  } else if (e !== 0) return false;
+  vma.anonVma = true;
+  pageAddNewAnonRmap(sys, page, addr);
+  p.get(page);
+  if (p.isDevicePrivate(page)) mm.pt.setPte(addr, mkPte(PteType.DEVICE_PRIVATE, page, vma.writable ? PTE_WRITE : 0));
+  else mm.pt.setPte(addr, mkPte(PteType.PRESENT, page, vma.writable ? PTE_WRITE | 2 : 0));
+  return true;
+}
+
+/** migrate_vma_finalize. */
+export function migrateVmaFinalize(args: MigrateVma): void {
+  migrateDeviceFinalize(args.mm.sys, args.src, args.dst, args.npages);
+}
+
+/**
+ * migrate_device_finalize: every migration entry becomes a mapping of the new page, or of the
+ * old one again when the entry did not migrate; the allocation references of destinations
+ * are dropped (a destination nobody maps is freed).
+ */
+export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float64Array, n = src.length): void {
+  for (let i = 0; i < n; i++) {
+    const newpage = migratePfnToPage(dst[i]);
+    const page = migratePfnToPage(src[i]);
+    if (page < 0) {
+      if (newpage >= 0) sys.putPage(newpage);
+      continue;
+    }
+    const target = mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && newpage >= 0 ? newpage : page;
+    if (target !== page && newpage >= 0) {
+      // Unmapped-but-referenced sources (no migration entries) still pass their data on.
+    }
+    removeMigrationPtes(sys, page, target);
+    if (newpage >= 0) sys.putPage(newpage);
+  }
+}
+
+/**
+ * migrate_device_range: collects every in-use page of a device pfn range for eviction and
+ * unmaps it from every process. Entries get MIGRATE but never WRITE.
+ */
+export function migrateDeviceRange(sys: System, src: Float64Array, startPfn: number): void {
+  const p = sys.pages;
+  for (let i = 0; i < src.length; i++) {
+    const pfn = startPfn + i;
+    src[i] = p.refcount[pfn] > 0 ? migratePfn(pfn) + MIGRATE_PFN_MIGRATE : 0;
+  }
+  migrateDeviceUnmap(sys, src, -1);
+}
+
+/**
+ * migrate_device_coherent_page: moves one device-coherent page to a fresh system page (used
+ * by long-term GUP pins, which coherent memory must not hold). Returns 0 or -EBUSY.
+ */
+export function migrateDeviceCoherentPage(sys: System, page: number): number {
+  const src = new Float64Array([migratePfn(page) + MIGRATE_PFN_MIGRATE]);
+  migrateDeviceUnmap(sys, src, -1);
+  if (!mpfnHas(src[0], MIGRATE_PFN_MIGRATE)) return -EBUSY;
+  const dpage = sys.pages.allocSystem();
+  const dst = new Float64Array([migratePfn(dpage)]);
+  migrateDevicePages(sys, src, dst);
+  if (mpfnHas(src[0], MIGRATE_PFN_MIGRATE)) sys.pages.copy(dpage, page);
+  migrateDeviceFinalize(sys, src, dst);
+  return mpfnHas(src[0], MIGRATE_PFN_MIGRATE) ? 0 : -EBUSY;
+}

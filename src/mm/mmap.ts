@@ -1,0 +1,121 @@
+import { EINVAL, ENOMEM, NotifyEvent, PMD_NR, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_HUGETLB, VM_MIXEDMAP, VM_NORESERVE, PROT_READ, PROT_WRITE, PROT_EXEC, type VmaKind } from './constants.ts';
+import { Vma, type FileRef } from './vma.ts';
+import { zapRange } from './memory.ts';
+import type { Mm } from './mm.ts';
+import type { ShmemFile } from './file.ts';
+
+/** Converts PROT_* bits to VM_READ/WRITE/EXEC. */
+export function protToVmFlags(prot: number): number {
+  return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+/** What backs a new mapping. */
+export interface MmapBacking {
+  kind: VmaKind;
+  shared: boolean;
+  file?: ShmemFile;
+  /** The struct file a device mapping holds a reference to. */
+  fileRef?: FileRef;
+  noreserve?: boolean;
+}
+
+/**
+ * get_unmapped_area: a free range of `npages` aligned to `align` pages. Placement is bottom-up
+ * with one free page between mappings; nothing address-dependent is ever observable.
+ */
+export function getUnmappedArea(mm: Mm, npages: number, align = 1): number {
+  let start = Math.ceil(mm.mmapBase / align) * align;
+  for (const v of mm.vmas) if (v.end > start - 1 && v.start < start + npages + 1) start = Math.ceil((v.end + 1) / align) * align;
+  mm.mmapBase = start + npages + 1;
+  return start;
+}
+
+/**
+ * mmap(MAP_FIXED) of [start, start+npages): replaces whatever was there. Private hugetlb
+ * mappings reserve their huge pages now and fail with ENOMEM when the pool cannot cover them.
+ * Returns 0 or -errno.
+ */
+export function mmapFixed(mm: Mm, start: number, npages: number, prot: number, b: MmapBacking): number {
+  const sys = mm.sys;
+  let flags = protToVmFlags(prot) | VM_MAYWRITE;
+  if (b.shared) flags |= VM_SHARED;
+  if (b.kind === 'hugetlb') {
+    flags |= VM_HUGETLB;
+    npages = Math.ceil(npages / PMD_NR) * PMD_NR;
+    const need = npages / PMD_NR;
+    if (sys.hugetlbFree - sys.hugetlbReserved < need) return -ENOMEM;
+  }
+  if (b.kind === 'mixed') flags |= VM_MIXEDMAP;
+  if (b.noreserve) flags |= VM_NORESERVE;
+  doMunmap(mm, start, npages, false);
+  const v = new Vma(start, start + npages, flags, b.kind, b.file ?? null, 0, b.fileRef ?? null);
+  b.fileRef?.get();
+  b.file?.mapGet();
+  if (b.kind === 'hugetlb') {
+    v.hugetlbResv = new Set();
+    for (let i = 0; i < npages; i += PMD_NR) v.hugetlbResv.add(i);
+    sys.hugetlbReserved += npages / PMD_NR;
+  }
+  mm.insertVma(v);
+  return 0;
+}
+
+/** munmap(start, npages): 0 or -errno. */
+export function munmap(mm: Mm, start: number, npages: number): number {
+  if (npages <= 0) return -EINVAL;
+  return doMunmap(mm, start, npages, true);
+}
+
+function doMunmap(mm: Mm, start: number, npages: number, checkHuge: boolean): number {
+  const end = start + npages;
+  const inRange = mm.vmasIn(start, end);
+  if (inRange.length === 0) return 0;
+  // Splitting a hugetlb VMA anywhere but on a huge page boundary is refused (hugetlb_vm_op_split).
+  if (checkHuge) {
+    for (const at of [start, end]) {
+      const v = mm.findVma(at);
+      if (v && v.start !== at && v.isHugetlb && at % PMD_NR !== 0) return -EINVAL;
+    }
+  }
+  mm.splitAt(start);
+  mm.splitAt(end);
+  const victims = mm.vmasIn(start, end);
+  mm.notifiers.invalidate({ start, end, event: NotifyEvent.UNMAP, owner: null }, () => {
+    for (const v of victims) zapRange(mm, v, v.start, v.end);
+  });
+  for (const v of victims) {
+    mm.removeVma(v);
+    releaseVma(mm, v);
+  }
+  return 0;
+}
+
+/** Drops what a VMA holds: its file references and unused hugetlb reservations. */
+function releaseVma(mm: Mm, v: Vma): void {
+  const sys = mm.sys;
+  if (v.hugetlbResv) {
+    for (const off of [...v.hugetlbResv]) {
+      if (off >= v.pgoff && off < v.pgoff + (v.end - v.start)) {
+        v.hugetlbResv.delete(off);
+        sys.hugetlbReserved--;
+      }
+    }
+  }
+  if (v.file) sys.fileput(v.file);
+  v.fileRef?.put();
+}
+
+/**
+ * exit_mmap: the RELEASE notification to every subscriber, then every mapping torn down and
+ * every VMA released (devN mappings drop their device file references here).
+ */
+export function exitMmap(mm: Mm): void {
+  if (!mm.alive) return;
+  mm.notifiers.invalidate({ start: 0, end: Number.MAX_SAFE_INTEGER, event: NotifyEvent.RELEASE, owner: null }, () => undefined);
+  const vmas = mm.vmas;
+  for (const v of vmas) zapRange(mm, v, v.start, v.end);
+  mm.vmas = [];
+  for (const v of vmas) releaseVma(mm, v);
+  mm.alive = false;
+  mm.sys.mms.delete(mm);
+}

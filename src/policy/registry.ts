@@ -1,0 +1,275 @@
+// Registry of the named policies: a zod schema per policy for what a scenario may write (e.g.
+// `{ policy: 'prefetch-density', threshold: 0.6 }`), the defaults with their sources, and
+// converters from a parsed choice to the parameters the policy functions take.
+//
+// Policies are chosen per scenario and per device, one per role: placement (what a fault does),
+// prefetch, thrashing mitigation, access counters, eviction. `DevicePoliciesSchema` fills every
+// omitted role and parameter with the NVIDIA UVM defaults (anchors-uvm.md §b).
+
+import { z } from 'zod';
+import { PS_PER_US, us, type TimePs } from '../units/time.ts';
+import { ACCESS_COUNTER_DEFAULTS, type AccessCounterParams } from './access-counters.ts';
+import { EVICTION_DEFAULTS, type EvictionParams } from './eviction.ts';
+import { MAP_REMOTE_DEFAULTS, type MapRemoteParams } from './map-remote.ts';
+import { PREFETCH_DEFAULTS, type PrefetchParams } from './prefetch.ts';
+import { THRASHING_DEFAULTS, type ThrashingParams } from './thrashing.ts';
+import { BLOCK_PAGES } from './types.ts';
+
+const POW2_PAGES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
+const Pow2Pages = z.literal(POW2_PAGES);
+
+/** Lapse of the thrashing defaults in µs (500), the unit scenarios use. */
+const DEFAULT_LAPSE_US = THRASHING_DEFAULTS.lapse / PS_PER_US;
+
+/** Placement: migrate the faulting page to the faulting processor (first-touch.ts). */
+export const FirstTouchSchema = z.strictObject({ policy: z.literal('first-touch') });
+
+/** Placement: zero-copy, map where resident (map-remote.ts). */
+export const MapRemoteSchema = z.strictObject({
+  policy: z.literal('map-remote'),
+  populateOn: z.enum(['system', 'requester']).default(MAP_REMOTE_DEFAULTS.populateOn),
+});
+
+/** Placement: read-only copies on readers, collapsed by a write (read-duplication.ts). */
+export const ReadDuplicationSchema = z.strictObject({ policy: z.literal('read-duplication') });
+
+/** Prefetch: UVM density tree (prefetch.ts). `threshold` is a fraction in (0, 1]. */
+export const PrefetchDensitySchema = z.strictObject({
+  policy: z.literal('prefetch-density'),
+  threshold: z.number().gt(0).lte(1).default(PREFETCH_DEFAULTS.threshold),
+  bigPagePages: Pow2Pages.default(PREFETCH_DEFAULTS.bigPagePages as 16),
+  minFaults: z.int().min(1).max(20).default(PREFETCH_DEFAULTS.minFaults),
+});
+
+/** Prefetch: none (fault-driven migration only). */
+export const PrefetchNoneSchema = z.strictObject({ policy: z.literal('prefetch-none') });
+
+/**
+ * Thrashing: UVM detection, throttling and pinning (thrashing.ts). Times in UVM's units: the
+ * lapse in µs, nap and pin as multiples of the lapse.
+ */
+export const ThrashingUvmSchema = z.strictObject({
+  policy: z.literal('thrashing-uvm'),
+  threshold: z.int().min(1).max(7).default(THRASHING_DEFAULTS.threshold),
+  lapseUs: z.number().positive().finite().default(DEFAULT_LAPSE_US),
+  napLapses: z.int().min(1).max(100).default(THRASHING_DEFAULTS.nap / THRASHING_DEFAULTS.lapse),
+  pinThreshold: z.int().min(1).max(255).default(THRASHING_DEFAULTS.pinThreshold),
+  pinLapses: z.int().min(0).default(THRASHING_DEFAULTS.pinDuration / THRASHING_DEFAULTS.lapse),
+});
+
+/** Thrashing mitigation off. */
+export const ThrashingOffSchema = z.strictObject({ policy: z.literal('thrashing-off') });
+
+/** Access counters: migrate hot remote regions to the device (access-counters.ts). */
+export const AccessCountersSchema = z.strictObject({
+  policy: z.literal('access-counters'),
+  threshold: z.int().min(1).max(65535).default(ACCESS_COUNTER_DEFAULTS.threshold),
+  subRegions: z.literal([1, 2, 4, 8, 16, 32]).default(ACCESS_COUNTER_DEFAULTS.subRegions as 32),
+});
+
+/** Access-counter migration off (UVM's default on non-ATS systems). */
+export const AccessCountersOffSchema = z.strictObject({ policy: z.literal('access-counters-off') });
+
+/** Eviction: LRU of 2 MiB root chunks (eviction.ts). */
+export const EvictLruChunkSchema = z.strictObject({ policy: z.literal('evict-lru-chunk') });
+/** Eviction: LRU of 4 KiB pages. */
+export const EvictLruPageSchema = z.strictObject({ policy: z.literal('evict-lru-page') });
+/** Eviction: uniformly random unit (4 KiB page by default, or 2 MiB chunk). */
+export const EvictRandomSchema = z.strictObject({
+  policy: z.literal('evict-random'),
+  unitPages: z.literal([1, BLOCK_PAGES]).default(1),
+});
+
+/** Any single policy choice, discriminated by `policy`. */
+export const PolicyChoiceSchema = z.discriminatedUnion('policy', [
+  FirstTouchSchema,
+  MapRemoteSchema,
+  ReadDuplicationSchema,
+  PrefetchDensitySchema,
+  PrefetchNoneSchema,
+  ThrashingUvmSchema,
+  ThrashingOffSchema,
+  AccessCountersSchema,
+  AccessCountersOffSchema,
+  EvictLruChunkSchema,
+  EvictLruPageSchema,
+  EvictRandomSchema,
+]);
+
+/** A parsed policy choice with every parameter filled in. */
+export type PolicyChoice = z.output<typeof PolicyChoiceSchema>;
+/** Names of all policies. */
+export type PolicyName = PolicyChoice['policy'];
+
+/** The roles a device fills, each with the policies allowed in it. */
+export const PlacementSchema = z.discriminatedUnion('policy', [FirstTouchSchema, MapRemoteSchema, ReadDuplicationSchema]);
+export const PrefetchSchema = z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]);
+export const ThrashingSchema = z.discriminatedUnion('policy', [ThrashingUvmSchema, ThrashingOffSchema]);
+export const AccessCounterChoiceSchema = z.discriminatedUnion('policy', [AccessCountersSchema, AccessCountersOffSchema]);
+export const EvictionSchema = z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]);
+
+/**
+ * Policies of one device. Omitted roles get the NVIDIA UVM profile (anchors-uvm.md "Suggested
+ * anchors" 1): first touch, density prefetch at 51 %, UVM thrashing mitigation, access-counter
+ * migration off (non-ATS default, §b.4), LRU of 2 MiB root chunks.
+ */
+export const DevicePoliciesSchema = z.strictObject({
+  placement: PlacementSchema.prefault({ policy: 'first-touch' }),
+  prefetch: PrefetchSchema.prefault({ policy: 'prefetch-density' }),
+  thrashing: ThrashingSchema.prefault({ policy: 'thrashing-uvm' }),
+  accessCounters: AccessCounterChoiceSchema.prefault({ policy: 'access-counters-off' }),
+  eviction: EvictionSchema.prefault({ policy: 'evict-lru-chunk' }),
+});
+
+/** Parsed policies of one device. */
+export type DevicePolicies = z.output<typeof DevicePoliciesSchema>;
+
+/**
+ * Parses one policy choice, filling defaults.
+ * @throws ZodError naming the offending field on invalid input.
+ */
+export function parsePolicyChoice(input: unknown): PolicyChoice {
+  return PolicyChoiceSchema.parse(input);
+}
+
+/**
+ * Parses a device's policy set (omitted roles and parameters get defaults).
+ * @throws ZodError naming the offending field on invalid input.
+ */
+export function parseDevicePolicies(input: unknown): DevicePolicies {
+  return DevicePoliciesSchema.parse(input ?? {});
+}
+
+/** Parameters of the density prefetcher from a parsed choice. */
+export function prefetchParamsOf(c: z.output<typeof PrefetchDensitySchema>): PrefetchParams {
+  return { threshold: c.threshold, bigPagePages: c.bigPagePages, minFaults: c.minFaults };
+}
+
+/** Thrashing parameters from a parsed choice: lapse = lapseUs µs; nap, pin = multiples of it. */
+export function thrashingParamsOf(c: z.output<typeof ThrashingUvmSchema>): ThrashingParams {
+  const lapse = us(c.lapseUs);
+  if (lapse < 1) throw new RangeError(`thrashing: lapseUs ${c.lapseUs} rounds to 0 ps`);
+  return {
+    threshold: c.threshold,
+    lapse,
+    nap: (lapse * c.napLapses) as TimePs,
+    pinThreshold: c.pinThreshold,
+    pinDuration: (lapse * c.pinLapses) as TimePs,
+  };
+}
+
+/** Access-counter parameters from a parsed choice (2 MiB regions). */
+export function accessCounterParamsOf(c: z.output<typeof AccessCountersSchema>): AccessCounterParams {
+  return { threshold: c.threshold, regionPages: ACCESS_COUNTER_DEFAULTS.regionPages, subRegions: c.subRegions };
+}
+
+/** Map-remote parameters from a parsed choice. */
+export function mapRemoteParamsOf(c: z.output<typeof MapRemoteSchema>): MapRemoteParams {
+  return { populateOn: c.populateOn };
+}
+
+/** Eviction parameters from a parsed choice. */
+export function evictionParamsOf(c: z.output<typeof EvictionSchema>): EvictionParams {
+  switch (c.policy) {
+    case 'evict-lru-chunk':
+      return EVICTION_DEFAULTS['lru-chunk'];
+    case 'evict-lru-page':
+      return EVICTION_DEFAULTS['lru-page'];
+    case 'evict-random':
+      return { kind: 'random', unitPages: c.unitPages };
+  }
+}
+
+/** One policy's defaults: the parsed default choice and, per parameter, where its value comes from. */
+export interface PolicyDefaultsEntry {
+  readonly description: string;
+  readonly params: PolicyChoice;
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+const SRC_PREFETCH = 'anchors-uvm.md §b.2 (uvm_perf_prefetch.c)';
+const SRC_THRASH = 'anchors-uvm.md §b.3 (uvm_perf_thrashing.c)';
+const SRC_AC = 'anchors-uvm.md §b.4 (uvm_gpu_access_counters.c)';
+
+/**
+ * Every policy with its default parameters and their sources. Parameters without a sourced value
+ * are marked [estimate].
+ */
+export const policyDefaults: Readonly<Record<PolicyName, PolicyDefaultsEntry>> = Object.freeze({
+  'first-touch': {
+    description: 'migrate the faulting page to the faulting processor (populate on first touch)',
+    params: parsePolicyChoice({ policy: 'first-touch' }),
+    sources: { policy: 'anchors-uvm.md §b.5 residency choice, steps 5 and 9' },
+  },
+  'map-remote': {
+    description: 'zero-copy: map the page where it is resident when the accessor can reach it',
+    params: parsePolicyChoice({ policy: 'map-remote' }),
+    sources: {
+      policy: 'anchors-uvm.md §b.5 step 6 (AccessedBy); §a uvm_oversubs zero_copy mode',
+      populateOn: '[estimate] zero-copy buffers are host allocations',
+    },
+  },
+  'read-duplication': {
+    description: 'read-only copy per reader; a write collapses the copies to the writer',
+    params: parsePolicyChoice({ policy: 'read-duplication' }),
+    sources: { policy: 'anchors-uvm.md §b.5 read duplication (break_read_duplication_in_region)' },
+  },
+  'prefetch-density': {
+    description: 'UVM density-tree prefetch over each 2 MiB block',
+    params: parsePolicyChoice({ policy: 'prefetch-density' }),
+    sources: {
+      threshold: `${SRC_PREFETCH}: uvm_perf_prefetch_threshold = 51 %`,
+      bigPagePages: 'anchors-uvm.md §a, §b.2: UVM_BIG_PAGE_SIZE = 64 KB',
+      minFaults: `${SRC_PREFETCH}: uvm_perf_prefetch_min_faults = 1`,
+    },
+  },
+  'prefetch-none': {
+    description: 'no prefetch: only faulted pages migrate',
+    params: parsePolicyChoice({ policy: 'prefetch-none' }),
+    sources: { policy: 'anchors-uvm.md §b.8 UVMSmart on-demand (comparison baseline)' },
+  },
+  'thrashing-uvm': {
+    description: 'UVM thrashing detection with throttling and pinning',
+    params: parsePolicyChoice({ policy: 'thrashing-uvm' }),
+    sources: {
+      threshold: `${SRC_THRASH}: uvm_perf_thrashing_threshold = 3`,
+      lapseUs: `${SRC_THRASH}: uvm_perf_thrashing_lapse_usec = 500`,
+      napLapses: `${SRC_THRASH}: uvm_perf_thrashing_nap = 1 × lapse`,
+      pinThreshold: `${SRC_THRASH}: uvm_perf_thrashing_pin_threshold = 10`,
+      pinLapses: `${SRC_THRASH}: uvm_perf_thrashing_pin = 300 × lapse (150 ms [derived])`,
+    },
+  },
+  'thrashing-off': {
+    description: 'no thrashing mitigation',
+    params: parsePolicyChoice({ policy: 'thrashing-off' }),
+    sources: { policy: `${SRC_THRASH}: uvm_perf_thrashing_enable = 0` },
+  },
+  'access-counters': {
+    description: 'migrate 2 MiB regions (accessed 64 KiB sub-regions) after N remote accesses',
+    params: parsePolicyChoice({ policy: 'access-counters' }),
+    sources: {
+      threshold: `${SRC_AC}: uvm_perf_access_counter_threshold = 256`,
+      subRegions: `${SRC_AC}: 2 MB regions split into 32 sub-regions`,
+    },
+  },
+  'access-counters-off': {
+    description: 'access-counter migration off',
+    params: parsePolicyChoice({ policy: 'access-counters-off' }),
+    sources: { policy: `${SRC_AC}: uvm_perf_access_counter_migration_enable = -1 (off on non-ATS)` },
+  },
+  'evict-lru-chunk': {
+    description: 'evict the least recently used 2 MiB root chunk',
+    params: parsePolicyChoice({ policy: 'evict-lru-chunk' }),
+    sources: { policy: 'anchors-uvm.md §b.5 eviction (uvm_pmm_gpu.c, 2 MB root chunks); §b.8 -eviction_policy 0' },
+  },
+  'evict-lru-page': {
+    description: 'evict the least recently used 4 KiB page',
+    params: parsePolicyChoice({ policy: 'evict-lru-page' }),
+    sources: { policy: 'anchors-uvm.md §a UVMSmart eviction LRU 4 KB (comparison)' },
+  },
+  'evict-random': {
+    description: 'evict a uniformly random resident unit (seeded)',
+    params: parsePolicyChoice({ policy: 'evict-random' }),
+    sources: { policy: 'anchors-uvm.md §a UVMSmart eviction random 4 KB (comparison)', unitPages: 'ibid.: 4 KB' },
+  },
+});
