@@ -26,7 +26,10 @@ export function splitHugePmd(mm: Mm, vma: Vma, vpn: number): void {
     if (sys.isHugeZero(head)) {
       for (let i = 0; i < PMD_NR; i++) ptes[i] = mkPte(PteType.PRESENT, sys.zeroPfn, 0);
     } else {
-      const f = (pteHas(e, PTE_WRITE) ? PTE_WRITE : 0) | (pteHas(e, PTE_DIRTY) ? PTE_DIRTY : 0) | (pteHas(e, PTE_YOUNG) ? PTE_YOUNG : 0);
+      // 6.1 does not carry the PMD's dirty bit to the PTEs (only to the folio), so a later
+      // mprotect cannot upgrade them to writable without a write fault.
+      if (pteHas(e, PTE_DIRTY)) p.setFlag(head, PG_DIRTY);
+      const f = (pteHas(e, PTE_WRITE) ? PTE_WRITE : 0) | (pteHas(e, PTE_YOUNG) ? PTE_YOUNG : 0);
       const excl = p.hasFlag(head, PG_ANON_EXCLUSIVE);
       for (let i = 0; i < PMD_NR; i++) {
         ptes[i] = mkPte(PteType.PRESENT, head + i, f);

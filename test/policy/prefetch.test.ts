@@ -56,9 +56,11 @@ describe('density prefetch', () => {
   });
 
   it('takes the largest qualifying ancestor even when intermediate nodes do not qualify', () => {
-    // Fault at 0; pages 64..128 resident. [0,64) has 1/64, but [0,128) has 66/128 > 65.28.
-    const out = computePrefetch({ faulted: [BASE], resident: range(BASE + 64, BASE + 129) }, NO_GROWTH);
-    expect(out).toEqual(range(BASE + 1, BASE + 64));
+    // Fault at 0; pages 63..127 resident. [0,64) has 2/64, but [0,128) has 66/128 > 65.28.
+    const out = computePrefetch({ faulted: [BASE], resident: range(BASE + 63, BASE + 128) }, NO_GROWTH);
+    expect(out).toEqual(range(BASE + 1, BASE + 63));
+    // One resident page fewer: 65/128 is not above 65.28, so nothing beyond the leaf.
+    expect(computePrefetch({ faulted: [BASE], resident: range(BASE + 64, BASE + 128) }, NO_GROWTH)).toEqual([]);
   });
 
   it('prefetches the whole block when the root qualifies', () => {
