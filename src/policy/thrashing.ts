@@ -301,8 +301,10 @@ export function thrashingHint(
 
   const hint = migrationHint(page, params, req, ctx);
   if (hint.kind === 'pin') {
+    // thrashing_pin_page → thrashing_throttling_reset_page: unthrottle everyone; the period
+    // ends only if someone was throttled (as in thrashing_throttle_end_processor).
     const repin = page.pin !== null && page.pin.residency !== hint.residency;
-    if (!page.pin || repin) page = { ...page, throttled: [], throttleEnd: null };
+    if ((!page.pin || repin) && page.throttled.length > 0) page = { ...page, throttled: [], throttleEnd: null };
     const pin: PagePin = page.pin
       ? { residency: hint.residency, deadline: page.pin.deadline }
       : { residency: hint.residency, deadline: params.pinDuration > 0 ? ((t + params.pinDuration) as TimePs) : null };

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { transferTimePs } from '../../units/transfer.ts';
 import type { TimePs } from '../../units/time.ts';
@@ -165,7 +165,9 @@ function locateIssue(doc: Doc, lc: LineCounter, issue: z.core.$ZodIssue | Profil
     const last = path[path.length - 1];
     const pf = find(doc, parent);
     const where = pf.exists ? (startOf(pf.key) ?? startOf(pf.node) ?? root) : (startOf(found.key) ?? root);
-    if ('code' in issue && issue.code === 'invalid_type' && typeof last === 'string') {
+    // Zod reports an absent field as a wrong type, an enum miss, or a unit-parse failure.
+    const absent = 'code' in issue && (issue.code !== 'custom' || issue.params?.quantity === true);
+    if (absent && typeof last === 'string') {
       // A misspelt key is reported once, as an unknown key with a "did you mean".
       if (pf.exists && isMap(pf.node) && pf.node.items.some((p) => typeof keyOf(p.key) === 'string' && nearKey(keyOf(p.key) as string, [last]) !== undefined)) return [];
       return [at(where, `${prefix(parent)}missing required field "${last}"`)];
@@ -210,9 +212,20 @@ function fail(fileName: string, located: Located[]): never {
  * @throws ProfileError with one `FILE:LINE:COL: ...` line per problem (message = the first)
  */
 export function parseProfile(text: string, fileName: string): Profile {
+  return parseChecked(text, fileName, undefined);
+}
+
+function parseChecked(text: string, fileName: string, expectName: string | undefined): Profile {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true });
   if (doc.errors.length > 0) fail(fileName, syntaxError(doc, lc));
+  const unresolved: Located[] = [];
+  visit(doc, {
+    Alias(_, a) {
+      if (a.resolve(doc) === undefined) unresolved.push({ ...lc.linePos(a.range?.[0] ?? 0), message: `invalid YAML: alias *${a.source} has no anchor &${a.source} before it` });
+    },
+  });
+  if (unresolved.length > 0) fail(fileName, unresolved);
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     fail(fileName, [{ ...lc.linePos(startOf(doc.contents as Node | null) ?? 0), message: `expected a mapping of profile fields at the top level, got ${describe(doc.contents as Node | null)}` }]);
@@ -220,6 +233,9 @@ export function parseProfile(text: string, fileName: string): Profile {
   const r = ProfileSchema.safeParse(raw);
   if (!r.success) fail(fileName, r.error.issues.flatMap((i) => locateIssue(doc, lc, i)));
   const sourceIssues = checkSources(raw);
+  if (expectName !== undefined && r.data.name !== expectName) {
+    sourceIssues.push({ path: ['name'], message: `name "${r.data.name}" must match the file name "${expectName}"` });
+  }
   if (sourceIssues.length > 0) fail(fileName, sourceIssues.flatMap((i) => locateIssue(doc, lc, i)));
   return r.data;
 }
@@ -231,18 +247,15 @@ export function loadProfile(path: string): Profile {
 
 /**
  * Loads every `*.yaml` profile in `dir` (default: the shipped profiles), sorted by name.
- * @throws ProfileError if a file is invalid, its `name` differs from its file name, or two
- *   profiles share a name
+ * @throws ProfileError if a file is invalid or its `name` differs from its file name (which also
+ *   keeps names unique)
  */
 export function listProfiles(dir: string = PROFILES_DIR): Profile[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
   const out: Profile[] = [];
   for (const f of files) {
     const path = join(dir, f);
-    const p = loadProfile(path);
-    const stem = basename(f, '.yaml');
-    if (p.name !== stem) throw new ProfileError([`${path}:1:1: name "${p.name}" must match the file name "${stem}"`]);
-    out.push(p);
+    out.push(parseChecked(readFileSync(path, 'utf8'), path, basename(f, '.yaml')));
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -33,7 +33,7 @@ function quantity<T>(parse: (v: unknown) => T) {
       return parse(v);
     } catch (e) {
       if (!(e instanceof QuantityError)) throw e;
-      ctx.addIssue({ code: 'custom', message: e.message });
+      ctx.addIssue({ code: 'custom', message: e.message, params: { quantity: true } });
       return z.NEVER;
     }
   });
@@ -178,7 +178,7 @@ export const ProfileSchema = z
     /** Policy names and parameters, interpreted by the policy registry. */
     policy: z.record(z.string(), z.unknown()).default({}),
     /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
-    sources: z.record(z.string(), z.string().min(1, 'expected a citation or "estimate"')),
+    sources: z.record(z.string(), z.string().refine((v) => v.trim() !== '', 'expected a citation or "estimate", got an empty string')),
   })
   .superRefine((p, ctx) => {
     const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });

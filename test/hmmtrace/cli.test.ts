@@ -1,0 +1,63 @@
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, SHARED_TRACES } from '../paths.ts';
+
+function hetmem(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/hetmem.mjs'), ...args], { encoding: 'utf8', cwd: ROOT });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function script(body: string, name = 'bad.trace'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hetmem-'));
+  const f = join(dir, name);
+  writeFileSync(f, body);
+  return f;
+}
+
+describe('hetmem trace', () => {
+  it('prints the output lines of a script', () => {
+    const f = script('mmap A 1 anon rw\ncpu_write A 0 0x5\ncpu_read A 0\n', 'ok.trace');
+    const r = hetmem('trace', f);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('mmap A 1 anon rw => ok\ncpu_write A 0 0x5 => ok\ncpu_read A 0 => first=05 sum=20480 page=05\n# hmmtrace: 3 ops, 0 bad\n');
+  });
+
+  it('--check reports N/M and exits 0 when all match', () => {
+    const r = hetmem('trace', '--check', join(SHARED_TRACES, 'example.trace'), join(SHARED_TRACES, 'quirks.trace'));
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('2/2 traces match\n');
+  });
+
+  it('--check prints a unified diff of the first difference and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hetmem-'));
+    copyFileSync(join(SHARED_TRACES, 'example.trace'), join(dir, 'example.trace'));
+    writeFileSync(join(dir, 'example.out'), 'mmap A 4 anon rw => ok\nsnapshot 0 A 0 4 => ret=0 cpages=4 faults=0 perm=02,00,00,00\n');
+    const r = hetmem('trace', '--check', join(dir, 'example.trace'));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('-snapshot 0 A 0 4 => ret=0 cpages=4 faults=0 perm=02,00,00,00');
+    expect(r.out).toContain('+snapshot 0 A 0 4 => ret=0 cpages=4 faults=0 perm=00,00,00,00');
+    expect(r.out.trimEnd().split('\n').at(-1)).toBe('0/1 traces match');
+  });
+
+  const bad: Array<[string, string]> = [
+    ['mmap A 1 anon rw\nfrobnicate A\n', ":2: expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, child, fork_write_child, echo), got 'frobnicate'"],
+    ['mmap A 1 anon rw\ncpu_read A\n', ":2: expected 'cpu_read ID PAGE'"],
+    ['mmap A 1 anon rw\ncpu_write A 0 256\n', ":2: expected BYTE 0..255, got '256'"],
+    ['mmap A 1 anon rw\n# comment\ndev_read 0 B 0 1\n', ":3: expected a region mapped by an earlier mmap, got 'B'"],
+    ['mmap A 1 anon rw\ndev_read 7 A 0 1\n', ':2: expected DEV 0..3, got 7'],
+    ['mmap A x anon rw\n', ":1: expected NPAGES (a C number like 12 or 0x1f), got 'x'"],
+    ['mmap A 1 anon rw\nmadvise A 0 1 sideways\n', ":2: expected ADVICE dontneed, free, hugepage, nohugepage, willneed, cold, pageout, remove, got 'sideways'"],
+  ];
+  for (const [body, msg] of bad) {
+    it(`rejects a malformed script with one line and exit 2 (${msg.slice(4, 40)})`, () => {
+      const f = script(body);
+      const r = hetmem('trace', f);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`${f}${msg}\n`);
+    });
+  }
+});

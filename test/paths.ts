@@ -1,0 +1,8 @@
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root. */
+export const ROOT = join(here, '..');
+/** ../shared/hmmtrace/traces beside the checkout (CI clones with shared/ next to main). */
+export const SHARED_TRACES = process.env.HETMEM_SHARED_TRACES ?? join(ROOT, '..', 'shared', 'hmmtrace', 'traces');

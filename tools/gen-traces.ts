@@ -1,0 +1,74 @@
+// Development tool: writes random hmmtrace op scripts for comparison against the Linux 6.1
+// oracle (../shared/oracle/run-batch.sh). Usage: tsx tools/gen-traces.ts OUTDIR COUNT SEED
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Rng } from '../src/engine/rng.ts';
+
+const [outDir, countS, seedS] = process.argv.slice(2);
+const count = Number(countS ?? 100), seed = Number(seedS ?? 1);
+mkdirSync(outDir, { recursive: true });
+
+function gen(r: Rng): string {
+  const ops: string[] = [];
+  // Exclusive access and coherent devices never meet in one trace: evicting a coherent page
+  // held exclusive breaks the real kernel for the rest of its boot (behaviour 18).
+  const useExclusive = r.nextFloat() < 0.5;
+  const devs = useExclusive ? [0, 1] : [0, 1, 2, 3];
+  const regs: Array<{ name: string; n: number; kind: string }> = [];
+  const kinds = ['anon', 'anon', 'anon', 'shared', 'file', 'file_private', 'thp', 'hugetlb', 'dev0', 'dev1'];
+  const nOps = r.int(20, 90);
+  const prots = ['rw', 'rw', 'rw', 'r', 'none', 'w', 'x', 'rwx'];
+  const bytes = () => '0x' + r.int(1, 256).toString(16);
+  const pick = <T>(a: T[]) => a[r.int(0, a.length)];
+  const newRegion = () => {
+    const kind = pick(kinds);
+    const name = String.fromCharCode(65 + regs.length);
+    const n = kind === 'hugetlb' ? 512 * r.int(1, 3) : kind === 'thp' ? 512 : r.int(1, 9);
+    regs.push({ name, n, kind: kind });
+    ops.push(`mmap ${name} ${n} ${kind} ${r.nextFloat() < 0.85 ? 'rw' : pick(prots)}`);
+  };
+  newRegion();
+  const simpleOp = (inChild: boolean): string => {
+    const g = pick(regs);
+    const page = () => (g.n > 8 ? pick([0, 1, 2, 3, r.int(0, g.n), g.n - 1]) : r.int(0, g.n + 1));
+    const range = () => {
+      const s = page();
+      const maxn = Math.max(1, Math.min(g.n - s + 1, 6));
+      return `${s} ${r.int(1, maxn + 1)}`;
+    };
+    const dev = pick(devs);
+    const x = r.nextFloat();
+    if (x < 0.14) return `cpu_write ${g.name} ${page()} ${bytes()}`;
+    if (x < 0.24) return `cpu_read ${g.name} ${page()}`;
+    if (x < 0.34) return `dev_read ${dev} ${g.name} ${range()}`;
+    if (x < 0.42) return `dev_write ${dev} ${g.name} ${range()} ${bytes()}`;
+    if (x < 0.52) return `migrate_to_dev ${dev} ${g.name} ${range()}`;
+    if (x < 0.58) return `migrate_to_sys ${dev} ${g.name} ${range()}`;
+    if (x < 0.66) return `snapshot ${dev} ${g.name} ${range()}`;
+    if (x < 0.71 && useExclusive) return `exclusive ${dev} ${g.name} ${range()}`;
+    if (x < 0.74 && useExclusive) return `check_exclusive ${dev} ${g.name} ${range()}`;
+    if (x < 0.78) return `mprotect ${g.name} ${pick(prots)}${r.nextFloat() < 0.5 ? ' ' + range() : ''}`;
+    if (x < 0.84) return `madvise ${g.name} ${range()} ${pick(['dontneed', 'free', 'cold', 'pageout', 'willneed', 'remove', 'hugepage', 'nohugepage'])}`;
+    if (x < 0.87) return `gup ${g.name} ${range()} ${pick(['get', 'get_fast', 'pin_fast', 'pin_fast_longterm', 'pin_longterm', 'pin_basic'])}`;
+    if (x < 0.89 && !inChild) return `munmap ${g.name} ${range()}`;
+    if (x < 0.91) return `close ${dev}`;
+    if (x < 0.93) return `release ${dev}`;
+    if (x < 0.95) return `open ${dev}`;
+    return `snapshot ${dev} ${g.name} 0 ${Math.min(g.n + 1, 8)}`;
+  };
+  for (let i = 0; i < nOps; i++) {
+    const x = r.nextFloat();
+    if (x < 0.06 && regs.length < 6) newRegion();
+    else if (x < 0.12) ops.push(`child ${simpleOp(true)}`);
+    else if (x < 0.14) {
+      const g = pick(regs);
+      ops.push(`fork_write_child ${g.name} ${r.int(0, g.n)} ${bytes()}`);
+    } else ops.push(simpleOp(false));
+  }
+  return ops.join('\n') + '\n';
+}
+
+const root = new Rng(seed);
+for (let i = 0; i < count; i++) {
+  const r = root.fork(`trace-${i}`);
+  writeFileSync(`${outDir}/r${seed}-${String(i).padStart(4, '0')}.trace`, gen(r));
+}
