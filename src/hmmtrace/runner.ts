@@ -396,6 +396,8 @@ export class TraceRunner {
       const vma = mm.findVma(vpn);
       if (!vma) return 'SIGSEGV';
       if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) return 'SIGSEGV';
+      // x86 with protection keys maps PROT_EXEC-only memory with the execute-only pkey: loads fault.
+      if (!write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === VM_EXEC) return 'SIGSEGV';
       const pmd = mm.pt.pmd(vpn);
       if (pmd && pmd.huge !== 0) {
         if (!write || pteHas(pmd.huge, PTE_WRITE)) {

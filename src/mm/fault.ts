@@ -45,7 +45,9 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
   const e = mm.pt.pte(vpn);
   switch (pteType(e)) {
     case PteType.NONE:
-      if (vma.isAnonymous || vma.isMixed) return doAnonymousPage(mm, vma, vpn, write);
+      if (vma.isAnonymous) return doAnonymousPage(mm, vma, vpn, write);
+      // A driver mapping (vm_insert_page, no ->fault): a zapped page cannot come back.
+      if (vma.isMixed) return VM_FAULT_SIGBUS;
       return doFileFault(mm, vma, vpn, write);
     case PteType.DEVICE_EXCLUSIVE:
       removeDeviceExclusiveEntry(mm, vma, vpn);

@@ -113,7 +113,8 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
 function madviseRemove(mm: Mm, vma: Vma, start: number, end: number): number {
   const sys = mm.sys;
   if (!vma.file && !vma.fileRef && !vma.isHugetlb) return -EINVAL;
-  if (!vma.shared || !vma.writable) return -EACCES;
+  // vma_is_shared_maywrite(): the mapping's current protection does not matter.
+  if (!vma.shared) return -EACCES;
   const file = vma.file;
   if (!file) return -EINVAL;
   const first = vma.pgoffOf(start), last = vma.pgoffOf(end);

@@ -95,7 +95,7 @@ describe('pascal-pcie3', () => {
 
   it('is monotonic non-decreasing from 4 KiB to 2 MiB and interpolates log-linearly', () => {
     let prev = 0;
-    for (let s = kib(4); s <= mib(2); s = Math.round(s * 1.07)) {
+    for (let s: number = kib(4); s <= mib(2); s = Math.round(s * 1.07)) {
       const bw = effectiveBandwidth(p, s);
       expect(bw).toBeGreaterThanOrEqual(prev);
       prev = bw;
