@@ -283,19 +283,25 @@ export class TraceRunner {
     } else {
       throw new BadOp(`expected KIND anon, shared, file, file_private, thp, hugetlb or devN, got '${kind}'`);
     }
-    // The reservation: guard + (alignment slack) + region + guard, trimmed to one guard each side.
-    const base = getUnmappedArea(mm, npages + 2 + (align > 1 ? align : 0), 1);
-    const start = Math.ceil((base + 1) / align) * align;
-    mmapFixed(mm, start - 1, 1, 0, { kind: 'anon', shared: false, noreserve: true });
-    mmapFixed(mm, start + npages + (kind === 'hugetlb' ? (PMD_NR - (npages % PMD_NR)) % PMD_NR : 0), 1, 0, { kind: 'anon', shared: false, noreserve: true });
+    // The reservation hmmtrace.c makes: guard + (alignment slack) + region + guard, PROT_NONE,
+    // placed top-down; the region goes at the first aligned page after one guard, and the
+    // slack beyond one guard on either side is unmapped again (leaving holes later mmaps fill).
+    const resvlen = npages + 2 + (align > 1 ? align : 0);
+    const resv = getUnmappedArea(mm, resvlen);
+    if (resv < 0) return fail('ENOMEM');
+    mmapFixed(mm, resv, resvlen, 0, { kind: 'anon', shared: false, noreserve: true });
+    const start = Math.ceil((resv + 1) / align) * align;
     const ret = mmapFixed(mm, start, npages, prot, backing);
     if (sharedFile) this.sys.fileput(sharedFile);
     if (ret < 0) {
-      munmap(mm, start - 1, npages + 2);
+      munmap(mm, resv, resvlen);
       if (fd?.file) this.sys.fileput(fd.file);
       fd?.dmirror?.put();
       return fail(errnoName(ret));
     }
+    const len = mm.findVma(start)!.end - start;
+    if (start - 1 > resv) munmap(mm, resv, start - 1 - resv);
+    if (resv + resvlen > start + len + 1) munmap(mm, start + len + 1, resv + resvlen - (start + len + 1));
     if (kind.startsWith('dev')) this.insertKernelPages(mm, start, npages);
     r.base = start;
     if (kind === 'thp') mm.findVma(start)!.flags |= VM_HUGEPAGE;

@@ -15,8 +15,11 @@ export class Mm {
   vmas: Vma[] = [];
   /** mm_users > 0: false after exit_mmap. */
   alive = true;
-  /** Next free page number for mmap placement (bottom-up; the layout is never observable). */
-  mmapBase = 0x10000;
+  /**
+   * Top of the mmap area (page number). x86-64, 6.1, ASLR off, 8 MiB stack rlimit: TASK_SIZE
+   * minus the 128 MiB minimum gap, i.e. 0x7ffff7fff000.
+   */
+  mmapBase = 0x7ffff7fff;
 
   constructor(readonly sys: System) {
     this.id = sys.nextMmId++;

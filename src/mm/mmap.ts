@@ -20,14 +20,22 @@ export interface MmapBacking {
 }
 
 /**
- * get_unmapped_area: a free range of `npages` aligned to `align` pages. Placement is bottom-up
- * with one free page between mappings; nothing address-dependent is ever observable.
+ * get_unmapped_area for a hint-less mapping, as x86-64's top-down allocator with ASLR off
+ * places it: the highest gap below `mm.mmapBase` that holds `npages`, the mapping at the top
+ * of that gap. Traces can see this: a new mapping fills the highest hole a munmap left.
+ * Returns the first page, or -1 when nothing fits.
  */
-export function getUnmappedArea(mm: Mm, npages: number, align = 1): number {
-  let start = Math.ceil(mm.mmapBase / align) * align;
-  for (const v of mm.vmas) if (v.end > start - 1 && v.start < start + npages + 1) start = Math.ceil((v.end + 1) / align) * align;
-  mm.mmapBase = start + npages + 1;
-  return start;
+export function getUnmappedArea(mm: Mm, npages: number): number {
+  let top = mm.mmapBase;
+  for (let i = mm.vmas.length - 1; i >= -1; i--) {
+    const v = i >= 0 ? mm.vmas[i] : null;
+    if (v && v.start >= top) continue;
+    const gapStart = v ? v.end : 1;
+    if (top - gapStart >= npages) return top - npages;
+    if (!v) break;
+    top = v.start;
+  }
+  return -1;
 }
 
 /**

@@ -101,11 +101,16 @@ export type PolicyChoice = z.output<typeof PolicyChoiceSchema>;
 /** Names of all policies. */
 export type PolicyName = PolicyChoice['policy'];
 
-/** The roles a device fills, each with the policies allowed in it. */
+// The roles a device fills, each with the policies allowed in it.
+/** Placement role: what a fault does (first-touch, map-remote, read-duplication). */
 export const PlacementSchema = z.discriminatedUnion('policy', [FirstTouchSchema, MapRemoteSchema, ReadDuplicationSchema]);
+/** Prefetch role: prefetch-density or prefetch-none. */
 export const PrefetchSchema = z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]);
+/** Thrashing role: thrashing-uvm or thrashing-off. */
 export const ThrashingSchema = z.discriminatedUnion('policy', [ThrashingUvmSchema, ThrashingOffSchema]);
+/** Access-counter role: access-counters or access-counters-off. */
 export const AccessCounterChoiceSchema = z.discriminatedUnion('policy', [AccessCountersSchema, AccessCountersOffSchema]);
+/** Eviction role: evict-lru-chunk, evict-lru-page or evict-random. */
 export const EvictionSchema = z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]);
 
 /**
