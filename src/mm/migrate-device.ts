@@ -93,8 +93,8 @@ function collect(args: MigrateVma): void {
       const i = args.npages++;
       const e = pmd?.ptes ? pmd.ptes[a - base] : 0;
       const t = pteType(e);
-      let mpfn = 0;
-      let page = -1;
+      let mpfn: number;
+      let page: number;
       if (t === PteType.NONE) {
         if (vma.isAnonymous) {
           args.src[i] = MIGRATE_PFN_MIGRATE;

@@ -277,7 +277,7 @@ export class Dmirror {
         return true;
       });
       const range = newHmmRange(tmp, a, next, 0, this.device);
-      let ret = 0;
+      let ret: number;
       for (let tries = 0; ; tries++) {
         if (tries > 100) {
           ret = -EBUSY;
