@@ -1,19 +1,13 @@
-import { System } from '../mm/system.ts';
-import { Mm } from '../mm/mm.ts';
-import { PAGE_SIZE, PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
-import { mmapFixed, munmap, exitMmap, getUnmappedArea } from '../mm/mmap.ts';
+import type { Mm } from '../mm/mm.ts';
+import { PAGE_SIZE, errnoName } from '../mm/constants.ts';
+import { munmap } from '../mm/mmap.ts';
 import { mprotect } from '../mm/mprotect.ts';
 import { madvise, type Advice } from '../mm/madvise.ts';
-import { forkMm } from '../mm/fork.ts';
-import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_SIGSEGV } from '../mm/fault.ts';
-import { getUserPages, putUserPages, type GupFlags } from '../mm/gup.ts';
-import { PteType, pteType, ptePfn, pteHas, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from '../mm/pte.ts';
-import { PG_KERNEL } from '../mm/page.ts';
-import { pageAddRmap } from '../mm/rmap.ts';
-import { DmirrorDriver } from '../devices/dmirror/driver.ts';
+import type { GupFlags } from '../mm/gup.ts';
 import type { Dmirror, CmdResult } from '../devices/dmirror/dmirror.ts';
 import { KernelCrash, KernelHang } from '../devices/dmirror/errors.ts';
 import type { ShmemFile } from '../mm/file.ts';
+import { Machine, parseProt, type Process, type MapKind } from '../api/machine.ts';
 import { parseCNumber } from './numbers.ts';
 
 const MAXREG = 64;
@@ -34,10 +28,15 @@ interface Region {
   fd: { file?: ShmemFile; dmirror?: Dmirror } | null;
 }
 
-/** A process running ops: its address space, regions and open device fds. */
+/** A process running ops: a Process of the API plus the op language's region table. */
 class Proc {
-  devfd: Array<Dmirror | null> = [null, null, null, null];
-  constructor(public mm: Mm, public regs: Region[]) {}
+  constructor(public proc: Process, public regs: Region[]) {}
+  get mm(): Mm {
+    return this.proc.mm;
+  }
+  get devfd(): Array<Dmirror | null> {
+    return this.proc.devfd;
+  }
 }
 
 /** Thrown by an op whose tokens are malformed (the C code's `return -1`); says what was expected. */
@@ -57,17 +56,6 @@ function arity(t: string[], n: number, usage: string): void {
 }
 function small(v: bigint): number {
   return v > BigInt(VA_PAGES) ? VA_PAGES : Number(v);
-}
-function parseProt(s: string): number {
-  if (s === 'none') return 0;
-  let p = 0;
-  for (const c of s) {
-    if (c === 'r') p |= PROT_READ;
-    else if (c === 'w') p |= PROT_WRITE;
-    else if (c === 'x') p |= PROT_EXEC;
-    else if (c !== '-') return -1;
-  }
-  return p;
 }
 const hex2 = (b: number) => b.toString(16).padStart(2, '0');
 
@@ -120,14 +108,14 @@ export function tokenize(line: string): string[] {
 }
 
 export class TraceRunner {
-  readonly sys = new System({ hugetlbPages: 16 });
-  readonly driver = new DmirrorDriver(this.sys);
+  readonly machine = new Machine();
+  readonly sys = this.machine.sys;
   constructor(readonly strict = false, readonly file = '<trace>') {}
 
   run(text: string): TraceResult {
     const lines: string[] = [];
     let ops = 0, bad = 0;
-    const main = new Proc(new Mm(this.sys), []);
+    const main = new Proc(this.machine.spawn(), []);
     let lineNo = 0;
     for (const raw of fgetsLines(text)) {
       if (raw.endsWith('\n') || raw.length < 1023) lineNo++;
@@ -172,15 +160,8 @@ export class TraceRunner {
 
   /** do_exit: the child first closes its own device fds (hmmtrace does), then exit_mm, then exit_files. */
   private exitProcess(p: Proc, isChild: boolean): void {
-    if (isChild) {
-      for (let i = 0; i < MAXDEV; i++) {
-        p.devfd[i]?.put();
-        p.devfd[i] = null;
-      }
-    }
-    exitMmap(p.mm);
-    for (let i = 0; i < MAXDEV; i++) p.devfd[i]?.put();
-    for (const r of p.regs) this.closeRegionFd(r);
+    p.proc.exit(isChild, p.regs.flatMap((r) => (r.fd ? [r.fd] : [])));
+    for (const r of p.regs) r.fd = null;
   }
 
   private closeRegionFd(r: Region): void {
@@ -197,9 +178,7 @@ export class TraceRunner {
   private getdev(p: Proc, d: bigint): Dmirror | number {
     if (d >= BigInt(MAXDEV) && this.strict) throw new BadOp(`expected DEV 0..3, got ${d}`);
     if (d >= BigInt(MAXDEV)) return -22;
-    const i = Number(d);
-    if (!p.devfd[i]) p.devfd[i] = this.driver.open(i, p.mm);
-    return p.devfd[i]!;
+    return p.proc.open(Number(d));
   }
 
   private runOp(p: Proc, t: string[]): string {
@@ -255,71 +234,25 @@ export class TraceRunner {
     };
     if (np > 1n << 35n) return fail('ENOMEM');
     const npages = Number(np);
-    const mm = p.mm;
-    let backing: Parameters<typeof mmapFixed>[4];
-    let align = 1;
-    let fd: Region['fd'] = null;
-    let sharedFile: ShmemFile | null = null;
-    if (kind === 'anon') backing = { kind: 'anon', shared: false };
-    else if (kind === 'shared') {
-      sharedFile = this.sys.newFile(npages);
-      backing = { kind: 'shmem', shared: true, file: sharedFile };
-    } else if (kind === 'thp') {
-      backing = { kind: 'anon', shared: false };
-      align = PMD_NR;
-    } else if (kind === 'hugetlb') {
-      backing = { kind: 'hugetlb', shared: false };
-      align = PMD_NR;
-    } else if (kind === 'file' || kind === 'file_private') {
-      const f = this.sys.newFile(npages);
-      fd = { file: f };
-      backing = { kind: 'file', shared: kind === 'file', file: f };
-    } else if (kind.startsWith('dev') && parseCNumber(kind.slice(3)) !== null) {
-      const d = this.getdev(p, parseCNumber(kind.slice(3))!);
+    const known = ['anon', 'shared', 'thp', 'hugetlb', 'file', 'file_private'];
+    let mapKind: MapKind;
+    if (known.includes(kind)) mapKind = kind as MapKind;
+    else if (kind.startsWith('dev') && parseCNumber(kind.slice(3)) !== null) {
+      const dev = parseCNumber(kind.slice(3))!;
+      const d = this.getdev(p, dev);
       if (typeof d === 'number') return fail(errnoName(d));
-      d.get();
-      fd = { dmirror: d };
-      backing = { kind: 'mixed', shared: false, fileRef: d };
+      mapKind = `dev${Number(dev)}`;
     } else {
       throw new BadOp(`expected KIND anon, shared, file, file_private, thp, hugetlb or devN, got '${kind}'`);
     }
-    // The reservation hmmtrace.c makes: guard + (alignment slack) + region + guard, PROT_NONE,
-    // placed top-down; the region goes at the first aligned page after one guard, and the
-    // slack beyond one guard on either side is unmapped again (leaving holes later mmaps fill).
-    const resvlen = npages + 2 + (align > 1 ? align : 0);
-    const resv = getUnmappedArea(mm, resvlen);
-    if (resv < 0) return fail('ENOMEM');
-    mmapFixed(mm, resv, resvlen, 0, { kind: 'anon', shared: false, noreserve: true });
-    const start = Math.ceil((resv + 1) / align) * align;
-    const ret = mmapFixed(mm, start, npages, prot, backing);
-    if (sharedFile) this.sys.fileput(sharedFile);
-    if (ret < 0) {
-      munmap(mm, resv, resvlen);
-      if (fd?.file) this.sys.fileput(fd.file);
-      fd?.dmirror?.put();
-      return fail(errnoName(ret));
-    }
-    const len = mm.findVma(start)!.end - start;
-    if (start - 1 > resv) munmap(mm, resv, start - 1 - resv);
-    if (resv + resvlen > start + len + 1) munmap(mm, start + len + 1, resv + resvlen - (start + len + 1));
-    if (kind.startsWith('dev')) this.insertKernelPages(mm, start, npages);
+    const res = p.proc.mmapRaw(npages, mapKind, prot);
+    if (typeof res === 'number') return fail(errnoName(res));
+    const { start, fd } = res;
     r.base = start;
-    if (kind === 'thp') mm.findVma(start)!.flags |= VM_HUGEPAGE;
     r.npages = npages;
     r.fd = fd;
     r.mapped = true;
     return 'ok';
-  }
-
-  /** dmirror_fops_mmap: a zeroed kernel page vm_insert_page()d at every page (read-only if private). */
-  private insertKernelPages(mm: Mm, start: number, npages: number): void {
-    const p = this.sys.pages;
-    for (let i = 0; i < npages; i++) {
-      const pfn = p.allocSystem();
-      p.setFlag(pfn, PG_KERNEL);
-      pageAddRmap(this.sys, pfn, false);
-      mm.pt.setPte(start + i, pfn * 256 + 8 * (PTE_YOUNG) + PteType.PRESENT);
-    }
   }
 
   private opMunmap(p: Proc, t: string[]): string {
@@ -376,7 +309,7 @@ export class TraceRunner {
     const r = this.needreg(p, t[1]);
     if (!r) return 'err=no_such_region';
     const vpn = (r.base + pg) % VA_PAGES;
-    const pfn = this.cpuAccess(p.mm, vpn, write);
+    const pfn = p.proc.access(vpn, write);
     if (typeof pfn === 'string') return pfn;
     const pages = this.sys.pages;
     if (write) {
@@ -390,37 +323,6 @@ export class TraceRunner {
       if (d[i] !== d[0]) uniform = false;
     }
     return `first=${hex2(d[0])} sum=${sum} page=${uniform ? hex2(d[0]) : '??'}`;
-  }
-
-  /**
-   * A user-mode load or store: the x86 page-fault handler's access checks, then handle_mm_fault
-   * until the translation allows the access; sets the hardware accessed/dirty bits. Returns
-   * the pfn accessed or the signal name.
-   */
-  cpuAccess(mm: Mm, vpn: number, write: boolean): number | string {
-    for (let tries = 0; tries < 16; tries++) {
-      const vma = mm.findVma(vpn);
-      if (!vma) return 'SIGSEGV';
-      if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) return 'SIGSEGV';
-      // x86 with protection keys maps PROT_EXEC-only memory with the execute-only pkey: loads fault.
-      if (!write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === VM_EXEC) return 'SIGSEGV';
-      const pmd = mm.pt.pmd(vpn);
-      if (pmd && pmd.huge !== 0) {
-        if (!write || pteHas(pmd.huge, PTE_WRITE)) {
-          pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
-          return ptePfn(pmd.huge) + (vpn % PMD_NR);
-        }
-      } else {
-        const e = mm.pt.pte(vpn);
-        if (pteType(e) === PteType.PRESENT && (!write || pteHas(e, PTE_WRITE))) {
-          mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
-          return ptePfn(e);
-        }
-      }
-      const f = handleMmFault(mm, vma, vpn, write);
-      if (f & VM_FAULT_ERROR) return f & VM_FAULT_SIGSEGV ? 'SIGSEGV' : 'SIGBUS';
-    }
-    return 'SIGBUS';
   }
 
   private opDev(p: Proc, t: string[]): string {
@@ -476,9 +378,7 @@ export class TraceRunner {
     if (dev >= BigInt(MAXDEV)) throw new BadOp(`expected DEV 0..3, got '${t[1]}'`);
     const i = Number(dev);
     if (!p.devfd[i]) return 'err=not_open';
-    const d = p.devfd[i]!;
-    p.devfd[i] = null;
-    d.put();
+    p.proc.close(i);
     return 'ok';
   }
 
@@ -498,15 +398,13 @@ export class TraceRunner {
     const r = this.needreg(p, t[1]);
     if (!r) return 'err=no_such_region';
     if (np > 1n << 28n) return 'ret=-ENOMEM';
-    const got = getUserPages(p.mm, (r.base + s) % VA_PAGES, Number(np), flags);
-    if (typeof got !== 'number') putUserPages(p.mm, got, flags);
+    p.proc.gup((r.base + s) % VA_PAGES, Number(np), flags);
     return 'ret=0';
   }
 
   private opChild(p: Proc, t: string[]): string {
     arity(t, 2, 'child OP ...');
-    const childMm = forkMm(p.mm);
-    const child = new Proc(childMm, p.regs.map((r) => ({ ...r, fd: r.fd ? { ...r.fd } : null })));
+    const child = new Proc(p.proc.fork(), p.regs.map((r) => ({ ...r, fd: r.fd ? { ...r.fd } : null })));
     // The child's copies of region fds are references to the same files.
     for (const r of child.regs) {
       if (r.fd?.file) r.fd.file.refs++;

@@ -1,0 +1,13 @@
+/**
+ * hetmem's public API. The op-script runner, the tests and (later) scenarios all use these.
+ */
+export { Machine, Process, DeviceFile, ErrnoError, SignalError, parseProt, type MapKind, type RegionFd } from './api/machine.ts';
+export { System, type SystemOptions } from './mm/system.ts';
+export { Mm } from './mm/mm.ts';
+export { PAGE_SIZE, PMD_NR, errnoName } from './mm/constants.ts';
+export { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, type HmmRange } from './hmm/range-fault.ts';
+export { migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, newMigrateVma, migrateDeviceRange, migrateDevicePages, migrateDeviceFinalize } from './mm/migrate-device.ts';
+export { makeDeviceExclusiveRange } from './mm/exclusive.ts';
+export { runTrace, validateTrace, type TraceResult } from './hmmtrace/runner.ts';
+export type { CmdResult } from './devices/dmirror/dmirror.ts';
+export { KernelCrash, KernelHang } from './devices/dmirror/errors.ts';
