@@ -2,6 +2,8 @@ import { PageTable } from './pagetable.ts';
 import { NotifierSubscriptions } from './mmu-notifier.ts';
 import type { Vma } from './vma.ts';
 import type { System } from './system.ts';
+import { splitHugePmd } from './huge-memory.ts';
+import { PMD_NR } from './constants.ts';
 
 /**
  * struct mm_struct: one address space — its VMAs (sorted, non-overlapping), its CPU page table
@@ -62,6 +64,8 @@ export class Mm {
   splitAt(at: number): void {
     const v = this.findVma(at);
     if (!v || v.start === at) return;
+    // vma_adjust_trans_huge: a THP PMD straddling the new boundary is split first.
+    if (at % PMD_NR !== 0 && !v.isHugetlb && (this.pt.pmd(at)?.huge ?? 0) !== 0) splitHugePmd(this, v, at);
     const tail = v.clone(at, v.end);
     v.end = at;
     this.insertVma(tail);

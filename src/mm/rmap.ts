@@ -148,7 +148,7 @@ export function pageDupAnonRmap(sys: System, pfn: number): void {
   const p = sys.pages;
   p.mapcount[pfn]++;
   p.get(pfn);
-  if (p.hasFlag(pfn, PG_ANON)) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
+  if (p.isAnon(pfn)) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
 }
 
 export { PG_ANON };
