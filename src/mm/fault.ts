@@ -95,6 +95,7 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   if (!file) return VM_FAULT_SIGBUS;
   const idx = vma.pgoffOf(vpn);
   if (idx >= file.size) return VM_FAULT_SIGBUS;
+  if (!write && faultAround(mm, vma, vpn)) return VM_FAULT_OK;
   const page = sys.fileGetPage(file, idx);
   if (write && !vma.shared) {
     vma.anonVma = true;
@@ -109,6 +110,32 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const w = vma.shared && vma.writable ? PTE_WRITE : 0;
   mm.pt.setPte(vpn, mkPte(PteType.PRESENT, page, w | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
   return VM_FAULT_OK;
+}
+
+/** fault_around_bytes / PAGE_SIZE: the default 64 KiB window. */
+const FAULT_AROUND_PAGES = 16;
+
+/**
+ * do_fault_around + filemap_map_pages: a read fault on a file mapping first maps every page
+ * already in the page cache inside a 64 KiB-aligned window (clipped to the VMA and the page
+ * table) wherever the PTE is empty. Returns true when that mapped the faulting page itself.
+ */
+function faultAround(mm: Mm, vma: Vma, vpn: number): boolean {
+  const sys = mm.sys, file = vma.file!;
+  const start = Math.max(Math.floor(vpn / FAULT_AROUND_PAGES) * FAULT_AROUND_PAGES, vma.start);
+  const end = Math.min(start + FAULT_AROUND_PAGES, (Math.floor(start / PMD_NR) + 1) * PMD_NR, vma.end);
+  const w = vma.shared && vma.writable ? PTE_WRITE : 0;
+  let mapped = false;
+  for (let v = start; v < end; v++) {
+    if (mm.pt.pte(v) !== 0) continue;
+    const page = file.pages.get(vma.pgoffOf(v));
+    if (page === undefined) continue;
+    sys.pages.get(page);
+    pageAddRmap(sys, page, false);
+    mm.pt.setPte(v, mkPte(PteType.PRESENT, page, w | PTE_YOUNG));
+    if (v === vpn) mapped = true;
+  }
+  return mapped;
 }
 
 /**
