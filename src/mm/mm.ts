@@ -3,7 +3,7 @@ import { NotifierSubscriptions } from './mmu-notifier.ts';
 import type { Vma } from './vma.ts';
 import type { System } from './system.ts';
 import { splitHugePmd } from './huge-memory.ts';
-import { PMD_NR } from './constants.ts';
+import { PMD_NR, NotifyEvent } from './constants.ts';
 
 /**
  * struct mm_struct: one address space — its VMAs (sorted, non-overlapping), its CPU page table
@@ -64,8 +64,14 @@ export class Mm {
   splitAt(at: number): void {
     const v = this.findVma(at);
     if (!v || v.start === at) return;
-    // vma_adjust_trans_huge: a THP PMD straddling the new boundary is split first.
-    if (at % PMD_NR !== 0 && !v.isHugetlb && (this.pt.pmd(at)?.huge ?? 0) !== 0) splitHugePmd(this, v, at);
+    // vma_adjust_trans_huge: when the 2 MiB block around an unaligned split point lies inside
+    // the VMA, __split_huge_pmd runs on it — and invalidates the block even when the PMD is
+    // not huge (6.1 finds the PMD slot through the PUD only).
+    const base = Math.floor(at / PMD_NR) * PMD_NR;
+    if (at % PMD_NR !== 0 && !v.isHugetlb && v.start <= base && base + PMD_NR <= v.end && this.pt.pudPresent(at)) {
+      if ((this.pt.pmd(at)?.huge ?? 0) !== 0) splitHugePmd(this, v, at);
+      else this.notifiers.invalidate({ start: base, end: base + PMD_NR, event: NotifyEvent.CLEAR, owner: null }, () => undefined);
+    }
     const tail = v.clone(at, v.end);
     v.end = at;
     this.insertVma(tail);

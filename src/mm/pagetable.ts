@@ -16,6 +16,13 @@ export class Pmd {
  */
 export class PageTable {
   readonly pmds = new Map<number, Pmd>();
+  /** PUD entries (1 GiB) that have a PMD table: the kernel never frees them here. */
+  readonly puds = new Set<number>();
+
+  /** Whether the PUD covering `vpn` points at a PMD table (mm_find_pmd finds a slot). */
+  pudPresent(vpn: number): boolean {
+    return this.puds.has(Math.floor(vpn / (PMD_NR * PMD_NR)));
+  }
 
   pmd(vpn: number): Pmd | undefined {
     return this.pmds.get(Math.floor(vpn / PMD_NR));
@@ -26,6 +33,7 @@ export class PageTable {
     if (!p) {
       p = new Pmd();
       this.pmds.set(k, p);
+      this.puds.add(Math.floor(k / PMD_NR));
     }
     return p;
   }
