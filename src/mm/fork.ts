@@ -19,6 +19,8 @@ export function forkMm(parent: Mm): Mm {
   for (const v of parent.vmas) {
     const c = new Vma(v.start, v.end, v.flags, v.kind, v.file, v.pgoff, v.fileRef);
     c.anonVma = v.anonVma;
+    c.origin = v.origin;
+    c.hugetlbResv = null;
     v.fileRef?.get();
     v.file?.mapGet();
     child.insertVma(c);

@@ -60,6 +60,7 @@ function madviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: Advice
       mm.splitAt(start);
       mm.splitAt(end);
       mm.findVma(start)!.flags = nf;
+      mm.mergeAround(start, end);
       return 0;
     }
   }

@@ -58,6 +58,26 @@ export class Mm {
   }
 
   /**
+   * vma_merge after a flag change: adjacent VMAs of [start, end) that are now compatible
+   * (same flags, backing and file offsets, compatible anon_vma, not VM_SPECIAL) become one.
+   */
+  mergeAround(start: number, end: number): void {
+    for (let i = 0; i + 1 < this.vmas.length; ) {
+      const a = this.vmas[i], b = this.vmas[i + 1];
+      if (b.start > end || a.end < start || !canMerge(a, b)) {
+        i++;
+        continue;
+      }
+      a.end = b.end;
+      a.anonVma = a.anonVma || b.anonVma;
+      this.vmas.splice(i + 1, 1);
+      // The absorbed VMA's references go with it.
+      if (b.file) this.sys.fileput(b.file);
+      b.fileRef?.put();
+    }
+  }
+
+  /**
    * Splits VMAs so that `at` is a boundary (split_vma). The page tables are untouched:
    * only the bookkeeping changes, as in the kernel.
    */
@@ -76,4 +96,12 @@ export class Mm {
     v.end = at;
     this.insertVma(tail);
   }
+}
+
+function canMerge(a: Vma, b: Vma): boolean {
+  if (a.end !== b.start || a.flags !== b.flags || a.kind !== b.kind || a.file !== b.file || a.fileRef !== b.fileRef) return false;
+  if (a.isMixed || a.isHugetlb) return false;
+  if (a.file && b.pgoff !== a.pgoffOf(b.start)) return false;
+  if (a.origin !== b.origin && a.anonVma && b.anonVma) return false;
+  return true;
 }

@@ -57,6 +57,7 @@ export function mmapFixed(mm: Mm, start: number, npages: number, prot: number, b
   if (b.noreserve) flags |= VM_NORESERVE;
   doMunmap(mm, start, npages, false);
   const v = new Vma(start, start + npages, flags, b.kind, b.file ?? null, 0, b.fileRef ?? null);
+  v.origin = sys.nextVmaOrigin++;
   b.fileRef?.get();
   b.file?.mapGet();
   if (b.kind === 'hugetlb') {

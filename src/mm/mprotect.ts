@@ -40,7 +40,8 @@ function mprotectFixup(mm: Mm, vma: Vma, start: number, end: number, newflags: n
   mm.splitAt(end);
   const v = mm.findVma(start)!;
   v.flags = newflags;
-  changeProtection(mm, v, start, end);
+  mm.mergeAround(start, end);
+  changeProtection(mm, mm.findVma(start)!, start, end);
   return 0;
 }
 

@@ -28,6 +28,11 @@ export class Vma {
   /** Whether an anon_vma is attached: decides whether fork copies this VMA's page tables. */
   anonVma = false;
   /**
+   * Which mmap this VMA descends from (splits and forks keep it). Pieces of one mapping share
+   * one anon_vma, so they may merge back; unrelated VMAs merge only if neither has one.
+   */
+  origin = 0;
+  /**
    * hugetlb reservations (resv_map) of a private hugetlb mapping: file page offsets of huge
    * pages promised at mmap and not yet faulted. Shared by the pieces of a split VMA; a
    * forked child gets none, so its COWs draw on the unreserved pool.
@@ -61,6 +66,7 @@ export class Vma {
   clone(start: number, end: number): Vma {
     const v = new Vma(start, end, this.flags, this.kind, this.file, this.pgoffOf(start), this.fileRef);
     v.anonVma = this.anonVma;
+    v.origin = this.origin;
     v.hugetlbResv = this.hugetlbResv;
     this.fileRef?.get();
     this.file?.mapGet();
