@@ -85,13 +85,15 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
       if (!pmd) continue;
       const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
       if (pmd.huge !== 0) {
+        // madvise_free_huge_pmd: a THP mapped once is cleaned whole, or split (the folio, not
+        // just the PMD) when only part of it is advised.
         const head = ptePfn(pmd.huge);
-        if (sys.isHugeZero(head)) continue;
+        if (sys.isHugeZero(head) || p.folioMapcount(head) !== PMD_NR) continue;
         if (lo === base && hi === base + PMD_NR) {
-          if (p.entireMapcount[head] === 1) pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~(PTE_YOUNG | PTE_DIRTY));
+          pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~(PTE_YOUNG | PTE_DIRTY));
           continue;
         }
-        splitHugePmd(mm, vma, lo);
+        if (!splitHugePage(sys, head)) continue;
       }
       if (!pmd.ptes) continue;
       for (let v = lo; v < hi; v++) {
