@@ -1,5 +1,5 @@
 import { PMD_NR, NotifyEvent } from './constants.ts';
-import { PteType, mkPte, pteHas, ptePfn, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
+import { PteType, mkPte, pteHas, ptePfn, pteType, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HEAD, PG_TAIL, PG_HUGETLB } from './page.ts';
 import { rmapWalk } from './rmap.ts';
 import type { System } from './system.ts';
@@ -67,6 +67,13 @@ export function splitHugePage(sys: System, head: number): boolean {
     const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
     const start = Math.max(base, h.vma.start), end = Math.min(base + PMD_NR, h.vma.end);
     h.mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => undefined);
+  }
+  // The split unmaps through migration entries and remaps (remap_page): without CONFIG_SWAP
+  // those carry no A/D bits, so every PTE of the folio comes back clean and old.
+  for (let i = 0; i < n; i++) {
+    for (const h of rmapWalk(sys, head + i, false)) {
+      if (!h.huge && pteType(h.entry) === PteType.PRESENT) h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
+    }
   }
   const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);
   const idx = p.index[head];

@@ -2,7 +2,7 @@ import { EINVAL, ENOMEM, EAGAIN, EBADF, EACCES, NotifyEvent, PMD_NR, VM_HUGEPAGE
 import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
 import { PG_ANON, PG_FILE } from './page.ts';
 import { zapRange } from './memory.ts';
-import { splitHugePmd, splitHugePage } from './huge-memory.ts';
+import { splitHugePage } from './huge-memory.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';

@@ -105,13 +105,10 @@ export function migrationEntryFor(sys: System, pfn: number, e: number): number {
   let f = 0;
   if (pteHas(e, PTE_WRITE)) f |= PTE_WRITE;
   else if (anonExcl) f |= PTE_ANON_EXCL;
-  if (pteType(e) === PteType.PRESENT) {
-    if (pteHas(e, PTE_DIRTY)) {
-      f |= PTE_DIRTY;
-      p.setFlag(p.folio(pfn), PG_DIRTY);
-    }
-    if (pteHas(e, PTE_YOUNG)) f |= PTE_YOUNG;
-  }
+  // The dirty bit moves to the folio. The entry itself keeps neither dirty nor young: the
+  // Linux 6.1 kernel the traces come from has no CONFIG_SWAP, so migration entries have no
+  // A/D bits (migration_entry_supports_ad() is false) and restored PTEs come back clean and old.
+  if (pteType(e) === PteType.PRESENT && pteHas(e, PTE_DIRTY)) p.setFlag(p.folio(pfn), PG_DIRTY);
   // The mapping is being shared out: exclusivity is re-established from the entry.
   if (anonExcl) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
   return mkPte(PteType.MIGRATION, pfn, f);

@@ -1,0 +1,502 @@
+/**
+ * Model-based random testing of the whole machine: random op sequences over 1-3 processes (a
+ * root and forked children) and the four dmirror devices (0, 1 private; 2, 3 coherent),
+ * checked against a flat reference model of what every page must contain.
+ *
+ * Ops are plain records with raw numbers that are resolved against the current state when
+ * replayed (process index mod live processes, region index mod regions, ...), so any sub-list
+ * of a failing list is still a valid test: fast-check shrinks failures to a minimal sequence.
+ *
+ * The reference: per process, every mapped page has a protection and either a private byte
+ * (anon/thp: memset-only workload, so one byte describes a page) or a slot in a shared file
+ * (shared: one object shared by every process that inherited the mapping). fork copies the
+ * private bytes (COW: later writes diverge) and shares the files; munmap forgets pages; pages
+ * never written read as zero. Device placement (RAM, device-private, coherent, exclusive) must
+ * never change a byte.
+ *
+ * After every op: the invariant checker (test/invariants.ts), and every mapped page of every
+ * process is resolved through its page table *without faulting* (present pfn, the backing page
+ * of a device-private entry, the page of a device-exclusive entry, the page cache or zeroes for
+ * an empty PTE) and compared with the reference. Real CPU reads (`Process.read`) and device
+ * reads (`DeviceFile.read`, and the read-back of migrate_to_dev/exclusive) are ops of their own
+ * and are compared byte for byte: doing them after every op would fault every device page back
+ * to RAM and hide the states the fuzz is meant to reach. A `verify` op CPU-reads a whole region,
+ * and every run that survives ends with a full CPU read of everything, then exit and a leak check.
+ *
+ * Linux 6.1 test_hmm bugs (hmmtrace README behaviours 17, 18) make the model throw
+ * KernelCrash/KernelHang, as the real kernel oopses/hangs. The generator steers clear of them
+ * (a device read/write/read-back that would touch the device's own private page through the
+ * mirror, `exclusive` on a device-coherent page); if one happens anyway, the run ends there as
+ * "kernel died" and is counted, not failed.
+ */
+import fc from 'fast-check';
+import { Machine, SignalError, type Process } from '../../src/api/machine.ts';
+import { KernelCrash, KernelHang } from '../../src/devices/dmirror/errors.ts';
+import { TAG_WRITE } from '../../src/devices/dmirror/dmirror.ts';
+import type { DmirrorDevice } from '../../src/devices/dmirror/device.ts';
+import { PageKind } from '../../src/mm/page.ts';
+import { PteType } from '../../src/mm/pte.ts';
+import { PAGE_SIZE } from '../../src/mm/constants.ts';
+import type { GupFlags } from '../../src/mm/gup.ts';
+import { assertInvariants, assertNoLeaks, cpuEntry } from '../invariants.ts';
+
+// ---------------------------------------------------------------- ops
+
+export type Prot = 'rw' | 'r' | 'w' | 'none';
+export type RegionKind = 'anon' | 'shared' | 'thp';
+type GupMode = 'get' | 'pin' | 'pin_longterm';
+
+/** Raw numbers (0..1023) are resolved modulo what exists when the op runs. */
+export type Op =
+  | { k: 'mmap'; p: number; kind: RegionKind; n: number; prot: Prot }
+  | { k: 'munmap'; p: number; r: number; off: number; n: number }
+  | { k: 'mprotect'; p: number; r: number; off: number; n: number; prot: Prot }
+  | { k: 'cpu_read'; p: number; r: number; off: number }
+  | { k: 'cpu_write'; p: number; r: number; off: number; byte: number }
+  | { k: 'fork'; p: number }
+  | { k: 'child_write'; p: number; r: number; off: number; byte: number }
+  | { k: 'exit'; p: number }
+  | { k: 'dev_read' | 'migrate_to_dev' | 'migrate_to_sys' | 'exclusive' | 'snapshot'; p: number; d: number; r: number; off: number; n: number }
+  | { k: 'dev_write'; p: number; d: number; r: number; off: number; n: number; byte: number }
+  | { k: 'release' | 'close'; p: number; d: number }
+  | { k: 'gup'; p: number; r: number; off: number; n: number; mode: GupMode }
+  | { k: 'verify'; p: number; r: number };
+
+const raw = fc.nat({ max: 1023 });
+const byte = fc.integer({ min: 1, max: 255 });
+const dev = fc.nat({ max: 3 });
+const prot = fc.constantFrom<Prot>('rw', 'rw', 'r', 'w', 'none');
+const range = { p: raw, r: raw, off: raw, n: raw };
+
+export const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('mmap' as const), p: raw, kind: fc.constantFrom<RegionKind>('anon', 'anon', 'shared', 'thp'), n: raw, prot: fc.constantFrom<Prot>('rw', 'rw', 'rw', 'r') }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('munmap' as const), ...range }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('mprotect' as const), ...range, prot }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant('cpu_read' as const), p: raw, r: raw, off: raw }) },
+  { weight: 12, arbitrary: fc.record({ k: fc.constant('cpu_write' as const), p: raw, r: raw, off: raw, byte }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('fork' as const), p: raw }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('child_write' as const), p: raw, r: raw, off: raw, byte }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('exit' as const), p: raw }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant('dev_read' as const), d: dev, ...range }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant('dev_write' as const), d: dev, ...range, byte }) },
+  { weight: 10, arbitrary: fc.record({ k: fc.constant('migrate_to_dev' as const), d: dev, ...range }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('migrate_to_sys' as const), d: dev, ...range }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('exclusive' as const), d: dev, ...range }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('snapshot' as const), d: dev, ...range }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('release' as const), p: raw, d: dev }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('close' as const), p: raw, d: dev }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('gup' as const), ...range, mode: fc.constantFrom<GupMode>('get', 'pin', 'pin_longterm') }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('verify' as const), p: raw, r: raw }) },
+);
+
+// ---------------------------------------------------------------- reference model
+
+class SharedFile {
+  readonly bytes = new Map<number, number>();
+}
+
+interface RefPage {
+  prot: Prot;
+  file: SharedFile | null;
+  idx: number;
+}
+
+interface Region {
+  start: number;
+  npages: number;
+  kind: RegionKind;
+}
+
+interface RefProc {
+  proc: Process;
+  pages: Map<number, RefPage>;
+  /** Private page contents by vpn (absent = zero). */
+  priv: Map<number, number>;
+  regions: Region[];
+}
+
+const readable = (p: Prot) => p === 'rw' || p === 'r';
+/** x86: a PROT_WRITE-only page can be loaded by the CPU (HMM still treats it as unreadable). */
+const cpuReadable = (p: Prot) => p !== 'none';
+const writable = (p: Prot) => p === 'rw' || p === 'w';
+
+function expected(rp: RefProc, vpn: number): number {
+  const pg = rp.pages.get(vpn)!;
+  return pg.file ? pg.file.bytes.get(pg.idx) ?? 0 : rp.priv.get(vpn) ?? 0;
+}
+function setByte(rp: RefProc, vpn: number, b: number): void {
+  const pg = rp.pages.get(vpn)!;
+  if (pg.file) pg.file.bytes.set(pg.idx, b);
+  else rp.priv.set(vpn, b);
+}
+
+// ---------------------------------------------------------------- stats
+
+export interface FuzzStats {
+  runs: number;
+  ops: number;
+  /** Ops that did something (not skipped for lack of a target or a crash risk). */
+  executed: number;
+  skipped: number;
+  /** Runs ended by a reproduced Linux 6.1 kernel bug (KernelCrash / KernelHang). */
+  kernelDied: number;
+  byKind: Record<string, number>;
+  /** Device pages seen after an op, as a sanity check that the fuzz reaches device states. */
+  devicePrivateSeen: number;
+  deviceCoherentSeen: number;
+  exclusiveSeen: number;
+}
+
+export function newStats(): FuzzStats {
+  return { runs: 0, ops: 0, executed: 0, skipped: 0, kernelDied: 0, byKind: {}, devicePrivateSeen: 0, deviceCoherentSeen: 0, exclusiveSeen: 0 };
+}
+
+/** A mismatch between the machine and the reference (the property fails with it). */
+export class FuzzMismatch extends Error {}
+
+// ---------------------------------------------------------------- replay
+
+export function replay(ops: Op[], stats: FuzzStats = newStats()): FuzzStats {
+  stats.runs++;
+  const m = new Machine();
+  const root: RefProc = { proc: m.spawn(), pages: new Map(), priv: new Map(), regions: [] };
+  const procs: RefProc[] = [root];
+  const sys = m.sys, pg = sys.pages;
+  let step = 0;
+  let cur: Op | null = null;
+  const fail = (msg: string): never => {
+    throw new FuzzMismatch(`op #${step} ${JSON.stringify(cur)}: ${msg}`);
+  };
+  const check = (cond: boolean, msg: () => string) => {
+    if (!cond) fail(msg());
+  };
+
+  /** The bytes the CPU would see at `vpn`, resolved without faulting. */
+  const peek = (rp: RefProc, vpn: number): Uint8Array => {
+    const c = cpuEntry(rp.proc.mm, vpn);
+    switch (c.type) {
+      case PteType.PRESENT:
+      case PteType.DEVICE_EXCLUSIVE:
+        return pg.bytes(c.pfn);
+      case PteType.DEVICE_PRIVATE: {
+        const d = sys.pagemapOf(c.pfn)!.owner as DmirrorDevice;
+        return pg.bytes(d.backingPage(c.pfn));
+      }
+      case PteType.NONE: {
+        const vma = rp.proc.mm.findVma(vpn);
+        const f = vma?.file;
+        const cached = f ? f.pages.get(vma!.pgoffOf(vpn)) : undefined;
+        return cached === undefined ? new Uint8Array(PAGE_SIZE) : pg.bytes(cached);
+      }
+      default:
+        return fail(`page ${vpn} has a ${c.type} entry after the op`);
+    }
+  };
+  const uniform = (d: Uint8Array, off: number, b: number, full: boolean) =>
+    full ? d.subarray(off, off + PAGE_SIZE).every((x) => x === b) : d[off] === b && d[off + 1234] === b && d[off + PAGE_SIZE - 1] === b;
+
+  const checkAll = () => {
+    assertInvariants(m, procs.map((r) => r.proc), {}, `after op #${step} ${JSON.stringify(cur)}`);
+    for (const rp of procs) {
+      for (const vpn of rp.pages.keys()) {
+        const want = expected(rp, vpn);
+        const got = peek(rp, vpn);
+        if (!uniform(got, 0, want, false)) fail(`proc ${procs.indexOf(rp)} page ${vpn}: holds ${got[0]}, reference ${want}`);
+      }
+      rp.proc.mm.pt.pmds.forEach((pmd) => {
+        if (!pmd.ptes) return;
+        for (const e of pmd.ptes) {
+          const t = e % 8;
+          if (t === PteType.DEVICE_PRIVATE) stats.devicePrivateSeen++;
+          else if (t === PteType.DEVICE_EXCLUSIVE) stats.exclusiveSeen++;
+          else if (t === PteType.PRESENT && pg.kind[Math.floor(e / 256)] === PageKind.DEVICE_COHERENT) stats.deviceCoherentSeen++;
+        }
+      });
+    }
+  };
+
+  // Op target resolution.
+  const proc = (i: number) => procs[i % procs.length];
+  const region = (rp: RefProc, i: number): Region | null => (rp.regions.length ? rp.regions[i % rp.regions.length] : null);
+  /** A page range inside a region: at most 16 pages (THP regions are 512). */
+  const span = (rg: Region, off: number, n: number): [number, number] => {
+    const o = off % rg.npages;
+    return [rg.start + o, 1 + (n % Math.min(16, rg.npages - o))];
+  };
+  const pagesOf = (rp: RefProc, start: number, n: number) => Array.from({ length: n }, (_, i) => rp.pages.get(start + i));
+  const all = (rp: RefProc, start: number, n: number, f: (p: Prot) => boolean) => pagesOf(rp, start, n).every((x) => x !== undefined && f(x.prot));
+
+  /**
+   * Whether a device read/write through dev `d`'s mirror of `rp` over [start, start+n) could hit
+   * behaviour 17: the pages before the first missing (for writes: non-writable) mirror entry are
+   * read from their entries, the rest are hmm_range_fault()ed, which hands device `d` its own
+   * private pages as they are. Either way a device-private pfn in the mirror oopses.
+   */
+  const crashRisk = (rp: RefProc, d: number, start: number, n: number, write: boolean, readBack: boolean): boolean => {
+    const mir = rp.proc.devfd[d];
+    let s = start;
+    for (; s < start + n; s++) {
+      const e = mir?.pt.get(s);
+      if (!e || (write && e.tag !== TAG_WRITE)) break;
+      if (pg.kind[e.pfn] === PageKind.DEVICE_PRIVATE) return true;
+    }
+    if (readBack) {
+      for (let v = start; v < start + n; v++) {
+        const e = mir?.pt.get(v);
+        if (e && pg.kind[e.pfn] === PageKind.DEVICE_PRIVATE) return true;
+      }
+      return false;
+    }
+    for (let v = s; v < start + n; v++) {
+      const c = cpuEntry(rp.proc.mm, v);
+      if (c.type === PteType.DEVICE_PRIVATE && sys.pagemapOf(c.pfn)!.owner === m.driver.devices[d]) return true;
+    }
+    return false;
+  };
+  /** Behaviour 18: a device-coherent page must not be made exclusive. */
+  const coherentIn = (rp: RefProc, start: number, n: number): boolean => {
+    for (let v = start; v < start + n; v++) {
+      const c = cpuEntry(rp.proc.mm, v);
+      if (c.type === PteType.PRESENT && pg.kind[c.pfn] === PageKind.DEVICE_COHERENT) return true;
+    }
+    return false;
+  };
+
+  const compareData = (rp: RefProc, data: Uint8Array | undefined, start: number, n: number, what: string) => {
+    check(data !== undefined && data.length === n * PAGE_SIZE, () => `${what}: no data`);
+    for (let i = 0; i < n; i++) {
+      const want = expected(rp, start + i);
+      if (!uniform(data!, i * PAGE_SIZE, want, true)) fail(`${what}: page ${start + i} reads ${data![i * PAGE_SIZE]}, reference ${want}`);
+    }
+  };
+
+  const cpuRead = (rp: RefProc, vpn: number) => {
+    const pgRef = rp.pages.get(vpn);
+    let got: Uint8Array | SignalError;
+    try {
+      got = rp.proc.read(vpn);
+    } catch (e) {
+      if (!(e instanceof SignalError)) throw e;
+      got = e;
+    }
+    if (!pgRef || !cpuReadable(pgRef.prot)) {
+      check(got instanceof SignalError && got.signal === 'SIGSEGV', () => `cpu_read of page ${vpn} (${pgRef?.prot ?? 'unmapped'}) did not SIGSEGV`);
+      return;
+    }
+    check(!(got instanceof SignalError), () => `cpu_read of page ${vpn} (${pgRef.prot}) got ${(got as SignalError).signal}`);
+    const want = expected(rp, vpn);
+    check(uniform(got as Uint8Array, 0, want, true), () => `cpu_read of page ${vpn}: ${(got as Uint8Array)[0]}, reference ${want}`);
+  };
+
+  const cpuWrite = (rp: RefProc, vpn: number, b: number) => {
+    const pgRef = rp.pages.get(vpn);
+    let sig: string | null = null;
+    try {
+      rp.proc.write(vpn, b);
+    } catch (e) {
+      if (!(e instanceof SignalError)) throw e;
+      sig = e.signal;
+    }
+    if (!pgRef || !writable(pgRef.prot)) {
+      check(sig === 'SIGSEGV', () => `cpu_write of page ${vpn} (${pgRef?.prot ?? 'unmapped'}) gave ${sig ?? 'no signal'}`);
+      return;
+    }
+    check(sig === null, () => `cpu_write of page ${vpn} (${pgRef.prot}) got ${sig}`);
+    setByte(rp, vpn, b);
+  };
+
+  /** Runs one op; returns false when it was skipped. */
+  const run = (op: Op): boolean => {
+    switch (op.k) {
+      case 'mmap': {
+        const rp = proc(op.p);
+        if (rp.regions.length >= 6) return false;
+        const n = op.kind === 'thp' ? 512 : op.kind === 'shared' ? 1 + (op.n % 4) : 1 + (op.n % 8);
+        const start = rp.proc.mmap(n, op.kind, op.prot);
+        const file = op.kind === 'shared' ? new SharedFile() : null;
+        for (let i = 0; i < n; i++) {
+          check(!rp.pages.has(start + i), () => `mmap returned page ${start + i} that is still mapped`);
+          rp.pages.set(start + i, { prot: op.prot, file, idx: i });
+          rp.priv.delete(start + i);
+        }
+        rp.regions.push({ start, npages: n, kind: op.kind });
+        return true;
+      }
+      case 'munmap': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        // Whole region one time in four, else a piece.
+        const [s, n] = op.n % 4 === 0 ? [rg.start, rg.npages] : span(rg, op.off, op.n);
+        check(rp.proc.munmap(s, n) === 0, () => 'munmap failed');
+        for (let v = s; v < s + n; v++) {
+          rp.pages.delete(v);
+          rp.priv.delete(v);
+        }
+        return true;
+      }
+      case 'mprotect': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        const [s, n] = span(rg, op.off, op.n);
+        const ret = rp.proc.mprotect(s, n, op.prot);
+        // VMA by VMA from `s`; a hole stops it with ENOMEM after the earlier pages changed.
+        let v = s;
+        for (; v < s + n && rp.pages.has(v); v++) rp.pages.get(v)!.prot = op.prot;
+        check(ret === (v === s + n ? 0 : -12), () => `mprotect returned ${ret}`);
+        return true;
+      }
+      case 'cpu_read': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        cpuRead(rp, rg.start + (op.off % rg.npages));
+        return true;
+      }
+      case 'cpu_write': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        cpuWrite(rp, rg.start + (op.off % rg.npages), op.byte);
+        return true;
+      }
+      case 'fork': {
+        if (procs.length >= 3) return false;
+        const parent = proc(op.p);
+        const child: RefProc = {
+          proc: parent.proc.fork(),
+          pages: new Map([...parent.pages].map(([v, x]) => [v, { ...x }])),
+          priv: new Map(parent.priv),
+          regions: parent.regions.map((r) => ({ ...r })),
+        };
+        procs.push(child);
+        return true;
+      }
+      case 'child_write': {
+        // hmmtrace's fork_write_child: fork, the child writes one page, exits (closing its fds).
+        const parent = proc(op.p), rg = region(parent, op.r);
+        if (!rg) return false;
+        const child: RefProc = { proc: parent.proc.fork(), pages: new Map([...parent.pages].map(([v, x]) => [v, { ...x }])), priv: new Map(parent.priv), regions: [] };
+        procs.push(child);
+        cpuWrite(child, rg.start + (op.off % rg.npages), op.byte);
+        child.proc.exit();
+        procs.pop();
+        return true;
+      }
+      case 'exit': {
+        if (procs.length < 2) return false;
+        const i = 1 + (op.p % (procs.length - 1));
+        procs[i].proc.exit();
+        procs.splice(i, 1);
+        return true;
+      }
+      case 'dev_read':
+      case 'dev_write':
+      case 'migrate_to_dev':
+      case 'migrate_to_sys':
+      case 'exclusive':
+      case 'snapshot': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        const [s, n] = span(rg, op.off, op.n);
+        const isWrite = op.k === 'dev_write';
+        if ((op.k === 'dev_read' || isWrite) && crashRisk(rp, op.d, s, n, isWrite, false)) return false;
+        if ((op.k === 'migrate_to_dev' || op.k === 'exclusive') && crashRisk(rp, op.d, s, n, false, true)) return false;
+        if (op.k === 'exclusive' && coherentIn(rp, s, n)) return false;
+        const f = rp.proc.device(op.d);
+        switch (op.k) {
+          case 'dev_read': {
+            const r = f.read(s, n);
+            check((r.ret === 0) === all(rp, s, n, readable), () => `dev_read returned ${r.ret} over ${pagesOf(rp, s, n).map((x) => x?.prot ?? '-')}`);
+            if (r.ret === 0) compareData(rp, r.data, s, n, 'dev_read');
+            break;
+          }
+          case 'dev_write': {
+            const r = f.write(s, n, (op as { byte: number }).byte);
+            if (r.ret === 0) check(all(rp, s, n, (p) => p === 'rw') && r.cpages === n, () => `dev_write succeeded (cpages ${r.cpages}) over ${pagesOf(rp, s, n).map((x) => x?.prot ?? '-')}`);
+            else check(!all(rp, s, n, (p) => p === 'rw') && r.cpages < n, () => `dev_write returned ${r.ret} over writable pages`);
+            // Pages before a failing page have been written (behaviour 14).
+            for (let i = 0; i < r.cpages; i++) setByte(rp, s + i, (op as { byte: number }).byte);
+            break;
+          }
+          case 'migrate_to_dev': {
+            const r = f.migrateToDevice(s, n);
+            if (r.ret === 0) {
+              check(all(rp, s, n, readable), () => 'migrate_to_dev succeeded over unreadable pages');
+              compareData(rp, r.data, s, n, 'migrate_to_dev read-back');
+            }
+            break;
+          }
+          case 'migrate_to_sys': {
+            const r = f.migrateToSystem(s, n);
+            check(r.ret !== 0 || all(rp, s, n, readable), () => 'migrate_to_sys succeeded over unreadable pages');
+            break;
+          }
+          case 'exclusive': {
+            const r = f.exclusive(s, n);
+            if (r.ret === 0) compareData(rp, r.data, s, n, 'exclusive read-back');
+            break;
+          }
+          case 'snapshot': {
+            const r = f.snapshot(s, n);
+            check(r.ret === 0 && r.perm!.length === n, () => `snapshot returned ${r.ret}`);
+            for (let i = 0; i < n; i++) {
+              const x = rp.pages.get(s + i);
+              const want = !x || !readable(x.prot);
+              check((r.perm![i] === 0xff) === want, () => `snapshot perm ${r.perm![i].toString(16)} for a ${x?.prot ?? 'unmapped'} page`);
+            }
+            break;
+          }
+        }
+        return true;
+      }
+      case 'release':
+        proc(op.p).proc.device(op.d).release();
+        return true;
+      case 'close':
+        return proc(op.p).proc.close(op.d);
+      case 'gup': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        const [s, n] = span(rg, op.off, op.n);
+        const flags: GupFlags = op.mode === 'get' ? {} : op.mode === 'pin' ? { pin: true } : { pin: true, longterm: true };
+        const got = rp.proc.gup(s, n, flags);
+        const ok = all(rp, s, n, writable);
+        check(ok ? got === n : got < n, () => `gup returned ${got} for ${n} pages (${pagesOf(rp, s, n).map((x) => x?.prot ?? '-')})`);
+        return true;
+      }
+      case 'verify': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        for (let v = rg.start; v < rg.start + rg.npages; v++) if (rp.pages.has(v)) cpuRead(rp, v);
+        return true;
+      }
+    }
+  };
+
+  try {
+    for (const op of ops) {
+      step++;
+      cur = op;
+      stats.ops++;
+      if (run(op)) {
+        stats.executed++;
+        stats.byKind[op.k] = (stats.byKind[op.k] ?? 0) + 1;
+      } else stats.skipped++;
+      checkAll();
+    }
+    // The end of a run: every page read by the CPU, then everyone exits: nothing may leak.
+    step++;
+    cur = null;
+    for (const rp of procs) for (const v of rp.pages.keys()) if (cpuReadable(rp.pages.get(v)!.prot)) cpuRead(rp, v);
+    checkAll();
+    for (const rp of procs.slice(1)) rp.proc.exit();
+    root.proc.exit(false);
+    procs.length = 0;
+    assertNoLeaks(m, 'after every process exited');
+  } catch (e) {
+    if (e instanceof KernelCrash || e instanceof KernelHang) {
+      stats.kernelDied++;
+      return stats;
+    }
+    throw e;
+  }
+  return stats;
+}
