@@ -89,6 +89,15 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('verify' as const), p: raw, r: raw }) },
 );
 
+const mmapArb: fc.Arbitrary<Op> = fc.record({ k: fc.constant('mmap' as const), p: fc.constant(0), kind: fc.constantFrom<RegionKind>('anon', 'anon', 'shared', 'thp'), n: raw, prot: fc.constant<Prot>('rw') });
+
+/** A run: one to three regions mapped by the root process, then `maxOps` random ops. */
+export function runArb(maxOps: number): fc.Arbitrary<Op[]> {
+  return fc
+    .tuple(fc.array(mmapArb, { minLength: 1, maxLength: 3 }), fc.array(opArb, { minLength: 1, maxLength: maxOps, size: 'max' }))
+    .map(([a, b]) => [...a, ...b]);
+}
+
 // ---------------------------------------------------------------- reference model
 
 class SharedFile {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { opArb, replay, newStats, type Op } from './fuzz-harness.ts';
+import { runArb, replay, newStats, type Op } from './fuzz-harness.ts';
 
 // Model-based random testing (see fuzz-harness.ts for the reference model and what is checked
 // after every op). A failure prints fast-check's seed and path and the shrunk op list; replay it
@@ -10,7 +10,7 @@ const RUNS = Number(process.env.HETMEM_FUZZ_RUNS ?? 250);
 describe('model-based fuzz: reference contents + invariants after every op', () => {
   it(`${RUNS} random runs of up to 60 ops`, () => {
     const stats = newStats();
-    fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops: Op[]) => {
+    fc.assert(fc.property(runArb(60), (ops: Op[]) => {
       replay(ops, stats);
     }), { numRuns: RUNS });
     console.log(JSON.stringify(stats));
