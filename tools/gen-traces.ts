@@ -14,15 +14,20 @@ function gen(r: Rng): string {
   const useExclusive = r.nextFloat() < 0.5;
   const devs = useExclusive ? [0, 1] : [0, 1, 2, 3];
   const regs: Array<{ name: string; n: number; kind: string }> = [];
-  const kinds = ['anon', 'anon', 'anon', 'shared', 'file', 'file_private', 'thp', 'hugetlb', 'dev0', 'dev1'];
+  const kinds = ['anon', 'anon', 'anon', 'shared', 'file', 'file_private', 'thp', 'hugetlb', 'dev0', 'dev1', 'bigAnon'];
+  const v2 = seed >= 3;
   const nOps = r.int(20, 90);
   const prots = ['rw', 'rw', 'rw', 'r', 'none', 'w', 'x', 'rwx'];
   const bytes = () => '0x' + r.int(1, 256).toString(16);
   const pick = <T>(a: T[]) => a[r.int(0, a.length)];
   const newRegion = () => {
-    const kind = pick(kinds);
+    let kind = pick(kinds);
     const name = String.fromCharCode(65 + regs.length);
-    const n = kind === 'hugetlb' ? 512 * r.int(1, 3) : kind === 'thp' ? 512 : r.int(1, 9);
+    let n = kind === 'hugetlb' ? 512 * r.int(1, 3) : kind === 'thp' ? 512 : r.int(1, 9);
+    if (kind === 'bigAnon') {
+      kind = 'anon';
+      n = v2 ? r.int(520, 1100) : r.int(1, 9);
+    }
     regs.push({ name, n, kind: kind });
     ops.push(`mmap ${name} ${n} ${kind} ${r.nextFloat() < 0.85 ? 'rw' : pick(prots)}`);
   };
@@ -32,7 +37,8 @@ function gen(r: Rng): string {
     const page = () => (g.n > 8 ? pick([0, 1, 2, 3, r.int(0, g.n), g.n - 1]) : r.int(0, g.n + 1));
     const range = () => {
       const s = page();
-      const maxn = Math.max(1, Math.min(g.n - s + 1, 6));
+      const cap = v2 && g.n > 64 && r.nextFloat() < 0.3 ? 140 : 6;
+      const maxn = Math.max(1, Math.min(g.n - s + 1, cap));
       return `${s} ${r.int(1, maxn + 1)}`;
     };
     const dev = pick(devs);
@@ -49,7 +55,7 @@ function gen(r: Rng): string {
     if (x < 0.78) return `mprotect ${g.name} ${pick(prots)}${r.nextFloat() < 0.5 ? ' ' + range() : ''}`;
     if (x < 0.84) return `madvise ${g.name} ${range()} ${pick(['dontneed', 'free', 'cold', 'pageout', 'willneed', 'remove', 'hugepage', 'nohugepage'])}`;
     if (x < 0.87) return `gup ${g.name} ${range()} ${pick(['get', 'get_fast', 'pin_fast', 'pin_fast_longterm', 'pin_longterm', 'pin_basic'])}`;
-    if (x < 0.89 && !inChild) return `munmap ${g.name} ${range()}`;
+    if (x < 0.89 && !inChild) return v2 && r.nextFloat() < 0.3 ? `munmap ${g.name}` : `munmap ${g.name} ${range()}`;
     if (x < 0.91) return `close ${dev}`;
     if (x < 0.93) return `release ${dev}`;
     if (x < 0.95) return `open ${dev}`;
@@ -58,7 +64,8 @@ function gen(r: Rng): string {
   for (let i = 0; i < nOps; i++) {
     const x = r.nextFloat();
     if (x < 0.06 && regs.length < 6) newRegion();
-    else if (x < 0.12) ops.push(`child ${simpleOp(true)}`);
+    else if (x < 0.12) ops.push(`child ${v2 && r.nextFloat() < 0.15 ? 'child ' : ''}${simpleOp(true)}`);
+    else if (v2 && x < 0.125) ops.push(pick(['frob A 1', 'cpu_write A 0 300', 'mprotect A rq', 'dev_read 0 A', 'madvise A 0 1 sideways', 'echo hello world', 'close 9', 'gup A 0 1 pin', 'child', 'mmap Z 0 anon rw', 'cpu_read Q 0']));
     else if (x < 0.14) {
       const g = pick(regs);
       ops.push(`fork_write_child ${g.name} ${r.int(0, g.n)} ${bytes()}`);
