@@ -18,10 +18,12 @@ export class Mm {
   /** mm_users > 0: false after exit_mmap. */
   alive = true;
   /**
-   * Top of the mmap area (page number). x86-64, 6.1, ASLR off, 8 MiB stack rlimit: TASK_SIZE
-   * minus the 128 MiB minimum gap, i.e. 0x7ffff7fff000.
+   * Where the next top-down mapping ends (page number). x86-64, 6.1, ASLR off, 8 MiB stack
+   * rlimit: mmap_base is TASK_SIZE minus the 128 MiB minimum gap (0x7ffff7fff000), and the
+   * vDSO with its vvar pages (5 pages) sits right below it. Fault-around windows are aligned
+   * to absolute addresses, so this value is visible in traces (probed on the oracle).
    */
-  mmapBase = 0x7ffff7fff;
+  mmapBase = 0x7ffff7fff - 5;
 
   constructor(readonly sys: System) {
     this.id = sys.nextMmId++;
