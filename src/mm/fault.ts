@@ -1,6 +1,6 @@
 import { PMD_NR, PMD_ORDER, NotifyEvent } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KERNEL } from './page.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KERNEL, PG_DIRTY } from './page.ts';
 import { pageAddNewAnonRmap, pageAddRmap, pageRemoveRmap } from './rmap.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
@@ -107,6 +107,8 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   }
   sys.pages.get(page);
   pageAddRmap(sys, page, false);
+  // do_shared_fault: fault_dirty_shared_page marks the page dirty.
+  if (write) sys.pages.setFlag(page, PG_DIRTY);
   const w = vma.shared && vma.writable ? PTE_WRITE : 0;
   mm.pt.setPte(vpn, mkPte(PteType.PRESENT, page, w | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
   return VM_FAULT_OK;
@@ -148,6 +150,7 @@ export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
   const e = mm.pt.pte(vpn);
   const old = ptePfn(e);
   if (vma.shared) {
+    p.setFlag(old, PG_DIRTY);
     mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
     return VM_FAULT_OK;
   }

@@ -1,6 +1,6 @@
 import { EINVAL, ENOMEM, EAGAIN, EBADF, EACCES, NotifyEvent, PMD_NR, VM_HUGEPAGE, VM_NOHUGEPAGE } from './constants.ts';
 import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
-import { PG_ANON, PG_FILE } from './page.ts';
+import { PG_ANON, PG_FILE, PG_DIRTY } from './page.ts';
 import { zapRange } from './memory.ts';
 import { splitHugePage } from './huge-memory.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
@@ -179,15 +179,27 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
   }
 }
 
-/** try_to_unmap of a page-cache page: every mapping removed, each invalidated first. */
+/**
+ * Reclaim of a page-cache page (shrink_folio_list): try_to_unmap removes every mapping, each
+ * invalidated first, moving PTE dirty bits to the page. A clean page is then dropped from the
+ * cache (it holds nothing a refault could not recreate); a dirty one cannot be written
+ * anywhere without swap and stays cached.
+ */
 function unmapPagecachePage(mm: Mm, pfn: number): void {
-  const sys = mm.sys;
+  const sys = mm.sys, p = sys.pages;
   for (const hit of rmapWalk(sys, pfn, false)) {
     if (hit.huge) continue;
     hit.mm.notifiers.invalidate({ start: hit.vpn, end: hit.vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+      if (pteFlags(hit.entry) & PTE_DIRTY) p.setFlag(pfn, PG_DIRTY);
       hit.mm.pt.clearPte(hit.vpn);
       pageRemoveRmap(sys, pfn);
       sys.putPage(pfn);
     });
+  }
+  if (p.hasFlag(pfn, PG_DIRTY) || p.isMapped(pfn)) return;
+  const file = sys.files.get(p.mapping[pfn]);
+  if (file && file.pages.get(p.index[pfn]) === pfn) {
+    file.pages.delete(p.index[pfn]);
+    sys.putPage(pfn);
   }
 }

@@ -1,8 +1,8 @@
 import { PMD_NR } from './constants.ts';
-import { PteType, pteType, ptePfn } from './pte.ts';
+import { PteType, pteType, ptePfn, pteFlags, PTE_DIRTY } from './pte.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import { pageRemoveRmap } from './rmap.ts';
-import { PG_ANON, PG_FILE } from './page.ts';
+import { PG_ANON, PG_FILE, PG_DIRTY } from './page.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
 
@@ -51,6 +51,8 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
       pmd.ptes[v - base] = 0;
       if (t === PteType.PRESENT) {
         if (sys.isZeroPfn(pfn)) continue;
+        // zap_pte_range: a dirty PTE of a page-cache page dirties the page.
+        if (pteFlags(e) & PTE_DIRTY && p.hasFlag(pfn, PG_FILE)) p.setFlag(pfn, PG_DIRTY);
         pageRemoveRmap(sys, pfn);
         sys.putPage(pfn);
       } else if (t === PteType.DEVICE_PRIVATE) {
