@@ -66,6 +66,8 @@ export function mmapFixed(mm: Mm, start: number, npages: number, prot: number, b
     sys.hugetlbReserved += npages / PMD_NR;
   }
   mm.insertVma(v);
+  // mmap_region's vma_merge: a new mapping joins compatible neighbours (e.g. PROT_NONE guards).
+  mm.mergeAround(start, start + npages);
   return 0;
 }
 
