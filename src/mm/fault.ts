@@ -77,7 +77,7 @@ function doAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number 
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, mm.sys.zeroPfn, 0));
     return VM_FAULT_OK;
   }
-  vma.anonVma = true;
+  mm.anonVmaPrepare(vma);
   const pfn = mm.sys.pages.allocSystem();
   pageAddNewAnonRmap(mm.sys, pfn, vpn);
   mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE | PTE_DIRTY : 0) | PTE_YOUNG));
@@ -98,7 +98,7 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   if (!write && faultAround(mm, vma, vpn)) return VM_FAULT_OK;
   const page = sys.fileGetPage(file, idx);
   if (write && !vma.shared) {
-    vma.anonVma = true;
+    mm.anonVmaPrepare(vma);
     const pfn = sys.pages.allocSystem();
     sys.pages.copy(pfn, page);
     pageAddNewAnonRmap(sys, pfn, vpn);
@@ -167,7 +167,7 @@ export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
 
 function wpPageCopy(mm: Mm, vma: Vma, vpn: number): number {
   const sys = mm.sys, p = sys.pages;
-  vma.anonVma = true;
+  mm.anonVmaPrepare(vma);
   const old = ptePfn(mm.pt.pte(vpn));
   const pfn = p.allocSystem();
   if (!sys.isZeroPfn(old)) p.copy(pfn, old);
@@ -203,7 +203,7 @@ export function removeDeviceExclusiveEntry(mm: Mm, vma: Vma, vpn: number): void 
 /** do_huge_pmd_anonymous_page: the huge zero page for reads, a new THP for writes. */
 function doHugePmdAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const sys = mm.sys, p = sys.pages;
-  vma.anonVma = true;
+  mm.anonVmaPrepare(vma);
   const pmd = mm.pt.pmdAlloc(vpn);
   const base = Math.floor(vpn / PMD_NR) * PMD_NR;
   if (!write) {

@@ -18,7 +18,11 @@ export function forkMm(parent: Mm): Mm {
   child.mmapBase = parent.mmapBase;
   for (const v of parent.vmas) {
     const c = new Vma(v.start, v.end, v.flags, v.kind, v.file, v.pgoff, v.fileRef);
-    c.anonVma = v.anonVma;
+    // anon_vma_fork: the child's VMA gets its own anon_vma linked to the parent's.
+    if (v.anonVmaId !== 0) {
+      c.anonVmaId = sys.nextAnonVmaId++;
+      c.chainSingular = false;
+    }
     c.origin = v.origin;
     c.hugetlbResv = null;
     v.fileRef?.get();

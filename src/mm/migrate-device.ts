@@ -224,7 +224,7 @@ function insertPage(args: MigrateVma, addr: number, page: number): boolean {
   if (pteType(e) === PteType.PRESENT) {
     if (!sys.isZeroPfn(ptePfn(e))) return false;
   } else if (e !== 0) return false;
-  vma.anonVma = true;
+  mm.anonVmaPrepare(vma);
   pageAddNewAnonRmap(sys, page, addr);
   p.get(page);
   if (p.isDevicePrivate(page)) mm.pt.setPte(addr, mkPte(PteType.DEVICE_PRIVATE, page, vma.writable ? PTE_WRITE : 0));

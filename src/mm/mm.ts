@@ -60,23 +60,48 @@ export class Mm {
   }
 
   /**
-   * vma_merge after a flag change: adjacent VMAs of [start, end) that are now compatible
-   * (same flags, backing and file offsets, compatible anon_vma, not VM_SPECIAL) become one.
+   * vma_merge for the VMA that now covers [start, end) after an mmap or a flag change: it joins
+   * its previous and/or next neighbour when flags, backing and file offsets match and the
+   * anon_vmas are compatible (is_mergeable_anon_vma: a neighbour without an anon_vma only
+   * takes a range without one; one with an anon_vma takes a range without one only if its
+   * chain is singular).
    */
   mergeAround(start: number, end: number): void {
-    for (let i = 0; i + 1 < this.vmas.length; ) {
-      const a = this.vmas[i], b = this.vmas[i + 1];
-      if (b.start > end || a.end < start || !canMerge(a, b)) {
-        i++;
-        continue;
-      }
-      a.end = b.end;
-      a.anonVma = a.anonVma || b.anonVma;
-      this.vmas.splice(i + 1, 1);
-      // The absorbed VMA's references go with it.
-      if (b.file) this.sys.fileput(b.file);
-      b.fileRef?.put();
+    const i = this.vmas.findIndex((v) => v.start <= start && v.end >= end);
+    if (i < 0) return;
+    const cur = this.vmas[i];
+    const prev = i > 0 ? this.vmas[i - 1] : undefined;
+    const next = this.vmas[i + 1];
+    const withPrev = prev !== undefined && canMerge(prev, cur) && anonMergeable(prev, cur);
+    const withNext = next !== undefined && canMerge(cur, next) && anonMergeable(next, cur) && (!withPrev || prev!.anonVmaId === 0 || next.anonVmaId === 0 || prev!.anonVmaId === next.anonVmaId);
+    if (withNext) this.absorb(cur, next);
+    if (withPrev) this.absorb(prev!, cur);
+  }
+
+  /** `a` grows over its right neighbour `b`, which goes away with its references. */
+  private absorb(a: Vma, b: Vma): void {
+    a.end = b.end;
+    if (a.anonVmaId === 0) {
+      a.anonVmaId = b.anonVmaId;
+      a.chainSingular = b.chainSingular;
     }
+    this.removeVma(b);
+    if (b.file) this.sys.fileput(b.file);
+    b.fileRef?.put();
+  }
+
+  /**
+   * anon_vma_prepare: attaches an anon_vma to `vma` if it has none, reusing a compatible
+   * neighbour's (next first, then previous) when that neighbour's chain is singular.
+   */
+  anonVmaPrepare(vma: Vma): void {
+    if (vma.anonVmaId !== 0) return;
+    const i = this.vmas.indexOf(vma);
+    const next = this.vmas[i + 1], prev = i > 0 ? this.vmas[i - 1] : undefined;
+    if (next && next.anonVmaId !== 0 && next.chainSingular && anonVmaCompatible(vma, next)) vma.anonVmaId = next.anonVmaId;
+    else if (prev && prev.anonVmaId !== 0 && prev.chainSingular && anonVmaCompatible(prev, vma)) vma.anonVmaId = prev.anonVmaId;
+    else vma.anonVmaId = this.sys.nextAnonVmaId++;
+    vma.chainSingular = true;
   }
 
   /**
@@ -104,6 +129,17 @@ function canMerge(a: Vma, b: Vma): boolean {
   if (a.end !== b.start || a.flags !== b.flags || a.kind !== b.kind || a.file !== b.file || a.fileRef !== b.fileRef) return false;
   if (a.isMixed || a.isHugetlb) return false;
   if (a.file && b.pgoff !== a.pgoffOf(b.start)) return false;
-  if (a.origin !== b.origin && a.anonVma && b.anonVma) return false;
   return true;
+}
+
+/** is_mergeable_anon_vma(neighbour's anon_vma, the range's anon_vma, neighbour). */
+function anonMergeable(neighbour: Vma, range: Vma): boolean {
+  if ((neighbour.anonVmaId === 0 || range.anonVmaId === 0) && neighbour.anonVmaId !== 0 && neighbour.chainSingular) return true;
+  return neighbour.anonVmaId === range.anonVmaId;
+}
+
+/** anon_vma_compatible: adjacent, same file and offsets, flags equal but for access bits. */
+function anonVmaCompatible(a: Vma, b: Vma): boolean {
+  const ACCESS = 0x7;
+  return a.end === b.start && a.file === b.file && a.kind === b.kind && ((a.flags ^ b.flags) & ~ACCESS) === 0 && (!a.file || b.pgoff === a.pgoffOf(b.start));
 }

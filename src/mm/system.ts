@@ -32,6 +32,7 @@ export class System {
   private nextFileId = 1;
   nextMmId = 1;
   nextVmaOrigin = 1;
+  nextAnonVmaId = 1;
   /** Counters of core events (COW copies, migrations, ...), for metrics and tests. */
   readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, invalidations: 0 };
 

@@ -25,12 +25,18 @@ export class Vma {
     /** The struct file a devN mapping holds (its last put releases the device fd). */
     public readonly fileRef: FileRef | null = null,
   ) {}
-  /** Whether an anon_vma is attached: decides whether fork copies this VMA's page tables. */
-  anonVma = false;
   /**
-   * Which mmap this VMA descends from (splits and forks keep it). Pieces of one mapping share
-   * one anon_vma, so they may merge back; unrelated VMAs merge only if neither has one.
+   * Identity of the attached anon_vma (0: none). Pieces of a split keep it; anon_vma_prepare
+   * may reuse a compatible neighbour's. Decides whether fork copies this VMA's page tables and
+   * whether VMAs may merge (is_mergeable_anon_vma).
    */
+  anonVmaId = 0;
+  /** Whether the anon_vma_chain has one entry (false in forked children, which link the parent's). */
+  chainSingular = true;
+  get anonVma(): boolean {
+    return this.anonVmaId !== 0;
+  }
+  /** Which mmap this VMA descends from (splits keep it). */
   origin = 0;
   /**
    * hugetlb reservations (resv_map) of a private hugetlb mapping: file page offsets of huge
@@ -65,7 +71,8 @@ export class Vma {
   /** A copy covering [start, end) with the same attributes (the split-off part). */
   clone(start: number, end: number): Vma {
     const v = new Vma(start, end, this.flags, this.kind, this.file, this.pgoffOf(start), this.fileRef);
-    v.anonVma = this.anonVma;
+    v.anonVmaId = this.anonVmaId;
+    v.chainSingular = this.chainSingular;
     v.origin = this.origin;
     v.hugetlbResv = this.hugetlbResv;
     this.fileRef?.get();
