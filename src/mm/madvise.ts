@@ -102,7 +102,9 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
         const pfn = ptePfn(e);
         if (sys.isZeroPfn(pfn) || !p.hasFlag(p.folio(pfn), PG_ANON)) continue;
         if (p.isCompound(pfn)) {
-          if (p.folioMapcount(pfn) !== 1 || !splitHugePage(sys, pfn)) continue;
+          // madvise_free_pte_range: a PTE-mapped THP owned by this mapping alone is split; if
+          // not, the walk of this page table stops here.
+          if (p.mapcount[pfn] + p.entireMapcount[p.folio(pfn)] !== 1 || !splitHugePage(sys, pfn)) break;
         }
         if (p.mapcount[pfn] !== 1) continue;
         pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~(PTE_YOUNG | PTE_DIRTY));
