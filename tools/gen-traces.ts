@@ -16,7 +16,7 @@ function gen(r: Rng): string {
   const regs: Array<{ name: string; n: number; kind: string }> = [];
   const kinds = ['anon', 'anon', 'anon', 'shared', 'file', 'file_private', 'thp', 'hugetlb', 'dev0', 'dev1', 'bigAnon'];
   const v2 = seed >= 3;
-  const nOps = r.int(20, 90);
+  const nOps = seed >= 4 ? r.int(60, 160) : r.int(20, 90);
   const prots = ['rw', 'rw', 'rw', 'r', 'none', 'w', 'x', 'rwx'];
   const bytes = () => '0x' + r.int(1, 256).toString(16);
   const pick = <T>(a: T[]) => a[r.int(0, a.length)];

@@ -1,6 +1,6 @@
 import { EINVAL, ENOMEM, EAGAIN, EBADF, EACCES, NotifyEvent, PMD_NR, VM_HUGEPAGE, VM_NOHUGEPAGE } from './constants.ts';
 import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
-import { PG_ANON, PG_FILE, PG_DIRTY } from './page.ts';
+import { PG_ANON, PG_FILE, PG_DIRTY, PG_LAZYFREE } from './page.ts';
 import { zapRange } from './memory.ts';
 import { splitHugePage } from './huge-memory.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
@@ -108,6 +108,9 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
         }
         if (p.mapcount[pfn] !== 1) continue;
         pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~(PTE_YOUNG | PTE_DIRTY));
+        // mark_page_lazyfree: clean now, and reclaimable by discarding while it stays clean.
+        p.clearFlag(pfn, PG_DIRTY);
+        p.setFlag(pfn, PG_LAZYFREE);
       }
     }
   });
@@ -177,8 +180,27 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
       if (p.mapcount[pfn] !== 1) continue;
       pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~PTE_YOUNG);
       if (pageout && p.hasFlag(pfn, PG_FILE)) unmapPagecachePage(mm, pfn);
+      else if (pageout && p.hasFlag(pfn, PG_LAZYFREE)) reclaimLazyfree(mm, v, pfn);
     }
   }
+}
+
+/**
+ * Reclaim of a MADV_FREE'd anon page (try_to_unmap_one): still clean, it is discarded — the
+ * mapping goes and the next touch sees zeroes; written since, it becomes an ordinary page again.
+ */
+function reclaimLazyfree(mm: Mm, vpn: number, pfn: number): void {
+  const sys = mm.sys, p = sys.pages;
+  const e = mm.pt.pte(vpn);
+  if (pteFlags(e) & PTE_DIRTY || p.hasFlag(pfn, PG_DIRTY)) {
+    p.clearFlag(pfn, PG_LAZYFREE);
+    return;
+  }
+  mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+    mm.pt.clearPte(vpn);
+    pageRemoveRmap(sys, pfn);
+    sys.putPage(pfn);
+  });
 }
 
 /**

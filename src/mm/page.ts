@@ -24,6 +24,11 @@ export const PG_HUGETLB = 64;
 export const PG_FILE = 128;
 /** A kernel page inserted into a VM_MIXEDMAP vma by a driver (vm_insert_page). */
 export const PG_KERNEL = 256;
+/**
+ * MADV_FREE'd anon page (PG_swapbacked cleared by mark_page_lazyfree): reclaim may discard it
+ * if it is still clean then, even without swap.
+ */
+export const PG_LAZYFREE = 512;
 
 /**
  * All struct pages of the machine, as parallel typed arrays indexed by pfn (structure of

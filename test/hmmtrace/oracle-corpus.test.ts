@@ -10,7 +10,7 @@ const traces = readdirSync(dir).filter((f) => f.endsWith('.trace')).sort();
 
 describe('random traces recorded on Linux 6.1', () => {
   it('has the corpus', () => {
-    expect(traces.length).toBeGreaterThanOrEqual(1800);
+    expect(traces.length).toBeGreaterThanOrEqual(2800);
   });
   it('every trace replays byte for byte', () => {
     const failures: string[] = [];
