@@ -26,7 +26,6 @@ import { PageKind, PG_HEAD, PG_FILE, PG_ANON, PG_ANON_EXCLUSIVE, PG_HUGETLB } fr
 import { PteType, pteType, ptePfn, pteHas, PTE_WRITE } from '../src/mm/pte.ts';
 import { PMD_NR, PMD_ORDER } from '../src/mm/constants.ts';
 import { Dmirror, TAG_READ, TAG_WRITE, TAG_ATOMIC } from '../src/devices/dmirror/dmirror.ts';
-import type { DmirrorDevice } from '../src/devices/dmirror/device.ts';
 
 export interface InvariantOptions {
   /** Mirrors to check besides the processes' fds and devN mappings (e.g. a trace region's fd). */
@@ -75,10 +74,6 @@ export function checkInvariants(machine: Machine, procs: Iterable<Process>, opts
   };
   const isZero = (pfn: number) => p.kind[pfn] === PageKind.ZERO || p.kind[pfn] === PageKind.HUGE_ZERO;
   const devices = machine.driver.devices;
-  const deviceOf = (pfn: number): DmirrorDevice | undefined => {
-    const owner = sys.pagemapOf(pfn)?.owner;
-    return devices.find((d) => d === owner);
-  };
 
   // ---- references from page tables ----
   const refs = new Map<number, number>(); // folio head -> references found

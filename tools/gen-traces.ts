@@ -16,6 +16,8 @@ function gen(r: Rng): string {
   const regs: Array<{ name: string; n: number; kind: string }> = [];
   const kinds = ['anon', 'anon', 'anon', 'shared', 'file', 'file_private', 'thp', 'hugetlb', 'dev0', 'dev1', 'bigAnon'];
   const v2 = seed >= 3;
+  // Seed 5 and up lean on page-cache, hugetlb and device mappings.
+  if (seed >= 5) kinds.push('file', 'file', 'file_private', 'shared', 'hugetlb', 'dev0', 'thp');
   const nOps = seed >= 4 ? r.int(60, 160) : r.int(20, 90);
   const prots = ['rw', 'rw', 'rw', 'r', 'none', 'w', 'x', 'rwx'];
   const bytes = () => '0x' + r.int(1, 256).toString(16);

@@ -75,6 +75,8 @@ export class Process {
   /** Open /dev/hmm_dmirrorN files by device number. */
   readonly devfd: Array<Dmirror | null> = [null, null, null, null];
   exited = false;
+  /** Files behind regions mapped with `mmap`, closed at exit. */
+  private readonly ownedFds: RegionFd[] = [];
   constructor(readonly machine: Machine, readonly mm: Mm) {}
 
   get sys(): System {
@@ -148,6 +150,8 @@ export class Process {
   mmap(npages: number, kind: MapKind, prot: string): number {
     const r = this.mmapRaw(npages, kind, parseProt(prot));
     if (typeof r === 'number') throw new ErrnoError(-r, 'mmap');
+    // The process keeps the region's fd open (as hmmtrace does) until it exits.
+    if (r.fd) this.ownedFds.push(r.fd);
     return r.start;
   }
 
@@ -267,7 +271,7 @@ export class Process {
     if (closeDevicesFirst) for (let i = 0; i < this.devfd.length; i++) this.close(i);
     exitMmap(this.mm);
     for (let i = 0; i < this.devfd.length; i++) this.close(i);
-    for (const fd of extraFds) {
+    for (const fd of [...this.ownedFds, ...extraFds]) {
       if (fd.file) this.sys.fileput(fd.file);
       fd.dmirror?.put();
     }
