@@ -194,21 +194,12 @@ export class Dmirror {
 
   /** dmirror_migrate_to_device, then the mirror read-back that decides the result. */
   private migrateToDevice(start: number, end: number, r: CmdResult): number {
-    const mm = this.mm;
-    if (!mm.alive) return -EINVAL;
-    for (let a = start; a < end;) {
-      const vma = mm.findVma(a);
-      if (!vma || !vma.readable) return -EINVAL;
-      const next = Math.min(end, a + CHUNK, vma.end);
-      const args = newMigrateVma(mm, vma, a, next, this.device, MIGRATE_VMA_SELECT_SYSTEM);
-      const ret = migrateVmaSetup(args);
-      if (ret) return ret;
+    const ret0 = this.migrateChunks(start, end, MIGRATE_VMA_SELECT_SYSTEM, (args) => {
       this.allocAndCopy(args);
       migrateVmaPages(args);
       this.finalizeAndMap(args);
-      migrateVmaFinalize(args);
-      a = next;
-    }
+    });
+    if (ret0) return ret0;
     const buf = new Uint8Array((end - start) * PAGE_SIZE);
     const ret = this.doRead(start, end, buf, r, start);
     if (ret) return ret;
@@ -247,18 +238,29 @@ export class Dmirror {
 
   /** dmirror_migrate_to_system: cpages counts the pages that really moved. */
   private migrateToSystem(start: number, end: number, r: CmdResult): number {
+    return this.migrateChunks(start, end, this.device.select, (args) => {
+      this.device.faultAllocAndCopy(args, this);
+      migrateVmaPages(args);
+      for (let i = 0; i < args.npages; i++) if (mpfnHas(args.src[i], MIGRATE_PFN_VALID) && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) r.cpages++;
+    });
+  }
+
+  /**
+   * The driver's migration loop: VMA by VMA, at most 64 pages at a time, migrate_vma_setup, the
+   * direction-specific copy and commit (`body`), then migrate_vma_finalize. A page with no
+   * readable VMA stops it with -EINVAL; chunks already done stay done.
+   */
+  private migrateChunks(start: number, end: number, select: number, body: (args: MigrateVma) => void): number {
     const mm = this.mm;
     if (!mm.alive) return -EINVAL;
     for (let a = start; a < end;) {
       const vma = mm.findVma(a);
       if (!vma || !vma.readable) return -EINVAL;
       const next = Math.min(end, a + CHUNK, vma.end);
-      const args = newMigrateVma(mm, vma, a, next, this.device, this.device.select);
+      const args = newMigrateVma(mm, vma, a, next, this.device, select);
       const ret = migrateVmaSetup(args);
       if (ret) return ret;
-      this.device.faultAllocAndCopy(args, this);
-      migrateVmaPages(args);
-      for (let i = 0; i < args.npages; i++) if (mpfnHas(args.src[i], MIGRATE_PFN_VALID) && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) r.cpages++;
+      body(args);
       migrateVmaFinalize(args);
       a = next;
     }
