@@ -1,5 +1,6 @@
 import { EFAULT, PMD_NR } from './constants.ts';
-import { PteType, pteType, ptePfn, pteHas, PTE_WRITE } from './pte.ts';
+import { PteType, pteType, ptePfn, pteHas, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
+import { PG_DIRTY } from './page.ts';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import { migrateDeviceCoherentPage } from './migrate-device.ts';
@@ -14,6 +15,11 @@ export interface GupFlags {
   longterm?: boolean;
   /** FOLL_SPLIT_PMD: PMD-mapped THPs are split to PTEs first. */
   splitPmd?: boolean;
+  /**
+   * get/pin_user_pages_fast: pages found present are taken locklessly, without FOLL_TOUCH; from
+   * the first page that needs a fault on, the slow path (with FOLL_TOUCH) takes the rest.
+   */
+  fast?: boolean;
 }
 
 /**
@@ -28,9 +34,10 @@ export function getUserPages(mm: Mm, start: number, npages: number, flags: GupFl
   for (let attempt = 0; ; attempt++) {
     const pages: number[] = [];
     let err = 0;
+    const state = { slow: !flags.fast };
     for (let i = 0; i < npages; i++) {
       const vpn = start + i;
-      const pfn = followOrFault(mm, vpn, flags);
+      const pfn = followOrFault(mm, vpn, flags, state);
       if (pfn < 0) {
         err = pfn;
         break;
@@ -58,9 +65,13 @@ export function putUserPages(mm: Mm, pages: number[], flags: GupFlags): void {
   }
 }
 
-/** follow_page_mask, faulting (faultin_page) until the page is present with the access allowed. */
-function followOrFault(mm: Mm, vpn: number, flags: GupFlags): number {
-  const sys = mm.sys;
+/**
+ * follow_page_mask, faulting (faultin_page) until the page is present with the access allowed.
+ * The slow path touches what it takes (FOLL_TOUCH): a write marks a THP PMD dirty, and a page
+ * whose PTE is clean dirty (set_page_dirty) — which keeps a page-cache page from being dropped.
+ */
+function followOrFault(mm: Mm, vpn: number, flags: GupFlags, state: { slow: boolean }): number {
+  const sys = mm.sys, p = sys.pages;
   const vma = mm.findVma(vpn);
   if (!vma) return -EFAULT;
   if (flags.write && !vma.writable) return -EFAULT;
@@ -72,16 +83,20 @@ function followOrFault(mm: Mm, vpn: number, flags: GupFlags): number {
         continue;
       }
       if (!flags.write || pteHas(pmd.huge, PTE_WRITE)) {
-        const head = ptePfn(pmd.huge);
-        return head + (vpn % PMD_NR);
+        if (state.slow && flags.write) pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_DIRTY | PTE_YOUNG);
+        return ptePfn(pmd.huge) + (vpn % PMD_NR);
       }
     } else {
       const e = mm.pt.pte(vpn);
       if (pteType(e) === PteType.PRESENT && (!flags.write || pteHas(e, PTE_WRITE))) {
         const pfn = ptePfn(e);
-        if (!sys.isZeroPfn(pfn) || !flags.write) return pfn;
+        if (!sys.isZeroPfn(pfn) || !flags.write) {
+          if (state.slow && flags.write && !pteHas(e, PTE_DIRTY) && !sys.isZeroPfn(pfn)) p.setFlag(p.folio(pfn), PG_DIRTY);
+          return pfn;
+        }
       }
     }
+    state.slow = true;
     const r = handleMmFault(mm, vma, vpn, !!flags.write);
     if (r & VM_FAULT_ERROR) return -EFAULT;
   }
