@@ -80,16 +80,13 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
   if (!vma.isAnonymous) return -EINVAL;
   const sys = mm.sys, p = sys.pages;
   mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => {
-    for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
-      const pmd = mm.pt.pmds.get(base / PMD_NR);
-      if (!pmd) continue;
-      const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+    for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
       if (pmd.huge !== 0) {
         // madvise_free_huge_pmd: a THP mapped once is cleaned whole, or split (the folio, not
         // just the PMD) when only part of it is advised.
         const head = ptePfn(pmd.huge);
         if (sys.isHugeZero(head) || p.folioMapcount(head) !== PMD_NR) continue;
-        if (lo === base && hi === base + PMD_NR) {
+        if (whole) {
           pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~(PTE_YOUNG | PTE_DIRTY));
           continue;
         }
@@ -152,14 +149,11 @@ function madviseRemove(mm: Mm, vma: Vma, start: number, end: number): number {
  */
 function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: boolean): void {
   const sys = mm.sys, p = sys.pages;
-  for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
-    const pmd = mm.pt.pmds.get(base / PMD_NR);
-    if (!pmd) continue;
-    const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+  for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
     if (pmd.huge !== 0) {
       const head = ptePfn(pmd.huge);
       if (sys.isHugeZero(head) || p.entireMapcount[head] !== 1) continue;
-      if (lo !== base || hi !== base + PMD_NR) {
+      if (!whole) {
         if (!splitHugePage(sys, head)) continue;
       } else {
         pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~PTE_YOUNG);

@@ -1,4 +1,3 @@
-import { PMD_NR } from './constants.ts';
 import { PteType, pteType, ptePfn, pteFlags, PTE_DIRTY } from './pte.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import { pageRemoveRmap } from './rmap.ts';
@@ -22,13 +21,10 @@ export interface ZapOptions {
  */
 export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: ZapOptions = {}): void {
   const sys = mm.sys, p = sys.pages;
-  for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
-    const pmd = mm.pt.pmds.get(base / PMD_NR);
-    if (!pmd) continue;
-    const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+  for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
     if (pmd.huge !== 0) {
       if (opts.onlyFile !== undefined || opts.onlyPagecache) continue;
-      if (lo === base && hi === base + PMD_NR) {
+      if (whole) {
         const head = ptePfn(pmd.huge);
         pmd.huge = 0;
         if (!sys.isHugeZero(head)) {

@@ -61,12 +61,9 @@ function changeProtection(mm: Mm, vma: Vma, start: number, end: number): void {
   }
   if (first < 0) return;
   mm.notifiers.invalidate({ start: first, end, event: NotifyEvent.PROTECTION_VMA, owner: null }, () => {
-    for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
-      const pmd = mm.pt.pmds.get(base / PMD_NR);
-      if (!pmd) continue;
-      const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+    for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
       if (pmd.huge !== 0) {
-        if (lo === base && hi === base + PMD_NR) {
+        if (whole) {
           pmd.huge = newPresent(mm, vma, pmd.huge, true);
           continue;
         }

@@ -51,6 +51,19 @@ export class PageTable {
     const p = this.pmds.get(Math.floor(vpn / PMD_NR));
     if (p?.ptes) p.ptes[vpn % PMD_NR] = 0;
   }
+  /**
+   * The populated PMD slots over [start, end), in address order, each with the part of the
+   * range it covers: [lo, hi) inside [base, base + 512). `whole` when that is the entire slot.
+   */
+  *pmdSegments(start: number, end: number): Generator<{ base: number; lo: number; hi: number; pmd: Pmd; whole: boolean }> {
+    for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {
+      const pmd = this.pmds.get(base / PMD_NR);
+      if (!pmd) continue;
+      const lo = Math.max(start, base), hi = Math.min(end, base + PMD_NR);
+      yield { base, lo, hi, pmd, whole: lo === base && hi === base + PMD_NR };
+    }
+  }
+
   /** Visits every non-none PTE in [start, end) in address order. */
   forEachPte(start: number, end: number, fn: (vpn: number, e: number) => void): void {
     for (let base = Math.floor(start / PMD_NR) * PMD_NR; base < end; base += PMD_NR) {

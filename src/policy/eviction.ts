@@ -2,7 +2,7 @@
 //
 // (a) 'lru-chunk' — NVIDIA UVM's default (anchors-uvm.md §b.5, `uvm_pmm_gpu.c`): device memory
 //     is managed in 2 MiB root chunks; the USED list is LRU-ish and a root chunk moves to the tail
-//     when one of its sub-chunks is allocated (UVM does not move it on access; a code TODO says it
+//     when one of its sub-chunks is allocated (UVM does not move it on access; a code comment says it
 //     should on mapping). Evicting a chunk moves every page it backs to the CPU. UVMSmart's
 //     `-eviction_policy 0` (LRU 2 MB) is the same (§b.8).
 // (b) 'lru-page' — LRU of 4 KiB pages (UVMSmart's LRU 4 KB, §a), for comparison.
