@@ -11,8 +11,12 @@ function gen(r: Rng): string {
   const ops: string[] = [];
   // Exclusive access and coherent devices never meet in one trace: evicting a coherent page
   // held exclusive breaks the real kernel for the rest of its boot (behaviour 18).
-  const useExclusive = r.nextFloat() < 0.5;
-  const devs = useExclusive ? [0, 1] : [0, 1, 2, 3];
+  let useExclusive = r.nextFloat() < 0.5;
+  // Seed 6 and up mix both, but never make a coherent page exclusive: exclusive ops stop for
+  // good once anything has been migrated to a coherent device.
+  const mixed = seed >= 6;
+  const devs = useExclusive && !mixed ? [0, 1] : [0, 1, 2, 3];
+  if (mixed) useExclusive = true;
   const regs: Array<{ name: string; n: number; kind: string }> = [];
   const kinds = ['anon', 'anon', 'anon', 'shared', 'file', 'file_private', 'thp', 'hugetlb', 'dev0', 'dev1', 'bigAnon'];
   const v2 = seed >= 3;
@@ -49,7 +53,10 @@ function gen(r: Rng): string {
     if (x < 0.24) return `cpu_read ${g.name} ${page()}`;
     if (x < 0.34) return `dev_read ${dev} ${g.name} ${range()}`;
     if (x < 0.42) return `dev_write ${dev} ${g.name} ${range()} ${bytes()}`;
-    if (x < 0.52) return `migrate_to_dev ${dev} ${g.name} ${range()}`;
+    if (x < 0.52) {
+      if (dev >= 2) useExclusive = false;
+      return `migrate_to_dev ${dev} ${g.name} ${range()}`;
+    }
     if (x < 0.58) return `migrate_to_sys ${dev} ${g.name} ${range()}`;
     if (x < 0.66) return `snapshot ${dev} ${g.name} ${range()}`;
     if (x < 0.71 && useExclusive) return `exclusive ${dev} ${g.name} ${range()}`;

@@ -386,9 +386,9 @@ export class TraceRunner {
     arity(t, 5, 'gup ID START NPAGES MODE');
     const s = small(num(t[2], 'START')), np = num(t[3], 'NPAGES');
     const modes: Record<string, GupFlags> = {
-      get: { write: true },
-      get_fast: { write: true, fast: true },
-      pin_fast: { write: true, pin: true, fast: true },
+      get: { write: true, touch: true },
+      get_fast: { write: true, fast: true, touch: true },
+      pin_fast: { write: true, pin: true, fast: true, touch: true },
       pin_fast_longterm: { write: true, pin: true, longterm: true, fast: true },
       pin_longterm: { write: true, pin: true, longterm: true },
       pin_basic: { write: true, pin: true },

@@ -14,7 +14,7 @@ import type { Mm } from './mm.ts';
  */
 export function makeDeviceExclusiveRange(mm: Mm, start: number, end: number, owner: unknown): number[] | number {
   const sys = mm.sys, p = sys.pages;
-  const got = getUserPages(mm, start, end - start, { write: true, splitPmd: true });
+  const got = getUserPages(mm, start, end - start, { write: true, splitPmd: true, touch: true });
   if (typeof got === 'number') return got;
   const out: number[] = [];
   for (let i = 0; i < got.length; i++) {

@@ -20,6 +20,11 @@ export interface GupFlags {
    * the first page that needs a fault on, the slow path (with FOLL_TOUCH) takes the rest.
    */
   fast?: boolean;
+  /**
+   * FOLL_TOUCH on the slow path: get_user_pages, get_user_pages_remote and the unlocked
+   * fallback of the fast variants set it; pin_user_pages and FOLL_LONGTERM paths do not.
+   */
+  touch?: boolean;
 }
 
 /**
@@ -83,7 +88,7 @@ function followOrFault(mm: Mm, vpn: number, flags: GupFlags, state: { slow: bool
         continue;
       }
       if (!flags.write || pteHas(pmd.huge, PTE_WRITE)) {
-        if (state.slow && flags.write) pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_DIRTY | PTE_YOUNG);
+        if (state.slow && flags.touch && flags.write) pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_DIRTY | PTE_YOUNG);
         return ptePfn(pmd.huge) + (vpn % PMD_NR);
       }
     } else {
@@ -91,7 +96,7 @@ function followOrFault(mm: Mm, vpn: number, flags: GupFlags, state: { slow: bool
       if (pteType(e) === PteType.PRESENT && (!flags.write || pteHas(e, PTE_WRITE))) {
         const pfn = ptePfn(e);
         if (!sys.isZeroPfn(pfn) || !flags.write) {
-          if (state.slow && flags.write && !pteHas(e, PTE_DIRTY) && !sys.isZeroPfn(pfn)) p.setFlag(p.folio(pfn), PG_DIRTY);
+          if (state.slow && flags.touch && flags.write && !pteHas(e, PTE_DIRTY) && !sys.isZeroPfn(pfn)) p.setFlag(p.folio(pfn), PG_DIRTY);
           return pfn;
         }
       }
