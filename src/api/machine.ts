@@ -1,6 +1,6 @@
 import { System, type SystemOptions } from '../mm/system.ts';
 import { Mm } from '../mm/mm.ts';
-import { PAGE_SIZE, PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
+import { PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
 import { mmapFixed, munmap, exitMmap, getUnmappedArea } from '../mm/mmap.ts';
 import { mprotect } from '../mm/mprotect.ts';
 import { madvise, type Advice } from '../mm/madvise.ts';
@@ -315,4 +315,3 @@ export class DeviceFile {
   }
 }
 
-export { PAGE_SIZE };

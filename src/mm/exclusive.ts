@@ -1,5 +1,5 @@
 import { NotifyEvent } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteHas, PTE_WRITE, PTE_DIRTY } from './pte.ts';
+import { PteType, mkPte, pteType, pteHas, PTE_WRITE, PTE_DIRTY } from './pte.ts';
 import { PG_DIRTY, PG_HUGETLB } from './page.ts';
 import { getUserPages } from './gup.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
@@ -60,4 +60,3 @@ function folioMakeDeviceExclusive(mm: Mm, page: number, addr: number, owner: unk
   return valid && p.folioMapcount(folio) === 0;
 }
 
-export { ptePfn };

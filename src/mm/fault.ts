@@ -1,6 +1,6 @@
 import { PMD_NR, PMD_ORDER, NotifyEvent } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_KERNEL, PG_DIRTY } from './page.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY } from './page.ts';
 import { pageAddNewAnonRmap, pageAddRmap, pageRemoveRmap } from './rmap.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
@@ -292,4 +292,3 @@ function allocHugetlbFor(mm: Mm, vma: Vma, base: number): number {
   return sys.allocHugetlb();
 }
 
-export { PG_KERNEL };

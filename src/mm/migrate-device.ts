@@ -177,7 +177,6 @@ export function migrateDevicePages(sys: System, src: Float64Array, dst: Float64A
 function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n: number, args: MigrateVma | null): void {
   const p = sys.pages;
   let notified = false;
-  const pending: Array<() => void> = [];
   for (let i = 0; i < n; i++) {
     const newpage = migratePfnToPage(dst[i]);
     const page = migratePfnToPage(src[i]);
@@ -210,7 +209,6 @@ function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n
     sys.stats.migrated++;
   }
   if (notified) args!.mm.notifiers.end();
-  void pending;
 }
 
 /** migrate_vma_insert_page: maps a new page where there was nothing (or the zero page). */
@@ -251,9 +249,6 @@ export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float
       continue;
     }
     const target = mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && newpage >= 0 ? newpage : page;
-    if (target !== page && newpage >= 0) {
-      // Unmapped-but-referenced sources (no migration entries) still pass their data on.
-    }
     removeMigrationPtes(sys, page, target);
     if (newpage >= 0) sys.putPage(newpage);
   }

@@ -148,4 +148,3 @@ export function pageDupAnonRmap(sys: System, pfn: number): void {
   if (p.isAnon(pfn)) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
 }
 
-export { PG_ANON };

@@ -4,7 +4,8 @@
 // "pattern -i". These helpers build such patterns page by page (little-endian int32, 1024 per
 // 4 KiB page) and compare results without one expect() per int (which would be slow).
 import { expect } from 'vitest';
-import { Machine, PAGE_SIZE, parseProt, type DeviceFile, type Process, type MapKind, type RegionFd } from '../../src/api/machine.ts';
+import { Machine, parseProt, type DeviceFile, type Process, type MapKind, type RegionFd } from '../../src/api/machine.ts';
+import { PAGE_SIZE } from '../../src/mm/constants.ts';
 import { TAG_WRITE, type CmdResult } from '../../src/devices/dmirror/dmirror.ts';
 
 export const INTS_PER_PAGE = PAGE_SIZE / 4;

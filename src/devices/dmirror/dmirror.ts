@@ -1,4 +1,4 @@
-import { EINVAL, EFAULT, ENOENT, EPERM, EBUSY, NotifyEvent, PMD_NR } from '../../mm/constants.ts';
+import { EINVAL, EFAULT, ENOENT, EPERM, EBUSY, NotifyEvent } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
 import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
@@ -348,4 +348,3 @@ export class Dmirror {
   }
 }
 
-export { PMD_NR };
