@@ -90,7 +90,7 @@ function vmaFault(mm: Mm, vma: Vma, w: { last: number }, addr: number, end: numb
 }
 
 function walk(mm: Mm, range: HmmRange, w: { last: number }): number {
-  const sys = mm.sys, p = sys.pages;
+  const sys = mm.sys;
   let a = w.last;
   while (a < range.end) {
     const vma = mm.findVma(a);
@@ -168,6 +168,5 @@ function walk(mm: Mm, range: HmmRange, w: { last: number }): number {
       }
     }
   }
-  void p;
   return 0;
 }

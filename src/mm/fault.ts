@@ -13,13 +13,6 @@ export const VM_FAULT_SIGBUS = 2;
 export const VM_FAULT_OOM = 4;
 export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
 
-/** Counters of CPU-side fault handling, for metrics and tests. */
-export interface FaultStats {
-  faults: number;
-  cow: number;
-  migrateToRam: number;
-}
-
 /**
  * handle_mm_fault: resolves one fault at `vpn` in `vma` (already checked for permission by the
  * caller: the CPU's access check, GUP's check_vma_flags or hmm_vma_fault). Returns a VM_FAULT

@@ -11,7 +11,7 @@ import type { Vma } from './vma.ts';
  * becomes 4 KiB zero-page PTEs; a THP stays one compound folio, now PTE-mapped. Mirrors are
  * invalidated over the whole 2 MiB block (MMU_NOTIFY_CLEAR).
  */
-export function splitHugePmd(mm: Mm, vma: Vma, vpn: number): void {
+export function splitHugePmd(mm: Mm, _vma: Vma, vpn: number): void {
   const sys = mm.sys;
   const pmd = mm.pt.pmd(vpn);
   if (!pmd || pmd.huge === 0) return;
@@ -41,7 +41,6 @@ export function splitHugePmd(mm: Mm, vma: Vma, vpn: number): void {
     }
     pmd.ptes = ptes;
   });
-  void vma;
 }
 
 /**
@@ -54,25 +53,24 @@ export function splitHugePage(sys: System, head: number): boolean {
   if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return false;
   head = p.folio(head);
   const n = 1 << p.order[head];
-  const hits = rmapWalk(sys, head, false);
-  // References beyond mappings (pins, transient holds) make the split fail.
-  const mappingRefs = p.entireMapcount[head] + Array.from({ length: n }, (_, i) => p.mapcount[head + i]).reduce((a, b) => a + b, 0);
+  // References beyond mappings (pins, device-exclusive entries) make the split fail.
+  let mappingRefs = p.entireMapcount[head];
+  for (let i = 0; i < n; i++) mappingRefs += p.mapcount[head + i];
   if (p.refcount[head] !== mappingRefs || p.pincount[head] > 0) return false;
-  const seen = new Set<string>();
-  for (const h of hits) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
-  for (const h of rmapWalk(sys, head, false).concat(...Array.from({ length: n - 1 }, (_, i) => rmapWalk(sys, head + i + 1, false)))) {
-    const key = `${h.mm.id}:${Math.floor(h.vpn / PMD_NR)}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
-    const start = Math.max(base, h.vma.start), end = Math.min(base + PMD_NR, h.vma.end);
-    h.mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => undefined);
-  }
-  // The split unmaps through migration entries and remaps (remap_page): without CONFIG_SWAP
-  // those carry no A/D bits, so every PTE of the folio comes back clean and old.
+  for (const h of rmapWalk(sys, head, false)) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
+  // unmap_folio + remap_page: each mapping is invalidated once over the folio's span in its VMA,
+  // and, going through migration entries that carry no A/D bits without CONFIG_SWAP, every PTE
+  // of the folio comes back clean and old.
+  const invalidated = new Set<string>();
   for (let i = 0; i < n; i++) {
     for (const h of rmapWalk(sys, head + i, false)) {
-      if (!h.huge && pteType(h.entry) === PteType.PRESENT) h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
+      const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
+      const key = `${h.mm.id}:${base}`;
+      if (!invalidated.has(key)) {
+        invalidated.add(key);
+        h.mm.notifiers.invalidate({ start: Math.max(base, h.vma.start), end: Math.min(base + PMD_NR, h.vma.end), event: NotifyEvent.CLEAR, owner: null }, () => undefined);
+      }
+      if (pteType(h.entry) === PteType.PRESENT) h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
     }
   }
   const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);

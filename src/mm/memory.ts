@@ -1,7 +1,7 @@
 import { PteType, pteType, ptePfn, pteFlags, PTE_DIRTY } from './pte.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import { pageRemoveRmap } from './rmap.ts';
-import { PG_ANON, PG_FILE, PG_DIRTY } from './page.ts';
+import { PG_FILE, PG_DIRTY } from './page.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
 
@@ -59,5 +59,4 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
       }
     }
   }
-  void PG_ANON;
 }

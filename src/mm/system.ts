@@ -34,7 +34,7 @@ export class System {
   nextVmaOrigin = 1;
   nextAnonVmaId = 1;
   /** Counters of core events (COW copies, migrations, ...), for metrics and tests. */
-  readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, invalidations: 0 };
+  readonly stats = { cow: 0, migrated: 0, migrateToRam: 0 };
 
   constructor(opts: SystemOptions = {}) {
     this.pages = new PageStore(1 << 12, opts.keepData ?? true);

@@ -1,15 +1,17 @@
 import type { System } from '../../mm/system.ts';
 import type { DevPagemap } from '../../mm/memremap.ts';
 import { PageKind } from '../../mm/page.ts';
-import { PteType, mkPte, pteType, ptePfn } from '../../mm/pte.ts';
+import { PteType, mkPte, pteType } from '../../mm/pte.ts';
 import { VM_FAULT_SIGBUS, VM_FAULT_OK } from '../../mm/fault.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
+import { pageAddRmap, rmapWalk } from '../../mm/rmap.ts';
+import type { Mm } from '../../mm/mm.ts';
+import type { Vma } from '../../mm/vma.ts';
 import {
   newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migrateDeviceRange, migrateDevicePages,
   migrateDeviceFinalize, migratePfn, migratePfnToPage, mpfnHas, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, type MigrateVma,
 } from '../../mm/migrate-device.ts';
-import { KernelCrash, KernelHang } from './errors.ts';
+import { KernelHang } from './errors.ts';
 import type { Dmirror } from './dmirror.ts';
 
 /** DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
@@ -39,8 +41,6 @@ export class DmirrorDevice {
   /** Pages allocated / freed (calloc / cfree). */
   calloc = 0;
   cfree = 0;
-  /** Set after an eviction met a coherent page held by a device-exclusive entry (behaviour 18). */
-  broken = false;
 
   constructor(readonly sys: System, readonly id: number, readonly type: 'private' | 'coherent') {
     this.allocateChunk();
@@ -127,7 +127,7 @@ export class DmirrorDevice {
    * dmirror_devmem_fault (migrate_to_ram): migrates just the faulting page back to system
    * memory for the mirror that put it on the device; setup failure is SIGBUS.
    */
-  private migrateToRam(f: { mm: import('../../mm/mm.ts').Mm; vma: import('../../mm/vma.ts').Vma; vpn: number; pfn: number }): number {
+  private migrateToRam(f: { mm: Mm; vma: Vma; vpn: number; pfn: number }): number {
     const dmirror = this.migratedBy.get(f.pfn);
     const args = newMigrateVma(f.mm, f.vma, f.vpn, f.vpn + 1, this, this.select, f.pfn);
     if (migrateVmaSetup(args)) return VM_FAULT_SIGBUS;
@@ -164,8 +164,6 @@ export class DmirrorDevice {
     const n = c.used;
     const start = c.pagemap.start + c.pagemap.npages - n;
     if (n === 0) return;
-    if (this.broken) throw new KernelCrash('eviction after a coherent device-exclusive page was left behind (rmap walk)');
-    this.breakCoherentExclusive(start, n);
     const src = new Float64Array(n), dst = new Float64Array(n);
     migrateDeviceRange(sys, src, start);
     for (let i = 0; i < n; i++) {
@@ -177,41 +175,41 @@ export class DmirrorDevice {
     }
     migrateDevicePages(sys, src, dst);
     migrateDeviceFinalize(sys, src, dst);
+    this.leaveExclusiveHoldsMapped();
   }
 
   /**
-   * Linux 6.1 bug (behaviour 18): evicting a coherent page that a device-exclusive entry holds
-   * leaves that entry as a read-only present mapping of the coherent page, and any later
-   * eviction of this device oopses.
+   * Device-exclusive entries holding pages of this device. Only a page whose references exceed
+   * its mappings can be held that way (exclusive entries have no mapcount in 6.1), so the scan
+   * costs one check per page handed out, plus an rmap walk for the rare suspect.
    */
-  private breakCoherentExclusive(start: number, n: number): void {
-    if (this.isPrivate) return;
-    const sys = this.sys;
-    for (const mm of sys.mms) {
-      for (const [, pmd] of mm.pt.pmds) {
-        if (!pmd.ptes) continue;
-        for (let i = 0; i < pmd.ptes.length; i++) {
-          const e = pmd.ptes[i];
-          if (pteType(e) !== PteType.DEVICE_EXCLUSIVE) continue;
-          const pfn = ptePfn(e);
-          if (pfn < start || pfn >= start + n) continue;
-          pmd.ptes[i] = mkPte(PteType.PRESENT, pfn, 0);
-          pageAddRmap(sys, pfn, false);
-          this.broken = true;
+  private *exclusiveHolds(): Generator<{ mm: Mm; vpn: number; pfn: number }> {
+    const p = this.sys.pages;
+    for (const c of this.chunks) {
+      for (let pfn = c.pagemap.start + c.pagemap.npages - c.used; pfn < c.pagemap.start + c.pagemap.npages; pfn++) {
+        if (p.refcount[pfn] <= p.mapcount[pfn]) continue;
+        for (const h of rmapWalk(this.sys, pfn, false)) {
+          if (!h.huge && pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) yield { mm: h.mm, vpn: h.vpn, pfn };
         }
       }
     }
   }
 
-  /** True when some page of the device is held by a device-exclusive entry (cannot be evicted). */
-  private hasExclusiveHeldPage(): boolean {
-    for (const mm of this.sys.mms) {
-      for (const [, pmd] of mm.pt.pmds) {
-        if (!pmd.ptes) continue;
-        for (const e of pmd.ptes) if (pteType(e) === PteType.DEVICE_EXCLUSIVE && this.ownsPage(ptePfn(e))) return true;
-      }
+  /**
+   * Linux 6.1 bug (behaviour 18), as the oracle shows it: the eviction cannot move a coherent
+   * page that a device-exclusive entry holds (the entry's reference fails the pin check), and
+   * restoring it turns the entry into a read-only present mapping (snapshot 41) while the
+   * entry's reference is never dropped. The page stays on the device for good: later evictions
+   * and migrate_to_sys skip it, and RELEASE waits for it forever.
+   */
+  private leaveExclusiveHoldsMapped(): void {
+    if (this.isPrivate) return;
+    const p = this.sys.pages;
+    for (const { mm, vpn, pfn } of [...this.exclusiveHolds()]) {
+      mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, 0));
+      pageAddRmap(this.sys, pfn, false);
+      p.get(pfn);
     }
-    return false;
   }
 
   /** Every chunk evicted (dmirror_fops_release). */
@@ -225,10 +223,14 @@ export class DmirrorDevice {
    * eviction could not move means the call never returns.
    */
   removeChunks(): void {
-    if (this.hasExclusiveHeldPage()) throw new KernelHang('memunmap_pages waits for a device-exclusive page');
+    const p = this.sys.pages;
     for (const c of this.chunks) {
       c.remove = true;
       this.evictChunk(c);
+      // memunmap_pages waits until every page of the chunk is free.
+      for (let pfn = c.pagemap.start + c.pagemap.npages - c.used; pfn < c.pagemap.start + c.pagemap.npages; pfn++) {
+        if (p.refcount[pfn] > 0) throw new KernelHang('memunmap_pages waits for a page the eviction could not move');
+      }
       c.pagemap.dead = true;
       const pm = c.pagemap;
       this.sys.pages.kind.fill(PageKind.FREE, pm.start, pm.start + pm.npages);
