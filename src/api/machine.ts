@@ -276,14 +276,6 @@ export class Process {
       fd.dmirror?.put();
     }
   }
-
-  /** Bytes of page `vpn` as the CPU would read them, without faulting (for checks). */
-  peek(vpn: number): Uint8Array | null {
-    const e = this.mm.pt.pte(vpn);
-    const pmd = this.mm.pt.pmd(vpn);
-    if (pmd && pmd.huge !== 0) return this.sys.pages.bytes(ptePfn(pmd.huge) + (vpn % PMD_NR));
-    return pteType(e) === PteType.PRESENT ? this.sys.pages.bytes(ptePfn(e)) : null;
-  }
 }
 
 /** The dmirror commands of one device file, with the driver's results. */

@@ -6,8 +6,7 @@ import { madvise, type Advice } from '../mm/madvise.ts';
 import type { GupFlags } from '../mm/gup.ts';
 import type { Dmirror, CmdResult } from '../devices/dmirror/dmirror.ts';
 import { KernelCrash, KernelHang } from '../devices/dmirror/errors.ts';
-import type { ShmemFile } from '../mm/file.ts';
-import { Machine, parseProt, type Process, type MapKind } from '../api/machine.ts';
+import { Machine, parseProt, type Process, type MapKind, type RegionFd } from '../api/machine.ts';
 import { parseCNumber } from './numbers.ts';
 
 const MAXREG = 64;
@@ -25,7 +24,7 @@ interface Region {
   npages: number;
   mapped: boolean;
   /** What the region's fd holds: a tmpfs file or a dup of a device fd. */
-  fd: { file?: ShmemFile; dmirror?: Dmirror } | null;
+  fd: RegionFd | null;
 }
 
 /** A process running ops: a Process of the API plus the op language's region table. */

@@ -42,6 +42,16 @@ describe('hetmem trace', () => {
     expect(r.out.trimEnd().split('\n').at(-1)).toBe('0/1 traces match');
   });
 
+  it('--check replays malformed ops when the recorded output shows the tool handling them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hetmem-'));
+    writeFileSync(join(dir, 'b.trace'), 'mmap A 1 anon rw\nfrob A\ncpu_read B 0\n');
+    writeFileSync(join(dir, 'b.out'), 'mmap A 1 anon rw => ok\nfrob A => bad_op\ncpu_read B 0 => err=no_such_region\n# hmmtrace: 3 ops, 1 bad\n');
+    const r = hetmem('trace', '--check', join(dir, 'b.trace'));
+    expect(r.err).toBe('');
+    expect(r.out).toBe('1/1 traces match\n');
+    expect(r.code).toBe(0);
+  });
+
   const bad: Array<[string, string]> = [
     ['mmap A 1 anon rw\nfrobnicate A\n', ":2: expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, child, fork_write_child, echo), got 'frobnicate'"],
     ['mmap A 1 anon rw\ncpu_read A\n', ":2: expected 'cpu_read ID PAGE'"],
