@@ -66,6 +66,13 @@ function unitList(units: Readonly<Record<string, number>>): string {
 }
 
 /** Splits "4 KiB" into [4, "KiB"]; a bare number string gives unit undefined. */
+/** A bare number (no unit) or a "<number> <unit>" string; anything else is an error. */
+function numberAndUnit(v: unknown, what: string, example: string): [number, string | undefined] {
+  if (typeof v === 'number') return [v, undefined];
+  if (typeof v === 'string') return split(v, what, example);
+  throw new QuantityError(`expected ${what} such as ${example}, got ${show(v)}`);
+}
+
 function split(text: string, what: string, example: string): [number, string | undefined] {
   const m = QUANTITY.exec(text.trim());
   if (m === null) throw new QuantityError(`expected ${what} such as ${example}, got ${show(text)}`);
@@ -81,11 +88,7 @@ function split(text: string, what: string, example: string): [number, string | u
 export function parseSize(v: unknown): Bytes {
   const what = 'a size';
   const example = '"4 KiB" or a byte count';
-  let n: number;
-  let unit: string | undefined;
-  if (typeof v === 'number') [n, unit] = [v, undefined];
-  else if (typeof v === 'string') [n, unit] = split(v, what, example);
-  else throw new QuantityError(`expected ${what} such as ${example}, got ${show(v)}`);
+  const [n, unit] = numberAndUnit(v, what, example);
   let scale = 1;
   if (unit !== undefined) {
     const s = SIZE_UNITS[unit];
@@ -116,11 +119,7 @@ export function parseSize(v: unknown): Bytes {
 export function parseBandwidth(v: unknown): number {
   const what = 'a bandwidth';
   const example = '"11.95 GB/s" or a number of bytes/s';
-  let n: number;
-  let unit: string | undefined;
-  if (typeof v === 'number') [n, unit] = [v, undefined];
-  else if (typeof v === 'string') [n, unit] = split(v, what, example);
-  else throw new QuantityError(`expected ${what} such as ${example}, got ${show(v)}`);
+  const [n, unit] = numberAndUnit(v, what, example);
   let scale = 1;
   if (unit !== undefined) {
     const s = BANDWIDTH_UNITS[unit];
@@ -147,11 +146,7 @@ export function parseBandwidth(v: unknown): number {
 export function parseDuration(v: unknown): TimePs {
   const what = 'a duration';
   const example = '"45 us"';
-  let n: number;
-  let unit: string | undefined;
-  if (typeof v === 'number') [n, unit] = [v, undefined];
-  else if (typeof v === 'string') [n, unit] = split(v, what, example);
-  else throw new QuantityError(`expected ${what} such as ${example}, got ${show(v)}`);
+  const [n, unit] = numberAndUnit(v, what, example);
   if (unit === undefined) {
     if (n === 0) return 0 as TimePs;
     throw new QuantityError(`a duration needs a unit (${unitList(DURATION_UNITS)}), e.g. "${n} us"; got ${show(v)}`);
