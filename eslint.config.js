@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export const LAYERS = [
-  'units', 'engine', 'mm', 'hmm', 'topology', 'policy', 'devices', 'api', 'workloads',
+  'units', 'engine', 'mm', 'hmm', 'topology', 'policy', 'devices', 'api', 'sim', 'workloads',
   'hmmtrace', 'scenario', 'report', 'cli', 'viewer',
 ];
 

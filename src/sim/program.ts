@@ -1,0 +1,56 @@
+// What runs on the timed machine: device kernels and CPU phases, each a set of lanes (GPU warps,
+// accelerator queues, CPU threads) that issue page accesses in order. A lane is a lazy program so
+// a streaming pass over a terabyte never materialises its access list.
+
+/**
+ * One lane's accesses, produced lazily. `next()` returns the next access encoded as
+ * `vpn * 2 + (write ? 1 : 0)`, or -1 when the lane is done. VPNs are 4 KiB virtual page numbers
+ * (< 2^51, so the encoding stays an exact double). A program is consumed once.
+ */
+export interface LaneProgram {
+  next(): number;
+}
+
+/** Encodes an access for LaneProgram.next. */
+export function encodeAccess(vpn: number, write: boolean): number {
+  return vpn * 2 + (write ? 1 : 0);
+}
+/** VPN of an encoded access. */
+export function accessVpn(a: number): number {
+  return Math.floor(a / 2);
+}
+/** True if an encoded access is a write. */
+export function accessIsWrite(a: number): boolean {
+  return a % 2 === 1;
+}
+
+/** A LaneProgram over a fixed list of encoded accesses (tests, small generators). */
+export function listProgram(accesses: readonly number[]): LaneProgram {
+  let i = 0;
+  return { next: () => (i < accesses.length ? accesses[i++] : -1) };
+}
+
+/**
+ * A device kernel: lanes that run concurrently on one device. Invariants: `computePs` ≥ 0
+ * integer ps of work per access besides memory time; `accessBytes` in (0, 4096] bytes moved by
+ * one access (it prices remote accesses and device-memory traffic).
+ */
+export interface KernelSpec {
+  readonly name: string;
+  readonly lanes: readonly LaneProgram[];
+  /** Compute time per access, integer ps. */
+  readonly computePs: number;
+  /** Bytes one access moves, 1..4096. */
+  readonly accessBytes: number;
+}
+
+/**
+ * A CPU phase: threads of one process that touch memory through the CPU page tables (faulting
+ * device-private pages back, breaking COW, ...). Same invariants as KernelSpec.
+ */
+export interface CpuPhaseSpec {
+  readonly name: string;
+  readonly threads: readonly LaneProgram[];
+  readonly computePs: number;
+  readonly accessBytes: number;
+}

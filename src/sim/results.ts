@@ -1,0 +1,197 @@
+// The results of a timed run: what `hetmem run --json` prints and results.json holds. Every
+// time is integer picoseconds unless the field name ends in _ns (the uvm-eval batch record keeps
+// that tool's nanosecond fields so its scripts read our batches.csv unchanged).
+
+/** Schema version of RunResults; bump on any incompatible change. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+/**
+ * One fault batch, with the fields of the uvm-eval per-batch log (anchors-uvm.md b.9) plus the
+ * device it belongs to. Counts are plain integers; times are nanoseconds (rounded down).
+ */
+export interface BatchRecord {
+  device: string;
+  /** Batch number on this device, from 0. */
+  batch: number;
+  /** When servicing started, ns since the start of the run. */
+  start_time: number;
+  /** Service duration, ns (fetch to replay). */
+  time: number;
+  /** Entries fetched from the fault buffer. */
+  cached_faults: number;
+  /** Entries merged into another entry for the same page (same batch). */
+  coalesced_faults: number;
+  /** Entries for pages already resident and mapped by the time they were serviced. */
+  duplicate_faults: number;
+  /** Distinct pages serviced. */
+  actual_faults: number;
+  /** Of those, pages that had to be made resident (migrated or populated). */
+  not_already_resident: number;
+  /** VA blocks (2 MiB) touched by the batch. */
+  num_vablock: number;
+  /** Pages added by the prefetcher. */
+  num_prefetch: number;
+  /** Pages evicted to make room. */
+  num_evict: number;
+  /** Eviction operations (victim units). */
+  num_evict_ops: number;
+  /** Copy-engine transfers issued (migrations and evictions). */
+  num_transfers: number;
+  /** Bytes moved by those transfers. */
+  transfer_size: number;
+  /** Pages mapped in the device page table. */
+  num_mapped_pages: number;
+  /** Map operations (one per contiguous run). */
+  num_mapping_ops: number;
+  /** Root chunks (2 MiB) allocated from free device memory. */
+  root_chunk_allocs: number;
+  /** Time in data transfer, ns. */
+  batch_transfer: number;
+  /** Time mapping pages on the device, ns. */
+  map: number;
+  /** Time unmapping (CPU PTE → migration entry, device TLB invalidation), ns. */
+  unmap: number;
+  /** Fixed service overhead (interrupt, fetch, sort, replay), ns. */
+  service: number;
+  /** Time making pages resident (allocation + copy + eviction), ns. */
+  make_resident: number;
+  /** Pages made resident. */
+  resident_pages: number;
+  /** Pages populated without a copy (first touch, zero fill). */
+  pop_pages: number;
+  /** Time unmapping pages from their previous residence, ns. */
+  unmap_res: number;
+  /** Time collapsing read duplicates, ns (0: HMM has no read duplication, see README). */
+  unmap_rdup: number;
+  /** Time updating per-block device state, ns. */
+  block_gpu_state: number;
+  /** VA blocks the device had never touched before. */
+  num_new_vablock: number;
+  /** Pages unmapped from their previous residence. */
+  unmap_res_count: number;
+  /** Replays issued while servicing this batch. */
+  num_replays: number;
+}
+
+/** Field order of BatchRecord, as written to batches.csv. */
+export const BATCH_FIELDS: readonly (keyof BatchRecord)[] = [
+  'device', 'batch', 'start_time', 'time', 'cached_faults', 'coalesced_faults', 'duplicate_faults', 'actual_faults',
+  'not_already_resident', 'num_vablock', 'num_prefetch', 'num_evict', 'num_evict_ops', 'num_transfers', 'transfer_size',
+  'num_mapped_pages', 'num_mapping_ops', 'root_chunk_allocs', 'batch_transfer', 'map', 'unmap', 'service', 'make_resident',
+  'resident_pages', 'pop_pages', 'unmap_res', 'unmap_rdup', 'block_gpu_state', 'num_new_vablock', 'unmap_res_count', 'num_replays',
+];
+
+/** Where a device's time went, integer ps. Buckets overlap: lanes stall while the driver works. */
+export interface TimeBreakdown {
+  /** Driver time servicing fault batches (fixed costs + per-fault costs). */
+  faultService: number;
+  /** Copy-engine busy time for this device's migrations and evictions. */
+  copy: number;
+  /** Mapping pages into the device page table. */
+  map: number;
+  /** TLB invalidations caused by CPU-side changes (mmu notifier callbacks). */
+  invalidation: number;
+  /** Lane time spent waiting for faults (summed over lanes). */
+  stall: number;
+  /** Lane time spent computing and accessing memory (summed over lanes). */
+  busy: number;
+}
+
+/** Per-device counters of a run. */
+export interface DeviceMetrics {
+  id: string;
+  profile: string;
+  driver: 'hmm-mirror' | 'sva' | 'pinning';
+  faults: {
+    /** Fault-buffer entries raised by lanes (including re-faults after a replay). */
+    raised: number;
+    /** Entries merged with another entry for the same page in a batch. */
+    coalesced: number;
+    /** Entries for pages already mapped when serviced. */
+    duplicates: number;
+    /** Distinct pages serviced. */
+    serviced: number;
+    /** Faults dropped because the fault buffer was full (the lane retries after the next replay). */
+    overflows: number;
+    /** SVA: PCIe page requests (PRI) sent. */
+    pri: number;
+  };
+  batches: number;
+  replays: number;
+  /** Pages migrated into this device's memory / out of it. */
+  pagesIn: number;
+  pagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Pages added by the prefetcher. */
+  prefetched: number;
+  evictions: { pages: number; units: number };
+  thrashing: { events: number; throttles: number; pins: number };
+  /** Pages pinned with pin_user_pages (pinning driver) or by thrashing mitigation. */
+  pinnedPages: number;
+  accesses: { local: number; remote: number; peer: number };
+  accessCounterNotifications: number;
+  tlb: { hits: number; misses: number; invalidations: number };
+  time: TimeBreakdown;
+  /** Distinct virtual pages this device touched. */
+  pagesTouched: number;
+  /** Kernels run and their total wall time (launch to last lane done), ps. */
+  kernels: { name: string; startPs: number; endPs: number }[];
+}
+
+/** Bytes carried by one direction of a link. */
+export interface LinkMetrics {
+  /** Segment id `from->to`. */
+  id: string;
+  link: string;
+  kind: string;
+  from: string;
+  to: string;
+  /** Bytes/s of this direction (Infinity serialises as null). */
+  bandwidth: number | null;
+  bytes: number;
+  transfers: number;
+}
+
+/** Values sampled at fixed intervals of simulated time. */
+export interface Timeline {
+  /** Bucket width, ps. Bucket i covers [i*bucketPs, (i+1)*bucketPs). */
+  bucketPs: number;
+  /** Resident pages per memory node ("cpu", device ids) at the end of each bucket. */
+  residency: Record<string, number[]>;
+  /** Faults raised per device per bucket. */
+  faults: Record<string, number[]>;
+  /** Bytes carried per link segment per bucket. */
+  linkBytes: Record<string, number[]>;
+}
+
+/** A span of time on a track, for the Perfetto trace. */
+export interface Span {
+  /** Track name: a device ("gpu0"), a device's driver ("gpu0/driver"), a link segment, "cpu". */
+  track: string;
+  name: string;
+  startPs: number;
+  durPs: number;
+  args?: Record<string, number | string>;
+}
+
+/** Everything a run produced. Deterministic: same scenario and seed give identical JSON. */
+export interface RunResults {
+  schema: number;
+  name: string;
+  seed: number;
+  /** Simulated time at the end of the run, ps. */
+  endPs: number;
+  /** Engine events run. */
+  events: number;
+  /** Whether page contents were kept (false in no-data mode). */
+  data: boolean;
+  devices: DeviceMetrics[];
+  links: LinkMetrics[];
+  cpu: { faults: number; migrateToRam: number; cow: number; accesses: number; busyPs: number };
+  batches: BatchRecord[];
+  /** Per-fault service latency (raise to replay), ps, one entry per serviced fault, in order. */
+  faultLatencies: number[];
+  timeline: Timeline;
+  spans: Span[];
+}
