@@ -51,9 +51,10 @@ export class SignalError extends Error {
 export class Machine {
   readonly sys: System;
   readonly driver: DmirrorDriver;
-  constructor(opts: SystemOptions = {}) {
+  /** `dmirror: false` leaves the test_hmm module out (timed machines have their own devices). */
+  constructor(opts: SystemOptions & { dmirror?: boolean } = {}) {
     this.sys = new System({ hugetlbPages: 16, ...opts });
-    this.driver = new DmirrorDriver(this.sys);
+    this.driver = new DmirrorDriver(this.sys, opts.dmirror ?? true);
   }
   /** A new process with an empty address space. */
   spawn(): Process {

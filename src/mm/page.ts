@@ -65,6 +65,8 @@ export class PageStore {
   /** When false (timing-only runs) page contents are not kept at all. */
   keepData: boolean;
   private cap: number;
+  /** System frames in use (allocated and not yet freed), for residency metrics. */
+  systemInUse = 0;
   /** Next never-used pfn. */
   top = 1;
   private freeSmall: number[] = [];
@@ -137,6 +139,7 @@ export class PageStore {
   allocSystem(): number {
     const pfn = this.freeSmall.length > 0 ? this.freeSmall.pop()! : this.reserveRange(1);
     this.initPage(pfn, PageKind.SYSTEM);
+    this.systemInUse++;
     return pfn;
   }
 
@@ -155,12 +158,14 @@ export class PageStore {
     }
     this.refcount[headPfn] = 1;
     this.order[headPfn] = order;
+    this.systemInUse += n;
     return headPfn;
   }
 
   /** Returns a system frame to the allocator. Compound frames are never reused. */
   freeFrame(pfn: number): void {
     const wasSmall = this.head[pfn] < 0;
+    if (this.kind[pfn] !== PageKind.FREE) this.systemInUse--;
     this.kind[pfn] = PageKind.FREE;
     this.flags[pfn] = 0;
     this.refcount[pfn] = 0;
@@ -235,6 +240,18 @@ export class PageStore {
     if (!this.keepData) return;
     if (byte === 0) this.data.delete(pfn);
     else this.writable(pfn)!.fill(byte);
+  }
+  /**
+   * Stores a little-endian 32-bit word at byte `offset` (a multiple of 4 below 4096): the unit
+   * the timed model's lanes write. A no-op without page data.
+   */
+  writeU32(pfn: number, offset: number, value: number): void {
+    if (!this.keepData) return;
+    const b = this.writable(pfn)!;
+    b[offset] = value & 0xff;
+    b[offset + 1] = (value >>> 8) & 0xff;
+    b[offset + 2] = (value >>> 16) & 0xff;
+    b[offset + 3] = (value >>> 24) & 0xff;
   }
   /** copy_highpage(dst, src). */
   copy(dst: number, src: number): void {

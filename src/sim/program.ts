@@ -42,6 +42,11 @@ export interface KernelSpec {
   readonly computePs: number;
   /** Bytes one access moves, 1..4096. */
   readonly accessBytes: number;
+  /**
+   * Memory the kernel may touch, as [base, base+pages) VPN ranges. Required by the pinning
+   * driver, which registers (pins) it before the lanes start; others ignore it.
+   */
+  readonly regions?: readonly { readonly base: number; readonly pages: number }[];
 }
 
 /**

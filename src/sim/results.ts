@@ -115,6 +115,8 @@ export interface DeviceMetrics {
     overflows: number;
     /** SVA: PCIe page requests (PRI) sent. */
     pri: number;
+    /** Faults the driver could not resolve (no VMA, no permission): the lane stops. */
+    fatal: number;
   };
   batches: number;
   replays: number;

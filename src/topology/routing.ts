@@ -132,7 +132,11 @@ export class Topology {
       addLink(e.id, up.node, pcieBandwidth(l.gen, l.width), e.linkLatencyPs ?? DEFAULT_PCIE_LINK_LATENCY_PS, up.latencyPs, 0, 'pcie', e.id);
     }
     for (const l of spec.links) {
-      addLink(l.a, l.b, l.bandwidth, l.latencyPs, 0, 0, l.kind, l.id);
+      if (l.reverseBandwidth === undefined) addLink(l.a, l.b, l.bandwidth, l.latencyPs, 0, 0, l.kind, l.id);
+      else {
+        this.addSegment({ id: `${l.a}->${l.b}`, from: l.a, to: l.b, bandwidth: l.bandwidth, latencyPs: l.latencyPs, kind: l.kind, link: l.id });
+        this.addSegment({ id: `${l.b}->${l.a}`, from: l.b, to: l.a, bandwidth: l.reverseBandwidth, latencyPs: l.latencyPs, kind: l.kind, link: l.id });
+      }
       const ka = this.kinds.get(l.a);
       const kb = this.kinds.get(l.b);
       if (ka === 'endpoint' && kb === 'endpoint') this.privateLinks.set(pairKey(l.a, l.b), { kind: l.kind });

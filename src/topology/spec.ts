@@ -92,8 +92,10 @@ export const LinkSpecSchema = z.object({
   kind: LinkKindSchema,
   a: Id,
   b: Id,
-  /** Bytes/s in each direction. */
+  /** Bytes/s in each direction (a → b, and b → a unless reverseBandwidth says otherwise). */
   bandwidth: BytesPerSecond,
+  /** Bytes/s b → a when the link is asymmetric (NVLink-C2C measures 375 GB/s H2D, 297 D2H). */
+  reverseBandwidth: BytesPerSecond.optional(),
   /** One-way latency, picoseconds. */
   latencyPs: Ps,
 });

@@ -1,0 +1,142 @@
+// Data movement over the interconnect: transfers share links fairly (topology/sharing.ts) and
+// each device's copy engines serialise their own transfers. Completion events go through the
+// engine, so contention changes completion times deterministically.
+import type { Engine, EventId } from '../engine/engine.ts';
+import type { TimePs } from '../units/time.ts';
+import { LinkSharing, type SharedSegment } from '../topology/sharing.ts';
+
+/** A span of work on a named track, for traces (integer ps). */
+export type SpanSink = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>) => void;
+
+/** One transfer. `path` lists the directed segments its bytes cross; `overheadPs` passes before the first byte. */
+export interface TransferRequest {
+  readonly bytes: number;
+  readonly path: readonly SharedSegment[];
+  readonly overheadPs: number;
+  /** Label for traces ("h2d", "d2h", "p2p", "evict"). */
+  readonly label: string;
+  /** Called at completion time, integer ps. */
+  readonly onDone: (t: number) => void;
+}
+
+/**
+ * Every transfer in flight on the machine. One engine event is kept scheduled at the next
+ * completion; it is moved whenever a start or finish changes the shares.
+ */
+export class Transfers {
+  readonly sharing = new LinkSharing();
+  private next: EventId | null = null;
+  private seq = 0;
+  private readonly done = new Map<string, (t: number) => void>();
+  /** Transfers started per segment id. */
+  readonly transfersPerSegment = new Map<string, number>();
+
+  constructor(readonly engine: Engine) {}
+
+  /** Starts a flow of `bytes` over `path` at the current time (after any overhead the caller waited). */
+  startFlow(bytes: number, path: readonly SharedSegment[], onDone: (t: number) => void): void {
+    const id = `t${this.seq++}`;
+    for (const s of path) this.transfersPerSegment.set(s.id, (this.transfersPerSegment.get(s.id) ?? 0) + 1);
+    this.done.set(id, onDone);
+    this.sharing.start(this.engine.now, id, bytes, path, 0);
+    this.reschedule();
+  }
+
+  private reschedule(): void {
+    if (this.next !== null) this.engine.cancel(this.next);
+    this.next = null;
+    const c = this.sharing.nextCompletion();
+    if (c === null) return;
+    this.next = this.engine.schedule(c.time as TimePs, (now) => this.complete(now), 'transfer');
+  }
+
+  private complete(now: number): void {
+    this.next = null;
+    this.sharing.advance(now);
+    for (;;) {
+      const c = this.sharing.nextCompletion();
+      if (c === null || c.time > now) break;
+      this.sharing.finish(c.id);
+      const cb = this.done.get(c.id)!;
+      this.done.delete(c.id);
+      cb(now);
+    }
+    this.reschedule();
+  }
+
+  /** Bytes carried per segment so far (advances the fluid model to `now` first). */
+  carriedAt(now: number): ReadonlyMap<string, number> {
+    this.sharing.advance(Math.max(now, this.sharing.now));
+    return this.sharing.carriedBytes();
+  }
+}
+
+interface Queued {
+  req: TransferRequest;
+}
+
+/**
+ * A device's copy engines: `count` engines, each running one transfer at a time, optionally
+ * capped at `bandwidth` bytes/s (modelled as a private segment per engine). A submitted transfer
+ * goes to the engine with the least queued work (lowest index on ties).
+ */
+export class CopyEngines {
+  private readonly queues: Queued[][];
+  private readonly busy: boolean[];
+  private readonly segs: (SharedSegment | null)[];
+  /** Engine-busy time summed over engines, ps. */
+  busyPs = 0;
+  transfers = 0;
+  bytes = 0;
+
+  constructor(readonly transfersModel: Transfers, readonly device: string, readonly count: number, bandwidth: number | undefined, readonly spans?: SpanSink) {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`copy engine count must be a positive integer, got ${count}`);
+    this.queues = Array.from({ length: count }, () => []);
+    this.busy = new Array<boolean>(count).fill(false);
+    this.segs = Array.from({ length: count }, (_, i) => (bandwidth !== undefined ? { id: `ce:${device}:${i}`, bandwidth } : null));
+  }
+
+  /** Queues a transfer on the least loaded engine. */
+  submit(req: TransferRequest): void {
+    let best = 0;
+    for (let i = 1; i < this.count; i++) {
+      if (this.load(i) < this.load(best)) best = i;
+    }
+    this.queues[best].push({ req });
+    if (!this.busy[best]) this.runNext(best);
+  }
+
+  private load(i: number): number {
+    return this.queues[i].length + (this.busy[i] ? 1 : 0);
+  }
+
+  private runNext(i: number): void {
+    const q = this.queues[i].shift();
+    if (!q) {
+      this.busy[i] = false;
+      return;
+    }
+    this.busy[i] = true;
+    const engine = this.transfersModel.engine;
+    const start = engine.now;
+    const { req } = q;
+    const seg = this.segs[i];
+    const path = seg ? [...req.path, seg] : req.path;
+    const finish = (t: number) => {
+      this.busyPs += t - start;
+      this.transfers++;
+      this.bytes += req.bytes;
+      this.spans?.(`${this.device}/ce${i}`, req.label, start, t - start, { bytes: req.bytes });
+      req.onDone(t);
+      this.runNext(i);
+    };
+    const flow = () => this.transfersModel.startFlow(req.bytes, path, finish);
+    if (req.overheadPs > 0) engine.after(req.overheadPs as TimePs, flow, 'copy-setup');
+    else flow();
+  }
+
+  /** True when no engine is busy and nothing is queued. */
+  get idle(): boolean {
+    return this.busy.every((b) => !b);
+  }
+}

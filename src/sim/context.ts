@@ -1,0 +1,50 @@
+// What a timed device and its driver see of the machine. The machine (machine.ts) implements it;
+// drivers never reach past it, so a driver can be tested on a small hand-built machine.
+import type { Engine } from '../engine/engine.ts';
+import type { Rng } from '../engine/rng.ts';
+import type { System } from '../mm/system.ts';
+import type { Mm } from '../mm/mm.ts';
+import type { Route } from '../topology/routing.ts';
+import type { Transfers, SpanSink } from '../devices/transfers.ts';
+import type { Process } from '../api/machine.ts';
+import type { TimelineBuilder } from './metrics.ts';
+
+/** Memory node name of system memory in metrics and timelines. */
+export const CPU_NODE = 'cpu';
+
+/** The machine as a driver sees it. Times are integer ps. */
+export interface SimContext {
+  readonly engine: Engine;
+  readonly sys: System;
+  readonly transfers: Transfers;
+  readonly timeline: TimelineBuilder;
+  readonly spans: SpanSink;
+  /** Seeded stream for a component, stable across runs. */
+  rng(name: string): Rng;
+  /** Topology node of device `index` (its endpoint id). */
+  nodeOf(index: number): string;
+  /** Topology node of system memory (the first socket). */
+  readonly hostNode: string;
+  /** Route of a DMA from node `from` to node `to`, or null (bounce through host memory). */
+  route(from: string, to: string): Route | null;
+  /** Device index owning a ZONE_DEVICE pfn, or -1 for system memory. */
+  deviceOfPfn(pfn: number): number;
+  /** The process owning address space `space` (an Mm id). */
+  processOf(space: number): Process;
+  /**
+   * Charges remote-access traffic (loads/stores over a link, not DMA copies) to the links of
+   * `route` at time `t`; returns when the last byte arrives given earlier traffic on the route.
+   */
+  remoteAccess(route: Route, bytes: number, t: number): number;
+  /**
+   * A lane of `who` stores to page `vpn` of `mm` through pfn `pfn`: writes the next data word
+   * (data mode) and tells the run's observers.
+   */
+  storeWord(who: string, mm: Mm, vpn: number, pfn: number): void;
+  /**
+   * Cost accumulated by synchronous work the current operation triggered (migrate_to_ram on
+   * another device, TLB shootdowns it waited for); reading it resets it.
+   */
+  takeSyncPs(): number;
+  addSyncPs(ps: number): void;
+}

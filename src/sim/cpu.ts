@@ -1,0 +1,106 @@
+// CPU phases: threads of a process touching memory through the CPU page tables. A touch that
+// needs handle_mm_fault (first touch, COW, a device-private page coming back) pays a fault cost
+// plus whatever synchronous work it triggered (migrate_to_ram copies, device TLB shootdowns).
+// Threads advance in quanta like device lanes.
+import type { TimePs } from '../units/time.ts';
+import type { EventId } from '../engine/engine.ts';
+import type { Process } from '../api/machine.ts';
+import { PteType, pteType, pteHas, PTE_WRITE } from '../mm/pte.ts';
+import { accessIsWrite, accessVpn, type CpuPhaseSpec } from './program.ts';
+import type { SimMachine } from './machine.ts';
+
+/**
+ * Cost of a CPU page fault that handle_mm_fault resolves without I/O, ps. ESTIMATE: a minor
+ * fault on a modern x86 server is ~1 µs (zero-fill and COW included); not in anchors-uvm.md.
+ */
+export const CPU_FAULT_PS = 1_000_000;
+
+interface Thread {
+  time: number;
+  done: boolean;
+}
+
+/** A CPU phase in flight. */
+export class CpuRun {
+  private readonly threads: Thread[];
+  private step: EventId | null = null;
+  private live: number;
+  private endPs = -1;
+  private readonly waiters: ((t: number) => void)[] = [];
+  private readonly startPs: number;
+
+  constructor(readonly machine: SimMachine, readonly proc: Process, readonly spec: CpuPhaseSpec) {
+    this.startPs = machine.engine.now;
+    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false }));
+    this.live = this.threads.length;
+  }
+
+  onDone(cb: (t: number) => void): void {
+    if (this.endPs >= 0) cb(this.endPs);
+    else this.waiters.push(cb);
+  }
+
+  start(): void {
+    if (this.live === 0) this.finish(this.startPs);
+    else this.schedule(this.startPs);
+  }
+
+  private schedule(t: number): void {
+    const e = this.machine.engine;
+    this.step = e.schedule(Math.max(t, e.now) as TimePs, (now) => this.runStep(now), 'cpu:step');
+  }
+
+  /** True if the access needs no fault: the translation is present and allows it. */
+  private mapped(vpn: number, write: boolean): boolean {
+    const pt = this.proc.mm.pt;
+    const pmd = pt.pmd(vpn);
+    if (pmd && pmd.huge !== 0) return !write || pteHas(pmd.huge, PTE_WRITE);
+    const e = pt.pte(vpn);
+    return e !== 0 && pteType(e) === PteType.PRESENT && (!write || pteHas(e, PTE_WRITE));
+  }
+
+  private runStep(now: number): void {
+    this.step = null;
+    const m = this.machine;
+    const horizon = now + m.quantumPs;
+    let next = Infinity;
+    this.spec.threads.forEach((prog, i) => {
+      const th = this.threads[i];
+      if (th.done) return;
+      if (th.time < now) th.time = now;
+      while (th.time <= horizon) {
+        const a = prog.next();
+        if (a < 0) {
+          th.done = true;
+          if (--this.live === 0) this.finish(th.time);
+          return;
+        }
+        const vpn = accessVpn(a), write = accessIsWrite(a);
+        let cost = this.spec.computePs;
+        if (!this.mapped(vpn, write)) {
+          m.takeSyncPs();
+          m.cpuStats.faults++;
+          cost += CPU_FAULT_PS;
+        }
+        const pfn = this.proc.access(vpn, write);
+        cost += m.takeSyncPs();
+        m.cpuStats.accesses++;
+        if (typeof pfn === 'string') throw new Error(`cpu phase ${this.spec.name}: ${pfn} at vpn ${vpn}`);
+        if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
+        m.cpuStats.busyPs += cost;
+        th.time += cost;
+      }
+      next = Math.min(next, th.time);
+    });
+    if (this.live > 0 && next < Infinity) this.schedule(next);
+  }
+
+  private finish(t: number): void {
+    this.endPs = Math.max(t, this.machine.engine.now);
+    this.machine.spans('cpu', this.spec.name, this.startPs, this.endPs - this.startPs, { threads: this.threads.length });
+    this.machine.engine.schedule(this.endPs as TimePs, () => {
+      for (const w of this.waiters.splice(0)) w(this.endPs);
+    }, 'cpu:phase-end');
+  }
+}
+

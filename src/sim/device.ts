@@ -1,0 +1,259 @@
+// A timed device: kernels run as lanes that issue accesses in order; the driver decides what an
+// access costs or stalls the lane on a fault and wakes it at a replay.
+//
+// Lanes advance in quanta: one kernel step runs every runnable lane until it stalls, finishes,
+// or gets `quantumPs` ahead of the step's start. Memory effects happen in step order, which is a
+// valid interleaving; times inside a quantum are each lane's own. A smaller quantum is more
+// exact and slower (default 1 µs, see SimOptions).
+import type { TimePs } from '../units/time.ts';
+import type { EventId } from '../engine/engine.ts';
+import type { Mm } from '../mm/mm.ts';
+import type { Profile } from '../devices/profile/schema.ts';
+import { Tlb } from '../devices/tlb.ts';
+import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
+import type { DeviceMetrics } from './results.ts';
+import type { SimContext } from './context.ts';
+import { newDeviceMetrics } from './metrics.ts';
+
+/** One lane of a running kernel. */
+export interface Lane {
+  /** Index in the device's lane table (fault entries name it). */
+  readonly id: number;
+  readonly run: KernelRun;
+  /** Local time, ps: when the lane's next access starts. */
+  time: number;
+  /** Encoded access waiting to be retried after a fault, or -1. */
+  pending: number;
+  stalled: boolean;
+  /** When the current stall began. */
+  stalledAt: number;
+  done: boolean;
+}
+
+/** A kernel in flight on a device. */
+export class KernelRun {
+  readonly lanes: Lane[] = [];
+  private step: EventId | null = null;
+  private stepAt = Infinity;
+  private live: number;
+  endPs = -1;
+  private readonly waiters: ((t: number) => void)[] = [];
+
+  constructor(readonly device: TimedDevice, readonly spec: KernelSpec, readonly mm: Mm, readonly startPs: number) {
+    this.live = spec.lanes.length;
+  }
+
+  /** Calls `cb` with the end time when the last lane finishes (at once if already done). */
+  onDone(cb: (t: number) => void): void {
+    if (this.endPs >= 0) cb(this.endPs);
+    else this.waiters.push(cb);
+  }
+
+  /** Makes sure a step runs no later than `t`. */
+  schedule(t: number): void {
+    const engine = this.device.ctx.engine;
+    t = Math.max(t, engine.now);
+    if (this.step !== null && this.stepAt <= t) return;
+    if (this.step !== null) engine.cancel(this.step);
+    this.stepAt = t;
+    this.step = engine.schedule(t as TimePs, (now) => this.runStep(now), `${this.device.name}:step`);
+  }
+
+  private runStep(now: number): void {
+    this.step = null;
+    this.stepAt = Infinity;
+    const d = this.device;
+    const horizon = now + d.quantumPs;
+    let next = Infinity;
+    for (const lane of this.lanes) {
+      if (lane.done || lane.stalled) continue;
+      if (lane.time < now) lane.time = now;
+      if (lane.time > horizon) {
+        next = Math.min(next, lane.time);
+        continue;
+      }
+      while (lane.time <= horizon) {
+        if (d.blockedUntil > lane.time) {
+          d.metrics.time.stall += d.blockedUntil - lane.time;
+          lane.time = d.blockedUntil;
+          if (lane.time > horizon) break;
+        }
+        const a = lane.pending >= 0 ? lane.pending : this.spec.lanes[lane.id - this.laneBase].next();
+        if (a < 0) {
+          lane.done = true;
+          if (--this.live === 0) this.finish(lane.time);
+          break;
+        }
+        const cost = d.access(lane, accessVpn(a), accessIsWrite(a), lane.time);
+        if (cost < 0) {
+          lane.pending = a;
+          if (!lane.done) {
+            lane.stalled = true;
+            lane.stalledAt = lane.time;
+          }
+          break;
+        }
+        lane.pending = -1;
+        d.metrics.time.busy += cost;
+        lane.time += cost;
+      }
+      if (!lane.done && !lane.stalled) next = Math.min(next, lane.time);
+    }
+    if (next < Infinity) this.schedule(next);
+  }
+
+  /** First lane id of this kernel in the device's lane table. */
+  laneBase = 0;
+
+  /** @internal a kernel without lanes ends when it starts. */
+  lanesFinished(t: number): void {
+    this.finish(t);
+  }
+
+  /** Ends a lane that hit a fatal fault. */
+  kill(lane: Lane): void {
+    if (lane.done) return;
+    lane.done = true;
+    lane.stalled = false;
+    if (--this.live === 0) this.finish(lane.time);
+  }
+
+  /** Resumes a stalled lane at time `t`. */
+  wake(lane: Lane, t: number): void {
+    if (!lane.stalled) return;
+    lane.stalled = false;
+    this.device.metrics.time.stall += Math.max(0, t - lane.stalledAt);
+    lane.time = Math.max(lane.time, t);
+    this.schedule(lane.time);
+  }
+
+  private finish(t: number): void {
+    const lanesDone = Math.max(t, this.device.ctx.engine.now);
+    this.device.kernelDone(this, lanesDone, (end) => {
+      this.endPs = end;
+      for (const w of this.waiters.splice(0)) w(end);
+    });
+  }
+}
+
+/**
+ * Base of the three driver kinds. Subclasses implement `access` (cost of one access in ps, or
+ * -1 when the lane stalls on a fault the driver will resolve) and may override `launch` hooks.
+ */
+export abstract class TimedDevice {
+  readonly metrics: DeviceMetrics;
+  readonly tlb: Tlb;
+  /** Live lanes by id (fault entries refer to them). Ids are never reused, so a stale entry finds nothing. */
+  protected readonly laneTable = new Map<number, Lane>();
+  private nextLaneId = 0;
+  /** Lanes stall until this time (TLB shootdowns), ps. */
+  blockedUntil = 0;
+  /** Running kernels. */
+  readonly running = new Set<KernelRun>();
+  /** Distinct (space, vpn) touched, for per-device access tracking. */
+  readonly touched = new Set<number>();
+  readonly quantumPs: number;
+
+  constructor(
+    readonly ctx: SimContext,
+    readonly index: number,
+    readonly name: string,
+    readonly profile: Profile,
+    quantumPs: number,
+  ) {
+    this.metrics = newDeviceMetrics(name, profile.name, profile.driver);
+    this.tlb = new Tlb(profile.tlb.entries, profile.tlb.reach);
+    this.quantumPs = quantumPs;
+  }
+
+  /** Topology node of this device. */
+  get node(): string {
+    return this.ctx.nodeOf(this.index);
+  }
+
+  /** Cost of one access by `lane` at time `t`, ps, or -1 when the lane stalls. */
+  abstract access(lane: Lane, vpn: number, write: boolean, t: number): number;
+
+  /** Starts `spec` in address space `mm` at the current time; returns the run. */
+  launch(spec: KernelSpec, mm: Mm): KernelRun {
+    const now = this.ctx.engine.now;
+    const run = new KernelRun(this, spec, mm, now);
+    run.laneBase = this.nextLaneId;
+    this.nextLaneId += spec.lanes.length;
+    for (let i = 0; i < spec.lanes.length; i++) {
+      const lane: Lane = { id: run.laneBase + i, run, time: now, pending: -1, stalled: false, stalledAt: now, done: false };
+      this.laneTable.set(lane.id, lane);
+      run.lanes.push(lane);
+    }
+    this.running.add(run);
+    this.prepare(run, (t) => {
+      for (const lane of run.lanes) lane.time = t;
+      if (spec.lanes.length === 0) run.lanesFinished(t);
+      else run.schedule(t);
+    });
+    return run;
+  }
+
+  /**
+   * Work before the lanes start (the pinning driver registers and copies buffers); calls
+   * `start(t)` with the time the lanes begin. Default: at once.
+   */
+  protected prepare(_run: KernelRun, start: (t: number) => void): void {
+    start(this.ctx.engine.now);
+  }
+  /** Work after the last lane finished (copy-back); calls `done(t)` when the kernel is over. */
+  protected complete(_run: KernelRun, t: number, done: (t: number) => void): void {
+    done(t);
+  }
+
+  /** Live lane by id, or undefined once its kernel ended. */
+  lane(id: number): Lane | undefined {
+    return this.laneTable.get(id);
+  }
+
+  /** Wakes every stalled lane at time `t` (a fault replay). */
+  replayAll(t: number): void {
+    for (const run of this.running) for (const lane of run.lanes) if (lane.stalled) run.wake(lane, t);
+  }
+
+  /** @internal called by KernelRun when its last lane finishes at `t`. */
+  kernelDone(run: KernelRun, t: number, done: (end: number) => void): void {
+    this.running.delete(run);
+    for (const lane of run.lanes) this.laneTable.delete(lane.id);
+    this.complete(run, t, (end) => {
+      this.metrics.kernels.push({ name: run.spec.name, startPs: run.startPs, endPs: end });
+      this.ctx.spans(this.name, run.spec.name, run.startPs, end - run.startPs, { lanes: run.lanes.length });
+      // Lanes run ahead of the engine within a quantum: tell waiters at the kernel's real end.
+      this.ctx.engine.schedule(Math.max(end, this.ctx.engine.now) as TimePs, () => done(end), `${this.name}:kernel-end`);
+    });
+  }
+
+  /** Records that this device touched `vpn` of `space`. */
+  protected noteTouch(space: number, vpn: number): void {
+    const k = space * 2 ** 36 + vpn;
+    if (!this.touched.has(k)) {
+      this.touched.add(k);
+      this.metrics.pagesTouched++;
+    }
+  }
+
+  /** A shootdown of this device's TLB for [start, end) of `space`, charged to its lanes. */
+  shootdown(space: number, start: number, end: number): void {
+    this.tlb.invalidate(space, start, end);
+    const cost = this.profile.tlb.invalidationCost;
+    this.metrics.time.invalidation += cost;
+    this.blockedUntil = Math.max(this.blockedUntil, this.ctx.engine.now) + cost;
+    // The CPU side waits for the shootdown to complete before it goes on.
+    this.ctx.addSyncPs(cost);
+  }
+
+  /** Cost of a TLB lookup for (space, vpn), ps. */
+  protected tlbCost(space: number, vpn: number): number {
+    return this.tlb.lookup(space, vpn) ? 0 : this.profile.tlb.missCost;
+  }
+
+  /** Copies metrics that live in components into `metrics`. */
+  finalizeMetrics(): void {
+    this.metrics.tlb = { ...this.tlb.stats };
+  }
+}

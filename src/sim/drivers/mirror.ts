@@ -1,0 +1,684 @@
+// The HMM mirror driver: the model of nouveau / amdgpu (KFD SVM) / xe (drm_gpusvm) and of NVIDIA
+// UVM's HMM path. The device page table mirrors the CPU's through an interval notifier over the
+// whole address space. A device fault goes into the replayable fault buffer; the driver fetches
+// batches, coalesces them, asks the policies what to do per 2 MiB VA block, migrates with
+// migrate_vma_* (evicting root chunks when memory is full), then maps with hmm_range_fault and
+// replays.
+//
+// Timing of a batch (all integer ps): service = serviceLatency + perFaultCost × (pages − 1), then
+// the copies (evictions first, on the copy engines over the routed links, contended), then one
+// device page-table update per contiguous run (priced as a TLB miss), then the replay. The
+// semantic effects (PTEs, struct pages, data) happen when the batch is fetched; lanes that
+// faulted resume only at the replay, and a CPU touching a migrated page earlier just faults it
+// back, so data stays exact whatever the interleaving.
+import { EBUSY } from '../../mm/constants.ts';
+import type { Mm } from '../../mm/mm.ts';
+import type { Vma } from '../../mm/vma.ts';
+import { NotifyEvent } from '../../mm/constants.ts';
+import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
+import { PteType, pteType, ptePfn } from '../../mm/pte.ts';
+import { PG_DIRTY } from '../../mm/page.ts';
+import {
+  newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
+  migrateDeviceRange, migrateDevicePages, migrateDeviceFinalize,
+  MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+} from '../../mm/migrate-device.ts';
+import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
+import { FaultBuffer, coalesceFaults, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
+import { CopyEngines } from '../../devices/transfers.ts';
+import { DeviceMemory } from '../../devices/device-memory.ts';
+import type { Profile } from '../../devices/profile/schema.ts';
+import { effectiveBandwidth } from '../../devices/profile/load.ts';
+import { computePrefetch } from '../../policy/prefetch.ts';
+import { CPU, type ProcessorId } from '../../policy/types.ts';
+import {
+  EMPTY_THRASHING_STATE, recordMigration, thrashingHint, isThrashing, pageThrashing, type ThrashingState,
+} from '../../policy/thrashing.ts';
+import { EMPTY_ACCESS_COUNTERS, recordAccess, type AccessCounterState } from '../../policy/access-counters.ts';
+import {
+  prefetchParamsOf, thrashingParamsOf, accessCounterParamsOf, evictionParamsOf, mapRemoteParamsOf, type DevicePolicies,
+} from '../../policy/registry.ts';
+import type { TimePs } from '../../units/time.ts';
+import type { Route } from '../../topology/routing.ts';
+import { TimedDevice, type Lane } from '../device.ts';
+import type { SimContext } from '../context.ts';
+import { newBatchRecord } from '../metrics.ts';
+import type { BatchRecord } from '../results.ts';
+
+/** Device page-table entry: pfn * 2 + writable. */
+type DptEntry = number;
+
+/** One address space mirrored by the device. */
+export class MirrorSpace {
+  readonly pt = new Map<number, DptEntry>();
+  readonly notifier: IntervalNotifier;
+  thrashing: ThrashingState = EMPTY_THRASHING_STATE;
+  /** Fault migrations per VA block to this device (the prefetcher's min_faults). */
+  readonly blockMigrations = new Map<number, number>();
+
+  constructor(readonly driver: HmmMirrorDevice, readonly mm: Mm) {
+    this.notifier = mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => driver.invalidate(this, sub, range, cur));
+  }
+  get space(): number {
+    return this.mm.id;
+  }
+}
+
+/** A transfer planned by a batch: bytes from one node to another. */
+interface PlannedCopy {
+  bytes: number;
+  from: string;
+  to: string;
+  label: string;
+  /** First page (vpn or device pfn) of the copy: consecutive pages merge into one copy. */
+  first: number;
+  pages: number;
+}
+
+/** Options of the mirror driver beyond the profile. */
+export interface MirrorOptions {
+  /** pgmap owner shared by an address-space group (devices reaching each other's memory directly). */
+  readonly owner: object;
+  /** Policies of this device. */
+  readonly policies: DevicePolicies;
+  /** Can device `a` map memory resident at `b` (device index or CPU)? */
+  readonly canAccess: (a: ProcessorId, b: ProcessorId) => boolean;
+}
+
+const MIGRATE_RUN_MAX = 512;
+
+/** A device serviced by the HMM mirror driver. */
+export class HmmMirrorDevice extends TimedDevice {
+  readonly buffer: FaultBuffer;
+  readonly mem: DeviceMemory | null;
+  readonly ce: CopyEngines;
+  readonly spaces = new Map<number, MirrorSpace>();
+  private servicing = false;
+  private serviceQueued = false;
+  private batchNo = 0;
+  /** Set while this device runs its own migrate_vma, so its notifier skips its own migrations. */
+  private selfMigrating = false;
+  private accessCounters: AccessCounterState = EMPTY_ACCESS_COUNTERS;
+  private readonly evictRng: () => number;
+  private readonly policies: DevicePolicies;
+  readonly records: BatchRecord[] = [];
+  /** Raise → replay latency of every serviced fault entry, ps. */
+  readonly latencies: number[] = [];
+
+  constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, readonly opts: MirrorOptions) {
+    super(ctx, index, name, profile, quantumPs);
+    this.policies = opts.policies;
+    this.buffer = new FaultBuffer(profile.fault.bufferCapacity);
+    const ce = profile.copyEngines!;
+    this.ce = new CopyEngines(ctx.transfers, name, ce.count, ce.bandwidth, ctx.spans);
+    const chunkPages = profile.memory.chunkSize / 4096;
+    const type = profile.link.coherent ? 'coherent' : 'private';
+    this.mem = profile.memory.capacity >= profile.memory.chunkSize
+      ? new DeviceMemory(ctx.sys, type, opts.owner, {
+        pageFree: (pfn) => this.mem!.pageFreed(pfn),
+        migrateToRam: (f) => this.migrateToRam(f),
+      }, profile.memory.capacity, chunkPages, evictionParamsOf(opts.policies.eviction))
+      : null;
+    const rng = ctx.rng(`${name}:evict`);
+    this.evictRng = () => rng.nextFloat();
+  }
+
+  /** MIGRATE_VMA_SELECT_* for pages of this device's kind. */
+  private get selectDevice(): number {
+    return this.mem?.type === 'coherent' ? MIGRATE_VMA_SELECT_DEVICE_COHERENT : MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+  }
+
+  /** Mirror of `mm`, created on first use (the driver binds the process's address space). */
+  spaceOf(mm: Mm): MirrorSpace {
+    let sp = this.spaces.get(mm.id);
+    if (!sp) this.spaces.set(mm.id, (sp = new MirrorSpace(this, mm)));
+    return sp;
+  }
+
+  // ---- the lane's view ----
+
+  access(lane: Lane, vpn: number, write: boolean, t: number): number {
+    const sp = this.spaceOf(lane.run.mm);
+    const e = sp.pt.get(vpn);
+    if (e === undefined || (write && e % 2 === 0)) {
+      const entry: FaultEntry = { lane: lane.id, space: sp.space, vpn, write, time: t };
+      this.metrics.faults.raised++;
+      this.ctx.timeline.fault(this.name, t);
+      if (!this.buffer.push(entry)) this.metrics.faults.overflows++;
+      this.requestService(t);
+      return -1;
+    }
+    this.noteTouch(sp.space, vpn);
+    const pfn = Math.floor(e / 2);
+    const spec = lane.run.spec;
+    let cost = spec.computePs + this.tlbCost(sp.space, vpn);
+    const home = this.ctx.deviceOfPfn(pfn);
+    if (home === this.index) {
+      this.metrics.accesses.local++;
+    } else {
+      const from = home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home);
+      const route = this.ctx.route(from, this.node);
+      if (home === CPU) this.metrics.accesses.remote++;
+      else this.metrics.accesses.peer++;
+      if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
+      if (this.policies.accessCounters.policy === 'access-counters' && this.mem) this.countRemote(sp, vpn, write, home, t);
+    }
+    if (write) {
+      if (home === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
+      this.ctx.storeWord(this.name, sp.mm, vpn, pfn);
+    }
+    return cost;
+  }
+
+  /** Access-counter notifications: a hot remote region migrates here (anchors-uvm.md b.4). */
+  private countRemote(sp: MirrorSpace, vpn: number, write: boolean, home: ProcessorId, t: number): void {
+    const params = accessCounterParamsOf(this.policies.accessCounters as Extract<DevicePolicies['accessCounters'], { policy: 'access-counters' }>);
+    const r = recordAccess(this.accessCounters, { vpn, deviceId: this.index, write, time: t as TimePs }, home, params);
+    this.accessCounters = r.state;
+    if (r.decision.kind !== 'migrate') return;
+    this.metrics.accessCounterNotifications++;
+    const start = this.ctx.engine.now;
+    const copies: PlannedCopy[] = [];
+    const rec = newBatchRecord(this.name, -1, start);
+    const moved = this.migrateToDevice(sp, [...r.decision.vpns], copies, rec, new Set());
+    if (moved.length > 0) this.remap(sp, moved, new Set(), rec);
+    this.submitCopies(copies, () => undefined);
+  }
+
+  // ---- fault servicing ----
+
+  private requestService(t: number): void {
+    if (this.servicing || this.serviceQueued) return;
+    this.serviceQueued = true;
+    const at = Math.max(t, this.ctx.engine.now, this.buffer.oldestTime() ?? t);
+    this.ctx.engine.schedule(at as TimePs, (now) => this.serviceBatch(now), `${this.name}:fault-batch`);
+  }
+
+  private serviceBatch(t0: number): void {
+    this.serviceQueued = false;
+    const f = this.profile.fault;
+    const entries = this.buffer.fetch(f.batchSize, t0);
+    if (entries.length === 0) {
+      const next = this.buffer.oldestTime();
+      if (next !== undefined) this.requestService(next);
+      return;
+    }
+    this.servicing = true;
+    const rec = newBatchRecord(this.name, this.batchNo++, t0);
+    this.metrics.batches++;
+    rec.cached_faults = entries.length;
+    const { pages, coalesced } = coalesceFaults(entries, f.coalesceDuplicates);
+    rec.coalesced_faults = coalesced;
+    this.metrics.faults.coalesced += coalesced;
+    this.ctx.takeSyncPs();
+
+    const fixed = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1);
+    rec.service = Math.floor(fixed / 1000);
+    const copies: PlannedCopy[] = [];
+    const busyKeys = new Set<number>();
+    // Group by (space, block) in service order.
+    let i = 0;
+    while (i < pages.length) {
+      const sp = this.spaces.get(pages[i].space)!;
+      const block = Math.floor(pages[i].vpn / 512);
+      let j = i;
+      while (j < pages.length && pages[j].space === pages[i].space && Math.floor(pages[j].vpn / 512) === block) j++;
+      this.serviceBlock(sp, pages.slice(i, j), copies, rec, busyKeys, t0);
+      rec.num_vablock++;
+      i = j;
+    }
+    const syncPs = this.ctx.takeSyncPs();
+    const mapPs = rec.num_mapping_ops * this.profile.tlb.missCost;
+    rec.map = Math.floor(mapPs / 1000);
+    this.metrics.time.faultService += fixed + syncPs;
+    this.metrics.time.map += mapPs;
+    const copyStart = t0 + fixed + syncPs;
+    this.ctx.spans(`${this.name}/driver`, 'fault batch', t0, fixed + syncPs, { faults: entries.length, pages: pages.length });
+    const finish = (tCopies: number) => {
+      rec.batch_transfer = Math.floor((tCopies - copyStart) / 1000);
+      rec.make_resident = rec.batch_transfer;
+      const tReplay = tCopies + mapPs;
+      this.ctx.engine.schedule(tReplay as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:replay`);
+    };
+    this.ctx.engine.schedule(copyStart as TimePs, () => {
+      const n = this.submitCopies(copies, finish);
+      rec.num_transfers = n.transfers;
+      rec.transfer_size = n.bytes;
+    }, `${this.name}:copies`);
+  }
+
+  /** Services the faults of one VA block. */
+  private serviceBlock(sp: MirrorSpace, faults: CoalescedFault[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>, t0: number): void {
+    const mm = sp.mm;
+    const params = this.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(this.policies.thrashing) : null;
+    const toMigrate: number[] = [];
+    const toMap: CoalescedFault[] = [];
+    const writeOf = new Map<number, boolean>();
+    for (const fl of faults) {
+      const e = sp.pt.get(fl.vpn);
+      if (e !== undefined && (!fl.write || e % 2 === 1)) {
+        rec.duplicate_faults += fl.entries.length;
+        this.metrics.faults.duplicates += fl.entries.length;
+        continue;
+      }
+      const vma = mm.findVma(fl.vpn);
+      if (!vma) {
+        this.fatal(fl);
+        continue;
+      }
+      rec.actual_faults++;
+      this.metrics.faults.serviced++;
+      writeOf.set(fl.vpn, fl.write);
+      const residency = this.residencyOf(mm, fl.vpn);
+      let target: 'migrate' | 'map' = 'migrate';
+      if (this.policies.placement.policy === 'map-remote') {
+        const where = residency ?? (mapRemoteParamsOf(this.policies.placement).populateOn === 'system' ? CPU : this.index);
+        target = where === this.index ? 'migrate' : this.opts.canAccess(this.index, where) ? 'map' : 'migrate';
+      }
+      if (params) {
+        const hint = thrashingHint(sp.thrashing, params, { vpn: fl.vpn, deviceId: this.index, write: fl.write, time: t0 as TimePs }, {
+          canAccess: this.opts.canAccess, residency,
+        });
+        sp.thrashing = hint.state;
+        if (hint.decision.kind === 'throttle') {
+          this.metrics.thrashing.throttles++;
+          continue; // not serviced now: the lane re-faults after the replay
+        }
+        if (hint.decision.kind === 'pin') {
+          this.metrics.thrashing.pins++;
+          target = hint.decision.residency === this.index ? 'migrate' : 'map';
+        }
+      }
+      if (target === 'migrate' && (!this.mem || !this.migratable(vma))) target = 'map';
+      if (residency === this.index) target = 'map';
+      if (target === 'migrate') toMigrate.push(fl.vpn);
+      toMap.push(fl);
+    }
+    if (toMap.length === 0) return;
+    const block = Math.floor(toMap[0].vpn / 512);
+    if (this.mem) busyKeys.add(this.mem.keyOf(sp.space, toMap[0].vpn));
+    if (!sp.blockMigrations.has(block)) rec.num_new_vablock++;
+    let prefetch: number[] = [];
+    if (toMigrate.length > 0 && this.policies.prefetch.policy === 'prefetch-density') {
+      const vma = mm.findVma(toMigrate[0])!;
+      const resident: number[] = [];
+      for (let v = block * 512; v < block * 512 + 512; v++) if (this.isResidentHere(mm, v)) resident.push(v);
+      const thrashing: number[] = [];
+      if (params) for (let v = block * 512; v < block * 512 + 512; v++) if (pageThrashing(sp.thrashing, v) && isThrashing(sp.thrashing, params, v)) thrashing.push(v);
+      prefetch = computePrefetch({
+        faulted: toMigrate, resident, thrashing, priorFaultMigrations: sp.blockMigrations.get(block) ?? 0,
+      }, prefetchParamsOf(this.policies.prefetch)).filter((v) => v >= vma.start && v < vma.end);
+    }
+    const moved = toMigrate.length > 0 ? this.migrateToDevice(sp, [...toMigrate, ...prefetch].sort((a, b) => a - b), copies, rec, busyKeys) : [];
+    const movedSet = new Set(moved);
+    const prefetched = prefetch.filter((v) => movedSet.has(v));
+    rec.num_prefetch += prefetched.length;
+    this.metrics.prefetched += prefetched.length;
+    sp.blockMigrations.set(block, (sp.blockMigrations.get(block) ?? 0) + (toMigrate.length > 0 ? 1 : 0));
+    if (params && moved.length > 0) {
+      const before = moved.filter((v) => isThrashing(sp.thrashing, params, v)).length;
+      sp.thrashing = recordMigration(sp.thrashing, params, { vpns: moved, target: this.index, time: t0 as TimePs });
+      const after = moved.filter((v) => isThrashing(sp.thrashing, params, v)).length;
+      if (after > before) this.metrics.thrashing.events += after - before;
+    }
+    // Map the faulted pages (and what the prefetcher brought) with hmm_range_fault.
+    const mapVpns = new Map<number, boolean>();
+    for (const fl of toMap) mapVpns.set(fl.vpn, fl.write);
+    for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
+    this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, faults);
+  }
+
+  private fatal(fl: CoalescedFault): void {
+    this.metrics.faults.fatal++;
+    for (const e of fl.entries) {
+      const lane = this.lane(e.lane);
+      if (lane && !lane.done) lane.run.kill(lane);
+    }
+  }
+
+  /** Pages that migrate_vma can move: private anonymous memory (not hugetlb, file or shared). */
+  private migratable(vma: Vma): boolean {
+    return vma.isAnonymous && !vma.isHugetlb && !vma.isMixed;
+  }
+
+  /** Where `vpn` lives now: CPU, a device index, or null (never populated / zero page). */
+  private residencyOf(mm: Mm, vpn: number): ProcessorId | null {
+    const pmd = mm.pt.pmd(vpn);
+    if (pmd && pmd.huge !== 0) return this.ctx.sys.isHugeZero(ptePfn(pmd.huge)) ? null : CPU;
+    const e = mm.pt.pte(vpn);
+    const type = pteType(e);
+    if (e === 0) return null;
+    if (type === PteType.PRESENT) return this.ctx.sys.isZeroPfn(ptePfn(e)) ? null : this.ctx.deviceOfPfn(ptePfn(e));
+    if (type === PteType.DEVICE_PRIVATE || type === PteType.DEVICE_EXCLUSIVE) return this.ctx.deviceOfPfn(ptePfn(e));
+    return CPU;
+  }
+
+  private isResidentHere(mm: Mm, vpn: number): boolean {
+    const e = mm.pt.pte(vpn);
+    const type = pteType(e);
+    return (type === PteType.DEVICE_PRIVATE || type === PteType.PRESENT) && e !== 0 && this.mem !== null && this.mem.owns(ptePfn(e));
+  }
+
+  /**
+   * Makes `vpns` (sorted, one block) resident here with migrate_vma, evicting when memory is
+   * full. Pages on a device outside this address-space group come back to RAM first (their
+   * driver's migrate_to_ram, through hmm_range_fault). Returns the vpns that moved.
+   */
+  private migrateToDevice(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>): number[] {
+    const mm = sp.mm, sys = this.ctx.sys, p = sys.pages, mem = this.mem!;
+    // Bounce pages held by foreign devices through RAM.
+    const foreign = vpns.filter((v) => {
+      const r = this.residencyOf(mm, v);
+      return r !== null && r !== CPU && r !== this.index && this.ctx.sys.pagemapOf(this.pfnAt(mm, v))?.owner !== this.opts.owner;
+    });
+    for (const v of foreign) this.faultIn(sp, v, false);
+    const moved: number[] = [];
+    for (const [s, e] of runs(vpns)) {
+      const vma = mm.findVma(s);
+      if (!vma || e > vma.end) continue;
+      const args = newMigrateVma(mm, vma, s, e, this.opts.owner, MIGRATE_VMA_SELECT_SYSTEM | this.selectDevice);
+      this.selfMigrating = true;
+      try {
+        if (migrateVmaSetup(args) !== 0) continue;
+        for (let i = 0; i < args.npages; i++) {
+          if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
+          const spfn = migratePfnToPage(args.src[i]);
+          if (spfn >= 0 && mem.owns(spfn)) continue;
+          let dpage = mem.allocPage(sp.space, s + i, this.ctx.engine.now);
+          while (dpage === -1) {
+            if (!this.evictOne(busyKeys, copies, rec)) break;
+            dpage = mem.allocPage(sp.space, s + i, this.ctx.engine.now);
+          }
+          if (dpage < 0) continue;
+          if (spfn >= 0) {
+            p.copy(dpage, spfn);
+            const home = this.ctx.deviceOfPfn(spfn);
+            copies.push({ bytes: 4096, from: home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home), to: this.node, label: home === CPU ? 'h2d' : 'p2p', first: s + i, pages: 1 });
+            rec.resident_pages++;
+          } else {
+            rec.pop_pages++;
+          }
+          args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
+        }
+        migrateVmaPages(args);
+        for (let i = 0; i < args.npages; i++) {
+          if (migratePfnToPage(args.dst[i]) >= 0 && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) moved.push(s + i);
+        }
+        migrateVmaFinalize(args);
+      } finally {
+        this.selfMigrating = false;
+      }
+    }
+    rec.not_already_resident += moved.length;
+    rec.unmap_res_count += moved.length;
+    this.metrics.pagesIn += moved.length;
+    this.metrics.bytesIn += moved.length * 4096;
+    rec.root_chunk_allocs = mem.rootChunkAllocs;
+    return moved;
+  }
+
+  private pfnAt(mm: Mm, vpn: number): number {
+    return ptePfn(mm.pt.pte(vpn));
+  }
+
+  /** Evicts one victim unit to system memory; false when nothing can be evicted. */
+  private evictOne(busyKeys: Set<number>, copies: PlannedCopy[], rec: BatchRecord): boolean {
+    const mem = this.mem!, sys = this.ctx.sys, p = sys.pages;
+    // Chunks backing blocks this batch is filling must stay.
+    const victim = mem.victim(this.evictRng, (unit) => busyKeys.has(mem.keyOfIndex(unit * mem.eviction.unitPages)));
+    if (!victim) return false;
+    const pfns = victim.pages.map((idx) => mem.pfnOf(idx));
+    let evicted = 0;
+    for (const [s, e] of runs(pfns)) {
+      const src = new Float64Array(e - s), dst = new Float64Array(e - s);
+      migrateDeviceRange(sys, src, s);
+      for (let i = 0; i < src.length; i++) {
+        const spage = migratePfnToPage(src[i]);
+        if (spage < 0 || !mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
+        const dpage = p.allocSystem();
+        p.copy(dpage, spage);
+        dst[i] = migratePfn(dpage);
+      }
+      migrateDevicePages(sys, src, dst);
+      for (let i = 0; i < src.length; i++) if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && migratePfnToPage(dst[i]) >= 0) evicted++;
+      migrateDeviceFinalize(sys, src, dst);
+    }
+    if (evicted > 0) copies.push({ bytes: evicted * 4096, from: this.node, to: this.ctx.hostNode, label: 'evict', first: pfns[0], pages: evicted });
+    // Pages that could not move still hold the unit: drop them from the policy so it moves on.
+    for (const idx of victim.pages) if (mem.eviction.has(idx)) mem.eviction.remove(idx);
+    rec.num_evict += evicted;
+    rec.num_evict_ops++;
+    this.metrics.evictions.pages += evicted;
+    this.metrics.evictions.units++;
+    this.metrics.pagesOut += evicted;
+    this.metrics.bytesOut += evicted * 4096;
+    return true;
+  }
+
+  /** hmm_range_fault one page with a fault request (migrates foreign device pages to RAM). */
+  private faultIn(sp: MirrorSpace, vpn: number, write: boolean): void {
+    const range = newHmmRange(sp.notifier, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), this.opts.owner);
+    for (let tries = 0; tries < 16; tries++) {
+      range.flags.fill(0);
+      range.notifierSeq = sp.notifier.readBegin();
+      const ret = hmmRangeFault(sp.mm, range);
+      if (ret === -EBUSY) continue;
+      return;
+    }
+  }
+
+  /**
+   * Maps `vpns` (sorted) in the device page table from hmm_range_fault, faulting on the CPU side
+   * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal.
+   */
+  private remap(sp: MirrorSpace, vpns: number[], writes: Set<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
+    for (const [s, e] of runs(vpns)) {
+      const vma = sp.mm.findVma(s);
+      if (!vma) continue;
+      const end = Math.min(e, vma.end);
+      const range = newHmmRange(sp.notifier, s, end, 0, this.opts.owner);
+      range.pfnFlagsMask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+      let ret = 0;
+      for (let tries = 0; tries < 16; tries++) {
+        for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
+        range.notifierSeq = sp.notifier.readBegin();
+        ret = hmmRangeFault(sp.mm, range);
+        if (ret === -EBUSY) continue;
+        if (ret === 0 && sp.notifier.readRetry(range.notifierSeq)) continue;
+        break;
+      }
+      if (ret !== 0) {
+        // Map page by page so one bad page (e.g. a write to a read-only VMA) fails alone.
+        if (end - s > 1) {
+          for (let v = s; v < end; v++) this.remap(sp, [v], writes, rec, faults);
+        } else {
+          const fl = faults?.find((f) => f.vpn === s);
+          if (fl) this.fatal(fl);
+        }
+        continue;
+      }
+      rec.num_mapping_ops++;
+      for (let i = 0; i < end - s; i++) {
+        if (!(range.flags[i] & HMM_PFN_VALID)) continue;
+        const pfn = range.pfns[i];
+        sp.pt.set(s + i, pfn * 2 + (range.flags[i] & HMM_PFN_WRITE ? 1 : 0));
+        if (this.mem?.owns(pfn)) this.mem.touch(pfn, this.ctx.engine.now);
+        rec.num_mapped_pages++;
+      }
+    }
+  }
+
+  /**
+   * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
+   * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
+   */
+  private submitCopies(copies: PlannedCopy[], done: (t: number) => void): { transfers: number; bytes: number } {
+    const now = this.ctx.engine.now;
+    const order: PlannedCopy[] = [];
+    // Evictions go first: their room is what the migrations use.
+    for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
+      const last = order[order.length - 1];
+      if (last && last.label === c.label && last.from === c.from && last.to === c.to && c.label !== 'evict' && last.first + last.pages === c.first) {
+        last.bytes += c.bytes;
+        last.pages += c.pages;
+      } else order.push({ ...c });
+    }
+    const chunk = this.profile.copyEngines!.chunkSize;
+    let pending = 0;
+    let last: number = now;
+    const one = (t: number) => {
+      last = Math.max(last, t);
+      if (--pending === 0) done(last);
+    };
+    const reqs: { bytes: number; c: PlannedCopy; route: Route | null }[] = [];
+    for (const c of order) {
+      const route = this.ctx.route(c.from, c.to);
+      for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route });
+    }
+    if (reqs.length === 0) {
+      done(now);
+      return { transfers: 0, bytes: 0 };
+    }
+    pending = reqs.length;
+    for (const r of reqs) {
+      const path = r.route ? r.route.segments : [];
+      const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, this.profile.copyEngines!.bandwidth ?? Infinity);
+      this.ce.submit({
+        bytes: r.bytes,
+        path,
+        overheadPs: this.copyOverhead(r.bytes, r.c, bottleneck, r.route),
+        label: r.c.label,
+        onDone: one,
+      });
+    }
+    return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
+  }
+
+  /**
+   * Fixed time of one copy so that a lone copy takes exactly the profile's transfer time:
+   * size / effectiveBandwidth(size) − size / bottleneck (never negative), plus the route's
+   * latency when the profile has no measured curve (a curve already includes it).
+   */
+  private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
+    const dir = c.to === this.node ? 'h2d' : 'd2h';
+    const eff = effectiveBandwidth(this.profile, bytes, dir);
+    const total = (bytes / eff) * 1e12;
+    const flow = Number.isFinite(bottleneck) ? (bytes / bottleneck) * 1e12 : 0;
+    const latency = this.profile.transferCurve ? 0 : (route?.latencyPs ?? 0);
+    return Math.max(0, Math.round(total - flow)) + latency;
+  }
+
+  /** Replay: per the profile's policy, wake lanes; start the next batch if faults wait. */
+  private endBatch(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
+    rec.time = Math.floor((now - t0) / 1000);
+    const policy = this.profile.fault.replayPolicy;
+    const more = this.buffer.length > 0;
+    if (policy === 'once' && more) {
+      // ONCE: keep servicing until the buffer is empty, then replay.
+      this.records.push(rec);
+      this.servicing = false;
+      this.pendingEntries.push(...entries);
+      this.requestService(now);
+      return;
+    }
+    if (policy === 'batch-flush') this.buffer.flush(now);
+    rec.num_replays = policy === 'block' ? Math.max(1, rec.num_vablock) : 1;
+    this.metrics.replays += rec.num_replays;
+    for (const e of [...this.pendingEntries.splice(0), ...entries]) this.latencies.push(now - e.time);
+    this.records.push(rec);
+    this.servicing = false;
+    this.replayAll(now);
+    if (this.buffer.length > 0) this.requestService(Math.max(now, this.buffer.oldestTime()!));
+  }
+
+  private readonly pendingEntries: FaultEntry[] = [];
+
+  // ---- core callbacks ----
+
+  /** The interval notifier: drop mirrored entries in the range; shoot down the TLB. */
+  invalidate(sp: MirrorSpace, sub: IntervalNotifier, range: NotifierRange, cur: number): boolean {
+    // Own migrations still drop the entries (the driver remaps them right after) but need no
+    // shootdown wait, as nouveau skips its own MMU_NOTIFY_MIGRATE.
+    const own = range.event === NotifyEvent.MIGRATE && range.owner === this.opts.owner && this.selfMigrating;
+    if (!own) sub.setSeq(cur);
+    let dropped = 0;
+    if (range.end - range.start > sp.pt.size) {
+      for (const k of [...sp.pt.keys()]) if (k >= range.start && k < range.end && sp.pt.delete(k)) dropped++;
+    } else {
+      for (let k = range.start; k < range.end; k++) if (sp.pt.delete(k)) dropped++;
+    }
+    if (dropped > 0 && !own) {
+      this.shootdown(sp.space, range.start, range.end);
+      this.metrics.tlb.invalidations++;
+    }
+    return true;
+  }
+
+  /**
+   * dev_pagemap_ops.migrate_to_ram: a CPU (or another device through hmm_range_fault) touched a
+   * page of this device. Moves that page back to system memory; the copy is charged to whoever
+   * waits (sync cost) and to the link.
+   */
+  private migrateToRam(f: { mm: Mm; vma: Vma; vpn: number; pfn: number }): number {
+    const args = newMigrateVma(f.mm, f.vma, f.vpn, f.vpn + 1, this.opts.owner, this.selectDevice, f.pfn);
+    this.selfMigrating = true;
+    try {
+      if (migrateVmaSetup(args) !== 0) return 2; // VM_FAULT_SIGBUS
+      const p = this.ctx.sys.pages;
+      for (let i = 0; i < args.npages; i++) {
+        const spage = migratePfnToPage(args.src[i]);
+        if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) continue;
+        const dpage = p.allocSystem();
+        p.copy(dpage, spage);
+        args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
+      }
+      migrateVmaPages(args);
+      migrateVmaFinalize(args);
+    } finally {
+      this.selfMigrating = false;
+    }
+    const sp = this.spaces.get(f.mm.id);
+    sp?.pt.delete(f.vpn);
+    this.ctx.sys.stats.migrateToRam++;
+    this.metrics.pagesOut++;
+    this.metrics.bytesOut += 4096;
+    const route = this.ctx.route(this.node, this.ctx.hostNode);
+    const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
+    if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
+    this.ctx.addSyncPs(cost);
+    if (sp) {
+      const params = this.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(this.policies.thrashing) : null;
+      if (params) sp.thrashing = recordMigration(sp.thrashing, params, { vpns: [f.vpn], target: CPU, time: this.ctx.engine.now });
+    }
+    return 0;
+  }
+
+  /** Pages of this device's memory now in use. */
+  residentPages(): number {
+    return this.mem?.allocated ?? 0;
+  }
+
+  override finalizeMetrics(): void {
+    super.finalizeMetrics();
+    this.metrics.time.copy = this.ce.busyPs;
+  }
+
+  /** Whether the driver has nothing in flight. */
+  get quiescent(): boolean {
+    return !this.servicing && !this.serviceQueued && this.buffer.length === 0;
+  }
+}
+
+/** Maximal runs of consecutive numbers in a sorted list, as [start, end) pairs, at most 512 long. */
+export function runs(sorted: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i + 1;
+    while (j < sorted.length && sorted[j] === sorted[j - 1] + 1 && j - i < MIGRATE_RUN_MAX) j++;
+    out.push([sorted[i], sorted[j - 1] + 1]);
+    i = j;
+  }
+  return out;
+}
+

@@ -1,0 +1,157 @@
+// The SVA driver: the device shares the process's CPU page table through the IOMMU (PASID).
+// A translation comes from a walk of the CPU page table (cached in the device's ATC/IOTLB, which
+// the IOMMU's mmu notifier shoots down). An access the CPU page table does not allow becomes a
+// PCIe page request (PRI): the IOMMU driver's fault queue runs handle_mm_fault for it and
+// answers, then the device retries. Nothing ever migrates to the device; device-private pages of
+// other devices come back to RAM through handle_mm_fault like a CPU touch.
+import type { Mm } from '../../mm/mm.ts';
+import { PMD_NR } from '../../mm/constants.ts';
+import { PteType, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from '../../mm/pte.ts';
+import { PG_DIRTY } from '../../mm/page.ts';
+import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
+import { FaultBuffer, coalesceFaults, type FaultEntry } from '../../devices/fault-buffer.ts';
+import type { Profile } from '../../devices/profile/schema.ts';
+import { CPU } from '../../policy/types.ts';
+import type { TimePs } from '../../units/time.ts';
+import { TimedDevice, type Lane } from '../device.ts';
+import type { SimContext } from '../context.ts';
+import { newBatchRecord } from '../metrics.ts';
+import type { BatchRecord } from '../results.ts';
+
+/** A device serviced by the SVA driver. */
+export class SvaDevice extends TimedDevice {
+  readonly prq: FaultBuffer;
+  private readonly notifiers = new Map<number, IntervalNotifier>();
+  private servicing = false;
+  private queued = false;
+  private batchNo = 0;
+  readonly records: BatchRecord[] = [];
+  readonly latencies: number[] = [];
+
+  constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number) {
+    super(ctx, index, name, profile, quantumPs);
+    this.prq = new FaultBuffer(profile.fault.bufferCapacity);
+  }
+
+  /** Binds `mm` (iommu_sva_bind_device): the IOMMU subscribes to its invalidations. */
+  private bind(mm: Mm): void {
+    if (this.notifiers.has(mm.id)) return;
+    this.notifiers.set(mm.id, mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => this.invalidate(mm, sub, range, cur)));
+  }
+
+  private invalidate(mm: Mm, sub: IntervalNotifier, range: NotifierRange, cur: number): boolean {
+    sub.setSeq(cur);
+    this.shootdown(mm.id, range.start, range.end);
+    return true;
+  }
+
+  /**
+   * The translation the IOMMU walk finds for an access, or -1 if the CPU page table does not
+   * allow it. Sets the accessed/dirty bits as the IOMMU does.
+   */
+  private walk(mm: Mm, vpn: number, write: boolean): number {
+    const pmd = mm.pt.pmd(vpn);
+    if (pmd && pmd.huge !== 0) {
+      if (write && !pteHas(pmd.huge, PTE_WRITE)) return -1;
+      pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
+      return ptePfn(pmd.huge) + (vpn % PMD_NR);
+    }
+    const e = mm.pt.pte(vpn);
+    if (pteType(e) !== PteType.PRESENT || e === 0) return -1;
+    if (write && !pteHas(e, PTE_WRITE)) return -1;
+    mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+    return ptePfn(e);
+  }
+
+  access(lane: Lane, vpn: number, write: boolean, t: number): number {
+    const mm = lane.run.mm;
+    this.bind(mm);
+    const pfn = this.walk(mm, vpn, write);
+    if (pfn < 0) {
+      this.metrics.faults.raised++;
+      this.metrics.faults.pri++;
+      this.ctx.timeline.fault(this.name, t);
+      if (!this.prq.push({ lane: lane.id, space: mm.id, vpn, write, time: t })) this.metrics.faults.overflows++;
+      this.request(t);
+      return -1;
+    }
+    this.noteTouch(mm.id, vpn);
+    const spec = lane.run.spec;
+    let cost = spec.computePs + this.tlbCost(mm.id, vpn);
+    const home = this.ctx.deviceOfPfn(pfn);
+    const from = home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home);
+    if (home === this.index) this.metrics.accesses.local++;
+    else if (home === CPU) this.metrics.accesses.remote++;
+    else this.metrics.accesses.peer++;
+    const route = home === this.index ? null : this.ctx.route(from, this.node);
+    if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
+    if (write) {
+      this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
+      this.ctx.storeWord(this.name, mm, vpn, pfn);
+    }
+    return cost;
+  }
+
+  private request(t: number): void {
+    if (this.servicing || this.queued) return;
+    this.queued = true;
+    const at = Math.max(t, this.ctx.engine.now, this.prq.oldestTime() ?? t);
+    this.ctx.engine.schedule(at as TimePs, (now) => this.service(now), `${this.name}:prq`);
+  }
+
+  /**
+   * One pass of the IOMMU fault queue: page requests are answered one after another, each a
+   * handle_mm_fault on the CPU side plus the PRI round trip.
+   */
+  private service(t0: number): void {
+    this.queued = false;
+    const f = this.profile.fault;
+    const entries = this.prq.fetch(f.batchSize, t0);
+    if (entries.length === 0) return;
+    this.servicing = true;
+    const rec = newBatchRecord(this.name, this.batchNo++, t0);
+    this.metrics.batches++;
+    rec.cached_faults = entries.length;
+    const { pages, coalesced } = coalesceFaults(entries, f.coalesceDuplicates);
+    rec.coalesced_faults = coalesced;
+    this.metrics.faults.coalesced += coalesced;
+    this.ctx.takeSyncPs();
+    for (const pg of pages) {
+      const mm = this.ctx.processOf(pg.space).mm;
+      if (this.walk(mm, pg.vpn, pg.write) >= 0) {
+        rec.duplicate_faults += pg.entries.length;
+        this.metrics.faults.duplicates += pg.entries.length;
+        continue;
+      }
+      const r = this.ctx.processOf(pg.space).access(pg.vpn, pg.write);
+      if (typeof r === 'string') {
+        this.metrics.faults.fatal++;
+        for (const e of pg.entries) {
+          const lane = this.lane(e.lane);
+          if (lane && !lane.done) lane.run.kill(lane);
+        }
+        continue;
+      }
+      rec.actual_faults++;
+      this.metrics.faults.serviced++;
+      rec.num_mapped_pages++;
+    }
+    const priCost = f.priCost ?? 0;
+    const dur = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1) + priCost * pages.length + this.ctx.takeSyncPs();
+    rec.service = Math.floor(dur / 1000);
+    this.metrics.time.faultService += dur;
+    this.ctx.spans(`${this.name}/driver`, 'page requests', t0, dur, { requests: entries.length });
+    this.ctx.engine.schedule((t0 + dur) as TimePs, (now) => this.respond(now, rec, entries, t0), `${this.name}:pri-response`);
+  }
+
+  private respond(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
+    rec.time = Math.floor((now - t0) / 1000);
+    rec.num_replays = 1;
+    this.metrics.replays++;
+    for (const e of entries) this.latencies.push(now - e.time);
+    this.records.push(rec);
+    this.servicing = false;
+    this.replayAll(now);
+    if (this.prq.length > 0) this.request(Math.max(now, this.prq.oldestTime()!));
+  }
+}

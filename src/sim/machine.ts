@@ -1,0 +1,385 @@
+// The timed machine: the byte-exact core (System + processes) plus devices from profiles, a
+// topology, the event engine and the metrics. Scenarios build one, launch kernels and CPU
+// phases on it, run it, and read RunResults.
+import { Engine } from '../engine/engine.ts';
+import type { Rng } from '../engine/rng.ts';
+import type { TimePs } from '../units/time.ts';
+import { Machine, type Process } from '../api/machine.ts';
+import type { Mm } from '../mm/mm.ts';
+import { Topology, type Route } from '../topology/routing.ts';
+import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
+import { AddressSpaceGroups } from '../topology/groups.ts';
+import { Transfers } from '../devices/transfers.ts';
+import type { Profile } from '../devices/profile/schema.ts';
+import { linkBandwidth } from '../devices/profile/load.ts';
+import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
+import { CPU, type ProcessorId } from '../policy/types.ts';
+import { CPU_NODE, type SimContext } from './context.ts';
+import { TimelineBuilder } from './metrics.ts';
+import { TimedDevice } from './device.ts';
+import { HmmMirrorDevice } from './drivers/mirror.ts';
+import { SvaDevice } from './drivers/sva.ts';
+import { PinningDevice } from './drivers/pinning.ts';
+import { CpuRun } from './cpu.ts';
+import type { CpuPhaseSpec, KernelSpec } from './program.ts';
+import { RESULTS_SCHEMA_VERSION, type BatchRecord, type LinkMetrics, type RunResults, type Span } from './results.ts';
+
+/** A device of the machine: a name (its topology endpoint id), a profile and its policies. */
+export interface DeviceConfig {
+  readonly name: string;
+  readonly profile: Profile;
+  /** Policy choices (policy/registry.ts); omitted roles take the defaults. */
+  readonly policies?: unknown;
+}
+
+/** Options of a timed machine. */
+export interface SimOptions {
+  readonly seed?: number;
+  /** Keep page contents (default true). False = no-data mode: metadata and timing only. */
+  readonly data?: boolean;
+  readonly devices: readonly DeviceConfig[];
+  /**
+   * The interconnect. Omitted: one socket and root complex, every device on its own root port
+   * (its profile's PCIe link) or on its private host link (C2C), peers linked as profiles say.
+   */
+  readonly topology?: TopologySpecInput;
+  /** Lane quantum, ps (default 1 µs): how far a lane may run ahead within one kernel step. */
+  readonly quantumPs?: number;
+  /** Timeline bucket, ps (default 10 µs). */
+  readonly bucketPs?: number;
+  /** Spans kept for traces (default 100,000; later ones are counted, not kept). */
+  readonly maxSpans?: number;
+}
+
+/** A bad machine description (unknown device, impossible policy): one clear message. */
+export class SimConfigError extends Error {}
+
+/** Host memory node parameters of the default topology. ESTIMATE: a DDR5 server socket. */
+const DEFAULT_SOCKET = { id: 'cpu0', memoryBytes: 2 ** 40, memoryBandwidth: 200e9, memoryLatencyPs: 100_000 };
+/** Intel's root complex id; on the p2pdma host-bridge whitelist (Linux pci_p2pdma_whitelist). */
+const DEFAULT_RC_VENDOR = 0x8086, DEFAULT_RC_DEVICE = 0x09a2;
+
+/**
+ * The default topology of a device list: one socket (cpu0) with one root complex; each PCIe
+ * device on its own root port; C2C/CXL devices on a private link to the socket; devices whose
+ * profiles declare a peer link joined pairwise in declaration order (0-1, 2-3, ...) by kind.
+ */
+export function defaultTopology(devices: readonly DeviceConfig[]): TopologySpecInput {
+  const rootPorts = devices.filter((d) => d.profile.link.kind === 'pcie').map((d) => ({ id: `rp-${d.name}` }));
+  const endpoints = devices.map((d) => {
+    const l = d.profile.link;
+    const pcie = l.pcie ?? { gen: 4 as const, width: 16 as const };
+    return l.kind === 'pcie'
+      ? { id: d.name, kind: d.profile.kind, gen: pcie.gen, width: pcie.width, parent: `rp-${d.name}`, linkLatencyPs: l.latency }
+      : { id: d.name, kind: d.profile.kind, gen: pcie.gen, width: pcie.width };
+  });
+  const links: TopologySpecInput['links'] = [];
+  for (const d of devices) {
+    const l = d.profile.link;
+    if (l.kind !== 'pcie') {
+      links!.push({
+        id: `${d.name}-host`, kind: l.kind === 'nvlink-c2c' ? 'nvlink-c2c' : l.kind === 'cxl' ? 'cxl' : l.kind === 'xgmi' ? 'xgmi' : 'nvlink',
+        a: DEFAULT_SOCKET.id, b: d.name,
+        bandwidth: linkBandwidth(d.profile, 'h2d'), reverseBandwidth: linkBandwidth(d.profile, 'd2h'), latencyPs: l.latency,
+      });
+    }
+  }
+  const byKind = new Map<string, DeviceConfig[]>();
+  for (const d of devices) {
+    const peer = d.profile.link.peer;
+    if (!peer || peer.kind === 'pcie' || peer.kind === 'network') continue;
+    const list = byKind.get(peer.kind) ?? [];
+    list.push(d);
+    byKind.set(peer.kind, list);
+  }
+  for (const [kind, list] of byKind) {
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const a = list[i], b = list[i + 1];
+      links!.push({ id: `${a.name}-${b.name}`, kind: kind as 'nvlink' | 'xgmi' | 'cxl', a: a.name, b: b.name, bandwidth: Math.min(a.profile.link.peer!.bandwidth, b.profile.link.peer!.bandwidth), latencyPs: a.profile.link.peer!.latency });
+    }
+  }
+  return {
+    sockets: [DEFAULT_SOCKET],
+    rootComplexes: rootPorts.length > 0 ? [{ id: 'rc0', socket: DEFAULT_SOCKET.id, vendorId: DEFAULT_RC_VENDOR, deviceId: DEFAULT_RC_DEVICE, rootPorts }] : [],
+    endpoints,
+    links,
+  };
+}
+
+/** A handle on something running: a kernel or a CPU phase. */
+export interface Activity {
+  onDone(cb: (t: number) => void): void;
+}
+
+/** The timed machine. */
+export class SimMachine implements SimContext {
+  readonly engine: Engine;
+  readonly core: Machine;
+  readonly topology: Topology;
+  readonly groups: AddressSpaceGroups;
+  readonly transfers: Transfers;
+  readonly timeline: TimelineBuilder;
+  readonly devices: TimedDevice[] = [];
+  readonly hostNode: string;
+  readonly data: boolean;
+  readonly seed: number;
+  private readonly byName = new Map<string, TimedDevice>();
+  private readonly pagemapDevice = new Map<number, number>();
+  private readonly routes = new Map<string, Route | null>();
+  private readonly remoteFree = new Map<string, number>();
+  private readonly remoteBytes = new Map<string, number>();
+  private readonly procs = new Map<number, Process>();
+  private readonly spanList: Span[] = [];
+  private readonly maxSpans: number;
+  spansDropped = 0;
+  private syncPs = 0;
+  private writeSeq = 0;
+  private lastSample = -1;
+  private readonly sampledCarried = new Map<string, number>();
+  private sampler = false;
+  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0 };
+  /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
+  readonly storeObservers: ((who: string, mm: Mm, vpn: number, offset: number, value: number) => void)[] = [];
+  readonly quantumPs: number;
+
+  constructor(readonly opts: SimOptions) {
+    this.seed = opts.seed ?? 1;
+    this.data = opts.data ?? true;
+    this.engine = new Engine({ seed: this.seed });
+    this.core = new Machine({ keepData: this.data, dmirror: false });
+    const spec: TopologySpec = parseTopologySpec(opts.topology ?? defaultTopology(opts.devices));
+    this.topology = new Topology(spec);
+    this.groups = new AddressSpaceGroups(spec);
+    this.hostNode = spec.sockets[0].id;
+    this.transfers = new Transfers(this.engine);
+    this.timeline = new TimelineBuilder(opts.bucketPs ?? 10_000_000);
+    this.maxSpans = opts.maxSpans ?? 100_000;
+    this.quantumPs = opts.quantumPs ?? 1_000_000;
+    const owners = new Map<number, object>();
+    const names = new Set<string>();
+    opts.devices.forEach((d, index) => {
+      if (names.has(d.name)) throw new SimConfigError(`device name '${d.name}' is used twice`);
+      names.add(d.name);
+      if (!this.topology.isEndpoint(d.name)) throw new SimConfigError(`device '${d.name}' is not an endpoint of the topology`);
+      let policies: DevicePolicies;
+      try {
+        policies = parseDevicePolicies(d.policies ?? {});
+      } catch (e) {
+        throw new SimConfigError(`device '${d.name}': bad policies: ${(e as Error).message}`);
+      }
+      const g = this.groups.groupOf(d.name);
+      if (!owners.has(g)) owners.set(g, { group: g });
+      const owner = owners.get(g)!;
+      let dev: TimedDevice;
+      if (d.profile.driver === 'hmm-mirror') {
+        if (policies.placement.policy === 'read-duplication') {
+          throw new SimConfigError(`device '${d.name}': read duplication is not available for HMM-managed memory (a CPU store through a writable PTE raises no notifier; NVIDIA UVM leaves it out for HMM too, anchors-uvm.md b.5)`);
+        }
+        dev = new HmmMirrorDevice(this, index, d.name, d.profile, this.quantumPs, {
+          owner, policies, canAccess: (a, b) => this.canAccess(a, b),
+        });
+      } else if (d.profile.driver === 'sva') dev = new SvaDevice(this, index, d.name, d.profile, this.quantumPs);
+      else dev = new PinningDevice(this, index, d.name, d.profile, this.quantumPs, owner);
+      this.devices.push(dev);
+      this.byName.set(d.name, dev);
+    });
+  }
+
+  // ---- SimContext ----
+
+  get sys() {
+    return this.core.sys;
+  }
+  rng(name: string): Rng {
+    return this.engine.rng(name);
+  }
+  nodeOf(index: number): string {
+    return this.devices[index].name;
+  }
+  route(from: string, to: string): Route | null {
+    const k = `${from}|${to}`;
+    let r = this.routes.get(k);
+    if (r === undefined) {
+      r = this.topology.route(from, to);
+      this.routes.set(k, r);
+    }
+    return r;
+  }
+  deviceOfPfn(pfn: number): number {
+    const pm = this.sys.pages.pgmap[pfn];
+    if (pm < 0) return CPU;
+    let d = this.pagemapDevice.get(pm);
+    if (d === undefined) {
+      const owner = this.sys.pagemaps[pm];
+      d = this.devices.findIndex((dev) => 'mem' in dev && (dev as HmmMirrorDevice).mem?.owns(owner.start) === true);
+      this.pagemapDevice.set(pm, d);
+    }
+    return d;
+  }
+  processOf(space: number): Process {
+    return this.procs.get(space)!;
+  }
+  remoteAccess(route: Route, bytes: number, t: number): number {
+    const key = route.nodes.join('>');
+    const start = Math.max(t, this.remoteFree.get(key) ?? 0);
+    const dur = Number.isFinite(route.bandwidth) ? Math.ceil((bytes / route.bandwidth) * 1e12) : 0;
+    this.remoteFree.set(key, start + dur);
+    const bucket = Math.floor(start / this.timeline.bucketPs);
+    for (const s of route.segments) {
+      this.remoteBytes.set(s.id, (this.remoteBytes.get(s.id) ?? 0) + bytes);
+      this.timeline.link(s.id, bucket, bytes);
+    }
+    return start + dur + route.latencyPs;
+  }
+  storeWord(who: string, mm: Mm, vpn: number, pfn: number): void {
+    const value = ++this.writeSeq >>> 0;
+    const offset = (this.writeSeq % 1024) * 4;
+    this.sys.pages.writeU32(pfn, offset, value);
+    for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
+  }
+  takeSyncPs(): number {
+    const s = this.syncPs;
+    this.syncPs = 0;
+    return s;
+  }
+  addSyncPs(ps: number): void {
+    this.syncPs += ps;
+  }
+  spans = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>): void => {
+    if (this.spanList.length >= this.maxSpans) {
+      this.spansDropped++;
+      return;
+    }
+    this.spanList.push(args ? { track, name, startPs, durPs, args } : { track, name, startPs, durPs });
+  };
+
+  /** Can `a` map memory resident at `b` directly? System memory always; a peer's only in its address-space group. */
+  canAccess(a: ProcessorId, b: ProcessorId): boolean {
+    if (a === b || b === CPU) return true;
+    if (a === CPU) return this.devices[b].profile.link.coherent;
+    return this.groups.sameGroup(this.nodeOf(a), this.nodeOf(b)) && this.route(this.nodeOf(b), this.nodeOf(a)) !== null;
+  }
+
+  // ---- building and running ----
+
+  /** A new process (address space) on this machine. */
+  spawn(): Process {
+    const p = this.core.spawn();
+    this.procs.set(p.mm.id, p);
+    return p;
+  }
+
+  /** Device by name. */
+  device(name: string): TimedDevice {
+    const d = this.byName.get(name);
+    if (!d) throw new SimConfigError(`no device '${name}' (devices: ${[...this.byName.keys()].join(', ')})`);
+    return d;
+  }
+
+  /** Launches `kernel` on device `name` in `proc`'s address space, now. */
+  launch(name: string, proc: Process, kernel: KernelSpec): Activity {
+    this.procs.set(proc.mm.id, proc);
+    this.ensureSampler();
+    return this.device(name).launch(kernel, proc.mm);
+  }
+
+  /** Runs a CPU phase of `proc`, now. */
+  cpuPhase(proc: Process, spec: CpuPhaseSpec): Activity {
+    this.procs.set(proc.mm.id, proc);
+    this.ensureSampler();
+    const run = new CpuRun(this, proc, spec);
+    run.start();
+    return run;
+  }
+
+  /** Calls `fn` at time `t` (≥ now). */
+  at(t: number, fn: () => void): void {
+    this.engine.schedule(Math.max(t, this.engine.now) as TimePs, fn, 'at');
+  }
+
+  /** Runs until no event is left (or until `until` ps). Returns the end time. */
+  run(until?: number): number {
+    this.ensureSampler();
+    if (until === undefined) this.engine.run();
+    else this.engine.runUntil(until as TimePs);
+    this.sample(this.engine.now);
+    return this.engine.now;
+  }
+
+  private ensureSampler(): void {
+    if (this.sampler) return;
+    this.sampler = true;
+    const b = this.timeline.bucketPs;
+    const tick = (now: number) => {
+      this.sample(now);
+      // Keep sampling only while other work is pending, so a run ends.
+      if (this.engine.pending > 0) this.engine.schedule((now + b) as TimePs, tick, 'sample');
+      else this.sampler = false;
+    };
+    this.engine.schedule((Math.floor(this.engine.now / b) * b + b) as TimePs, tick, 'sample');
+  }
+
+  /** Samples gauges and link bytes for the bucket ending at `now`. */
+  private sample(now: number): void {
+    const bucket = Math.max(0, Math.ceil(now / this.timeline.bucketPs) - 1);
+    if (bucket === this.lastSample && now % this.timeline.bucketPs !== 0) {
+      // Final partial sample of the same bucket: refresh the gauges.
+    }
+    this.lastSample = bucket;
+    this.timeline.resident(CPU_NODE, bucket, this.sys.pages.systemInUse);
+    for (const d of this.devices) this.timeline.resident(d.name, bucket, this.residentOf(d));
+    for (const [seg, bytes] of this.transfers.carriedAt(now)) {
+      const prev = this.sampledCarried.get(seg) ?? 0;
+      if (bytes > prev) this.timeline.link(seg, bucket, Math.round(bytes) - Math.round(prev));
+      this.sampledCarried.set(seg, bytes);
+    }
+  }
+
+  private residentOf(d: TimedDevice): number {
+    if (d instanceof HmmMirrorDevice || d instanceof PinningDevice) return d.mem?.allocated ?? 0;
+    return 0;
+  }
+
+  /** The results of the run so far. */
+  results(name: string): RunResults {
+    const endPs = this.engine.now;
+    const batches: BatchRecord[] = [];
+    const latencies: number[] = [];
+    for (const d of this.devices) {
+      d.finalizeMetrics();
+      if (d instanceof HmmMirrorDevice || d instanceof SvaDevice) {
+        batches.push(...d.records.filter((r) => r.batch >= 0));
+        latencies.push(...d.latencies);
+      }
+    }
+    batches.sort((a, b) => a.start_time - b.start_time || a.device.localeCompare(b.device) || a.batch - b.batch);
+    const carried = this.transfers.carriedAt(endPs);
+    const links: LinkMetrics[] = [];
+    for (const seg of this.topology.segments) {
+      const bytes = Math.round((carried.get(seg.id) ?? 0) + (this.remoteBytes.get(seg.id) ?? 0));
+      if (bytes === 0) continue;
+      links.push({
+        id: seg.id, link: seg.link, kind: seg.kind, from: seg.from, to: seg.to,
+        bandwidth: Number.isFinite(seg.bandwidth) ? seg.bandwidth : null,
+        bytes, transfers: this.transfers.transfersPerSegment.get(seg.id) ?? 0,
+      });
+    }
+    const buckets = Math.max(1, Math.ceil(endPs / this.timeline.bucketPs));
+    const tl = this.timeline.finish(buckets);
+    return {
+      schema: RESULTS_SCHEMA_VERSION,
+      name,
+      seed: this.seed,
+      endPs,
+      events: this.engine.eventsRun,
+      data: this.data,
+      devices: this.devices.map((d) => d.metrics),
+      links,
+      cpu: { faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs },
+      batches,
+      faultLatencies: latencies,
+      timeline: { bucketPs: this.timeline.bucketPs, ...tl },
+      spans: [...this.spanList],
+    };
+  }
+}

@@ -1,0 +1,85 @@
+// Mutable counters filled during a run, and the time-bucketed timeline.
+import type { BatchRecord, DeviceMetrics } from './results.ts';
+
+/** Zeroed metrics of a device. */
+export function newDeviceMetrics(id: string, profile: string, driver: DeviceMetrics['driver']): DeviceMetrics {
+  return {
+    id, profile, driver,
+    faults: { raised: 0, coalesced: 0, duplicates: 0, serviced: 0, overflows: 0, pri: 0, fatal: 0 },
+    batches: 0, replays: 0,
+    pagesIn: 0, pagesOut: 0, bytesIn: 0, bytesOut: 0, prefetched: 0,
+    evictions: { pages: 0, units: 0 },
+    thrashing: { events: 0, throttles: 0, pins: 0 },
+    pinnedPages: 0,
+    accesses: { local: 0, remote: 0, peer: 0 },
+    accessCounterNotifications: 0,
+    tlb: { hits: 0, misses: 0, invalidations: 0 },
+    time: { faultService: 0, copy: 0, map: 0, invalidation: 0, stall: 0, busy: 0 },
+    pagesTouched: 0,
+    kernels: [],
+  };
+}
+
+/** A batch record with every count and time at zero. */
+export function newBatchRecord(device: string, batch: number, startPs: number): BatchRecord {
+  return {
+    device, batch, start_time: Math.floor(startPs / 1000), time: 0,
+    cached_faults: 0, coalesced_faults: 0, duplicate_faults: 0, actual_faults: 0, not_already_resident: 0,
+    num_vablock: 0, num_prefetch: 0, num_evict: 0, num_evict_ops: 0, num_transfers: 0, transfer_size: 0,
+    num_mapped_pages: 0, num_mapping_ops: 0, root_chunk_allocs: 0, batch_transfer: 0, map: 0, unmap: 0,
+    service: 0, make_resident: 0, resident_pages: 0, pop_pages: 0, unmap_res: 0, unmap_rdup: 0,
+    block_gpu_state: 0, num_new_vablock: 0, unmap_res_count: 0, num_replays: 0,
+  };
+}
+
+/**
+ * Values per fixed bucket of simulated time. Counts are added to the bucket of their time;
+ * gauges (residency) are sampled at bucket ends by the machine.
+ */
+export class TimelineBuilder {
+  readonly faults = new Map<string, number[]>();
+  readonly linkBytes = new Map<string, number[]>();
+  readonly residency = new Map<string, number[]>();
+
+  /** @param bucketPs bucket width, integer ps > 0 */
+  constructor(readonly bucketPs: number) {
+    if (!Number.isInteger(bucketPs) || bucketPs <= 0) throw new RangeError(`timeline bucket must be a positive integer ps, got ${bucketPs}`);
+  }
+
+  private static add(m: Map<string, number[]>, key: string, bucket: number, n: number): void {
+    let a = m.get(key);
+    if (!a) m.set(key, (a = []));
+    while (a.length <= bucket) a.push(0);
+    a[bucket] += n;
+  }
+
+  /** Counts `n` faults of `device` at time `t`. */
+  fault(device: string, t: number, n = 1): void {
+    TimelineBuilder.add(this.faults, device, Math.floor(t / this.bucketPs), n);
+  }
+  /** Adds `bytes` carried by segment `seg` during bucket `bucket`. */
+  link(seg: string, bucket: number, bytes: number): void {
+    TimelineBuilder.add(this.linkBytes, seg, bucket, bytes);
+  }
+  /** Sets the resident page count of memory node `node` at the end of `bucket`. */
+  resident(node: string, bucket: number, pages: number): void {
+    let a = this.residency.get(node);
+    if (!a) this.residency.set(node, (a = []));
+    while (a.length <= bucket) a.push(a.length > 0 ? a[a.length - 1] : 0);
+    a[bucket] = pages;
+  }
+
+  /** Pads every series to `buckets` entries (gauges repeat their last value). */
+  finish(buckets: number): { faults: Record<string, number[]>; linkBytes: Record<string, number[]>; residency: Record<string, number[]> } {
+    const pad = (m: Map<string, number[]>, gauge: boolean) => {
+      const out: Record<string, number[]> = {};
+      for (const k of [...m.keys()].sort()) {
+        const a = m.get(k)!.slice(0, Math.max(buckets, 0));
+        while (a.length < buckets) a.push(gauge && a.length > 0 ? a[a.length - 1] : 0);
+        out[k] = a;
+      }
+      return out;
+    };
+    return { faults: pad(this.faults, false), linkBytes: pad(this.linkBytes, false), residency: pad(this.residency, true) };
+  }
+}
