@@ -4,6 +4,21 @@
 import type { Engine, EventId } from '../engine/engine.ts';
 import type { TimePs } from '../units/time.ts';
 import { LinkSharing, type SharedSegment } from '../topology/sharing.ts';
+import type { Profile } from './profile/schema.ts';
+import { effectiveBandwidth, type Direction } from './profile/load.ts';
+
+/**
+ * Fixed time of one copy so that a copy alone on its path takes exactly the profile's transfer
+ * time: bytes / effectiveBandwidth(bytes) − bytes / bottleneck (never negative), plus the route's
+ * latency when the profile has no measured curve (a measured curve already includes it). The
+ * rest of the time is the flow itself, which contention can stretch. Integer ps.
+ */
+export function copyOverheadPs(profile: Profile, bytes: number, dir: Direction, bottleneck: number, routeLatencyPs: number): number {
+  const total = (bytes / effectiveBandwidth(profile, bytes, dir)) * 1e12;
+  const flow = Number.isFinite(bottleneck) ? (bytes / bottleneck) * 1e12 : 0;
+  const latency = profile.transferCurve ? 0 : routeLatencyPs;
+  return Math.max(0, Math.round(total - flow)) + latency;
+}
 
 /** A span of work on a named track, for traces (integer ps). */
 export type SpanSink = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>) => void;

@@ -25,7 +25,7 @@ import {
 } from '../../mm/migrate-device.ts';
 import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
 import { FaultBuffer, coalesceFaults, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
-import { CopyEngines } from '../../devices/transfers.ts';
+import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
 import type { Profile } from '../../devices/profile/schema.ts';
 import { effectiveBandwidth } from '../../devices/profile/load.ts';
@@ -554,18 +554,8 @@ export class HmmMirrorDevice extends TimedDevice {
     return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
   }
 
-  /**
-   * Fixed time of one copy so that a lone copy takes exactly the profile's transfer time:
-   * size / effectiveBandwidth(size) − size / bottleneck (never negative), plus the route's
-   * latency when the profile has no measured curve (a curve already includes it).
-   */
   private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
-    const dir = c.to === this.node ? 'h2d' : 'd2h';
-    const eff = effectiveBandwidth(this.profile, bytes, dir);
-    const total = (bytes / eff) * 1e12;
-    const flow = Number.isFinite(bottleneck) ? (bytes / bottleneck) * 1e12 : 0;
-    const latency = this.profile.transferCurve ? 0 : (route?.latencyPs ?? 0);
-    return Math.max(0, Math.round(total - flow)) + latency;
+    return copyOverheadPs(this.profile, bytes, c.to === this.node ? 'h2d' : 'd2h', bottleneck, route?.latencyPs ?? 0);
   }
 
   /** Replay: per the profile's policy, wake lanes; start the next batch if faults wait. */

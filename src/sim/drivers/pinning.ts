@@ -5,9 +5,8 @@
 // place. No device faults ever; pinned pages cannot migrate, which other devices feel.
 import { getUserPages, putUserPages } from '../../mm/gup.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
-import { CopyEngines } from '../../devices/transfers.ts';
+import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
 import type { Profile } from '../../devices/profile/schema.ts';
-import { effectiveBandwidth } from '../../devices/profile/load.ts';
 import { CPU } from '../../policy/types.ts';
 import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
@@ -101,10 +100,8 @@ export class PinningDevice extends TimedDevice {
       const n = Math.min(ce.chunkSize, left);
       pending++;
       const bottleneck = Math.min(route?.bandwidth ?? Infinity, ce.bandwidth ?? Infinity);
-      const total = (n / effectiveBandwidth(this.profile, n, dir)) * 1e12;
-      const flow = Number.isFinite(bottleneck) ? (n / bottleneck) * 1e12 : 0;
       this.ce!.submit({
-        bytes: n, path: route?.segments ?? [], overheadPs: Math.max(0, Math.round(total - flow)), label: dir,
+        bytes: n, path: route?.segments ?? [], overheadPs: copyOverheadPs(this.profile, n, dir, bottleneck, route?.latencyPs ?? 0), label: dir,
         onDone: (t) => {
           last = Math.max(last, t);
           if (--pending === 0) done(last);
