@@ -56,9 +56,13 @@ export class Machine {
     this.sys = new System({ hugetlbPages: 16, ...opts });
     this.driver = new DmirrorDriver(this.sys, opts.dmirror ?? true);
   }
+  /** Called with every new process (spawned or forked): timed devices bind to it. */
+  readonly spawnHooks: ((p: Process) => void)[] = [];
   /** A new process with an empty address space. */
   spawn(): Process {
-    return new Process(this, new Mm(this.sys));
+    const p = new Process(this, new Mm(this.sys));
+    for (const h of this.spawnHooks) h(p);
+    return p;
   }
 }
 
@@ -241,7 +245,9 @@ export class Process {
 
   /** fork(): a child with a copy of the address space (COW) and no device files of its own. */
   fork(): Process {
-    return new Process(this.machine, forkMm(this.mm));
+    const child = new Process(this.machine, forkMm(this.mm));
+    for (const h of this.machine.spawnHooks) h(child);
+    return child;
   }
 
   /** open("/dev/hmm_dmirrorN"), or the file already open for N. */

@@ -82,7 +82,9 @@ export class DeviceMemory {
     if (!pm) return -1;
     const s = this.sectionOf.get(pm.id);
     if (s === undefined || this.sections[s] !== pm) return -1;
-    return s * SECTION_CHUNKS * this.chunkPages + (pfn - pm.start);
+    const idx = s * SECTION_CHUNKS * this.chunkPages + (pfn - pm.start);
+    // A section can extend past the capacity: those pfns never belong to the device.
+    return idx < this.capacityPages ? idx : -1;
   }
 
   /** The pfn of device page index `idx`. */
@@ -104,8 +106,9 @@ export class DeviceMemory {
   }
 
   /**
-   * A fresh device page for (space, vpn) with refcount 1 (locked, as a driver's allocation), or
-   * -1 when no chunk is free (evict first). `now` orders the eviction state.
+   * A fresh device page for (space, vpn) with refcount 1 (locked, as a driver's allocation);
+   * -1 when no chunk is free (evict first); -2 when that page's slot is still held. `now` orders
+   * the eviction state (it must not go backwards).
    */
   allocPage(space: number, vpn: number, now: TimePs): number {
     const key = this.keyOf(space, vpn);
@@ -123,13 +126,13 @@ export class DeviceMemory {
     const pfn = this.chunkPfn(c) + off;
     const p = this.sys.pages;
     if (p.refcount[pfn] !== 0) return -2; // the slot is still held (being freed); caller treats as busy
+    this.eviction.insert(idx, now);
     p.refcount[pfn] = 1;
     p.flags[pfn] = 0;
     p.mapcount[pfn] = 0;
     p.data.delete(pfn);
     this.used[c]++;
     this.allocated++;
-    this.eviction.insert(idx, now);
     return pfn;
   }
 

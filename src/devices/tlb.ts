@@ -45,6 +45,7 @@ export class Tlb {
   /** Drops translations of pages [start, end) of `space`; counts one invalidation request. */
   invalidate(space: number, start: number, end: number): void {
     this.stats.invalidations++;
+    if (end <= start) return;
     const first = Math.floor(start / this.tagPages), last = Math.floor((end - 1) / this.tagPages);
     const base = space * 2 ** 40;
     if (last - first + 1 > this.lru.size) {

@@ -107,9 +107,11 @@ export function tokenize(line: string): string[] {
 }
 
 export class TraceRunner {
-  readonly machine = new Machine();
-  readonly sys = this.machine.sys;
-  constructor(readonly strict = false, readonly file = '<trace>') {}
+  readonly sys;
+  /** @param machine the machine to replay on (default: a fresh one with the four dmirror devices) */
+  constructor(readonly strict = false, readonly file = '<trace>', readonly machine: Machine = new Machine()) {
+    this.sys = machine.sys;
+  }
 
   run(text: string): TraceResult {
     const lines: string[] = [];

@@ -12,6 +12,7 @@ import { AddressSpaceGroups } from '../topology/groups.ts';
 import { Transfers } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
+import { profilePolicies } from '../devices/profile/policies.ts';
 import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
 import { CPU_NODE, type SimContext } from './context.ts';
@@ -49,6 +50,10 @@ export interface SimOptions {
   readonly bucketPs?: number;
   /** Spans kept for traces (default 100,000; later ones are counted, not kept). */
   readonly maxSpans?: number;
+  /** Load test_hmm's four dmirror devices into the core too (op-script replay on a timed machine). */
+  readonly dmirror?: boolean;
+  /** Bind every HMM-mirror device to every process as it is created (default false: at first launch). */
+  readonly bindAll?: boolean;
 }
 
 /** A bad machine description (unknown device, impossible policy): one clear message. */
@@ -146,7 +151,11 @@ export class SimMachine implements SimContext {
     this.seed = opts.seed ?? 1;
     this.data = opts.data ?? true;
     this.engine = new Engine({ seed: this.seed });
-    this.core = new Machine({ keepData: this.data, dmirror: false });
+    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false });
+    this.core.spawnHooks.push((p) => {
+      this.procs.set(p.mm.id, p);
+      if (opts.bindAll) for (const d of this.devices) if (d instanceof HmmMirrorDevice) d.spaceOf(p.mm);
+    });
     const spec: TopologySpec = parseTopologySpec(opts.topology ?? defaultTopology(opts.devices));
     this.topology = new Topology(spec);
     this.groups = new AddressSpaceGroups(spec);
@@ -163,7 +172,7 @@ export class SimMachine implements SimContext {
       if (!this.topology.isEndpoint(d.name)) throw new SimConfigError(`device '${d.name}' is not an endpoint of the topology`);
       let policies: DevicePolicies;
       try {
-        policies = parseDevicePolicies(d.policies ?? {});
+        policies = parseDevicePolicies({ ...profilePolicies(d.profile), ...((d.policies ?? {}) as object) });
       } catch (e) {
         throw new SimConfigError(`device '${d.name}': bad policies: ${(e as Error).message}`);
       }
@@ -264,9 +273,7 @@ export class SimMachine implements SimContext {
 
   /** A new process (address space) on this machine. */
   spawn(): Process {
-    const p = this.core.spawn();
-    this.procs.set(p.mm.id, p);
-    return p;
+    return this.core.spawn();
   }
 
   /** Device by name. */

@@ -8,7 +8,7 @@ import type { Mm } from '../../src/mm/mm.ts';
 /** A shipped profile, optionally with a smaller device memory (bytes). */
 export function profile(name: string, capacity?: number): Profile {
   const p = loadProfile(`${PROFILES_DIR}${name}.yaml`);
-  return capacity === undefined ? p : { ...p, memory: { ...p.memory, capacity } };
+  return capacity === undefined ? p : { ...p, memory: { ...p.memory, capacity: capacity as Profile['memory']['capacity'] } };
 }
 
 /** Lanes that each walk a contiguous slice of [base, base+pages) `passes` times. */

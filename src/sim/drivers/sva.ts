@@ -151,7 +151,11 @@ export class SvaDevice extends TimedDevice {
     for (const e of entries) this.latencies.push(now - e.time);
     this.records.push(rec);
     this.servicing = false;
-    this.replayAll(now);
+    // A PRI response answers only the requests it carries; other lanes keep waiting for theirs.
+    for (const e of entries) {
+      const lane = this.lane(e.lane);
+      if (lane?.stalled) lane.run.wake(lane, now);
+    }
     if (this.prq.length > 0) this.request(Math.max(now, this.prq.oldestTime()!));
   }
 }

@@ -1,0 +1,167 @@
+// report.html: one self-contained page (opens from file:// without network) with the run's
+// summary tables and ECharts charts. The ECharts library is inlined from node_modules; chart
+// options are computed in Node (charts.ts) and embedded as JSON.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { RunResults } from '../sim/results.ts';
+import { formatBytes } from '../units/bytes.ts';
+import { formatTime } from '../units/time.ts';
+import { chartSpecs, type ChartSpec } from './charts.ts';
+import { formatCount, formatPercent, quantile } from './format.ts';
+import { formatBandwidth, linkUtilisation } from './summary.ts';
+
+let echartsSource: string | undefined;
+
+/** The minified ECharts browser bundle (echarts/dist/echarts.min.js), read once. */
+export function echartsLibrary(): string {
+  if (echartsSource === undefined) {
+    const path = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
+    echartsSource = readFileSync(path, 'utf8');
+  }
+  return echartsSource;
+}
+
+/** Text safe inside HTML element content and double-quoted attributes. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * JSON for a <script type="application/json"> block: every '<' is written as \u003c, so no
+ * value can close the script (`</script>`) or open an HTML comment; JSON.parse reads it back
+ * unchanged.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+/** JavaScript source made safe to inline in a <script> element. */
+function scriptSafe(js: string): string {
+  // `<\/script` means the same as `</script` inside JS strings, regexes and comments, the only
+  // places a library can contain it.
+  return js.replace(/<\/(script)/gi, '<\\/$1');
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[], numericFrom: number): string {
+  const cell = (tag: 'th' | 'td', text: string, i: number): string =>
+    `<${tag}${i >= numericFrom ? ' class="num"' : ''}>${escapeHtml(text)}</${tag}>`;
+  return [
+    '<div class="scroll"><table>',
+    `<thead><tr>${head.map((h, i) => cell('th', h, i)).join('')}</tr></thead>`,
+    '<tbody>',
+    ...rows.map((r) => `<tr>${r.map((c, i) => cell('td', c, i)).join('')}</tr>`),
+    '</tbody>',
+    '</table></div>',
+  ].join('\n');
+}
+
+function summaryHtml(r: RunResults): string {
+  const lat = r.faultLatencies;
+  const facts: [string, string][] = [
+    ['simulated time', formatTime(r.endPs)],
+    ['events', formatCount(r.events)],
+    ['seed', String(r.seed)],
+    ['page data', r.data ? 'kept' : 'not kept (no-data mode)'],
+    ['fault latency', lat.length === 0 ? 'no faults serviced' : `p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))} (${formatCount(lat.length)} faults)`],
+    ['cpu', `${formatCount(r.cpu.faults)} faults, ${formatCount(r.cpu.migrateToRam)} migrations to RAM, ${formatCount(r.cpu.cow)} COW, busy ${formatTime(r.cpu.busyPs)}`],
+  ];
+  const devices = table(
+    ['device', 'profile', 'driver', 'faults raised', 'coalesced', 'duplicates', 'serviced', 'overflows', 'fatal', 'batches', 'replays',
+      'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'copy', 'lane stall', 'lane busy'],
+    r.devices.map((d) => [
+      d.id, d.profile, d.driver, formatCount(d.faults.raised), formatCount(d.faults.coalesced), formatCount(d.faults.duplicates),
+      formatCount(d.faults.serviced), formatCount(d.faults.overflows), formatCount(d.faults.fatal), formatCount(d.batches),
+      formatCount(d.replays), formatBytes(d.bytesIn), formatBytes(d.bytesOut), `${formatCount(d.prefetched)} pages`,
+      `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatCount(d.tlb.invalidations),
+      formatTime(d.time.faultService), formatTime(d.time.copy), formatTime(d.time.stall), formatTime(d.time.busy),
+    ]),
+    3,
+  );
+  const links = table(
+    ['link direction', 'link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'],
+    r.links.map((l) => {
+      const u = linkUtilisation(l.bytes, l.bandwidth, r.endPs);
+      return [l.id, l.link, l.kind, formatBandwidth(l.bandwidth), formatBytes(l.bytes), formatCount(l.transfers), u === null ? '-' : formatPercent(u)];
+    }),
+    3,
+  );
+  return [
+    '<dl class="facts">',
+    ...facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`),
+    '</dl>',
+    '<h2>Devices</h2>',
+    r.devices.length === 0 ? '<p class="none">no devices</p>' : devices,
+    '<h2>Links</h2>',
+    r.links.length === 0 ? '<p class="none">no links</p>' : links,
+  ].join('\n');
+}
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; padding: 16px 24px; max-width: 1400px; color: #222; background: #fafafa; }
+h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 17px; margin: 20px 0 8px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }
+dl.facts dt { color: #666; } dl.facts dd { margin: 0; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; background: #fff; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #e3e3e3; text-align: left; white-space: nowrap; }
+th { background: #f0f0f0; font-weight: 600; } .num { text-align: right; }
+.chart { width: 100%; height: 380px; background: #fff; border: 1px solid #e3e3e3; margin: 0 0 16px; }
+.chart.failed { height: auto; padding: 12px; color: #b00020; }
+.none { color: #888; }
+`;
+
+/** Sets up every chart; a failing chart is reported (console and in its div), never skipped silently. */
+const INIT = `
+(function () {
+  'use strict';
+  var specs = JSON.parse(document.getElementById('hetmem-charts').textContent);
+  var charts = [];
+  specs.forEach(function (spec) {
+    var el = document.getElementById('chart-' + spec.name);
+    try {
+      if (!el) throw new Error('no element #chart-' + spec.name);
+      var chart = echarts.init(el, null, { renderer: 'canvas' });
+      chart.setOption(spec.option);
+      charts.push(chart);
+    } catch (e) {
+      console.error('hetmem report: chart "' + spec.name + '" failed: ' + (e && e.stack ? e.stack : e));
+      if (el) { el.className += ' failed'; el.textContent = 'chart failed: ' + (e && e.message ? e.message : e); }
+    }
+  });
+  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  window.__hetmemChartsReady = charts.length;
+})();
+`;
+
+/**
+ * The report page of a run: a header, summary facts, device and link tables, and one ECharts
+ * chart per CHART_NAMES entry, each in `<div id="chart-NAME" data-chart="NAME">`. The page is
+ * self-contained (ECharts is inlined; no URL is fetched) and sets
+ * `window.__hetmemChartsReady` to the number of charts initialised. Deterministic: identical
+ * results give byte-identical HTML (no timestamps).
+ */
+export function renderReportHtml(results: RunResults): string {
+  const specs: ChartSpec[] = chartSpecs(results);
+  const name = escapeHtml(results.name);
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>hetmem report: ${name}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>hetmem run <code>${name}</code></h1>`,
+    summaryHtml(results),
+    '<h2>Charts</h2>',
+    ...specs.map((s) => `<div id="chart-${escapeHtml(s.name)}" data-chart="${escapeHtml(s.name)}" class="chart" role="img" aria-label="${escapeHtml(s.title)}"></div>`),
+    `<script id="hetmem-charts" type="application/json">${jsonForScript(specs.map((s) => ({ name: s.name, option: s.option })))}</script>`,
+    `<script>${scriptSafe(echartsLibrary())}</script>`,
+    `<script>${INIT}</script>`,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

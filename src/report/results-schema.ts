@@ -1,0 +1,215 @@
+// Validation of results.json files read back by `hetmem report` and `hetmem compare`. A bad file
+// stops with one line, `FILE: PATH: what was expected`, e.g.
+// `runs/a.json: devices[0].faults.raised: expected a number`.
+import { z } from 'zod';
+import { RESULTS_SCHEMA_VERSION, type RunResults } from '../sim/results.ts';
+
+/** A count or an integer time (ps or ns): a non-negative integer. */
+const Count = z.number().int().min(0);
+const Name = z.string();
+
+const BatchRecordSchema = z.object({
+  device: Name,
+  batch: Count,
+  start_time: Count,
+  time: Count,
+  cached_faults: Count,
+  coalesced_faults: Count,
+  duplicate_faults: Count,
+  actual_faults: Count,
+  not_already_resident: Count,
+  num_vablock: Count,
+  num_prefetch: Count,
+  num_evict: Count,
+  num_evict_ops: Count,
+  num_transfers: Count,
+  transfer_size: Count,
+  num_mapped_pages: Count,
+  num_mapping_ops: Count,
+  root_chunk_allocs: Count,
+  batch_transfer: Count,
+  map: Count,
+  unmap: Count,
+  service: Count,
+  make_resident: Count,
+  resident_pages: Count,
+  pop_pages: Count,
+  unmap_res: Count,
+  unmap_rdup: Count,
+  block_gpu_state: Count,
+  num_new_vablock: Count,
+  unmap_res_count: Count,
+  num_replays: Count,
+});
+
+const TimeBreakdownSchema = z.object({
+  faultService: Count,
+  copy: Count,
+  map: Count,
+  invalidation: Count,
+  stall: Count,
+  busy: Count,
+});
+
+const DeviceMetricsSchema = z.object({
+  id: Name,
+  profile: Name,
+  driver: z.enum(['hmm-mirror', 'sva', 'pinning']),
+  faults: z.object({ raised: Count, coalesced: Count, duplicates: Count, serviced: Count, overflows: Count, pri: Count, fatal: Count }),
+  batches: Count,
+  replays: Count,
+  pagesIn: Count,
+  pagesOut: Count,
+  bytesIn: Count,
+  bytesOut: Count,
+  prefetched: Count,
+  evictions: z.object({ pages: Count, units: Count }),
+  thrashing: z.object({ events: Count, throttles: Count, pins: Count }),
+  pinnedPages: Count,
+  accesses: z.object({ local: Count, remote: Count, peer: Count }),
+  accessCounterNotifications: Count,
+  tlb: z.object({ hits: Count, misses: Count, invalidations: Count }),
+  time: TimeBreakdownSchema,
+  pagesTouched: Count,
+  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count })),
+});
+
+const LinkMetricsSchema = z.object({
+  id: Name,
+  link: Name,
+  kind: Name,
+  from: Name,
+  to: Name,
+  bandwidth: z
+    .number({ error: (iss) => (iss.code === 'invalid_type' ? 'expected a number (bytes/s) or null (unlimited)' : undefined) })
+    .positive()
+    .nullable(),
+  bytes: Count,
+  transfers: Count,
+});
+
+const Series = z.record(z.string(), z.array(Count));
+
+const TimelineSchema = z.object({
+  bucketPs: z.number().int().positive(),
+  residency: Series,
+  faults: Series,
+  linkBytes: Series,
+});
+
+const SpanSchema = z.object({
+  track: Name,
+  name: Name,
+  startPs: Count,
+  durPs: Count,
+  args: z.record(z.string(), z.union([z.number(), z.string()], { error: 'expected a number or a string' })).optional(),
+});
+
+/** Zod schema of RunResults (RESULTS_SCHEMA_VERSION only). Unknown keys are dropped. */
+export const RunResultsSchema = z.object({
+  schema: z.number().refine((v): boolean => v === RESULTS_SCHEMA_VERSION, {
+    error: (iss) => `expected results schema version ${RESULTS_SCHEMA_VERSION}, got ${describe(iss.input)}`,
+  }),
+  name: Name,
+  seed: z.number().int(),
+  endPs: Count,
+  events: Count,
+  data: z.boolean(),
+  devices: z.array(DeviceMetricsSchema),
+  links: z.array(LinkMetricsSchema),
+  cpu: z.object({ faults: Count, migrateToRam: Count, cow: Count, accesses: Count, busyPs: Count }),
+  batches: z.array(BatchRecordSchema),
+  faultLatencies: z.array(Count),
+  timeline: TimelineSchema,
+  spans: z.array(SpanSchema),
+});
+
+// Compile-time: the schema and RunResults describe the same shape, in both directions.
+type Parsed = z.infer<typeof RunResultsSchema>;
+const _toResults = (p: Parsed): RunResults => p;
+const _fromResults = (r: RunResults): Parsed => r;
+
+/** A results file that is not valid RunResults; the message is one line, `FILE: what was expected`. */
+export class ResultsFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResultsFileError';
+  }
+}
+
+const ARTICLE_TYPES: Record<string, string> = {
+  number: 'a number', int: 'an integer', string: 'a string', boolean: 'true or false', array: 'an array',
+  object: 'an object', record: 'an object', null: 'null',
+};
+
+/** A short description of a JSON value for "got ..." (strings quoted and cut at 40 chars). */
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return String(v);
+}
+
+/** Our message for a zod issue; undefined keeps a message set on the schema itself. */
+function issueMessage(iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.expected === 'int') return `expected an integer, got ${describe(iss.input)}`;
+      return `expected ${ARTICLE_TYPES[iss.expected] ?? iss.expected}`;
+    case 'too_small':
+      return `expected a number ${iss.inclusive ? '>=' : '>'} ${String(iss.minimum)}, got ${describe(iss.input)}`;
+    case 'too_big':
+      return `expected a number ${iss.inclusive ? '<=' : '<'} ${String(iss.maximum)}, got ${describe(iss.input)}`;
+    case 'invalid_value':
+      return `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(iss.input)}`;
+    default:
+      return undefined;
+  }
+}
+
+/** `devices[0].faults.raised` from ['devices', 0, 'faults', 'raised']. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else {
+      const key = String(p);
+      out += /^[A-Za-z_$][\w$]*$/.test(key) ? (out === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`;
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates an already-parsed JSON value as RunResults.
+ * @throws ResultsFileError `FILE: PATH: what was expected` for the first problem found.
+ */
+export function checkResults(value: unknown, fileName: string): RunResults {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ResultsFileError(`${fileName}: expected a JSON object of hetmem run results, got ${describe(value)}`);
+  }
+  const r = RunResultsSchema.safeParse(value, { error: issueMessage });
+  if (r.success) return r.data;
+  const first = r.error.issues[0];
+  const path = formatPath(first.path);
+  throw new ResultsFileError(`${fileName}: ${path === '' ? '' : `${path}: `}${first.message}`);
+}
+
+/**
+ * Parses the text of a results.json file (what `hetmem run --json` writes).
+ * @throws ResultsFileError with a one-line message `FILE: what was expected`, e.g.
+ *   `runs/a.json: devices[0].faults.raised: expected a number`.
+ */
+export function parseResults(text: string, fileName: string): RunResults {
+  const body = text.replace(/^\uFEFF/, '');
+  if (body.trim() === '') throw new ResultsFileError(`${fileName}: expected JSON, got an empty file`);
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (e) {
+    throw new ResultsFileError(`${fileName}: expected JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return checkResults(value, fileName);
+}

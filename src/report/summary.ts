@@ -1,0 +1,176 @@
+// The terminal tables: `summaryTable` after `hetmem run`, `compareTable` for `hetmem compare`.
+import type { DeviceMetrics, RunResults } from '../sim/results.ts';
+import { formatBytes } from '../units/bytes.ts';
+import { formatTime } from '../units/time.ts';
+import { formatColumns, formatCount, formatPercent, formatRate, formatSignedPercent, quantile, type Align } from './format.ts';
+
+function sum(devices: readonly DeviceMetrics[], f: (d: DeviceMetrics) => number): number {
+  return devices.reduce((s, d) => s + f(d), 0);
+}
+
+/** Total faults of a run over all devices. */
+function faultTotals(r: RunResults): DeviceMetrics['faults'] {
+  return {
+    raised: sum(r.devices, (d) => d.faults.raised),
+    coalesced: sum(r.devices, (d) => d.faults.coalesced),
+    duplicates: sum(r.devices, (d) => d.faults.duplicates),
+    serviced: sum(r.devices, (d) => d.faults.serviced),
+    overflows: sum(r.devices, (d) => d.faults.overflows),
+    pri: sum(r.devices, (d) => d.faults.pri),
+    fatal: sum(r.devices, (d) => d.faults.fatal),
+  };
+}
+
+/** Average utilisation of a link direction over the run: bytes / (bandwidth × run time). */
+export function linkUtilisation(bytesCarried: number, bandwidth: number | null, endPs: number): number | null {
+  if (bandwidth === null || endPs <= 0) return null;
+  return bytesCarried / ((bandwidth * endPs) / 1e12);
+}
+
+export function formatBandwidth(bw: number | null): string {
+  return bw === null ? 'unlimited' : formatRate(bw);
+}
+
+function latencyLine(latencies: readonly number[]): string {
+  if (latencies.length === 0) return 'no faults serviced';
+  const max = latencies.reduce((m, v) => Math.max(m, v), 0);
+  return `p50 ${formatTime(quantile(latencies, 0.5))}, p99 ${formatTime(quantile(latencies, 0.99))}, max ${formatTime(max)} over ${formatCount(latencies.length)} faults`;
+}
+
+/**
+ * The summary printed after a run: a block of run totals (simulated time, events, faults,
+ * batches, fault latency, migration, evictions, thrashing, CPU), a per-device table (faults,
+ * batches, bytes migrated, evictions, thrashing events, lane stall and busy time) and a
+ * per-link-direction table (bytes and transfers carried, average utilisation). Columns are
+ * aligned with spaces; times and sizes in human units. Ends with a newline.
+ */
+export function summaryTable(results: RunResults): string {
+  const f = faultTotals(results);
+  const thrash = {
+    events: sum(results.devices, (d) => d.thrashing.events),
+    throttles: sum(results.devices, (d) => d.thrashing.throttles),
+    pins: sum(results.devices, (d) => d.thrashing.pins),
+  };
+  const c = results.cpu;
+  const totals: string[][] = [
+    ['simulated time', formatTime(results.endPs)],
+    ['events', formatCount(results.events)],
+    ['faults', `${formatCount(f.raised)} raised, ${formatCount(f.coalesced)} coalesced, ${formatCount(f.duplicates)} duplicates, ` +
+      `${formatCount(f.serviced)} serviced, ${formatCount(f.overflows)} overflows, ${formatCount(f.fatal)} fatal`],
+    ['batches', `${formatCount(sum(results.devices, (d) => d.batches))} (${formatCount(sum(results.devices, (d) => d.replays))} replays)`],
+    ['fault latency', latencyLine(results.faultLatencies)],
+    ['migrated', `${formatBytes(sum(results.devices, (d) => d.bytesIn))} to devices, ${formatBytes(sum(results.devices, (d) => d.bytesOut))} from devices, ` +
+      `${formatCount(sum(results.devices, (d) => d.prefetched))} pages prefetched`],
+    ['evictions', `${formatCount(sum(results.devices, (d) => d.evictions.pages))} pages in ${formatCount(sum(results.devices, (d) => d.evictions.units))} units`],
+    ['thrashing', `${formatCount(thrash.events)} events, ${formatCount(thrash.throttles)} throttles, ${formatCount(thrash.pins)} pins`],
+    ['cpu', `${formatCount(c.faults)} faults, ${formatCount(c.migrateToRam)} migrations to RAM, ${formatCount(c.cow)} COW, busy ${formatTime(c.busyPs)}`],
+  ];
+
+  const devHead = ['device', 'profile', 'driver', 'raised', 'coalesced', 'duplicates', 'serviced', 'batches', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];
+  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(11).fill('right')];
+  const devRows = results.devices.map((d) => [
+    d.id, d.profile, d.driver, formatCount(d.faults.raised), formatCount(d.faults.coalesced), formatCount(d.faults.duplicates),
+    formatCount(d.faults.serviced), formatCount(d.batches), formatBytes(d.bytesIn), formatBytes(d.bytesOut),
+    `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatTime(d.time.stall), formatTime(d.time.busy),
+  ]);
+
+  const linkHead = ['link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'];
+  const linkAlign: Align[] = ['left', 'left', 'right', 'right', 'right', 'right'];
+  const linkRows = results.links.map((l) => {
+    const u = linkUtilisation(l.bytes, l.bandwidth, results.endPs);
+    return [l.id, l.kind, formatBandwidth(l.bandwidth), formatBytes(l.bytes), formatCount(l.transfers), u === null ? '-' : formatPercent(u)];
+  });
+
+  const parts = [
+    `run ${results.name} (seed ${results.seed}${results.data ? '' : ', no page data'})`,
+    formatColumns(totals, [], '  '),
+  ];
+  if (devRows.length > 0) parts.push('', formatColumns([devHead, ...devRows], devAlign, '  '));
+  if (linkRows.length > 0) parts.push('', formatColumns([linkHead, ...linkRows], linkAlign, '  '));
+  return parts.join('\n') + '\n';
+}
+
+type Kind = 'count' | 'time' | 'bytes' | 'text';
+
+interface Metric {
+  name: string;
+  kind: Kind;
+  /** The value in a run, or undefined if the run has no such thing (e.g. a device it lacks). */
+  get: (r: RunResults) => number | string | undefined;
+}
+
+function formatValue(v: number | string | undefined, kind: Kind): string {
+  if (v === undefined) return '-';
+  if (typeof v === 'string') return v;
+  if (Number.isNaN(v)) return '-';
+  if (kind === 'time') return formatTime(v);
+  if (kind === 'bytes') return formatBytes(v);
+  return formatCount(v);
+}
+
+function formatDelta(a: number | string | undefined, b: number | string | undefined, kind: Kind): string {
+  if (a === undefined || b === undefined) return '';
+  if (typeof a === 'string' || typeof b === 'string') return a === b ? '=' : 'differs';
+  if (Number.isNaN(a) || Number.isNaN(b)) return '';
+  const d = b - a;
+  if (d === 0) return '=';
+  const sign = d > 0 ? '+' : '';
+  const text = sign + formatValue(d, kind);
+  return a === 0 ? text : `${text} (${formatSignedPercent(d / a)})`;
+}
+
+function unionBy<T>(a: readonly T[], b: readonly T[], key: (t: T) => string): string[] {
+  const out: string[] = [];
+  for (const t of [...a, ...b]) if (!out.includes(key(t))) out.push(key(t));
+  return out;
+}
+
+/**
+ * Two runs side by side: one row per metric with A's value, B's value and B − A (with the
+ * relative change when A ≠ 0; "=" when equal; blank when one run lacks the metric). Run totals
+ * first, then per device (union of both runs' devices, in A's order then B's new ones), then
+ * per link direction. Ends with a newline.
+ */
+export function compareTable(a: RunResults, b: RunResults, labelA: string, labelB: string): string {
+  const dev = (id: string, f: (d: DeviceMetrics) => number) => (r: RunResults): number | undefined => {
+    const d = r.devices.find((x) => x.id === id);
+    return d === undefined ? undefined : f(d);
+  };
+  const metrics: Metric[] = [
+    { name: 'run', kind: 'text', get: (r) => r.name },
+    { name: 'seed', kind: 'text', get: (r) => String(r.seed) },
+    { name: 'simulated time', kind: 'time', get: (r) => r.endPs },
+    { name: 'events', kind: 'count', get: (r) => r.events },
+    { name: 'faults raised', kind: 'count', get: (r) => faultTotals(r).raised },
+    { name: 'faults coalesced', kind: 'count', get: (r) => faultTotals(r).coalesced },
+    { name: 'faults duplicate', kind: 'count', get: (r) => faultTotals(r).duplicates },
+    { name: 'faults serviced', kind: 'count', get: (r) => faultTotals(r).serviced },
+    { name: 'batches', kind: 'count', get: (r) => sum(r.devices, (d) => d.batches) },
+    { name: 'fault latency p50', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.5) },
+    { name: 'fault latency p99', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.99) },
+    { name: 'migrated to devices', kind: 'bytes', get: (r) => sum(r.devices, (d) => d.bytesIn) },
+    { name: 'migrated from devices', kind: 'bytes', get: (r) => sum(r.devices, (d) => d.bytesOut) },
+    { name: 'evicted pages', kind: 'count', get: (r) => sum(r.devices, (d) => d.evictions.pages) },
+    { name: 'thrashing events', kind: 'count', get: (r) => sum(r.devices, (d) => d.thrashing.events) },
+    { name: 'cpu faults', kind: 'count', get: (r) => r.cpu.faults },
+  ];
+  for (const id of unionBy(a.devices, b.devices, (d) => d.id)) {
+    metrics.push(
+      { name: `${id} faults raised`, kind: 'count', get: dev(id, (d) => d.faults.raised) },
+      { name: `${id} batches`, kind: 'count', get: dev(id, (d) => d.batches) },
+      { name: `${id} migrated in`, kind: 'bytes', get: dev(id, (d) => d.bytesIn) },
+      { name: `${id} migrated out`, kind: 'bytes', get: dev(id, (d) => d.bytesOut) },
+      { name: `${id} fault service`, kind: 'time', get: dev(id, (d) => d.time.faultService) },
+      { name: `${id} stall`, kind: 'time', get: dev(id, (d) => d.time.stall) },
+      { name: `${id} busy`, kind: 'time', get: dev(id, (d) => d.time.busy) },
+    );
+  }
+  for (const id of unionBy(a.links, b.links, (l) => l.id)) {
+    metrics.push({ name: `link ${id}`, kind: 'bytes', get: (r) => r.links.find((l) => l.id === id)?.bytes });
+  }
+  const rows = metrics.map((m) => {
+    const [va, vb] = [m.get(a), m.get(b)];
+    return [m.name, formatValue(va, m.kind), formatValue(vb, m.kind), formatDelta(va, vb, m.kind)];
+  });
+  return formatColumns([['metric', labelA, labelB, 'delta'], ...rows], ['left', 'right', 'right', 'left']) + '\n';
+}

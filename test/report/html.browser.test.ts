@@ -1,0 +1,189 @@
+// Opens report.html in headless Debian Chromium (playwright-core, file://) and checks that every
+// chart really draws. Needs /usr/bin/chromium: a missing browser FAILS this test (CI installs it
+// in .ci/run); never `npx playwright install`.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHART_NAMES } from '../../src/report/charts.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
+import { buildFixture } from './fixture.ts';
+import { tinyResults } from './tiny.ts';
+
+/** Debian's Chromium; HETMEM_CHROMIUM overrides it (e.g. to check the missing-browser failure). */
+const CHROMIUM = process.env.HETMEM_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+// The callbacks passed to page.evaluate run in Chromium. tsconfig has no DOM lib, so declare
+// (module-locally) the few browser names they use.
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+interface PageElement {
+  dataset: Record<string, string | undefined>;
+  querySelectorAll(selector: 'canvas'): Iterable<PageCanvas>;
+}
+declare const window: { __hetmemChartsReady?: number };
+declare const document: { querySelectorAll(selector: string): Iterable<PageElement> };
+declare function requestAnimationFrame(callback: () => void): number;
+
+interface Opened {
+  page: Page;
+  errors: string[];
+  /** Requests for anything but file: and data: URLs. */
+  external: string[];
+}
+
+interface ChartPixels {
+  name: string;
+  canvases: number;
+  width: number;
+  height: number;
+  /** Pixels that are neither transparent nor (near) white. */
+  inked: number;
+  /** Strongly coloured pixels (series colours; axes, grid and text are grey). */
+  coloured: number;
+}
+
+describe('report.html in headless Chromium', () => {
+  let browser: Browser | undefined;
+  let dir = '';
+
+  /** The shared browser, launched on first use. A missing Chromium fails the calling test. */
+  async function launched(): Promise<Browser> {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium); .ci/run does this before the tests`);
+    }
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    return browser;
+  }
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hetmem-report-'));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has Chromium at the expected path', () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`).toBe(true);
+  });
+
+  async function open(file: string, html: string): Promise<Opened> {
+    const path = join(dir, file);
+    writeFileSync(path, html);
+    const page = await (await launched()).newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    const external: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => {
+      if (!/^(file|data):/.test(r.url())) external.push(r.url());
+    });
+    await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+    await page.waitForFunction(() => typeof window.__hetmemChartsReady === 'number', undefined, { timeout: 30_000 });
+    // Let ECharts paint the frame it scheduled.
+    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+    return { page, errors, external };
+  }
+
+  /** Per chart div: its canvases, their size and how many pixels carry ink. */
+  function chartPixels(page: Page): Promise<ChartPixels[]> {
+    return page.evaluate(() =>
+      [...document.querySelectorAll('[data-chart]')].map((div) => {
+        const canvases = [...div.querySelectorAll('canvas')];
+        let inked = 0;
+        let coloured = 0;
+        let width = 0;
+        let height = 0;
+        for (const c of canvases) {
+          width = Math.max(width, c.width);
+          height = Math.max(height, c.height);
+          if (c.width === 0 || c.height === 0) continue;
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          for (let i = 0; i < px.length; i += 4) {
+            if (px[i + 3] === 0) continue;
+            if (px[i] < 240 || px[i + 1] < 240 || px[i + 2] < 240) inked++;
+            if (Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60) coloured++;
+          }
+        }
+        return { name: div.dataset.chart ?? '', canvases: canvases.length, width, height, inked, coloured };
+      }),
+    );
+  }
+
+  it('renders every chart of a realistic run without errors or network access', async () => {
+    const { page, errors, external } = await open('report.html', renderReportHtml(buildFixture()));
+    try {
+      expect(errors).toEqual([]);
+      expect(external).toEqual([]);
+      expect(await page.evaluate(() => window.__hetmemChartsReady)).toBe(CHART_NAMES.length);
+      const charts = await chartPixels(page);
+      expect(charts.map((c) => c.name)).toEqual([...CHART_NAMES]);
+      for (const c of charts) {
+        expect(c.canvases, c.name).toBeGreaterThan(0);
+        expect(c.width, c.name).toBeGreaterThan(300);
+        expect(c.height, c.name).toBeGreaterThan(200);
+        // Axes, labels and data: thousands of inked pixels, and series drawn in colour.
+        expect(c.inked, c.name).toBeGreaterThan(5_000);
+        expect(c.coloured, c.name).toBeGreaterThan(5_000);
+      }
+      // The summary tables made it too.
+      expect(await page.locator('table').count()).toBe(2);
+      expect(await page.locator('table').first().locator('tbody tr').count()).toBe(2);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('draws the data, not just axes: a data-rich run has far more colour than an empty one', async () => {
+    const full = await open('full.html', renderReportHtml(buildFixture()));
+    const empty = await open('empty.html', renderReportHtml(tinyResults({
+      devices: [], links: [], faultLatencies: [], timeline: { bucketPs: 1000, residency: {}, faults: {}, linkBytes: {} },
+    })));
+    try {
+      expect(empty.errors).toEqual([]);
+      expect(await empty.page.evaluate(() => window.__hetmemChartsReady)).toBe(CHART_NAMES.length);
+      const [f, e] = [await chartPixels(full.page), await chartPixels(empty.page)];
+      for (let i = 0; i < CHART_NAMES.length; i++) {
+        expect(e[i].inked, `${CHART_NAMES[i]} (an empty run still shows axes and a note)`).toBeGreaterThan(1_000);
+        expect(f[i].coloured, CHART_NAMES[i]).toBeGreaterThan(e[i].coloured * 3);
+      }
+    } finally {
+      await full.page.close();
+      await empty.page.close();
+    }
+  });
+
+  it('renders a long run (2,000 buckets, 20,000 latencies, 3 devices) as well', async () => {
+    const long = buildFixture(11, { devices: 3, batches: 600, buckets: 2000, latencies: 20_000 });
+    const { page, errors } = await open('long.html', renderReportHtml(long));
+    try {
+      expect(errors).toEqual([]);
+      expect(await page.evaluate(() => window.__hetmemChartsReady)).toBe(CHART_NAMES.length);
+      for (const c of await chartPixels(page)) expect(c.coloured, c.name).toBeGreaterThan(5_000);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('reports a chart that cannot be set up instead of hiding it', async () => {
+    const html = renderReportHtml(buildFixture()).replace('id="chart-fault-latency"', 'id="chart-renamed"');
+    const { page, errors } = await open('broken.html', html);
+    try {
+      expect(await page.evaluate(() => window.__hetmemChartsReady)).toBe(CHART_NAMES.length - 1);
+      expect(errors.length).toBe(1);
+      expect(errors[0]).toContain('hetmem report: chart "fault-latency" failed: Error: no element #chart-fault-latency');
+    } finally {
+      await page.close();
+    }
+  });
+});

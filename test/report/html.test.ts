@@ -1,0 +1,172 @@
+import { describe, it, expect } from 'vitest';
+import { bucketCount, CHART_NAMES, chartSpecs, latencyHistogram, timeUnit } from '../../src/report/charts.ts';
+import { echartsLibrary, escapeHtml, jsonForScript, renderReportHtml } from '../../src/report/html.ts';
+import type { RunResults } from '../../src/sim/results.ts';
+import { buildFixture } from './fixture.ts';
+import { tinyResults } from './tiny.ts';
+
+/** The JSON chart specs embedded in a page. */
+function embeddedSpecs(html: string): { name: string; option: Record<string, unknown> }[] {
+  const m = /<script id="hetmem-charts" type="application\/json">([\s\S]*?)<\/script>/.exec(html);
+  expect(m).not.toBeNull();
+  return JSON.parse(m![1]);
+}
+
+/** The page without the inlined ECharts library. */
+function withoutLibrary(html: string): string {
+  return html.replace(echartsLibrary().replace(/<\/(script)/gi, '<\\/$1'), '');
+}
+
+describe('renderReportHtml', () => {
+  const results = buildFixture();
+  const html = renderReportHtml(results);
+
+  it('is one self-contained page: ECharts inlined, no external URL, no src/href', () => {
+    expect(html.startsWith('<!DOCTYPE html>\n')).toBe(true);
+    expect(html).toContain(echartsLibrary());
+    expect(echartsLibrary().length).toBeGreaterThan(500_000);
+    const rest = withoutLibrary(html);
+    expect(rest.length).toBeLessThan(html.length - 500_000);
+    expect(rest).not.toMatch(/https?:\/\//);
+    expect(rest).not.toMatch(/\s(src|href)=/i);
+    expect(rest).not.toMatch(/<link\b/i);
+    expect(rest).toContain('<meta charset="utf-8">');
+  });
+
+  it('has a chart div with id chart-NAME and data-chart for every chart, in order', () => {
+    const divs = [...html.matchAll(/<div id="chart-([^"]+)" data-chart="([^"]+)"/g)].map((m) => [m[1], m[2]]);
+    expect(divs).toEqual(CHART_NAMES.map((n) => [n, n]));
+    expect(embeddedSpecs(html).map((s) => s.name)).toEqual([...CHART_NAMES]);
+    expect(html).toContain('window.__hetmemChartsReady = charts.length;');
+  });
+
+  it('embeds exactly the chart options computed in Node', () => {
+    expect(embeddedSpecs(html)).toEqual(JSON.parse(JSON.stringify(chartSpecs(results).map((s) => ({ name: s.name, option: s.option })))));
+  });
+
+  it('has device and link summary tables', () => {
+    expect(html).toContain('<h2>Devices</h2>');
+    expect(html).toContain('<td>gpu0</td><td>a100-80g</td><td>hmm-mirror</td>');
+    expect(html).toContain('<td>gpu0-&gt;gpu1</td><td>peer0</td><td>other</td><td class="num">unlimited</td>');
+    expect(html).toContain('<td class="num">26.4 GB/s</td>');
+  });
+
+  it('is deterministic: identical results give identical bytes', () => {
+    expect(renderReportHtml(buildFixture())).toBe(html);
+  });
+
+  it('escapes names in markup and cannot be broken out of by </script> in data', () => {
+    const evil = '</script><script>alert(1)</script><!--';
+    const r: RunResults = {
+      ...results,
+      name: evil,
+      timeline: { ...results.timeline, residency: { ...results.timeline.residency, [evil]: [1, 2, 3] } },
+    };
+    const page = renderReportHtml(r);
+    // Only the three scripts of the page close a script element.
+    expect(withoutLibrary(page).match(/<\/script/gi)!.length).toBe(3);
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).toContain(`<title>hetmem report: ${escapeHtml(evil)}</title>`);
+    const residency = embeddedSpecs(page)[0].option.series as { name: string }[];
+    expect(residency.map((s) => s.name)).toContain(evil);
+  });
+
+  it('still renders every chart (with a note) for an empty run', () => {
+    const empty = tinyResults({ devices: [], links: [], faultLatencies: [], timeline: { bucketPs: 1000, residency: {}, faults: {}, linkBytes: {} } });
+    const specs = chartSpecs(empty);
+    expect(specs.map((s) => s.name)).toEqual([...CHART_NAMES]);
+    for (const s of specs) expect(s.option.graphic).toBeDefined();
+    expect(renderReportHtml(empty)).toContain('<p class="none">no devices</p>');
+  });
+});
+
+describe('jsonForScript / escapeHtml', () => {
+  it('round-trips through JSON.parse with no "<" left', () => {
+    const v = { a: '</script><!-- <b>', b: [1, '\u2028'] };
+    const s = jsonForScript(v);
+    expect(s).not.toContain('<');
+    expect(JSON.parse(s)).toEqual(v);
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  it('the inlined ECharts bundle contains nothing that could end its script element early', () => {
+    expect(echartsLibrary()).not.toMatch(/<\/script/i);
+    expect(echartsLibrary()).not.toContain('<!--');
+  });
+});
+
+describe('chart data', () => {
+  const results = tinyResults();
+  const specs = Object.fromEntries(chartSpecs(results).map((s) => [s.name, s.option]));
+  type Series = { name: string; data: number[][] | number[]; yAxisIndex?: number; stack?: string }[];
+
+  it('residency: MiB at the end of each bucket, stacked per node', () => {
+    const series = specs.residency.series as Series;
+    expect(series.map((s) => s.name)).toEqual(['cpu', 'gpu0']);
+    expect(series.every((s) => s.stack === 'resident')).toBe(true);
+    // 50 µs buckets over 250 µs: µs axis; 10 pages = 40 KiB = 0.0390625 MiB.
+    expect(series[0].data[0]).toEqual([50, 0.0390625]);
+    expect(series[1].data[4]).toEqual([250, 0.0390625]);
+  });
+
+  it('faults: one stacked bar series per device at bucket midpoints', () => {
+    const series = specs.faults.series as Series;
+    expect(series.map((s) => s.name)).toEqual(['gpu0']);
+    expect(series[0].data).toEqual([[25, 3], [75, 2], [125, 0], [175, 0], [225, 1]]);
+  });
+
+  it('link utilisation: bytes per bucket as % of bandwidth, or MiB on a second axis when unlimited', () => {
+    let series = specs['link-utilisation'].series as Series;
+    // 8192 B in 50 µs at 32 GB/s (1.6 MB per bucket) = 0.512 %.
+    expect(series[0].name).toBe('cpu->gpu0 (32 GB/s)');
+    expect(series[0].data.map((p) => (p as number[])[1])).toEqual([0, 0.256, 0.512, 0, 0]);
+    const mixed = tinyResults({
+      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, transfers: 0 }],
+      timeline: { ...results.timeline, linkBytes: { ...results.timeline.linkBytes, 'gpu0->gpu1': [0, 1048576, 0, 0, 0] } },
+    });
+    const opt = chartSpecs(mixed)[2].option;
+    series = opt.series as Series;
+    expect(series[1]).toMatchObject({ name: 'gpu0->gpu1 (MiB)', yAxisIndex: 1 });
+    expect(series[1].data[1]).toEqual([75, 1]);
+    expect((opt.yAxis as { name: string }[]).map((a) => a.name)).toEqual(['% of bandwidth', 'MiB/bucket (unlimited)']);
+    const onlyUnlimited = chartSpecs({ ...mixed, links: [mixed.links[1]], timeline: { ...mixed.timeline, linkBytes: { 'gpu0->gpu1': [1, 2] } } })[2].option;
+    expect((onlyUnlimited.series as Series)[0].yAxisIndex).toBe(0);
+    expect((onlyUnlimited.yAxis as { name: string }[]).map((a) => a.name)).toEqual(['MiB/bucket (unlimited)']);
+  });
+
+  it('time breakdown: driver fields stacked on the left grid, lane fields on the right', () => {
+    const series = specs['time-breakdown'].series as Series & { xAxisIndex: number }[];
+    expect(series.map((s) => s.name)).toEqual(['fault service', 'copy', 'map', 'invalidation', 'lane stall', 'lane busy']);
+    expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
+    // driver total 209.5 µs → µs; lanes 11.5 ms → ms.
+    expect(series[0].data).toEqual([40]);
+    expect(series[4].data).toEqual([2.5]);
+  });
+
+  it('picks the time unit and counts buckets', () => {
+    expect([0, 999, 1000, 2e6, 3e9, 5e12].map((p) => timeUnit(p).label)).toEqual(['ps', 'ps', 'ns', 'µs', 'ms', 's']);
+    expect(bucketCount(results)).toBe(5);
+  });
+});
+
+describe('latencyHistogram', () => {
+  it('bins on log-spaced edges in µs and counts every latency once', () => {
+    const lat = buildFixture().faultLatencies;
+    const h = latencyHistogram(lat);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(lat.length);
+    expect(h.edgesUs.length).toBe(h.counts.length + 1);
+    for (let i = 1; i < h.edgesUs.length; i++) expect(h.edgesUs[i] / h.edgesUs[i - 1]).toBeCloseTo(10 ** 0.1, 4);
+    const minUs = Math.min(...lat) / 1e6;
+    const maxUs = Math.max(...lat) / 1e6;
+    expect(h.edgesUs[0]).toBeLessThanOrEqual(minUs);
+    expect(h.edgesUs.at(-1)).toBeGreaterThanOrEqual(maxUs);
+  });
+
+  it('handles exact decades, a single value, zeros and no values', () => {
+    expect(latencyHistogram([1e6, 10e6, 100e6], 1)).toEqual({ edgesUs: [1, 10, 100], counts: [1, 2] }); // the top edge falls in the last bin
+    expect(latencyHistogram([5e6], 1)).toEqual({ edgesUs: [1, 10], counts: [1] });
+    expect(latencyHistogram([0, 0])).toEqual({ edgesUs: [0, 1], counts: [2] });
+    expect(latencyHistogram([0, 1e6], 1)).toEqual({ edgesUs: [1, 10], counts: [2] });
+    expect(latencyHistogram([])).toEqual({ edgesUs: [], counts: [] });
+  });
+});

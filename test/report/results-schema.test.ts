@@ -1,0 +1,102 @@
+import { describe, it, expect } from 'vitest';
+import { checkResults, parseResults, ResultsFileError } from '../../src/report/results-schema.ts';
+import type { RunResults } from '../../src/sim/results.ts';
+import { buildFixture } from './fixture.ts';
+
+const FILE = 'runs/a.json';
+/** The fixture as loosely typed JSON, for breaking it on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
+const good = buildFixture();
+
+/** The message parseResults throws for the fixture after `mutate` edits its JSON copy. */
+function errorFor(mutate: (r: Loose) => void): string {
+  const copy = JSON.parse(JSON.stringify(good)) as Loose;
+  mutate(copy);
+  try {
+    parseResults(JSON.stringify(copy), FILE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ResultsFileError);
+    const msg = (e as Error).message;
+    expect(msg).not.toContain('\n');
+    return msg;
+  }
+  throw new Error('expected parseResults to throw');
+}
+
+describe('parseResults', () => {
+  it('accepts what a run writes, unchanged', () => {
+    const text = JSON.stringify(good, null, 2);
+    expect(parseResults(text, FILE)).toEqual(good);
+    expect(parseResults('\uFEFF' + text, FILE)).toEqual(good);
+    expect(checkResults(JSON.parse(text), FILE)).toEqual(good);
+  });
+
+  it('accepts null bandwidth and spans without args, and drops unknown keys', () => {
+    const r = errorFree((c) => {
+      c.links[0].bandwidth = null;
+      delete c.spans[0].args;
+      c.extra = { anything: true };
+    });
+    expect(r.links[0].bandwidth).toBeNull();
+    expect(r.spans[0].args).toBeUndefined();
+    expect('extra' in r).toBe(false);
+  });
+
+  it('names the file, the path and what was expected', () => {
+    expect(errorFor((c) => (c.devices[0].faults.raised = '12'))).toBe('runs/a.json: devices[0].faults.raised: expected a number');
+    expect(errorFor((c) => delete c.devices[0].faults.raised)).toBe('runs/a.json: devices[0].faults.raised: expected a number');
+    expect(errorFor((c) => (c.devices[0].faults.raised = 1.5))).toBe('runs/a.json: devices[0].faults.raised: expected an integer, got 1.5');
+    expect(errorFor((c) => (c.batches[7].num_evict = -1))).toBe('runs/a.json: batches[7].num_evict: expected a number >= 0, got -1');
+    expect(errorFor((c) => (c.devices[1].driver = 'cuda'))).toBe('runs/a.json: devices[1].driver: expected one of "hmm-mirror", "sva", "pinning", got "cuda"');
+    expect(errorFor((c) => (c.links[2].bandwidth = 'fast'))).toBe('runs/a.json: links[2].bandwidth: expected a number (bytes/s) or null (unlimited)');
+    expect(errorFor((c) => (c.links[2].bandwidth = 0))).toBe('runs/a.json: links[2].bandwidth: expected a number > 0, got 0');
+    expect(errorFor((c) => (c.timeline.bucketPs = 0))).toBe('runs/a.json: timeline.bucketPs: expected a number > 0, got 0');
+    expect(errorFor((c) => (c.timeline.residency.gpu0[3] = null))).toBe('runs/a.json: timeline.residency.gpu0[3]: expected a number');
+    expect(errorFor((c) => (c.timeline.linkBytes['cpu->gpu0'][1] = 'x'))).toBe('runs/a.json: timeline.linkBytes["cpu->gpu0"][1]: expected a number');
+    expect(errorFor((c) => (c.spans[0].args.faults = true))).toBe('runs/a.json: spans[0].args.faults: expected a number or a string');
+    expect(errorFor((c) => (c.data = 'yes'))).toBe('runs/a.json: data: expected true or false');
+    expect(errorFor((c) => (c.devices = {}))).toBe('runs/a.json: devices: expected an array');
+    expect(errorFor((c) => (c.cpu = 3))).toBe('runs/a.json: cpu: expected an object');
+    expect(errorFor((c) => (c.timeline.faults = []))).toBe('runs/a.json: timeline.faults: expected an object');
+    expect(errorFor((c) => (c.name = 5))).toBe('runs/a.json: name: expected a string');
+  });
+
+  it('checks the schema version first, whatever else is wrong', () => {
+    expect(errorFor((c) => (c.schema = 2))).toBe('runs/a.json: schema: expected results schema version 1, got 2');
+    expect(errorFor((c) => {
+      c.schema = 2;
+      c.devices = null;
+    })).toBe('runs/a.json: schema: expected results schema version 1, got 2');
+    expect(errorFor((c) => delete c.schema)).toBe('runs/a.json: schema: expected a number');
+  });
+
+  it('reports the first problem only, in field order', () => {
+    expect(errorFor((c) => {
+      c.events = 'many';
+      c.spans[3].durPs = -5;
+    })).toBe('runs/a.json: events: expected a number');
+  });
+
+  it('rejects input that is not a JSON object in one line', () => {
+    expect(() => parseResults('', FILE)).toThrow(new ResultsFileError('runs/a.json: expected JSON, got an empty file'));
+    expect(() => parseResults('  \n', FILE)).toThrow('runs/a.json: expected JSON, got an empty file');
+    expect(() => parseResults('[1,2]', FILE)).toThrow('runs/a.json: expected a JSON object of hetmem run results, got an array');
+    expect(() => parseResults('"hi"', FILE)).toThrow('runs/a.json: expected a JSON object of hetmem run results, got "hi"');
+    expect(() => parseResults('null', FILE)).toThrow('runs/a.json: expected a JSON object of hetmem run results, got null');
+    let msg = '';
+    try {
+      parseResults('{"schema": 1,\n "name": }', FILE);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/^runs\/a\.json: expected JSON: \S/);
+    expect(msg).not.toContain('\n');
+  });
+});
+
+function errorFree(mutate: (r: Loose) => void): RunResults {
+  const copy = JSON.parse(JSON.stringify(good)) as Loose;
+  mutate(copy);
+  return parseResults(JSON.stringify(copy), FILE);
+}

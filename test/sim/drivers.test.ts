@@ -1,0 +1,134 @@
+// Driver-kind behaviour: SVA page requests, the pinning driver's copies and pins, peer access
+// inside an address-space group, read duplication refused for HMM, shootdowns on CPU changes.
+import { describe, it, expect } from 'vitest';
+import { SimMachine, SimConfigError } from '../../src/sim/machine.ts';
+import { profile, streamLanes, sequence } from './helpers.ts';
+
+describe('SVA driver', () => {
+  it('faults each untouched page once through PRI, migrates nothing, and reads what the CPU wrote', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'acc0', profile: profile('sva-accelerator') }] });
+    const p = m.spawn();
+    const base = p.mmap(64, 'anon', 'rw');
+    sequence(m, [
+      () => m.cpuPhase(p, { name: 'init', threads: streamLanes(base, 32, 1, true), computePs: 0, accessBytes: 4096 }),
+      () => m.launch('acc0', p, { name: 'k', lanes: streamLanes(base, 64, 4, true), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const d = m.results('sva').devices[0];
+    // Pages 0..31 are present and writable after the CPU wrote them; 32..63 need a page request.
+    expect(d.faults.pri).toBe(32);
+    expect(d.faults.serviced).toBe(32);
+    expect(d.pagesIn).toBe(0);
+    expect(d.accesses.remote).toBe(64);
+    // An munmap shoots the IOTLB down.
+    p.munmap(base, 64);
+    expect(m.results('sva').devices[0].tlb.invalidations).toBeGreaterThan(0);
+  });
+});
+
+describe('pinning driver', () => {
+  it('copies in, runs on the copy, copies written pages back, unpins', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: { ...profile('pascal-pcie3'), driver: 'pinning' as const } }] });
+    const p = m.spawn();
+    const base = p.mmap(32, 'anon', 'rw');
+    let written = 0;
+    m.storeObservers.push((who) => {
+      if (who === 'gpu0') written++;
+    });
+    sequence(m, [
+      () => m.cpuPhase(p, { name: 'init', threads: streamLanes(base, 32, 1, true), computePs: 0, accessBytes: 4096 }),
+      () => m.launch('gpu0', p, { name: 'k', lanes: streamLanes(base, 16, 2, true), computePs: 1000, accessBytes: 64, regions: [{ base, pages: 32 }] }),
+    ]);
+    m.run();
+    const d = m.results('pin').devices[0];
+    expect(d.faults.raised).toBe(0);
+    expect(d.pagesIn).toBe(32);
+    expect(d.pagesOut).toBe(16);
+    expect(d.accesses.local).toBe(16);
+    expect(d.pinnedPages).toBe(0);
+    expect(written).toBe(16);
+    // Pins are gone: every page can be pinned-counted zero again.
+    for (let v = base; v < base + 32; v++) {
+      const pfn = p.access(v, false) as number;
+      expect(m.sys.pages.pincount[pfn]).toBe(0);
+    }
+  });
+
+  it('refuses a kernel without regions with one clear message', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }] });
+    const p = m.spawn();
+    expect(() => m.launch('nic0', p, { name: 'k', lanes: [], computePs: 0, accessBytes: 64 })).toThrow(/needs the kernel's regions/);
+  });
+});
+
+describe('address-space groups (XGMI pair)', () => {
+  it('a peer in the same group maps a page resident on its partner instead of bouncing through RAM', () => {
+    const m = new SimMachine({
+      seed: 1,
+      devices: [
+        { name: 'a', profile: profile('xgmi-pair'), policies: { placement: { policy: 'map-remote', populateOn: 'requester' } } },
+        { name: 'b', profile: profile('xgmi-pair'), policies: { placement: { policy: 'map-remote', populateOn: 'requester' } } },
+      ],
+    });
+    expect(m.groups.sameGroup('a', 'b')).toBe(true);
+    const p = m.spawn();
+    const base = p.mmap(512, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('a', p, { name: 'fill', lanes: streamLanes(base, 512, 8, true), computePs: 1000, accessBytes: 256 }),
+      () => m.launch('b', p, { name: 'read', lanes: streamLanes(base, 512, 8, false), computePs: 1000, accessBytes: 256 }),
+    ]);
+    m.run();
+    const r = m.results('xgmi');
+    const [a, b] = r.devices;
+    expect(a.pagesIn).toBe(512);
+    expect(b.pagesIn).toBe(0);
+    expect(b.accesses.peer).toBe(512);
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(r.links.some((l) => l.kind === 'xgmi' && l.bytes > 0)).toBe(true);
+  });
+
+  it('devices in different groups bounce a page through system memory', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(16, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('g0', p, { name: 'fill', lanes: streamLanes(base, 16, 1, true), computePs: 1000, accessBytes: 256 }),
+      () => m.launch('g1', p, { name: 'read', lanes: streamLanes(base, 16, 1, false), computePs: 1000, accessBytes: 256 }),
+    ]);
+    m.run();
+    const r = m.results('bounce');
+    expect(r.devices[0].pagesOut).toBeGreaterThan(0);
+    expect(r.devices[1].pagesIn).toBe(r.devices[0].pagesOut);
+  });
+});
+
+describe('configuration errors', () => {
+  it('read duplication on an HMM mirror device is refused with its reason', () => {
+    expect(() => new SimMachine({ devices: [{ name: 'g', profile: profile('gpu-pcie4'), policies: { placement: { policy: 'read-duplication' } } }] }))
+      .toThrow(SimConfigError);
+  });
+  it('an unknown policy name names the device', () => {
+    expect(() => new SimMachine({ devices: [{ name: 'g', profile: profile('gpu-pcie4'), policies: { prefetch: { policy: 'nope' } } }] }))
+      .toThrow(/device 'g': bad policies/);
+  });
+});
+
+describe('CPU-side changes reach the device', () => {
+  it('mprotect of a mirrored range shoots the device TLB down and the next write faults again', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g', profile: profile('gpu-pcie4'), policies: { placement: { policy: 'map-remote' } } }] });
+    const p = m.spawn();
+    const base = p.mmap(8, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('g', p, { name: 'w1', lanes: streamLanes(base, 8, 1, true), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const before = m.results('x').devices[0];
+    const raised = before.faults.raised;
+    expect(p.mprotect(base, 8, 'r')).toBe(0);
+    expect(p.mprotect(base, 8, 'rw')).toBe(0);
+    expect(m.results('x').devices[0].tlb.invalidations).toBeGreaterThan(0);
+    sequence(m, [() => m.launch('g', p, { name: 'w2', lanes: streamLanes(base, 8, 1, true), computePs: 1000, accessBytes: 64 })]);
+    m.run();
+    expect(m.results('x').devices[0].faults.raised).toBeGreaterThan(raised);
+  });
+});
