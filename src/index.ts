@@ -11,3 +11,8 @@ export { makeDeviceExclusiveRange } from './mm/exclusive.ts';
 export { runTrace, validateTrace, type TraceResult } from './hmmtrace/runner.ts';
 export type { CmdResult } from './devices/dmirror/dmirror.ts';
 export { KernelCrash, KernelHang } from './devices/dmirror/errors.ts';
+export { SimMachine, SimConfigError, defaultTopology, type SimOptions, type DeviceConfig, type Activity } from './sim/machine.ts';
+export { encodeAccess, listProgram, type LaneProgram, type KernelSpec, type CpuPhaseSpec } from './sim/program.ts';
+export type { RunResults, BatchRecord, DeviceMetrics, LinkMetrics, Timeline, Span } from './sim/results.ts';
+export { loadProfile, listProfiles, PROFILES_DIR } from './devices/profile/load.ts';
+export type { Profile } from './devices/profile/schema.ts';
