@@ -610,6 +610,19 @@ export class HmmMirrorDevice extends TimedDevice {
    * waits (sync cost) and to the link.
    */
   private migrateToRam(f: { mm: Mm; vma: Vma; vpn: number; pfn: number }): number {
+    // UVM runs CPU faults through the thrashing heuristics too: a throttled CPU sleeps out the
+    // nap; a pin settles the page in system memory, where the device then maps it remotely.
+    const sp0 = this.spaces.get(f.mm.id);
+    const tp = this.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(this.policies.thrashing) : null;
+    if (sp0 && tp) {
+      const now = this.ctx.engine.now as TimePs;
+      const hint = thrashingHint(sp0.thrashing, tp, { vpn: f.vpn, deviceId: CPU, write: true, time: now }, { canAccess: this.opts.canAccess, residency: this.index });
+      sp0.thrashing = hint.state;
+      if (hint.decision.kind === 'throttle') {
+        this.metrics.thrashing.throttles++;
+        this.ctx.addSyncPs(Math.max(0, hint.decision.until - now));
+      } else if (hint.decision.kind === 'pin') this.metrics.thrashing.pins++;
+    }
     const args = newMigrateVma(f.mm, f.vma, f.vpn, f.vpn + 1, this.opts.owner, this.selectDevice, f.pfn);
     this.selfMigrating = true;
     try {
@@ -636,10 +649,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
     if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
-    if (sp) {
-      const params = this.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(this.policies.thrashing) : null;
-      if (params) sp.thrashing = recordMigration(sp.thrashing, params, { vpns: [f.vpn], target: CPU, time: this.ctx.engine.now });
-    }
+    if (sp && tp) sp.thrashing = recordMigration(sp.thrashing, tp, { vpns: [f.vpn], target: CPU, time: this.ctx.engine.now as TimePs });
     return 0;
   }
 
