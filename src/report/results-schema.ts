@@ -71,6 +71,7 @@ const DeviceMetricsSchema = z.object({
   tlb: z.object({ hits: Count, misses: Count, invalidations: Count }),
   time: TimeBreakdownSchema,
   pagesTouched: Count,
+  touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
   kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count })),
 });
 

@@ -255,5 +255,14 @@ export abstract class TimedDevice {
   /** Copies metrics that live in components into `metrics`. */
   finalizeMetrics(): void {
     this.metrics.tlb = { ...this.tlb.stats };
+    const keys = [...this.touched].sort((a, b) => a - b);
+    const runs: { space: number; start: number; end: number }[] = [];
+    for (const k of keys) {
+      const space = Math.floor(k / 2 ** 36), vpn = k - space * 2 ** 36;
+      const last = runs[runs.length - 1];
+      if (last && last.space === space && last.end === vpn) last.end++;
+      else runs.push({ space, start: vpn, end: vpn + 1 });
+    }
+    this.metrics.touched = runs;
   }
 }

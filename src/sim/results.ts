@@ -137,6 +137,8 @@ export interface DeviceMetrics {
   time: TimeBreakdown;
   /** Distinct virtual pages this device touched. */
   pagesTouched: number;
+  /** Which pages: runs [start, end) of VPNs per address space (mm id), ascending. */
+  touched: { space: number; start: number; end: number }[];
   /** Kernels run and their total wall time (launch to last lane done), ps. */
   kernels: { name: string; startPs: number; endPs: number }[];
 }

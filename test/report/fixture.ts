@@ -134,6 +134,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
         invalidation: sum('unmap') * PS_PER_NS, stall, busy: endPs * lanes - stall,
       },
       pagesTouched: pagesIn + rng.int(0, 500),
+      touched: [{ space: 1, start: 4096, end: 4096 + pagesIn }],
       kernels,
     };
   });

@@ -20,6 +20,9 @@ describe('SVA driver', () => {
     expect(d.faults.serviced).toBe(32);
     expect(d.pagesIn).toBe(0);
     expect(d.accesses.remote).toBe(64);
+    // Per-device access tracking: which pages, as runs.
+    expect(d.pagesTouched).toBe(64);
+    expect(d.touched).toEqual([{ space: p.mm.id, start: base, end: base + 64 }]);
     // An munmap shoots the IOTLB down.
     p.munmap(base, 64);
     expect(m.results('sva').devices[0].tlb.invalidations).toBeGreaterThan(0);
