@@ -135,3 +135,24 @@ describe('CPU-side changes reach the device', () => {
     expect(m.results('x').devices[0].faults.raised).toBeGreaterThan(raised);
   });
 });
+
+describe('access counters', () => {
+  it('remote accesses to a hot region trigger a notification that migrates it to the device', () => {
+    const m = new SimMachine({
+      seed: 1,
+      devices: [{ name: 'gh', profile: profile('gh200-c2c'), policies: { placement: { policy: 'map-remote' }, accessCounters: { policy: 'access-counters', threshold: 64 } } }],
+    });
+    const p = m.spawn();
+    const base = p.mmap(512, 'anon', 'rw');
+    sequence(m, [
+      () => m.cpuPhase(p, { name: 'init', threads: streamLanes(base, 512, 1, true), computePs: 0, accessBytes: 4096 }),
+      () => m.launch('gh', p, { name: 'hot', lanes: streamLanes(base, 32, 4, false, 8), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const d = m.results('ac').devices[0];
+    expect(d.accesses.remote).toBeGreaterThanOrEqual(64);
+    expect(d.accessCounterNotifications).toBeGreaterThan(0);
+    expect(d.pagesIn).toBeGreaterThan(0);
+    expect(d.accesses.local).toBeGreaterThan(0);
+  });
+});
