@@ -132,7 +132,31 @@ export function pageThrashing(state: ThrashingState, vpn: number): PageThrashing
 }
 
 /** Applies page updates (undefined = delete) and returns the new state. */
+/**
+ * A state that every call updates in place and returns again (O(pages changed) per update rather
+ * than O(blocks)). For callers that never look at an old state again, like a driver holding the
+ * current state of an address space; the decisions are the same as with immutable states.
+ */
+export function mutableThrashingState(): ThrashingState {
+  return new MutableThrashing();
+}
+
+class MutableThrashing implements ThrashingState {
+  readonly blocks = new Map<number, Map<number, PageThrashing>>();
+}
+
 function withPages(state: ThrashingState, updates: ReadonlyMap<number, PageThrashing | undefined>): ThrashingState {
+  if (state instanceof MutableThrashing) {
+    for (const [vpn, page] of updates) {
+      const b = blockOf(vpn);
+      let pages = state.blocks.get(b);
+      if (!pages) state.blocks.set(b, (pages = new Map()));
+      if (page) pages.set(vpn, page);
+      else pages.delete(vpn);
+      if (pages.size === 0) state.blocks.delete(b);
+    }
+    return state;
+  }
   const blocks = new Map(state.blocks);
   const touched = new Map<number, Map<number, PageThrashing>>();
   for (const [vpn, page] of updates) {

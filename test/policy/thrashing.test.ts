@@ -203,3 +203,27 @@ describe('thrashing prevention: pinning', () => {
     expect(h.decision).toMatchObject({ kind: 'pin', residency: 1 });
   });
 });
+
+describe('mutable thrashing state', () => {
+  it('gives the same decisions as immutable states while updating in place', async () => {
+    const { mutableThrashingState, recordMigration: rec, thrashingHint: hint, EMPTY_THRASHING_STATE: EMPTY, THRASHING_DEFAULTS: P } = await import('../../src/policy/thrashing.ts');
+    let a = EMPTY;
+    const b = mutableThrashingState();
+    const decisions: string[][] = [[], []];
+    for (let i = 0; i < 40; i++) {
+      const t = (i * 100_000_000) as never;
+      const target = i % 2 === 0 ? 0 : -1;
+      a = rec(a, P, { vpns: [7, 8], target, time: t });
+      const b2 = rec(b, P, { vpns: [7, 8], target, time: t });
+      expect(b2).toBe(b);
+      const ha = hint(a, P, { vpn: 7, deviceId: target, write: true, time: t });
+      const hb = hint(b, P, { vpn: 7, deviceId: target, write: true, time: t });
+      a = ha.state;
+      expect(hb.state).toBe(b);
+      decisions[0].push(ha.decision.kind);
+      decisions[1].push(hb.decision.kind);
+    }
+    expect(decisions[1]).toEqual(decisions[0]);
+    expect(decisions[0]).toContain('throttle');
+  });
+});

@@ -32,7 +32,7 @@ import { effectiveBandwidth } from '../../devices/profile/load.ts';
 import { computePrefetch } from '../../policy/prefetch.ts';
 import { CPU, type ProcessorId } from '../../policy/types.ts';
 import {
-  EMPTY_THRASHING_STATE, recordMigration, thrashingHint, isThrashing, pageThrashing, type ThrashingState,
+  mutableThrashingState, recordMigration, thrashingHint, isThrashing, pageThrashing, type ThrashingState,
 } from '../../policy/thrashing.ts';
 import { EMPTY_ACCESS_COUNTERS, recordAccess, type AccessCounterState } from '../../policy/access-counters.ts';
 import {
@@ -52,7 +52,7 @@ type DptEntry = number;
 export class MirrorSpace {
   readonly pt = new Map<number, DptEntry>();
   readonly notifier: IntervalNotifier;
-  thrashing: ThrashingState = EMPTY_THRASHING_STATE;
+  thrashing: ThrashingState = mutableThrashingState();
   /** Fault migrations per VA block to this device (the prefetcher's min_faults). */
   readonly blockMigrations = new Map<number, number>();
 
