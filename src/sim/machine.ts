@@ -59,8 +59,12 @@ export interface SimOptions {
 /** A bad machine description (unknown device, impossible policy): one clear message. */
 export class SimConfigError extends Error {}
 
-/** Host memory node parameters of the default topology. ESTIMATE: a DDR5 server socket. */
-const DEFAULT_SOCKET = { id: 'cpu0', memoryBytes: 2 ** 40, memoryBandwidth: 200e9, memoryLatencyPs: 100_000 };
+/**
+ * Host memory node of the default topology: 1 TiB at 486 GB/s (the Grace CPU's measured STREAM,
+ * anchors-uvm.md c.16, so a C2C device is not held back by DRAM) and 100 ns. ESTIMATE for other
+ * hosts (a 12-channel DDR5 socket is of the same order).
+ */
+const DEFAULT_SOCKET = { id: 'cpu0', memoryBytes: 2 ** 40, memoryBandwidth: 486e9, memoryLatencyPs: 100_000 };
 /** Intel's root complex id; on the p2pdma host-bridge whitelist (Linux pci_p2pdma_whitelist). */
 const DEFAULT_RC_VENDOR = 0x8086, DEFAULT_RC_DEVICE = 0x09a2;
 
@@ -142,6 +146,7 @@ export class SimMachine implements SimContext {
   private lastSample = -1;
   private readonly sampledCarried = new Map<string, number>();
   private sampler = false;
+  private lastWorkPs = 0;
   readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0 };
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
   readonly storeObservers: ((who: string, mm: Mm, vpn: number, offset: number, value: number) => void)[] = [];
@@ -151,6 +156,9 @@ export class SimMachine implements SimContext {
     this.seed = opts.seed ?? 1;
     this.data = opts.data ?? true;
     this.engine = new Engine({ seed: this.seed });
+    this.engine.onEvent((t, label) => {
+      if (label !== 'sample') this.lastWorkPs = t;
+    });
     this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false });
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
@@ -309,8 +317,17 @@ export class SimMachine implements SimContext {
     this.ensureSampler();
     if (until === undefined) this.engine.run();
     else this.engine.runUntil(until as TimePs);
-    this.sample(this.engine.now);
-    return this.engine.now;
+    this.sample(this.endPs());
+    return this.endPs();
+  }
+
+  /**
+   * End of the run: the engine's time if work is still pending (a bounded run cut short), else
+   * the time of the last event other than timeline sampling.
+   */
+  endPs(): number {
+    const pendingWork = this.engine.pending > (this.sampler ? 1 : 0);
+    return pendingWork ? this.engine.now : Math.min(this.engine.now, this.lastWorkPs);
   }
 
   private ensureSampler(): void {
@@ -349,7 +366,7 @@ export class SimMachine implements SimContext {
 
   /** The results of the run so far. */
   results(name: string): RunResults {
-    const endPs = this.engine.now;
+    const endPs = this.endPs();
     const batches: BatchRecord[] = [];
     const latencies: number[] = [];
     for (const d of this.devices) {

@@ -16,7 +16,7 @@ import type { Mm } from '../../mm/mm.ts';
 import type { Vma } from '../../mm/vma.ts';
 import { NotifyEvent } from '../../mm/constants.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
-import { PteType, pteType, ptePfn } from '../../mm/pte.ts';
+import { PteType, pteType, ptePfn, pteHas, PTE_WRITE } from '../../mm/pte.ts';
 import { PG_DIRTY } from '../../mm/page.ts';
 import {
   newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
@@ -290,7 +290,14 @@ export class HmmMirrorDevice extends TimedDevice {
         }
       }
       if (target === 'migrate' && (!this.mem || !this.migratable(vma))) target = 'map';
-      if (residency === this.index) target = 'map';
+      if (residency === this.index) {
+        target = 'map';
+        // hmm_range_fault reports our own device-private entry as it is, read-only or not (6.1),
+        // so a write to a read-only one (COW-shared after fork) would fault forever: bring the
+        // page back to RAM first; the write fault then breaks COW on the CPU side and the device
+        // maps the new page in place.
+        if (fl.write && !this.ownEntryWritable(mm, fl.vpn)) this.pullBack(sp, vma, fl.vpn, copies);
+      }
       if (target === 'migrate') toMigrate.push(fl.vpn);
       toMap.push(fl);
     }
@@ -351,6 +358,35 @@ export class HmmMirrorDevice extends TimedDevice {
     if (type === PteType.PRESENT) return this.ctx.sys.isZeroPfn(ptePfn(e)) ? null : this.ctx.deviceOfPfn(ptePfn(e));
     if (type === PteType.DEVICE_PRIVATE || type === PteType.DEVICE_EXCLUSIVE) return this.ctx.deviceOfPfn(ptePfn(e));
     return CPU;
+  }
+
+  /** Whether the CPU page table's device-private entry for `vpn` (ours) allows writes. */
+  private ownEntryWritable(mm: Mm, vpn: number): boolean {
+    const e = mm.pt.pte(vpn);
+    return pteType(e) === PteType.DEVICE_PRIVATE ? pteHas(e, PTE_WRITE) : true;
+  }
+
+  /** Migrates one of our pages back to system memory from the driver side (no CPU fault). */
+  private pullBack(sp: MirrorSpace, vma: Vma, vpn: number, copies: PlannedCopy[]): void {
+    const args = newMigrateVma(sp.mm, vma, vpn, vpn + 1, this.opts.owner, this.selectDevice);
+    const p = this.ctx.sys.pages;
+    this.selfMigrating = true;
+    try {
+      if (migrateVmaSetup(args) !== 0) return;
+      const spage = migratePfnToPage(args.src[0]);
+      if (spage < 0 || !mpfnHas(args.src[0], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) return;
+      const dpage = p.allocSystem();
+      p.copy(dpage, spage);
+      args.dst[0] = migratePfn(dpage) + (mpfnHas(args.src[0], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
+      migrateVmaPages(args);
+      migrateVmaFinalize(args);
+    } finally {
+      this.selfMigrating = false;
+    }
+    sp.pt.delete(vpn);
+    this.metrics.pagesOut++;
+    this.metrics.bytesOut += 4096;
+    copies.push({ bytes: 4096, from: this.node, to: this.ctx.hostNode, label: 'd2h', first: vpn, pages: 1 });
   }
 
   private isResidentHere(mm: Mm, vpn: number): boolean {
@@ -555,6 +591,9 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
+    // The profile's curve describes its host link; a peer copy pays the engine's setup and the
+    // peer route's latency, and its flow runs at the peer route's rate.
+    if (c.label === 'p2p') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
     return copyOverheadPs(this.profile, bytes, c.to === this.node ? 'h2d' : 'd2h', bottleneck, route?.latencyPs ?? 0);
   }
 

@@ -27,6 +27,8 @@ export class SvaDevice extends TimedDevice {
   private batchNo = 0;
   readonly records: BatchRecord[] = [];
   readonly latencies: number[] = [];
+  /** Lanes whose request the full queue refused: they retry after the next response. */
+  private readonly overflowed = new Set<number>();
 
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number) {
     super(ctx, index, name, profile, quantumPs);
@@ -71,7 +73,11 @@ export class SvaDevice extends TimedDevice {
       this.metrics.faults.raised++;
       this.metrics.faults.pri++;
       this.ctx.timeline.fault(this.name, t);
-      if (!this.prq.push({ lane: lane.id, space: mm.id, vpn, write, time: t })) this.metrics.faults.overflows++;
+      if (!this.prq.push({ lane: lane.id, space: mm.id, vpn, write, time: t })) {
+        // A full queue: the IOMMU answers the request at once and the device retries later.
+        this.metrics.faults.overflows++;
+        this.overflowed.add(lane.id);
+      }
       this.request(t);
       return -1;
     }
@@ -152,8 +158,10 @@ export class SvaDevice extends TimedDevice {
     this.records.push(rec);
     this.servicing = false;
     // A PRI response answers only the requests it carries; other lanes keep waiting for theirs.
-    for (const e of entries) {
-      const lane = this.lane(e.lane);
+    const retry = [...entries.map((e) => e.lane), ...this.overflowed];
+    this.overflowed.clear();
+    for (const id of retry) {
+      const lane = this.lane(id);
       if (lane?.stalled) lane.run.wake(lane, now);
     }
     if (this.prq.length > 0) this.request(Math.max(now, this.prq.oldestTime()!));
