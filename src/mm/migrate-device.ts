@@ -1,7 +1,7 @@
 import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteHas, PTE_WRITE } from './pte.ts';
+import { PteType, mkPte, pteType, ptePfn, pteHas, imod, PTE_WRITE } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL } from './page.ts';
-import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapWalk, pageRemoveRmap, pageAddNewAnonRmap } from './rmap.ts';
+import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap } from './rmap.ts';
 import { splitHugePmd, splitHugePage } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -15,7 +15,7 @@ export function migratePfn(pfn: number): number {
   return pfn * 64 + MIGRATE_PFN_VALID;
 }
 export function migratePfnToPage(e: number): number {
-  return e % 2 === 1 ? Math.floor(e / 64) : -1;
+  return imod(e, 2) === 1 ? Math.floor(e / 64) : -1;
 }
 export function mpfnHas(e: number, f: number): boolean {
   return (Math.floor(e) & f) !== 0;
@@ -124,7 +124,8 @@ function collect(args: MigrateVma): void {
       const anonExcl = p.isAnon(page) && p.hasFlag(page, PG_ANON_EXCLUSIVE);
       if (anonExcl && p.pincount[page] > 0) continue; // page_try_share_anon_rmap refuses
       args.cpages++;
-      mm.pt.setPte(a, migrationEntryFor(sys, page, e));
+      // The entry was read from this PTE table, so this is mm.pt.setPte(a, ...).
+      pmd!.ptes![a - base] = migrationEntryFor(sys, page, e);
       pageRemoveRmap(sys, page);
       args.src[i] = mpfn;
     }
@@ -147,7 +148,7 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
     }
     if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
     tryToMigrate(sys, page);
-    const migrationRefs = rmapWalk(sys, page, true).length;
+    const migrationRefs = rmapCount(sys, page, true);
     const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
     if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincount[page] > 0 || p.isCompound(page)) {
       src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);

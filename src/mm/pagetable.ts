@@ -1,4 +1,5 @@
 import { PMD_NR } from './constants.ts';
+import { imod } from './pte.ts';
 
 /**
  * One PMD slot: either a huge leaf (`huge !== 0`, an encoded entry of the head pfn) or a
@@ -18,6 +19,22 @@ export class PageTable {
   readonly pmds = new Map<number, Pmd>();
   /** PUD entries (1 GiB) that have a PMD table: the kernel never frees them here. */
   readonly puds = new Set<number>();
+  /**
+   * The last PMD slot found by key. Slots are only ever added (never replaced or deleted), so a
+   * remembered hit stays right; walks over a range look the same slot up 512 times in a row.
+   */
+  private lastKey = NaN;
+  private lastPmd: Pmd | undefined = undefined;
+
+  private slot(k: number): Pmd | undefined {
+    if (k === this.lastKey) return this.lastPmd;
+    const p = this.pmds.get(k);
+    if (p) {
+      this.lastKey = k;
+      this.lastPmd = p;
+    }
+    return p;
+  }
 
   /** Whether the PUD covering `vpn` points at a PMD table (mm_find_pmd finds a slot). */
   pudPresent(vpn: number): boolean {
@@ -25,31 +42,33 @@ export class PageTable {
   }
 
   pmd(vpn: number): Pmd | undefined {
-    return this.pmds.get(Math.floor(vpn / PMD_NR));
+    return this.slot(Math.floor(vpn / PMD_NR));
   }
   pmdAlloc(vpn: number): Pmd {
     const k = Math.floor(vpn / PMD_NR);
-    let p = this.pmds.get(k);
+    let p = this.slot(k);
     if (!p) {
       p = new Pmd();
       this.pmds.set(k, p);
       this.puds.add(Math.floor(k / PMD_NR));
+      this.lastKey = k;
+      this.lastPmd = p;
     }
     return p;
   }
   /** The PTE at `vpn` (0 when none or when the PMD is a huge leaf: check `pmd().huge`). */
   pte(vpn: number): number {
-    const p = this.pmds.get(Math.floor(vpn / PMD_NR));
-    return p?.ptes ? p.ptes[vpn % PMD_NR] : 0;
+    const p = this.slot(Math.floor(vpn / PMD_NR));
+    return p?.ptes ? p.ptes[imod(vpn, PMD_NR)] : 0;
   }
   setPte(vpn: number, e: number): void {
     const p = this.pmdAlloc(vpn);
     if (!p.ptes) p.ptes = new Float64Array(PMD_NR);
-    p.ptes[vpn % PMD_NR] = e;
+    p.ptes[imod(vpn, PMD_NR)] = e;
   }
   clearPte(vpn: number): void {
-    const p = this.pmds.get(Math.floor(vpn / PMD_NR));
-    if (p?.ptes) p.ptes[vpn % PMD_NR] = 0;
+    const p = this.slot(Math.floor(vpn / PMD_NR));
+    if (p?.ptes) p.ptes[imod(vpn, PMD_NR)] = 0;
   }
   /**
    * The populated PMD slots over [start, end), in address order, each with the part of the

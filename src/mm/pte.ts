@@ -28,11 +28,21 @@ export const PTE_SPECIAL = 16;
 export function mkPte(type: PteType, pfn: number, flags: number): number {
   return pfn * 256 + flags * 8 + type;
 }
+/**
+ * `x % m` for an integer x (|x| < 2^53) and a power of two m, without `%`: on a double (an
+ * entry above 2^31) `%` is a call to fmod, this is two exact float operations.
+ */
+export function imod(x: number, m: number): number {
+  return x - Math.trunc(x / m) * m;
+}
+
+// imod written out: these sit on every hot path, and one call less keeps them inlined.
 export function pteType(e: number): PteType {
-  return (e % 8) as PteType;
+  return (e - Math.trunc(e / 8) * 8) as PteType;
 }
 export function pteFlags(e: number): number {
-  return Math.floor(e / 8) % 32;
+  const q = Math.floor(e / 8);
+  return q - Math.trunc(q / 32) * 32;
 }
 export function ptePfn(e: number): number {
   return Math.floor(e / 256);

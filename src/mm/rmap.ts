@@ -1,4 +1,4 @@
-import { PteType, mkPte, pteType, ptePfn, pteHas, PTE_WRITE, PTE_DIRTY, PTE_YOUNG, PTE_ANON_EXCL } from './pte.ts';
+import { PteType, mkPte, pteType, ptePfn, pteFlags, imod, PTE_WRITE, PTE_DIRTY, PTE_YOUNG, PTE_ANON_EXCL } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY } from './page.ts';
 import { PMD_NR, NotifyEvent } from './constants.ts';
 import type { System } from './system.ts';
@@ -41,42 +41,64 @@ export interface RmapHit {
  * through the VMAs that map their file.
  */
 export function rmapWalk(sys: System, pfn: number, migration: boolean): RmapHit[] {
-  const p = sys.pages;
   const hits: RmapHit[] = [];
+  walk(sys, pfn, migration, hits);
+  return hits;
+}
+
+/** How many entries rmapWalk(sys, pfn, migration) would find, without building them. */
+export function rmapCount(sys: System, pfn: number, migration: boolean): number {
+  return walk(sys, pfn, migration, null);
+}
+
+/** rmapWalk's search: counts the hits, and collects them into `hits` when given. */
+function walk(sys: System, pfn: number, migration: boolean, hits: RmapHit[] | null): number {
+  const p = sys.pages;
   const h = p.folio(pfn);
-  const isFile = p.hasFlag(h, PG_FILE);
-  for (const mm of sys.mms) {
-    if (!mm.alive) continue;
-    const candidates: Array<[Vma, number]> = [];
-    if (isFile) {
-      const fid = p.mapping[h];
+  let n = 0;
+  if (p.hasFlag(h, PG_FILE)) {
+    const fid = p.mapping[h];
+    for (const mm of sys.mms) {
+      if (!mm.alive) continue;
+      // Every VMA of the file that covers the page is a candidate: collect them first, as
+      // looking at one must not depend on what another holds.
+      const candidates: Array<[Vma, number]> = [];
       for (const v of mm.vmas) {
         if (v.file?.id !== fid) continue;
         const vpn = v.start + (p.index[h] + (pfn - h) - v.pgoff);
         if (vpn >= v.start && vpn < v.end) candidates.push([v, vpn]);
       }
-    } else {
-      const vpn = p.index[h] + (pfn - h);
-      const v = mm.findVma(vpn);
-      if (v) candidates.push([v, vpn]);
+      for (const [v, vpn] of candidates) n += probe(mm, v, vpn, pfn, migration, hits);
     }
-    for (const [v, vpn] of candidates) {
-      const pmd = mm.pt.pmd(vpn);
-      if (!pmd) continue;
-      if (pmd.huge !== 0) {
-        const head = ptePfn(pmd.huge);
-        if (head <= pfn && pfn < head + PMD_NR) hits.push({ mm, vma: v, vpn, entry: pmd.huge, huge: true });
-        continue;
-      }
-      const e = mm.pt.pte(vpn);
-      const t = pteType(e);
-      if (t === PteType.NONE || ptePfn(e) !== pfn) continue;
-      if (t === PteType.MIGRATION && !migration) continue;
-      if (t !== PteType.MIGRATION && migration) continue;
-      hits.push({ mm, vma: v, vpn, entry: e, huge: false });
-    }
+    return n;
   }
-  return hits;
+  // Anonymous: the page sits at the same page number in every mm that shares it.
+  const vpn = p.index[h] + (pfn - h);
+  for (const mm of sys.mms) {
+    if (!mm.alive) continue;
+    const v = mm.findVma(vpn);
+    if (v) n += probe(mm, v, vpn, pfn, migration, hits);
+  }
+  return n;
+}
+
+/** Whether `mm` maps `pfn` at `vpn` (the kind of entry rmapWalk looks for): 1 or 0. */
+function probe(mm: Mm, v: Vma, vpn: number, pfn: number, migration: boolean, hits: RmapHit[] | null): number {
+  const pmd = mm.pt.pmd(vpn);
+  if (!pmd) return 0;
+  if (pmd.huge !== 0) {
+    const head = ptePfn(pmd.huge);
+    if (!(head <= pfn && pfn < head + PMD_NR)) return 0;
+    hits?.push({ mm, vma: v, vpn, entry: pmd.huge, huge: true });
+    return 1;
+  }
+  const e = pmd.ptes ? pmd.ptes[imod(vpn, PMD_NR)] : 0;
+  const t = pteType(e);
+  if (t === PteType.NONE || ptePfn(e) !== pfn) return 0;
+  if (t === PteType.MIGRATION && !migration) return 0;
+  if (t !== PteType.MIGRATION && migration) return 0;
+  hits?.push({ mm, vma: v, vpn, entry: e, huge: false });
+  return 1;
 }
 
 /**
@@ -102,13 +124,14 @@ export function tryToMigrate(sys: System, pfn: number): void {
 export function migrationEntryFor(sys: System, pfn: number, e: number): number {
   const p = sys.pages;
   const anonExcl = p.isAnon(pfn) && p.hasFlag(pfn, PG_ANON_EXCLUSIVE);
+  const ef = pteFlags(e);
   let f = 0;
-  if (pteHas(e, PTE_WRITE)) f |= PTE_WRITE;
+  if (ef & PTE_WRITE) f |= PTE_WRITE;
   else if (anonExcl) f |= PTE_ANON_EXCL;
   // The dirty bit moves to the folio. The entry itself keeps neither dirty nor young: the
   // Linux 6.1 kernel the traces come from has no CONFIG_SWAP, so migration entries have no
   // A/D bits (migration_entry_supports_ad() is false) and restored PTEs come back clean and old.
-  if (pteType(e) === PteType.PRESENT && pteHas(e, PTE_DIRTY)) p.setFlag(p.folio(pfn), PG_DIRTY);
+  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(p.folio(pfn), PG_DIRTY);
   // The mapping is being shared out: exclusivity is re-established from the entry.
   if (anonExcl) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
   return mkPte(PteType.MIGRATION, pfn, f);
@@ -125,11 +148,12 @@ export function removeMigrationPtes(sys: System, src: number, dst: number): void
   const p = sys.pages;
   for (const hit of rmapWalk(sys, src, true)) {
     const e = hit.entry;
+    const ef = pteFlags(e);
     let f = 0;
-    if (pteHas(e, PTE_YOUNG)) f |= PTE_YOUNG;
-    if (pteHas(e, PTE_DIRTY) && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
-    if (pteHas(e, PTE_WRITE) && hit.vma.writable) f |= PTE_WRITE;
-    const exclusive = p.isAnon(dst) && (pteHas(e, PTE_WRITE) || pteHas(e, PTE_ANON_EXCL));
+    if (ef & PTE_YOUNG) f |= PTE_YOUNG;
+    if (ef & PTE_DIRTY && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
+    if (ef & PTE_WRITE && hit.vma.writable) f |= PTE_WRITE;
+    const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
     let ne: number;
     if (p.isDevicePrivate(dst)) ne = mkPte(PteType.DEVICE_PRIVATE, dst, f & PTE_WRITE);
     else ne = mkPte(PteType.PRESENT, dst, f);

@@ -1,0 +1,51 @@
+// The printed summary of a results file.
+import type { Results } from '../schema.ts';
+import { fmt } from '../measures/scale.ts';
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+const rate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
+const pages = (n: number) => (n >= 2 ** 10 && Number.isInteger(Math.log2(n)) ? `2^${Math.log2(n)}` : String(n));
+const x = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}x`);
+
+export function printTable(r: Results): void {
+  const out: string[] = [];
+  out.push(`hetmem bench${r.quick ? ' (--quick)' : ''}: node ${r.machine.node}, ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, ${fmt(r.machine.totalMemBytes)}`);
+  out.push(`median of ${r.config.reps} timed runs (at most 3 from 2^22 pages) after ${r.config.warmup} warm-up\n`);
+
+  out.push('Page-event throughput (slower-than ratios: baseline rate / measured rate, same run, same pages)');
+  out.push(table(['measure', 'mode', 'pages', 'page-events/s', 'vs raw loop', 'vs 4K copy', 'target'],
+    r.throughput.map((t) => [t.id, t.mode, pages(t.pages), rate(t.eventsPerSec), x(t.slowdownVsRaw), x(t.slowdownVsCopy),
+      t.targetEventsPerSec ? `${rate(t.targetEventsPerSec)} ${t.eventsPerSec >= t.targetEventsPerSec ? 'met' : 'not met'}` : '-'])));
+  out.push('');
+  out.push(table(['baseline', 'pages', 'rate'], r.baselines.map((b) => [b.id, pages(b.pages), rate(b.eventsPerSec)])));
+  if (r.missing.length > 0) {
+    out.push('\nNot measured yet:');
+    for (const m of r.missing) out.push(`  ${m.id}: ${m.reason}`);
+  }
+
+  if (r.growth.length > 0) {
+    out.push('\nGrowth, no-data mode (page-events/s at each size; exponent = slope of log time vs log pages)');
+    const sizes = r.growth[0].points.map((p) => p.pages);
+    out.push(table(['measure', ...sizes.map(pages), 'exponent'],
+      r.growth.map((g) => [g.id, ...sizes.map((s) => { const p = g.points.find((q) => q.pages === s); return p ? rate(p.eventsPerSec) : '-'; }), g.timeExponent.toFixed(2)])));
+  }
+
+  out.push('\nMemory: model metadata per tracked page (heapUsed + arrayBuffers growth minus contents)');
+  out.push(table(['pages', 'mode', 'bytes/page', 'page store', 'page tables', 'heap', 'contents'],
+    r.memory.points.map((p) => [pages(p.pages), p.mode, p.bytesPerPage.toFixed(1), fmt(p.pageStoreBytes), fmt(p.pageTableBytes), fmt(Math.max(0, p.heapBytes)), fmt(p.contentBytes)])));
+  for (const s of r.memory.skipped) out.push(`  ${pages(s.pages)} ${s.mode}: skipped, ${s.reason}`);
+  out.push(`  growth exponent ${r.memory.growthExponent.toFixed(2)}`);
+
+  out.push(`\nScale: ${r.scale.description}`);
+  out.push(table(['footprint', 'ok', 'seconds', 'peak RSS', 'touched pages', 'migrated', 'pfns'],
+    r.scale.attempts.map((a) => [fmt(a.footprintBytes), a.ok ? 'yes' : 'no', a.seconds.toFixed(1), a.ok ? fmt(a.peakRssBytes) : '-', String(a.touchedPages), String(a.migratedPages), String(a.pfnsReserved)])));
+  out.push(`  largest: ${r.scale.largest ? fmt(r.scale.largest.footprintBytes) : 'none'}; stopped: ${r.scale.stoppedBecause}`);
+
+  out.push('\nTargets');
+  out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
+  console.log(out.join('\n'));
+}

@@ -1,0 +1,159 @@
+// The shape of bench/results.json. run.ts validates what it writes against this, and the smoke
+// test (test/bench) validates a --quick run's file.
+import { z } from 'zod';
+
+/** A finite number > 0: rates, times, sizes, ratios. */
+const pos = z.number().finite().positive();
+/** A finite count that may legitimately be 0. */
+const count = z.number().finite().nonnegative();
+const mode = z.enum(['data', 'no-data']);
+
+export const timingSchema = z.object({
+  pages: pos,
+  eventsPerRun: pos,
+  /** Untimed warm-up runs. */
+  warmup: count,
+  /** Runs timed together in one sample (short runs without per-run set-up). */
+  runsPerSample: pos,
+  /** Per-run time of each timed sample. */
+  samplesNs: z.array(pos).min(1),
+  medianNs: pos,
+  eventsPerSec: pos,
+});
+
+export const baselineSchema = timingSchema.extend({
+  id: z.string(),
+  title: z.string(),
+  event: z.string(),
+  mode,
+});
+
+export const throughputSchema = timingSchema.extend({
+  id: z.string(),
+  title: z.string(),
+  event: z.string(),
+  mode,
+  /** raw-loop page-events/s measured in this run over the same number of pages. */
+  rawLoopEventsPerSec: pos,
+  /** rawLoopEventsPerSec / eventsPerSec: how many times slower than the raw loop (target <= 10). */
+  slowdownVsRaw: pos,
+  /** Data mode: copy-loop pages/s over the same number of pages, and the slowdown against it. */
+  copyLoopEventsPerSec: pos.optional(),
+  slowdownVsCopy: pos.optional(),
+  targetEventsPerSec: pos.optional(),
+  facts: z.record(z.string(), count),
+});
+
+export const growthSchema = z.object({
+  id: z.string(),
+  mode,
+  points: z.array(z.object({ pages: pos, medianNs: pos, eventsPerSec: pos, slowdownVsRaw: pos })).min(2),
+  /** Slope of log(time per run) against log(pages): 1 is linear, below 1 better. */
+  timeExponent: z.number().finite(),
+  linearOrBetter: z.boolean(),
+});
+
+export const memoryPointSchema = z.object({
+  pages: pos,
+  mode,
+  /** (heapUsed + arrayBuffers) growth, minus page contents, per tracked page. */
+  bytesPerPage: pos,
+  metadataBytes: pos,
+  heapBytes: z.number().finite(),
+  arrayBufferBytes: z.number().finite(),
+  contentBytes: count,
+  /** Of the metadata: the PageStore's typed arrays and the page tables, by capacity. */
+  pageStoreBytes: count,
+  pageTableBytes: count,
+  rssBytes: z.number().finite(),
+  peakRssBytes: pos,
+  seconds: pos,
+});
+
+export const memorySchema = z.object({
+  points: z.array(memoryPointSchema).min(1),
+  skipped: z.array(z.object({ pages: pos, mode, reason: z.string() })),
+  /** Slope of log(metadata bytes) against log(pages), no-data mode: 1 is linear. */
+  growthExponent: z.number().finite(),
+  linearOrBetter: z.boolean(),
+});
+
+export const scaleAttemptSchema = z.object({
+  footprintBytes: pos,
+  gpus: pos,
+  gpuBytes: pos,
+  hostBytes: pos,
+  ok: z.boolean(),
+  seconds: pos,
+  peakRssBytes: count,
+  touchedPages: count,
+  migratedPages: count,
+  migratedBackPages: count,
+  deviceRegisteredPages: count,
+  pfnsReserved: count,
+  heapBytes: count,
+  arrayBufferBytes: count,
+  error: z.string().optional(),
+});
+
+export const scaleSchema = z.object({
+  description: z.string(),
+  targetFootprintBytes: pos,
+  machineMemoryBytes: pos,
+  attempts: z.array(scaleAttemptSchema).min(1),
+  /** The largest attempt that ran, or null when none did. */
+  largest: scaleAttemptSchema.nullable(),
+  stoppedBecause: z.string(),
+});
+
+export const targetSchema = z.object({
+  id: z.string(),
+  description: z.string(),
+  target: pos,
+  /** Finite; a growth exponent may be negative (time falling with size: JIT warm-up). */
+  value: z.number().finite(),
+  unit: z.string(),
+  met: z.boolean(),
+});
+
+export const resultsSchema = z.object({
+  schema: z.literal('hetmem-bench/1'),
+  createdAt: z.string(),
+  quick: z.boolean(),
+  machine: z.object({
+    node: z.string(),
+    platform: z.string(),
+    arch: z.string(),
+    cpuModel: z.string(),
+    cpus: pos,
+    totalMemBytes: pos,
+  }),
+  config: z.object({
+    reps: pos,
+    warmup: count,
+    minSampleMs: pos,
+    pages: pos,
+    dataPages: pos,
+    growthPages: z.array(pos).min(2),
+    memoryPages: z.array(pos).min(1),
+  }),
+  baselines: z.array(baselineSchema).min(1),
+  throughput: z.array(throughputSchema).min(1),
+  growth: z.array(growthSchema),
+  memory: memorySchema,
+  scale: scaleSchema,
+  targets: z.array(targetSchema),
+  missing: z.array(z.object({ id: z.string(), title: z.string(), reason: z.string() })),
+  seconds: pos,
+});
+
+export type Results = z.infer<typeof resultsSchema>;
+export type Timing = z.infer<typeof timingSchema>;
+export type ThroughputResult = z.infer<typeof throughputSchema>;
+export type BaselineResult = z.infer<typeof baselineSchema>;
+export type GrowthResult = z.infer<typeof growthSchema>;
+export type MemoryPoint = z.infer<typeof memoryPointSchema>;
+export type MemoryResult = z.infer<typeof memorySchema>;
+export type ScaleAttempt = z.infer<typeof scaleAttemptSchema>;
+export type ScaleResult = z.infer<typeof scaleSchema>;
+export type Target = z.infer<typeof targetSchema>;

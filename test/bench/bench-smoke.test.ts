@@ -1,0 +1,51 @@
+// Benchmarks are not tests: nothing here asserts a timing. This only checks that
+// `npm run bench -- --quick` runs and writes a results file that matches bench/schema.ts.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../paths.ts';
+import { resultsSchema } from '../../bench/schema.ts';
+
+/** Every number anywhere in `v`, with its path. */
+function numbers(v: unknown, path = '$'): Array<[string, number]> {
+  if (typeof v === 'number') return [[path, v]];
+  if (Array.isArray(v)) return v.flatMap((x, i) => numbers(x, `${path}[${i}]`));
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => numbers(x, `${path}.${k}`));
+  return [];
+}
+
+describe('bench --quick', () => {
+  it('writes a well-formed results file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hetmem-bench-'));
+    try {
+      const out = join(dir, 'results.json');
+      // What `npm run bench -- --quick --out FILE` runs.
+      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+        cwd: ROOT, encoding: 'utf8', timeout: 110_000,
+      });
+      expect(r.status, `bench exited with ${r.status}\n${r.stderr}`).toBe(0);
+      const results = resultsSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+
+      for (const [path, x] of numbers(results)) expect(Number.isFinite(x), path).toBe(true);
+      expect(results.quick).toBe(true);
+      const ids = results.throughput.map((t) => `${t.id}/${t.mode}`);
+      expect(ids).toEqual(expect.arrayContaining(['migrate/no-data', 'migrate/data', 'mirror/no-data', 'cow-fork/no-data']));
+      for (const t of results.throughput) {
+        expect(t.eventsPerSec).toBeGreaterThan(0);
+        expect(t.slowdownVsRaw).toBeCloseTo(t.rawLoopEventsPerSec / t.eventsPerSec, 6);
+        if (t.mode === 'data') expect(t.slowdownVsCopy).toBeGreaterThan(0);
+      }
+      expect(results.baselines.map((b) => b.id)).toEqual(expect.arrayContaining(['raw-loop', 'copy-loop']));
+      // The measures that wait for the timed model are reported as missing, with no numbers.
+      expect(results.missing.map((m) => m.id).sort()).toEqual(['device-faults', 'streaming-eviction']);
+      expect(results.memory.points.some((p) => p.mode === 'no-data')).toBe(true);
+      expect(results.scale.attempts.length).toBeGreaterThan(0);
+      expect(results.scale.largest?.ok).toBe(true);
+      expect(results.targets.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
