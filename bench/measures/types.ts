@@ -35,6 +35,8 @@ export interface ThroughputMeasure {
   prepare(n: number, mode: Mode): Prepared;
   /** Issue target in page-events per second (no-data mode), if any. */
   targetEventsPerSec?: number;
+  /** Largest size worth timing (the timed model is slower per page than the core paths). */
+  maxPages?: number;
 }
 
 /** A measure the issue asks for that cannot run yet. */

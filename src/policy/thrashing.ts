@@ -24,9 +24,9 @@
 //   fast-access predicate models UVM's NVLink + native-atomics shortcut (pin at the current
 //   residency, or at a GPU requester when the page is in system memory).
 //
-// Not modelled: UVM's per-block phase 0 (per-page tracking starts only after two migrations of
-// the block by different processors within a lapse — a memory optimisation; here pages are
-// tracked from their first migration, so detection can come one migration earlier), the epoch
+// Not modelled here: UVM's per-block phase 0 (per-page tracking starts only after two migrations
+// of the block by different processors within a lapse). These functions track pages from their
+// first migration; the HMM mirror driver applies phase 0 before calling them (sim/drivers/mirror.ts), the epoch
 // reset (2000 × lapse) with `max_resets`, revocation (system-wide atomics) thrashing, the
 // adaptive lapse, migration causes other than fault / prefetch / access counter.
 

@@ -32,7 +32,7 @@ import { effectiveBandwidth } from '../../devices/profile/load.ts';
 import { computePrefetch } from '../../policy/prefetch.ts';
 import { CPU, type ProcessorId } from '../../policy/types.ts';
 import {
-  mutableThrashingState, recordMigration, thrashingHint, isThrashing, pageThrashing, type ThrashingState,
+  mutableThrashingState, recordMigration, thrashingHint, isThrashing, pageThrashing, type ThrashingState, type ThrashingParams,
 } from '../../policy/thrashing.ts';
 import { EMPTY_ACCESS_COUNTERS, recordAccess, type AccessCounterState } from '../../policy/access-counters.ts';
 import {
@@ -55,6 +55,23 @@ export class MirrorSpace {
   thrashing: ThrashingState = mutableThrashingState();
   /** Fault migrations per VA block to this device (the prefetcher's min_faults). */
   readonly blockMigrations = new Map<number, number>();
+  /** Per VA block: the last migration's time and target (UVM's thrashing phase 0). */
+  private readonly blockLast = new Map<number, { t: number; target: ProcessorId }>();
+
+  /**
+   * Records a migration for thrashing detection the way UVM does it: per block first, and per
+   * page only once the block has seen migrations to different processors within a lapse (or
+   * already tracks pages). Streaming never pays for per-page history.
+   */
+  noteMigration(params: ThrashingParams, vpns: readonly number[], target: ProcessorId, t: number): void {
+    if (vpns.length === 0) return;
+    const block = Math.floor(vpns[0] / 512);
+    const last = this.blockLast.get(block);
+    this.blockLast.set(block, { t, target });
+    const tracked = this.thrashing.blocks.has(block);
+    if (!tracked && (!last || last.target === target || t - last.t > params.lapse)) return;
+    this.thrashing = recordMigration(this.thrashing, params, { vpns, target, time: t as TimePs });
+  }
 
   constructor(readonly driver: HmmMirrorDevice, readonly mm: Mm) {
     this.notifier = mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => driver.invalidate(this, sub, range, cur));
@@ -324,7 +341,7 @@ export class HmmMirrorDevice extends TimedDevice {
     sp.blockMigrations.set(block, (sp.blockMigrations.get(block) ?? 0) + (toMigrate.length > 0 ? 1 : 0));
     if (params && moved.length > 0) {
       const before = moved.filter((v) => isThrashing(sp.thrashing, params, v)).length;
-      sp.thrashing = recordMigration(sp.thrashing, params, { vpns: moved, target: this.index, time: t0 as TimePs });
+      sp.noteMigration(params, moved, this.index, t0);
       const after = moved.filter((v) => isThrashing(sp.thrashing, params, v)).length;
       if (after > before) this.metrics.thrashing.events += after - before;
     }
@@ -688,7 +705,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
     if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
-    if (sp && tp) sp.thrashing = recordMigration(sp.thrashing, tp, { vpns: [f.vpn], target: CPU, time: this.ctx.engine.now as TimePs });
+    if (sp && tp) sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
     return 0;
   }
 
