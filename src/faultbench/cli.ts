@@ -1,0 +1,141 @@
+// `hetmem faultbench`: the command, for the CLI layer to register on its program.
+//
+//   hetmem faultbench [--profiles a,b,c] [--quick] [--seed N] [--csv DIR] [--out DIR] [--json]
+//
+// Prints one table per measure with the profiles as columns (or, with --json, the results as
+// JSON), writes faultbench-<measure>.csv files with --csv and faultbench.html (+ the JSON) with
+// --out. Any bad flag (unknown profile, bad number, unknown option, missing directory) prints one
+// line `hetmem faultbench: ...` to stderr and exits 2 through Command.error, so it honours the
+// program's exitOverride (a CommanderError with exitCode 2) or exits the process with 2.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { listProfiles, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
+import type { Profile } from '../devices/profile/schema.ts';
+import { runFaultbench } from './run.ts';
+import { faultbenchText } from './table.ts';
+import { faultbenchCsvFiles } from './csv.ts';
+import { renderFaultbenchHtml } from './html.ts';
+
+/** Where the command writes; tests pass their own sinks. */
+export interface FaultbenchIo {
+  stdout(text: string): void;
+  /** Directory the profiles are read from (default: the shipped profiles/). */
+  profilesDir: string;
+}
+
+interface RawOptions {
+  profiles?: string | true;
+  quick?: boolean;
+  csv?: string | true;
+  out?: string | true;
+  seed?: string | true;
+  json?: boolean;
+}
+
+/** Validated options of one invocation. */
+export interface FaultbenchInvocation {
+  profiles: Profile[];
+  quick: boolean;
+  seed: number;
+  csv: string | null;
+  out: string | null;
+  json: boolean;
+}
+
+/** A user error: the message after the `hetmem faultbench: ` prefix. */
+export class FaultbenchUsageError extends Error {}
+
+/** Validates raw option values and leftover arguments (unknown options land there). */
+export function parseInvocation(raw: RawOptions, leftover: readonly string[], profilesDir: string = PROFILES_DIR): FaultbenchInvocation {
+  const bad = (msg: string): never => {
+    throw new FaultbenchUsageError(msg);
+  };
+  if (leftover.length > 0) {
+    const a = leftover[0];
+    bad(a.startsWith('-') ? `unknown option '${a}' (options: --profiles, --quick, --seed, --csv, --out, --json)` : `unexpected argument '${a}'`);
+  }
+  const dir = (flag: string, v: string | true | undefined): string | null => {
+    if (v === undefined) return null;
+    if (v === true || v.trim() === '') return bad(`${flag} needs a directory`);
+    return v;
+  };
+  let seed = 1;
+  if (raw.seed !== undefined) {
+    if (raw.seed === true) bad('--seed needs an integer');
+    const s = String(raw.seed).trim();
+    if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) bad(`--seed expects an integer, got '${raw.seed}'`);
+    seed = Number(s);
+  }
+  let all: Profile[];
+  try {
+    all = listProfiles(profilesDir);
+  } catch (e) {
+    if (e instanceof ProfileError) return bad(`bad profile file: ${e.message.split('\n')[0]}`);
+    throw e;
+  }
+  let profiles = all;
+  if (raw.profiles !== undefined) {
+    if (raw.profiles === true) bad(`--profiles needs a comma-separated list of names (profiles: ${all.map((p) => p.name).join(', ')})`);
+    const names = String(raw.profiles).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (names.length === 0) bad(`--profiles needs at least one name (profiles: ${all.map((p) => p.name).join(', ')})`);
+    const seen = new Set<string>();
+    profiles = names.map((n) => {
+      if (seen.has(n)) bad(`profile '${n}' is listed twice`);
+      seen.add(n);
+      const p = all.find((x) => x.name === n);
+      return p ?? bad(`unknown profile '${n}' (profiles: ${all.map((x) => x.name).join(', ')})`);
+    });
+  }
+  return { profiles, quick: !!raw.quick, seed, csv: dir('--csv', raw.csv), out: dir('--out', raw.out), json: !!raw.json };
+}
+
+/** Runs one validated invocation: prints, writes files. @throws FaultbenchUsageError when a directory cannot be written */
+export function executeFaultbench(inv: FaultbenchInvocation, stdout: (s: string) => void): void {
+  const results = runFaultbench({ profiles: inv.profiles, seed: inv.seed, quick: inv.quick });
+  stdout(inv.json ? `${JSON.stringify(results, null, 2)}\n` : faultbenchText(results));
+  const write = (d: string, files: Map<string, string>) => {
+    try {
+      mkdirSync(d, { recursive: true });
+      for (const [name, text] of files) writeFileSync(join(d, name), text);
+    } catch (e) {
+      throw new FaultbenchUsageError(`cannot write to '${d}': ${(e as Error).message.split('\n')[0]}`);
+    }
+  };
+  if (inv.csv !== null) write(inv.csv, faultbenchCsvFiles(results));
+  if (inv.out !== null) {
+    write(inv.out, new Map([
+      ['faultbench.html', renderFaultbenchHtml(results)],
+      ['faultbench.json', `${JSON.stringify(results, null, 2)}\n`],
+    ]));
+  }
+}
+
+/**
+ * Adds `faultbench` to `program`. Option values are optional to commander and checked here, so
+ * every bad flag ends the same way: one line `hetmem faultbench: ...` on the program's error
+ * output and exit code 2.
+ */
+export function registerFaultbench(program: Command, io: Partial<FaultbenchIo> = {}): void {
+  const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
+  program
+    .command('faultbench')
+    .description('page-fault benchmark: every measure for every device profile, profiles side by side')
+    .option('--profiles [list]', 'comma-separated profile names (default: every profile in profiles/)')
+    .option('--quick', 'reduced run: fewer sizes, lanes and policies (well under 20 s for all profiles)')
+    .option('--seed [n]', 'seed of the simulated machines (default 1); results are deterministic for a seed')
+    .option('--csv [dir]', 'also write faultbench-<measure>.csv files (long form) into DIR')
+    .option('--out [dir]', 'also write faultbench.html (tables and charts) and faultbench.json into DIR')
+    .option('--json', 'print the results as JSON instead of tables')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(function (this: Command) {
+      try {
+        const inv = parseInvocation(this.opts<RawOptions>(), this.args, io.profilesDir ?? PROFILES_DIR);
+        executeFaultbench(inv, stdout);
+      } catch (e) {
+        if (e instanceof FaultbenchUsageError) this.error(`hetmem faultbench: ${e.message}`, { exitCode: 2, code: 'hetmem.faultbench.usage' });
+        throw e;
+      }
+    });
+}

@@ -1,0 +1,54 @@
+// Measure 4: invalidation cost of CPU-side events on a mirrored range.
+import { describe, it, expect } from 'vitest';
+import { invalidationCost, invalidationMeasure, INVALIDATION_EVENTS } from '../../src/faultbench/invalidation.ts';
+import { NOTES } from '../../src/faultbench/harness.ts';
+import { profile } from './helpers.ts';
+
+describe('invalidation cost', () => {
+  const gpu = profile('pascal-pcie3');
+
+  it('fork write-protects the range: the mirror device is shot down and re-faults every page', () => {
+    const c = invalidationCost(gpu, 'fork', 1);
+    expect(c.shootdowns).toBeGreaterThanOrEqual(1);
+    expect(c.shootdownPs).toBe(c.shootdowns * gpu.tlb.invalidationCost);
+    expect(c.faults).toBeGreaterThanOrEqual(512);
+    // At least one fault-service latency per round of 32 lanes over 512 pages.
+    expect(c.stallPs).toBeGreaterThan(16 * gpu.fault.serviceLatency);
+  });
+
+  it('a THP split invalidates the whole 2 MiB block; the same MADV_DONTNEED on small pages only its 64 pages', () => {
+    const small = invalidationCost(gpu, 'dontneed', 1);
+    const thp = invalidationCost(gpu, 'thp-split', 1);
+    expect(small.faults).toBeGreaterThanOrEqual(64);
+    expect(small.faults).toBeLessThan(256);
+    expect(thp.faults).toBeGreaterThanOrEqual(512);
+    expect(thp.shootdowns).toBeGreaterThan(small.shootdowns);
+    expect(thp.stallPs).toBeGreaterThan(small.stallPs);
+  });
+
+  it('munmap of half the range splits the VMA inside the 2 MiB block, which invalidates the surviving half too (6.1 vma_adjust_trans_huge)', () => {
+    const c = invalidationCost(gpu, 'munmap', 1);
+    // One shootdown: the split's MMU_NOTIFY_CLEAR over the block drops every entry; the unmap's
+    // own invalidation then finds nothing left to shoot down.
+    expect(c.shootdowns).toBe(1);
+    expect(c.faults).toBeGreaterThanOrEqual(256);
+  });
+
+  it('an SVA device walks the CPU page table: fork costs it a shootdown and TLB refills but no faults', () => {
+    const sva = profile('sva-accelerator');
+    const c = invalidationCost(sva, 'fork', 1);
+    expect(c.faults).toBe(0);
+    expect(c.shootdowns).toBeGreaterThanOrEqual(1);
+    expect(c.stallPs).toBeGreaterThan(0);
+    expect(c.stallPs).toBeLessThan(invalidationCost(gpu, 'fork', 1).stallPs / 10);
+  });
+
+  it('NUMA migration is n/a with its reason; the pinning driver has no mirror', () => {
+    const t = invalidationMeasure([profile('rdma-nic')], 1);
+    expect(t.rows).toHaveLength(INVALIDATION_EVENTS.length * 3);
+    for (const r of t.rows) {
+      expect(r.cells['rdma-nic']).toEqual({ value: null, note: r.params.event === 'numa' ? NOTES.numa : NOTES.noMirror });
+    }
+    expect(() => invalidationCost(gpu, 'numa', 1)).toThrow(/not modelled/);
+  });
+});

@@ -1,0 +1,65 @@
+// Measure 1: single-fault latency.
+import { describe, it, expect } from 'vitest';
+import { singleFault, latencyMeasure, LATENCY_CASES } from '../../src/faultbench/latency.ts';
+import { NOTES } from '../../src/faultbench/harness.ts';
+import { profile } from './helpers.ts';
+
+describe('single-fault latency', () => {
+  it('a zero-fill fault on the Pascal profile costs the 45 µs far-fault latency plus the device map (anchors-uvm.md c.1)', () => {
+    const r = singleFault(profile('pascal-pcie3'), 'zero-fill', 1);
+    expect(r.faults).toBe(1);
+    expect(r.cell.value).toBeGreaterThanOrEqual(45);
+    expect(r.cell.value).toBeLessThan(45.2);
+  });
+
+  it('a fault on a system page adds the 4 KiB PCIe 3 copy (1.888 µs at 2.17 GB/s, anchors-uvm.md c.3)', () => {
+    const zero = singleFault(profile('pascal-pcie3'), 'zero-fill', 1).stallPs!;
+    const sys = singleFault(profile('pascal-pcie3'), 'system', 1).stallPs!;
+    expect((sys - zero) / 1e6).toBeCloseTo(4096 / 2.17e9 * 1e6, 1);
+  });
+
+  it('a peer-resident page comes over the private link faster than through system RAM', () => {
+    const xgmi = profile('xgmi-pair');
+    const p2p = singleFault(xgmi, 'peer-p2p', 1);
+    const ram = singleFault(xgmi, 'peer-ram', 1);
+    expect(p2p.faults).toBe(1);
+    expect(ram.faults).toBe(1);
+    expect(p2p.cell.value).not.toBeNull();
+    expect(ram.cell.value).not.toBeNull();
+    expect(p2p.cell.value!).toBeLessThan(ram.cell.value!);
+    // Through RAM pays the peer's migrate_to_ram (another fault service) first.
+    expect(ram.stallPs! - p2p.stallPs!).toBeGreaterThan(xgmi.fault.serviceLatency * 0.9);
+  });
+
+  it('PCIe-only profiles have no P2P row and go through RAM', () => {
+    const g = profile('gpu-pcie4');
+    expect(singleFault(g, 'peer-p2p', 1).cell).toEqual({ value: null, note: NOTES.noPeerLink });
+    expect(singleFault(g, 'peer-ram', 1).cell.value!).toBeGreaterThan(singleFault(g, 'system', 1).cell.value!);
+  });
+
+  it('a device write to a COW page faults once and breaks COW (mirror and SVA)', () => {
+    for (const name of ['gpu-pcie5', 'sva-accelerator']) {
+      const r = singleFault(profile(name), 'read-only-write', 1);
+      expect(r.faults).toBe(1);
+      expect(r.cell.value).toBeGreaterThan(0);
+      expect(r.cell.note).toBeUndefined();
+    }
+  });
+
+  it('what a driver kind cannot do is n/a with its reason, never a number', () => {
+    const t = latencyMeasure([profile('rdma-nic'), profile('sva-accelerator')], 1);
+    expect(t.rows.map((r) => r.key)).toEqual(LATENCY_CASES.map((c) => `latency.${c}`));
+    for (const r of t.rows) expect(r.cells['rdma-nic']).toEqual({ value: null, note: NOTES.pinning });
+    const sva = Object.fromEntries(t.rows.map((r) => [r.params.case, r.cells['sva-accelerator']]));
+    expect(sva['zero-fill'].value).toBe(15); // 10 µs service + 5 µs PRI round trip
+    expect(sva.system).toEqual({ value: null, note: NOTES.svaInPlace });
+    expect(sva['peer-p2p'].value).toBeNull();
+    expect(sva['peer-ram'].value).toBeNull();
+  });
+
+  it('is deterministic for a seed', () => {
+    const a = latencyMeasure([profile('xgmi-pair')], 7);
+    const b = latencyMeasure([profile('xgmi-pair')], 7);
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+});
