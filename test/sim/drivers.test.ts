@@ -3,6 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { SimMachine, SimConfigError } from '../../src/sim/machine.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
+import { encodeAccess } from '../../src/sim/program.ts';
 
 describe('SVA driver', () => {
   it('faults each untouched page once through PRI, migrates nothing, and reads what the CPU wrote', () => {
@@ -216,5 +217,23 @@ describe('corner cases the fault benchmark found', () => {
     const xgmi = r.links.find((l) => l.kind === 'xgmi')!;
     expect(gbps).toBeGreaterThan(28.81 * 1.5); // well above the PCIe 4 host link
     expect(gbps).toBeLessThanOrEqual(xgmi.bandwidth! / 1e9);
+  });
+});
+
+describe('two GPUs without a direct link fighting over pages', () => {
+  it('make progress: stolen pages end up mapped where they are instead of bouncing forever', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(64, 'anon', 'rw');
+    const rnd = (seed: number, write: boolean) => Array.from({ length: 4 }, (_, i) => {
+      let x = seed * 7919 + i * 104729, n = 0;
+      return { next: () => (n++ < 50 ? ((x = (x * 1103515245 + 12345) % 2147483648), encodeAccess(base + (x % 64), write && n % 2 === 0)) : -1) };
+    });
+    m.launch('g0', p, { name: 'a', lanes: rnd(1, true), computePs: 1000, accessBytes: 64 });
+    m.launch('g1', p, { name: 'b', lanes: rnd(2, false), computePs: 1000, accessBytes: 64 });
+    m.run(2_000_000_000_000); // 2 s of simulated time at most
+    const r = m.results('pingpong');
+    expect(r.devices.map((d) => d.kernels.length)).toEqual([1, 1]);
+    expect(r.devices[0].thrashing.pins + r.devices[1].thrashing.pins).toBeGreaterThan(0);
   });
 });

@@ -58,6 +58,37 @@ export class MirrorSpace {
   /** Per VA block: the last migration's time and target (UVM's thrashing phase 0). */
   private readonly blockLast = new Map<number, { t: number; target: ProcessorId }>();
 
+  /** Pages taken from this device (migrate_to_ram) and when, with how many times in a row. */
+  private readonly stolen = new Map<number, { t: number; n: number; until: number }>();
+
+  /** Notes that `vpn` left this device at `t` (a CPU touch or another device pulled it). */
+  noteStolen(vpn: number, t: number): void {
+    const s = this.stolen.get(vpn);
+    this.stolen.set(vpn, { t, n: (s?.n ?? 0) + 1, until: s?.until ?? 0 });
+  }
+
+  /**
+   * Whether a fault on `vpn` should map it where it is instead of migrating it here: the page was
+   * taken from this device twice, each time within STEAL_WINDOW_LAPSES lapses of the fault. Two
+   * devices without a direct link otherwise pull a page back and forth between a batch and its
+   * replay, each round longer than the 500 µs lapse, so per-page detection never fires; UVM's
+   * adaptive lapse (up to 500 ms) is what catches this on real systems. The pin lasts the
+   * thrashing pin time.
+   */
+  remotelyPinned(vpn: number, t: number, params: ThrashingParams, residency: ProcessorId | null, self: ProcessorId): boolean {
+    const s = this.stolen.get(vpn);
+    if (!s) return false;
+    if (t < s.until) return true;
+    if (residency === self || residency === null || t - s.t > STEAL_WINDOW_LAPSES * params.lapse) {
+      if (t - s.t > STEAL_WINDOW_LAPSES * params.lapse) this.stolen.delete(vpn);
+      return false;
+    }
+    if (s.n < 2) return false;
+    s.until = t + params.pinDuration;
+    s.n = 0;
+    return true;
+  }
+
   /**
    * Records a migration for thrashing detection the way UVM does it: per block first, and per
    * page only once the block has seen migrations to different processors within a lapse (or
@@ -103,6 +134,11 @@ export interface MirrorOptions {
 }
 
 const MIGRATE_RUN_MAX = 512;
+/**
+ * How long after a page was taken from a device a new fault on it counts as a steal, in lapses
+ * (50 ms at UVM's 500 µs). ESTIMATE: a stand-in for UVM's adaptive lapse, bounded at 500 ms.
+ */
+const STEAL_WINDOW_LAPSES = 100;
 
 /** A device serviced by the HMM mirror driver. */
 export class HmmMirrorDevice extends TimedDevice {
@@ -119,12 +155,15 @@ export class HmmMirrorDevice extends TimedDevice {
   private readonly evictRng: () => number;
   private readonly policies: DevicePolicies;
   readonly records: BatchRecord[] = [];
+  /** Thrashing parameters, or null when the thrashing policy is off. */
+  private readonly thrashingParams: ThrashingParams | null;
   /** Raise → replay latency of every serviced fault entry, ps. */
   readonly latencies: number[] = [];
 
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, readonly opts: MirrorOptions) {
     super(ctx, index, name, profile, quantumPs);
     this.policies = opts.policies;
+    this.thrashingParams = opts.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(opts.policies.thrashing) : null;
     this.buffer = new FaultBuffer(profile.fault.bufferCapacity);
     const ce = profile.copyEngines!;
     this.ce = new CopyEngines(ctx.transfers, name, ce.count, ce.bandwidth, ctx.spans);
@@ -267,7 +306,7 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Services the faults of one VA block. */
   private serviceBlock(sp: MirrorSpace, faults: CoalescedFault[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>, t0: number): void {
     const mm = sp.mm;
-    const params = this.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(this.policies.thrashing) : null;
+    const params = this.thrashingParams;
     const toMigrate: number[] = [];
     const toMap: CoalescedFault[] = [];
     const writeOf = new Map<number, boolean>();
@@ -304,6 +343,10 @@ export class HmmMirrorDevice extends TimedDevice {
         if (hint.decision.kind === 'pin') {
           this.metrics.thrashing.pins++;
           target = hint.decision.residency === this.index ? 'migrate' : 'map';
+        }
+        if (sp.remotelyPinned(fl.vpn, t0, params, residency, this.index)) {
+          if (target === 'migrate') this.metrics.thrashing.pins++;
+          target = 'map';
         }
       }
       if (target === 'migrate' && (!this.mem || !this.migratable(vma))) target = 'map';
@@ -669,7 +712,7 @@ export class HmmMirrorDevice extends TimedDevice {
     // UVM runs CPU faults through the thrashing heuristics too: a throttled CPU sleeps out the
     // nap; a pin settles the page in system memory, where the device then maps it remotely.
     const sp0 = this.spaces.get(f.mm.id);
-    const tp = this.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(this.policies.thrashing) : null;
+    const tp = this.thrashingParams;
     if (sp0 && tp) {
       const now = this.ctx.engine.now as TimePs;
       const hint = thrashingHint(sp0.thrashing, tp, { vpn: f.vpn, deviceId: CPU, write: true, time: now }, { canAccess: this.opts.canAccess, residency: this.index });
@@ -705,7 +748,10 @@ export class HmmMirrorDevice extends TimedDevice {
     const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
     if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
-    if (sp && tp) sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
+    if (sp && tp) {
+      sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
+      sp.noteStolen(f.vpn, this.ctx.engine.now);
+    }
     return 0;
   }
 
