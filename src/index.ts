@@ -16,3 +16,6 @@ export { encodeAccess, listProgram, type LaneProgram, type KernelSpec, type CpuP
 export type { RunResults, BatchRecord, DeviceMetrics, LinkMetrics, Timeline, Span } from './sim/results.ts';
 export { loadProfile, listProfiles, PROFILES_DIR } from './devices/profile/load.ts';
 export type { Profile } from './devices/profile/schema.ts';
+export { loadScenario, parseScenario, ScenarioError, DEFAULT_SCENARIO, EXAMPLES_DIR, type Scenario, type ScenarioDevice, type ActivityPlan } from './scenario/load.ts';
+export { runScenario, ScenarioRunError, type RunScenarioOptions } from './scenario/run.ts';
+export { ScenarioSchema, scenarioJsonSchema } from './scenario/schema.ts';

@@ -1,7 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { traceCommand } from './trace.ts';
+import { registerFaultbench } from '../faultbench/cli.ts';
 import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
+import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
 
 /** Whether NAME.out beside a script records bad_op / no_such_region / open_err results. */
 function recordShowsToolErrors(file: string): boolean {
@@ -10,15 +12,43 @@ function recordShowsToolErrors(file: string): boolean {
   return /=> (.* )?(bad_op|err=no_such_region|open_err=)/.test(readFileSync(out, 'utf8'));
 }
 
+function scaleArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !(n > 0)) throw new InvalidArgumentError('expected a number > 0, e.g. 0.1');
+  return n;
+}
+
+function seedArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
 /**
  * The `hetmem` command line. Returns the process exit code: 0 success, 1 a check failed,
  * 2 bad input (one line naming the file, line and what was expected).
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
   let code = 0;
+  /** Runs a command body; expected problems become one line on stderr and exit code 2. */
+  const guard = (body: () => number) => {
+    try {
+      code = body();
+    } catch (e) {
+      const line = expectedErrorLine(e);
+      if (line === undefined) throw e;
+      io.err.write(`${line}\n`);
+      code = 2;
+    }
+  };
   const program = new Command();
   program.name('hetmem').description('An executable, timed model of Linux mm + HMM').exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.configureOutput({
+    writeOut: (s) => io.out.write(s),
+    writeErr: (s) => io.err.write(s),
+    // Usage errors are one line (commander puts "(Did you mean ...?)" on a line of its own).
+    outputError: (s, write) => write(`${s.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+  });
 
   program
     .command('trace')
@@ -32,24 +62,65 @@ export async function main(argv: string[]): Promise<number> {
         for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f);
       } catch (e) {
         if (e instanceof TraceSyntaxError) {
-          process.stderr.write(`${e.message}\n`);
+          io.err.write(`${e.message}\n`);
           code = 2;
           return;
         }
         throw e;
       }
       const r = traceCommand(files, !!opts.check);
-      process.stdout.write(r.output);
+      io.out.write(r.output);
       if (opts.check && r.matched !== r.total) code = 1;
     });
 
   program
     .command('run')
-    .description('run a scenario (default: a short demo of the byte-exact core)')
-    .action(async () => {
-      const { demo } = await import('./demo.ts');
-      process.stdout.write(demo());
+    .description('run a scenario (default: examples/default.yaml) and print a summary table')
+    .argument('[scenario]', 'scenario YAML file')
+    .option('--json', 'print the full results as JSON instead of the summary')
+    .option('--out <dir>', 'write results.json, batches.csv, trace.json and report.html into DIR')
+    .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
+    .option('--seed <n>', "override the scenario's seed", seedArg)
+    .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
+    .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
+      guard(() => runCommand(file, opts, io));
     });
+
+  program
+    .command('report')
+    .description('regenerate report.html from a results.json')
+    .argument('<results>', 'results.json written by hetmem run --out')
+    .option('--out <dir>', 'directory for report.html (default: beside the results)')
+    .action((file: string, opts: { out?: string }) => {
+      guard(() => reportCommand(file, opts, io));
+    });
+
+  program
+    .command('compare')
+    .description('print two runs side by side')
+    .argument('<a>', 'results.json of run A')
+    .argument('<b>', 'results.json of run B')
+    .action((a: string, b: string) => {
+      guard(() => compareCommand(a, b, io));
+    });
+
+  program
+    .command('profiles')
+    .description('list the shipped device profiles and where their numbers come from')
+    .argument('[names...]', 'only these profiles')
+    .option('--sources', 'print the source of every number')
+    .action((names: string[], opts: { sources?: boolean }) => {
+      guard(() => profilesCommand(names, opts, io));
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files (hetmem schema > hetmem.schema.json)')
+    .action(() => {
+      guard(() => schemaCommand(io));
+    });
+
+  registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

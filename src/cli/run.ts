@@ -1,0 +1,210 @@
+// `hetmem run`, `hetmem report`, `hetmem compare`, `hetmem profiles`, `hetmem schema`: the
+// commands around scenarios and their results. Each returns the process exit code; output goes
+// to the streams passed in (stdout for results, stderr for progress and problems).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { listProfiles, PROFILES_DIR } from '../devices/profile/load.ts';
+import { isEstimate, type Profile } from '../devices/profile/schema.ts';
+import { pcieBandwidth } from '../topology/pcie.ts';
+import type { RunResults } from '../sim/results.ts';
+import { formatBytes } from '../units/bytes.ts';
+import { formatTime } from '../units/time.ts';
+import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '../scenario/load.ts';
+import { runScenario, ScenarioRunError } from '../scenario/run.ts';
+import { scenarioJsonSchema } from '../scenario/schema.ts';
+import { batchesCsv } from '../report/csv.ts';
+import { chromeTrace } from '../report/perfetto.ts';
+import { renderReportHtml } from '../report/html.ts';
+import { summaryTable, compareTable } from '../report/summary.ts';
+import { parseResults, ResultsFileError } from '../report/results-schema.ts';
+import { formatColumns, formatCount, formatRate } from '../report/format.ts';
+
+/** Where a command writes. */
+export interface Io {
+  readonly out: NodeJS.WritableStream;
+  readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** The files `hetmem run --out DIR` writes, in order. */
+export const OUTPUT_FILES = ['results.json', 'batches.csv', 'trace.json', 'report.html'] as const;
+
+/** A problem worth one line and exit code 2 (bad input), not a stack trace. */
+export class UsageError extends Error {}
+
+/** One line for an error we expect (bad scenario, bad results file, unwritable directory), or undefined. */
+export function expectedErrorLine(e: unknown): string | undefined {
+  if (e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError) return e.message.split('\n')[0];
+  return undefined;
+}
+
+/** Writes the four output files of a run into `dir` (created if needed). Returns their paths. */
+export function writeOutputs(dir: string, results: RunResults): string[] {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${dir}: cannot create the output directory: ${(e as Error).message}`);
+  }
+  const contents: Record<(typeof OUTPUT_FILES)[number], () => string> = {
+    'results.json': () => JSON.stringify(results) + '\n',
+    'batches.csv': () => batchesCsv(results),
+    'trace.json': () => JSON.stringify(chromeTrace(results)) + '\n',
+    'report.html': () => renderReportHtml(results),
+  };
+  return OUTPUT_FILES.map((f) => {
+    const path = join(dir, f);
+    try {
+      writeFileSync(path, contents[f]());
+    } catch (e) {
+      throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+    }
+    return path;
+  });
+}
+
+/** Options of `hetmem run`. */
+export interface RunCommandOptions {
+  readonly json?: boolean;
+  readonly out?: string;
+  readonly scale?: number;
+  readonly seed?: number;
+  readonly progress?: boolean;
+}
+
+/** A progress bar on stderr (a terminal, not under CI): simulated time and events per second. */
+function progressBar(io: Io, s: Scenario, enabled: boolean) {
+  if (!enabled || !io.err.isTTY || io.env.CI) return undefined;
+  const bar = new cliProgress.SingleBar({
+    stream: io.err,
+    format: `${s.name} {bar} step {value}/{total} | {sim} simulated | {events} events | {rate} events/s`,
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 10,
+  }, cliProgress.Presets.shades_classic);
+  const started = Date.now();
+  let last = 0;
+  bar.start(s.steps.length, 0, { sim: formatTime(0), events: '0', rate: '0' });
+  return {
+    update(simPs: number, events: number, done: number, force = false) {
+      const now = Date.now();
+      if (!force && now - last < 100) return;
+      last = now;
+      const secs = Math.max(1e-3, (now - started) / 1000);
+      bar.update(done, { sim: formatTime(simPs), events: formatCount(events), rate: formatCount(Math.round(events / secs)) });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+/** `hetmem run [SCENARIO]`: runs a scenario (default: examples/default.yaml) and prints the summary. */
+export function runCommand(file: string | undefined, o: RunCommandOptions, io: Io): number {
+  const path = file ?? DEFAULT_SCENARIO;
+  let s = loadScenario(path);
+  if (o.seed !== undefined) s = { ...s, seed: o.seed };
+  const bar = progressBar(io, s, o.progress !== false);
+  let results: RunResults;
+  try {
+    results = runScenario(s, {
+      ...(o.scale !== undefined ? { scale: o.scale } : {}),
+      ...(bar ? { onProgress: (t: number, e: number, done: number) => bar.update(t, e, done) } : {}),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (o.out !== undefined) {
+    const written = writeOutputs(o.out, results);
+    io.err.write(`wrote ${written.join(', ')}\n`);
+  }
+  if (o.json) io.out.write(JSON.stringify(results) + '\n');
+  else io.out.write(summaryTable(results));
+  return 0;
+}
+
+function readResults(file: string): RunResults {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`${file}: cannot read the results: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return parseResults(text, file);
+}
+
+/** `hetmem report RESULTS.json [--out DIR]`: regenerates report.html (beside the results by default). */
+export function reportCommand(file: string, o: { out?: string }, io: Io): number {
+  const results = readResults(file);
+  const dir = o.out ?? dirname(file);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${dir}: cannot create the output directory: ${(e as Error).message}`);
+  }
+  const path = join(dir, 'report.html');
+  try {
+    writeFileSync(path, renderReportHtml(results));
+  } catch (e) {
+    throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+  }
+  io.out.write(`wrote ${path}\n`);
+  return 0;
+}
+
+/** A short label for a results file: its directory's name for DIR/results.json, else its base name. */
+function label(file: string): string {
+  const base = basename(file);
+  if (base === 'results.json') return basename(dirname(resolve(file)));
+  return base.replace(/\.json$/, '');
+}
+
+/** `hetmem compare A.json B.json`: both runs side by side. */
+export function compareCommand(a: string, b: string, io: Io): number {
+  const ra = readResults(a), rb = readResults(b);
+  let la = label(a), lb = label(b);
+  if (la === lb) {
+    la = a;
+    lb = b;
+  }
+  io.out.write(compareTable(ra, rb, la, lb));
+  return 0;
+}
+
+function linkText(p: Profile): string {
+  const l = p.link;
+  const host = l.pcie ? `PCIe ${l.pcie.gen}.0 x${l.pcie.width} (${formatRate(pcieBandwidth(l.pcie.gen, l.pcie.width))})` : `${l.kind} ${formatRate(l.hostToDevice ?? 0)}`;
+  return l.peer ? `${host} + ${l.peer.kind} ${formatRate(l.peer.bandwidth)}` : host;
+}
+
+/** `hetmem profiles [NAME...] [--sources]`: the shipped device profiles and where their numbers come from. */
+export function profilesCommand(names: readonly string[], o: { sources?: boolean }, io: Io): number {
+  const all = listProfiles();
+  const unknown = names.filter((n) => !all.some((p) => p.name === n));
+  if (unknown.length > 0) throw new UsageError(`unknown profile ${unknown.map((n) => `"${n}"`).join(', ')} (shipped profiles: ${all.map((p) => p.name).join(', ')})`);
+  const shown = names.length > 0 ? all.filter((p) => names.includes(p.name)) : all;
+  const rows = shown.map((p) => {
+    const src = Object.values(p.sources);
+    const est = src.filter(isEstimate).length;
+    return [p.name, p.kind, p.driver, formatBytes(p.memory.capacity), linkText(p), `${src.length - est} cited, ${est} estimated`, p.description];
+  });
+  let text = `device profiles in ${PROFILES_DIR}\n\n` +
+    formatColumns([['name', 'kind', 'driver', 'memory', 'link', 'sources', 'description'], ...rows], ['left', 'left', 'left', 'right', 'left', 'left', 'left']) + '\n';
+  if (o.sources) {
+    for (const p of shown) {
+      text += `\n${p.name} (profiles/${p.name}.yaml)\n`;
+      text += formatColumns(Object.entries(p.sources).map(([k, v]) => [k, v]), [], '  ') + '\n';
+    }
+  } else {
+    text += '\n(hetmem profiles --sources lists the source of every number)\n';
+  }
+  io.out.write(text);
+  return 0;
+}
+
+/** `hetmem schema`: the JSON Schema of scenario files. */
+export function schemaCommand(io: Io): number {
+  io.out.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
+  return 0;
+}

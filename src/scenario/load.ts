@@ -1,0 +1,401 @@
+// Loading a scenario: YAML → schema (schema.ts) → profiles → topology → cross-references, with
+// every problem reported as `FILE:LINE:COL: what was expected` (locate.ts). The result is a
+// Scenario that run.ts can execute: profiles loaded, topology filled in, steps normalised.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadProfile, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
+import type { Profile } from '../devices/profile/schema.ts';
+import { TopologySpecSchema, type TopologySpecInput } from '../topology/spec.ts';
+import { defaultTopology } from '../sim/machine.ts';
+import { oversubscribedPages } from '../workloads/oversubscribe.ts';
+import { formatBytes } from '../units/bytes.ts';
+import { ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
+import {
+  ScenarioSchema,
+  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type PipelineInput, type ProcessInput,
+  type ScenarioInput, type ScenarioTopologyInput, type WorkloadInput,
+} from './schema.ts';
+
+export { ScenarioError } from './locate.ts';
+
+/** The examples shipped with hetmem (the repository's examples/ folder). */
+export const EXAMPLES_DIR: string = fileURLToPath(new URL('../../examples/', import.meta.url));
+/** The scenario `hetmem run` runs without an argument (and `npm start`). */
+export const DEFAULT_SCENARIO: string = join(EXAMPLES_DIR, 'default.yaml');
+
+/** A device of a loaded scenario. */
+export interface ScenarioDevice {
+  readonly name: string;
+  /** The profile, with the scenario's `memory` override applied. */
+  readonly profile: Profile;
+  /** Where the profile came from: a shipped name or a file path. */
+  readonly profileSource: string;
+  /** Policy choices by role (only the roles the scenario sets). */
+  readonly policies: Readonly<Record<string, unknown>>;
+}
+
+/** A device kernel to launch. `path` locates it in the file ("steps[2][0].kernel"). */
+export interface KernelPlan {
+  readonly kind: 'kernel';
+  readonly device: string;
+  readonly process: string;
+  readonly workload: WorkloadInput;
+  readonly path: string;
+}
+
+/** A CPU phase to run. */
+export interface CpuPlan {
+  readonly kind: 'cpu';
+  readonly process: string;
+  readonly workload: WorkloadInput;
+  readonly path: string;
+}
+
+/** A pipeline: stage s works on chunk c in wave c + s (a stage is one or more activities). */
+export interface PipelinePlan {
+  readonly kind: 'pipeline';
+  readonly chunks: number;
+  readonly stages: readonly (readonly (KernelPlan | CpuPlan)[])[];
+  readonly path: string;
+}
+
+export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan;
+
+/** A validated scenario, ready for runScenario. Times in ps, sizes in bytes. */
+export interface Scenario {
+  /** The file it came from (used in messages). */
+  readonly file: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly seed: number;
+  readonly data: boolean;
+  readonly quantumPs: number;
+  readonly bucketPs: number;
+  /** Simulated-time cap, or undefined to run every step to the end. */
+  readonly durationPs?: number;
+  readonly maxSpans?: number;
+  readonly devices: readonly ScenarioDevice[];
+  /** The interconnect; undefined = SimMachine's default topology for the devices. */
+  readonly topology?: TopologySpecInput;
+  readonly processes: readonly ProcessInput[];
+  /** Steps in order; the activities of a step start together. */
+  readonly steps: readonly (readonly ActivityPlan[])[];
+}
+
+const DEFAULT_QUANTUM_PS = 1_000_000;
+const DEFAULT_BUCKET_PS = 10_000_000;
+
+/** Names of the shipped profiles (profiles/*.yaml), sorted. */
+export function shippedProfileNames(): string[] {
+  return readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+}
+
+/**
+ * Reads and validates a scenario file.
+ * @throws ScenarioError (`FILE:LINE:COL: ...`, or `FILE: ...` when the file cannot be read)
+ */
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ScenarioError([`${path}: cannot read the scenario: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`]);
+  }
+  return parseScenario(text, path);
+}
+
+/**
+ * Parses and validates scenario YAML. Profile paths are relative to `baseDir` (default: the
+ * directory of `file`).
+ * @throws ScenarioError with one `FILE:LINE:COL: ...` line per problem (message = the first)
+ */
+export function parseScenario(text: string, file: string, baseDir: string = dirname(file)): Scenario {
+  const src: YamlSource = YamlSource.parse(text, file);
+  const raw = src.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    src.fail([src.locate({ path: [], message: `expected a mapping of scenario fields at the top level (name, devices, processes, steps, ...), got ${raw === null || raw === undefined ? 'nothing' : Array.isArray(raw) ? 'a list' : JSON.stringify(raw)}` })]);
+  }
+  const r = ScenarioSchema.safeParse(raw);
+  if (!r.success) {
+    const located = src.zodIssues(ScenarioSchema, raw, r.error.issues);
+    src.fail(located.length > 0 ? located : [{ line: 1, col: 1, message: r.error.issues[0]?.message ?? 'invalid scenario' }]);
+  }
+  const input = r.data;
+
+  // Devices and their profiles.
+  const issues: PathIssue[] = [];
+  const devices: ScenarioDevice[] = [];
+  input.devices.forEach((d, i) => {
+    const at = ['devices', i];
+    const loaded = resolveProfile(d.profile, baseDir);
+    if (typeof loaded === 'string') {
+      issues.push({ path: [...at, 'profile'], message: loaded });
+      return;
+    }
+    let profile = loaded.profile;
+    if (d.memory !== undefined) {
+      if (profile.driver === 'sva') issues.push({ path: [...at, 'memory'], message: `profile ${profile.name} uses driver sva, which works on host memory and has no device memory to size` });
+      else if (d.memory < profile.memory.chunkSize) issues.push({ path: [...at, 'memory'], message: `expected at least one ${formatBytes(profile.memory.chunkSize)} chunk of device memory, got ${formatBytes(d.memory)}` });
+      profile = { ...profile, memory: { ...profile.memory, capacity: d.memory } };
+    }
+    const policies = (d.policies ?? {}) as Record<string, unknown>;
+    if (d.policies !== undefined && profile.driver !== 'hmm-mirror') {
+      issues.push({ path: [...at, 'policies'], at: 'key', message: `policies apply to hmm-mirror devices; profile ${profile.name} uses driver ${profile.driver}` });
+    }
+    const placement = policies.placement as { policy?: string } | undefined;
+    if (placement?.policy === 'read-duplication' && profile.driver === 'hmm-mirror') {
+      issues.push({ path: [...at, 'policies', 'placement', 'policy'], message: 'read-duplication is not available for HMM-managed memory (a CPU store through a writable PTE raises no notifier, so a device copy would go stale)' });
+    }
+    devices.push({ name: d.name, profile, profileSource: loaded.source, policies });
+  });
+  if (issues.length > 0) src.fail(issues.map((i) => src.locate(i)));
+
+  const topology = input.topology === undefined ? undefined : resolveTopology(input.topology, devices, issues);
+  checkReferences(input, devices, issues);
+  if (issues.length > 0) src.fail(issues.map((i) => src.locate(i)));
+
+  return {
+    file,
+    name: input.name,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    seed: input.seed,
+    data: input.data,
+    quantumPs: input.quantum ?? DEFAULT_QUANTUM_PS,
+    bucketPs: input.bucket ?? DEFAULT_BUCKET_PS,
+    ...(input.duration !== undefined ? { durationPs: input.duration } : {}),
+    ...(input.maxSpans !== undefined ? { maxSpans: input.maxSpans } : {}),
+    devices,
+    ...(topology !== undefined ? { topology } : {}),
+    processes: input.processes,
+    steps: normaliseSteps(input, soleProcess(input)),
+  };
+}
+
+/** A profile by shipped name or path; a string is the error message. */
+function resolveProfile(ref: string, baseDir: string): { profile: Profile; source: string } | string {
+  const looksLikePath = ref.includes('/') || ref.includes('\\') || ref.endsWith('.yaml') || ref.endsWith('.yml');
+  if (!looksLikePath) {
+    const shipped = shippedProfileNames();
+    if (!shipped.includes(ref)) return `unknown profile "${ref}" (shipped profiles: ${shipped.join(', ')}; or give a path to a .yaml file)`;
+    return { profile: loadProfile(join(PROFILES_DIR, `${ref}.yaml`)), source: ref };
+  }
+  const path = isAbsolute(ref) ? ref : resolve(baseDir, ref);
+  if (!existsSync(path)) return `no profile file ${JSON.stringify(ref)} (looked for ${path})`;
+  try {
+    return { profile: loadProfile(path), source: ref };
+  } catch (e) {
+    // The profile's own FILE:LINE:COL line is the most precise place to point at.
+    if (e instanceof ProfileError) throw new ScenarioError(e.issues);
+    throw e;
+  }
+}
+
+/**
+ * The topology of a scenario that declares one: omitted sections come from the default
+ * topology, endpoints of devices take kind/gen/width from their profiles, root complexes get the
+ * default host bridge ids. Problems are reported under `topology`.
+ */
+function resolveTopology(t: ScenarioTopologyInput, devices: readonly ScenarioDevice[], issues: PathIssue[]): TopologySpecInput {
+  const def = defaultTopology(devices.map((d) => ({ name: d.name, profile: d.profile })));
+  const byName = new Map(devices.map((d) => [d.name, d]));
+  const endpoints = (t.endpoints ?? def.endpoints ?? []).map((e, i) => {
+    const d = byName.get(e.id);
+    const pcie = d?.profile.link.pcie ?? { gen: 4 as const, width: 16 as const };
+    const kind = e.kind ?? d?.profile.kind;
+    const gen = e.gen ?? (d ? pcie.gen : undefined);
+    const width = e.width ?? (d ? pcie.width : undefined);
+    if (kind === undefined || gen === undefined || width === undefined) {
+      issues.push({ path: ['topology', 'endpoints', i, 'id'], message: `endpoint '${e.id}' is not a device of the scenario: give its kind, gen and width` });
+    }
+    return { ...e, kind: kind ?? 'other', gen: gen ?? 4, width: width ?? 16 };
+  });
+  const spec: TopologySpecInput = {
+    sockets: t.sockets ?? def.sockets,
+    rootComplexes: (t.rootComplexes ?? def.rootComplexes ?? []).map((rc) => ({ vendorId: 0x8086, deviceId: 0x09a2, ...rc })),
+    switches: t.switches ?? def.switches ?? [],
+    endpoints,
+    links: t.links ?? def.links ?? [],
+  };
+  const r = TopologySpecSchema.safeParse(spec);
+  if (!r.success) for (const i of r.error.issues) issues.push({ path: ['topology', ...(i.path as Path)], message: i.message });
+  const ids = new Set(endpoints.map((e) => e.id));
+  devices.forEach((d, i) => {
+    if (!ids.has(d.name)) issues.push({ path: ['devices', i, 'name'], message: `device '${d.name}' is not an endpoint of the topology (endpoints: ${[...ids].join(', ') || 'none'})` });
+  });
+  return spec;
+}
+
+/** The process an activity without `process:` runs in: the only one, if there is only one. */
+function soleProcess(input: ScenarioInput): string | undefined {
+  return input.processes.length === 1 ? input.processes[0].name : undefined;
+}
+
+type Found =
+  | { path: Path; kind: 'kernel'; a: KernelActivityInput }
+  | { path: Path; kind: 'cpu'; a: CpuActivityInput }
+  | { path: Path; kind: 'pipeline'; a: PipelineInput };
+
+/** Every activity of the scenario with its path in the file. */
+function activities(input: ScenarioInput): Found[] {
+  const out: Found[] = [];
+  input.steps.forEach((step, i) => {
+    const list = Array.isArray(step) ? step.map((a, j) => ({ a, path: ['steps', i, j] as Path })) : [{ a: step, path: ['steps', i] as Path }];
+    for (const { a, path } of list) {
+      if (a.kernel) out.push({ path: [...path, 'kernel'], kind: 'kernel', a: a.kernel });
+      else if (a.cpu) out.push({ path: [...path, 'cpu'], kind: 'cpu', a: a.cpu });
+      else if (a.pipeline) out.push({ path: [...path, 'pipeline'], kind: 'pipeline', a: a.pipeline });
+    }
+  });
+  return out;
+}
+
+/** Pages of an allocation before scaling. */
+export function allocationPages(a: AllocationInput, capacityOf: (device: string) => number | undefined): number {
+  if (a.pages !== undefined) return a.pages;
+  if (a.size !== undefined) return Math.ceil(a.size / 4096);
+  const cap = capacityOf(a.oversubscribe!.device) ?? 0;
+  return cap > 0 ? oversubscribedPages(cap, a.oversubscribe!.factor) : 1;
+}
+
+const STRUCTURE_OF: Partial<Record<WorkloadInput['type'], 'graph' | 'list' | 'tree'>> = { bfs: 'graph', chaseList: 'list', searchTree: 'tree' };
+const SLICEABLE = new Set<WorkloadInput['type']>(['streaming', 'strided', 'random', 'readMostly']);
+
+function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[], issues: PathIssue[]): void {
+  const issue = (path: Path, message: string, at?: 'key') => issues.push(at ? { path, message, at } : { path, message });
+  const deviceByName = new Map<string, ScenarioDevice>();
+  devices.forEach((d, i) => {
+    if (deviceByName.has(d.name)) issue(['devices', i, 'name'], `device name '${d.name}' is used twice`);
+    else deviceByName.set(d.name, d);
+  });
+  const capacityOf = (name: string) => deviceByName.get(name)?.profile.memory.capacity;
+
+  const procs = new Map<string, { p: ProcessInput; pages: Map<string, number> }>();
+  input.processes.forEach((p, i) => {
+    if (procs.has(p.name)) issue(['processes', i, 'name'], `process name '${p.name}' is used twice`);
+    const names = new Set<string>();
+    const pages = new Map<string, number>();
+    p.allocations.forEach((a, j) => {
+      const at = ['processes', i, 'allocations', j];
+      if (names.has(a.name)) issue([...at, 'name'], `name '${a.name}' is used twice in process '${p.name}'`);
+      names.add(a.name);
+      if (a.oversubscribe) {
+        const d = deviceByName.get(a.oversubscribe.device);
+        if (!d) issue([...at, 'oversubscribe', 'device'], `unknown device '${a.oversubscribe.device}' (devices: ${[...deviceByName.keys()].join(', ')})`);
+        else if (d.profile.memory.capacity < d.profile.memory.chunkSize) issue([...at, 'oversubscribe', 'device'], `device '${d.name}' has no device memory to oversubscribe`);
+      }
+      pages.set(a.name, allocationPages(a, capacityOf));
+    });
+    p.structures.forEach((s, j) => {
+      if (names.has(s.name)) issue(['processes', i, 'structures', j, 'name'], `name '${s.name}' is used twice in process '${p.name}'`);
+      names.add(s.name);
+    });
+    if (!procs.has(p.name)) procs.set(p.name, { p, pages });
+  });
+
+  const sole = soleProcess(input);
+  const built = new Set<string>();
+  const checkActivity = (path: Path, kind: 'kernel' | 'cpu', a: KernelActivityInput | CpuActivityInput, sliced?: number) => {
+    if (kind === 'kernel') {
+      const dev = (a as KernelActivityInput).device;
+      if (!deviceByName.has(dev)) issue([...path, 'device'], `unknown device '${dev}' (devices: ${[...deviceByName.keys()].join(', ')})`);
+    }
+    const procName = a.process ?? sole;
+    if (procName === undefined) {
+      issue(path, `missing "process": there are ${input.processes.length} processes (${input.processes.map((p) => p.name).join(', ')})`, 'key');
+      return;
+    }
+    const proc = procs.get(procName);
+    if (!proc) {
+      issue([...path, 'process'], `unknown process '${procName}' (processes: ${[...procs.keys()].join(', ')})`);
+      return;
+    }
+    const w = a.workload;
+    const wp = [...path, 'workload'];
+    const buffer = (name: string, at: Path): number | undefined => {
+      const pages = proc.pages.get(name);
+      if (pages === undefined) {
+        const isStructure = proc.p.structures.some((s) => s.name === name);
+        issue(at, isStructure
+          ? `'${name}' is a structure; this workload needs a buffer (allocations of '${procName}': ${proc.p.allocations.map((x) => x.name).join(', ') || 'none'})`
+          : `unknown buffer '${name}' (allocations of '${procName}': ${proc.p.allocations.map((x) => x.name).join(', ') || 'none'})`);
+      }
+      return pages;
+    };
+    if (sliced !== undefined && !SLICEABLE.has(w.type)) {
+      issue([...wp, 'type'], `a pipeline stage must be streaming, strided, random or readMostly (its buffers are cut into chunks), not ${w.type}`);
+      return;
+    }
+    if ('buffer' in w) {
+      const pages = buffer(w.buffer, [...wp, 'buffer']);
+      if (pages !== undefined && sliced !== undefined && pages < sliced) issue([...wp, 'buffer'], `buffer '${w.buffer}' has ${pages} pages, fewer than the pipeline's ${sliced} chunks`);
+      if (w.type === 'stencil' && pages !== undefined) {
+        if (w.cols > pages) issue([...wp, 'cols'], `a row of ${w.cols} pages does not fit in buffer '${w.buffer}' (${pages} pages)`);
+        else {
+          const rows = w.rows ?? Math.floor(pages / w.cols);
+          if (rows * w.cols > pages) issue([...wp, 'rows'], `${rows} rows × ${w.cols} pages = ${rows * w.cols} pages do not fit in buffer '${w.buffer}' (${pages} pages)`);
+          if (w.out !== undefined) {
+            const outPages = buffer(w.out, [...wp, 'out']);
+            if (outPages !== undefined && outPages < rows * w.cols) issue([...wp, 'out'], `buffer '${w.out}' (${outPages} pages) is smaller than the grid (${rows * w.cols} pages)`);
+            if (w.out === w.buffer) issue([...wp, 'out'], 'out must be a different buffer (leave it out to update in place)');
+          }
+        }
+      }
+    }
+    if (w.type === 'allToAll') {
+      w.buffers.forEach((b, k) => buffer(b, [...wp, 'buffers', k]));
+      const dup = w.buffers.find((b, k) => w.buffers.indexOf(b) !== k);
+      if (dup !== undefined) issue([...wp, 'buffers'], `buffer '${dup}' is listed twice; each participant needs its own buffer`);
+      if (w.index >= w.buffers.length) issue([...wp, 'index'], `expected an index below ${w.buffers.length} (one per buffer), got ${w.index}`);
+    }
+    if ('structure' in w) {
+      const s = proc.p.structures.find((x) => x.name === w.structure);
+      if (!s) {
+        issue([...wp, 'structure'], `unknown structure '${w.structure}' (structures of '${procName}': ${proc.p.structures.map((x) => x.name).join(', ') || 'none'})`);
+        return;
+      }
+      const want = STRUCTURE_OF[w.type];
+      if (want !== undefined && s.type !== want) issue([...wp, 'structure'], `${w.type} needs a ${want}; '${s.name}' is a ${s.type}`);
+      if (w.type === 'bfs' && s.type === 'graph' && (w.source ?? 0) >= s.vertices) issue([...wp, 'source'], `expected a vertex below ${s.vertices}, got ${w.source}`);
+      if (w.type === 'build') {
+        if (kind === 'kernel') issue([...wp, 'type'], 'build is a CPU phase: run it as cpu: { workload: { type: build, ... } }');
+        const key = `${procName}/${s.name}`;
+        if (built.has(key)) issue([...wp, 'structure'], `structure '${s.name}' is built twice (a structure is built once)`);
+        built.add(key);
+      }
+    }
+  };
+  for (const f of activities(input)) {
+    if (f.kind === 'pipeline') {
+      f.a.stages.forEach((stage, k) => {
+        const list = Array.isArray(stage) ? stage.map((s, l) => ({ s, at: [...f.path, 'stages', k, l] })) : [{ s: stage, at: [...f.path, 'stages', k] }];
+        for (const { s, at } of list) {
+          if (s.kernel) checkActivity([...at, 'kernel'], 'kernel', s.kernel, f.a.chunks);
+          else if (s.cpu) checkActivity([...at, 'cpu'], 'cpu', s.cpu, f.a.chunks);
+        }
+      });
+    } else checkActivity(f.path, f.kind, f.a);
+  }
+}
+
+function normaliseSteps(input: ScenarioInput, sole: string | undefined): ActivityPlan[][] {
+  const plan = (a: { kernel?: KernelActivityInput; cpu?: CpuActivityInput }, path: Path): KernelPlan | CpuPlan => {
+    if (a.kernel) return { kind: 'kernel', device: a.kernel.device, process: a.kernel.process ?? sole!, workload: a.kernel.workload, path: formatPath([...path, 'kernel']) };
+    return { kind: 'cpu', process: a.cpu!.process ?? sole!, workload: a.cpu!.workload, path: formatPath([...path, 'cpu']) };
+  };
+  return input.steps.map((step, i) => {
+    const list = Array.isArray(step) ? step.map((a, j) => ({ a, path: ['steps', i, j] as Path })) : [{ a: step, path: ['steps', i] as Path }];
+    return list.map(({ a, path }): ActivityPlan => {
+      if (a.pipeline) {
+        return {
+          kind: 'pipeline', chunks: a.pipeline.chunks, path: formatPath([...path, 'pipeline']),
+          stages: a.pipeline.stages.map((stage, k) => Array.isArray(stage)
+            ? stage.map((s, l) => plan(s, [...path, 'pipeline', 'stages', k, l]))
+            : [plan(stage, [...path, 'pipeline', 'stages', k])]),
+        };
+      }
+      return plan(a, path);
+    });
+  });
+}

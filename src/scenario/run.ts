@@ -1,0 +1,378 @@
+// Running a scenario: build the SimMachine (devices, topology), the processes with their buffers
+// and pointer structures, then run the steps in order — the activities of a step start together
+// and the next step starts when all of them have finished — and return the RunResults.
+import type { Process, MapKind } from '../api/machine.ts';
+import type { Rng } from '../engine/rng.ts';
+import type { Profile } from '../devices/profile/schema.ts';
+import { SimConfigError, SimMachine, type DeviceConfig } from '../sim/machine.ts';
+import { PinningError } from '../sim/drivers/pinning.ts';
+import type { CpuPhaseSpec, KernelSpec } from '../sim/program.ts';
+import type { RunResults } from '../sim/results.ts';
+import { streaming } from '../workloads/streaming.ts';
+import { strided } from '../workloads/strided.ts';
+import { random } from '../workloads/random.ts';
+import { stencil } from '../workloads/stencil.ts';
+import { readMostlyTable } from '../workloads/read-mostly.ts';
+import { allToAll } from '../workloads/all-to-all.ts';
+import { randomGraph, type Graph } from '../workloads/graph.ts';
+import { bfs } from '../workloads/bfs.ts';
+import { linkedList, chaseList, type LinkedList } from '../workloads/linked-list.ts';
+import { binaryTree, searchTree, type BinaryTree } from '../workloads/tree.ts';
+import { partLength, partStart } from '../workloads/split.ts';
+import type { BuildOptions } from '../workloads/page-list-phase.ts';
+import type { CostOptions } from '../workloads/options.ts';
+import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type Scenario } from './load.ts';
+import { DEFAULT_ALIGN, type StructureInput, type WorkloadInput } from './schema.ts';
+
+/** Lanes of a device kernel whose workload does not say. */
+export const DEFAULT_KERNEL_LANES = 32;
+/** Threads of a CPU phase whose workload does not say. */
+export const DEFAULT_CPU_THREADS = 1;
+
+/** Options of runScenario. */
+export interface RunScenarioOptions {
+  /**
+   * Size factor (> 0, default 1) for quick runs: allocation sizes, structure node counts, device
+   * memory (rounded up to whole chunks) and per-lane access counts are multiplied by it; lane
+   * counts, passes, iterations and the time settings are not. Oversubscription factors hold
+   * because buffers and device memory shrink together.
+   */
+  readonly scale?: number;
+  /**
+   * Called at the start, every `progressEvents` engine events and at the end, with the simulated
+   * time, the events run so far and the top-level steps finished out of the total.
+   */
+  readonly onProgress?: (simPs: number, events: number, stepsDone: number, steps: number) => void;
+  /** Events between progress calls (default 4096). */
+  readonly progressEvents?: number;
+}
+
+/** A scenario that could not run as written (caught only at run time): one line. */
+export class ScenarioRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioRunError';
+  }
+}
+
+/** A count multiplied by the scale, at least `min`. */
+function scaled(n: number, scale: number, min = 1): number {
+  return Math.max(min, Math.round(n * scale));
+}
+
+/** A profile with its device memory scaled (whole chunks, at least one; 0 stays 0). */
+function scaleProfile(p: Profile, scale: number): Profile {
+  const cap = p.memory.capacity;
+  if (scale === 1 || cap === 0) return p;
+  const chunk = p.memory.chunkSize;
+  const capacity = Math.max(chunk, Math.ceil((cap * scale) / chunk) * chunk);
+  return { ...p, memory: { ...p.memory, capacity: capacity as Profile['memory']['capacity'] } };
+}
+
+interface Buffer {
+  readonly base: number;
+  readonly pages: number;
+}
+
+type Built =
+  | { readonly type: 'graph'; readonly g: Graph }
+  | { readonly type: 'list'; readonly l: LinkedList }
+  | { readonly type: 'tree'; readonly t: BinaryTree };
+
+interface ProcState {
+  readonly proc: Process;
+  readonly buffers: Map<string, Buffer>;
+  readonly structures: Map<string, Built>;
+}
+
+/** Maps `pages` pages aligned to `alignPages` (the slack around them is unmapped again). */
+function mmapAligned(p: Process, pages: number, kind: MapKind, alignPages: number): number {
+  if (alignPages <= 1) return p.mmap(pages, kind, 'rw');
+  const raw = p.mmap(pages + alignPages - 1, kind, 'rw');
+  const base = Math.ceil(raw / alignPages) * alignPages;
+  if (base > raw) p.munmap(raw, base - raw);
+  const tail = raw + pages + alignPages - 1 - (base + pages);
+  if (tail > 0) p.munmap(base + pages, tail);
+  return base;
+}
+
+function costOptions(w: WorkloadInput, name: string): CostOptions {
+  return {
+    name: w.name ?? name,
+    ...(w.compute !== undefined ? { computePs: w.compute } : {}),
+    ...(w.accessBytes !== undefined ? { accessBytes: w.accessBytes } : {}),
+  };
+}
+
+/** Regions a structure occupies (the pinning driver registers them). */
+function structureRegions(s: Built): Buffer[] {
+  switch (s.type) {
+    case 'graph':
+      return [...s.g.arenas.map((a) => ({ base: a.start, pages: a.pages })),
+        { base: s.g.offsetsBase, pages: s.g.offsetsPages }, { base: s.g.targetsBase, pages: s.g.targetsPages }, { base: s.g.visitedBase, pages: s.g.visitedPages }];
+    case 'list':
+      return s.l.arenas.map((a) => ({ base: a.start, pages: a.pages }));
+    case 'tree':
+      return s.t.arenas.map((a) => ({ base: a.start, pages: a.pages }));
+  }
+}
+
+/**
+ * Runs a loaded scenario to the end (or to its `duration`) and returns the results.
+ * @throws ScenarioRunError when the model refuses something the schema could not know
+ *   (e.g. a pinning device without room for a kernel's buffers)
+ */
+export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults {
+  const scale = o.scale ?? 1;
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`runScenario: scale must be a finite number > 0, got ${scale}`);
+  const fail = (where: string, e: unknown): never => {
+    if (e instanceof SimConfigError || e instanceof PinningError || e instanceof RangeError) {
+      throw new ScenarioRunError(`${s.file}: ${where === '' ? '' : `${where}: `}${(e as Error).message.split('\n')[0]}`);
+    }
+    throw e;
+  };
+
+  const devices: DeviceConfig[] = s.devices.map((d) => ({ name: d.name, profile: scaleProfile(d.profile, scale), policies: d.policies }));
+  const capacity = new Map(devices.map((d) => [d.name, d.profile.memory.capacity as number]));
+  let m: SimMachine;
+  try {
+    m = new SimMachine({
+      seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs,
+      ...(s.topology !== undefined ? { topology: s.topology } : {}),
+      ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),
+    });
+  } catch (e) {
+    return fail('', e);
+  }
+
+  // Build options of each structure come from the step that builds it; a buffer cut into
+  // pipeline chunks keeps at least one page per chunk however small the scale.
+  const buildOf = new Map<string, WorkloadInput>();
+  const minPages = new Map<string, number>();
+  const visit = (a: ActivityPlan, chunks = 1) => {
+    if (a.kind === 'pipeline') a.stages.forEach((stage) => stage.forEach((p) => visit(p, a.chunks)));
+    else if (a.workload.type === 'build') buildOf.set(`${a.process}/${a.workload.structure}`, a.workload);
+    else if ('buffer' in a.workload) {
+      const key = `${a.process}/${a.workload.buffer}`;
+      minPages.set(key, Math.max(minPages.get(key) ?? 1, chunks));
+    }
+  };
+  s.steps.forEach((step) => step.forEach((a) => visit(a)));
+
+  // Processes, their buffers and structures, in declaration order.
+  const procs = new Map<string, ProcState>();
+  for (const p of s.processes) {
+    const proc = m.spawn();
+    const buffers = new Map<string, Buffer>();
+    for (const a of p.allocations) {
+      const pages = Math.max(minPages.get(`${p.name}/${a.name}`) ?? 1,
+        a.oversubscribe ? allocationPages(a, (d) => capacity.get(d)) : scaled(allocationPages(a, () => 0), scale));
+      const alignPages = Math.max(1, Math.floor((a.align ?? DEFAULT_ALIGN) / 4096));
+      buffers.set(a.name, { base: mmapAligned(proc, pages, a.kind, alignPages), pages });
+    }
+    const structures = new Map<string, Built>();
+    for (const st of p.structures) {
+      try {
+        structures.set(st.name, buildStructure(proc, st, m.rng(`structure/${p.name}/${st.name}`), scale, buildOf.get(`${p.name}/${st.name}`)));
+      } catch (e) {
+        fail(`process ${p.name}: structure ${st.name}`, e);
+      }
+    }
+    procs.set(p.name, { proc, buffers, structures });
+  }
+
+  /** Buffer `name` of a process, or chunk `chunk` of `chunks` of it. */
+  const bufferOf = (ps: ProcState, name: string, chunk?: { c: number; of: number }): Buffer => {
+    const b = ps.buffers.get(name)!;
+    if (chunk === undefined) return b;
+    return { base: b.base + partStart(b.pages, chunk.of, chunk.c), pages: partLength(b.pages, chunk.of, chunk.c) };
+  };
+
+  /** The kernel (lanes) of a workload. */
+  const makeKernel = (plan: KernelPlan | CpuPlan, lanes: number, chunk?: { c: number; of: number }): KernelSpec => {
+    const ps = procs.get(plan.process)!;
+    const w = plan.workload;
+    const rng = m.rng(`workload/${plan.path}${chunk ? `/chunk${chunk.c}` : ''}`);
+    const ref = 'buffer' in w ? w.buffer : 'structure' in w ? w.structure : w.type === 'allToAll' ? w.buffers[w.index] : '';
+    const name = `${w.type} ${ref}${chunk ? ` #${chunk.c}` : ''}`;
+    const c = costOptions(w, name);
+    if (chunk && w.name !== undefined) (c as { name: string }).name = `${w.name} #${chunk.c}`;
+    let regions: Buffer[] = [];
+    let k: KernelSpec;
+    switch (w.type) {
+      case 'streaming': {
+        const b = bufferOf(ps, w.buffer, chunk);
+        regions = [b];
+        k = streaming({ ...c, base: b.base, pages: b.pages, lanes, passes: w.passes ?? 1, write: w.write ?? false });
+        break;
+      }
+      case 'strided': {
+        const b = bufferOf(ps, w.buffer, chunk);
+        regions = [b];
+        k = strided({ ...c, base: b.base, pages: b.pages, stride: w.stride, lanes, passes: w.passes ?? 1, shiftPerPass: w.shiftPerPass ?? 0, write: w.write ?? false });
+        break;
+      }
+      case 'random': {
+        const b = bufferOf(ps, w.buffer, chunk);
+        regions = [b];
+        k = random({ ...c, base: b.base, pages: b.pages, lanes, accessesPerLane: scaled(w.accesses, scale), writeFraction: w.writeFraction ?? 0, rng });
+        break;
+      }
+      case 'readMostly': {
+        const b = bufferOf(ps, w.buffer, chunk);
+        regions = [b];
+        k = readMostlyTable({ ...c, base: b.base, pages: b.pages, lanes, lookupsPerLane: scaled(w.lookups, scale), writeEvery: w.writeEvery === 'never' ? Infinity : (w.writeEvery ?? 100), rng });
+        break;
+      }
+      case 'stencil': {
+        const b = bufferOf(ps, w.buffer);
+        const out = w.out !== undefined ? bufferOf(ps, w.out) : undefined;
+        const pages = Math.min(b.pages, out?.pages ?? Infinity);
+        // Scaled grids keep their aspect ratio: both sides shrink by √scale.
+        let cols = scale === 1 ? w.cols : scaled(w.cols, Math.sqrt(scale));
+        let rows = w.rows !== undefined ? (scale === 1 ? w.rows : scaled(w.rows, Math.sqrt(scale))) : Math.floor(pages / cols);
+        if (cols > pages) cols = pages;
+        rows = Math.max(1, Math.min(rows, Math.floor(pages / cols)));
+        regions = out ? [b, out] : [b];
+        k = stencil({ ...c, base: b.base, rows, cols, lanes, iterations: w.iterations ?? 1, ...(out ? { outBase: out.base } : {}) });
+        break;
+      }
+      case 'allToAll': {
+        const bufs = w.buffers.map((n) => bufferOf(ps, n));
+        regions = bufs;
+        k = allToAll({ ...c, buffers: bufs, device: w.index, lanes });
+        break;
+      }
+      case 'bfs': {
+        const st = ps.structures.get(w.structure)!;
+        if (st.type !== 'graph') throw new Error('unreachable: bfs on a non-graph');
+        regions = structureRegions(st);
+        k = bfs(st.g, { ...c, lanes, source: Math.min(w.source ?? 0, st.g.vertices - 1) });
+        break;
+      }
+      case 'chaseList': {
+        const st = ps.structures.get(w.structure)!;
+        if (st.type !== 'list') throw new Error('unreachable: chaseList on a non-list');
+        regions = structureRegions(st);
+        k = chaseList(st.l, { ...c, lanes, ...(w.steps !== undefined ? { steps: scaled(w.steps, scale) } : {}) });
+        break;
+      }
+      case 'searchTree': {
+        const st = ps.structures.get(w.structure)!;
+        if (st.type !== 'tree') throw new Error('unreachable: searchTree on a non-tree');
+        regions = structureRegions(st);
+        k = searchTree(st.t, { ...c, lanes, lookupsPerLane: scaled(w.lookups, scale), rng, miss: w.miss ?? false });
+        break;
+      }
+      case 'build':
+        throw new Error('unreachable: build is a CPU phase');
+    }
+    return { ...k, regions };
+  };
+
+  const cpuPhase = (plan: CpuPlan, chunk?: { c: number; of: number }): CpuPhaseSpec => {
+    const w = plan.workload;
+    if (w.type === 'build') {
+      const st = procs.get(plan.process)!.structures.get(w.structure)!;
+      return st.type === 'graph' ? st.g.build : st.type === 'list' ? st.l.build : st.t.build;
+    }
+    const k = makeKernel(plan, w.lanes ?? DEFAULT_CPU_THREADS, chunk);
+    return { name: k.name, threads: k.lanes, computePs: k.computePs, accessBytes: k.accessBytes };
+  };
+
+  type Runner = (done: () => void) => void;
+  const start = (plan: KernelPlan | CpuPlan, chunk?: { c: number; of: number }): Runner => (done) => {
+    const where = `${plan.path}${chunk ? ` (chunk ${chunk.c})` : ''}`;
+    try {
+      const proc = procs.get(plan.process)!.proc;
+      if (plan.kind === 'kernel') m.launch(plan.device, proc, makeKernel(plan, plan.workload.lanes ?? DEFAULT_KERNEL_LANES, chunk)).onDone(() => done());
+      else m.cpuPhase(proc, cpuPhase(plan, chunk)).onDone(() => done());
+    } catch (e) {
+      fail(where, e);
+    }
+  };
+  const parallel = (runners: Runner[]): Runner => (done) => {
+    let left = runners.length;
+    if (left === 0) return done();
+    for (const r of runners) r(() => {
+      if (--left === 0) done();
+    });
+  };
+  const sequence = (runners: Runner[], after?: () => void): Runner => (done) => {
+    let i = 0;
+    const next = () => {
+      if (i > 0) after?.();
+      if (i < runners.length) runners[i++](next);
+      else done();
+    };
+    next();
+  };
+  const activity = (a: ActivityPlan): Runner => {
+    if (a.kind !== 'pipeline') return start(a);
+    const waves: Runner[] = [];
+    for (let w = 0; w < a.chunks + a.stages.length - 1; w++) {
+      const inWave: Runner[] = [];
+      a.stages.forEach((stage, st) => {
+        const c = w - st;
+        if (c >= 0 && c < a.chunks) for (const plan of stage) inWave.push(start(plan, { c, of: a.chunks }));
+      });
+      waves.push(parallel(inWave));
+    }
+    return sequence(waves);
+  };
+
+  let stepsDone = 0;
+  const report = () => o.onProgress?.(m.engine.now, m.engine.eventsRun, stepsDone, s.steps.length);
+  const every = Math.max(1, o.progressEvents ?? 4096);
+  let countdown = every;
+  const unsubscribe = o.onProgress ? m.engine.onEvent(() => {
+    if (--countdown === 0) {
+      countdown = every;
+      report();
+    }
+  }) : () => {};
+  report();
+  const steps = s.steps.map((step) => parallel(step.map(activity)));
+  m.at(0, () => sequence(steps, () => stepsDone++)(() => {}));
+  try {
+    if (s.durationPs === undefined) m.run();
+    else {
+      const e = m.engine;
+      for (let t = e.nextEventTime(); t !== undefined && t <= s.durationPs; t = e.nextEventTime()) e.step();
+      // Stop at the cap if work is left; otherwise where the work ended (m.run samples the last bucket).
+      m.run(e.pending > 0 ? s.durationPs : e.now);
+    }
+  } finally {
+    unsubscribe();
+  }
+  report();
+  return m.results(s.name);
+}
+
+function buildStructure(proc: Process, st: StructureInput, rng: Rng, scale: number, build: WorkloadInput | undefined): Built {
+  const b: BuildOptions = {
+    name: build?.name ?? `build ${st.name}`,
+    threads: build?.lanes ?? DEFAULT_CPU_THREADS,
+    ...(build?.compute !== undefined ? { computePs: build.compute } : {}),
+    ...(build?.accessBytes !== undefined ? { accessBytes: build.accessBytes } : {}),
+  };
+  const arena = st.arenaPages !== undefined ? { arenaPages: st.arenaPages } : {};
+  switch (st.type) {
+    case 'graph':
+      return {
+        type: 'graph',
+        g: randomGraph(proc, {
+          vertices: scaled(st.vertices, scale, 2), degree: st.degree, rng, build: b, ...arena,
+          ...(st.vertexPages !== undefined ? { vertexPages: st.vertexPages } : {}),
+          ...(st.visitedBytesPerVertex !== undefined ? { visitedBytesPerVertex: st.visitedBytesPerVertex } : {}),
+        }),
+      };
+    case 'list':
+      return { type: 'list', l: linkedList(proc, { nodes: scaled(st.nodes, scale), rng, build: b, ...arena, ...(st.nodePages !== undefined ? { nodePages: st.nodePages } : {}) }) };
+    case 'tree':
+      return {
+        type: 'tree',
+        t: binaryTree(proc, { nodes: scaled(st.nodes, scale), rng, build: b, ...arena, ...(st.nodePages !== undefined ? { nodePages: st.nodePages } : {}), ...(st.shape !== undefined ? { shape: st.shape } : {}) }),
+      };
+  }
+}

@@ -1,0 +1,332 @@
+// The scenario file format: one YAML file says which devices (from profiles) sit on which
+// interconnect, which processes allocate what, and which device kernels and CPU phases run in
+// which order. This zod schema is the single source of truth for the shape: load.ts validates
+// with it (then checks cross-references), and `hetmem schema` publishes it as JSON Schema so
+// editors can complete and check scenario files. Quantities use the profile parsers
+// ("8 MiB", "10 us", "300 GB/s").
+import { z } from 'zod';
+import { parseBandwidth, parseDuration, parseSize, QuantityError } from '../devices/profile/quantity.ts';
+import { AccessCounterChoiceSchema, EvictionSchema, PlacementSchema, PrefetchSchema, ThrashingSchema } from '../policy/registry.ts';
+import { LinkKindSchema, PcieGenSchema, PcieWidthSchema } from '../topology/spec.ts';
+
+/** Pages per 2 MiB VA block. */
+const BLOCK_BYTES = 2 * 1024 * 1024;
+
+const QUANTITY_TYPE = { type: ['string', 'number'] } as const;
+
+/**
+ * A quantity field: parsed with `parse`, then checked with `check` (returns a message or
+ * undefined). The JSON Schema says "string or number" plus the description.
+ */
+function quantity<T extends number>(parse: (v: unknown) => T, description: string, check?: (v: T) => string | undefined) {
+  return z.unknown().transform((v, ctx): T => {
+    try {
+      const out = parse(v);
+      const bad = check?.(out);
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: bad });
+        return z.NEVER;
+      }
+      return out;
+    } catch (e) {
+      if (!(e instanceof QuantityError)) throw e;
+      ctx.addIssue({ code: 'custom', message: e.message, params: { quantity: true } });
+      return z.NEVER;
+    }
+  }).meta({ description, ...QUANTITY_TYPE });
+}
+
+const SIZE_HELP = 'a byte count or "8 MiB" (B, KiB, MiB, GiB, TiB)';
+const DURATION_HELP = 'a duration such as "10 us" (ps, ns, us or µs, ms, s)';
+const BANDWIDTH_HELP = 'a bandwidth such as "300 GB/s", "200 Gbit/s" or a number of bytes/s';
+
+const positive = (what: string) => (v: number) => (v > 0 ? undefined : `expected ${what} greater than zero`);
+
+/** A name: letters, digits, _ . - (devices become topology endpoint ids, so the same rule). */
+export const NameSchema = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a name of letters, digits, _ . -');
+
+const Int = (min: number, description: string) => z.int().min(min).meta({ description });
+
+// ---- devices ----
+
+/**
+ * Per-role policy choices (src/policy/registry.ts). A role given here replaces the role the
+ * profile implies; omitted roles keep the profile's choice (or the registry default).
+ */
+export const ScenarioPoliciesSchema = z.strictObject({
+  placement: PlacementSchema.optional().meta({ description: 'what a fault does: first-touch, map-remote (zero copy), read-duplication (not for hmm-mirror devices)' }),
+  prefetch: PrefetchSchema.optional().meta({ description: 'prefetch-density (UVM tree, threshold 0..1) or prefetch-none' }),
+  thrashing: ThrashingSchema.optional().meta({ description: 'thrashing-uvm (detection, throttling, pinning) or thrashing-off' }),
+  accessCounters: AccessCounterChoiceSchema.optional().meta({ description: 'access-counters (migrate hot remote regions) or access-counters-off' }),
+  eviction: EvictionSchema.optional().meta({ description: 'evict-lru-chunk (2 MiB root chunks), evict-lru-page or evict-random' }),
+}).meta({ id: 'Policies', description: 'policy choices per role; omitted roles keep the profile\'s defaults' });
+
+export const DeviceSchema = z.strictObject({
+  name: NameSchema.meta({ description: 'device name, also its topology endpoint id (e.g. gpu0)' }),
+  profile: z.string().min(1).meta({ description: 'a shipped profile name (hetmem profiles) or a path to a profile YAML file, relative to the scenario file' }),
+  memory: quantity(parseSize, `device memory, overriding the profile's capacity: ${SIZE_HELP}`).optional(),
+  policies: ScenarioPoliciesSchema.optional(),
+}).meta({ description: 'a device built from a profile' });
+
+// ---- topology ----
+
+const Id = NameSchema;
+const Bandwidth = (d: string) => quantity(parseBandwidth, `${d}: ${BANDWIDTH_HELP}`);
+const Latency = (d: string) => quantity(parseDuration, `${d}: ${DURATION_HELP}`);
+
+const PortSchema = z.strictObject({
+  id: Id,
+  acsRedirect: z.boolean().optional().meta({ description: 'ACS redirect (RR, CR or EC) set: P2P goes up to the host bridge' }),
+  gen: PcieGenSchema.optional(),
+  width: PcieWidthSchema.optional(),
+});
+
+export const ScenarioTopologySchema = z.strictObject({
+  sockets: z.array(z.strictObject({
+    id: Id,
+    memoryBytes: quantity(parseSize, `local DRAM capacity: ${SIZE_HELP}`),
+    memoryBandwidth: Bandwidth('DRAM bandwidth'),
+    memoryLatencyPs: Latency('DRAM access latency'),
+  })).min(1).optional().meta({ description: 'CPU sockets with their memory (default: one socket, cpu0)' }),
+  rootComplexes: z.array(z.strictObject({
+    id: Id,
+    socket: Id,
+    vendorId: z.int().min(0).max(0xffff).optional().meta({ description: 'host bridge PCI vendor id (default 0x8086, on the p2pdma whitelist)' }),
+    deviceId: z.int().min(0).max(0xffff).optional().meta({ description: 'host bridge PCI device id (default 0x09a2)' }),
+    amdZen: z.boolean().optional(),
+    bandwidth: Bandwidth('root complex <-> socket bandwidth per direction').optional(),
+    latencyPs: Latency('root complex traversal latency').optional(),
+    rootPorts: z.array(PortSchema).min(1),
+  })).optional().meta({ description: 'PCIe host bridges and their root ports' }),
+  switches: z.array(z.strictObject({
+    id: Id,
+    parent: Id.meta({ description: 'root port or downstream port the switch hangs off' }),
+    gen: PcieGenSchema,
+    width: PcieWidthSchema,
+    latencyPs: Latency('port-to-port latency').optional(),
+    upstreamPort: z.strictObject({ id: Id, acsRedirect: z.boolean().optional() }),
+    downstreamPorts: z.array(PortSchema).min(1),
+  })).optional().meta({ description: 'PCIe switches' }),
+  endpoints: z.array(z.strictObject({
+    id: Id.meta({ description: 'a device name (or another PCIe endpoint)' }),
+    kind: z.string().min(1).optional().meta({ description: 'default: the device profile\'s kind' }),
+    gen: PcieGenSchema.optional().meta({ description: 'default: the device profile\'s PCIe generation' }),
+    width: PcieWidthSchema.optional().meta({ description: 'default: the device profile\'s PCIe width' }),
+    parent: Id.optional().meta({ description: 'root port or switch downstream port (absent: not on PCIe, e.g. C2C only)' }),
+    linkLatencyPs: Latency('latency of the PCIe link above the endpoint').optional(),
+  })).optional().meta({ description: 'devices on the interconnect' }),
+  links: z.array(z.strictObject({
+    id: Id,
+    kind: LinkKindSchema,
+    a: Id,
+    b: Id,
+    bandwidth: Bandwidth('a -> b (and b -> a unless reverseBandwidth) bandwidth'),
+    reverseBandwidth: Bandwidth('b -> a bandwidth of an asymmetric link').optional(),
+    latencyPs: Latency('one-way latency'),
+  })).optional().meta({ description: 'private links (NVLink, XGMI, C2C, CXL, UPI) between endpoints and sockets' }),
+}).meta({
+  description: 'the interconnect, in the shape of src/topology/spec.ts with quantities allowed. Each section left out is taken from the default topology (one socket cpu0, one root complex, each PCIe device on its own root port, profile peer links joined pairwise)',
+});
+
+// ---- processes ----
+
+export const ALLOCATION_KINDS = ['anon', 'shared', 'thp'] as const;
+
+export const AllocationSchema = z.strictObject({
+  name: NameSchema.meta({ description: 'buffer name, referenced by workloads' }),
+  size: quantity(parseSize, `buffer size (rounded up to 4 KiB pages): ${SIZE_HELP}`, positive('a size')).optional(),
+  pages: Int(1, 'buffer size in 4 KiB pages').optional(),
+  oversubscribe: z.strictObject({
+    device: NameSchema.meta({ description: 'the device whose memory the buffer oversubscribes' }),
+    factor: z.number().positive().meta({ description: 'buffer size as a multiple of that device\'s memory (1.5 = 150 %)' }),
+  }).optional().meta({ description: 'size the buffer relative to a device\'s memory' }),
+  kind: z.enum(ALLOCATION_KINDS).default('anon').meta({ description: 'mmap kind: anon (private anonymous), shared (shmem) or thp (anonymous, MADV_HUGEPAGE)' }),
+  align: quantity(parseSize, `alignment of the first page, a power of two ≥ 4 KiB (default 2 MiB, a VA block, as cudaMallocManaged does): ${SIZE_HELP}`,
+    (b) => (b >= 4096 && Number.isInteger(Math.log2(b)) ? undefined : 'expected a power-of-two alignment of at least 4 KiB')).optional(),
+}).superRefine((a, ctx) => {
+  const given = (['size', 'pages', 'oversubscribe'] as const).filter((k) => a[k] !== undefined);
+  if (given.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: given.length === 0 ? 'give the buffer a size: one of size, pages, oversubscribe' : `give only one of size, pages, oversubscribe (got ${given.join(' and ')})` });
+}).meta({ description: 'a buffer mapped with mmap before the run; give exactly one of size, pages, oversubscribe' });
+
+const structureCommon = {
+  name: NameSchema.meta({ description: 'structure name, referenced by workloads' }),
+  arenaPages: Int(1, 'pages per allocator arena that nodes are scattered over (default 512 = 2 MiB)').optional(),
+};
+
+export const StructureSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('graph'),
+    ...structureCommon,
+    vertices: Int(2, 'vertex count'),
+    degree: z.number().min(0).meta({ description: 'average degree (undirected edges = vertices × degree / 2)' }),
+    vertexPages: Int(1, 'pages per vertex record (default 1)').optional(),
+    visitedBytesPerVertex: z.int().min(1).max(4096).optional().meta({ description: 'bytes of the visited array per vertex (default 1)' }),
+  }).meta({ description: 'a random graph in CSR form (workloads/graph.ts)' }),
+  z.strictObject({
+    type: z.literal('list'),
+    ...structureCommon,
+    nodes: Int(1, 'node count'),
+    nodePages: Int(1, 'pages per node (default 1)').optional(),
+  }).meta({ description: 'a linked list with scattered nodes (workloads/linked-list.ts)' }),
+  z.strictObject({
+    type: z.literal('tree'),
+    ...structureCommon,
+    nodes: Int(1, 'node count'),
+    nodePages: Int(1, 'pages per node (default 1)').optional(),
+    shape: z.enum(['random', 'balanced']).optional().meta({ description: 'random insertion order (default) or balanced' }),
+  }).meta({ description: 'a binary search tree (workloads/tree.ts)' }),
+]).meta({ description: 'a pointer structure the CPU builds with ordinary allocations (build it with a cpu step: workload { type: build })' });
+
+export const ProcessSchema = z.strictObject({
+  name: NameSchema.meta({ description: 'process name' }),
+  allocations: z.array(AllocationSchema).default([]).meta({ description: 'buffers, mapped in this order' }),
+  structures: z.array(StructureSchema).default([]).meta({ description: 'pointer structures, laid out after the buffers' }),
+}).meta({ description: 'an address space shared by the CPU and every device that runs in it' });
+
+// ---- workloads ----
+
+const common = {
+  name: z.string().min(1).optional().meta({ description: 'kernel / phase name in results and traces (default: the workload type)' }),
+  lanes: Int(1, 'lanes (warps, queues; CPU threads); default 32 on a device, 1 on the CPU').optional(),
+  compute: quantity(parseDuration, `compute time per access besides memory time (default 1 ns): ${DURATION_HELP}`).optional(),
+  accessBytes: quantity(parseSize, 'bytes one access moves, 1 B .. 4 KiB (default 4 KiB for page patterns, 64 B for lookups and pointer chasing)',
+    (b) => (b >= 1 && b <= 4096 ? undefined : 'expected accessBytes between 1 B and 4 KiB')).optional(),
+};
+const bufferRef = NameSchema.meta({ description: 'an allocation of the process' });
+const structureRef = NameSchema.meta({ description: 'a structure of the process' });
+const WriteSchema = z.union([z.boolean(), z.literal('rw')]).meta({ description: 'false: reads; true: writes; rw: read then write each page' });
+
+export const WORKLOAD_TYPES = ['streaming', 'strided', 'random', 'stencil', 'readMostly', 'allToAll', 'bfs', 'chaseList', 'searchTree', 'build'] as const;
+
+export const WorkloadSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('streaming'), ...common, buffer: bufferRef,
+    passes: Int(1, 'passes over the buffer (default 1)').optional(),
+    write: WriteSchema.optional(),
+  }).meta({ description: 'each lane walks its contiguous slice of the buffer in order' }),
+  z.strictObject({
+    type: z.literal('strided'), ...common, buffer: bufferRef,
+    stride: Int(1, 'stride in pages'),
+    passes: Int(1, 'passes (default 1)').optional(),
+    shiftPerPass: Int(0, 'phase shift per pass, pages (default 0)').optional(),
+    write: WriteSchema.optional(),
+  }).meta({ description: 'grid-stride walk with a page stride' }),
+  z.strictObject({
+    type: z.literal('random'), ...common, buffer: bufferRef,
+    accesses: Int(1, 'accesses per lane (scaled by --scale)'),
+    writeFraction: z.number().min(0).max(1).optional().meta({ description: 'probability an access writes (default 0)' }),
+  }).meta({ description: 'uniform random pages of the buffer' }),
+  z.strictObject({
+    type: z.literal('stencil'), ...common, buffer: bufferRef,
+    cols: Int(1, 'grid row width, pages'),
+    rows: Int(1, 'grid rows (default: as many as fit in the buffer)').optional(),
+    out: bufferRef.optional().meta({ description: 'second grid: sweeps alternate between buffer and out (default: in place)' }),
+    iterations: Int(1, 'sweeps (default 1)').optional(),
+  }).meta({ description: '5-point stencil over a row-major grid of pages' }),
+  z.strictObject({
+    type: z.literal('readMostly'), ...common, buffer: bufferRef,
+    lookups: Int(1, 'lookups per lane (scaled by --scale)'),
+    writeEvery: z.union([z.int().min(1), z.literal('never')]).optional().meta({ description: 'every n-th lookup writes (default 100), or never' }),
+  }).meta({ description: 'random lookups in a shared table, mostly reads' }),
+  z.strictObject({
+    type: z.literal('allToAll'), ...common,
+    buffers: z.array(bufferRef).min(2).meta({ description: 'one buffer per participant, pairwise distinct' }),
+    index: Int(0, 'which participant this kernel is (its own buffer)'),
+  }).meta({ description: 'participant `index` of an all-to-all exchange' }),
+  z.strictObject({
+    type: z.literal('bfs'), ...common, structure: structureRef,
+    source: Int(0, 'source vertex (default 0)').optional(),
+  }).meta({ description: 'level-synchronous BFS over a graph' }),
+  z.strictObject({
+    type: z.literal('chaseList'), ...common, structure: structureRef,
+    steps: Int(1, 'nodes each lane visits (default: every node once overall; scaled by --scale)').optional(),
+  }).meta({ description: 'pointer chasing along a linked list' }),
+  z.strictObject({
+    type: z.literal('searchTree'), ...common, structure: structureRef,
+    lookups: Int(1, 'searches per lane (scaled by --scale)'),
+    miss: z.boolean().optional().meta({ description: 'search for absent keys, so every search reaches a leaf (default false)' }),
+  }).meta({ description: 'binary-search lookups from the root of a tree' }),
+  z.strictObject({
+    type: z.literal('build'), ...common, structure: structureRef,
+  }).meta({ description: 'CPU only: the phase that writes every page of a structure (once per structure)' }),
+]).meta({ id: 'Workload', description: 'a workload generator (src/workloads)' });
+
+// ---- steps ----
+
+export const KernelActivitySchema = z.strictObject({
+  device: NameSchema.meta({ description: 'the device that runs the kernel' }),
+  process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
+  workload: WorkloadSchema,
+}).meta({ id: 'Kernel', description: 'a device kernel' });
+
+export const CpuActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
+  workload: WorkloadSchema,
+}).meta({ id: 'CpuPhase', description: 'a CPU phase' });
+
+function exactlyOne(keys: readonly string[]) {
+  return (v: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
+    const given = keys.filter((k) => v[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: given.length === 0 ? `expected one of ${keys.join(', ')}` : `expected only one of ${keys.join(', ')} (got ${given.join(' and ')}); list activities that start together as a list` });
+  };
+}
+
+export const StageSchema = z.strictObject({
+  kernel: KernelActivitySchema.optional(),
+  cpu: CpuActivitySchema.optional(),
+}).superRefine(exactlyOne(['kernel', 'cpu'])).meta({ id: 'Stage', description: 'a kernel or a CPU phase of a pipeline stage; its buffers are cut into chunks' });
+
+export const PipelineSchema = z.strictObject({
+  chunks: Int(1, 'how many chunks every buffer of the stages is cut into'),
+  stages: z.array(z.union([StageSchema, z.array(StageSchema).min(1)])).min(1).meta({
+    description: 'each stage is an activity or a list of activities that run together; stage s processes chunk c in wave c + s, and each wave starts when the previous one is done',
+  }),
+}).meta({ description: 'a software pipeline over buffer chunks (streaming, strided, random and readMostly stages)' });
+
+export const ActivitySchema = z.strictObject({
+  kernel: KernelActivitySchema.optional(),
+  cpu: CpuActivitySchema.optional(),
+  pipeline: PipelineSchema.optional(),
+}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline' });
+
+export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1)]).meta({
+  description: 'an activity, or a list of activities that start together; the next step starts when all of them have finished',
+});
+
+// ---- the scenario ----
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().min(1).meta({ description: 'run name (results, report titles)' }),
+  description: z.string().optional(),
+  seed: z.int().min(0).default(1).meta({ description: 'root seed of every random stream (default 1)' }),
+  data: z.boolean().default(true).meta({ description: 'keep page contents (false: no-data mode, same timing and counters, less memory)' }),
+  quantum: quantity(parseDuration, `lane quantum: how far a lane may run ahead within one kernel step (default 1 us): ${DURATION_HELP}`, positive('a duration')).optional(),
+  bucket: quantity(parseDuration, `timeline bucket width (default 10 us): ${DURATION_HELP}`, positive('a duration')).optional(),
+  duration: quantity(parseDuration, `stop the run at this simulated time (default: when every step is done): ${DURATION_HELP}`, positive('a duration')).optional(),
+  maxSpans: Int(0, 'trace spans kept (default 100000; later ones are counted, not kept)').optional(),
+  devices: z.array(DeviceSchema).min(1).meta({ description: 'the devices, each from a profile' }),
+  topology: ScenarioTopologySchema.optional(),
+  processes: z.array(ProcessSchema).min(1).meta({ description: 'address spaces with their buffers and structures' }),
+  steps: z.array(StepSchema).min(1).meta({ description: 'what runs, in order' }),
+}).meta({ title: 'hetmem scenario', description: 'A hetmem scenario: devices, topology, processes and the steps that run (see examples/README.md)' });
+
+/** A scenario as validated (quantities in bytes and ps, defaults applied), before cross-references. */
+export type ScenarioInput = z.output<typeof ScenarioSchema>;
+export type DeviceInput = z.output<typeof DeviceSchema>;
+export type AllocationInput = z.output<typeof AllocationSchema>;
+export type StructureInput = z.output<typeof StructureSchema>;
+export type ProcessInput = z.output<typeof ProcessSchema>;
+export type WorkloadInput = z.output<typeof WorkloadSchema>;
+export type KernelActivityInput = z.output<typeof KernelActivitySchema>;
+export type CpuActivityInput = z.output<typeof CpuActivitySchema>;
+export type ActivityInput = z.output<typeof ActivitySchema>;
+export type PipelineInput = z.output<typeof PipelineSchema>;
+export type ScenarioTopologyInput = z.output<typeof ScenarioTopologySchema>;
+
+/** Default alignment of allocations: one VA block. */
+export const DEFAULT_ALIGN = BLOCK_BYTES;
+
+/** The JSON Schema of scenario files (draft 2020-12), for editors. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ScenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
