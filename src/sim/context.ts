@@ -47,4 +47,6 @@ export interface SimContext {
    */
   takeSyncPs(): number;
   addSyncPs(ps: number): void;
+  /** The device whose driver is running core code right now, or -1 (the CPU). */
+  actor: number;
 }

@@ -142,6 +142,7 @@ export class SimMachine implements SimContext {
   private readonly maxSpans: number;
   spansDropped = 0;
   private syncPs = 0;
+  actor = CPU;
   private writeSeq = 0;
   private lastSample = -1;
   private readonly sampledCarried = new Map<string, number>();

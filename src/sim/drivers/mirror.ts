@@ -236,8 +236,10 @@ export class HmmMirrorDevice extends TimedDevice {
     const start = this.ctx.engine.now;
     const copies: PlannedCopy[] = [];
     const rec = newBatchRecord(this.name, -1, start);
+    this.ctx.actor = this.index;
     const moved = this.migrateToDevice(sp, [...r.decision.vpns], copies, rec, new Set());
     if (moved.length > 0) this.remap(sp, moved, new Set(), rec);
+    this.ctx.actor = CPU;
     this.submitCopies(copies, () => undefined);
   }
 
@@ -267,6 +269,7 @@ export class HmmMirrorDevice extends TimedDevice {
     rec.coalesced_faults = coalesced;
     this.metrics.faults.coalesced += coalesced;
     this.ctx.takeSyncPs();
+    this.ctx.actor = this.index;
 
     const fixed = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1);
     rec.service = Math.floor(fixed / 1000);
@@ -283,6 +286,7 @@ export class HmmMirrorDevice extends TimedDevice {
       rec.num_vablock++;
       i = j;
     }
+    this.ctx.actor = CPU;
     const syncPs = this.ctx.takeSyncPs();
     const mapPs = rec.num_mapping_ops * this.profile.tlb.missCost;
     rec.map = Math.floor(mapPs / 1000);
@@ -750,7 +754,8 @@ export class HmmMirrorDevice extends TimedDevice {
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
       sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
-      sp.noteStolen(f.vpn, this.ctx.engine.now);
+      // Only another device counts: CPU ping-pong is what per-page thrashing detection is for.
+      if (this.ctx.actor !== CPU && this.ctx.actor !== this.index) sp.noteStolen(f.vpn, this.ctx.engine.now);
     }
     return 0;
   }

@@ -122,6 +122,7 @@ export class SvaDevice extends TimedDevice {
     rec.coalesced_faults = coalesced;
     this.metrics.faults.coalesced += coalesced;
     this.ctx.takeSyncPs();
+    this.ctx.actor = this.index;
     for (const pg of pages) {
       const mm = this.ctx.processOf(pg.space).mm;
       if (this.walk(mm, pg.vpn, pg.write) >= 0) {
@@ -142,6 +143,7 @@ export class SvaDevice extends TimedDevice {
       this.metrics.faults.serviced++;
       rec.num_mapped_pages++;
     }
+    this.ctx.actor = CPU;
     const priCost = f.priCost ?? 0;
     const dur = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1) + priCost * pages.length + this.ctx.takeSyncPs();
     rec.service = Math.floor(dur / 1000);
