@@ -5,6 +5,7 @@ import type { Process, MapKind } from '../api/machine.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { SimConfigError, SimMachine, type DeviceConfig } from '../sim/machine.ts';
+import { SimRunError } from '../sim/errors.ts';
 import { PinningError } from '../sim/drivers/pinning.ts';
 import type { CpuPhaseSpec, KernelSpec } from '../sim/program.ts';
 import type { RunResults } from '../sim/results.ts';
@@ -126,7 +127,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const scale = o.scale ?? 1;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`runScenario: scale must be a finite number > 0, got ${scale}`);
   const fail = (where: string, e: unknown): never => {
-    if (e instanceof SimConfigError || e instanceof PinningError || e instanceof RangeError) {
+    if (e instanceof SimConfigError || e instanceof SimRunError || e instanceof PinningError || e instanceof RangeError) {
       throw new ScenarioRunError(`${s.file}: ${where === '' ? '' : `${where}: `}${(e as Error).message.split('\n')[0]}`);
     }
     throw e;
@@ -342,6 +343,8 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       // Stop at the cap if work is left; otherwise where the work ended (m.run samples the last bucket).
       m.run(e.pending > 0 ? s.durationPs : e.now);
     }
+  } catch (e) {
+    fail('', e);
   } finally {
     unsubscribe();
   }

@@ -8,6 +8,7 @@ import type { Process } from '../api/machine.ts';
 import { PteType, pteType, pteHas, PTE_WRITE } from '../mm/pte.ts';
 import { accessIsWrite, accessVpn, type CpuPhaseSpec } from './program.ts';
 import type { SimMachine } from './machine.ts';
+import { SimRunError } from './errors.ts';
 
 /**
  * Cost of a CPU page fault that handle_mm_fault resolves without I/O, ps. ESTIMATE: a minor
@@ -85,7 +86,7 @@ export class CpuRun {
         const pfn = this.proc.access(vpn, write);
         cost += m.takeSyncPs();
         m.cpuStats.accesses++;
-        if (typeof pfn === 'string') throw new Error(`cpu phase ${this.spec.name}: ${pfn} at vpn ${vpn}`);
+        if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);
         if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
         m.cpuStats.busyPs += cost;
         th.time += cost;

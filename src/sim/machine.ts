@@ -58,6 +58,7 @@ export interface SimOptions {
 
 /** A bad machine description (unknown device, impossible policy): one clear message. */
 export class SimConfigError extends Error {}
+export { SimRunError } from './errors.ts';
 
 /**
  * Host memory node of the default topology: 1 TiB at 486 GB/s (the Grace CPU's measured STREAM,

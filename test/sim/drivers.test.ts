@@ -237,3 +237,15 @@ describe('two GPUs without a direct link fighting over pages', () => {
     expect(r.devices[0].thrashing.pins + r.devices[1].thrashing.pins).toBeGreaterThan(0);
   });
 });
+
+describe('run-time refusals', () => {
+  it('a CPU phase touching unmapped memory stops the run with one clear SimRunError', async () => {
+    const { SimRunError } = await import('../../src/sim/errors.ts');
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(4, 'anon', 'r');
+    m.cpuPhase(p, { name: 'bad', threads: streamLanes(base, 4, 1, true), computePs: 0, accessBytes: 64 });
+    expect(() => m.run()).toThrow(SimRunError);
+    expect(() => m.run()).not.toThrow();
+  });
+});
