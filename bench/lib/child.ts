@@ -17,8 +17,10 @@ export function emitResult(value: unknown): void {
 }
 
 /** Runs bench/<script> with `args` in a fresh node; resolves with its RESULT or why it failed. */
-export function runChild<T>(script: string, args: string[], opts: { timeoutMs?: number; maxOldSpaceMb?: number } = {}): Promise<ChildOutcome<T>> {
-  const nodeArgs = ['--expose-gc'];
+export function runChild<T>(
+  script: string, args: string[], opts: { timeoutMs?: number; maxOldSpaceMb?: number; nodeFlags?: string[] } = {},
+): Promise<ChildOutcome<T>> {
+  const nodeArgs = ['--expose-gc', ...(opts.nodeFlags ?? [])];
   if (opts.maxOldSpaceMb) nodeArgs.push(`--max-old-space-size=${opts.maxOldSpaceMb}`);
   nodeArgs.push('--import', 'tsx', join(BENCH_DIR, script), ...args);
   return new Promise((resolve) => {

@@ -74,13 +74,13 @@ export class BenchDevice implements DevPagemapOps {
     p.refcount[pfn] = 1;
     p.flags[pfn] = 0;
     p.mapcount[pfn] = 0;
-    if (p.keepData) p.data.delete(pfn);
+    p.dropData(pfn);
     return pfn;
   }
 
   /** dev_pagemap_ops.page_free: back on the free list. */
   pageFree(pfn: number): void {
-    if (this.sys.pages.keepData) this.sys.pages.data.delete(pfn);
+    this.sys.pages.dropData(pfn);
     this.free[this.nfree++] = pfn;
   }
 

@@ -7,6 +7,14 @@ import { logLogSlope } from '../lib/timing.ts';
 import type { MemoryPoint, MemoryResult } from '../schema.ts';
 import type { ChildMeasure, Mode } from './types.ts';
 
+/**
+ * V8 flags of a memory child: no bytecode flushing and no background recompilation, so the
+ * engine's own heap (bytecode dropped by a GC, optimised code landing whenever a background job
+ * ends) does not move between the two readings. Without them a 2^11-page figure swings by
+ * ±200 B/page; the model's allocations are the same either way.
+ */
+export const MEM_CHILD_FLAGS = ['--no-flush-bytecode', '--no-concurrent-recompilation'];
+
 /** Data mode holds 4 KiB per page plus ~0.3 KiB of wrappers; stay under 60% of the machine. */
 function fits(pages: number, mode: Mode): boolean {
   return mode === 'no-data' || pages * 4500 < 0.6 * totalmem();
@@ -30,7 +38,7 @@ export const memory: ChildMeasure<MemoryResult> = {
         ctx.log(`memory ${j.mode} ${j.pages} pages: skipped (contents do not fit)`);
         continue;
       }
-      const r = await runChild<MemoryPoint>('mem-child.ts', ['--pages', String(j.pages), '--mode', j.mode], { timeoutMs: 30 * 60_000 });
+      const r = await runChild<MemoryPoint>('mem-child.ts', ['--pages', String(j.pages), '--mode', j.mode], { timeoutMs: 30 * 60_000, nodeFlags: MEM_CHILD_FLAGS });
       if (!r.ok) throw new Error(`memory child (${j.mode}, ${j.pages} pages) failed: ${r.error}`);
       points.push(r.value);
       ctx.log(`memory ${j.mode} ${j.pages} pages: ${r.value.bytesPerPage.toFixed(1)} B/page`);

@@ -130,7 +130,7 @@ export class DeviceMemory {
     p.refcount[pfn] = 1;
     p.flags[pfn] = 0;
     p.mapcount[pfn] = 0;
-    p.data.delete(pfn);
+    p.dropData(pfn);
     this.used[c]++;
     this.allocated++;
     return pfn;

@@ -149,7 +149,7 @@ export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
   }
   const normal = !sys.isZeroPfn(old);
   if (normal && p.hasFlag(p.folio(old), PG_ANON)) {
-    if (p.hasFlag(old, PG_ANON_EXCLUSIVE) || (p.refcount[p.folio(old)] === 1 && p.pincount[p.folio(old)] === 0)) {
+    if (p.hasFlag(old, PG_ANON_EXCLUSIVE) || (p.refcount[p.folio(old)] === 1 && p.pincountOf(p.folio(old)) === 0)) {
       p.setFlag(old, PG_ANON_EXCLUSIVE);
       mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
       return VM_FAULT_OK;
@@ -205,8 +205,8 @@ function doHugePmdAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): 
   }
   const head = p.allocCompound(PMD_ORDER);
   p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
-  p.index[head] = base;
-  p.entireMapcount[head] = 1;
+  p.setIndex(head, base);
+  p.setEntireMapcount(head, 1);
   pmd.huge = mkPte(PteType.PRESENT, head, PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
   return VM_FAULT_OK;
 }
@@ -242,8 +242,8 @@ function hugetlbFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
     const head = allocHugetlbFor(mm, vma, base);
     if (head < 0) return VM_FAULT_SIGBUS;
     p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
-    p.index[head] = base;
-    p.entireMapcount[head] = 1;
+    p.setIndex(head, base);
+    p.setEntireMapcount(head, 1);
     pmd.huge = mkPte(PteType.PRESENT, head, PTE_YOUNG | (write ? PTE_WRITE | PTE_DIRTY : 0));
     return VM_FAULT_OK;
   }
@@ -252,7 +252,7 @@ function hugetlbFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
     return VM_FAULT_OK;
   }
   const old = ptePfn(pmd.huge);
-  if (p.entireMapcount[old] === 1 && p.hasFlag(old, PG_ANON)) {
+  if (p.entireMapcountOf(old) === 1 && p.hasFlag(old, PG_ANON)) {
     p.setFlag(old, PG_ANON_EXCLUSIVE);
     pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
     return VM_FAULT_OK;
@@ -262,10 +262,10 @@ function hugetlbFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   for (let i = 0; i < PMD_NR; i++) p.copy(head + i, old + i);
   mm.notifiers.invalidate({ start: base, end: base + PMD_NR, event: NotifyEvent.CLEAR, owner: null }, () => {
     p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
-    p.index[head] = base;
-    p.entireMapcount[head] = 1;
+    p.setIndex(head, base);
+    p.setEntireMapcount(head, 1);
     pmd.huge = mkPte(PteType.PRESENT, head, PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
-    p.entireMapcount[old]--;
+    p.addEntireMapcount(old, -1);
     sys.putPage(old);
   });
   return VM_FAULT_OK;

@@ -46,7 +46,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
       const head = ptePfn(pmd.huge);
       let e = pmd.huge;
       if (!sys.isHugeZero(head)) {
-        p.entireMapcount[head]++;
+        p.addEntireMapcount(head, 1);
         p.get(head);
         if (p.hasFlag(head, PG_ANON)) p.clearFlag(head, PG_ANON_EXCLUSIVE);
       }
@@ -88,7 +88,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
         continue;
       }
       if (p.hasFlag(p.folio(pfn), PG_ANON)) {
-        if (p.pincount[p.folio(pfn)] > 0 && p.hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
+        if (p.pincountOf(p.folio(pfn)) > 0 && p.hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
           // A possibly pinned exclusive page must not become shared: the child gets a copy.
           const np = p.allocSystem();
           p.copy(np, pfn);

@@ -47,7 +47,7 @@ export function getUserPages(mm: Mm, start: number, npages: number, flags: GupFl
         err = pfn;
         break;
       }
-      if (flags.pin) p.pincount[p.folio(pfn)]++;
+      if (flags.pin) p.addPincount(p.folio(pfn), 1);
       p.get(pfn);
       pages.push(pfn);
     }
@@ -65,7 +65,7 @@ export function getUserPages(mm: Mm, start: number, npages: number, flags: GupFl
 export function putUserPages(mm: Mm, pages: number[], flags: GupFlags): void {
   const p = mm.sys.pages;
   for (const pfn of pages) {
-    if (flags.pin) p.pincount[p.folio(pfn)]--;
+    if (flags.pin) p.addPincount(p.folio(pfn), -1);
     mm.sys.putPage(pfn);
   }
 }

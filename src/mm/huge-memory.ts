@@ -1,6 +1,6 @@
 import { PMD_NR, NotifyEvent } from './constants.ts';
 import { PteType, mkPte, pteHas, ptePfn, pteType, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HEAD, PG_TAIL, PG_HUGETLB } from './page.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB } from './page.ts';
 import { rmapWalk } from './rmap.ts';
 import type { System } from './system.ts';
 import type { Mm } from './mm.ts';
@@ -36,7 +36,7 @@ export function splitHugePmd(mm: Mm, _vma: Vma, vpn: number): void {
         p.mapcount[head + i]++;
         if (excl) p.setFlag(head + i, PG_ANON_EXCLUSIVE);
       }
-      p.entireMapcount[head]--;
+      p.addEntireMapcount(head, -1);
       p.refcount[head] += PMD_NR - 1;
     }
     pmd.ptes = ptes;
@@ -52,11 +52,11 @@ export function splitHugePage(sys: System, head: number): boolean {
   const p = sys.pages;
   if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return false;
   head = p.folio(head);
-  const n = 1 << p.order[head];
+  const n = p.folioNr(head);
   // References beyond mappings (pins, device-exclusive entries) make the split fail.
-  let mappingRefs = p.entireMapcount[head];
+  let mappingRefs = p.entireMapcountOf(head);
   for (let i = 0; i < n; i++) mappingRefs += p.mapcount[head + i];
-  if (p.refcount[head] !== mappingRefs || p.pincount[head] > 0) return false;
+  if (p.refcount[head] !== mappingRefs || p.pincountOf(head) > 0) return false;
   for (const h of rmapWalk(sys, head, false)) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
   // unmap_folio + remap_page: each mapping is invalidated once over the folio's span in its VMA,
   // and, going through migration entries that carry no A/D bits without CONFIG_SWAP, every PTE
@@ -74,18 +74,16 @@ export function splitHugePage(sys: System, head: number): boolean {
     }
   }
   const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);
-  const idx = p.index[head];
+  const idx = p.indexOf(head);
   for (let i = 0; i < n; i++) {
     const pfn = head + i;
-    p.head[pfn] = -1;
+    p.clearCompound(pfn);
     p.refcount[pfn] = p.mapcount[pfn];
-    p.clearFlag(pfn, PG_HEAD | PG_TAIL);
     if (anon) p.setFlag(pfn, PG_ANON);
     if (dirty) p.setFlag(pfn, PG_DIRTY);
-    p.index[pfn] = idx + i;
+    p.setIndex(pfn, idx + i);
   }
-  p.order[head] = 0;
-  p.entireMapcount[head] = 0;
+  p.setEntireMapcount(head, 0);
   // Subpages nobody maps any more are freed, as the split frees unmapped tails.
   for (let i = 0; i < n; i++) if (p.refcount[head + i] === 0) p.freeFrame(head + i);
   return true;

@@ -101,7 +101,7 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
         if (p.isCompound(pfn)) {
           // madvise_free_pte_range: a PTE-mapped THP owned by this mapping alone is split; if
           // not, the walk of this page table stops here.
-          if (p.mapcount[pfn] + p.entireMapcount[p.folio(pfn)] !== 1 || !splitHugePage(sys, pfn)) break;
+          if (p.mapcount[pfn] + p.entireMapcountOf(p.folio(pfn)) !== 1 || !splitHugePage(sys, pfn)) break;
         }
         if (p.mapcount[pfn] !== 1) continue;
         pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~(PTE_YOUNG | PTE_DIRTY));
@@ -152,7 +152,7 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
   for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
     if (pmd.huge !== 0) {
       const head = ptePfn(pmd.huge);
-      if (sys.isHugeZero(head) || p.entireMapcount[head] !== 1) continue;
+      if (sys.isHugeZero(head) || p.entireMapcountOf(head) !== 1) continue;
       if (!whole) {
         if (!splitHugePage(sys, head)) continue;
       } else {
@@ -168,7 +168,7 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
       const pfn = ptePfn(e);
       if (sys.isZeroPfn(pfn) || p.isZoneDevice(pfn) || p.hasFlag(pfn, 256)) continue;
       if (p.isCompound(pfn)) {
-        if (p.mapcount[pfn] + p.entireMapcount[p.folio(pfn)] !== 1) break;
+        if (p.mapcount[pfn] + p.entireMapcountOf(p.folio(pfn)) !== 1) break;
         if (!splitHugePage(sys, pfn)) break;
       }
       if (p.mapcount[pfn] !== 1) continue;
@@ -215,9 +215,9 @@ function unmapPagecachePage(mm: Mm, pfn: number): void {
     });
   }
   if (p.hasFlag(pfn, PG_DIRTY) || p.isMapped(pfn)) return;
-  const file = sys.files.get(p.mapping[pfn]);
-  if (file && file.pages.get(p.index[pfn]) === pfn) {
-    file.pages.delete(p.index[pfn]);
+  const file = sys.files.get(p.mappingOf(pfn));
+  if (file && file.pages.get(p.indexOf(pfn)) === pfn) {
+    file.pages.delete(p.indexOf(pfn));
     sys.putPage(pfn);
   }
 }

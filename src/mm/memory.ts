@@ -28,7 +28,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
         const head = ptePfn(pmd.huge);
         pmd.huge = 0;
         if (!sys.isHugeZero(head)) {
-          p.entireMapcount[head]--;
+          p.addEntireMapcount(head, -1);
           sys.putPage(head);
         }
         continue;
@@ -42,7 +42,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
       const t = pteType(e), pfn = ptePfn(e);
       if (opts.onlyFile !== undefined || opts.onlyPagecache) {
         if (t !== PteType.PRESENT || !p.hasFlag(pfn, PG_FILE)) continue;
-        if (opts.onlyFile !== undefined && p.mapping[pfn] !== opts.onlyFile) continue;
+        if (opts.onlyFile !== undefined && p.mappingOf(pfn) !== opts.onlyFile) continue;
       }
       pmd.ptes[v - base] = 0;
       if (t === PteType.PRESENT) {

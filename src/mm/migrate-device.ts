@@ -122,7 +122,7 @@ function collect(args: MigrateVma): void {
       // Pages without a mapping (kernel pages) and pieces of large folios are not migrated.
       if (page < 0 || p.hasFlag(page, PG_KERNEL) || !(p.isAnon(page) || p.hasFlag(p.folio(page), PG_FILE)) || p.isCompound(page)) continue;
       const anonExcl = p.isAnon(page) && p.hasFlag(page, PG_ANON_EXCLUSIVE);
-      if (anonExcl && p.pincount[page] > 0) continue; // page_try_share_anon_rmap refuses
+      if (anonExcl && p.pincountOf(page) > 0) continue; // page_try_share_anon_rmap refuses
       args.cpages++;
       // The entry was read from this PTE table, so this is mm.pt.setPte(a, ...).
       pmd!.ptes![a - base] = migrationEntryFor(sys, page, e);
@@ -150,7 +150,7 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
     tryToMigrate(sys, page);
     const migrationRefs = rmapCount(sys, page, true);
     const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
-    if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincount[page] > 0 || p.isCompound(page)) {
+    if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincountOf(page) > 0 || p.isCompound(page)) {
       src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
       removeMigrationPtes(sys, page, page);
       src[i] = 0;
@@ -205,8 +205,7 @@ function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n
     }
     // folio_migrate_mapping + folio_migrate_flags: the new page takes the old one's identity.
     p.flags[newpage] = (p.flags[newpage] & ~(PG_ANON | PG_FILE | PG_DIRTY)) | (p.flags[page] & (PG_ANON | PG_FILE | PG_DIRTY));
-    p.index[newpage] = p.index[page];
-    p.mapping[newpage] = p.mapping[page];
+    p.copyIndexAndMapping(newpage, page);
     sys.stats.migrated++;
   }
   if (notified) args!.mm.notifiers.end();

@@ -30,36 +30,86 @@ export const PG_KERNEL = 256;
  */
 export const PG_LAZYFREE = 512;
 
+/** Bits of `flags` above the PG_* flags: a compound page's order, on its head and on every tail. */
+const ORDER_SHIFT = 11;
+const COMPOUND = PG_HEAD | PG_TAIL;
+/** PG_HEAD, PG_TAIL and the order bits: what `clearCompound` drops. */
+const COMPOUND_BITS = COMPOUND | (0x1f << ORDER_SHIFT);
+const TWO32 = 2 ** 32;
+const TWO_MINUS32 = 2 ** -32;
+/** `indexHi` value meaning "the index is in `indexWide`". */
+const INDEX_WIDE = 255;
+
+/** The typed arrays a PageStore keeps per pfn. */
+type PageArray = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
+
 /**
- * All struct pages of the machine, as parallel typed arrays indexed by pfn (structure of
- * arrays keeps per-page metadata small and allocation-free on hot paths).
+ * All struct pages of the machine, indexed by pfn. What nearly every page has is dense
+ * (structure of arrays: 16 bytes a pfn); what few pages have lives in sparse tables keyed by
+ * pfn, read and written through methods:
+ *
+ * | field | where | per pfn |
+ * | --- | --- | --- |
+ * | `kind` | dense `Uint8Array` | 1 |
+ * | `flags` (PG_*; bits 11..15 hold a compound page's order) | dense `Uint16Array` | 2 |
+ * | `refcount`, `mapcount` | dense `Int32Array`s | 8 |
+ * | index (`indexOf`/`setIndex`) | dense: low 32 bits `Uint32Array` + high 8 bits `Uint8Array`; an index of 255·2^32 or more (or not a non-negative integer) goes to a sparse table | 5 |
+ * | compound head (`folio`) and order (`orderOf`) | derived: compound pages are aligned to their size, so a tail's head is its pfn rounded down to the order in its flags | 0 |
+ * | entire (PMD) mapcount | sparse, compound heads that are PMD-mapped | 0 |
+ * | pin count | sparse, pinned folios | 0 |
+ * | mapping (file id) | sparse, page-cache pages | 0 |
+ * | pgmap | derived from the registered ZONE_DEVICE pfn ranges (`setPgmap`) | 0 |
+ *
+ * A sparse entry exists only while its value is non-zero (0 and absent read the same). Every
+ * field reads as it did when each was a per-pfn array (frees reset what they reset, stale values
+ * stay stale), except a compound page's order: tails know it too, and a freed head forgets it
+ * (nothing reads it on either); src/mm/page.test.ts checks this against that layout.
  *
  * Invariants (checked by test/invariants.ts):
  * - `refcount` counts every reference: each CPU mapping (present, device-private or
  *   device-exclusive entry), each pin, the page cache's reference, and transient references
  *   taken by an operation in progress. A page with refcount 0 is free.
- * - `mapcount` counts PTE-level CPU mappings of this subpage; `entireMapcount` (head only)
+ * - `mapcount` counts PTE-level CPU mappings of this subpage; the entire mapcount (head only)
  *   counts PMD-level mappings of the whole folio. Device-exclusive entries hold a reference
  *   but no mapcount (Linux 6.1; 6.15 changed that).
  * - Page contents live in `data`, allocated on first write; a missing entry reads as zeroes.
+ *
+ * `index`, `head`, `order`, `entireMapcount`, `pincount`, `mapping` and `pgmap` are also
+ * readable as dense arrays indexed by pfn, for code outside the mm core that indexes them
+ * directly (tests, the timed machine's pgmap lookup). Such a view is built on first read and
+ * then kept current by every write, so it costs memory only in processes that ask for it;
+ * the model itself never does.
  */
 export class PageStore {
   kind: Uint8Array;
   flags: Uint16Array;
   refcount: Int32Array;
   mapcount: Int32Array;
-  entireMapcount: Int32Array;
-  pincount: Int32Array;
-  /** Owning dev_pagemap id for ZONE_DEVICE pages, else -1. */
-  pgmap: Int16Array;
-  /** File id (PG_FILE) or 0. */
-  mapping: Int32Array;
-  /** Anon: the virtual page number it was faulted at. File: page offset in the file. */
-  index: Float64Array;
-  /** Head pfn of the compound page this page belongs to, or -1 for a small page. */
-  head: Float64Array;
-  /** Order of the compound page (heads only). */
-  order: Uint8Array;
+  /** Low 32 bits of the index (anon: the virtual page number it was faulted at; file: page offset). */
+  private indexLo: Uint32Array;
+  /** Bits 32..39 of the index, or INDEX_WIDE. */
+  private indexHi: Uint8Array;
+  /** Indexes that do not fit in 40 bits (or are not non-negative integers), by pfn. */
+  private readonly indexWide = new Map<number, number>();
+  /** Entire (PMD) mapcounts of compound heads, by head pfn; absent is 0. */
+  private readonly entire = new Map<number, number>();
+  /** Pin counts (FOLL_PIN), by folio pfn; absent is 0. */
+  private readonly pins = new Map<number, number>();
+  /** File ids of page-cache pages (PG_FILE), by pfn; absent is 0. */
+  private readonly files = new Map<number, number>();
+  /** ZONE_DEVICE pfn ranges [start, end) with their dev_pagemap ids, sorted by start, disjoint. */
+  private pmStart: number[] = [];
+  private pmEnd: number[] = [];
+  private pmId: number[] = [];
+  /** The range the last pgmap lookup found ([start, end) empty until one is found). */
+  private pmLastStart = 0;
+  private pmLastEnd = 0;
+  private pmLastId = -1;
+  /**
+   * False until a sparse table, the contents or a dense view could hold something for some pfn:
+   * until then initPage and setIndex skip them (the common case of anon pages without data).
+   */
+  private aux = false;
   /** Contents, allocated lazily; undefined reads as zeroes. */
   readonly data = new Map<number, Uint8Array>();
   /** When false (timing-only runs) page contents are not kept at all. */
@@ -70,6 +120,14 @@ export class PageStore {
   /** Next never-used pfn. */
   top = 1;
   private freeSmall: number[] = [];
+  // Dense views of the sparse and derived fields, null until first read (see the class comment).
+  private vIndex: Float64Array | null = null;
+  private vHead: Float64Array | null = null;
+  private vOrder: Uint8Array | null = null;
+  private vEntire: Int32Array | null = null;
+  private vPin: Int32Array | null = null;
+  private vMapping: Int32Array | null = null;
+  private vPgmap: Int32Array | null = null;
 
   constructor(initial = 1024, keepData = true) {
     this.cap = initial;
@@ -77,22 +135,17 @@ export class PageStore {
     this.flags = new Uint16Array(initial);
     this.refcount = new Int32Array(initial);
     this.mapcount = new Int32Array(initial);
-    this.entireMapcount = new Int32Array(initial);
-    this.pincount = new Int32Array(initial);
-    this.pgmap = new Int16Array(initial).fill(-1);
-    this.mapping = new Int32Array(initial);
-    this.index = new Float64Array(initial);
-    this.head = new Float64Array(initial).fill(-1);
-    this.order = new Uint8Array(initial);
+    this.indexLo = new Uint32Array(initial);
+    this.indexHi = new Uint8Array(initial);
     this.keepData = keepData;
   }
 
   private grow(need: number): void {
     if (need <= this.cap) return;
-    // Grow by a quarter (at least to `need`): doubling would leave up to half of these 42 bytes
+    // Grow by a quarter (at least to `need`): doubling would leave up to half of these 16 bytes
     // per pfn unused. Copies stay amortised O(1) per pfn; the capacity is never observable.
     const cap = Math.max(need, Math.ceil((this.cap * 1.25) / 4096) * 4096);
-    const g = <T extends Uint8Array | Uint16Array | Int16Array | Int32Array | Float64Array>(a: T, fill: number): T => {
+    const g = <T extends PageArray>(a: T, fill: number): T => {
       const n = new (a.constructor as new (n: number) => T)(cap);
       n.set(a);
       if (fill !== 0) n.fill(fill, this.cap);
@@ -102,14 +155,22 @@ export class PageStore {
     this.flags = g(this.flags, 0);
     this.refcount = g(this.refcount, 0);
     this.mapcount = g(this.mapcount, 0);
-    this.entireMapcount = g(this.entireMapcount, 0);
-    this.pincount = g(this.pincount, 0);
-    this.pgmap = g(this.pgmap, -1);
-    this.mapping = g(this.mapping, 0);
-    this.index = g(this.index, 0);
-    this.head = g(this.head, -1);
-    this.order = g(this.order, 0);
+    this.indexLo = g(this.indexLo, 0);
+    this.indexHi = g(this.indexHi, 0);
+    if (this.vIndex) this.vIndex = g(this.vIndex, 0);
+    if (this.vHead) this.vHead = g(this.vHead, -1);
+    if (this.vOrder) this.vOrder = g(this.vOrder, 0);
+    if (this.vEntire) this.vEntire = g(this.vEntire, 0);
+    if (this.vPin) this.vPin = g(this.vPin, 0);
+    if (this.vMapping) this.vMapping = g(this.vMapping, 0);
+    if (this.vPgmap) this.vPgmap = g(this.vPgmap, -1);
     this.cap = cap;
+  }
+
+  /** The typed arrays this store holds (dense fields and any views built), for memory figures. */
+  metadataArrays(): PageArray[] {
+    const views = [this.vIndex, this.vHead, this.vOrder, this.vEntire, this.vPin, this.vMapping, this.vPgmap];
+    return [this.kind, this.flags, this.refcount, this.mapcount, this.indexLo, this.indexHi, ...views.filter((v) => v !== null)];
   }
 
   /** Reserves `n` contiguous never-used pfns aligned to `align`; returns the first. */
@@ -121,19 +182,28 @@ export class PageStore {
   }
 
   /** Initialises a frame as an in-use page of `kind` with refcount 1 (like prep_new_page). */
-  initPage(pfn: number, kind: PageKind, pgmap = -1): void {
+  initPage(pfn: number, kind: PageKind): void {
     this.kind[pfn] = kind;
     this.flags[pfn] = 0;
     this.refcount[pfn] = 1;
     this.mapcount[pfn] = 0;
-    this.entireMapcount[pfn] = 0;
-    this.pincount[pfn] = 0;
-    this.pgmap[pfn] = pgmap;
-    this.mapping[pfn] = 0;
-    this.index[pfn] = 0;
-    this.head[pfn] = -1;
-    this.order[pfn] = 0;
+    this.indexLo[pfn] = 0;
+    this.indexHi[pfn] = 0;
+    if (this.aux) this.initAux(pfn);
+  }
+  /** initPage's part for the sparse tables, contents and views. */
+  private initAux(pfn: number): void {
+    if (this.indexWide.size !== 0) this.indexWide.delete(pfn);
+    if (this.entire.size !== 0) this.entire.delete(pfn);
+    if (this.pins.size !== 0) this.pins.delete(pfn);
+    if (this.files.size !== 0) this.files.delete(pfn);
     if (this.data.size !== 0) this.data.delete(pfn);
+    if (this.vIndex) this.vIndex[pfn] = 0;
+    if (this.vHead) this.vHead[pfn] = -1;
+    if (this.vOrder) this.vOrder[pfn] = 0;
+    if (this.vEntire) this.vEntire[pfn] = 0;
+    if (this.vPin) this.vPin[pfn] = 0;
+    if (this.vMapping) this.vMapping[pfn] = 0;
   }
 
   /** Allocates a zeroed 4 KiB system page with refcount 1. */
@@ -145,46 +215,62 @@ export class PageStore {
   }
 
   /**
-   * Allocates a zeroed PMD-order compound page (THP or hugetlb) and returns its head pfn.
-   * Tails point at the head; the head holds the single refcount.
+   * Allocates a zeroed compound page of `order` (THP or hugetlb), aligned to its size, and
+   * returns its head pfn. Tails point at the head; the head holds the single refcount.
    */
   allocCompound(order: number, kind: PageKind = PageKind.SYSTEM): number {
+    if (!(order >= 0 && order <= 30)) throw new RangeError(`compound order ${order} out of range`);
     const n = 1 << order;
     const headPfn = this.reserveRange(n, n);
+    const bits = order << ORDER_SHIFT;
     for (let i = 0; i < n; i++) {
       this.initPage(headPfn + i, kind);
-      this.head[headPfn + i] = headPfn;
       this.refcount[headPfn + i] = 0;
-      this.flags[headPfn + i] = i === 0 ? PG_HEAD : PG_TAIL;
+      this.flags[headPfn + i] = bits | (i === 0 ? PG_HEAD : PG_TAIL);
+      if (this.vHead) this.vHead[headPfn + i] = headPfn;
     }
     this.refcount[headPfn] = 1;
-    this.order[headPfn] = order;
+    if (this.vOrder) this.vOrder[headPfn] = order;
     this.systemInUse += n;
     return headPfn;
   }
 
+  /** Dissolves `pfn`'s part of a compound page (split_huge_page): it becomes a small page. */
+  clearCompound(pfn: number): void {
+    this.flags[pfn] &= ~COMPOUND_BITS;
+    if (this.vHead) this.vHead[pfn] = -1;
+    if (this.vOrder) this.vOrder[pfn] = 0;
+  }
+
   /** Returns a system frame to the allocator. Compound frames are never reused. */
   freeFrame(pfn: number): void {
-    const wasSmall = this.head[pfn] < 0;
+    const wasSmall = (this.flags[pfn] & COMPOUND) === 0;
     if (this.kind[pfn] !== PageKind.FREE) this.systemInUse--;
     this.kind[pfn] = PageKind.FREE;
     this.flags[pfn] = 0;
     this.refcount[pfn] = 0;
-    this.head[pfn] = -1;
+    if (this.vHead) this.vHead[pfn] = -1;
     if (this.data.size !== 0) this.data.delete(pfn);
     if (wasSmall) this.freeSmall.push(pfn);
   }
 
   /** The pfn holding the refcount for `pfn` (its compound head, or itself). */
   folio(pfn: number): number {
-    const h = this.head[pfn];
-    return h < 0 ? pfn : h;
+    const f = this.flags[pfn];
+    if ((f & PG_TAIL) === 0) return pfn;
+    // Compound pages are aligned to their size: the head is the pfn with the low `order` bits
+    // cleared (`&` keeps the low 32 bits of any pfn, which is all it needs).
+    return pfn - (pfn & ((1 << (f >>> ORDER_SHIFT)) - 1));
   }
   isCompound(pfn: number): boolean {
-    return this.head[pfn] >= 0;
+    return (this.flags[pfn] & COMPOUND) !== 0;
+  }
+  /** Order of the compound page `pfn` belongs to (0 for a small page). */
+  orderOf(pfn: number): number {
+    return (this.flags[pfn] & COMPOUND) !== 0 ? this.flags[pfn] >>> ORDER_SHIFT : 0;
   }
   folioNr(pfn: number): number {
-    return this.isCompound(pfn) ? 1 << this.order[this.folio(pfn)] : 1;
+    return this.isCompound(pfn) ? 1 << (this.flags[pfn] >>> ORDER_SHIFT) : 1;
   }
   hasFlag(pfn: number, f: number): boolean {
     return (this.flags[pfn] & f) !== 0;
@@ -209,19 +295,192 @@ export class PageStore {
   }
   /** Whether any CPU mapping (PTE or PMD) maps this subpage. */
   isMapped(pfn: number): boolean {
-    return this.mapcount[pfn] > 0 || this.entireMapcount[this.folio(pfn)] > 0;
+    if (this.mapcount[pfn] > 0) return true;
+    return this.entire.size !== 0 && (this.entire.get(this.folio(pfn)) ?? 0) > 0;
   }
   /** Total mappings of a folio as folio_mapcount() would count them. */
   folioMapcount(pfn: number): number {
     const h = this.folio(pfn);
     if (!this.isCompound(pfn)) return this.mapcount[h];
-    let n = this.entireMapcount[h] * (1 << this.order[h]);
-    for (let i = 0; i < 1 << this.order[h]; i++) n += this.mapcount[h + i];
+    const nr = this.folioNr(h);
+    let n = this.entireMapcountOf(h) * nr;
+    for (let i = 0; i < nr; i++) n += this.mapcount[h + i];
     return n;
+  }
+
+  // ---- index ----
+
+  /** The page's index: anon, the virtual page number it was faulted at; file, its page offset. */
+  indexOf(pfn: number): number {
+    const hi = this.indexHi[pfn];
+    return hi !== INDEX_WIDE ? this.indexLo[pfn] + hi * TWO32 : this.indexWide.get(pfn)!;
+  }
+  setIndex(pfn: number, v: number): void {
+    // `v >>> 0` is v mod 2^32 for an integer v; `hi` is then exact, and an integer in
+    // [0, INDEX_WIDE) exactly when v is an integer in [0, INDEX_WIDE * 2^32).
+    const lo = v >>> 0, hi = (v - lo) * TWO_MINUS32;
+    if (hi >= 0 && hi < INDEX_WIDE && hi === (hi | 0)) {
+      this.indexLo[pfn] = lo;
+      this.indexHi[pfn] = hi;
+      if (this.aux) {
+        if (this.indexWide.size !== 0) this.indexWide.delete(pfn);
+        if (this.vIndex) this.vIndex[pfn] = v;
+      }
+      return;
+    }
+    this.aux = true;
+    this.indexLo[pfn] = 0;
+    this.indexHi[pfn] = INDEX_WIDE;
+    this.indexWide.set(pfn, v);
+    if (this.vIndex) this.vIndex[pfn] = v;
+  }
+
+  /** folio_migrate_mapping's part of struct page: `dst` takes the index and mapping of `src`. */
+  copyIndexAndMapping(dst: number, src: number): void {
+    this.indexLo[dst] = this.indexLo[src];
+    this.indexHi[dst] = this.indexHi[src];
+    if (this.aux) {
+      if (this.indexHi[src] === INDEX_WIDE) this.indexWide.set(dst, this.indexWide.get(src)!);
+      else if (this.indexWide.size !== 0) this.indexWide.delete(dst);
+      if (this.vIndex) this.vIndex[dst] = this.vIndex[src];
+      this.setMapping(dst, this.mappingOf(src));
+    }
+  }
+
+  // ---- sparse counters ----
+
+  /** Entire (PMD-level) mapcount of the compound head `head`. */
+  entireMapcountOf(head: number): number {
+    return this.entire.size !== 0 ? (this.entire.get(head) ?? 0) : 0;
+  }
+  setEntireMapcount(head: number, v: number): void {
+    if (v !== 0) {
+      this.aux = true;
+      this.entire.set(head, v);
+    }
+    else if (this.entire.size !== 0) this.entire.delete(head);
+    if (this.vEntire) this.vEntire[head] = v;
+  }
+  addEntireMapcount(head: number, d: number): void {
+    this.setEntireMapcount(head, this.entireMapcountOf(head) + d);
+  }
+  /** Pin count (FOLL_PIN references) of the folio `pfn`, as kept on its head. */
+  pincountOf(pfn: number): number {
+    return this.pins.size !== 0 ? (this.pins.get(pfn) ?? 0) : 0;
+  }
+  addPincount(pfn: number, d: number): void {
+    const v = this.pincountOf(pfn) + d;
+    if (v !== 0) {
+      this.aux = true;
+      this.pins.set(pfn, v);
+    }
+    else if (this.pins.size !== 0) this.pins.delete(pfn);
+    if (this.vPin) this.vPin[pfn] = v;
+  }
+  /** File id of a page-cache page (struct page's mapping), or 0. */
+  mappingOf(pfn: number): number {
+    return this.files.size !== 0 ? (this.files.get(pfn) ?? 0) : 0;
+  }
+  setMapping(pfn: number, fileId: number): void {
+    if (fileId !== 0) {
+      this.aux = true;
+      this.files.set(pfn, fileId);
+    }
+    else if (this.files.size !== 0) this.files.delete(pfn);
+    if (this.vMapping) this.vMapping[pfn] = fileId;
+  }
+
+  // ---- ZONE_DEVICE pagemaps ----
+
+  /** memremap_pages: pfns [start, start + n) belong to dev_pagemap `id` (a fresh, unused range). */
+  setPgmap(start: number, n: number, id: number): void {
+    if (n <= 0) return;
+    const end = start + n;
+    let i = this.pmStart.length;
+    while (i > 0 && this.pmStart[i - 1] > start) i--;
+    if ((i > 0 && this.pmEnd[i - 1] > start) || (i < this.pmStart.length && this.pmStart[i] < end)) {
+      throw new Error(`pgmap range [${start}, ${end}) overlaps another`);
+    }
+    this.pmStart.splice(i, 0, start);
+    this.pmEnd.splice(i, 0, end);
+    this.pmId.splice(i, 0, id);
+    if (this.vPgmap) this.vPgmap.fill(id, start, end);
+  }
+  /** The dev_pagemap id owning `pfn`, or -1 for memory that is not ZONE_DEVICE. */
+  pgmapId(pfn: number): number {
+    if (pfn >= this.pmLastStart && pfn < this.pmLastEnd) return this.pmLastId;
+    const s = this.pmStart;
+    let lo = 0, hi = s.length - 1, r = -1;
+    while (lo <= hi) {
+      const m = (lo + hi) >>> 1;
+      if (s[m] <= pfn) {
+        r = m;
+        lo = m + 1;
+      } else hi = m - 1;
+    }
+    if (r < 0 || pfn >= this.pmEnd[r]) return -1;
+    this.pmLastStart = s[r];
+    this.pmLastEnd = this.pmEnd[r];
+    this.pmLastId = this.pmId[r];
+    return this.pmLastId;
+  }
+
+  // ---- dense views (see the class comment) ----
+
+  get index(): ArrayLike<number> {
+    return (this.vIndex ??= this.view(Float64Array, 0, (a) => {
+      for (let pfn = 0; pfn < this.cap; pfn++) a[pfn] = this.indexOf(pfn);
+    }));
+  }
+  /** Head pfn of the compound page each pfn belongs to, or -1 for a small page. */
+  get head(): ArrayLike<number> {
+    return (this.vHead ??= this.view(Float64Array, -1, (a) => {
+      for (let pfn = 0; pfn < this.cap; pfn++) if (this.isCompound(pfn)) a[pfn] = this.folio(pfn);
+    }));
+  }
+  /** Order of each compound head (0 elsewhere). */
+  get order(): ArrayLike<number> {
+    return (this.vOrder ??= this.view(Uint8Array, 0, (a) => {
+      for (let pfn = 0; pfn < this.cap; pfn++) if (this.flags[pfn] & PG_HEAD) a[pfn] = this.flags[pfn] >>> ORDER_SHIFT;
+    }));
+  }
+  get entireMapcount(): ArrayLike<number> {
+    return (this.vEntire ??= this.view(Int32Array, 0, (a) => {
+      for (const [pfn, v] of this.entire) a[pfn] = v;
+    }));
+  }
+  get pincount(): ArrayLike<number> {
+    return (this.vPin ??= this.view(Int32Array, 0, (a) => {
+      for (const [pfn, v] of this.pins) a[pfn] = v;
+    }));
+  }
+  /** File id (PG_FILE) or 0. */
+  get mapping(): ArrayLike<number> {
+    return (this.vMapping ??= this.view(Int32Array, 0, (a) => {
+      for (const [pfn, v] of this.files) a[pfn] = v;
+    }));
+  }
+  /** Owning dev_pagemap id for ZONE_DEVICE pfns, else -1. */
+  get pgmap(): ArrayLike<number> {
+    return (this.vPgmap ??= this.view(Int32Array, -1, (a) => {
+      for (let i = 0; i < this.pmStart.length; i++) a.fill(this.pmId[i], this.pmStart[i], this.pmEnd[i]);
+    }));
+  }
+  private view<T extends PageArray>(ctor: new (n: number) => T, fill: number, build: (a: T) => void): T {
+    this.aux = true;
+    const a = new ctor(this.cap);
+    if (fill !== 0) a.fill(fill);
+    build(a);
+    return a;
   }
 
   get(pfn: number): void {
     this.refcount[this.folio(pfn)]++;
+  }
+
+  /** Drops the page's contents (it reads as zeroes again): a device page handed out anew. */
+  dropData(pfn: number): void {
+    if (this.data.size !== 0) this.data.delete(pfn);
   }
 
   // ---- contents ----
@@ -231,6 +490,7 @@ export class PageStore {
     if (!this.keepData) return undefined;
     let d = this.data.get(pfn);
     if (!d) {
+      this.aux = true;
       d = new Uint8Array(PAGE_SIZE);
       this.data.set(pfn, d);
     }

@@ -9,7 +9,7 @@ import type { Vma } from './vma.ts';
 export function pageAddNewAnonRmap(sys: System, pfn: number, vpn: number): void {
   const p = sys.pages;
   p.setFlag(pfn, PG_ANON | PG_ANON_EXCLUSIVE);
-  p.index[pfn] = vpn;
+  p.setIndex(pfn, vpn);
   p.mapcount[pfn]++;
 }
 
@@ -55,29 +55,52 @@ export function rmapCount(sys: System, pfn: number, migration: boolean): number 
 function walk(sys: System, pfn: number, migration: boolean, hits: RmapHit[] | null): number {
   const p = sys.pages;
   const h = p.folio(pfn);
-  let n = 0;
-  if (p.hasFlag(h, PG_FILE)) {
-    const fid = p.mapping[h];
-    for (const mm of sys.mms) {
-      if (!mm.alive) continue;
-      // Every VMA of the file that covers the page is a candidate: collect them first, as
-      // looking at one must not depend on what another holds.
-      const candidates: Array<[Vma, number]> = [];
-      for (const v of mm.vmas) {
-        if (v.file?.id !== fid) continue;
-        const vpn = v.start + (p.index[h] + (pfn - h) - v.pgoff);
-        if (vpn >= v.start && vpn < v.end) candidates.push([v, vpn]);
-      }
-      for (const [v, vpn] of candidates) n += probe(mm, v, vpn, pfn, migration, hits);
-    }
-    return n;
-  }
+  if (p.hasFlag(h, PG_FILE)) return walkFile(sys, h, pfn, migration, hits);
   // Anonymous: the page sits at the same page number in every mm that shares it.
-  const vpn = p.index[h] + (pfn - h);
-  for (const mm of sys.mms) {
+  const vpn = p.indexOf(h) + (pfn - h);
+  const mms = sys.mms.list();
+  let n = 0;
+  for (let i = 0; i < mms.length; i++) {
+    const mm = mms[i];
     if (!mm.alive) continue;
     const v = mm.findVma(vpn);
-    if (v) n += probe(mm, v, vpn, pfn, migration, hits);
+    if (!v) continue;
+    // probe(mm, v, vpn, pfn, migration, hits), written out: this loop runs for every page of
+    // every migration, twice.
+    const pmd = mm.pt.pmd(vpn);
+    if (!pmd) continue;
+    if (pmd.huge !== 0) {
+      const head = ptePfn(pmd.huge);
+      if (!(head <= pfn && pfn < head + PMD_NR)) continue;
+      hits?.push({ mm, vma: v, vpn, entry: pmd.huge, huge: true });
+      n++;
+      continue;
+    }
+    const e = pmd.ptes ? pmd.ptes[imod(vpn, PMD_NR)] : 0;
+    const t = pteType(e);
+    if (t === PteType.NONE || ptePfn(e) !== pfn || (t === PteType.MIGRATION) !== migration) continue;
+    hits?.push({ mm, vma: v, vpn, entry: e, huge: false });
+    n++;
+  }
+  return n;
+}
+
+/** walk for a page-cache page `pfn` of the folio `h`. */
+function walkFile(sys: System, h: number, pfn: number, migration: boolean, hits: RmapHit[] | null): number {
+  const p = sys.pages;
+  const fid = p.mappingOf(h), idx = p.indexOf(h);
+  let n = 0;
+  for (const mm of sys.mms) {
+    if (!mm.alive) continue;
+    // Every VMA of the file that covers the page is a candidate: collect them first, as
+    // looking at one must not depend on what another holds.
+    const candidates: Array<[Vma, number]> = [];
+    for (const v of mm.vmas) {
+      if (v.file?.id !== fid) continue;
+      const vpn = v.start + (idx + (pfn - h) - v.pgoff);
+      if (vpn >= v.start && vpn < v.end) candidates.push([v, vpn]);
+    }
+    for (const [v, vpn] of candidates) n += probe(mm, v, vpn, pfn, migration, hits);
   }
   return n;
 }

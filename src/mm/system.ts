@@ -13,6 +13,31 @@ export interface SystemOptions {
 }
 
 /**
+ * The live address spaces, in creation order. rmap walks visit every one of them for every
+ * page they look up, so the set also keeps an array of its members (iterating an array is
+ * cheaper than a Set's iterator), rebuilt after a change.
+ */
+export class MmSet extends Set<Mm> {
+  private arr: Mm[] | null = null;
+  override add(mm: Mm): this {
+    this.arr = null;
+    return super.add(mm);
+  }
+  override delete(mm: Mm): boolean {
+    this.arr = null;
+    return super.delete(mm);
+  }
+  override clear(): void {
+    this.arr = null;
+    super.clear();
+  }
+  /** The members in iteration order; valid until the next change. */
+  list(): readonly Mm[] {
+    return (this.arr ??= [...this]);
+  }
+}
+
+/**
  * The machine's memory: every struct page, the zero pages, the hugetlb pool, device pagemaps,
  * page-cache files, and the live address spaces (rmap walks visit them).
  */
@@ -27,7 +52,7 @@ export class System {
   /** Huge pages promised to mappings but not yet faulted (hugetlb reservations). */
   hugetlbReserved = 0;
   readonly pagemaps: DevPagemap[] = [];
-  readonly mms = new Set<Mm>();
+  readonly mms = new MmSet();
   readonly files = new Map<number, ShmemFile>();
   private nextFileId = 1;
   nextMmId = 1;
@@ -59,11 +84,11 @@ export class System {
     this.pagemaps.push(pm);
     const kind = type === 'private' ? PageKind.DEVICE_PRIVATE : PageKind.DEVICE_COHERENT;
     this.pages.kind.fill(kind, start, start + npages);
-    this.pages.pgmap.fill(pm.id, start, start + npages);
+    this.pages.setPgmap(start, npages, pm.id);
     return pm;
   }
   pagemapOf(pfn: number): DevPagemap | undefined {
-    const id = this.pages.pgmap[pfn];
+    const id = this.pages.pgmapId(pfn);
     return id >= 0 ? this.pagemaps[id] : undefined;
   }
 
@@ -87,8 +112,8 @@ export class System {
     if (pfn === undefined) {
       pfn = this.pages.allocSystem();
       this.pages.setFlag(pfn, PG_FILE);
-      this.pages.mapping[pfn] = f.id;
-      this.pages.index[pfn] = index;
+      this.pages.setMapping(pfn, f.id);
+      this.pages.setIndex(pfn, index);
       f.pages.set(index, pfn);
     }
     return pfn;
@@ -115,12 +140,12 @@ export class System {
     if (p.refcount[h] < 0) throw new Error(`refcount underflow on pfn ${h}`);
     if (p.isZoneDevice(h)) {
       p.flags[h] = 0;
-      p.mapping[h] = 0;
+      p.setMapping(h, 0);
       this.pagemapOf(h)!.ops.pageFree(h);
       return;
     }
     if (p.isCompound(h)) {
-      const n = 1 << p.order[h];
+      const n = p.folioNr(h);
       if (p.hasFlag(h, PG_HUGETLB)) this.hugetlbFree++;
       for (let i = n - 1; i >= 0; i--) p.freeFrame(h + i);
       return;

@@ -88,7 +88,7 @@ export class DmirrorDevice {
     p.refcount[dpage] = 1;
     p.flags[dpage] = 0;
     p.mapcount[dpage] = 0;
-    p.data.delete(dpage);
+    p.dropData(dpage);
     if (rpage >= 0) this.backing.set(dpage, rpage);
     return dpage;
   }
