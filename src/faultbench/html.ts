@@ -6,7 +6,7 @@
 // fault latency, fault-latency histograms under load, bandwidth curves, throughput against batch
 // size and lanes, oversubscription curves, invalidation stalls and the driver comparison.
 import type { BarSeriesOption, EChartsOption, LineSeriesOption } from 'echarts';
-import { echartsLibrary, escapeHtml, jsonForScript } from '../report/html.ts';
+import { chartInitScript, echartsLibrary, escapeHtml, jsonForScript } from '../report/html.ts';
 import { cellText, footnotes } from './table.ts';
 import { sizeLabel } from './bandwidth.ts';
 import { MEASURE_IDS, type FaultbenchResults, type MeasureId, type MeasureTable, type Row } from './types.ts';
@@ -179,27 +179,7 @@ ol.notes { color: #555; font-size: 13px; margin: 6px 0 0; }
 .chart.failed { height: auto; padding: 12px; color: #b00020; }
 `;
 
-const INIT = `
-(function () {
-  'use strict';
-  var specs = JSON.parse(document.getElementById('hetmem-charts').textContent);
-  var charts = [];
-  specs.forEach(function (spec) {
-    var el = document.getElementById('chart-' + spec.name);
-    try {
-      if (!el) throw new Error('no element #chart-' + spec.name);
-      var chart = echarts.init(el, null, { renderer: 'canvas' });
-      chart.setOption(spec.option);
-      charts.push(chart);
-    } catch (e) {
-      console.error('hetmem faultbench: chart "' + spec.name + '" failed: ' + (e && e.stack ? e.stack : e));
-      if (el) { el.className += ' failed'; el.textContent = 'chart failed: ' + (e && e.message ? e.message : e); }
-    }
-  });
-  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
-  window.__hetmemChartsReady = charts.length;
-})();
-`;
+const INIT = chartInitScript('hetmem faultbench');
 
 /** The page of a faultbench run. Self-contained and deterministic (identical results give identical bytes). */
 export function renderFaultbenchHtml(r: FaultbenchResults): string {

@@ -110,8 +110,12 @@ th { background: #f0f0f0; font-weight: 600; } .num { text-align: right; }
 .none { color: #888; }
 `;
 
-/** Sets up every chart; a failing chart is reported (console and in its div), never skipped silently. */
-const INIT = `
+/**
+ * The page script that sets up every chart from the `hetmem-charts` JSON; a failing chart is
+ * reported (console, with `tool` as the prefix, and in its div), never skipped silently.
+ */
+export function chartInitScript(tool: string): string {
+  return `
 (function () {
   'use strict';
   var specs = JSON.parse(document.getElementById('hetmem-charts').textContent);
@@ -124,7 +128,7 @@ const INIT = `
       chart.setOption(spec.option);
       charts.push(chart);
     } catch (e) {
-      console.error('hetmem report: chart "' + spec.name + '" failed: ' + (e && e.stack ? e.stack : e));
+      console.error('${tool}: chart "' + spec.name + '" failed: ' + (e && e.stack ? e.stack : e));
       if (el) { el.className += ' failed'; el.textContent = 'chart failed: ' + (e && e.message ? e.message : e); }
     }
   });
@@ -132,6 +136,9 @@ const INIT = `
   window.__hetmemChartsReady = charts.length;
 })();
 `;
+}
+
+const INIT = chartInitScript('hetmem report');
 
 /**
  * The report page of a run: a header, summary facts, device and link tables, and one ECharts
