@@ -4,6 +4,7 @@
 // followed through the raw value, so "did you mean" suggestions work inside workloads too.
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { describeNode, EXPECTED } from '../devices/profile/load.ts';
 
 /** A path into a YAML document: mapping keys and list indices. */
 export type Path = readonly (string | number)[];
@@ -92,29 +93,7 @@ function suggest(key: string, allowed: readonly string[]): string {
   return allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : '';
 }
 
-/** How a node reads in a message: `"text"`, `42`, `a mapping`, `a list`, `nothing`. */
-export function describeNode(n: Node | null): string {
-  if (n === null) return 'nothing';
-  if (isMap(n)) return 'a mapping';
-  if (isSeq(n)) return 'a list';
-  if (isScalar(n)) {
-    const v = n.value;
-    if (v === null) return 'nothing';
-    if (typeof v === 'string') return JSON.stringify(v);
-    return String(v);
-  }
-  return 'an alias';
-}
-
-const EXPECTED: Record<string, string> = {
-  number: 'a number',
-  int: 'an integer',
-  string: 'a string',
-  boolean: 'true or false',
-  object: 'a mapping',
-  record: 'a mapping',
-  array: 'a list',
-};
+export { describeNode };
 
 function limit(i: { minimum?: unknown; maximum?: unknown; inclusive?: boolean; origin?: string }, small: boolean): string {
   const bound = String(small ? i.minimum : i.maximum);

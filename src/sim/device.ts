@@ -13,7 +13,9 @@ import { Tlb } from '../devices/tlb.ts';
 import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
 import type { DeviceMetrics } from './results.ts';
 import type { SimContext } from './context.ts';
-import { newDeviceMetrics } from './metrics.ts';
+import { newBatchRecord, newDeviceMetrics } from './metrics.ts';
+import { coalesceFaults, type CoalescedFault, type FaultEntry } from '../devices/fault-buffer.ts';
+import type { BatchRecord } from './results.ts';
 
 /** One lane of a running kernel. */
 export interface Lane {
@@ -245,6 +247,22 @@ export abstract class TimedDevice {
     this.blockedUntil = Math.max(this.blockedUntil, this.ctx.engine.now) + cost;
     // The CPU side waits for the shootdown to complete before it goes on.
     this.ctx.addSyncPs(cost);
+  }
+
+  /**
+   * Opens batch number `no` over `entries` fetched at `t0`: its uvm-eval record, the coalesced
+   * pages, the counters. The driver runs core code from here on (sync costs reset, actor set).
+   */
+  protected openBatch(entries: FaultEntry[], no: number, t0: number): { rec: BatchRecord; pages: CoalescedFault[] } {
+    const rec = newBatchRecord(this.name, no, t0);
+    this.metrics.batches++;
+    rec.cached_faults = entries.length;
+    const { pages, coalesced } = coalesceFaults(entries, this.profile.fault.coalesceDuplicates);
+    rec.coalesced_faults = coalesced;
+    this.metrics.faults.coalesced += coalesced;
+    this.ctx.takeSyncPs();
+    this.ctx.actor = this.index;
+    return { rec, pages };
   }
 
   /** Cost of a TLB lookup for (space, vpn), ps. */

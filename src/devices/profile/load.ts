@@ -95,7 +95,8 @@ function allowedKeys(path: ProfilePath): string[] {
   return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
-function describe(n: Node | null): string {
+/** How a YAML node reads in a message: `"text"`, `42`, `a mapping`, `a list`, `nothing`. */
+export function describeNode(n: Node | null): string {
   if (n === null) return 'nothing';
   if (isMap(n)) return 'a mapping';
   if (isSeq(n)) return 'a list';
@@ -108,7 +109,8 @@ function describe(n: Node | null): string {
   return 'an alias';
 }
 
-const EXPECTED: Record<string, string> = {
+/** How a zod type name reads in an "expected ..." message. */
+export const EXPECTED: Record<string, string> = {
   number: 'a number',
   int: 'an integer',
   string: 'a string',
@@ -176,7 +178,7 @@ function locateIssue(doc: Doc, lc: LineCounter, issue: z.core.$ZodIssue | Profil
   }
   const offset = (('at' in issue && issue.at === 'key') ? startOf(found.key) : undefined) ?? startOf(found.node) ?? startOf(found.key) ?? root;
   if (!('code' in issue)) return [at(offset, issue.message)];
-  const got = describe(found.node);
+  const got = describeNode(found.node);
   switch (issue.code) {
     case 'invalid_type':
       return [at(offset, `${prefix(path)}expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${got}`)];
@@ -228,7 +230,7 @@ function parseChecked(text: string, fileName: string, expectName: string | undef
   if (unresolved.length > 0) fail(fileName, unresolved);
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    fail(fileName, [{ ...lc.linePos(startOf(doc.contents as Node | null) ?? 0), message: `expected a mapping of profile fields at the top level, got ${describe(doc.contents as Node | null)}` }]);
+    fail(fileName, [{ ...lc.linePos(startOf(doc.contents as Node | null) ?? 0), message: `expected a mapping of profile fields at the top level, got ${describeNode(doc.contents as Node | null)}` }]);
   }
   const r = ProfileSchema.safeParse(raw);
   if (!r.success) fail(fileName, r.error.issues.flatMap((i) => locateIssue(doc, lc, i)));

@@ -24,7 +24,7 @@ import {
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
 } from '../../mm/migrate-device.ts';
 import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
-import { FaultBuffer, coalesceFaults, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
+import { FaultBuffer, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
 import type { Profile } from '../../devices/profile/schema.ts';
@@ -262,14 +262,7 @@ export class HmmMirrorDevice extends TimedDevice {
       return;
     }
     this.servicing = true;
-    const rec = newBatchRecord(this.name, this.batchNo++, t0);
-    this.metrics.batches++;
-    rec.cached_faults = entries.length;
-    const { pages, coalesced } = coalesceFaults(entries, f.coalesceDuplicates);
-    rec.coalesced_faults = coalesced;
-    this.metrics.faults.coalesced += coalesced;
-    this.ctx.takeSyncPs();
-    this.ctx.actor = this.index;
+    const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
 
     const fixed = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1);
     rec.service = Math.floor(fixed / 1000);

@@ -9,13 +9,12 @@ import { PMD_NR } from '../../mm/constants.ts';
 import { PteType, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from '../../mm/pte.ts';
 import { PG_DIRTY } from '../../mm/page.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
-import { FaultBuffer, coalesceFaults, type FaultEntry } from '../../devices/fault-buffer.ts';
+import { FaultBuffer, type FaultEntry } from '../../devices/fault-buffer.ts';
 import type { Profile } from '../../devices/profile/schema.ts';
 import { CPU } from '../../policy/types.ts';
 import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
-import { newBatchRecord } from '../metrics.ts';
 import type { BatchRecord } from '../results.ts';
 
 /** A device serviced by the SVA driver. */
@@ -115,14 +114,7 @@ export class SvaDevice extends TimedDevice {
     const entries = this.prq.fetch(f.batchSize, t0);
     if (entries.length === 0) return;
     this.servicing = true;
-    const rec = newBatchRecord(this.name, this.batchNo++, t0);
-    this.metrics.batches++;
-    rec.cached_faults = entries.length;
-    const { pages, coalesced } = coalesceFaults(entries, f.coalesceDuplicates);
-    rec.coalesced_faults = coalesced;
-    this.metrics.faults.coalesced += coalesced;
-    this.ctx.takeSyncPs();
-    this.ctx.actor = this.index;
+    const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
     for (const pg of pages) {
       const mm = this.ctx.processOf(pg.space).mm;
       if (this.walk(mm, pg.vpn, pg.write) >= 0) {
