@@ -225,7 +225,7 @@ export class SimMachine implements SimContext {
     return r;
   }
   deviceOfPfn(pfn: number): number {
-    const pm = this.sys.pages.pgmap[pfn];
+    const pm = this.sys.pages.pgmapId(pfn);
     if (pm < 0) return CPU;
     let d = this.pagemapDevice.get(pm);
     if (d === undefined) {
