@@ -94,33 +94,30 @@ export class BenchDevice implements DevPagemapOps {
 
   /** Migrates the system pages of [start, end) to the device; returns the pages that moved. */
   migrateToDevice(mm: Mm, start: number, end: number): number {
-    let moved = 0;
-    for (let a = start; a < end;) {
-      const vma = mm.findVma(a);
-      if (!vma) throw new Error(`no vma at ${a}`);
-      const next = Math.min(end, a + MIGRATE_RUN, vma.end);
-      const args = newMigrateVma(mm, vma, a, next, this, MIGRATE_VMA_SELECT_SYSTEM);
-      if (migrateVmaSetup(args)) throw new Error('migrate_vma_setup failed');
-      moved += this.commitToDevice(args);
-      a = next;
-    }
+    const moved = this.inRuns(mm, start, end, MIGRATE_VMA_SELECT_SYSTEM, (args) => this.commitToDevice(args));
     this.toDevice += moved;
     return moved;
   }
 
   /** Migrates this device's pages in [start, end) back to system memory; returns the pages moved. */
   migrateToSystem(mm: Mm, start: number, end: number): number {
+    const moved = this.inRuns(mm, start, end, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, (args) => this.commitToSystem(args));
+    this.toSystem += moved;
+    return moved;
+  }
+
+  /** migrate_vma_setup over [start, end) in runs of at most MIGRATE_RUN pages within one VMA; sums `commit`. */
+  private inRuns(mm: Mm, start: number, end: number, select: number, commit: (args: ReturnType<typeof newMigrateVma>) => number): number {
     let moved = 0;
     for (let a = start; a < end;) {
       const vma = mm.findVma(a);
       if (!vma) throw new Error(`no vma at ${a}`);
       const next = Math.min(end, a + MIGRATE_RUN, vma.end);
-      const args = newMigrateVma(mm, vma, a, next, this, MIGRATE_VMA_SELECT_DEVICE_PRIVATE);
+      const args = newMigrateVma(mm, vma, a, next, this, select);
       if (migrateVmaSetup(args)) throw new Error('migrate_vma_setup failed');
-      moved += this.commitToSystem(args);
+      moved += commit(args);
       a = next;
     }
-    this.toSystem += moved;
     return moved;
   }
 

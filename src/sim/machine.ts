@@ -145,7 +145,6 @@ export class SimMachine implements SimContext {
   private syncPs = 0;
   actor = CPU;
   private writeSeq = 0;
-  private lastSample = -1;
   private readonly sampledCarried = new Map<string, number>();
   private sampler = false;
   private lastWorkPs = 0;
@@ -348,10 +347,6 @@ export class SimMachine implements SimContext {
   /** Samples gauges and link bytes for the bucket ending at `now`. */
   private sample(now: number): void {
     const bucket = Math.max(0, Math.ceil(now / this.timeline.bucketPs) - 1);
-    if (bucket === this.lastSample && now % this.timeline.bucketPs !== 0) {
-      // Final partial sample of the same bucket: refresh the gauges.
-    }
-    this.lastSample = bucket;
     this.timeline.resident(CPU_NODE, bucket, this.sys.pages.systemInUse);
     for (const d of this.devices) this.timeline.resident(d.name, bucket, this.residentOf(d));
     for (const [seg, bytes] of this.transfers.carriedAt(now)) {
