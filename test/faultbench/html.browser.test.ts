@@ -5,23 +5,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CHROMIUM, CHROMIUM_ARGS, type PageElement } from '../browser.ts';
 import { chromium, type Browser } from 'playwright-core';
 import { runFaultbench, type FaultbenchConfig } from '../../src/faultbench/run.ts';
 import { FAULTBENCH_CHART_NAMES, renderFaultbenchHtml } from '../../src/faultbench/html.ts';
 import { profile } from './helpers.ts';
 
-const CHROMIUM = process.env.HETMEM_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = CHROMIUM_ARGS;
 
-interface PageCanvas {
-  width: number;
-  height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
-}
-interface PageElement {
-  dataset: Record<string, string | undefined>;
-  querySelectorAll(selector: 'canvas'): Iterable<PageCanvas>;
-}
 declare const window: { __hetmemChartsReady?: number };
 declare const document: { querySelectorAll(selector: string): Iterable<PageElement> };
 declare function requestAnimationFrame(callback: () => void): number;

@@ -6,27 +6,17 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CHROMIUM, CHROMIUM_ARGS, type PageElement } from '../browser.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHART_NAMES } from '../../src/report/charts.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
 import { buildFixture } from './fixture.ts';
 import { tinyResults } from './tiny.ts';
 
-/** Debian's Chromium; HETMEM_CHROMIUM overrides it (e.g. to check the missing-browser failure). */
-const CHROMIUM = process.env.HETMEM_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = CHROMIUM_ARGS;
 
 // The callbacks passed to page.evaluate run in Chromium. tsconfig has no DOM lib, so declare
 // (module-locally) the few browser names they use.
-interface PageCanvas {
-  width: number;
-  height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
-}
-interface PageElement {
-  dataset: Record<string, string | undefined>;
-  querySelectorAll(selector: 'canvas'): Iterable<PageCanvas>;
-}
 declare const window: { __hetmemChartsReady?: number };
 declare const document: { querySelectorAll(selector: string): Iterable<PageElement> };
 declare function requestAnimationFrame(callback: () => void): number;
