@@ -1,9 +1,12 @@
 // Development tool: writes random hmmtrace op scripts for comparison against the Linux 6.1
-// oracle (../shared/oracle/run-batch.sh). Usage: tsx tools/gen-traces.ts OUTDIR COUNT SEED
+// oracle (../shared/oracle/run-batch.sh). Usage: tsx tools/gen-traces.ts OUTDIR COUNT SEED [numa]
+// With `numa` the scripts also use move_pages/page_node, for the two-node oracle of
+// tools/oracle-numa (replay them with `hetmem trace --nodes 2`).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/engine/rng.ts';
 
-const [outDir, countS, seedS] = process.argv.slice(2);
+const [outDir, countS, seedS, mode] = process.argv.slice(2);
+const numa = mode === 'numa';
 const count = Number(countS ?? 100), seed = Number(seedS ?? 1);
 mkdirSync(outDir, { recursive: true });
 
@@ -48,6 +51,10 @@ function gen(r: Rng): string {
       return `${s} ${r.int(1, maxn + 1)}`;
     };
     const dev = pick(devs);
+    if (numa && r.nextFloat() < 0.15) {
+      if (r.nextFloat() < 0.3) return `page_node ${g.name} ${range()}`;
+      return `move_pages ${g.name} ${range()} ${pick([0, 1, 1, 0, 1, 2])}${r.nextFloat() < 0.2 ? ' all' : ''}`;
+    }
     const x = r.nextFloat();
     if (x < 0.14) return `cpu_write ${g.name} ${page()} ${bytes()}`;
     if (x < 0.24) return `cpu_read ${g.name} ${page()}`;
@@ -86,5 +93,5 @@ function gen(r: Rng): string {
 const root = new Rng(seed);
 for (let i = 0; i < count; i++) {
   const r = root.fork(`trace-${i}`);
-  writeFileSync(`${outDir}/r${seed}-${String(i).padStart(4, '0')}.trace`, gen(r));
+  writeFileSync(`${outDir}/${numa ? 'n' : 'r'}${seed}-${String(i).padStart(4, '0')}.trace`, gen(r));
 }

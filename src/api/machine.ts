@@ -1,3 +1,4 @@
+import { movePages, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, type MovePagesResult } from '../mm/migrate.ts';
 import { System, type SystemOptions } from '../mm/system.ts';
 import { Mm } from '../mm/mm.ts';
 import { PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
@@ -164,7 +165,7 @@ export class Process {
   private insertKernelPages(start: number, npages: number): void {
     const p = this.sys.pages;
     for (let i = 0; i < npages; i++) {
-      const pfn = p.allocSystem();
+      const pfn = p.allocSystem(this.mm.node);
       p.setFlag(pfn, PG_KERNEL);
       pageAddRmap(this.sys, pfn, false);
       this.mm.pt.setPte(start + i, mkPte(PteType.PRESENT, pfn, PTE_YOUNG));
@@ -241,6 +242,17 @@ export class Process {
     if (typeof got === 'number') return got;
     putUserPages(this.mm, got, { write: true, ...flags });
     return got.length;
+  }
+
+  /**
+   * move_pages(2) over `npages` pages from `start`: moves each to NUMA node `node`
+   * (MPOL_MF_MOVE, or MPOL_MF_MOVE_ALL with `all` for pages other processes map too), or with
+   * `node` null reports where each page is. See movePages for the statuses.
+   */
+  movePages(start: number, npages: number, node: number | null, opts: { all?: boolean } = {}): MovePagesResult {
+    const vpns = Array.from({ length: npages }, (_, i) => start + i);
+    const nodes = node === null ? null : vpns.map(() => node);
+    return movePages(this.mm, vpns, nodes, opts.all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE);
   }
 
   /** fork(): a child with a copy of the address space (COW) and no device files of its own. */

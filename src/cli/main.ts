@@ -55,7 +55,14 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.1 would')
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
-    .action((files: string[], opts: { check?: boolean }) => {
+    .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
+    .action((files: string[], opts: { check?: boolean; nodes: string }) => {
+      const nodes = Number(opts.nodes);
+      if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
+        io.err.write(`hetmem trace: --nodes: expected an integer 1..64, got '${opts.nodes}'\n`);
+        code = 2;
+        return;
+      }
       try {
         // Under --check the recorded output is the specification: a script whose record shows
         // the kernel tool's own handling of malformed ops is replayed the same way.
@@ -68,7 +75,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
         }
         throw e;
       }
-      const r = traceCommand(files, !!opts.check);
+      const r = traceCommand(files, !!opts.check, nodes);
       io.out.write(r.output);
       if (opts.check && r.matched !== r.total) code = 1;
     });

@@ -14,11 +14,11 @@ export interface CheckSummary {
  * `check`, compares with NAME.out beside each NAME.trace and prints a unified diff of the first
  * difference of each file that differs, then `N/M traces match`.
  */
-export function traceCommand(files: string[], check: boolean): CheckSummary {
+export function traceCommand(files: string[], check: boolean, nodes = 1): CheckSummary {
   let out = '';
   let matched = 0;
   for (const f of files) {
-    const res = runTrace(readFileSync(f, 'utf8'));
+    const res = runTrace(readFileSync(f, 'utf8'), { nodes });
     const actual = res.lines.join('\n') + '\n';
     if (!check) {
       out += actual;

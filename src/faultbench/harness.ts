@@ -24,7 +24,6 @@ export const NOTES = {
   svaInPlace: 'SVA works on host memory in place: a present system page needs no fault and nothing migrates',
   noPeerLink: 'no peer link in the profile (link.peer): a peer is in another address-space group, see the through-RAM row',
   noMirror: 'no mirror: the pinning driver pins per kernel and registers no MMU notifier, so CPU-side changes never reach the device',
-  numa: 'not modelled: the core has one memory node and no NUMA migration API (migrate_pages/move_pages); no number is invented',
   noPri: 'profile has no PRI cost (fault.priCost): the SVA driver kind would need an invented number',
   noCopyEngines: 'profile has no copy engines or device memory: the mirror driver kind cannot run on it',
 } as const;
@@ -76,12 +75,12 @@ export function hasGroupPeerLink(p: Profile): boolean {
 }
 
 /** A machine with one instance of `p` (or two: DEV and PEER) in no-data mode (same timing, less memory). */
-export function machine(p: Profile, seed: number, opts: { policies?: object; peer?: boolean; peerProfile?: Profile } = {}): SimMachine {
+export function machine(p: Profile, seed: number, opts: { policies?: object; peer?: boolean; peerProfile?: Profile; numaNodes?: number } = {}): SimMachine {
   const devices: DeviceConfig[] = [{ name: DEV, profile: p, policies: opts.policies }];
   if (opts.peer) devices.push({ name: PEER, profile: opts.peerProfile ?? p, policies: opts.policies });
   // No timeline or spans are read: one bucket per simulated second and no spans keep the
   // bookkeeping negligible even when a run is bounded far in the future.
-  return new SimMachine({ seed, data: false, devices, bucketPs: 1_000_000_000_000, maxSpans: 0 });
+  return new SimMachine({ seed, data: false, devices, bucketPs: 1_000_000_000_000, maxSpans: 0, numaNodes: opts.numaNodes });
 }
 
 /** First page of a new `pages`-page region that starts on a 2 MiB boundary. */

@@ -12,6 +12,8 @@ import { parseCNumber } from './numbers.ts';
 const MAXREG = 64;
 const MAXDEV = 4;
 const MAXTOK = 16;
+/** Most pages one move_pages/page_node op takes (NUMA_MAXPAGES in hmmtrace-numa.c). */
+const NUMA_MAXPAGES = 4096;
 /** Pages in the 64-bit address space: page numbers wrap modulo this, like C pointer arithmetic. */
 const VA_PAGES = 2 ** 52;
 
@@ -68,10 +70,11 @@ export interface TraceResult {
 
 /**
  * Replays an hmmtrace op script on a fresh System and returns exactly the lines Linux 6.1's
- * hmmtrace prints for it (see shared/hmmtrace/README.md).
+ * hmmtrace prints for it (see shared/hmmtrace/README.md). `nodes` is the number of NUMA
+ * nodes (default 1); traces recorded on tools/oracle-numa need 2.
  */
-export function runTrace(text: string): TraceResult {
-  return new TraceRunner().run(text);
+export function runTrace(text: string, opts: { nodes?: number } = {}): TraceResult {
+  return new TraceRunner(false, '<trace>', new Machine({ nodes: opts.nodes })).run(text);
 }
 
 /**
@@ -197,6 +200,8 @@ export class TraceRunner {
       case 'open': return this.opOpen(p, t);
       case 'close': return this.opClose(p, t);
       case 'gup': return this.opGup(p, t);
+      case 'move_pages': return this.opMovePages(p, t, false);
+      case 'page_node': return this.opMovePages(p, t, true);
       case 'madvise':
         arity(t, 5, 'madvise ID START NPAGES ADVICE');
         return this.opMadvise(p, t, t[4]);
@@ -204,7 +209,7 @@ export class TraceRunner {
       case 'child': return this.opChild(p, t);
       case 'fork_write_child': return this.opChild(p, ['child', 'cpu_write', ...t.slice(1, MAXTOK - 1)]);
       case 'echo': return t.slice(1).join(' ');
-      default: throw new BadOp(`expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, child, fork_write_child, echo), got '${op}'`);
+      default: throw new BadOp(`expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, move_pages, page_node, child, fork_write_child, echo), got '${op}'`);
     }
   }
 
@@ -401,6 +406,32 @@ export class TraceRunner {
     if (np > 1n << 28n) return 'ret=-ENOMEM';
     p.proc.gup((r.base + s) % VA_PAGES, Number(np), flags);
     return 'ret=0';
+  }
+
+  /**
+   * The NUMA extension (tools/oracle-numa/hmmtrace-numa.c): `move_pages ID START NPAGES NODE
+   * [all]` and `page_node ID START NPAGES`, printing the syscall's value and each status.
+   */
+  private opMovePages(p: Proc, t: string[], query: boolean): string {
+    arity(t, query ? 4 : 5, query ? 'page_node ID START NPAGES' : 'move_pages ID START NPAGES NODE [all]');
+    const s = num(t[2], 'START'), np = num(t[3], 'NPAGES');
+    if (np > BigInt(NUMA_MAXPAGES)) throw new BadOp(`expected NPAGES of at most ${NUMA_MAXPAGES}, got ${np}`);
+    let node: number | null = null, all = false;
+    if (!query) {
+      // (int) of the unsigned long strtoul gave: the low 32 bits, signed.
+      node = Number(BigInt.asIntN(32, num(t[4], 'NODE')));
+      if (t.length > 5) {
+        if (t[5] !== 'all') throw new BadOp(`expected 'all' or nothing after NODE, got '${t[5]}'`);
+        all = true;
+      }
+    }
+    const r = this.needreg(p, t[1]);
+    if (!r) return 'err=no_such_region';
+    const start = Number((BigInt(r.base) + s) % BigInt(VA_PAGES));
+    const res = p.proc.movePages(start, Number(np), node, { all });
+    const ret = res.ret < 0 ? `-${errnoName(res.ret)}` : String(res.ret);
+    const st = res.status.map((v) => (v === null ? '?' : v < 0 ? `-${errnoName(v)}` : String(v)));
+    return `ret=${ret} status=${st.join(',')}`;
   }
 
   private opChild(p: Proc, t: string[]): string {

@@ -1,6 +1,6 @@
 import { PMD_NR, PMD_ORDER, NotifyEvent } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY } from './page.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PageKind } from './page.ts';
 import { pageAddNewAnonRmap, pageAddRmap, pageRemoveRmap } from './rmap.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
@@ -71,7 +71,7 @@ function doAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number 
     return VM_FAULT_OK;
   }
   mm.anonVmaPrepare(vma);
-  const pfn = mm.sys.pages.allocSystem();
+  const pfn = mm.sys.pages.allocSystem(mm.node);
   pageAddNewAnonRmap(mm.sys, pfn, vpn);
   mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE | PTE_DIRTY : 0) | PTE_YOUNG));
   return VM_FAULT_OK;
@@ -89,10 +89,10 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const idx = vma.pgoffOf(vpn);
   if (idx >= file.size) return VM_FAULT_SIGBUS;
   if (!write && faultAround(mm, vma, vpn)) return VM_FAULT_OK;
-  const page = sys.fileGetPage(file, idx);
+  const page = sys.fileGetPage(file, idx, mm.node);
   if (write && !vma.shared) {
     mm.anonVmaPrepare(vma);
-    const pfn = sys.pages.allocSystem();
+    const pfn = sys.pages.allocSystem(mm.node);
     sys.pages.copy(pfn, page);
     pageAddNewAnonRmap(sys, pfn, vpn);
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
@@ -162,7 +162,7 @@ function wpPageCopy(mm: Mm, vma: Vma, vpn: number): number {
   const sys = mm.sys, p = sys.pages;
   mm.anonVmaPrepare(vma);
   const old = ptePfn(mm.pt.pte(vpn));
-  const pfn = p.allocSystem();
+  const pfn = p.allocSystem(mm.node);
   if (!sys.isZeroPfn(old)) p.copy(pfn, old);
   mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
     pageAddNewAnonRmap(sys, pfn, vpn);
@@ -203,7 +203,7 @@ function doHugePmdAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): 
     pmd.huge = mkPte(PteType.PRESENT, sys.hugeZeroPfn, 0);
     return VM_FAULT_OK;
   }
-  const head = p.allocCompound(PMD_ORDER);
+  const head = p.allocCompound(PMD_ORDER, PageKind.SYSTEM, mm.node);
   p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
   p.setIndex(head, base);
   p.setEntireMapcount(head, 1);
@@ -279,9 +279,9 @@ function allocHugetlbFor(mm: Mm, vma: Vma, base: number): number {
   if (resv && resv.has(key)) {
     resv.delete(key);
     sys.hugetlbReserved--;
-    return sys.allocHugetlb();
+    return sys.allocHugetlb(mm.node);
   }
   if (sys.hugetlbFree - sys.hugetlbReserved <= 0) return -1;
-  return sys.allocHugetlb();
+  return sys.allocHugetlb(mm.node);
 }
 

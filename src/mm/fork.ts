@@ -16,6 +16,7 @@ export function forkMm(parent: Mm): Mm {
   const sys = parent.sys;
   const child = new Mm(sys);
   child.mmapBase = parent.mmapBase;
+  child.node = parent.node;
   for (const v of parent.vmas) {
     const c = new Vma(v.start, v.end, v.flags, v.kind, v.file, v.pgoff, v.fileRef);
     // anon_vma_fork: the child's VMA gets its own anon_vma linked to the parent's.
@@ -90,7 +91,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
       if (p.hasFlag(p.folio(pfn), PG_ANON)) {
         if (p.pincountOf(p.folio(pfn)) > 0 && p.hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
           // A possibly pinned exclusive page must not become shared: the child gets a copy.
-          const np = p.allocSystem();
+          const np = p.allocSystem(parent.node);
           p.copy(np, pfn);
           pageAddNewAnonRmap(sys, np, a);
           child.pt.setPte(a, mkPte(PteType.PRESENT, np, pteFlags(e) & ~PTE_YOUNG));

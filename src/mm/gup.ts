@@ -57,7 +57,7 @@ export function getUserPages(mm: Mm, start: number, npages: number, flags: GupFl
     if (coherent.length === 0) return pages;
     // check_and_migrate_movable_pages: unpin everything, move the coherent pages, try again.
     putUserPages(mm, pages, flags);
-    for (const pfn of coherent) migrateDeviceCoherentPage(sys, pfn);
+    for (const pfn of coherent) migrateDeviceCoherentPage(sys, pfn, mm.node);
   }
 }
 

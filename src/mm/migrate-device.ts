@@ -269,13 +269,14 @@ export function migrateDeviceRange(sys: System, src: Float64Array, startPfn: num
 
 /**
  * migrate_device_coherent_page: moves one device-coherent page to a fresh system page (used
- * by long-term GUP pins, which coherent memory must not hold). Returns 0 or -EBUSY.
+ * by long-term GUP pins, which coherent memory must not hold) on NUMA node `node`. Returns 0
+ * or -EBUSY.
  */
-export function migrateDeviceCoherentPage(sys: System, page: number): number {
+export function migrateDeviceCoherentPage(sys: System, page: number, node = 0): number {
   const src = new Float64Array([migratePfn(page) + MIGRATE_PFN_MIGRATE]);
   migrateDeviceUnmap(sys, src, -1);
   if (!mpfnHas(src[0], MIGRATE_PFN_MIGRATE)) return -EBUSY;
-  const dpage = sys.pages.allocSystem();
+  const dpage = sys.pages.allocSystem(node);
   const dst = new Float64Array([migratePfn(dpage)]);
   migrateDevicePages(sys, src, dst);
   if (mpfnHas(src[0], MIGRATE_PFN_MIGRATE)) sys.pages.copy(dpage, page);

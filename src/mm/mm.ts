@@ -24,6 +24,12 @@ export class Mm {
    * to absolute addresses, so this value is visible in traces (probed on the oracle).
    */
   mmapBase = 0x7ffff7fff - 5;
+  /**
+   * The NUMA node this address space's pages are allocated on (the task's
+   * set_mempolicy(MPOL_PREFERRED) node; fork copies it). Pages fall back to other nodes only
+   * for hugetlb, whose pool is split over the nodes.
+   */
+  node = 0;
 
   constructor(readonly sys: System) {
     this.id = sys.nextMmId++;

@@ -119,7 +119,15 @@ export class PageStore {
   systemInUse = 0;
   /** Next never-used pfn. */
   top = 1;
-  private freeSmall: number[] = [];
+  /** Freed small frames, per NUMA node (a frame keeps its node for life). */
+  private freeSmall: number[][] = [[]];
+  /**
+   * NUMA node of each pfn, or null while every page is on node 0 (the common single-node
+   * case pays nothing). Device pages read as node 0: move_pages never reports their node.
+   */
+  private nodeArr: Uint8Array | null = null;
+  /** System frames in use per NUMA node; index = node id. */
+  readonly nodeInUse: number[] = [0];
   // Dense views of the sparse and derived fields, null until first read (see the class comment).
   private vIndex: Float64Array | null = null;
   private vHead: Float64Array | null = null;
@@ -164,13 +172,14 @@ export class PageStore {
     if (this.vPin) this.vPin = g(this.vPin, 0);
     if (this.vMapping) this.vMapping = g(this.vMapping, 0);
     if (this.vPgmap) this.vPgmap = g(this.vPgmap, -1);
+    if (this.nodeArr) this.nodeArr = g(this.nodeArr, 0);
     this.cap = cap;
   }
 
   /** The typed arrays this store holds (dense fields and any views built), for memory figures. */
   metadataArrays(): PageArray[] {
     const views = [this.vIndex, this.vHead, this.vOrder, this.vEntire, this.vPin, this.vMapping, this.vPgmap];
-    return [this.kind, this.flags, this.refcount, this.mapcount, this.indexLo, this.indexHi, ...views.filter((v) => v !== null)];
+    return [this.kind, this.flags, this.refcount, this.mapcount, this.indexLo, this.indexHi, ...views.filter((v) => v !== null), ...(this.nodeArr ? [this.nodeArr] : [])];
   }
 
   /** Reserves `n` contiguous never-used pfns aligned to `align`; returns the first. */
@@ -206,11 +215,32 @@ export class PageStore {
     if (this.vMapping) this.vMapping[pfn] = 0;
   }
 
-  /** Allocates a zeroed 4 KiB system page with refcount 1. */
-  allocSystem(): number {
-    const pfn = this.freeSmall.length > 0 ? this.freeSmall.pop()! : this.reserveRange(1);
+  /** NUMA node of `pfn` (0 for device pages and for every page of a single-node machine). */
+  nodeOf(pfn: number): number {
+    return this.nodeArr === null ? 0 : this.nodeArr[pfn];
+  }
+  /** Records that frames [pfn, pfn+n) belong to `node` (0..255). */
+  private setNode(pfn: number, n: number, node: number): void {
+    if (node === 0 && this.nodeArr === null) return;
+    if (!(Number.isInteger(node) && node >= 0 && node < 256)) throw new RangeError(`NUMA node ${node} out of range`);
+    this.nodeArr ??= new Uint8Array(this.cap);
+    this.nodeArr.fill(node, pfn, pfn + n);
+    while (this.nodeInUse.length <= node) this.nodeInUse.push(0);
+    while (this.freeSmall.length <= node) this.freeSmall.push([]);
+  }
+
+  /** Allocates a zeroed 4 KiB system page with refcount 1 on NUMA node `node`. */
+  allocSystem(node = 0): number {
+    const free = this.freeSmall[node];
+    let pfn: number;
+    if (free !== undefined && free.length > 0) pfn = free.pop()!;
+    else {
+      pfn = this.reserveRange(1);
+      this.setNode(pfn, 1, node);
+    }
     this.initPage(pfn, PageKind.SYSTEM);
     this.systemInUse++;
+    this.nodeInUse[node]++;
     return pfn;
   }
 
@@ -218,10 +248,11 @@ export class PageStore {
    * Allocates a zeroed compound page of `order` (THP or hugetlb), aligned to its size, and
    * returns its head pfn. Tails point at the head; the head holds the single refcount.
    */
-  allocCompound(order: number, kind: PageKind = PageKind.SYSTEM): number {
+  allocCompound(order: number, kind: PageKind = PageKind.SYSTEM, node = 0): number {
     if (!(order >= 0 && order <= 30)) throw new RangeError(`compound order ${order} out of range`);
     const n = 1 << order;
     const headPfn = this.reserveRange(n, n);
+    this.setNode(headPfn, n, node);
     const bits = order << ORDER_SHIFT;
     for (let i = 0; i < n; i++) {
       this.initPage(headPfn + i, kind);
@@ -232,6 +263,7 @@ export class PageStore {
     this.refcount[headPfn] = 1;
     if (this.vOrder) this.vOrder[headPfn] = order;
     this.systemInUse += n;
+    this.nodeInUse[node] += n;
     return headPfn;
   }
 
@@ -245,13 +277,17 @@ export class PageStore {
   /** Returns a system frame to the allocator. Compound frames are never reused. */
   freeFrame(pfn: number): void {
     const wasSmall = (this.flags[pfn] & COMPOUND) === 0;
-    if (this.kind[pfn] !== PageKind.FREE) this.systemInUse--;
+    const node = this.nodeOf(pfn);
+    if (this.kind[pfn] !== PageKind.FREE) {
+      this.systemInUse--;
+      this.nodeInUse[node]--;
+    }
     this.kind[pfn] = PageKind.FREE;
     this.flags[pfn] = 0;
     this.refcount[pfn] = 0;
     if (this.vHead) this.vHead[pfn] = -1;
     if (this.data.size !== 0) this.data.delete(pfn);
-    if (wasSmall) this.freeSmall.push(pfn);
+    if (wasSmall) this.freeSmall[node].push(pfn);
   }
 
   /** The pfn holding the refcount for `pfn` (its compound head, or itself). */

@@ -10,7 +10,15 @@ export interface SystemOptions {
   hugetlbPages?: number;
   /** Keep page contents (byte-exact mode). Off for timing-only runs. */
   keepData?: boolean;
+  /**
+   * NUMA nodes with memory (1..64; default 1). Node memory is not bounded: allocations on a
+   * node always succeed, as on a machine with memory to spare.
+   */
+  nodes?: number;
 }
+
+/** MAX_NUMNODES of the 6.1 x86-64 configuration the traces come from (CONFIG_NODES_SHIFT=6). */
+export const MAX_NUMNODES = 64;
 
 /**
  * The live address spaces, in creation order. rmap walks visit every one of them for every
@@ -47,8 +55,12 @@ export class System {
   readonly zeroPfn: number;
   /** Head pfn of the huge zero page (512 pfns). */
   readonly hugeZeroPfn: number;
-  hugetlbFree: number;
-  readonly hugetlbTotal: number;
+  /** Free huge pages in the pool, per NUMA node. */
+  readonly hugetlbFreeNode: number[];
+  /** Huge pages in the pool (free or in use), all nodes. */
+  hugetlbTotal: number;
+  /** NUMA nodes with memory: node ids are 0 .. nrNodes-1. */
+  readonly nrNodes: number;
   /** Huge pages promised to mappings but not yet faulted (hugetlb reservations). */
   hugetlbReserved = 0;
   readonly pagemaps: DevPagemap[] = [];
@@ -59,7 +71,7 @@ export class System {
   nextVmaOrigin = 1;
   nextAnonVmaId = 1;
   /** Counters of core events (COW copies, migrations, ...), for metrics and tests. */
-  readonly stats = { cow: 0, migrated: 0, migrateToRam: 0 };
+  readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, numaMigrated: 0 };
 
   constructor(opts: SystemOptions = {}) {
     this.pages = new PageStore(1 << 12, opts.keepData ?? true);
@@ -67,7 +79,21 @@ export class System {
     this.pages.kind[this.zeroPfn] = PageKind.ZERO;
     this.hugeZeroPfn = this.pages.allocCompound(PMD_ORDER);
     for (let i = 0; i < PMD_NR; i++) this.pages.kind[this.hugeZeroPfn + i] = PageKind.HUGE_ZERO;
-    this.hugetlbTotal = this.hugetlbFree = opts.hugetlbPages ?? 16;
+    this.nrNodes = opts.nodes ?? 1;
+    if (!(Number.isInteger(this.nrNodes) && this.nrNodes >= 1 && this.nrNodes <= MAX_NUMNODES)) {
+      throw new RangeError(`nodes must be an integer in 1..${MAX_NUMNODES}, got ${this.nrNodes}`);
+    }
+    // vm.nr_hugepages fills the pool round-robin over the nodes with memory, from node 0.
+    this.hugetlbTotal = opts.hugetlbPages ?? 16;
+    this.hugetlbFreeNode = Array.from({ length: this.nrNodes }, (_, n) =>
+      Math.floor(this.hugetlbTotal / this.nrNodes) + (n < this.hugetlbTotal % this.nrNodes ? 1 : 0));
+  }
+
+  /** Free huge pages in the pool, all nodes. */
+  get hugetlbFree(): number {
+    let n = 0;
+    for (const f of this.hugetlbFreeNode) n += f;
+    return n;
   }
 
   isZeroPfn(pfn: number): boolean {
@@ -107,10 +133,10 @@ export class System {
     this.files.delete(f.id);
   }
   /** The page-cache page at `index`, created (zeroed) on first use: shmem_get_folio. */
-  fileGetPage(f: ShmemFile, index: number): number {
+  fileGetPage(f: ShmemFile, index: number, node = 0): number {
     let pfn = f.pages.get(index);
     if (pfn === undefined) {
-      pfn = this.pages.allocSystem();
+      pfn = this.pages.allocSystem(node);
       this.pages.setFlag(pfn, PG_FILE);
       this.pages.setMapping(pfn, f.id);
       this.pages.setIndex(pfn, index);
@@ -119,11 +145,16 @@ export class System {
     return pfn;
   }
 
-  /** Allocates a hugetlb page from the pool, or returns -1 when it is empty. */
-  allocHugetlb(): number {
-    if (this.hugetlbFree <= 0) return -1;
-    this.hugetlbFree--;
-    const head = this.pages.allocCompound(PMD_ORDER);
+  /**
+   * Allocates a hugetlb page from the pool — from `node` if it has one free, else from the
+   * nearest node that has (all nodes are equally distant here, so the lowest id) — or returns
+   * -1 when the pool is empty.
+   */
+  allocHugetlb(node = 0): number {
+    const from = this.hugetlbFreeNode[node] > 0 ? node : this.hugetlbFreeNode.findIndex((f) => f > 0);
+    if (from < 0) return -1;
+    this.hugetlbFreeNode[from]--;
+    const head = this.pages.allocCompound(PMD_ORDER, PageKind.SYSTEM, from);
     this.pages.setFlag(head, PG_HUGETLB);
     return head;
   }
@@ -146,7 +177,7 @@ export class System {
     }
     if (p.isCompound(h)) {
       const n = p.folioNr(h);
-      if (p.hasFlag(h, PG_HUGETLB)) this.hugetlbFree++;
+      if (p.hasFlag(h, PG_HUGETLB)) this.hugetlbFreeNode[p.nodeOf(h)]++;
       for (let i = n - 1; i >= 0; i--) p.freeFrame(h + i);
       return;
     }

@@ -25,6 +25,11 @@ export interface SimContext {
   nodeOf(index: number): string;
   /** Topology node of system memory (the first socket). */
   readonly hostNode: string;
+  /**
+   * Topology node holding pfn `pfn`: its device's endpoint for ZONE_DEVICE pages, else the
+   * socket of its NUMA node (socket i is node i).
+   */
+  homeNodeOf(pfn: number): string;
   /** Route of a DMA from node `from` to node `to`, or null (bounce through host memory). */
   route(from: string, to: string): Route | null;
   /** Device index owning a ZONE_DEVICE pfn, or -1 for system memory. */

@@ -1,6 +1,7 @@
 // The timed machine: the byte-exact core (System + processes) plus devices from profiles, a
 // topology, the event engine and the metrics. Scenarios build one, launch kernels and CPU
 // phases on it, run it, and read RunResults.
+import { MAX_NUMNODES } from '../mm/system.ts';
 import { Engine } from '../engine/engine.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { TimePs } from '../units/time.ts';
@@ -54,6 +55,12 @@ export interface SimOptions {
   readonly dmirror?: boolean;
   /** Bind every HMM-mirror device to every process as it is created (default false: at first launch). */
   readonly bindAll?: boolean;
+  /**
+   * Sockets (= NUMA nodes) of the default topology (default 1): cpu1, cpu2, ... like cpu0, each
+   * joined to cpu0 by an inter-socket link; devices stay on cpu0. Ignored with `topology`,
+   * whose sockets are the nodes.
+   */
+  readonly numaNodes?: number;
 }
 
 /** A bad machine description (unknown device, impossible policy): one clear message. */
@@ -66,15 +73,23 @@ export { SimRunError } from './errors.ts';
  * hosts (a 12-channel DDR5 socket is of the same order).
  */
 const DEFAULT_SOCKET = { id: 'cpu0', memoryBytes: 2 ** 40, memoryBandwidth: 486e9, memoryLatencyPs: 100_000 };
+/**
+ * The inter-socket link of the default multi-socket topology: three UPI 2.0 links at 16 GT/s,
+ * 2 bytes per transfer each way per link, about 96 GB/s per direction, and 60 ns on top of the
+ * local DRAM latency. ESTIMATE from Intel's published UPI rates (Sapphire Rapids, 4th-gen
+ * Xeon); remote-DRAM bandwidth measured on such machines is lower, so this is an upper bound.
+ */
+const DEFAULT_UPI = { kind: 'upi' as const, bandwidth: 96e9, latencyPs: 60_000 };
 /** Intel's root complex id; on the p2pdma host-bridge whitelist (Linux pci_p2pdma_whitelist). */
 const DEFAULT_RC_VENDOR = 0x8086, DEFAULT_RC_DEVICE = 0x09a2;
 
 /**
- * The default topology of a device list: one socket (cpu0) with one root complex; each PCIe
+ * The default topology of a device list: one socket (cpu0; with `numaNodes` > 1 also cpu1, ...
+ * on inter-socket links to cpu0, memory only as far as devices go) with one root complex; each PCIe
  * device on its own root port; C2C/CXL devices on a private link to the socket; devices whose
  * profiles declare a peer link joined pairwise in declaration order (0-1, 2-3, ...) by kind.
  */
-export function defaultTopology(devices: readonly DeviceConfig[]): TopologySpecInput {
+export function defaultTopology(devices: readonly DeviceConfig[], numaNodes = 1): TopologySpecInput {
   const rootPorts = devices.filter((d) => d.profile.link.kind === 'pcie').map((d) => ({ id: `rp-${d.name}` }));
   const endpoints = devices.map((d) => {
     const l = d.profile.link;
@@ -108,8 +123,13 @@ export function defaultTopology(devices: readonly DeviceConfig[]): TopologySpecI
       links!.push({ id: `${a.name}-${b.name}`, kind: kind as 'nvlink' | 'xgmi' | 'cxl', a: a.name, b: b.name, bandwidth: Math.min(a.profile.link.peer!.bandwidth, b.profile.link.peer!.bandwidth), latencyPs: a.profile.link.peer!.latency });
     }
   }
+  const sockets = [DEFAULT_SOCKET];
+  for (let i = 1; i < numaNodes; i++) {
+    sockets.push({ ...DEFAULT_SOCKET, id: `cpu${i}` });
+    links!.push({ id: `upi-cpu0-cpu${i}`, a: DEFAULT_SOCKET.id, b: `cpu${i}`, ...DEFAULT_UPI });
+  }
   return {
-    sockets: [DEFAULT_SOCKET],
+    sockets,
     rootComplexes: rootPorts.length > 0 ? [{ id: 'rc0', socket: DEFAULT_SOCKET.id, vendorId: DEFAULT_RC_VENDOR, deviceId: DEFAULT_RC_DEVICE, rootPorts }] : [],
     endpoints,
     links,
@@ -131,6 +151,8 @@ export class SimMachine implements SimContext {
   readonly timeline: TimelineBuilder;
   readonly devices: TimedDevice[] = [];
   readonly hostNode: string;
+  /** Socket ids in topology order: socket i holds NUMA node i's memory. */
+  private readonly socketIds: string[];
   readonly data: boolean;
   readonly seed: number;
   private readonly byName = new Map<string, TimedDevice>();
@@ -160,12 +182,14 @@ export class SimMachine implements SimContext {
     this.engine.onEvent((t, label) => {
       if (label !== 'sample') this.lastWorkPs = t;
     });
-    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false });
+    const spec: TopologySpec = parseTopologySpec(opts.topology ?? defaultTopology(opts.devices, opts.numaNodes ?? 1));
+    // One NUMA node per socket: node i's memory sits behind socket i.
+    this.socketIds = spec.sockets.map((s) => s.id);
+    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, nodes: Math.min(spec.sockets.length, MAX_NUMNODES) });
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
       if (opts.bindAll) for (const d of this.devices) if (d instanceof HmmMirrorDevice) d.spaceOf(p.mm);
     });
-    const spec: TopologySpec = parseTopologySpec(opts.topology ?? defaultTopology(opts.devices));
     this.topology = new Topology(spec);
     this.groups = new AddressSpaceGroups(spec);
     this.hostNode = spec.sockets[0].id;
@@ -222,6 +246,11 @@ export class SimMachine implements SimContext {
       this.routes.set(k, r);
     }
     return r;
+  }
+  homeNodeOf(pfn: number): string {
+    const d = this.deviceOfPfn(pfn);
+    if (d >= 0) return this.nodeOf(d);
+    return this.socketIds[Math.min(this.sys.pages.nodeOf(pfn), this.socketIds.length - 1)];
   }
   deviceOfPfn(pfn: number): number {
     const pm = this.sys.pages.pgmapId(pfn);

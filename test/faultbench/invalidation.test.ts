@@ -43,12 +43,21 @@ describe('invalidation cost', () => {
     expect(c.stallPs).toBeLessThan(invalidationCost(gpu, 'fork', 1).stallPs / 10);
   });
 
-  it('NUMA migration is n/a with its reason; the pinning driver has no mirror', () => {
+  it('NUMA migration of one mirrored page: one shootdown and exactly one re-fault, then remote reads over the inter-socket link', () => {
+    const c = invalidationCost(gpu, 'numa', 1);
+    expect(c.shootdowns).toBe(1);
+    expect(c.faults).toBe(1);
+    expect(c.stallPs).toBeGreaterThanOrEqual(gpu.fault.serviceLatency);
+    const sva = invalidationCost(profile('sva-accelerator'), 'numa', 1);
+    expect(sva.faults).toBe(0);
+    expect(sva.shootdowns).toBe(1);
+    expect(sva.stallPs).toBeLessThan(c.stallPs);
+  });
+
+  it('the pinning driver has no mirror: every event is n/a with that reason', () => {
     const t = invalidationMeasure([profile('rdma-nic')], 1);
     expect(t.rows).toHaveLength(INVALIDATION_EVENTS.length * 3);
-    for (const r of t.rows) {
-      expect(r.cells['rdma-nic']).toEqual({ value: null, note: r.params.event === 'numa' ? NOTES.numa : NOTES.noMirror });
-    }
-    expect(() => invalidationCost(gpu, 'numa', 1)).toThrow(/not modelled/);
+    for (const r of t.rows) expect(r.cells['rdma-nic']).toEqual({ value: null, note: NOTES.noMirror });
+    expect(() => invalidationCost(profile('rdma-nic'), 'numa', 1)).toThrow(/no mirror/);
   });
 });

@@ -25,6 +25,24 @@ describe('hetmem trace', () => {
     expect(r.out).toBe('mmap A 1 anon rw => ok\ncpu_write A 0 0x5 => ok\ncpu_read A 0 => first=05 sum=20480 page=05\n# hmmtrace: 3 ops, 0 bad\n');
   });
 
+  it('--nodes 2 replays NUMA scripts recorded on the two-node oracle; a bad --nodes is one line and exit 2', () => {
+    const numa = join(ROOT, 'test', 'oracle-numa');
+    const r = hetmem('trace', '--nodes', '2', '--check', join(numa, 'n01-basic.trace'), join(numa, 'n05-thp.trace'));
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('2/2 traces match\n');
+    const one = hetmem('trace', join(numa, 'n01-basic.trace'));
+    expect(one.out).toContain('move_pages A 0 4 1 => ret=-ENODEV status=?,?,?,?');
+    for (const bad of ['0', '65', 'two', '1.5']) {
+      const b = hetmem('trace', '--nodes', bad, join(numa, 'n01-basic.trace'));
+      expect(b.code).toBe(2);
+      expect(b.err).toBe(`hetmem trace: --nodes: expected an integer 1..64, got '${bad}'\n`);
+      expect(b.out).toBe('');
+    }
+    const malformed = hetmem('trace', script('mmap A 1 anon rw\nmove_pages A 0 1 1 some\n'));
+    expect(malformed.code).toBe(2);
+    expect(malformed.err).toMatch(/bad\.trace:2: expected 'all' or nothing after NODE, got 'some'/);
+  });
+
   it('--check reports N/M and exits 0 when all match', () => {
     const r = hetmem('trace', '--check', join(SHARED_TRACES, 'example.trace'), join(SHARED_TRACES, 'quirks.trace'));
     expect(r.code).toBe(0);
@@ -53,7 +71,7 @@ describe('hetmem trace', () => {
   });
 
   const bad: Array<[string, string]> = [
-    ['mmap A 1 anon rw\nfrobnicate A\n', ":2: expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, child, fork_write_child, echo), got 'frobnicate'"],
+    ['mmap A 1 anon rw\nfrobnicate A\n', ":2: expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, move_pages, page_node, child, fork_write_child, echo), got 'frobnicate'"],
     ['mmap A 1 anon rw\ncpu_read A\n', ":2: expected 'cpu_read ID PAGE'"],
     ['mmap A 1 anon rw\ncpu_write A 0 256\n', ":2: expected BYTE 0..255, got '256'"],
     ['mmap A 1 anon rw\n# comment\ndev_read 0 B 0 1\n', ":3: expected a region mapped by an earlier mmap, got 'B'"],

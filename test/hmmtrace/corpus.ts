@@ -7,17 +7,23 @@ import { ROOT } from '../paths.ts';
 /** test/oracle-corpus: random traces whose outputs were recorded on the real Linux 6.1 kernel. */
 export const CORPUS_DIR = join(ROOT, 'test', 'oracle-corpus');
 
+/**
+ * test/oracle-numa: traces with move_pages/page_node recorded on Linux 6.1 with two fake NUMA
+ * nodes (tools/oracle-numa); they replay on a two-node model.
+ */
+export const NUMA_CORPUS_DIR = join(ROOT, 'test', 'oracle-numa');
+
 /** The corpus scripts whose names start with one of `prefixes`, sorted. */
-export function corpusTraces(prefixes: string[]): string[] {
-  return readdirSync(CORPUS_DIR).filter((f) => f.endsWith('.trace') && prefixes.some((p) => f.startsWith(p))).sort();
+export function corpusTraces(prefixes: string[], dir = CORPUS_DIR): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.trace') && prefixes.some((p) => f.startsWith(p))).sort();
 }
 
 /** Replays each script and expects byte-identical output; lists every script that differs. */
-export function expectCorpusMatches(traces: string[]): void {
+export function expectCorpusMatches(traces: string[], dir = CORPUS_DIR, nodes = 1): void {
   const failures: string[] = [];
   for (const f of traces) {
-    const expected = readFileSync(join(CORPUS_DIR, f.replace(/\.trace$/, '.out')), 'utf8');
-    const actual = runTrace(readFileSync(join(CORPUS_DIR, f), 'utf8')).lines.join('\n') + '\n';
+    const expected = readFileSync(join(dir, f.replace(/\.trace$/, '.out')), 'utf8');
+    const actual = runTrace(readFileSync(join(dir, f), 'utf8'), { nodes }).lines.join('\n') + '\n';
     if (actual !== expected) failures.push(f);
   }
   expect(failures).toEqual([]);

@@ -68,6 +68,7 @@ export type Op =
   | { k: 'dev_write'; p: number; d: number; r: number; off: number; n: number; byte: number }
   | { k: 'release' | 'close'; p: number; d: number }
   | { k: 'gup'; p: number; r: number; off: number; n: number; mode: GupMode }
+  | { k: 'move_pages'; p: number; r: number; off: number; n: number; node: number; all: boolean }
   | { k: 'madvise'; p: number; r: number; off: number; n: number; adv: Advice }
   | { k: 'verify'; p: number; r: number };
 
@@ -95,6 +96,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('release' as const), p: raw, d: dev }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('close' as const), p: raw, d: dev }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('gup' as const), ...range, mode: fc.constantFrom<GupMode>('get', 'pin', 'pin_longterm') }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('move_pages' as const), ...range, node: fc.constantFrom(0, 1, 1), all: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('verify' as const), p: raw, r: raw }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('madvise' as const), ...range, adv: fc.constantFrom<Advice>('dontneed', 'dontneed', 'free', 'cold', 'pageout', 'remove') }) },
 );
@@ -195,7 +197,8 @@ export class FuzzMismatch extends Error {}
  */
 export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: Machine) => void): FuzzStats {
   stats.runs++;
-  const m = new Machine();
+  // Two NUMA nodes: move_pages may move any page; no byte may change.
+  const m = new Machine({ nodes: 2 });
   sabotage?.(m);
   const root: RefProc = { proc: m.spawn(), pages: new Map(), priv: new Map(), regions: [], fds: [], lazy: new Set() };
   const procs: RefProc[] = [root];
@@ -534,6 +537,21 @@ export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: 
         const got = rp.proc.gup(s, n, flags);
         const ok = all(rp, s, n, writable);
         check(ok ? got === n : got < n, () => `gup returned ${got} for ${n} pages (${pagesOf(rp, s, n).map((x) => x?.prot ?? '-')})`);
+        return true;
+      }
+      case 'move_pages': {
+        const rp = proc(op.p), rg = region(rp, op.r);
+        if (!rg) return false;
+        const [s, n] = span(rg, op.off, op.n);
+        const res = rp.proc.movePages(s, n, op.node, { all: op.all });
+        check(res.ret >= 0, () => `move_pages returned ${res.ret}`);
+        res.status.forEach((st, i) => {
+          if (res.ret === 0) check(st !== null, () => `move_pages left status ${i} unset with ret 0`);
+          if (st === op.node) {
+            const e = cpuEntry(rp.proc.mm, s + i);
+            check(e.pfn >= 0 && pg.nodeOf(e.pfn) === op.node, () => `page ${s + i} reported on node ${op.node} but is on ${e.pfn >= 0 ? pg.nodeOf(e.pfn) : 'no page'}`);
+          }
+        });
         return true;
       }
       case 'madvise': {

@@ -148,7 +148,7 @@ export class DmirrorDevice {
       const spage = migratePfnToPage(args.src[i]);
       if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
       if (!p.isZoneDevice(spage)) continue;
-      const dpage = p.allocSystem();
+      const dpage = p.allocSystem(args.mm.node);
       dmirror?.pt.delete(args.start + i);
       p.copy(dpage, this.sys.pagemapOf(spage)!.owner === this ? this.backingPage(spage) : spage);
       args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);

@@ -212,8 +212,7 @@ export class HmmMirrorDevice extends TimedDevice {
     if (home === this.index) {
       this.metrics.accesses.local++;
     } else {
-      const from = home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home);
-      const route = this.ctx.route(from, this.node);
+      const route = this.ctx.route(this.ctx.homeNodeOf(pfn), this.node);
       if (home === CPU) this.metrics.accesses.remote++;
       else this.metrics.accesses.peer++;
       if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
@@ -432,7 +431,7 @@ export class HmmMirrorDevice extends TimedDevice {
       if (migrateVmaSetup(args) !== 0) return;
       const spage = migratePfnToPage(args.src[0]);
       if (spage < 0 || !mpfnHas(args.src[0], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) return;
-      const dpage = p.allocSystem();
+      const dpage = p.allocSystem(sp.mm.node);
       p.copy(dpage, spage);
       args.dst[0] = migratePfn(dpage) + (mpfnHas(args.src[0], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       migrateVmaPages(args);
@@ -486,7 +485,7 @@ export class HmmMirrorDevice extends TimedDevice {
           if (spfn >= 0) {
             p.copy(dpage, spfn);
             const home = this.ctx.deviceOfPfn(spfn);
-            copies.push({ bytes: 4096, from: home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home), to: this.node, label: home === CPU ? 'h2d' : 'p2p', first: s + i, pages: 1 });
+            copies.push({ bytes: 4096, from: this.ctx.homeNodeOf(spfn), to: this.node, label: home === CPU ? 'h2d' : 'p2p', first: s + i, pages: 1 });
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -727,7 +726,7 @@ export class HmmMirrorDevice extends TimedDevice {
       for (let i = 0; i < args.npages; i++) {
         const spage = migratePfnToPage(args.src[i]);
         if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) continue;
-        const dpage = p.allocSystem();
+        const dpage = p.allocSystem(f.mm.node);
         p.copy(dpage, spage);
         args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       }

@@ -135,7 +135,7 @@ export class PinningDevice extends TimedDevice {
     const home = this.ctx.deviceOfPfn(spfn);
     if (home === CPU) this.metrics.accesses.remote++;
     else this.metrics.accesses.peer++;
-    const route = this.ctx.route(home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home), this.node);
+    const route = this.ctx.route(this.ctx.homeNodeOf(spfn), this.node);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
     return cost;

@@ -84,7 +84,7 @@ export class SvaDevice extends TimedDevice {
     const spec = lane.run.spec;
     let cost = spec.computePs + this.tlbCost(mm.id, vpn);
     const home = this.ctx.deviceOfPfn(pfn);
-    const from = home === CPU ? this.ctx.hostNode : this.ctx.nodeOf(home);
+    const from = this.ctx.homeNodeOf(pfn);
     if (home === this.index) this.metrics.accesses.local++;
     else if (home === CPU) this.metrics.accesses.remote++;
     else this.metrics.accesses.peer++;

@@ -1,0 +1,338 @@
+// move_pages(2): NUMA migration of user pages (mm/migrate.c, Linux 6.1 as Debian ships it).
+// Every status, return value and side effect here was checked against that kernel running
+// with two fake NUMA nodes (tools/oracle-numa, traces in test/oracle-numa/).
+import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE } from './page.ts';
+import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
+import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY } from './pte.ts';
+import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, type RmapHit } from './rmap.ts';
+import { MAX_NUMNODES, type System } from './system.ts';
+import type { Mm } from './mm.ts';
+import type { Vma } from './vma.ts';
+
+/** move_pages(2) flags (MPOL_MF_*). */
+export const MPOL_MF_MOVE = 1 << 1;
+export const MPOL_MF_MOVE_ALL = 1 << 2;
+
+/** Passes migrate_pages() makes over folios that keep failing with -EAGAIN. */
+const NR_MAX_MIGRATE_PAGES_RETRY = 10;
+/** Base pages migrate_pages() handles per batch (HPAGE_PMD_NR). */
+const NR_MAX_BATCHED_MIGRATION = PMD_NR;
+
+/** What move_pages(2) returned. */
+export interface MovePagesResult {
+  /** The syscall's value: 0, the number of pages not migrated (> 0), or -errno. */
+  ret: number;
+  /**
+   * Per page: a node id, -errno, or null where the kernel left the entry unwritten (the pages
+   * of a batch whose migration failed, and pages after an -ENODEV).
+   */
+  status: (number | null)[];
+}
+
+/**
+ * move_pages(0, n, pages, nodes, status, flags) for `mm`: moves the page mapped at each
+ * `vpns[i]` to NUMA node `nodes[i]`, or, with `nodes` null, reports each page's node.
+ * Pages mapped more than once move only with MPOL_MF_MOVE_ALL. A move unmaps every mapping
+ * (MMU_NOTIFY_CLEAR per mapping, so mirroring devices drop theirs), copies the folio to the
+ * target node and maps the copy: data, dirtiness and write permission survive, the new PTEs
+ * are clean and old (no A/D bits in migration entries without CONFIG_SWAP).
+ */
+export function movePages(mm: Mm, vpns: readonly number[], nodes: readonly number[] | null, flags: number): MovePagesResult {
+  const status: (number | null)[] = new Array<number | null>(vpns.length).fill(null);
+  if ((flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)) !== 0) return { ret: -EINVAL, status };
+  if (nodes === null) {
+    for (let i = 0; i < vpns.length; i++) status[i] = pageNode(mm, vpns[i]);
+    return { ret: 0, status };
+  }
+  if (nodes.length !== vpns.length) throw new RangeError('movePages: one node per page');
+  return { ret: doPagesMove(mm, vpns, nodes, (flags & MPOL_MF_MOVE_ALL) !== 0, status), status };
+}
+
+/** The folios a move_pages call has isolated for one target node, in order. */
+interface PageList {
+  heads: number[];
+  isolated: Set<number>;
+}
+
+/**
+ * do_pages_move: pages are queued while consecutive entries name the same node and migrated
+ * when the node changes, when a lookup fails (so later lookups see the moved pages), and at
+ * the end. A failed batch stops the call: the result counts its failures plus every page not
+ * yet tried.
+ */
+function doPagesMove(mm: Mm, vpns: readonly number[], nodes: readonly number[], all: boolean, status: (number | null)[]): number {
+  const n = vpns.length;
+  const list: PageList = { heads: [], isolated: new Set() };
+  let cur = -1, start = 0, err = 0, i = 0;
+  const flush = (node: number, upto: number): number => {
+    if (list.heads.length === 0) return 0;
+    const failed = migrateList(mm.sys, list, node);
+    if (failed > 0) return failed + n - upto;
+    for (let k = start; k < upto; k++) status[k] = node;
+    return 0;
+  };
+  for (; i < n; i++) {
+    const node = nodes[i];
+    err = -ENODEV;
+    if (!(node >= 0 && node < MAX_NUMNODES) || node >= mm.sys.nrNodes) break;
+    if (cur < 0) {
+      cur = node;
+      start = i;
+    } else if (node !== cur) {
+      err = flush(cur, i);
+      if (err !== 0) return err;
+      start = i;
+      cur = node;
+    }
+    err = addPageForMigration(mm, vpns[i], cur, all, list);
+    if (err > 0) continue;
+    status[i] = err !== 0 ? err : cur;
+    err = flush(cur, i);
+    if (err !== 0) return err > 0 ? err - 1 : err;
+    cur = -1;
+  }
+  const err1 = cur < 0 ? 0 : flush(cur, i);
+  return err >= 0 ? err1 : err;
+}
+
+/**
+ * follow_page(FOLL_GET | FOLL_DUMP): the pfn mapped at `vpn`, null where nothing is mapped
+ * but a fault would find something (a non-present entry, an empty shmem or hugetlb slot), or
+ * -EFAULT where a fault would only zero-fill (anonymous holes, the zero pages).
+ */
+function followPageDump(mm: Mm, vma: Vma, vpn: number): number | null {
+  const sys = mm.sys;
+  const noPageTable = vma.isAnonymous || vma.kind === 'mixed' ? -EFAULT : null;
+  const pmd = mm.pt.pmd(vpn);
+  if (!pmd) return noPageTable;
+  if (pmd.huge !== 0) {
+    const head = ptePfn(pmd.huge);
+    if (sys.isHugeZero(head)) return -EFAULT;
+    return head + (vpn % PMD_NR);
+  }
+  if (vma.isHugetlb) return null;
+  const e = pmd.ptes ? pmd.ptes[vpn % PMD_NR] : 0;
+  const t = pteType(e);
+  if (t === PteType.NONE) return noPageTable;
+  if (t !== PteType.PRESENT) return null;
+  const pfn = ptePfn(e);
+  return sys.isZeroPfn(pfn) ? -EFAULT : pfn;
+}
+
+/** do_pages_stat_array for one page: its node, or -errno. */
+function pageNode(mm: Mm, vpn: number): number {
+  const vma = mm.findVma(vpn);
+  if (!vma) return -EFAULT;
+  const pfn = followPageDump(mm, vma, vpn);
+  if (pfn === null || (pfn >= 0 && mm.sys.pages.isZoneDevice(pfn))) return -ENOENT;
+  return pfn < 0 ? pfn : mm.sys.pages.nodeOf(pfn);
+}
+
+/** page_mapcount(): this subpage's PTE mappings plus the folio's PMD mappings. */
+function pageMapcount(sys: System, pfn: number): number {
+  const p = sys.pages;
+  const h = p.folio(pfn);
+  if (p.hasFlag(h, PG_HUGETLB)) return p.entireMapcountOf(h);
+  return p.mapcount[pfn] + (p.isCompound(pfn) ? p.entireMapcountOf(h) : 0);
+}
+
+/**
+ * add_page_for_migration: 1 when the folio at `vpn` was queued, 0 when it is already on
+ * `node`, or -errno. Quirks of 6.1 kept: a hugetlb page moves only by its first subpage
+ * (others get -EACCES); a folio already queued is -EBUSY; pages not on an LRU list (the
+ * kernel pages of a device mapping) cannot be isolated: -EBUSY.
+ */
+function addPageForMigration(mm: Mm, vpn: number, node: number, all: boolean, list: PageList): number {
+  const sys = mm.sys, p = sys.pages;
+  const vma = mm.findVma(vpn);
+  if (!vma) return -EFAULT;
+  const pfn = followPageDump(mm, vma, vpn);
+  if (pfn === null) return -ENOENT;
+  if (pfn < 0) return pfn;
+  if (p.isZoneDevice(pfn)) return -ENOENT;
+  if (p.nodeOf(pfn) === node) return 0;
+  if (pageMapcount(sys, pfn) > 1 && !all) return -EACCES;
+  const head = p.folio(pfn);
+  if (p.hasFlag(head, PG_HUGETLB) && pfn !== head) return -EACCES;
+  if (list.isolated.has(head) || p.hasFlag(head, PG_KERNEL)) return -EBUSY;
+  list.isolated.add(head);
+  list.heads.push(head);
+  return 1;
+}
+
+/**
+ * migrate_pages(): hugetlb folios first, then the others in batches of at most 512 base pages;
+ * a folio that cannot be unmapped or still has unexpected references is retried, up to 10
+ * passes. Returns the number of folios that did not move (they stay where they were, mapped
+ * as before apart from clean, old PTEs). Empties the list.
+ */
+function migrateList(sys: System, list: PageList, node: number): number {
+  const p = sys.pages;
+  const huge = list.heads.filter((h) => p.hasFlag(h, PG_HUGETLB));
+  let failed = passes(sys, huge, node);
+  let batch: number[] = [], pages = 0;
+  for (const h of list.heads) {
+    if (p.hasFlag(h, PG_HUGETLB)) continue;
+    const nr = p.folioNr(h);
+    if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) {
+      failed += passes(sys, batch, node);
+      batch = [];
+      pages = 0;
+    }
+    batch.push(h);
+    pages += nr;
+  }
+  if (batch.length > 0) failed += passes(sys, batch, node);
+  list.heads.length = 0;
+  list.isolated.clear();
+  return failed;
+}
+
+function passes(sys: System, heads: number[], node: number): number {
+  let retry = heads;
+  for (let pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry.length > 0; pass++) {
+    retry = retry.filter((h) => !migrateFolio(sys, h, node));
+  }
+  return retry.length;
+}
+
+/**
+ * unmap_and_move for one folio: unmap every mapping into migration entries, check that only
+ * the mappings (and the page cache) hold references, copy to a new folio on `node`, and map
+ * it where the old one was. False (nothing moved, mappings restored) when a mapping could not
+ * be unmapped (a possibly pinned exclusive anon page) or someone else holds a reference.
+ */
+function migrateFolio(sys: System, head: number, node: number): boolean {
+  const p = sys.pages;
+  const nr = p.folioNr(head);
+  const hugetlb = p.hasFlag(head, PG_HUGETLB);
+  const file = p.hasFlag(head, PG_FILE);
+  const unmapped = tryToMigrateFolio(sys, head, nr);
+  const stillMapped = unmapped === null;
+  const entries = unmapped ?? 0;
+  // folio_migrate_mapping: the references must be exactly the mappings' and the page cache's.
+  if (stillMapped || p.refcount[head] !== entries + (file ? 1 : 0)) {
+    restore(sys, head, head, nr);
+    return false;
+  }
+  let dst: number;
+  let temporary = false;
+  if (hugetlb) {
+    // alloc_hugetlb_folio_nodemask: a free pool page on the node, else a fresh "temporary"
+    // one whose pool membership the old page gives up when it is freed.
+    if (sys.hugetlbFreeNode[node] > 0 && sys.hugetlbFree - sys.hugetlbReserved > 0) dst = sys.allocHugetlb(node);
+    else {
+      temporary = true;
+      dst = p.allocCompound(PMD_ORDER, PageKind.SYSTEM, node);
+      p.setFlag(dst, PG_HUGETLB);
+    }
+  } else dst = nr > 1 ? p.allocCompound(p.orderOf(head), PageKind.SYSTEM, node) : p.allocSystem(node);
+  // folio_migrate_mapping + folio_migrate_flags: the new folio takes the old one's identity.
+  const keep = PG_ANON | PG_FILE | PG_DIRTY | PG_LAZYFREE;
+  p.flags[dst] = (p.flags[dst] & ~keep) | (p.flags[head] & keep);
+  p.copyIndexAndMapping(dst, head);
+  for (let i = 0; i < nr; i++) p.copy(dst + i, head + i);
+  if (file) {
+    const f = sys.files.get(p.mappingOf(head));
+    if (f) f.pages.set(p.indexOf(head), dst);
+  }
+  restore(sys, head, dst, nr);
+  // The old folio's last references were its mappings' (now moved) and the page cache's.
+  if (file) sys.putPage(head);
+  else sys.putPage(dst);
+  if (temporary) {
+    // The old page went back to its node's pool; as a temporary page's stand-in it leaves it.
+    sys.hugetlbFreeNode[p.nodeOf(head)]--;
+  }
+  sys.stats.numaMigrated += nr;
+  return true;
+}
+
+/**
+ * try_to_migrate for a folio: each mapping becomes a migration entry, each VMA's share of it
+ * invalidated with MMU_NOTIFY_CLEAR over the folio's range in that VMA. Returns the number of
+ * migration entries made, or null when a possibly pinned exclusive anon mapping stopped the
+ * walk (page_try_share_anon_rmap failed): that mapping is left as it was.
+ */
+function tryToMigrateFolio(sys: System, head: number, nr: number): number | null {
+  const p = sys.pages;
+  const hits: RmapHit[] = [];
+  for (const h of rmapWalk(sys, head, false)) if (h.huge) hits.push(h);
+  for (let i = 0; i < nr; i++) {
+    if (!p.isMapped(head + i)) continue;
+    for (const h of rmapWalk(sys, head + i, false)) if (!h.huge && pteType(h.entry) !== PteType.DEVICE_EXCLUSIVE) hits.push(h);
+  }
+  // One notifier range per (mm, vma): the folio's extent clamped to the VMA.
+  const groups = new Map<string, RmapHit[]>();
+  for (const h of hits) {
+    const k = `${h.mm.id}:${h.vma.start}`;
+    const g = groups.get(k);
+    if (g) g.push(h);
+    else groups.set(k, [h]);
+  }
+  const pinned = p.pincountOf(head) > 0;
+  let made = 0;
+  for (const g of groups.values()) {
+    const { mm, vma } = g[0];
+    const first = g.reduce((m, h) => Math.min(m, h.huge ? h.vpn - (h.vpn % PMD_NR) : h.vpn - (ptePfn(h.entry) - head)), Infinity);
+    const start = Math.max(first, vma.start), end = Math.min(first + nr, vma.end);
+    let stopped = false;
+    mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => {
+      for (const h of g) {
+        const anonExcl = p.isAnon(head) && p.hasFlag(h.huge ? head : ptePfn(h.entry), PG_ANON_EXCLUSIVE);
+        if (anonExcl && pinned) {
+          stopped = true;
+          return;
+        }
+        if (h.huge) {
+          const pmd = mm.pt.pmd(h.vpn)!;
+          pmd.huge = pmdMigrationEntry(sys, head, pmd.huge);
+          p.addEntireMapcount(head, -1);
+        } else {
+          const pfn = ptePfn(h.entry);
+          mm.pt.setPte(h.vpn, migrationEntryFor(sys, pfn, h.entry));
+          pageRemoveRmap(sys, pfn);
+        }
+        made++;
+      }
+    });
+    if (stopped) return null;
+  }
+  return made;
+}
+
+/** set_pmd_migration_entry: a PMD leaf becomes a migration entry (write, or exclusive read). */
+function pmdMigrationEntry(sys: System, head: number, e: number): number {
+  const p = sys.pages;
+  const ef = pteFlags(e);
+  const anonExcl = p.isAnon(head) && p.hasFlag(head, PG_ANON_EXCLUSIVE);
+  let f = 0;
+  if (ef & PTE_WRITE) f |= PTE_WRITE;
+  else if (anonExcl) f |= PTE_ANON_EXCL;
+  if (ef & PTE_DIRTY) p.setFlag(head, PG_DIRTY);
+  if (anonExcl) p.clearFlag(head, PG_ANON_EXCLUSIVE);
+  return mkPte(PteType.MIGRATION, head, f);
+}
+
+/**
+ * remove_migration_ptes(src, dst) for a whole folio: PTE-level entries per subpage, PMD-level
+ * entries of the head (THP and hugetlb) rebuilt as remove_migration_pmd does: old, clean,
+ * writable only from a writable entry in a VM_WRITE vma, exclusive unless a plain read entry.
+ */
+function restore(sys: System, src: number, dst: number, nr: number): void {
+  const p = sys.pages;
+  // PMD-level entries first: removeMigrationPtes handles PTE-level entries only.
+  if (nr > 1) {
+    for (const h of rmapWalk(sys, src, true)) {
+      if (!h.huge || pteType(h.entry) !== PteType.MIGRATION || ptePfn(h.entry) !== src) continue;
+      const ef = pteFlags(h.entry);
+      const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
+      h.mm.pt.pmd(h.vpn)!.huge = mkPte(PteType.PRESENT, dst, ef & PTE_WRITE && h.vma.writable ? PTE_WRITE : 0);
+      p.get(dst);
+      p.addEntireMapcount(dst, 1);
+      if (exclusive) p.setFlag(dst, PG_ANON_EXCLUSIVE);
+      sys.putPage(src);
+    }
+  }
+  for (let i = 0; i < nr; i++) removeMigrationPtes(sys, src + i, dst + i);
+}

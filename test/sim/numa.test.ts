@@ -1,0 +1,53 @@
+// NUMA in the timed model: sockets are nodes, a page's node decides its route, and move_pages
+// between kernels shows up in what a device pays.
+import { describe, it, expect } from 'vitest';
+import { SimMachine } from '../../src/sim/machine.ts';
+import { streaming } from '../../src/workloads/streaming.ts';
+import { cpuWrite, kernelStep, runScript, type KernelTiming } from '../../src/faultbench/harness.ts';
+import { profile } from '../faultbench/helpers.ts';
+import { cpuEntry } from '../invariants.ts';
+
+const PAGES = 512;
+
+/** An SVA device reads a CPU-written range twice; `between` runs between the two kernels. */
+function twoReads(between: (m: SimMachine, base: number) => void): { first: number; second: number; m: SimMachine; base: number } {
+  const m = new SimMachine({ seed: 1, data: false, devices: [{ name: 'acc', profile: profile('sva-accelerator') }], numaNodes: 2 });
+  const p = m.spawn();
+  const base = p.mmap(PAGES, 'anon', 'rw');
+  const read = (name: string) => streaming({ base, pages: PAGES, lanes: 8, name, computePs: 1000, accessBytes: 4096 });
+  const t1: KernelTiming = { startPs: 0, endPs: -1 }, t2: KernelTiming = { startPs: 0, endPs: -1 };
+  const ok = runScript(m, [
+    () => cpuWrite(m, p, base, PAGES),
+    kernelStep(m, 'acc', p, read('first'), t1),
+    () => between(m, base),
+    kernelStep(m, 'acc', p, read('second'), t2),
+  ], 1e12);
+  expect(ok).toBe(true);
+  return { first: t1.endPs - t1.startPs, second: t2.endPs - t2.startPs, m, base };
+}
+
+describe('NUMA nodes in the timed model', () => {
+  it('numaNodes adds sockets on an inter-socket link, and the core gets one node per socket', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: profile('pascal-pcie3') }], numaNodes: 3 });
+    expect(m.sys.nrNodes).toBe(3);
+    const r = m.route('cpu2', 'gpu0')!;
+    expect(r).not.toBeNull();
+    expect(r.segments.some((s) => s.kind === 'upi')).toBe(true);
+    expect(m.route('cpu0', 'gpu0')!.segments.some((s) => s.kind === 'upi')).toBe(false);
+  });
+
+  it('pages moved to the far socket are reached over the inter-socket link: the same kernel takes longer', () => {
+    const base = twoReads(() => {});
+    const moved = twoReads((m, b) => {
+      const p = m.processOf([...m.sys.mms][0].id);
+      const r = p.movePages(b, PAGES, 1);
+      expect(r.ret).toBe(0);
+      expect(r.status.every((s) => s === 1)).toBe(true);
+    });
+    expect(base.second).toBeLessThan(base.first); // the first kernel also fills the IOTLB
+    expect(moved.second).toBeGreaterThan(base.second);
+    const p = moved.m.processOf([...moved.m.sys.mms][0].id);
+    expect(moved.m.homeNodeOf(cpuEntry(p.mm, moved.base).pfn)).toBe('cpu1');
+    expect(base.m.homeNodeOf(cpuEntry(p.mm, base.base).pfn)).toBe('cpu0');
+  });
+});

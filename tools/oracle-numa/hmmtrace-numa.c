@@ -1,0 +1,80 @@
+/*
+ * hetmem's NUMA extension of hmmtrace (compiled in by setup.sh, which
+ * includes this file at the end of a copy of ../shared/oracle/hmmtrace.c and
+ * routes two more op names to it).  Ops:
+ *
+ *   move_pages ID START NPAGES NODE [all]   move_pages(2) to NODE with
+ *                                           MPOL_MF_MOVE (MPOL_MF_MOVE_ALL)
+ *   page_node ID START NPAGES               move_pages(2) with nodes=NULL
+ *
+ * Result: "ret=R status=S,S,..." where R is the syscall's return value (or
+ * -ERRNO) and S is each page's status: a node, -ERRNO, or "?" when the
+ * kernel left the entry unwritten (it does that for the pages of a batch
+ * whose migration failed).
+ */
+#include <limits.h>
+#include <sys/syscall.h>
+
+#define NUMA_MAXPAGES 4096
+#define MPOL_PREFERRED_ 1
+#define MPOL_MF_MOVE_ (1 << 1)
+#define MPOL_MF_MOVE_ALL_ (1 << 2)
+
+static void *numa_pages[NUMA_MAXPAGES];
+static int numa_nodes[NUMA_MAXPAGES], numa_status[NUMA_MAXPAGES];
+
+static int op_move_pages(char **t, int n, int query)
+{
+	struct region *r;
+	unsigned long s, np, node = 0;
+	int flags = MPOL_MF_MOVE_;
+	long ret;
+
+	if (n < (query ? 4 : 5) || num(t[2], &s) || num(t[3], &np) || np > NUMA_MAXPAGES)
+		return -1;
+	if (!query) {
+		if (num(t[4], &node))
+			return -1;
+		if (n > 5) {
+			if (strcmp(t[5], "all"))
+				return -1;
+			flags = MPOL_MF_MOVE_ALL_;
+		}
+	}
+	if (!(r = needreg(t[1])))
+		return 0;
+	for (unsigned long i = 0; i < np; i++) {
+		numa_pages[i] = r->base + (s + i) * PAGE;
+		numa_nodes[i] = (int)node;
+		numa_status[i] = INT_MIN;
+	}
+	ret = syscall(SYS_move_pages, 0, np, numa_pages, query ? NULL : numa_nodes,
+		      numa_status, flags);
+	if (ret < 0)
+		outf("ret=-%s", ename(errno));
+	else
+		outf("ret=%ld", ret);
+	outf(" status=");
+	for (unsigned long i = 0; i < np; i++) {
+		int v = numa_status[i];
+
+		if (i)
+			outf(",");
+		if (v == INT_MIN)
+			outf("?");
+		else if (v < 0)
+			outf("-%s", ename(-v));
+		else
+			outf("%d", v);
+	}
+	return 0;
+}
+
+/* Allocations prefer node 0 whichever CPU the process runs on, so where a
+ * page lands is deterministic. */
+static void numa_init(void)
+{
+	unsigned long mask = 1;
+
+	syscall(SYS_set_mempolicy, MPOL_PREFERRED_, &mask, 8 * sizeof(mask));
+}
