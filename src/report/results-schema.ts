@@ -118,7 +118,7 @@ export const RunResultsSchema = z.object({
   data: z.boolean(),
   devices: z.array(DeviceMetricsSchema),
   links: z.array(LinkMetricsSchema),
-  cpu: z.object({ faults: Count, migrateToRam: Count, cow: Count, accesses: Count, busyPs: Count }),
+  cpu: z.object({ faults: Count, migrateToRam: Count, cow: Count, accesses: Count, busyPs: Count, numaMigrated: Count.default(0) }),
   batches: z.array(BatchRecordSchema),
   faultLatencies: z.array(Count),
   timeline: TimelineSchema,

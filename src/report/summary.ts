@@ -63,7 +63,7 @@ export function summaryTable(results: RunResults): string {
       `${formatCount(sum(results.devices, (d) => d.prefetched))} pages prefetched`],
     ['evictions', `${formatCount(sum(results.devices, (d) => d.evictions.pages))} pages in ${formatCount(sum(results.devices, (d) => d.evictions.units))} units`],
     ['thrashing', `${formatCount(thrash.events)} events, ${formatCount(thrash.throttles)} throttles, ${formatCount(thrash.pins)} pins`],
-    ['cpu', `${formatCount(c.faults)} faults, ${formatCount(c.migrateToRam)} migrations to RAM, ${formatCount(c.cow)} COW, busy ${formatTime(c.busyPs)}`],
+    ['cpu', `${formatCount(c.faults)} faults, ${formatCount(c.migrateToRam)} migrations to RAM, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}busy ${formatTime(c.busyPs)}`],
   ];
 
   const devHead = ['device', 'profile', 'driver', 'raised', 'coalesced', 'duplicates', 'serviced', 'batches', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];

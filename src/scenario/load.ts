@@ -13,7 +13,7 @@ import { formatBytes } from '../units/bytes.ts';
 import { ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
-  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type PipelineInput, type ProcessInput,
+  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type PipelineInput, type ProcessInput,
   type ScenarioInput, type ScenarioTopologyInput, type WorkloadInput,
 } from './schema.ts';
 
@@ -60,7 +60,21 @@ export interface PipelinePlan {
   readonly path: string;
 }
 
-export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan;
+/** move_pages(2) of pages [offset, offset + pages) of a buffer to NUMA node `node`. */
+export interface MovePlan {
+  readonly kind: 'move';
+  readonly process: string;
+  readonly buffer: string;
+  /** Socket id the pages go to, and its NUMA node number (its index among the sockets). */
+  readonly to: string;
+  readonly node: number;
+  /** First page and page count before scaling; `pages` undefined = the rest of the buffer. */
+  readonly offset: number;
+  readonly pages?: number;
+  readonly path: string;
+}
+
+export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan | MovePlan;
 
 /** A validated scenario, ready for runScenario. Times in ps, sizes in bytes. */
 export interface Scenario {
@@ -79,6 +93,8 @@ export interface Scenario {
   /** The interconnect; undefined = SimMachine's default topology for the devices. */
   readonly topology?: TopologySpecInput;
   readonly processes: readonly ProcessInput[];
+  /** NUMA node (socket index) each process allocates from, by process name. */
+  readonly processNodes: ReadonlyMap<string, number>;
   /** Steps in order; the activities of a step start together. */
   readonly steps: readonly (readonly ActivityPlan[])[];
 }
@@ -153,7 +169,9 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
   if (issues.length > 0) src.fail(issues.map((i) => src.locate(i)));
 
   const topology = input.topology === undefined ? undefined : resolveTopology(input.topology, devices, issues);
-  checkReferences(input, devices, issues);
+  // Socket i is NUMA node i; the default topology has one socket.
+  const socketIds = (topology?.sockets ?? [{ id: 'cpu0' }]).map((s) => s.id);
+  checkReferences(input, devices, socketIds, issues);
   if (issues.length > 0) src.fail(issues.map((i) => src.locate(i)));
 
   return {
@@ -169,7 +187,8 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     devices,
     ...(topology !== undefined ? { topology } : {}),
     processes: input.processes,
-    steps: normaliseSteps(input, soleProcess(input)),
+    processNodes: new Map(input.processes.map((p) => [p.name, Math.max(0, socketIds.indexOf(p.node ?? socketIds[0]))])),
+    steps: normaliseSteps(input, soleProcess(input), socketIds),
   };
 }
 
@@ -235,7 +254,8 @@ function soleProcess(input: ScenarioInput): string | undefined {
 type Found =
   | { path: Path; kind: 'kernel'; a: KernelActivityInput }
   | { path: Path; kind: 'cpu'; a: CpuActivityInput }
-  | { path: Path; kind: 'pipeline'; a: PipelineInput };
+  | { path: Path; kind: 'pipeline'; a: PipelineInput }
+  | { path: Path; kind: 'move'; a: MoveActivityInput };
 
 /** Every activity of the scenario with its path in the file. */
 function activities(input: ScenarioInput): Found[] {
@@ -246,6 +266,7 @@ function activities(input: ScenarioInput): Found[] {
       if (a.kernel) out.push({ path: [...path, 'kernel'], kind: 'kernel', a: a.kernel });
       else if (a.cpu) out.push({ path: [...path, 'cpu'], kind: 'cpu', a: a.cpu });
       else if (a.pipeline) out.push({ path: [...path, 'pipeline'], kind: 'pipeline', a: a.pipeline });
+      else if (a.move) out.push({ path: [...path, 'move'], kind: 'move', a: a.move });
     }
   });
   return out;
@@ -262,7 +283,7 @@ export function allocationPages(a: AllocationInput, capacityOf: (device: string)
 const STRUCTURE_OF: Partial<Record<WorkloadInput['type'], 'graph' | 'list' | 'tree'>> = { bfs: 'graph', chaseList: 'list', searchTree: 'tree' };
 const SLICEABLE = new Set<WorkloadInput['type']>(['streaming', 'strided', 'random', 'readMostly']);
 
-function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[], issues: PathIssue[]): void {
+function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[], socketIds: readonly string[], issues: PathIssue[]): void {
   const issue = (path: Path, message: string, at?: 'key') => issues.push(at ? { path, message, at } : { path, message });
   const deviceByName = new Map<string, ScenarioDevice>();
   devices.forEach((d, i) => {
@@ -292,6 +313,7 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       names.add(s.name);
     });
     if (!procs.has(p.name)) procs.set(p.name, { p, pages });
+    if (p.node !== undefined && !socketIds.includes(p.node)) issue(['processes', i, 'node'], `unknown socket '${p.node}' (sockets: ${socketIds.join(', ')})`);
   });
 
   const sole = soleProcess(input);
@@ -366,8 +388,21 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       }
     }
   };
+  const checkMove = (path: Path, a: MoveActivityInput) => {
+    if (!socketIds.includes(a.to)) issue([...path, 'to'], `unknown socket '${a.to}' (sockets: ${socketIds.join(', ')}); a scenario with one socket has one NUMA node`);
+    const procName = a.process ?? sole;
+    if (procName === undefined) return issue(path, `missing "process": there are ${input.processes.length} processes (${input.processes.map((p) => p.name).join(', ')})`, 'key');
+    const proc = procs.get(procName);
+    if (!proc) return issue([...path, 'process'], `unknown process '${procName}' (processes: ${[...procs.keys()].join(', ')})`);
+    const pages = proc.pages.get(a.buffer);
+    if (pages === undefined) return issue([...path, 'buffer'], `unknown buffer '${a.buffer}' (allocations of '${procName}': ${proc.p.allocations.map((x) => x.name).join(', ') || 'none'})`);
+    const offset = a.offset ?? 0;
+    if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
+    else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
+  };
   for (const f of activities(input)) {
-    if (f.kind === 'pipeline') {
+    if (f.kind === 'move') checkMove(f.path, f.a);
+    else if (f.kind === 'pipeline') {
       f.a.stages.forEach((stage, k) => {
         const list = Array.isArray(stage) ? stage.map((s, l) => ({ s, at: [...f.path, 'stages', k, l] })) : [{ s: stage, at: [...f.path, 'stages', k] }];
         for (const { s, at } of list) {
@@ -379,7 +414,7 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
   }
 }
 
-function normaliseSteps(input: ScenarioInput, sole: string | undefined): ActivityPlan[][] {
+function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketIds: readonly string[]): ActivityPlan[][] {
   const plan = (a: { kernel?: KernelActivityInput; cpu?: CpuActivityInput }, path: Path): KernelPlan | CpuPlan => {
     if (a.kernel) return { kind: 'kernel', device: a.kernel.device, process: a.kernel.process ?? sole!, workload: a.kernel.workload, path: formatPath([...path, 'kernel']) };
     return { kind: 'cpu', process: a.cpu!.process ?? sole!, workload: a.cpu!.workload, path: formatPath([...path, 'cpu']) };
@@ -387,6 +422,13 @@ function normaliseSteps(input: ScenarioInput, sole: string | undefined): Activit
   return input.steps.map((step, i) => {
     const list = Array.isArray(step) ? step.map((a, j) => ({ a, path: ['steps', i, j] as Path })) : [{ a: step, path: ['steps', i] as Path }];
     return list.map(({ a, path }): ActivityPlan => {
+      if (a.move) {
+        const mv = a.move;
+        return {
+          kind: 'move', process: mv.process ?? sole!, buffer: mv.buffer, to: mv.to, node: socketIds.indexOf(mv.to),
+          offset: mv.offset ?? 0, ...(mv.pages !== undefined ? { pages: mv.pages } : {}), path: formatPath([...path, 'move']),
+        };
+      }
       if (a.pipeline) {
         return {
           kind: 'pipeline', chunks: a.pipeline.chunks, path: formatPath([...path, 'pipeline']),

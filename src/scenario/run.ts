@@ -22,7 +22,7 @@ import { binaryTree, searchTree, type BinaryTree } from '../workloads/tree.ts';
 import { partLength, partStart } from '../workloads/split.ts';
 import type { BuildOptions } from '../workloads/page-list-phase.ts';
 import type { CostOptions } from '../workloads/options.ts';
-import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type Scenario } from './load.ts';
+import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type Scenario } from './load.ts';
 import { DEFAULT_ALIGN, type StructureInput, type WorkloadInput } from './schema.ts';
 
 /** Lanes of a device kernel whose workload does not say. */
@@ -151,6 +151,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const buildOf = new Map<string, WorkloadInput>();
   const minPages = new Map<string, number>();
   const visit = (a: ActivityPlan, chunks = 1) => {
+    if (a.kind === 'move') return;
     if (a.kind === 'pipeline') a.stages.forEach((stage) => stage.forEach((p) => visit(p, a.chunks)));
     else if (a.workload.type === 'build') buildOf.set(`${a.process}/${a.workload.structure}`, a.workload);
     else if ('buffer' in a.workload) {
@@ -164,6 +165,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const procs = new Map<string, ProcState>();
   for (const p of s.processes) {
     const proc = m.spawn();
+    proc.mm.node = s.processNodes.get(p.name) ?? 0;
     const buffers = new Map<string, Buffer>();
     for (const a of p.allocations) {
       const pages = Math.max(minPages.get(`${p.name}/${a.name}`) ?? 1,
@@ -308,7 +310,20 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     };
     next();
   };
+  const move = (plan: MovePlan): Runner => (done) => {
+    try {
+      const ps = procs.get(plan.process)!;
+      const b = ps.buffers.get(plan.buffer)!;
+      // Offsets and counts scale with the buffers; the move stays inside its buffer.
+      const offset = Math.min(b.pages - 1, plan.offset === 0 ? 0 : scaled(plan.offset, scale, 0));
+      const pages = Math.min(b.pages - offset, plan.pages === undefined ? b.pages : scaled(plan.pages, scale));
+      m.movePages(ps.proc, b.base + offset, pages, plan.node).onDone(() => done());
+    } catch (e) {
+      fail(plan.path, e);
+    }
+  };
   const activity = (a: ActivityPlan): Runner => {
+    if (a.kind === 'move') return move(a);
     if (a.kind !== 'pipeline') return start(a);
     const waves: Runner[] = [];
     for (let w = 0; w < a.chunks + a.stages.length - 1; w++) {

@@ -181,6 +181,7 @@ export const ProcessSchema = z.strictObject({
   name: NameSchema.meta({ description: 'process name' }),
   allocations: z.array(AllocationSchema).default([]).meta({ description: 'buffers, mapped in this order' }),
   structures: z.array(StructureSchema).default([]).meta({ description: 'pointer structures, laid out after the buffers' }),
+  node: NameSchema.optional().meta({ description: 'the socket (NUMA node) whose memory the process allocates from, like set_mempolicy(MPOL_PREFERRED); default the first socket' }),
 }).meta({ description: 'an address space shared by the CPU and every device that runs in it' });
 
 // ---- workloads ----
@@ -264,6 +265,14 @@ export const CpuActivitySchema = z.strictObject({
   workload: WorkloadSchema,
 }).meta({ id: 'CpuPhase', description: 'a CPU phase' });
 
+export const MoveActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
+  buffer: bufferRef,
+  to: NameSchema.meta({ description: 'the socket (NUMA node) to move the pages to' }),
+  offset: Int(0, 'first page of the buffer to move (default 0; scaled by --scale)').optional(),
+  pages: Int(1, 'pages to move (default: the rest of the buffer; scaled by --scale)').optional(),
+}).meta({ id: 'Move', description: 'a CPU thread moves buffer pages to another NUMA node with move_pages(2); mirroring devices are invalidated and re-fault' });
+
 function exactlyOne(keys: readonly string[]) {
   return (v: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
     const given = keys.filter((k) => v[k] !== undefined);
@@ -287,7 +296,8 @@ export const ActivitySchema = z.strictObject({
   kernel: KernelActivitySchema.optional(),
   cpu: CpuActivitySchema.optional(),
   pipeline: PipelineSchema.optional(),
-}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline' });
+  move: MoveActivitySchema.optional(),
+}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline', 'move'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline, move' });
 
 export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1)]).meta({
   description: 'an activity, or a list of activities that start together; the next step starts when all of them have finished',
@@ -319,6 +329,7 @@ export type ProcessInput = z.output<typeof ProcessSchema>;
 export type WorkloadInput = z.output<typeof WorkloadSchema>;
 export type KernelActivityInput = z.output<typeof KernelActivitySchema>;
 export type CpuActivityInput = z.output<typeof CpuActivitySchema>;
+export type MoveActivityInput = z.output<typeof MoveActivitySchema>;
 export type ActivityInput = z.output<typeof ActivitySchema>;
 export type PipelineInput = z.output<typeof PipelineSchema>;
 export type ScenarioTopologyInput = z.output<typeof ScenarioTopologySchema>;

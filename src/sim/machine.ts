@@ -23,6 +23,7 @@ import { HmmMirrorDevice } from './drivers/mirror.ts';
 import { SvaDevice } from './drivers/sva.ts';
 import { PinningDevice } from './drivers/pinning.ts';
 import { CpuRun } from './cpu.ts';
+import { MoveRun } from './move-pages.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type LinkMetrics, type RunResults, type Span } from './results.ts';
 
@@ -337,6 +338,30 @@ export class SimMachine implements SimContext {
     return run;
   }
 
+  /**
+   * A CPU thread of `proc` calls move_pages(2) on `npages` pages from `start` to NUMA node
+   * `node` (socket `node` of the topology), now: the pages move at once, the activity ends
+   * after the call's CPU time and the copy over the inter-socket route (see MoveRun).
+   */
+  movePages(proc: Process, start: number, npages: number, node: number): MoveRun {
+    this.procs.set(proc.mm.id, proc);
+    this.ensureSampler();
+    const prev = this.actor;
+    this.actor = CPU;
+    try {
+      return new MoveRun(this, proc, start, npages, node);
+    } finally {
+      this.actor = prev;
+    }
+  }
+
+  /** Topology id of the socket holding NUMA node `node`. */
+  socketOf(node: number): string {
+    const s = this.socketIds[node];
+    if (s === undefined) throw new RangeError(`no NUMA node ${node}: the topology has ${this.socketIds.length} socket(s)`);
+    return s;
+  }
+
   /** Calls `fn` at time `t` (≥ now). */
   at(t: number, fn: () => void): void {
     this.engine.schedule(Math.max(t, this.engine.now) as TimePs, fn, 'at');
@@ -425,7 +450,7 @@ export class SimMachine implements SimContext {
       data: this.data,
       devices: this.devices.map((d) => d.metrics),
       links,
-      cpu: { faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs },
+      cpu: { faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, numaMigrated: this.sys.stats.numaMigrated },
       batches,
       faultLatencies: latencies,
       timeline: { bucketPs: this.timeline.bucketPs, ...tl },

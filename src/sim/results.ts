@@ -192,7 +192,8 @@ export interface RunResults {
   data: boolean;
   devices: DeviceMetrics[];
   links: LinkMetrics[];
-  cpu: { faults: number; migrateToRam: number; cow: number; accesses: number; busyPs: number };
+  /** CPU-side counters; `numaMigrated` counts base pages move_pages moved between NUMA nodes. */
+  cpu: { faults: number; migrateToRam: number; cow: number; accesses: number; busyPs: number; numaMigrated: number };
   batches: BatchRecord[];
   /** Per-fault service latency (raise to replay), ps, one entry per serviced fault, in order. */
   faultLatencies: number[];

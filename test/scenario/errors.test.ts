@@ -83,8 +83,8 @@ describe('schema errors: exact lines', () => {
     ['a missing workload type', edit('type: streaming, buffer: a }', 'buffer: a }'), 'bad.yaml:13:29: steps[0].kernel.workload: missing required field "type"'],
     ['a buffer without a size', edit('{ name: a, size: 4 MiB }', '{ name: a }'), 'bad.yaml:9:9: processes[0].allocations[0]: give the buffer a size: one of size, pages, oversubscribe'],
     ['a buffer with two sizes', edit('{ name: a, size: 4 MiB }', '{ name: a, size: 4 MiB, pages: 3 }'), 'bad.yaml:9:9: processes[0].allocations[0]: give only one of size, pages, oversubscribe (got size and pages)'],
-    ['an empty activity', edit(STEP, '  - {}'), 'bad.yaml:13:5: steps[0]: expected one of kernel, cpu, pipeline'],
-    ['two activities in one mapping', edit(STEP, `${STEP}\n    cpu: { workload: { type: streaming, buffer: a } }`), 'bad.yaml:13:5: steps[0]: expected only one of kernel, cpu, pipeline (got kernel and cpu); list activities that start together as a list'],
+    ['an empty activity', edit(STEP, '  - {}'), 'bad.yaml:13:5: steps[0]: expected one of kernel, cpu, pipeline, move'],
+    ['two activities in one mapping', edit(STEP, `${STEP}\n    cpu: { workload: { type: streaming, buffer: a } }`), 'bad.yaml:13:5: steps[0]: expected only one of kernel, cpu, pipeline, move (got kernel and cpu); list activities that start together as a list'],
     // YAML syntax
     ['bad YAML syntax', edit('  - name: app', '  - name: app: x'), 'bad.yaml:7:11: invalid YAML: Nested mappings are not allowed in compact mappings'],
     ['a tab in the indentation', edit('  - name: gpu0', '\t- name: gpu0'), 'bad.yaml:3:1: invalid YAML: Tabs are not allowed as indentation'],
@@ -123,6 +123,12 @@ describe('cross-reference errors point at the referencing node', () => {
     ['read duplication on an HMM device', edit('    profile: gpu-pcie4\n', '    profile: gpu-pcie4\n    policies: { placement: { policy: read-duplication } }\n'), 'bad.yaml:5:38: devices[0].policies.placement.policy: read-duplication is not available for HMM-managed memory (a CPU store through a writable PTE raises no notifier, so a device copy would go stale)'],
     ['a device missing from the topology', edit('processes:', 'topology:\n  rootComplexes: [{ id: rc0, socket: cpu0, rootPorts: [{ id: rp0 }] }]\n  endpoints: [{ id: gpu0, parent: rp0 }]\nprocesses:'), "bad.yaml:5:13: devices[1].name: device 'nic0' is not an endpoint of the topology (endpoints: gpu0)"],
     ['a topology link to nowhere', edit('processes:', 'topology:\n  links: [{ id: l, kind: nvlink, a: gpu0, b: gpu7, bandwidth: 1 GB/s, latencyPs: 1 us }]\nprocesses:'), "bad.yaml:7:46: topology.links[0].b: unknown link end 'gpu7' for link 'l'"],
+    ['a move to a socket the topology lacks', edit(STEP, '  - move: { buffer: a, to: cpu1 }'), "bad.yaml:13:28: steps[0].move.to: unknown socket 'cpu1' (sockets: cpu0); a scenario with one socket has one NUMA node"],
+    ['a move of a structure', edit(STEP, '  - move: { buffer: g, to: cpu0 }'), "bad.yaml:13:21: steps[0].move.buffer: unknown buffer 'g' (allocations of 'app': a)"],
+    ['a move offset past the buffer', edit(STEP, '  - move: { buffer: a, to: cpu0, offset: 1024 }'), "bad.yaml:13:42: steps[0].move.offset: buffer 'a' has 1024 pages; expected an offset below that, got 1024"],
+    ['a move running past the buffer', edit(STEP, '  - move: { buffer: a, to: cpu0, offset: 1000, pages: 25 }'), "bad.yaml:13:55: steps[0].move.pages: 1000 + 25 pages run past the end of buffer 'a' (1024 pages)"],
+    ['a move of no pages', edit(STEP, '  - move: { buffer: a, to: cpu0, pages: 0 }'), 'bad.yaml:13:41: steps[0].move.pages: expected a number ≥ 1, got 0'],
+    ['a process on an unknown socket', edit('  - name: app\n', '  - name: app\n    node: cpu3\n'), "bad.yaml:8:11: processes[0].node: unknown socket 'cpu3' (sockets: cpu0)"],
     ['an endpoint that is not a device and has no link details', edit('processes:', 'topology:\n  endpoints: [{ id: gpu0 }, { id: nic0 }, { id: nvme0 }]\nprocesses:'), "bad.yaml:7:49: topology.endpoints[2].id: endpoint 'nvme0' is not a device of the scenario: give its kind, gen and width"],
   ];
   for (const [what, text, line] of cases) {

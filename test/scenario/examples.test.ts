@@ -87,6 +87,19 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(ai.pagesIn).toBeGreaterThan(0);
     expect(r.cpu.migrateToRam).toBeGreaterThan(0);
   },
+  'numa-placement'(r) {
+    const [sva, gpu] = [dev(r, 'sva0'), dev(r, 'gpu0')];
+    // 512 pages at 1/8 scale: all of them to cpu0, then the second half (offset 2048 → 256) back.
+    expect(r.cpu.numaMigrated).toBe(512 + 256);
+    const [far, near] = sva.kernels;
+    expect([far.name, near.name]).toEqual(['scan far', 'scan near']);
+    expect(far.endPs - far.startPs).toBeGreaterThan(near.endPs - near.startPs);
+    expect(linkBytes(r, 'upi')).toBeGreaterThanOrEqual(768 * 4096);
+    // map-remote without prefetch: one serviced fault per page, nothing migrated.
+    expect(gpu.faults.serviced).toBe(512);
+    expect(gpu.pagesIn).toBe(0);
+    expect(r.spans.filter((s) => s.name === 'move_pages')).toHaveLength(2);
+  },
   'sva-vs-hmm'(r) {
     const [sva, gpu] = [dev(r, 'sva0'), dev(r, 'gpu0')];
     expect(sva.driver).toBe('sva');
@@ -136,7 +149,7 @@ describe('the JSON Schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'CpuPhase', 'Kernel', 'Policies', 'Stage', 'Workload']);
+    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'CpuPhase', 'Kernel', 'Move', 'Policies', 'Stage', 'Workload']);
     const props = schema.properties as Record<string, { description?: string }>;
     for (const k of ['seed', 'data', 'quantum', 'devices', 'processes', 'steps']) expect(props[k].description, k).toBeTruthy();
   });

@@ -1,6 +1,8 @@
 // Data integrity under timed runs: random mixes of CPU phases and device kernels (HMM mirror
 // GPUs with tiny memories that must evict, an SVA accelerator, a pinning NIC), some running
-// concurrently on shared buffers, checked word by word against a flat reference of every store.
+// concurrently on shared buffers, and move_pages between two NUMA nodes (of pages that devices
+// may hold, map or have pinned at that moment), checked word by word against a flat reference
+// of every store.
 import { describe, it, expect } from 'vitest';
 import { SimMachine } from '../../src/sim/machine.ts';
 import { Rng } from '../../src/engine/rng.ts';
@@ -27,6 +29,7 @@ function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatRefer
       { name: 'sva0', profile: profile('sva-accelerator') },
       { name: 'nic0', profile: profile('rdma-nic') },
     ],
+    numaNodes: 2,
   });
   const ref = new FlatReference().attach(m);
   const proc = m.spawn();
@@ -41,13 +44,17 @@ function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatRefer
     };
     for (let j = 0; j < k; j++) {
       const buf = rng.pick(bufs);
-      const what = rng.int(0, 5);
+      const what = rng.int(0, 6);
       const lanes = randomLanes(rng.fork(`s${i}.${j}`), buf, rng.int(1, 16), rng.int(20, 200), rng.nextFloat());
       if (what === 0) m.cpuPhase(proc, { name: `cpu${i}`, threads: lanes.slice(0, 4), computePs: 100_000, accessBytes: 4096 }).onDone(done);
       else if (what === 1) m.launch('gpu0', proc, { name: `k${i}`, lanes, computePs: 20_000, accessBytes: 256 }).onDone(done);
       else if (what === 2) m.launch('gpu1', proc, { name: `k${i}`, lanes, computePs: 20_000, accessBytes: 256 }).onDone(done);
       else if (what === 3) m.launch('sva0', proc, { name: `k${i}`, lanes, computePs: 20_000, accessBytes: 64 }).onDone(done);
-      else m.launch('nic0', proc, { name: `k${i}`, lanes, computePs: 20_000, accessBytes: 4096, regions: [buf] }).onDone(done);
+      else if (what === 4) m.launch('nic0', proc, { name: `k${i}`, lanes, computePs: 20_000, accessBytes: 4096, regions: [buf] }).onDone(done);
+      else {
+        const off = rng.int(0, buf.pages);
+        m.movePages(proc, buf.base + off, rng.int(1, buf.pages - off + 1), rng.int(0, 2)).onDone(done);
+      }
     }
   };
   m.at(0, () => go(0));
@@ -56,6 +63,7 @@ function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatRefer
 }
 
 describe('timed runs keep every byte (flat reference)', () => {
+  let numaMoved = 0;
   const seeds = LONG ? Array.from({ length: 200 }, (_, i) => i + 1) : [1, 2, 3, 4, 5, 6];
   for (const seed of seeds) {
     it(`seed ${seed}`, () => {
@@ -78,8 +86,10 @@ describe('timed runs keep every byte (flat reference)', () => {
       // The mix did exercise the machinery.
       const r = m.results('integrity');
       expect(r.devices.reduce((a, d) => a + d.accesses.local + d.accesses.remote + d.accesses.peer, 0)).toBeGreaterThan(0);
+      numaMoved += r.cpu.numaMigrated;
     });
   }
+  it('the seeds above moved pages between NUMA nodes', () => expect(numaMoved).toBeGreaterThan(0));
 
   it('a run without page data has the same timing and counters as one with data', () => {
     const a = runRandom(7, true).m.results('x');

@@ -6,6 +6,7 @@ import { streaming } from '../../src/workloads/streaming.ts';
 import { cpuWrite, kernelStep, runScript, type KernelTiming } from '../../src/faultbench/harness.ts';
 import { profile } from '../faultbench/helpers.ts';
 import { cpuEntry } from '../invariants.ts';
+import { MOVE_PAGE_PS, MOVE_PAGES_CALL_PS } from '../../src/sim/move-pages.ts';
 
 const PAGES = 512;
 
@@ -49,5 +50,27 @@ describe('NUMA nodes in the timed model', () => {
     const p = moved.m.processOf([...moved.m.sys.mms][0].id);
     expect(moved.m.homeNodeOf(cpuEntry(p.mm, moved.base).pfn)).toBe('cpu1');
     expect(base.m.homeNodeOf(cpuEntry(p.mm, base.base).pfn)).toBe('cpu0');
+  });
+
+  it('a move_pages activity lasts its CPU cost plus the copy over the inter-socket link, and counts the pages', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: profile('pascal-pcie3') }], numaNodes: 2 });
+    const p = m.spawn();
+    const a = p.mmap(64, 'anon', 'rw');
+    for (let i = 0; i < 64; i++) p.write(a + i, i);
+    let end = -1;
+    const run = m.movePages(p, a, 64, 1);
+    run.onDone((t) => (end = t));
+    m.run();
+    expect(run.result.ret).toBe(0);
+    expect(run.moved).toBe(64);
+    const copyPs = (64 * 4096 / 96e9) * 1e12;
+    expect(end).toBeGreaterThanOrEqual(MOVE_PAGES_CALL_PS + 64 * MOVE_PAGE_PS + Math.floor(copyPs));
+    expect(end).toBeLessThan(MOVE_PAGES_CALL_PS + 64 * MOVE_PAGE_PS + copyPs + 1_000_000);
+    const r = m.results('move');
+    expect(r.cpu.numaMigrated).toBe(64);
+    expect(r.links.find((l) => l.id === 'cpu0->cpu1')?.bytes).toBe(64 * 4096);
+    for (let i = 0; i < 64; i++) expect(p.read(a + i)[0]).toBe(i);
+    expect(() => m.movePages(p, a, 1, 0).result).not.toThrow();
+    expect(() => m.socketOf(2)).toThrow(/no NUMA node 2/);
   });
 });
