@@ -53,7 +53,8 @@ function gen(r: Rng): string {
     const dev = pick(devs);
     if (numa && r.nextFloat() < 0.15) {
       if (r.nextFloat() < 0.3) return `page_node ${g.name} ${range()}`;
-      return `move_pages ${g.name} ${range()} ${pick([0, 1, 1, 0, 1, 2])}${r.nextFloat() < 0.2 ? ' all' : ''}`;
+      const node = r.nextFloat() < 0.3 ? Array.from({ length: r.int(2, 5) }, () => pick([0, 1, 1, 0, 1, 2])).join(',') : String(pick([0, 1, 1, 0, 1, 2]));
+      return `move_pages ${g.name} ${range()} ${node}${r.nextFloat() < 0.2 ? ' all' : ''}`;
     }
     const x = r.nextFloat();
     if (x < 0.14) return `cpu_write ${g.name} ${page()} ${bytes()}`;

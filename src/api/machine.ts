@@ -245,13 +245,13 @@ export class Process {
   }
 
   /**
-   * move_pages(2) over `npages` pages from `start`: moves each to NUMA node `node`
-   * (MPOL_MF_MOVE, or MPOL_MF_MOVE_ALL with `all` for pages other processes map too), or with
-   * `node` null reports where each page is. See movePages for the statuses.
+   * move_pages(2) over `npages` pages from `start`: moves each to NUMA node `node` (or page i
+   * to `node(i)`) with MPOL_MF_MOVE, or MPOL_MF_MOVE_ALL with `all` for pages other processes
+   * map too; with `node` null it reports where each page is. See movePages for the statuses.
    */
-  movePages(start: number, npages: number, node: number | null, opts: { all?: boolean } = {}): MovePagesResult {
+  movePages(start: number, npages: number, node: number | ((i: number) => number) | null, opts: { all?: boolean } = {}): MovePagesResult {
     const vpns = Array.from({ length: npages }, (_, i) => start + i);
-    const nodes = node === null ? null : vpns.map(() => node);
+    const nodes = node === null ? null : vpns.map((_, i) => (typeof node === 'number' ? node : node(i)));
     return movePages(this.mm, vpns, nodes, opts.all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE);
   }
 

@@ -410,16 +410,20 @@ export class TraceRunner {
 
   /**
    * The NUMA extension (tools/oracle-numa/hmmtrace-numa.c): `move_pages ID START NPAGES NODE
-   * [all]` and `page_node ID START NPAGES`, printing the syscall's value and each status.
+   * [all]` and `page_node ID START NPAGES`, printing the syscall's value and each status. NODE
+   * may be a comma-separated list that the pages take in turn.
    */
   private opMovePages(p: Proc, t: string[], query: boolean): string {
-    arity(t, query ? 4 : 5, query ? 'page_node ID START NPAGES' : 'move_pages ID START NPAGES NODE [all]');
+    arity(t, query ? 4 : 5, query ? 'page_node ID START NPAGES' : 'move_pages ID START NPAGES NODE[,NODE...] [all]');
     const s = num(t[2], 'START'), np = num(t[3], 'NPAGES');
     if (np > BigInt(NUMA_MAXPAGES)) throw new BadOp(`expected NPAGES of at most ${NUMA_MAXPAGES}, got ${np}`);
-    let node: number | null = null, all = false;
+    let nodes: number[] | null = null, all = false;
     if (!query) {
-      // (int) of the unsigned long strtoul gave: the low 32 bits, signed.
-      node = Number(BigInt.asIntN(32, num(t[4], 'NODE')));
+      // strtok_r(",") skips empty fields; each field is (int) of what strtoul read: the low 32
+      // bits, signed. At most 64 fields, and at most 255 characters in all.
+      const fields = t[4].split(',').filter((f) => f !== '');
+      if (t[4].length > 255 || fields.length === 0 || fields.length > 64) throw new BadOp(`expected NODE or a list N1,N2,... of at most 64 nodes, got '${t[4]}'`);
+      nodes = fields.map((f) => Number(BigInt.asIntN(32, num(f, 'NODE'))));
       if (t.length > 5) {
         if (t[5] !== 'all') throw new BadOp(`expected 'all' or nothing after NODE, got '${t[5]}'`);
         all = true;
@@ -428,7 +432,7 @@ export class TraceRunner {
     const r = this.needreg(p, t[1]);
     if (!r) return 'err=no_such_region';
     const start = Number((BigInt(r.base) + s) % BigInt(VA_PAGES));
-    const res = p.proc.movePages(start, Number(np), node, { all });
+    const res = p.proc.movePages(start, Number(np), nodes === null ? null : (i) => nodes[i % nodes.length], { all });
     const ret = res.ret < 0 ? `-${errnoName(res.ret)}` : String(res.ret);
     const st = res.status.map((v) => (v === null ? '?' : v < 0 ? `-${errnoName(v)}` : String(v)));
     return `ret=${ret} status=${st.join(',')}`;

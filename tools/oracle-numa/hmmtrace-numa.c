@@ -4,7 +4,9 @@
  * routes two more op names to it).  Ops:
  *
  *   move_pages ID START NPAGES NODE [all]   move_pages(2) to NODE with
- *                                           MPOL_MF_MOVE (MPOL_MF_MOVE_ALL)
+ *                                           MPOL_MF_MOVE (MPOL_MF_MOVE_ALL); NODE may
+ *                                           be a list N1,N2,... that the pages take in
+ *                                           turn (page i goes to N[i mod count])
  *   page_node ID START NPAGES               move_pages(2) with nodes=NULL
  *
  * Result: "ret=R status=S,S,..." where R is the syscall's return value (or
@@ -23,17 +25,38 @@
 static void *numa_pages[NUMA_MAXPAGES];
 static int numa_nodes[NUMA_MAXPAGES], numa_status[NUMA_MAXPAGES];
 
+/* NODE or N1,N2,...: each a C number as num() reads it, cast to int */
+static int parse_nodes(const char *tok, int *list, int *count)
+{
+	char buf[256], *save, *p;
+
+	if (strlen(tok) >= sizeof(buf))
+		return -1;
+	strcpy(buf, tok);
+	*count = 0;
+	for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+
+		if (*count >= 64 || num(p, &v))
+			return -1;
+		list[(*count)++] = (int)v;
+	}
+	return *count ? 0 : -1;
+}
+
 static int op_move_pages(char **t, int n, int query)
 {
 	struct region *r;
-	unsigned long s, np, node = 0;
+	unsigned long s, np;
 	int flags = MPOL_MF_MOVE_;
+	int list[64], count = 1;
 	long ret;
 
+	list[0] = 0;
 	if (n < (query ? 4 : 5) || num(t[2], &s) || num(t[3], &np) || np > NUMA_MAXPAGES)
 		return -1;
 	if (!query) {
-		if (num(t[4], &node))
+		if (parse_nodes(t[4], list, &count))
 			return -1;
 		if (n > 5) {
 			if (strcmp(t[5], "all"))
@@ -45,7 +68,7 @@ static int op_move_pages(char **t, int n, int query)
 		return 0;
 	for (unsigned long i = 0; i < np; i++) {
 		numa_pages[i] = r->base + (s + i) * PAGE;
-		numa_nodes[i] = (int)node;
+		numa_nodes[i] = list[i % count];
 		numa_status[i] = INT_MIN;
 	}
 	ret = syscall(SYS_move_pages, 0, np, numa_pages, query ? NULL : numa_nodes,
