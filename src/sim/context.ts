@@ -30,6 +30,8 @@ export interface SimContext {
    * socket of its NUMA node (socket i is node i).
    */
   homeNodeOf(pfn: number): string;
+  /** Topology id of the socket holding NUMA node `node`. */
+  socketOf(node: number): string;
   /** Route of a DMA from node `from` to node `to`, or null (bounce through host memory). */
   route(from: string, to: string): Route | null;
   /** Device index owning a ZONE_DEVICE pfn, or -1 for system memory. */

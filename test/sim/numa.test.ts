@@ -5,6 +5,8 @@ import { SimMachine } from '../../src/sim/machine.ts';
 import { streaming } from '../../src/workloads/streaming.ts';
 import { cpuWrite, kernelStep, runScript, type KernelTiming } from '../../src/faultbench/harness.ts';
 import { profile } from '../faultbench/helpers.ts';
+import { profile as sizedProfile } from './helpers.ts';
+import { PteType } from '../../src/mm/pte.ts';
 import { cpuEntry } from '../invariants.ts';
 import { MOVE_PAGE_PS, MOVE_PAGES_CALL_PS } from '../../src/sim/move-pages.ts';
 
@@ -72,5 +74,29 @@ describe('NUMA nodes in the timed model', () => {
     for (let i = 0; i < 64; i++) expect(p.read(a + i)[0]).toBe(i);
     expect(() => m.movePages(p, a, 1, 0).result).not.toThrow();
     expect(() => m.socketOf(2)).toThrow(/no NUMA node 2/);
+  });
+
+  it('a process on node 1 gets its evicted pages back on node 1, over the inter-socket link', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: sizedProfile('pascal-pcie3', 2 * 1024 * 1024) }], numaNodes: 2 });
+    const p = m.spawn();
+    p.mm.node = 1;
+    const base = p.mmap(1024, 'anon', 'rw');
+    const ok = runScript(m, [
+      () => cpuWrite(m, p, base, 1024),
+      kernelStep(m, 'gpu0', p, streaming({ base, pages: 1024, lanes: 4, name: 'stream', computePs: 1000, accessBytes: 4096 })),
+    ], 1e12);
+    expect(ok).toBe(true);
+    const r = m.results('evict');
+    expect(r.devices[0].evictions.pages).toBeGreaterThan(0);
+    let onNode1 = 0;
+    for (let v = base; v < base + 1024; v++) {
+      const e = cpuEntry(p.mm, v);
+      if (e.type === PteType.PRESENT) {
+        expect(m.sys.pages.nodeOf(e.pfn)).toBe(1);
+        onNode1++;
+      }
+    }
+    expect(onNode1).toBeGreaterThan(0);
+    expect(r.links.find((l) => l.id === 'cpu0->cpu1')!.bytes).toBeGreaterThanOrEqual(r.devices[0].evictions.pages * 4096);
   });
 });

@@ -442,7 +442,7 @@ export class HmmMirrorDevice extends TimedDevice {
     sp.pt.delete(vpn);
     this.metrics.pagesOut++;
     this.metrics.bytesOut += 4096;
-    copies.push({ bytes: 4096, from: this.node, to: this.ctx.hostNode, label: 'd2h', first: vpn, pages: 1 });
+    copies.push({ bytes: 4096, from: this.node, to: this.ctx.socketOf(sp.mm.node), label: 'd2h', first: vpn, pages: 1 });
   }
 
   private isResidentHere(mm: Mm, vpn: number): boolean {
@@ -520,6 +520,9 @@ export class HmmMirrorDevice extends TimedDevice {
     const victim = mem.victim(this.evictRng, (unit) => busyKeys.has(mem.keyOfIndex(unit * mem.eviction.unitPages)));
     if (!victim) return false;
     const pfns = victim.pages.map((idx) => mem.pfnOf(idx));
+    // Evicted pages land on the NUMA node of the address space the unit belongs to.
+    const space = Math.floor(mem.keyOfIndex(victim.pages[0]) / 2 ** 36);
+    const node = space >= 0 ? this.ctx.processOf(space)?.mm.node ?? 0 : 0;
     let evicted = 0;
     for (const [s, e] of runs(pfns)) {
       const src = new Float64Array(e - s), dst = new Float64Array(e - s);
@@ -527,7 +530,7 @@ export class HmmMirrorDevice extends TimedDevice {
       for (let i = 0; i < src.length; i++) {
         const spage = migratePfnToPage(src[i]);
         if (spage < 0 || !mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
-        const dpage = p.allocSystem();
+        const dpage = p.allocSystem(node);
         p.copy(dpage, spage);
         dst[i] = migratePfn(dpage);
       }
@@ -535,7 +538,7 @@ export class HmmMirrorDevice extends TimedDevice {
       for (let i = 0; i < src.length; i++) if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && migratePfnToPage(dst[i]) >= 0) evicted++;
       migrateDeviceFinalize(sys, src, dst);
     }
-    if (evicted > 0) copies.push({ bytes: evicted * 4096, from: this.node, to: this.ctx.hostNode, label: 'evict', first: pfns[0], pages: evicted });
+    if (evicted > 0) copies.push({ bytes: evicted * 4096, from: this.node, to: this.ctx.socketOf(node), label: 'evict', first: pfns[0], pages: evicted });
     // Pages that could not move still hold the unit: drop them from the policy so it moves on.
     for (const idx of victim.pages) if (mem.eviction.has(idx)) mem.eviction.remove(idx);
     rec.num_evict += evicted;
@@ -740,7 +743,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.ctx.sys.stats.migrateToRam++;
     this.metrics.pagesOut++;
     this.metrics.bytesOut += 4096;
-    const route = this.ctx.route(this.node, this.ctx.hostNode);
+    const route = this.ctx.route(this.node, this.ctx.socketOf(f.mm.node));
     const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
     if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
