@@ -23,6 +23,7 @@ import { HmmMirrorDevice } from './drivers/mirror.ts';
 import { SvaDevice } from './drivers/sva.ts';
 import { PinningDevice } from './drivers/pinning.ts';
 import { CpuRun } from './cpu.ts';
+import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type LinkMetrics, type RunResults, type Span } from './results.ts';
@@ -63,6 +64,11 @@ export interface SimOptions {
    */
   readonly numaNodes?: number;
 }
+
+/** Simulated time without a completed access after which bouncing pages mean a livelock, ps. */
+export const LIVELOCK_WINDOW_PS = 1_000_000_000_000;
+/** migrate_to_ram calls within that window that make it a livelock rather than a long wait. */
+export const LIVELOCK_BOUNCES = 1000;
 
 /** A bad machine description (unknown device, impossible policy): one clear message. */
 export class SimConfigError extends Error {}
@@ -171,6 +177,11 @@ export class SimMachine implements SimContext {
   private readonly sampledCarried = new Map<string, number>();
   private sampler = false;
   private lastWorkPs = 0;
+  /** Livelock watchdog: when accesses last completed, and the counters then (see `watchdog`). */
+  private wdSincePs = 0;
+  private wdAccesses = -1;
+  private wdMigrateToRam = 0;
+  private wdRaised: number[] = [];
   readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0 };
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
   readonly storeObservers: ((who: string, mm: Mm, vpn: number, offset: number, value: number) => void)[] = [];
@@ -391,11 +402,36 @@ export class SimMachine implements SimContext {
     const b = this.timeline.bucketPs;
     const tick = (now: number) => {
       this.sample(now);
+      this.watchdog(now);
       // Keep sampling only while other work is pending, so a run ends.
       if (this.engine.pending > 0) this.engine.schedule((now + b) as TimePs, tick, 'sample');
       else this.sampler = false;
     };
     this.engine.schedule((Math.floor(this.engine.now / b) * b + b) as TimePs, tick, 'sample');
+  }
+
+  /**
+   * Stops a run that can never finish: no access completed anywhere for LIVELOCK_WINDOW_PS of
+   * simulated time while pages kept coming back to RAM to be taken again (at least
+   * LIVELOCK_BOUNCES migrate_to_ram). That is two devices without a direct link taking the same
+   * pages from each other faster than either can use them (thrashing mitigation off); with no
+   * `duration` it would run for hours of wall time.
+   */
+  private watchdog(now: number): void {
+    let accesses = this.cpuStats.accesses;
+    for (const d of this.devices) accesses += d.metrics.accesses.local + d.metrics.accesses.remote + d.metrics.accesses.peer;
+    if (accesses !== this.wdAccesses) {
+      this.wdAccesses = accesses;
+      this.wdSincePs = now;
+      this.wdMigrateToRam = this.sys.stats.migrateToRam;
+      this.wdRaised = this.devices.map((d) => d.metrics.faults.raised);
+      return;
+    }
+    if (now - this.wdSincePs < LIVELOCK_WINDOW_PS) return;
+    const bounces = this.sys.stats.migrateToRam - this.wdMigrateToRam;
+    if (bounces < LIVELOCK_BOUNCES) return;
+    const faulting = this.devices.filter((d, i) => d.metrics.faults.raised > (this.wdRaised[i] ?? 0)).map((d) => d.name);
+    throw new SimRunError(`livelock: no access completed in ${LIVELOCK_WINDOW_PS / 1e12} s of simulated time while ${bounces} pages went back to RAM to be taken again (devices faulting: ${faulting.join(', ') || 'none'}); turn thrashing mitigation on (policies.thrashing: thrashing-uvm), give the devices a direct link, or cap the run with duration`);
   }
 
   /** Samples gauges and link bytes for the bucket ending at `now`. */
