@@ -100,8 +100,11 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
         if (sys.isZeroPfn(pfn) || !p.hasFlag(p.folio(pfn), PG_ANON)) continue;
         if (p.isCompound(pfn)) {
           // madvise_free_pte_range: a PTE-mapped THP owned by this mapping alone is split; if
-          // not, the walk of this page table stops here.
-          if (p.mapcount[pfn] + p.entireMapcountOf(p.folio(pfn)) !== 1 || !splitHugePage(sys, pfn)) break;
+          // not, the walk of this page table stops here. "Owned alone" is 6.1's
+          // folio_estimated_sharers(): the page_mapcount of the folio's first page, whichever
+          // subpage the walk is at (so a THP whose first page was COW-replaced never splits).
+          const h = p.folio(pfn);
+          if (p.mapcount[h] + p.entireMapcountOf(h) !== 1 || !splitHugePage(sys, pfn)) break;
         }
         if (p.mapcount[pfn] !== 1) continue;
         pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~(PTE_YOUNG | PTE_DIRTY));
