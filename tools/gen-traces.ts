@@ -1,7 +1,7 @@
 // Development tool: writes random hmmtrace op scripts for comparison against the Linux 6.1
 // oracle (../shared/oracle/run-batch.sh). Usage: tsx tools/gen-traces.ts OUTDIR COUNT SEED [numa]
-// With `numa` the scripts also use move_pages/page_node, for the two-node oracle of
-// tools/oracle-numa (replay them with `hetmem trace --nodes 2`).
+// With `numa` the scripts also use move_pages/page_node (and, from seed 9, set_mempolicy), for
+// the two-node oracle of tools/oracle-numa (replay them with `hetmem trace --nodes 2`).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/engine/rng.ts';
 
@@ -29,6 +29,10 @@ function gen(r: Rng): string {
   const prots = ['rw', 'rw', 'rw', 'r', 'none', 'w', 'x', 'rwx'];
   const bytes = () => '0x' + r.int(1, 256).toString(16);
   const pick = <T>(a: T[]) => a[r.int(0, a.length)];
+  // Once a script has interleaved, where its shmem, file and device-mapping pages went depends
+  // on inode numbers and kernel allocations nobody can replay: it stops asking about those.
+  let interleaved = false;
+  const unpredictable = new Set(['shared', 'file', 'file_private', 'dev0', 'dev1']);
   const newRegion = () => {
     let kind = pick(kinds);
     const name = String.fromCharCode(65 + regs.length);
@@ -51,7 +55,13 @@ function gen(r: Rng): string {
       return `${s} ${r.int(1, maxn + 1)}`;
     };
     const dev = pick(devs);
-    if (numa && r.nextFloat() < 0.15) {
+    if (numa && seed >= 9 && r.nextFloat() < 0.04) {
+      const mode = pick(['default', 'local', 'preferred', 'bind', 'interleave', 'interleave', 'bind', 'preferred']);
+      const nodes = pick(['0', '1', '0,1', '1', '1,0', '2', '']);
+      if (mode === 'interleave' && nodes !== '' && nodes !== '2') interleaved = true;
+      return `set_mempolicy ${mode}${nodes === '' || r.nextFloat() < 0.1 ? '' : ' ' + nodes}`;
+    }
+    if (numa && r.nextFloat() < 0.15 && !(interleaved && unpredictable.has(g.kind))) {
       if (r.nextFloat() < 0.3) return `page_node ${g.name} ${range()}`;
       const node = r.nextFloat() < 0.3 ? Array.from({ length: r.int(2, 5) }, () => pick([0, 1, 1, 0, 1, 2])).join(',') : String(pick([0, 1, 1, 0, 1, 2]));
       return `move_pages ${g.name} ${range()} ${node}${r.nextFloat() < 0.2 ? ' all' : ''}`;

@@ -1,3 +1,4 @@
+import { policyNode } from '../mm/mempolicy.ts';
 import { movePages, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, type MovePagesResult } from '../mm/migrate.ts';
 import { System, type SystemOptions } from '../mm/system.ts';
 import { Mm } from '../mm/mm.ts';
@@ -165,7 +166,7 @@ export class Process {
   private insertKernelPages(start: number, npages: number): void {
     const p = this.sys.pages;
     for (let i = 0; i < npages; i++) {
-      const pfn = p.allocSystem(this.mm.node);
+      const pfn = p.allocSystem(policyNode(this.mm, null, 0));
       p.setFlag(pfn, PG_KERNEL);
       pageAddRmap(this.sys, pfn, false);
       this.mm.pt.setPte(start + i, mkPte(PteType.PRESENT, pfn, PTE_YOUNG));

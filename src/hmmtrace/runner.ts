@@ -1,3 +1,4 @@
+import { setMempolicy, MPOL_MODE_NAMES, type MpolMode } from '../mm/mempolicy.ts';
 import type { Mm } from '../mm/mm.ts';
 import { PAGE_SIZE, errnoName } from '../mm/constants.ts';
 import { munmap } from '../mm/mmap.ts';
@@ -59,6 +60,17 @@ function small(v: bigint): number {
   return v > BigInt(VA_PAGES) ? VA_PAGES : Number(v);
 }
 const hex2 = (b: number) => b.toString(16).padStart(2, '0');
+
+/**
+ * A NODE token of the NUMA ops: one node or a list N1,N2,... (strtok_r(",") skips empty
+ * fields; each field is (int) of what strtoul read: the low 32 bits, signed). At most 64
+ * fields and 255 characters.
+ */
+function nodeList(tok: string): number[] {
+  const fields = tok.split(',').filter((f) => f !== '');
+  if (tok.length > 255 || fields.length === 0 || fields.length > 64) throw new BadOp(`expected NODE or a list N1,N2,... of at most 64 nodes, got '${tok}'`);
+  return fields.map((f) => Number(BigInt.asIntN(32, num(f, 'NODE'))));
+}
 
 /** One result line per op, plus how the trace ended. */
 export interface TraceResult {
@@ -202,6 +214,7 @@ export class TraceRunner {
       case 'gup': return this.opGup(p, t);
       case 'move_pages': return this.opMovePages(p, t, false);
       case 'page_node': return this.opMovePages(p, t, true);
+      case 'set_mempolicy': return this.opSetMempolicy(p, t);
       case 'madvise':
         arity(t, 5, 'madvise ID START NPAGES ADVICE');
         return this.opMadvise(p, t, t[4]);
@@ -209,7 +222,7 @@ export class TraceRunner {
       case 'child': return this.opChild(p, t);
       case 'fork_write_child': return this.opChild(p, ['child', 'cpu_write', ...t.slice(1, MAXTOK - 1)]);
       case 'echo': return t.slice(1).join(' ');
-      default: throw new BadOp(`expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, move_pages, page_node, child, fork_write_child, echo), got '${op}'`);
+      default: throw new BadOp(`expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, move_pages, page_node, set_mempolicy, child, fork_write_child, echo), got '${op}'`);
     }
   }
 
@@ -421,9 +434,7 @@ export class TraceRunner {
     if (!query) {
       // strtok_r(",") skips empty fields; each field is (int) of what strtoul read: the low 32
       // bits, signed. At most 64 fields, and at most 255 characters in all.
-      const fields = t[4].split(',').filter((f) => f !== '');
-      if (t[4].length > 255 || fields.length === 0 || fields.length > 64) throw new BadOp(`expected NODE or a list N1,N2,... of at most 64 nodes, got '${t[4]}'`);
-      nodes = fields.map((f) => Number(BigInt.asIntN(32, num(f, 'NODE'))));
+      nodes = nodeList(t[4]);
       if (t.length > 5) {
         if (t[5] !== 'all') throw new BadOp(`expected 'all' or nothing after NODE, got '${t[5]}'`);
         all = true;
@@ -436,6 +447,17 @@ export class TraceRunner {
     const ret = res.ret < 0 ? `-${errnoName(res.ret)}` : String(res.ret);
     const st = res.status.map((v) => (v === null ? '?' : v < 0 ? `-${errnoName(v)}` : String(v)));
     return `ret=${ret} status=${st.join(',')}`;
+  }
+
+  /** `set_mempolicy MODE [N1,N2,...]` (hmmtrace-numa.c): nodes 0..62, printing `ret=`. */
+  private opSetMempolicy(p: Proc, t: string[]): string {
+    arity(t, 2, 'set_mempolicy MODE [N1,N2,...]');
+    const mode = (MPOL_MODE_NAMES as readonly string[]).indexOf(t[1]);
+    if (mode < 0) throw new BadOp(`expected MODE ${MPOL_MODE_NAMES.join(', ')}, got '${t[1]}'`);
+    const nodes = t.length > 2 ? nodeList(t[2]) : [];
+    for (const n of nodes) if (n < 0 || n > 62) throw new BadOp(`expected nodes 0..62, got ${n}`);
+    const r = setMempolicy(p.mm, mode as MpolMode, nodes);
+    return r < 0 ? `ret=-${errnoName(r)}` : 'ret=0';
   }
 
   private opChild(p: Proc, t: string[]): string {

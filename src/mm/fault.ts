@@ -1,3 +1,4 @@
+import { policyNode, filePolicyNode, policyAllowedNodes } from './mempolicy.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PageKind } from './page.ts';
@@ -71,7 +72,7 @@ function doAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number 
     return VM_FAULT_OK;
   }
   mm.anonVmaPrepare(vma);
-  const pfn = mm.sys.pages.allocSystem(mm.node);
+  const pfn = mm.sys.pages.allocSystem(policyNode(mm, vma, vpn));
   pageAddNewAnonRmap(mm.sys, pfn, vpn);
   mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE | PTE_DIRTY : 0) | PTE_YOUNG));
   return VM_FAULT_OK;
@@ -89,10 +90,10 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const idx = vma.pgoffOf(vpn);
   if (idx >= file.size) return VM_FAULT_SIGBUS;
   if (!write && faultAround(mm, vma, vpn)) return VM_FAULT_OK;
-  const page = sys.fileGetPage(file, idx, mm.node);
+  const page = sys.fileGetPage(file, idx, filePolicyNode(mm, file.id, idx));
   if (write && !vma.shared) {
     mm.anonVmaPrepare(vma);
-    const pfn = sys.pages.allocSystem(mm.node);
+    const pfn = sys.pages.allocSystem(policyNode(mm, vma, vpn));
     sys.pages.copy(pfn, page);
     pageAddNewAnonRmap(sys, pfn, vpn);
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
@@ -162,7 +163,7 @@ function wpPageCopy(mm: Mm, vma: Vma, vpn: number): number {
   const sys = mm.sys, p = sys.pages;
   mm.anonVmaPrepare(vma);
   const old = ptePfn(mm.pt.pte(vpn));
-  const pfn = p.allocSystem(mm.node);
+  const pfn = p.allocSystem(policyNode(mm, vma, vpn));
   if (!sys.isZeroPfn(old)) p.copy(pfn, old);
   mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
     pageAddNewAnonRmap(sys, pfn, vpn);
@@ -203,7 +204,7 @@ function doHugePmdAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): 
     pmd.huge = mkPte(PteType.PRESENT, sys.hugeZeroPfn, 0);
     return VM_FAULT_OK;
   }
-  const head = p.allocCompound(PMD_ORDER, PageKind.SYSTEM, mm.node);
+  const head = p.allocCompound(PMD_ORDER, PageKind.SYSTEM, policyNode(mm, vma, base, PMD_ORDER));
   p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
   p.setIndex(head, base);
   p.setEntireMapcount(head, 1);
@@ -277,11 +278,15 @@ function allocHugetlbFor(mm: Mm, vma: Vma, base: number): number {
   const resv = vma.hugetlbResv;
   const key = vma.pgoffOf(base);
   if (resv && resv.has(key)) {
+    // A bind policy set after mmap can leave no free page on the bound nodes: the fault fails
+    // and the reservation stays.
+    const head = sys.allocHugetlb(policyNode(mm, vma, base, PMD_ORDER), policyAllowedNodes(mm));
+    if (head < 0) return -1;
     resv.delete(key);
     sys.hugetlbReserved--;
-    return sys.allocHugetlb(mm.node);
+    return head;
   }
   if (sys.hugetlbFree - sys.hugetlbReserved <= 0) return -1;
-  return sys.allocHugetlb(mm.node);
+  return sys.allocHugetlb(policyNode(mm, vma, base, PMD_ORDER), policyAllowedNodes(mm));
 }
 

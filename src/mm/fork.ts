@@ -1,3 +1,4 @@
+import { policyNode } from './mempolicy.ts';
 import { NotifyEvent, PMD_NR } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, pteHas, PTE_WRITE, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE } from './page.ts';
@@ -17,6 +18,8 @@ export function forkMm(parent: Mm): Mm {
   const child = new Mm(sys);
   child.mmapBase = parent.mmapBase;
   child.node = parent.node;
+  child.policy = parent.policy;
+  child.ilPrev = parent.ilPrev;
   for (const v of parent.vmas) {
     const c = new Vma(v.start, v.end, v.flags, v.kind, v.file, v.pgoff, v.fileRef);
     // anon_vma_fork: the child's VMA gets its own anon_vma linked to the parent's.
@@ -91,7 +94,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
       if (p.hasFlag(p.folio(pfn), PG_ANON)) {
         if (p.pincountOf(p.folio(pfn)) > 0 && p.hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
           // A possibly pinned exclusive page must not become shared: the child gets a copy.
-          const np = p.allocSystem(parent.node);
+          const np = p.allocSystem(policyNode(parent, v, a));
           p.copy(np, pfn);
           pageAddNewAnonRmap(sys, np, a);
           child.pt.setPte(a, mkPte(PteType.PRESENT, np, pteFlags(e) & ~PTE_YOUNG));

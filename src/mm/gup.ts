@@ -1,3 +1,4 @@
+import { policyNode } from './mempolicy.ts';
 import { EFAULT, PMD_NR } from './constants.ts';
 import { PteType, pteType, ptePfn, pteHas, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
 import { PG_DIRTY } from './page.ts';
@@ -57,7 +58,8 @@ export function getUserPages(mm: Mm, start: number, npages: number, flags: GupFl
     if (coherent.length === 0) return pages;
     // check_and_migrate_movable_pages: unpin everything, move the coherent pages, try again.
     putUserPages(mm, pages, flags);
-    for (const pfn of coherent) migrateDeviceCoherentPage(sys, pfn, mm.node);
+    // migrate_device_coherent_page allocates with alloc_page(): the task's policy, no VMA.
+    for (const pfn of coherent) migrateDeviceCoherentPage(sys, pfn, policyNode(mm, null, 0));
   }
 }
 

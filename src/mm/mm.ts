@@ -4,6 +4,7 @@ import type { Vma } from './vma.ts';
 import type { System } from './system.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import { PMD_NR, NotifyEvent } from './constants.ts';
+import { DEFAULT_POLICY, type Mempolicy } from './mempolicy.ts';
 
 /**
  * struct mm_struct: one address space — its VMAs (sorted, non-overlapping), its CPU page table
@@ -25,11 +26,14 @@ export class Mm {
    */
   mmapBase = 0x7ffff7fff - 5;
   /**
-   * The NUMA node this address space's pages are allocated on (the task's
-   * set_mempolicy(MPOL_PREFERRED) node; fork copies it). Pages fall back to other nodes only
-   * for hugetlb, whose pool is split over the nodes.
+   * The NUMA node of the CPU the task runs on: where default and local policies allocate
+   * (numa_node_id()). Fork copies it.
    */
   node = 0;
+  /** The task's memory policy (set_mempolicy); fork copies it. See mempolicy.ts. */
+  policy: Mempolicy = DEFAULT_POLICY;
+  /** The node an interleaving task last allocated on without a VMA (current->il_prev). */
+  ilPrev = -1;
 
   constructor(readonly sys: System) {
     this.id = sys.nextMmId++;

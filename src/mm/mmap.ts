@@ -1,3 +1,4 @@
+import { policyAllowedNodes } from './mempolicy.ts';
 import { EINVAL, ENOMEM, NotifyEvent, PMD_NR, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_HUGETLB, VM_MIXEDMAP, VM_NORESERVE, PROT_READ, PROT_WRITE, PROT_EXEC, type VmaKind } from './constants.ts';
 import { Vma, type FileRef } from './vma.ts';
 import { zapRange } from './memory.ts';
@@ -52,6 +53,9 @@ export function mmapFixed(mm: Mm, start: number, npages: number, prot: number, b
     npages = Math.ceil(npages / PMD_NR) * PMD_NR;
     const need = npages / PMD_NR;
     if (sys.hugetlbFree - sys.hugetlbReserved < need) return -ENOMEM;
+    // hugetlb_acct_memory: under a bind policy only the bound nodes' free pages count.
+    const allowed = policyAllowedNodes(mm);
+    if (allowed !== null && allowed.reduce((s, n) => s + sys.hugetlbFreeNode[n], 0) < need) return -ENOMEM;
   }
   if (b.kind === 'mixed') flags |= VM_MIXEDMAP;
   if (b.noreserve) flags |= VM_NORESERVE;

@@ -147,11 +147,12 @@ export class System {
 
   /**
    * Allocates a hugetlb page from the pool — from `node` if it has one free, else from the
-   * nearest node that has (all nodes are equally distant here, so the lowest id) — or returns
-   * -1 when the pool is empty.
+   * nearest node that has (all nodes are equally distant here, so the lowest id), only among
+   * `allowed` nodes when given (a bind policy) — or returns -1 when none is free.
    */
-  allocHugetlb(node = 0): number {
-    const from = this.hugetlbFreeNode[node] > 0 ? node : this.hugetlbFreeNode.findIndex((f) => f > 0);
+  allocHugetlb(node = 0, allowed: readonly number[] | null = null): number {
+    const ok = (n: number) => this.hugetlbFreeNode[n] > 0 && (allowed === null || allowed.includes(n));
+    const from = ok(node) ? node : this.hugetlbFreeNode.findIndex((_, n) => ok(n));
     if (from < 0) return -1;
     this.hugetlbFreeNode[from]--;
     const head = this.pages.allocCompound(PMD_ORDER, PageKind.SYSTEM, from);

@@ -10,7 +10,7 @@ import { TopologySpecSchema, type TopologySpecInput } from '../topology/spec.ts'
 import { defaultTopology } from '../sim/machine.ts';
 import { oversubscribedPages } from '../workloads/oversubscribe.ts';
 import { formatBytes } from '../units/bytes.ts';
-import { ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
+import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
   type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type PipelineInput, type ProcessInput,
@@ -93,8 +93,10 @@ export interface Scenario {
   /** The interconnect; undefined = SimMachine's default topology for the devices. */
   readonly topology?: TopologySpecInput;
   readonly processes: readonly ProcessInput[];
-  /** NUMA node (socket index) each process allocates from, by process name. */
+  /** NUMA node (socket index) each process runs on, by process name. */
   readonly processNodes: ReadonlyMap<string, number>;
+  /** Memory policy of each process that sets one: mode name and node numbers. */
+  readonly processPolicies: ReadonlyMap<string, { mode: string; nodes: number[] }>;
   /** Steps in order; the activities of a step start together. */
   readonly steps: readonly (readonly ActivityPlan[])[];
 }
@@ -128,7 +130,7 @@ export function loadScenario(path: string): Scenario {
  * @throws ScenarioError with one `FILE:LINE:COL: ...` line per problem (message = the first)
  */
 export function parseScenario(text: string, file: string, baseDir: string = dirname(file)): Scenario {
-  const src: YamlSource = YamlSource.parse(text, file);
+  const src: YamlSource = YamlSource.parse(text, file, SCENARIO_STYLE);
   const raw = src.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     src.fail([src.locate({ path: [], message: `expected a mapping of scenario fields at the top level (name, devices, processes, steps, ...), got ${raw === null || raw === undefined ? 'nothing' : Array.isArray(raw) ? 'a list' : JSON.stringify(raw)}` })]);
@@ -188,6 +190,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     ...(topology !== undefined ? { topology } : {}),
     processes: input.processes,
     processNodes: new Map(input.processes.map((p) => [p.name, Math.max(0, socketIds.indexOf(p.node ?? socketIds[0]))])),
+    processPolicies: new Map(input.processes.flatMap((p) => (p.policy ? [[p.name, { mode: p.policy.mode, nodes: (p.policy.nodes ?? []).map((n) => socketIds.indexOf(n)) }] as const] : []))),
     steps: normaliseSteps(input, soleProcess(input), socketIds),
   };
 }
@@ -314,6 +317,15 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
     });
     if (!procs.has(p.name)) procs.set(p.name, { p, pages });
     if (p.node !== undefined && !socketIds.includes(p.node)) issue(['processes', i, 'node'], `unknown socket '${p.node}' (sockets: ${socketIds.join(', ')})`);
+    if (p.policy) {
+      const nodes = p.policy.nodes ?? [];
+      nodes.forEach((n, k) => {
+        if (!socketIds.includes(n)) issue(['processes', i, 'policy', 'nodes', k], `unknown socket '${n}' (sockets: ${socketIds.join(', ')})`);
+      });
+      const local = p.policy.mode === 'default' || p.policy.mode === 'local';
+      if (local && nodes.length > 0) issue(['processes', i, 'policy', 'nodes'], `a ${p.policy.mode} policy takes no nodes (it allocates on the process's own node)`);
+      if (!local && nodes.length === 0) issue(['processes', i, 'policy'], `a ${p.policy.mode} policy needs nodes`, 'key');
+    }
   });
 
   const sole = soleProcess(input);

@@ -181,7 +181,11 @@ export const ProcessSchema = z.strictObject({
   name: NameSchema.meta({ description: 'process name' }),
   allocations: z.array(AllocationSchema).default([]).meta({ description: 'buffers, mapped in this order' }),
   structures: z.array(StructureSchema).default([]).meta({ description: 'pointer structures, laid out after the buffers' }),
-  node: NameSchema.optional().meta({ description: 'the socket (NUMA node) whose memory the process allocates from, like set_mempolicy(MPOL_PREFERRED); default the first socket' }),
+  node: NameSchema.optional().meta({ description: 'the socket (NUMA node) the process runs on: where it allocates under the default policy; default the first socket' }),
+  policy: z.strictObject({
+    mode: z.enum(['default', 'local', 'preferred', 'bind', 'interleave']).meta({ description: 'set_mempolicy(2) mode' }),
+    nodes: z.array(NameSchema).optional().meta({ description: 'sockets (NUMA nodes) for preferred (the first), bind and interleave' }),
+  }).optional().meta({ description: 'the memory policy its allocations follow (set_mempolicy); interleave spreads pages over the nodes by page offset' }),
 }).meta({ description: 'an address space shared by the CPU and every device that runs in it' });
 
 // ---- workloads ----

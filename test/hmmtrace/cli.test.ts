@@ -71,7 +71,7 @@ describe('hetmem trace', () => {
   });
 
   const bad: Array<[string, string]> = [
-    ['mmap A 1 anon rw\nfrobnicate A\n', ":2: expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, move_pages, page_node, child, fork_write_child, echo), got 'frobnicate'"],
+    ['mmap A 1 anon rw\nfrobnicate A\n', ":2: expected an op (mmap, munmap, mprotect, madvise, cpu_read, cpu_write, dev_read, dev_write, migrate_to_dev, migrate_to_sys, snapshot, exclusive, check_exclusive, release, open, close, gup, move_pages, page_node, set_mempolicy, child, fork_write_child, echo), got 'frobnicate'"],
     ['mmap A 1 anon rw\ncpu_read A\n', ":2: expected 'cpu_read ID PAGE'"],
     ['mmap A 1 anon rw\ncpu_write A 0 256\n', ":2: expected BYTE 0..255, got '256'"],
     ['mmap A 1 anon rw\n# comment\ndev_read 0 B 0 1\n', ":3: expected a region mapped by an earlier mmap, got 'B'"],

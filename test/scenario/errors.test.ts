@@ -128,6 +128,10 @@ describe('cross-reference errors point at the referencing node', () => {
     ['a move offset past the buffer', edit(STEP, '  - move: { buffer: a, to: cpu0, offset: 1024 }'), "bad.yaml:13:42: steps[0].move.offset: buffer 'a' has 1024 pages; expected an offset below that, got 1024"],
     ['a move running past the buffer', edit(STEP, '  - move: { buffer: a, to: cpu0, offset: 1000, pages: 25 }'), "bad.yaml:13:55: steps[0].move.pages: 1000 + 25 pages run past the end of buffer 'a' (1024 pages)"],
     ['a move of no pages', edit(STEP, '  - move: { buffer: a, to: cpu0, pages: 0 }'), 'bad.yaml:13:41: steps[0].move.pages: expected a number ≥ 1, got 0'],
+    ['a policy over an unknown socket', edit('  - name: app\n', '  - name: app\n    policy: { mode: interleave, nodes: [cpu0, cpu9] }\n'), "bad.yaml:8:47: processes[0].policy.nodes[1]: unknown socket 'cpu9' (sockets: cpu0)"],
+    ['a bind policy without nodes', edit('  - name: app\n', '  - name: app\n    policy: { mode: bind }\n'), 'bad.yaml:8:5: processes[0].policy: a bind policy needs nodes'],
+    ['a local policy with nodes', edit('  - name: app\n', '  - name: app\n    policy: { mode: local, nodes: [cpu0] }\n'), "bad.yaml:8:35: processes[0].policy.nodes: a local policy takes no nodes (it allocates on the process's own node)"],
+    ['an unknown policy mode', edit('  - name: app\n', '  - name: app\n    policy: { mode: spread, nodes: [cpu0] }\n'), 'bad.yaml:8:21: processes[0].policy.mode: expected one of default, local, preferred, bind, interleave; got "spread"'],
     ['a process on an unknown socket', edit('  - name: app\n', '  - name: app\n    node: cpu3\n'), "bad.yaml:8:11: processes[0].node: unknown socket 'cpu3' (sockets: cpu0)"],
     ['an endpoint that is not a device and has no link details', edit('processes:', 'topology:\n  endpoints: [{ id: gpu0 }, { id: nic0 }, { id: nvme0 }]\nprocesses:'), "bad.yaml:7:49: topology.endpoints[2].id: endpoint 'nvme0' is not a device of the scenario: give its kind, gen and width"],
   ];

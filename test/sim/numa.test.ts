@@ -7,6 +7,8 @@ import { cpuWrite, kernelStep, runScript, type KernelTiming } from '../../src/fa
 import { profile } from '../faultbench/helpers.ts';
 import { profile as sizedProfile } from './helpers.ts';
 import { PteType } from '../../src/mm/pte.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
+import { runScenario } from '../../src/scenario/run.ts';
 import { cpuEntry } from '../invariants.ts';
 import { MOVE_PAGE_PS, MOVE_PAGES_CALL_PS } from '../../src/sim/move-pages.ts';
 
@@ -98,5 +100,32 @@ describe('NUMA nodes in the timed model', () => {
     }
     expect(onNode1).toBeGreaterThan(0);
     expect(r.links.find((l) => l.id === 'cpu0->cpu1')!.bytes).toBeGreaterThanOrEqual(r.devices[0].evictions.pages * 4096);
+  });
+
+  it('a scenario process with an interleave policy spreads its pages over both sockets', () => {
+    const yaml = (policy: string) => `name: il
+devices: [{ name: acc, profile: sva-accelerator }]
+topology:
+  sockets:
+    - { id: cpu0, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
+    - { id: cpu1, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
+  links: [{ id: upi0, kind: upi, a: cpu0, b: cpu1, bandwidth: 96 GB/s, latencyPs: 60 ns }]
+processes:
+  - name: app
+    ${policy}
+    allocations: [{ name: t, pages: 256 }]
+steps:
+  - cpu: { workload: { type: streaming, buffer: t, write: true } }
+  - kernel: { device: acc, workload: { type: streaming, buffer: t, lanes: 4 } }
+`;
+    const upi = (policy: string) => {
+      const r = runScenario(parseScenario(yaml(policy), 'il.yaml'));
+      return r.links.filter((l) => l.kind === 'upi').reduce((a, l) => a + l.bytes, 0);
+    };
+    const local = upi('node: cpu0'), far = upi('node: cpu1'), spread = upi('policy: { mode: interleave, nodes: [cpu0, cpu1] }');
+    expect(local).toBe(0);
+    expect(far).toBe(256 * 4096);
+    expect(spread).toBe(128 * 4096);
+    expect(upi('policy: { mode: bind, nodes: [cpu1] }')).toBe(far);
   });
 });

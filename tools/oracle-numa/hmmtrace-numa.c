@@ -8,6 +8,9 @@
  *                                           be a list N1,N2,... that the pages take in
  *                                           turn (page i goes to N[i mod count])
  *   page_node ID START NPAGES               move_pages(2) with nodes=NULL
+ *   set_mempolicy MODE [N1,N2,...]          set_mempolicy(2); MODE is default,
+ *                                           preferred, bind, interleave or local;
+ *                                           nodes 0..62 (maxnode 64 reads 63 bits)
  *
  * Result: "ret=R status=S,S,..." where R is the syscall's return value (or
  * -ERRNO) and S is each page's status: a node, -ERRNO, or "?" when the
@@ -15,6 +18,7 @@
  * whose migration failed).
  */
 #include <limits.h>
+#include <sched.h>
 #include <sys/syscall.h>
 
 #define NUMA_MAXPAGES 4096
@@ -93,11 +97,44 @@ static int op_move_pages(char **t, int n, int query)
 	return 0;
 }
 
-/* Allocations prefer node 0 whichever CPU the process runs on, so where a
- * page lands is deterministic. */
+static int op_set_mempolicy(char **t, int n)
+{
+	static const char *const modes[] = { "default", "preferred", "bind", "interleave", "local" };
+	int mode = -1, list[64], count = 0;
+	unsigned long mask = 0;
+	long ret;
+
+	if (n < 2)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(t[1], modes[i]))
+			mode = i;
+	if (mode < 0)
+		return -1;
+	if (n > 2 && parse_nodes(t[2], list, &count))
+		return -1;
+	for (int i = 0; i < count; i++) {
+		if (list[i] < 0 || list[i] > 62)
+			return -1;
+		mask |= 1UL << list[i];
+	}
+	ret = syscall(SYS_set_mempolicy, mode, &mask, 8 * sizeof(mask));
+	if (ret < 0)
+		outf("ret=-%s", ename(errno));
+	else
+		outf("ret=%ld", ret);
+	return 0;
+}
+
+/* Allocations prefer node 0 and the process stays on CPU 0 (so "local" is
+ * CPU 0's node), so where a page lands is deterministic. */
 static void numa_init(void)
 {
 	unsigned long mask = 1;
+	cpu_set_t cpus;
 
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
 	syscall(SYS_set_mempolicy, MPOL_PREFERRED_, &mask, 8 * sizeof(mask));
 }

@@ -25,7 +25,7 @@ grep -q 'panic=-1 oops=panic \$\*' "$S/boot.sh"
 sed -i 's/panic=-1 oops=panic \$\*/panic=-1 oops=panic numa=fake=2 $*/' "$S/boot.sh"
 # route the new ops and call numa_init() first thing in main()
 grep -q 'if (!strcmp(op, "gup")) return op_gup(t, n);' "$S/hmmtrace.c"
-sed -i 's/\tif (!strcmp(op, "gup")) return op_gup(t, n);/&\n\tif (!strcmp(op, "move_pages")) return op_move_pages(t, n, 0);\n\tif (!strcmp(op, "page_node")) return op_move_pages(t, n, 1);/' "$S/hmmtrace.c"
+sed -i 's/\tif (!strcmp(op, "gup")) return op_gup(t, n);/&\n\tif (!strcmp(op, "move_pages")) return op_move_pages(t, n, 0);\n\tif (!strcmp(op, "page_node")) return op_move_pages(t, n, 1);\n\tif (!strcmp(op, "set_mempolicy")) return op_set_mempolicy(t, n);/' "$S/hmmtrace.c"
 sed -i 's/^static int run_op(char \*\*t, int n);$/&\n#include "hmmtrace-numa.c"/' "$S/hmmtrace.c"
 sed -i 's/^\tsignal(SIGSEGV, sighandler);$/\tnuma_init();\n&/' "$S/hmmtrace.c"
 cp "$HERE/hmmtrace-numa.c" "$S/"

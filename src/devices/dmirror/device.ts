@@ -1,3 +1,4 @@
+import { policyNode } from '../../mm/mempolicy.ts';
 import type { System } from '../../mm/system.ts';
 import type { DevPagemap } from '../../mm/memremap.ts';
 import { PageKind } from '../../mm/page.ts';
@@ -148,7 +149,8 @@ export class DmirrorDevice {
       const spage = migratePfnToPage(args.src[i]);
       if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
       if (!p.isZoneDevice(spage)) continue;
-      const dpage = p.allocSystem(args.mm.node);
+      // alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma, addr): the task's policy at that address.
+      const dpage = p.allocSystem(policyNode(args.mm, args.vma, args.start + i));
       dmirror?.pt.delete(args.start + i);
       p.copy(dpage, this.sys.pagemapOf(spage)!.owner === this ? this.backingPage(spage) : spage);
       args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
@@ -157,9 +159,10 @@ export class DmirrorDevice {
 
   /**
    * dmirror_device_evict_chunk: migrates every in-use page of a chunk back to system memory,
-   * in every process mapping it, keeping data and write permission.
+   * in every process mapping it, keeping data and write permission. Each page is an
+   * alloc_page() under the calling task's policy: `nextNode()` says on which node.
    */
-  evictChunk(c: Chunk): void {
+  evictChunk(c: Chunk, nextNode: () => number = () => 0): void {
     const sys = this.sys, p = sys.pages;
     const n = c.used;
     const start = c.pagemap.start + c.pagemap.npages - n;
@@ -169,7 +172,7 @@ export class DmirrorDevice {
     for (let i = 0; i < n; i++) {
       const spage = migratePfnToPage(src[i]);
       if (spage < 0 || !mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
-      const dpage = p.allocSystem();
+      const dpage = p.allocSystem(nextNode());
       p.copy(dpage, this.backingPage(spage));
       dst[i] = migratePfn(dpage);
     }
@@ -212,9 +215,9 @@ export class DmirrorDevice {
     }
   }
 
-  /** Every chunk evicted (dmirror_fops_release). */
-  evictAll(): void {
-    for (const c of this.chunks) this.evictChunk(c);
+  /** Every chunk evicted (dmirror_fops_release); `nextNode` as for evictChunk. */
+  evictAll(nextNode?: () => number): void {
+    for (const c of this.chunks) this.evictChunk(c, nextNode);
   }
 
   /**
@@ -222,11 +225,11 @@ export class DmirrorDevice {
    * allocation creates a new one. memunmap_pages waits for every page to be free: a page the
    * eviction could not move means the call never returns.
    */
-  removeChunks(): void {
+  removeChunks(nextNode?: () => number): void {
     const p = this.sys.pages;
     for (const c of this.chunks) {
       c.remove = true;
-      this.evictChunk(c);
+      this.evictChunk(c, nextNode);
       // memunmap_pages waits until every page of the chunk is free.
       for (let pfn = c.pagemap.start + c.pagemap.npages - c.used; pfn < c.pagemap.start + c.pagemap.npages; pfn++) {
         if (p.refcount[pfn] > 0) throw new KernelHang('memunmap_pages waits for a page the eviction could not move');

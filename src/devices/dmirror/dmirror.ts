@@ -1,3 +1,4 @@
+import { policyNode } from '../../mm/mempolicy.ts';
 import { EINVAL, EFAULT, ENOENT, EPERM, EBUSY, NotifyEvent } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
@@ -78,7 +79,8 @@ export class Dmirror {
     if (--this.refs > 0 || this.released) return;
     this.released = true;
     this.mm.notifiers.remove(this.notifier);
-    this.device.evictAll();
+    // The task dropping the last reference is, in hmmtrace, the mirrored process itself.
+    this.device.evictAll(() => policyNode(this.mm, null, 0));
     this.pt.clear();
   }
 
@@ -97,7 +99,7 @@ export class Dmirror {
       case 'snapshot': r.ret = this.snapshot(start, end, r); break;
       case 'exclusive': r.ret = this.exclusive(start, end, r); break;
       case 'check_exclusive': r.ret = this.checkAtomic(start, end); break;
-      case 'release': this.device.removeChunks(); break;
+      case 'release': this.device.removeChunks(() => policyNode(this.mm, null, 0)); break;
     }
     return r;
   }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { mib, type Bytes } from '../../units/bytes.ts';
 import type { TimePs } from '../../units/time.ts';
+import { formatPath, type Path, type PathIssue } from '../../units/yaml-located.ts';
 import { PcieGenSchema, PcieWidthSchema } from '../../topology/spec.ts';
 import { isQuantity, parseBandwidth, parseDuration, parseSize, QuantityError } from './quantity.ts';
 
@@ -209,14 +210,10 @@ export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
 export type { Bytes, TimePs };
 
 /** A path into a profile: object keys and list indices. */
-export type ProfilePath = readonly (string | number)[];
+export type ProfilePath = Path;
 
 /** "fault.serviceLatency", "transferCurve[0].size"; the empty path is "". */
-export function formatProfilePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out;
-}
+export const formatProfilePath: (path: readonly PropertyKey[]) => string = formatPath;
 
 /** True for a `sources` value that marks a number as a judgement rather than a citation. */
 export function isEstimate(source: string): boolean {
@@ -255,11 +252,7 @@ export function sourceKeysFor(path: ProfilePath): string[] {
 }
 
 /** A problem found in a profile, located by path. `at: 'key'` points at a mapping key. */
-export interface ProfileIssue {
-  readonly path: ProfilePath;
-  readonly message: string;
-  readonly at?: 'key' | 'value';
-}
+export type ProfileIssue = PathIssue;
 
 /**
  * The "every number carries its source" rule on a raw profile: each numeric leaf needs a

@@ -11,6 +11,7 @@
 // semantic effects (PTEs, struct pages, data) happen when the batch is fetched; lanes that
 // faulted resume only at the replay, and a CPU touching a migrated page earlier just faults it
 // back, so data stays exact whatever the interleaving.
+import { policyNode } from '../../mm/mempolicy.ts';
 import { EBUSY } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
 import type { Vma } from '../../mm/vma.ts';
@@ -431,7 +432,7 @@ export class HmmMirrorDevice extends TimedDevice {
       if (migrateVmaSetup(args) !== 0) return;
       const spage = migratePfnToPage(args.src[0]);
       if (spage < 0 || !mpfnHas(args.src[0], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) return;
-      const dpage = p.allocSystem(sp.mm.node);
+      const dpage = p.allocSystem(policyNode(sp.mm, vma, vpn));
       p.copy(dpage, spage);
       args.dst[0] = migratePfn(dpage) + (mpfnHas(args.src[0], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       migrateVmaPages(args);
@@ -442,7 +443,7 @@ export class HmmMirrorDevice extends TimedDevice {
     sp.pt.delete(vpn);
     this.metrics.pagesOut++;
     this.metrics.bytesOut += 4096;
-    copies.push({ bytes: 4096, from: this.node, to: this.ctx.socketOf(sp.mm.node), label: 'd2h', first: vpn, pages: 1 });
+    copies.push({ bytes: 4096, from: this.node, to: this.ctx.homeNodeOf(ptePfn(sp.mm.pt.pte(vpn))), label: 'd2h', first: vpn, pages: 1 });
   }
 
   private isResidentHere(mm: Mm, vpn: number): boolean {
@@ -522,7 +523,8 @@ export class HmmMirrorDevice extends TimedDevice {
     const pfns = victim.pages.map((idx) => mem.pfnOf(idx));
     // Evicted pages land on the NUMA node of the address space the unit belongs to.
     const space = Math.floor(mem.keyOfIndex(victim.pages[0]) / 2 ** 36);
-    const node = space >= 0 ? this.ctx.processOf(space)?.mm.node ?? 0 : 0;
+    const owner = space >= 0 ? this.ctx.processOf(space)?.mm : undefined;
+    const node = owner ? policyNode(owner, null, 0) : 0;
     let evicted = 0;
     for (const [s, e] of runs(pfns)) {
       const src = new Float64Array(e - s), dst = new Float64Array(e - s);
@@ -729,7 +731,7 @@ export class HmmMirrorDevice extends TimedDevice {
       for (let i = 0; i < args.npages; i++) {
         const spage = migratePfnToPage(args.src[i]);
         if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) continue;
-        const dpage = p.allocSystem(f.mm.node);
+        const dpage = p.allocSystem(policyNode(f.mm, f.vma, f.vpn + i));
         p.copy(dpage, spage);
         args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       }
@@ -743,7 +745,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.ctx.sys.stats.migrateToRam++;
     this.metrics.pagesOut++;
     this.metrics.bytesOut += 4096;
-    const route = this.ctx.route(this.node, this.ctx.socketOf(f.mm.node));
+    const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
     const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
     if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
