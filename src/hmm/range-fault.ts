@@ -1,5 +1,6 @@
+import { KernelCrash } from '../mm/errors.ts';
 import { EFAULT, EPERM, EBUSY, EINVAL, PMD_NR } from '../mm/constants.ts';
-import { PteType, pteType, ptePfn, pteHas, PTE_WRITE } from '../mm/pte.ts';
+import { PteType, pteType, ptePfn, pteHas, PTE_WRITE, isStaleMigration } from '../mm/pte.ts';
 import { handleMmFault, VM_FAULT_ERROR } from '../mm/fault.ts';
 import type { Mm } from '../mm/mm.ts';
 import type { Vma } from '../mm/vma.ts';
@@ -155,6 +156,7 @@ function walk(mm: Mm, range: HmmRange, w: { last: number }): number {
           }
           if (t === PteType.DEVICE_PRIVATE || t === PteType.DEVICE_EXCLUSIVE) return vmaFault(mm, vma, w, a, pmdEnd, req);
           if (t === PteType.MIGRATION) {
+            if (isStaleMigration(e)) throw new KernelCrash('hmm_range_fault: migration_entry_wait on a migration entry left by try_to_migrate on a device-exclusive entry');
             w.last = a;
             return AGAIN;
           }

@@ -1,6 +1,7 @@
+import { KernelCrash } from './errors.ts';
 import { policyNode, filePolicyNode, policyAllowedNodes } from './mempolicy.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
+import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG, isStaleMigration } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PageKind } from './page.ts';
 import { pageAddNewAnonRmap, pageAddRmap, pageRemoveRmap } from './rmap.ts';
 import { splitHugePmd } from './huge-memory.ts';
@@ -55,7 +56,9 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
       return r;
     }
     case PteType.MIGRATION:
-      // Only seen while a migration is in progress; single-threaded, so never.
+      // A live migration entry is only seen while a migration is in progress (single-threaded:
+      // never); a stale one is waited on through a page that is not locked.
+      if (isStaleMigration(e)) throw new KernelCrash('migration_entry_wait on a migration entry left by try_to_migrate on a device-exclusive entry');
       return VM_FAULT_OK;
     case PteType.PRESENT:
       if (write && !pteHas(e, PTE_WRITE)) return doWpPage(mm, vma, vpn);

@@ -1,6 +1,7 @@
+import { KernelCrash } from './errors.ts';
 import { policyNode } from './mempolicy.ts';
 import { NotifyEvent, PMD_NR } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteFlags, pteHas, PTE_WRITE, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
+import { PteType, mkPte, pteType, ptePfn, pteFlags, pteHas, PTE_WRITE, PTE_YOUNG, PTE_DIRTY, isStaleMigration } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE } from './page.ts';
 import { Mm } from './mm.ts';
 import { Vma } from './vma.ts';
@@ -67,6 +68,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
       let e = pmd.ptes[a - base];
       if (e === 0) continue;
       let t = pteType(e);
+      if (isStaleMigration(e)) throw new KernelCrash('copy_nonpresent_pte: BUG_ON(!PageLocked) for a migration entry left by try_to_migrate on a device-exclusive entry');
       if (t === PteType.DEVICE_EXCLUSIVE) {
         // try_restore_exclusive_pte, then copy it as the present PTE it becomes.
         const pfn = ptePfn(e);

@@ -1,4 +1,5 @@
-import { PteType, pteType, ptePfn, pteFlags, PTE_DIRTY } from './pte.ts';
+import { KernelCrash } from './errors.ts';
+import { PteType, pteType, ptePfn, pteFlags, PTE_DIRTY, isStaleMigration } from './pte.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import { pageRemoveRmap } from './rmap.ts';
 import { PG_FILE, PG_DIRTY } from './page.ts';
@@ -40,6 +41,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
       const e = pmd.ptes[v - base];
       if (e === 0) continue;
       const t = pteType(e), pfn = ptePfn(e);
+      if (isStaleMigration(e)) throw new KernelCrash('zap_pte_range: pfn_swap_entry_to_page on a migration entry left by try_to_migrate on a device-exclusive entry');
       if (opts.onlyFile !== undefined || opts.onlyPagecache) {
         if (t !== PteType.PRESENT || !p.hasFlag(pfn, PG_FILE)) continue;
         if (opts.onlyFile !== undefined && p.mappingOf(pfn) !== opts.onlyFile) continue;

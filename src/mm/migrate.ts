@@ -3,7 +3,7 @@
 // with two fake NUMA nodes (tools/oracle-numa, traces in test/oracle-numa/).
 import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY } from './pte.ts';
+import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
 import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
@@ -262,6 +262,11 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
     if (!p.isMapped(head + i)) continue;
     for (const h of rmapWalk(sys, head + i, false)) if (!h.huge && pteType(h.entry) !== PteType.DEVICE_EXCLUSIVE) hits.push(h);
   }
+  // Device-exclusive entries hold a reference but no mapcount, so isMapped() misses them; the
+  // page_vma_mapped_walk of 6.1 finds them all the same (see STALE_MIGRATION_PFN).
+  for (let i = 0; i < nr; i++) {
+    for (const h of rmapWalk(sys, head + i, false)) if (!h.huge && pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) hits.push(h);
+  }
   // One notifier range per (mm, vma): the folio's extent clamped to the VMA.
   const groups = new Map<string, RmapHit[]>();
   for (const h of hits) {
@@ -278,7 +283,16 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
     const start = Math.max(first, vma.start), end = Math.min(first + nr, vma.end);
     let stopped = false;
     mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => {
+      // The walk goes through each VMA's entries in address order.
+      g.sort((x, y) => x.vpn - y.vpn);
       for (const h of g) {
+        if (pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) {
+          // 6.1 bug: the migration entry gets pte_pfn() of the swap entry, a pfn of no page of
+          // the folio; the exclusive entry's reference is dropped (folio_put) all the same.
+          mm.pt.setPte(h.vpn, mkPte(PteType.MIGRATION, STALE_MIGRATION_PFN, 0));
+          sys.putPage(head);
+          continue;
+        }
         const anonExcl = p.isAnon(head) && p.hasFlag(h.huge ? head : ptePfn(h.entry), PG_ANON_EXCLUSIVE);
         if (anonExcl && pinned) {
           stopped = true;

@@ -56,3 +56,17 @@ export function pteSetFlags(e: number, flags: number): number {
 export function pteIsPresent(e: number): boolean {
   return pteType(e) === PteType.PRESENT;
 }
+
+/**
+ * The pfn of a migration entry that try_to_migrate wrote for a device-exclusive entry in Linux
+ * 6.1: it takes pte_pfn() of the swap entry, which is not the page's pfn, so the entry points at
+ * no page of the folio and remove_migration_ptes never finds it. The next thing that looks the
+ * page up (a fault, zap, fork) hits BUG_ON(!PageLocked) or an unmapped struct page. No page
+ * has this pfn.
+ */
+export const STALE_MIGRATION_PFN = 2 ** 40 - 1;
+
+/** Whether `e` is such a left-over migration entry. */
+export function isStaleMigration(e: number): boolean {
+  return pteType(e) === PteType.MIGRATION && ptePfn(e) === STALE_MIGRATION_PFN;
+}

@@ -10,6 +10,12 @@ const dir = join(ROOT, 'test', 'oracle-known-diffs');
 const traces = readdirSync(dir).filter((f) => f.endsWith('.trace')).sort();
 
 describe('known differences from Linux 6.1', () => {
+  it('the README lists exactly the traces kept here', () => {
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| trace |'), readme.indexOf('\n\n', readme.indexOf('| trace |')));
+    const listed = [...table.matchAll(/^\| (\S+)/gm)].map((m) => m[1]).filter((n) => n !== 'trace' && n !== '---');
+    expect(listed.sort()).toEqual(traces.map((f) => f.replace(/\.trace$/, '')));
+  });
   for (const f of traces) {
     it.fails(f, () => {
       const expected = readFileSync(join(dir, f.replace(/\.trace$/, '.out')), 'utf8');
