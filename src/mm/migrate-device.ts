@@ -1,7 +1,7 @@
 import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, imod, PTE_WRITE } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL } from './page.ts';
-import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap } from './rmap.ts';
+import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte } from './rmap.ts';
 import { splitHugePmd, splitHugePage } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -43,12 +43,18 @@ export interface MigrateVma {
   flags: number;
   /** The device-private page a CPU fault is migrating (migrate_to_ram), or -1. */
   faultPage: number;
+  /**
+   * 1 where the page's only migration entry is the one collect wrote at `start + i` (it was
+   * mapped nowhere else), so unmap and finalize need no rmap walk for it. Bookkeeping of the
+   * model, not of the kernel: the result is the same as with the walks.
+   */
+  single: Uint8Array;
 }
 
 /** A migrate_vma for [start, end) of `vma` with fresh arrays. */
 export function newMigrateVma(mm: Mm, vma: Vma, start: number, end: number, owner: unknown, flags: number, faultPage = -1): MigrateVma {
   const n = Math.max(0, end - start);
-  return { mm, vma, start, end, src: new Float64Array(n), dst: new Float64Array(n), cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage };
+  return { mm, vma, start, end, src: new Float64Array(n), dst: new Float64Array(n), cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage, single: new Uint8Array(n) };
 }
 
 /**
@@ -67,10 +73,11 @@ export function migrateVmaSetup(args: MigrateVma): number {
   if (args.faultPage >= 0 && !args.mm.sys.pages.isDevicePrivate(args.faultPage)) return -EINVAL;
   args.src.fill(0);
   args.dst.fill(0);
+  args.single.fill(0);
   args.cpages = 0;
   args.npages = 0;
   args.mm.notifiers.invalidate({ start: args.start, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner }, () => collect(args));
-  if (args.cpages > 0) args.cpages = migrateDeviceUnmap(args.mm.sys, args.src, args.faultPage);
+  if (args.cpages > 0) args.cpages = migrateDeviceUnmap(args.mm.sys, args.src, args.faultPage, args.single);
   return 0;
 }
 
@@ -128,6 +135,7 @@ function collect(args: MigrateVma): void {
       pmd!.ptes![a - base] = migrationEntryFor(sys, page, e);
       pageRemoveRmap(sys, page);
       args.src[i] = mpfn;
+      args.single[i] = 1;
     }
   }
 }
@@ -137,7 +145,7 @@ function collect(args: MigrateVma): void {
  * drops those still referenced by something else (pins, device-exclusive entries); their
  * migration entries are restored and their slot zeroed. Returns the migratable count.
  */
-export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: number): number {
+export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: number, single: Uint8Array | null = null): number {
   const p = sys.pages;
   let unmapped = 0;
   for (let i = 0; i < src.length; i++) {
@@ -146,14 +154,25 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
       if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) unmapped++;
       continue;
     }
-    if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
-    tryToMigrate(sys, page);
-    const migrationRefs = rmapCount(sys, page, true);
+    if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) {
+      if (single) single[i] = 0;
+      continue;
+    }
+    // Collect's entry is the page's only one when nothing else maps it: then try_to_migrate
+    // has nothing to do and the count of migration entries is 1, without walking the rmap.
+    let migrationRefs: number;
+    if (single !== null && single[i] === 1 && !p.isMapped(page)) migrationRefs = 1;
+    else {
+      if (single) single[i] = 0;
+      tryToMigrate(sys, page);
+      migrationRefs = rmapCount(sys, page, true);
+    }
     const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
     if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincountOf(page) > 0 || p.isCompound(page)) {
       src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
       removeMigrationPtes(sys, page, page);
       src[i] = 0;
+      if (single) single[i] = 0;
       continue;
     }
     unmapped++;
@@ -232,7 +251,7 @@ function insertPage(args: MigrateVma, addr: number, page: number): boolean {
 
 /** migrate_vma_finalize. */
 export function migrateVmaFinalize(args: MigrateVma): void {
-  migrateDeviceFinalize(args.mm.sys, args.src, args.dst, args.npages);
+  migrateDeviceFinalize(args.mm.sys, args.src, args.dst, args.npages, args);
 }
 
 /**
@@ -240,7 +259,7 @@ export function migrateVmaFinalize(args: MigrateVma): void {
  * old one again when the entry did not migrate; the allocation references of destinations
  * are dropped (a destination nobody maps is freed).
  */
-export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float64Array, n = src.length): void {
+export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float64Array, n = src.length, args: MigrateVma | null = null): void {
   for (let i = 0; i < n; i++) {
     const newpage = migratePfnToPage(dst[i]);
     const page = migratePfnToPage(src[i]);
@@ -249,7 +268,11 @@ export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float
       continue;
     }
     const target = mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && newpage >= 0 ? newpage : page;
-    removeMigrationPtes(sys, page, target);
+    if (args !== null && args.single[i] === 1) {
+      // The one entry is where collect wrote it.
+      const vpn = args.start + i;
+      restoreMigrationPte(sys, args.mm, args.vma, vpn, args.mm.pt.pte(vpn), page, target);
+    } else removeMigrationPtes(sys, page, target);
     if (newpage >= 0) sys.putPage(newpage);
   }
 }

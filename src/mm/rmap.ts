@@ -168,23 +168,28 @@ export function migrationEntryFor(sys: System, pfn: number, e: number): number {
  * device-private destinations.
  */
 export function removeMigrationPtes(sys: System, src: number, dst: number): void {
+  for (const hit of rmapWalk(sys, src, true)) restoreMigrationPte(sys, hit.mm, hit.vma, hit.vpn, hit.entry, src, dst);
+}
+
+/**
+ * remove_migration_pte for one entry `e` of `src` at `vpn` of `mm`: it becomes a mapping of
+ * `dst` (see removeMigrationPtes), which takes the entry's reference over from `src`.
+ */
+export function restoreMigrationPte(sys: System, mm: Mm, vma: Vma, vpn: number, e: number, src: number, dst: number): void {
   const p = sys.pages;
-  for (const hit of rmapWalk(sys, src, true)) {
-    const e = hit.entry;
-    const ef = pteFlags(e);
-    let f = 0;
-    if (ef & PTE_YOUNG) f |= PTE_YOUNG;
-    if (ef & PTE_DIRTY && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
-    if (ef & PTE_WRITE && hit.vma.writable) f |= PTE_WRITE;
-    const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
-    let ne: number;
-    if (p.isDevicePrivate(dst)) ne = mkPte(PteType.DEVICE_PRIVATE, dst, f & PTE_WRITE);
-    else ne = mkPte(PteType.PRESENT, dst, f);
-    hit.mm.pt.setPte(hit.vpn, ne);
-    p.get(dst);
-    pageAddRmap(sys, dst, exclusive);
-    sys.putPage(src);
-  }
+  const ef = pteFlags(e);
+  let f = 0;
+  if (ef & PTE_YOUNG) f |= PTE_YOUNG;
+  if (ef & PTE_DIRTY && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
+  if (ef & PTE_WRITE && vma.writable) f |= PTE_WRITE;
+  const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
+  let ne: number;
+  if (p.isDevicePrivate(dst)) ne = mkPte(PteType.DEVICE_PRIVATE, dst, f & PTE_WRITE);
+  else ne = mkPte(PteType.PRESENT, dst, f);
+  mm.pt.setPte(vpn, ne);
+  p.get(dst);
+  pageAddRmap(sys, dst, exclusive);
+  sys.putPage(src);
 }
 
 /** Marks the anon page as mapped once more by a new process (fork): not exclusive anymore. */
