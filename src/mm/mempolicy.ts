@@ -1,6 +1,6 @@
 // Task memory policies (mm/mempolicy.c, Linux 6.1): which NUMA node a page is allocated on.
 // Checked against 6.1 with two fake nodes (tools/oracle-numa, test/oracle-numa/n1*).
-import { EINVAL, PMD_ORDER } from './constants.ts';
+import { EINVAL } from './constants.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
 
@@ -105,6 +105,3 @@ function interleaveNext(mm: Mm): number {
   mm.ilPrev = next;
   return next;
 }
-
-/** Order of a PMD-sized page, for callers allocating THPs and huge pages. */
-export const HUGE_ORDER = PMD_ORDER;
