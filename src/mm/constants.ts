@@ -23,6 +23,8 @@ export const VM_HUGETLB = 0x400000;
 export const VM_HUGEPAGE = 0x20000000;
 export const VM_NOHUGEPAGE = 0x40000000;
 export const VM_NORESERVE = 0x200000;
+/** Committed memory is charged for the VMA; it only ever keeps VMAs apart (vma_merge compares it). */
+export const VM_ACCOUNT = 0x100000;
 
 /** mmap/mprotect protection bits (PROT_*). */
 export const PROT_READ = 1;

@@ -1,5 +1,5 @@
 import { policyAllowedNodes } from './mempolicy.ts';
-import { EINVAL, ENOMEM, NotifyEvent, PMD_NR, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_HUGETLB, VM_MIXEDMAP, VM_NORESERVE, PROT_READ, PROT_WRITE, PROT_EXEC, type VmaKind } from './constants.ts';
+import { EINVAL, ENOMEM, NotifyEvent, PMD_NR, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_HUGETLB, VM_MIXEDMAP, VM_NORESERVE, PROT_READ, PROT_WRITE, PROT_EXEC, type VmaKind, VM_ACCOUNT } from './constants.ts';
 import { Vma, type FileRef } from './vma.ts';
 import { zapRange } from './memory.ts';
 import type { Mm } from './mm.ts';
@@ -59,6 +59,8 @@ export function mmapFixed(mm: Mm, start: number, npages: number, prot: number, b
   }
   if (b.kind === 'mixed') flags |= VM_MIXEDMAP;
   if (b.noreserve) flags |= VM_NORESERVE;
+  // accountable_mapping: a private writable mapping that reserves its memory is charged.
+  if (!b.shared && b.kind !== 'hugetlb' && !b.noreserve && flags & VM_WRITE) flags |= VM_ACCOUNT;
   doMunmap(mm, start, npages, false);
   const v = new Vma(start, start + npages, flags, b.kind, b.file ?? null, 0, b.fileRef ?? null);
   v.origin = sys.nextVmaOrigin++;

@@ -1,4 +1,4 @@
-import { ENOMEM, EINVAL, NotifyEvent, PMD_NR, VM_READ, VM_WRITE, VM_EXEC } from './constants.ts';
+import { ENOMEM, EINVAL, NotifyEvent, PMD_NR, VM_READ, VM_WRITE, VM_EXEC, VM_ACCOUNT, VM_HUGETLB, VM_SHARED, VM_NORESERVE } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_ANON_EXCL } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE } from './page.ts';
 import { protToVmFlags } from './mmap.ts';
@@ -35,6 +35,9 @@ export function mprotect(mm: Mm, start: number, npages: number, prot: number): n
 
 function mprotectFixup(mm: Mm, vma: Vma, start: number, end: number, newflags: number): number {
   if (newflags === vma.flags) return 0;
+  // A private mapping made writable is charged from now on (and stays charged if made
+  // read-only again), so it no longer merges with neighbours that never were.
+  if (newflags & VM_WRITE && !(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newflags |= VM_ACCOUNT;
   if (vma.isHugetlb && ((start !== vma.start && start % PMD_NR !== 0) || (end !== vma.end && end % PMD_NR !== 0))) return -EINVAL;
   mm.splitAt(start);
   mm.splitAt(end);
