@@ -42,7 +42,8 @@ function gen(r: Rng): string {
       n = v2 ? r.int(520, 1100) : r.int(1, 9);
     }
     regs.push({ name, n, kind: kind });
-    ops.push(`mmap ${name} ${n} ${kind} ${r.nextFloat() < 0.85 ? 'rw' : pick(prots)}`);
+    // Seed 13 and up map half their regions with other protections and mprotect more.
+    ops.push(`mmap ${name} ${n} ${kind} ${r.nextFloat() < (seed >= 13 ? 0.5 : 0.85) ? 'rw' : pick(prots)}`);
   };
   newRegion();
   const simpleOp = (inChild: boolean): string => {
@@ -66,6 +67,7 @@ function gen(r: Rng): string {
       const node = r.nextFloat() < 0.3 ? Array.from({ length: r.int(2, 5) }, () => pick([0, 1, 1, 0, 1, 2])).join(',') : String(pick([0, 1, 1, 0, 1, 2]));
       return `move_pages ${g.name} ${range()} ${node}${r.nextFloat() < 0.2 ? ' all' : ''}`;
     }
+    if (seed >= 13 && r.nextFloat() < 0.12) return `mprotect ${g.name} ${pick(prots)}${r.nextFloat() < 0.7 ? ' ' + range() : ''}`;
     const x = r.nextFloat();
     if (x < 0.14) return `cpu_write ${g.name} ${page()} ${bytes()}`;
     if (x < 0.24) return `cpu_read ${g.name} ${page()}`;
