@@ -432,8 +432,6 @@ export class TraceRunner {
     if (np > BigInt(NUMA_MAXPAGES)) throw new BadOp(`expected NPAGES of at most ${NUMA_MAXPAGES}, got ${np}`);
     let nodes: number[] | null = null, all = false;
     if (!query) {
-      // strtok_r(",") skips empty fields; each field is (int) of what strtoul read: the low 32
-      // bits, signed. At most 64 fields, and at most 255 characters in all.
       nodes = nodeList(t[4]);
       if (t.length > 5) {
         if (t[5] !== 'all') throw new BadOp(`expected 'all' or nothing after NODE, got '${t[5]}'`);

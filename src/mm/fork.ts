@@ -68,7 +68,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
       let e = pmd.ptes[a - base];
       if (e === 0) continue;
       let t = pteType(e);
-      if (isStaleMigration(e)) throw new KernelCrash('copy_nonpresent_pte: BUG_ON(!PageLocked) for a migration entry left by try_to_migrate on a device-exclusive entry');
+      if (t === PteType.MIGRATION && isStaleMigration(e)) throw new KernelCrash('copy_nonpresent_pte: BUG_ON(!PageLocked) for a migration entry left by try_to_migrate on a device-exclusive entry');
       if (t === PteType.DEVICE_EXCLUSIVE) {
         // try_restore_exclusive_pte, then copy it as the present PTE it becomes.
         const pfn = ptePfn(e);

@@ -103,8 +103,7 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
           // not, the walk of this page table stops here. "Owned alone" is 6.1's
           // folio_estimated_sharers(): the page_mapcount of the folio's first page, whichever
           // subpage the walk is at (so a THP whose first page was COW-replaced never splits).
-          const h = p.folio(pfn);
-          if (p.mapcount[h] + p.entireMapcountOf(h) !== 1 || !splitHugePage(sys, pfn)) break;
+          if (p.pageMapcount(p.folio(pfn)) !== 1 || !splitHugePage(sys, pfn)) break;
         }
         if (p.mapcount[pfn] !== 1) continue;
         pmd.ptes[v - base] = pteSetFlags(pmd.ptes[v - base], pteFlags(pmd.ptes[v - base]) & ~(PTE_YOUNG | PTE_DIRTY));
@@ -171,7 +170,7 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
       const pfn = ptePfn(e);
       if (sys.isZeroPfn(pfn) || p.isZoneDevice(pfn) || p.hasFlag(pfn, 256)) continue;
       if (p.isCompound(pfn)) {
-        if (p.mapcount[pfn] + p.entireMapcountOf(p.folio(pfn)) !== 1) break;
+        if (p.pageMapcount(pfn) !== 1) break;
         if (!splitHugePage(sys, pfn)) break;
       }
       if (p.mapcount[pfn] !== 1) continue;

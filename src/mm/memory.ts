@@ -41,7 +41,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
       const e = pmd.ptes[v - base];
       if (e === 0) continue;
       const t = pteType(e), pfn = ptePfn(e);
-      if (isStaleMigration(e)) throw new KernelCrash('zap_pte_range: pfn_swap_entry_to_page on a migration entry left by try_to_migrate on a device-exclusive entry');
+      if (t === PteType.MIGRATION && isStaleMigration(e)) throw new KernelCrash('zap_pte_range: pfn_swap_entry_to_page on a migration entry left by try_to_migrate on a device-exclusive entry');
       if (opts.onlyFile !== undefined || opts.onlyPagecache) {
         if (t !== PteType.PRESENT || !p.hasFlag(pfn, PG_FILE)) continue;
         if (opts.onlyFile !== undefined && p.mappingOf(pfn) !== opts.onlyFile) continue;

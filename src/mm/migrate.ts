@@ -128,14 +128,6 @@ function pageNode(mm: Mm, vpn: number): number {
   return pfn < 0 ? pfn : mm.sys.pages.nodeOf(pfn);
 }
 
-/** page_mapcount(): this subpage's PTE mappings plus the folio's PMD mappings. */
-function pageMapcount(sys: System, pfn: number): number {
-  const p = sys.pages;
-  const h = p.folio(pfn);
-  if (p.hasFlag(h, PG_HUGETLB)) return p.entireMapcountOf(h);
-  return p.mapcount[pfn] + (p.isCompound(pfn) ? p.entireMapcountOf(h) : 0);
-}
-
 /**
  * add_page_for_migration: 1 when the folio at `vpn` was queued, 0 when it is already on
  * `node`, or -errno. Quirks of 6.1 kept: a hugetlb page moves only by its first subpage
@@ -151,7 +143,7 @@ function addPageForMigration(mm: Mm, vpn: number, node: number, all: boolean, li
   if (pfn < 0) return pfn;
   if (p.isZoneDevice(pfn)) return -ENOENT;
   if (p.nodeOf(pfn) === node) return 0;
-  if (pageMapcount(sys, pfn) > 1 && !all) return -EACCES;
+  if (p.pageMapcount(pfn) > 1 && !all) return -EACCES;
   const head = p.folio(pfn);
   if (p.hasFlag(head, PG_HUGETLB) && pfn !== head) return -EACCES;
   if (list.isolated.has(head) || p.hasFlag(head, PG_KERNEL)) return -EBUSY;

@@ -126,8 +126,6 @@ export class PageStore {
    * case pays nothing). Device pages read as node 0: move_pages never reports their node.
    */
   private nodeArr: Uint8Array | null = null;
-  /** System frames in use per NUMA node; index = node id. */
-  readonly nodeInUse: number[] = [0];
   // Dense views of the sparse and derived fields, null until first read (see the class comment).
   private vIndex: Float64Array | null = null;
   private vHead: Float64Array | null = null;
@@ -225,7 +223,6 @@ export class PageStore {
     if (!(Number.isInteger(node) && node >= 0 && node < 256)) throw new RangeError(`NUMA node ${node} out of range`);
     this.nodeArr ??= new Uint8Array(this.cap);
     this.nodeArr.fill(node, pfn, pfn + n);
-    while (this.nodeInUse.length <= node) this.nodeInUse.push(0);
     while (this.freeSmall.length <= node) this.freeSmall.push([]);
   }
 
@@ -240,7 +237,6 @@ export class PageStore {
     }
     this.initPage(pfn, PageKind.SYSTEM);
     this.systemInUse++;
-    this.nodeInUse[node]++;
     return pfn;
   }
 
@@ -263,7 +259,6 @@ export class PageStore {
     this.refcount[headPfn] = 1;
     if (this.vOrder) this.vOrder[headPfn] = order;
     this.systemInUse += n;
-    this.nodeInUse[node] += n;
     return headPfn;
   }
 
@@ -277,17 +272,13 @@ export class PageStore {
   /** Returns a system frame to the allocator. Compound frames are never reused. */
   freeFrame(pfn: number): void {
     const wasSmall = (this.flags[pfn] & COMPOUND) === 0;
-    const node = this.nodeOf(pfn);
-    if (this.kind[pfn] !== PageKind.FREE) {
-      this.systemInUse--;
-      this.nodeInUse[node]--;
-    }
+    if (this.kind[pfn] !== PageKind.FREE) this.systemInUse--;
     this.kind[pfn] = PageKind.FREE;
     this.flags[pfn] = 0;
     this.refcount[pfn] = 0;
     if (this.vHead) this.vHead[pfn] = -1;
     if (this.data.size !== 0) this.data.delete(pfn);
-    if (wasSmall) this.freeSmall[node].push(pfn);
+    if (wasSmall) this.freeSmall[this.nodeOf(pfn)].push(pfn);
   }
 
   /** The pfn holding the refcount for `pfn` (its compound head, or itself). */
@@ -333,6 +324,15 @@ export class PageStore {
   isMapped(pfn: number): boolean {
     if (this.mapcount[pfn] > 0) return true;
     return this.entire.size !== 0 && (this.entire.get(this.folio(pfn)) ?? 0) > 0;
+  }
+  /**
+   * page_mapcount(): this subpage's PTE mappings plus its folio's PMD mappings (a hugetlb
+   * page counts only the latter).
+   */
+  pageMapcount(pfn: number): number {
+    if ((this.flags[pfn] & COMPOUND) === 0) return this.mapcount[pfn];
+    const h = this.folio(pfn);
+    return (this.hasFlag(h, PG_HUGETLB) ? 0 : this.mapcount[pfn]) + this.entireMapcountOf(h);
   }
   /** Total mappings of a folio as folio_mapcount() would count them. */
   folioMapcount(pfn: number): number {

@@ -58,7 +58,7 @@ export class System {
   /** Free huge pages in the pool, per NUMA node. */
   readonly hugetlbFreeNode: number[];
   /** Huge pages in the pool (free or in use), all nodes. */
-  hugetlbTotal: number;
+  readonly hugetlbTotal: number;
   /** NUMA nodes with memory: node ids are 0 .. nrNodes-1. */
   readonly nrNodes: number;
   /** Huge pages promised to mappings but not yet faulted (hugetlb reservations). */

@@ -262,7 +262,7 @@ export class SimMachine implements SimContext {
   homeNodeOf(pfn: number): string {
     const d = this.deviceOfPfn(pfn);
     if (d >= 0) return this.nodeOf(d);
-    return this.socketIds[Math.min(this.sys.pages.nodeOf(pfn), this.socketIds.length - 1)];
+    return this.socketIds[this.sys.pages.nodeOf(pfn)];
   }
   deviceOfPfn(pfn: number): number {
     const pm = this.sys.pages.pgmapId(pfn);

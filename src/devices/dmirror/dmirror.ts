@@ -71,6 +71,12 @@ export class Dmirror {
     return true;
   }
 
+  /**
+   * Node of the next page the driver alloc_page()s while evicting: the calling task's policy,
+   * and the task is, in hmmtrace, the mirrored process itself.
+   */
+  private readonly allocNode = (): number => policyNode(this.mm, null, 0);
+
   get(): void {
     this.refs++;
   }
@@ -79,8 +85,7 @@ export class Dmirror {
     if (--this.refs > 0 || this.released) return;
     this.released = true;
     this.mm.notifiers.remove(this.notifier);
-    // The task dropping the last reference is, in hmmtrace, the mirrored process itself.
-    this.device.evictAll(() => policyNode(this.mm, null, 0));
+    this.device.evictAll(this.allocNode);
     this.pt.clear();
   }
 
@@ -99,7 +104,7 @@ export class Dmirror {
       case 'snapshot': r.ret = this.snapshot(start, end, r); break;
       case 'exclusive': r.ret = this.exclusive(start, end, r); break;
       case 'check_exclusive': r.ret = this.checkAtomic(start, end); break;
-      case 'release': this.device.removeChunks(() => policyNode(this.mm, null, 0)); break;
+      case 'release': this.device.removeChunks(this.allocNode); break;
     }
     return r;
   }

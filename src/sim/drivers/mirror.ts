@@ -427,12 +427,13 @@ export class HmmMirrorDevice extends TimedDevice {
   private pullBack(sp: MirrorSpace, vma: Vma, vpn: number, copies: PlannedCopy[]): void {
     const args = newMigrateVma(sp.mm, vma, vpn, vpn + 1, this.opts.owner, this.selectDevice);
     const p = this.ctx.sys.pages;
+    const node = policyNode(sp.mm, vma, vpn);
     this.selfMigrating = true;
     try {
       if (migrateVmaSetup(args) !== 0) return;
       const spage = migratePfnToPage(args.src[0]);
       if (spage < 0 || !mpfnHas(args.src[0], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) return;
-      const dpage = p.allocSystem(policyNode(sp.mm, vma, vpn));
+      const dpage = p.allocSystem(node);
       p.copy(dpage, spage);
       args.dst[0] = migratePfn(dpage) + (mpfnHas(args.src[0], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       migrateVmaPages(args);
@@ -443,7 +444,7 @@ export class HmmMirrorDevice extends TimedDevice {
     sp.pt.delete(vpn);
     this.metrics.pagesOut++;
     this.metrics.bytesOut += 4096;
-    copies.push({ bytes: 4096, from: this.node, to: this.ctx.homeNodeOf(ptePfn(sp.mm.pt.pte(vpn))), label: 'd2h', first: vpn, pages: 1 });
+    copies.push({ bytes: 4096, from: this.node, to: this.ctx.socketOf(node), label: 'd2h', first: vpn, pages: 1 });
   }
 
   private isResidentHere(mm: Mm, vpn: number): boolean {
