@@ -1,6 +1,7 @@
 // Loading a scenario: YAML → schema (schema.ts) → profiles → topology → cross-references, with
 // every problem reported as `FILE:LINE:COL: what was expected` (locate.ts). The result is a
 // Scenario that run.ts can execute: profiles loaded, topology filled in, steps normalised.
+import { MPOL_MODE_NAMES, type Mempolicy, type MpolMode } from '../mm/mempolicy.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,10 +94,11 @@ export interface Scenario {
   /** The interconnect; undefined = SimMachine's default topology for the devices. */
   readonly topology?: TopologySpecInput;
   readonly processes: readonly ProcessInput[];
-  /** NUMA node (socket index) each process runs on, by process name. */
-  readonly processNodes: ReadonlyMap<string, number>;
-  /** Memory policy of each process that sets one: mode name and node numbers. */
-  readonly processPolicies: ReadonlyMap<string, { mode: string; nodes: number[] }>;
+  /**
+   * Where each process runs and allocates, by process name: its NUMA node (socket index) and,
+   * if it sets one, its memory policy with node numbers.
+   */
+  readonly processNuma: ReadonlyMap<string, { node: number; policy?: Mempolicy }>;
   /** Steps in order; the activities of a step start together. */
   readonly steps: readonly (readonly ActivityPlan[])[];
 }
@@ -189,8 +191,10 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     devices,
     ...(topology !== undefined ? { topology } : {}),
     processes: input.processes,
-    processNodes: new Map(input.processes.map((p) => [p.name, Math.max(0, socketIds.indexOf(p.node ?? socketIds[0]))])),
-    processPolicies: new Map(input.processes.flatMap((p) => (p.policy ? [[p.name, { mode: p.policy.mode, nodes: (p.policy.nodes ?? []).map((n) => socketIds.indexOf(n)) }] as const] : []))),
+    processNuma: new Map(input.processes.map((p) => [p.name, {
+      node: Math.max(0, socketIds.indexOf(p.node ?? socketIds[0])),
+      ...(p.policy ? { policy: { mode: MPOL_MODE_NAMES.indexOf(p.policy.mode) as MpolMode, nodes: (p.policy.nodes ?? []).map((n) => socketIds.indexOf(n)) } } : {}),
+    }])),
     steps: normaliseSteps(input, soleProcess(input), socketIds),
   };
 }
@@ -330,33 +334,42 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
 
   const sole = soleProcess(input);
   const built = new Set<string>();
+  /** The process an activity at `path` runs in, or undefined after reporting why there is none. */
+  const processOf = (path: Path, named: string | undefined): { name: string; proc: { p: ProcessInput; pages: Map<string, number> } } | undefined => {
+    const name = named ?? sole;
+    if (name === undefined) {
+      issue(path, `missing "process": there are ${input.processes.length} processes (${input.processes.map((p) => p.name).join(', ')})`, 'key');
+      return undefined;
+    }
+    const proc = procs.get(name);
+    if (!proc) issue([...path, 'process'], `unknown process '${name}' (processes: ${[...procs.keys()].join(', ')})`);
+    return proc ? { name, proc } : undefined;
+  };
+  /**
+   * Pages of buffer `name` of process `procName`, or undefined after reporting it at `at` (a
+   * workload is also told when the name is one of the process's structures).
+   */
+  const bufferPages = (procName: string, proc: { p: ProcessInput; pages: Map<string, number> }, name: string, at: Path, workload: boolean): number | undefined => {
+    const pages = proc.pages.get(name);
+    if (pages === undefined) {
+      const allocations = proc.p.allocations.map((x) => x.name).join(', ') || 'none';
+      issue(at, workload && proc.p.structures.some((s) => s.name === name)
+        ? `'${name}' is a structure; this workload needs a buffer (allocations of '${procName}': ${allocations})`
+        : `unknown buffer '${name}' (allocations of '${procName}': ${allocations})`);
+    }
+    return pages;
+  };
   const checkActivity = (path: Path, kind: 'kernel' | 'cpu', a: KernelActivityInput | CpuActivityInput, sliced?: number) => {
     if (kind === 'kernel') {
       const dev = (a as KernelActivityInput).device;
       if (!deviceByName.has(dev)) issue([...path, 'device'], `unknown device '${dev}' (devices: ${[...deviceByName.keys()].join(', ')})`);
     }
-    const procName = a.process ?? sole;
-    if (procName === undefined) {
-      issue(path, `missing "process": there are ${input.processes.length} processes (${input.processes.map((p) => p.name).join(', ')})`, 'key');
-      return;
-    }
-    const proc = procs.get(procName);
-    if (!proc) {
-      issue([...path, 'process'], `unknown process '${procName}' (processes: ${[...procs.keys()].join(', ')})`);
-      return;
-    }
+    const found = processOf(path, a.process);
+    if (!found) return;
+    const { name: procName, proc } = found;
     const w = a.workload;
     const wp = [...path, 'workload'];
-    const buffer = (name: string, at: Path): number | undefined => {
-      const pages = proc.pages.get(name);
-      if (pages === undefined) {
-        const isStructure = proc.p.structures.some((s) => s.name === name);
-        issue(at, isStructure
-          ? `'${name}' is a structure; this workload needs a buffer (allocations of '${procName}': ${proc.p.allocations.map((x) => x.name).join(', ') || 'none'})`
-          : `unknown buffer '${name}' (allocations of '${procName}': ${proc.p.allocations.map((x) => x.name).join(', ') || 'none'})`);
-      }
-      return pages;
-    };
+    const buffer = (name: string, at: Path): number | undefined => bufferPages(procName, proc, name, at, true);
     if (sliced !== undefined && !SLICEABLE.has(w.type)) {
       issue([...wp, 'type'], `a pipeline stage must be streaming, strided, random or readMostly (its buffers are cut into chunks), not ${w.type}`);
       return;
@@ -402,12 +415,10 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
   };
   const checkMove = (path: Path, a: MoveActivityInput) => {
     if (!socketIds.includes(a.to)) issue([...path, 'to'], `unknown socket '${a.to}' (sockets: ${socketIds.join(', ')}); a scenario with one socket has one NUMA node`);
-    const procName = a.process ?? sole;
-    if (procName === undefined) return issue(path, `missing "process": there are ${input.processes.length} processes (${input.processes.map((p) => p.name).join(', ')})`, 'key');
-    const proc = procs.get(procName);
-    if (!proc) return issue([...path, 'process'], `unknown process '${procName}' (processes: ${[...procs.keys()].join(', ')})`);
-    const pages = proc.pages.get(a.buffer);
-    if (pages === undefined) return issue([...path, 'buffer'], `unknown buffer '${a.buffer}' (allocations of '${procName}': ${proc.p.allocations.map((x) => x.name).join(', ') || 'none'})`);
+    const found = processOf(path, a.process);
+    if (!found) return;
+    const pages = bufferPages(found.name, found.proc, a.buffer, [...path, 'buffer'], false);
+    if (pages === undefined) return;
     const offset = a.offset ?? 0;
     if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
     else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);

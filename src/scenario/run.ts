@@ -1,7 +1,7 @@
 // Running a scenario: build the SimMachine (devices, topology), the processes with their buffers
 // and pointer structures, then run the steps in order — the activities of a step start together
 // and the next step starts when all of them have finished — and return the RunResults.
-import { setMempolicy, MPOL_MODE_NAMES, type MpolMode } from '../mm/mempolicy.ts';
+import { setMempolicy, MPOL_MODE_NAMES } from '../mm/mempolicy.ts';
 import type { Process, MapKind } from '../api/machine.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { Profile } from '../devices/profile/schema.ts';
@@ -166,10 +166,10 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const procs = new Map<string, ProcState>();
   for (const p of s.processes) {
     const proc = m.spawn();
-    proc.mm.node = s.processNodes.get(p.name) ?? 0;
-    const pol = s.processPolicies.get(p.name);
-    if (pol && setMempolicy(proc.mm, MPOL_MODE_NAMES.indexOf(pol.mode as (typeof MPOL_MODE_NAMES)[number]) as MpolMode, pol.nodes) !== 0) {
-      throw new ScenarioRunError(`${s.file}: process ${p.name}: set_mempolicy(${pol.mode}) refused its nodes`);
+    const numa = s.processNuma.get(p.name);
+    proc.mm.node = numa?.node ?? 0;
+    if (numa?.policy && setMempolicy(proc.mm, numa.policy.mode, numa.policy.nodes) !== 0) {
+      throw new ScenarioRunError(`${s.file}: process ${p.name}: set_mempolicy(${MPOL_MODE_NAMES[numa.policy.mode]}) refused its nodes`);
     }
     const buffers = new Map<string, Buffer>();
     for (const a of p.allocations) {
