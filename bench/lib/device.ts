@@ -88,20 +88,20 @@ export class BenchDevice implements DevPagemapOps {
   migrateToRam(f: { mm: Mm; vma: Vma; vpn: number; pfn: number }): number {
     const args = newMigrateVma(f.mm, f.vma, f.vpn, f.vpn + 1, this, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, f.pfn);
     if (migrateVmaSetup(args)) return VM_FAULT_SIGBUS;
-    this.toSystem += this.commitToSystem(args);
+    this.toSystem += this.commit(args, false);
     return VM_FAULT_OK;
   }
 
   /** Migrates the system pages of [start, end) to the device; returns the pages that moved. */
   migrateToDevice(mm: Mm, start: number, end: number): number {
-    const moved = this.inRuns(mm, start, end, MIGRATE_VMA_SELECT_SYSTEM, (args) => this.commitToDevice(args));
+    const moved = this.inRuns(mm, start, end, MIGRATE_VMA_SELECT_SYSTEM, (args) => this.commit(args, true));
     this.toDevice += moved;
     return moved;
   }
 
   /** Migrates this device's pages in [start, end) back to system memory; returns the pages moved. */
   migrateToSystem(mm: Mm, start: number, end: number): number {
-    const moved = this.inRuns(mm, start, end, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, (args) => this.commitToSystem(args));
+    const moved = this.inRuns(mm, start, end, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, (args) => this.commit(args, false));
     this.toSystem += moved;
     return moved;
   }
@@ -121,37 +121,29 @@ export class BenchDevice implements DevPagemapOps {
     return moved;
   }
 
-  /** Allocation and copy for a setup to the device, then pages + finalize. */
-  private commitToDevice(args: MigrateVma): number {
+  /**
+   * Allocation and copy for a setup (to the device, or back to system memory for this device's
+   * pages), then pages + finalize; returns the pages that moved. A full device stops the run.
+   */
+  private commit(args: MigrateVma, toDevice: boolean): number {
     const p = this.sys.pages;
     const { src, dst } = args;
     for (let i = 0; i < args.npages; i++) {
       const s = src[i];
       if (!mpfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
       const spage = migratePfnToPage(s);
-      const dpage = this.allocPage();
-      if (dpage < 0) break;
+      let dpage: number;
+      if (toDevice) {
+        dpage = this.allocPage();
+        if (dpage < 0) break;
+      } else {
+        if (spage < 0 || !p.isDevicePrivate(spage)) continue;
+        dpage = p.allocSystem();
+      }
       if (spage >= 0) p.copy(dpage, spage);
-      dst[i] = migratePfn(dpage) + (mpfnHas(s, MIGRATE_PFN_WRITE) || (spage < 0 && args.vma.writable) ? MIGRATE_PFN_WRITE : 0);
-    }
-    migrateVmaPages(args);
-    const moved = countMoved(args);
-    migrateVmaFinalize(args);
-    return moved;
-  }
-
-  /** Allocation and copy for a setup back to system memory, then pages + finalize. */
-  private commitToSystem(args: MigrateVma): number {
-    const p = this.sys.pages;
-    const { src, dst } = args;
-    for (let i = 0; i < args.npages; i++) {
-      const s = src[i];
-      if (!mpfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
-      const spage = migratePfnToPage(s);
-      if (spage < 0 || !p.isDevicePrivate(spage)) continue;
-      const npage = p.allocSystem();
-      p.copy(npage, spage);
-      dst[i] = migratePfn(npage) + (mpfnHas(s, MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
+      // A hole migrated to the device gets a writable entry in a writable vma.
+      const write = mpfnHas(s, MIGRATE_PFN_WRITE) || (toDevice && spage < 0 && args.vma.writable);
+      dst[i] = migratePfn(dpage) + (write ? MIGRATE_PFN_WRITE : 0);
     }
     migrateVmaPages(args);
     const moved = countMoved(args);
