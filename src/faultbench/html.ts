@@ -6,7 +6,8 @@
 // fault latency, fault-latency histograms under load, bandwidth curves, throughput against batch
 // size and lanes, oversubscription curves, invalidation stalls and the driver comparison.
 import type { BarSeriesOption, EChartsOption, LineSeriesOption } from 'echarts';
-import { chartInitScript, echartsLibrary, escapeHtml, jsonForScript } from '../report/html.ts';
+import { chartDivs, chartInitScript, chartScriptsAndEnd, escapeHtml, pageHead } from '../report/html.ts';
+import { chartBase } from '../report/charts.ts';
 import { cellText, footnotes } from './table.ts';
 import { sizeLabel } from './bandwidth.ts';
 import { MEASURE_IDS, type FaultbenchResults, type MeasureId, type MeasureTable, type Row } from './types.ts';
@@ -24,15 +25,12 @@ export const FAULTBENCH_CHART_NAMES = [
   'oversubscription-stream', 'oversubscription-random', 'invalidation', 'drivers',
 ] as const;
 
+/** The report's chart frame with room for a legend of many profiles under the title. */
 function base(title: string, subtext: string): EChartsOption {
   return {
-    animation: false,
-    backgroundColor: '#ffffff',
-    title: { text: title, subtext, left: 12, top: 6, textStyle: { fontSize: 15 } },
-    tooltip: { trigger: 'axis' },
+    ...chartBase(title, subtext),
     legend: { top: 52, left: 12, right: 12, type: 'scroll' },
     grid: { left: 80, right: 40, top: 96, bottom: 64 },
-    toolbox: { right: 8, top: 4, feature: { saveAsImage: { title: 'save PNG' } } },
   };
 }
 
@@ -192,26 +190,13 @@ export function renderFaultbenchHtml(r: FaultbenchResults): string {
     '</tbody></table></div>',
   ].join('\n');
   return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>hetmem faultbench: ${escapeHtml(r.profiles.join(', '))}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
+    ...pageHead(`hetmem faultbench: ${r.profiles.join(', ')}`, STYLE),
     `<h1>hetmem faultbench</h1>`,
     `<p>seed ${r.seed}${r.quick ? ', quick run' : ''}; every number is simulated time from the model, deterministic for the seed.</p>`,
     profiles,
     '<h2>Charts</h2>',
-    ...charts.map((c) => `<div id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}" class="chart" role="img" aria-label="${escapeHtml(c.title)}"></div>`),
+    ...chartDivs(charts),
     ...r.measures.map((t) => tableHtml(t, r.profiles, info)),
-    `<script id="hetmem-charts" type="application/json">${jsonForScript(charts.map((c) => ({ name: c.name, option: c.option })))}</script>`,
-    `<script>${echartsLibrary().replace(/<\/(script)/gi, '<\\/$1')}</script>`,
-    `<script>${INIT}</script>`,
-    '</body>',
-    '</html>',
-    '',
+    ...chartScriptsAndEnd(charts, INIT),
   ].join('\n');
 }

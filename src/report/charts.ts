@@ -45,7 +45,8 @@ function r6(v: number): number {
   return Number(v.toPrecision(6));
 }
 
-function base(title: string, subtext: string): EChartsOption {
+/** The frame every chart of hetmem's pages shares: title, tooltip, legend, grid, PNG export. */
+export function chartBase(title: string, subtext: string): EChartsOption {
   return {
     animation: false,
     backgroundColor: '#ffffff',
@@ -86,7 +87,7 @@ function residencyChart(results: RunResults): ChartSpec {
     data: tl.residency[node].map((pages, i) => [r6(((i + 1) * tl.bucketPs) / unit.ps), r6((pages * PAGE_SIZE) / MIB)]),
   }));
   const option: EChartsOption = {
-    ...base('Resident memory per node', 'MiB resident at the end of each bucket, stacked'),
+    ...chartBase('Resident memory per node', 'MiB resident at the end of each bucket, stacked'),
     xAxis: timeAxis(results, unit),
     yAxis: { type: 'value', name: 'MiB' },
     dataZoom: zoom,
@@ -106,7 +107,7 @@ function faultsChart(results: RunResults): ChartSpec {
     data: tl.faults[d].map((n, i) => [r6(((i + 0.5) * tl.bucketPs) / unit.ps), n]),
   }));
   const option: EChartsOption = {
-    ...base('Faults raised per bucket', `per device, bucket width ${formatTime(tl.bucketPs)}`),
+    ...chartBase('Faults raised per bucket', `per device, bucket width ${formatTime(tl.bucketPs)}`),
     xAxis: timeAxis(results, unit),
     yAxis: { type: 'value', name: 'faults' },
     dataZoom: zoom,
@@ -140,7 +141,7 @@ function linkChart(results: RunResults): ChartSpec {
         };
   });
   const option: EChartsOption = {
-    ...base('Link utilisation', 'bytes carried per bucket as % of each direction\'s bandwidth; unlimited links in MiB'),
+    ...chartBase('Link utilisation', 'bytes carried per bucket as % of each direction\'s bandwidth; unlimited links in MiB'),
     xAxis: timeAxis(results, unit),
     yAxis,
     dataZoom: zoom,
@@ -193,7 +194,7 @@ function latencyChart(results: RunResults): ChartSpec {
     : `${formatCount(lat.length)} faults; p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))}, ` +
       `max ${formatTime(lat.reduce((m, v) => Math.max(m, v), 0))}; log-spaced bins`;
   const option: EChartsOption = {
-    ...base('Fault service latency', sub),
+    ...chartBase('Fault service latency', sub),
     xAxis: { type: 'category', name: 'latency (µs), raise to replay', nameLocation: 'middle', nameGap: 40, data: labels, axisLabel: { rotate: 30 } },
     yAxis: { type: 'value', name: 'faults' },
     grid: { left: 72, right: 40, top: 76, bottom: 80 },
@@ -220,7 +221,7 @@ function breakdownChart(results: RunResults): ChartSpec {
       data: results.devices.map((d) => r6(d.time[f] / unit.ps)),
     }));
   const option: EChartsOption = {
-    ...base('Where each device\'s time went', 'driver work (left) and lane time summed over lanes (right); the two overlap'),
+    ...chartBase('Where each device\'s time went', 'driver work (left) and lane time summed over lanes (right); the two overlap'),
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     legend: { top: 40, left: 12, type: 'scroll' },
     grid: [

@@ -140,6 +140,45 @@ export function chartInitScript(tool: string): string {
 
 const INIT = chartInitScript('hetmem report');
 
+/** A chart to place on a page: rendered by the init script into the div `chart-<name>`. */
+export interface PageChart {
+  name: string;
+  title: string;
+  option: unknown;
+}
+
+/** The opening of a self-contained page, up to and including `<body>`. */
+export function pageHead(title: string, style: string): string[] {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${style}</style>`,
+    '</head>',
+    '<body>',
+  ];
+}
+
+/** One container div per chart, in order. */
+export function chartDivs(charts: readonly PageChart[]): string[] {
+  return charts.map((c) => `<div id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}" class="chart" role="img" aria-label="${escapeHtml(c.title)}"></div>`);
+}
+
+/** The end of a page: the chart options as JSON, the ECharts library, `init`, and the closing tags. */
+export function chartScriptsAndEnd(charts: readonly PageChart[], init: string): string[] {
+  return [
+    `<script id="hetmem-charts" type="application/json">${jsonForScript(charts.map((c) => ({ name: c.name, option: c.option })))}</script>`,
+    `<script>${scriptSafe(echartsLibrary())}</script>`,
+    `<script>${init}</script>`,
+    '</body>',
+    '</html>',
+    '',
+  ];
+}
+
 /**
  * The report page of a run: a header, summary facts, device and link tables, and one ECharts
  * chart per CHART_NAMES entry, each in `<div id="chart-NAME" data-chart="NAME">`. The page is
@@ -151,24 +190,11 @@ export function renderReportHtml(results: RunResults): string {
   const specs: ChartSpec[] = chartSpecs(results);
   const name = escapeHtml(results.name);
   return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>hetmem report: ${name}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
+    ...pageHead(`hetmem report: ${results.name}`, STYLE),
     `<h1>hetmem run <code>${name}</code></h1>`,
     summaryHtml(results),
     '<h2>Charts</h2>',
-    ...specs.map((s) => `<div id="chart-${escapeHtml(s.name)}" data-chart="${escapeHtml(s.name)}" class="chart" role="img" aria-label="${escapeHtml(s.title)}"></div>`),
-    `<script id="hetmem-charts" type="application/json">${jsonForScript(specs.map((s) => ({ name: s.name, option: s.option })))}</script>`,
-    `<script>${scriptSafe(echartsLibrary())}</script>`,
-    `<script>${INIT}</script>`,
-    '</body>',
-    '</html>',
-    '',
+    ...chartDivs(specs),
+    ...chartScriptsAndEnd(specs, INIT),
   ].join('\n');
 }
