@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { listProfiles, PROFILES_DIR } from '../devices/profile/load.ts';
+import { listProfiles, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
 import { isEstimate, type Profile } from '../devices/profile/schema.ts';
 import { pcieBandwidth } from '../topology/pcie.ts';
 import type { RunResults } from '../sim/results.ts';
@@ -35,7 +35,7 @@ export class UsageError extends Error {}
 
 /** One line for an error we expect (bad scenario, bad results file, unwritable directory), or undefined. */
 export function expectedErrorLine(e: unknown): string | undefined {
-  if (e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError) return e.message.split('\n')[0];
+  if (e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError || e instanceof ProfileError) return e.message.split('\n')[0];
   return undefined;
 }
 

@@ -135,15 +135,15 @@ describe('hetmem report and compare', () => {
 });
 
 describe('hetmem profiles and schema', () => {
-  it('profiles lists the 7 shipped profiles with their sources', () => {
+  it('profiles lists the 11 shipped profiles with their sources', () => {
     const r = hetmem('profiles');
     expect(r.code).toBe(0);
     const names = listProfiles().map((p) => p.name);
-    expect(names).toHaveLength(7);
+    expect(names).toHaveLength(11);
     for (const n of names) expect(r.out).toMatch(new RegExp(`\\n${n} +\\S+ +(hmm-mirror|sva|pinning) .* \\d+ cited, \\d+ estimated `));
     const src = hetmem('profiles', 'pascal-pcie3', '--sources');
     expect(src.out).toContain('pascal-pcie3 (profiles/pascal-pcie3.yaml)');
-    expect(src.out).toMatch(/\n {2}fault\.serviceLatency +anchors-uvm\.md c\.1/);
+    expect(src.out).toMatch(/\n {2}fault\.serviceLatency +derived from anchors-uvm\.md c\.1/);
   });
 
   it('schema prints the JSON Schema of scenario files', () => {
@@ -157,11 +157,11 @@ describe('hetmem profiles and schema', () => {
 
 describe('hetmem faultbench', () => {
   it('compares the chosen profiles side by side', () => {
-    const r = hetmem('faultbench', '--quick', '--profiles', 'pascal-pcie3,xgmi-pair');
+    const r = hetmem('faultbench', '--quick', '--profiles', 'pascal-pcie3,mi250x-xnack');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/1\. Single-fault latency/);
-    expect(r.out).toMatch(/pascal-pcie3 +xgmi-pair/);
+    expect(r.out).toMatch(/pascal-pcie3 +mi250x-xnack/);
   }, 120_000);
   it('rejects an unknown profile with one line and exit 2', () => {
     const r = hetmem('faultbench', '--profiles', 'nope');

@@ -37,12 +37,12 @@ describe('migration bandwidth', () => {
   });
 
   it('the coherent C2C link is several times faster than PCIe 5 at 2 MiB', () => {
-    expect(migrate(profile('gh200-c2c'), 'h2d', 2 * MIB, 1).gbps).toBeGreaterThan(3 * migrate(profile('gpu-pcie5'), 'h2d', 2 * MIB, 1).gbps);
+    expect(migrate(profile('gh200-c2c'), 'h2d', 2 * MIB, 1).gbps).toBeGreaterThan(3 * migrate(profile('h100-pcie5'), 'h2d', 2 * MIB, 1).gbps);
   });
 
   it('a peer\'s pages come over the XGMI link far faster than through system RAM', () => {
-    const link = migrate(profile('xgmi-pair'), 'peer-link', 2 * MIB, 1);
-    const ram = migrate(profile('xgmi-pair'), 'peer-ram', 2 * MIB, 1);
+    const link = migrate(profile('mi250x-xnack'), 'peer-link', 2 * MIB, 1);
+    const ram = migrate(profile('mi250x-xnack'), 'peer-ram', 2 * MIB, 1);
     expect(link.transferBytes).toBe(2 * MIB);
     expect(ram.transferBytes).toBe(2 * MIB);
     expect(link.gbps).toBeGreaterThan(10 * ram.gbps);

@@ -106,7 +106,7 @@ describe('hetmem faultbench: a run', () => {
     expect(readdirSync(join(d, 'csv')).sort()).toEqual(MEASURE_IDS.map((m) => `faultbench-${m}.csv`).sort());
     const lat = readFileSync(join(d, 'csv', 'faultbench-latency.csv'), 'utf8');
     expect(lat.split('\n')[0]).toBe('row,label,unit,case,profile,value,note');
-    expect(lat).toContain('latency.zero-fill,untouched page (zero fill),us,zero-fill,sva-accelerator,15,\n');
+    expect(lat).toContain('latency.zero-fill,untouched page (zero fill),us,zero-fill,sva-accelerator,17,\n');
     const html = readFileSync(join(d, 'out', 'faultbench.html'), 'utf8');
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('data-chart="latency"');

@@ -34,7 +34,7 @@ describe('faultbench.html in headless Chromium', () => {
 
   it('draws every chart of a tiny run without errors or network access', async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`).toBe(true);
-    const results = runFaultbench({ profiles: [profile('pascal-pcie3'), profile('xgmi-pair'), profile('sva-accelerator')], seed: 1, config: TINY });
+    const results = runFaultbench({ profiles: [profile('pascal-pcie3'), profile('mi250x-xnack'), profile('sva-accelerator')], seed: 1, config: TINY });
     const path = join(dir, 'faultbench.html');
     writeFileSync(path, renderFaultbenchHtml(results));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });

@@ -6,6 +6,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScenario, loadScenario, ScenarioError, EXAMPLES_DIR } from '../../src/scenario/load.ts';
+import { listProfiles } from '../../src/devices/profile/load.ts';
+
+/** The shipped profile names as the unknown-profile message lists them. */
+const SHIPPED = listProfiles().map((p) => p.name).join(', ');
 
 /** A valid scenario; each case edits it. Line numbers below refer to this text. */
 const BASE = `name: t
@@ -116,7 +120,7 @@ describe('cross-reference errors point at the referencing node', () => {
     ['a stencil row wider than its buffer', edit('type: streaming, buffer: a }', 'type: stencil, buffer: a, cols: 2000 }'), "bad.yaml:13:73: steps[0].kernel.workload.cols: a row of 2000 pages does not fit in buffer 'a' (1024 pages)"],
     ['an all-to-all with a repeated buffer', edit('type: streaming, buffer: a }', 'type: allToAll, buffers: [a, a], index: 0 }'), "bad.yaml:13:66: steps[0].kernel.workload.buffers: buffer 'a' is listed twice; each participant needs its own buffer"],
     ['a pipeline stage that cannot be cut into chunks', edit(STEP, '  - pipeline: { chunks: 2, stages: [ { kernel: { device: gpu0, workload: { type: bfs, structure: g } } } ] }'), 'bad.yaml:13:82: steps[0].pipeline.stages[0].kernel.workload.type: a pipeline stage must be streaming, strided, random or readMostly (its buffers are cut into chunks), not bfs'],
-    ['an unknown profile', edit('profile: rdma-nic', 'profile: rdma-nic2'), 'bad.yaml:5:28: devices[1].profile: unknown profile "rdma-nic2" (shipped profiles: gh200-c2c, gpu-pcie4, gpu-pcie5, pascal-pcie3, rdma-nic, sva-accelerator, xgmi-pair; or give a path to a .yaml file)'],
+    ['an unknown profile', edit('profile: rdma-nic', 'profile: rdma-nic2'), `bad.yaml:5:28: devices[1].profile: unknown profile "rdma-nic2" (shipped profiles: ${SHIPPED}; or give a path to a .yaml file)`],
     ['device memory on an SVA device', edit('profile: rdma-nic }', 'profile: sva-accelerator, memory: 4 MiB }'), 'bad.yaml:5:53: devices[1].memory: profile sva-accelerator uses driver sva, which works on host memory and has no device memory to size'],
     ['device memory below one chunk', edit('    profile: gpu-pcie4\n', '    profile: gpu-pcie4\n    memory: 1 MiB\n'), 'bad.yaml:5:13: devices[0].memory: expected at least one 2 MiB chunk of device memory, got 1 MiB'],
     ['policies on a pinning device', edit('profile: rdma-nic }', 'profile: rdma-nic, policies: {} }'), 'bad.yaml:5:38: devices[1].policies: policies apply to hmm-mirror devices; profile rdma-nic uses driver pinning'],

@@ -70,8 +70,8 @@ describe('address-space groups (XGMI pair)', () => {
     const m = new SimMachine({
       seed: 1,
       devices: [
-        { name: 'a', profile: profile('xgmi-pair'), policies: { placement: { policy: 'map-remote', populateOn: 'requester' } } },
-        { name: 'b', profile: profile('xgmi-pair'), policies: { placement: { policy: 'map-remote', populateOn: 'requester' } } },
+        { name: 'a', profile: profile('mi250x-xnack'), policies: { placement: { policy: 'map-remote', populateOn: 'requester' } } },
+        { name: 'b', profile: profile('mi250x-xnack'), policies: { placement: { policy: 'map-remote', populateOn: 'requester' } } },
       ],
     });
     expect(m.groups.sameGroup('a', 'b')).toBe(true);
@@ -201,7 +201,7 @@ describe('corner cases the fault benchmark found', () => {
   });
 
   it('a peer migration over XGMI runs at the peer link, not at the host curve', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: profile('xgmi-pair') }, { name: 'b', profile: profile('xgmi-pair') }] });
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: profile('mi250x-xnack') }, { name: 'b', profile: profile('mi250x-xnack') }] });
     const p = m.spawn();
     const raw = p.mmap(1024, 'anon', 'rw');
     const base = Math.ceil(raw / 512) * 512;

@@ -47,7 +47,7 @@ describe('BFS on a CPU-built graph', () => {
     return m.results('bfs');
   }
   it('two GPUs over XGMI share pages peer to peer; over PCIe the second pulls them back through RAM', () => {
-    const xgmi = run([{ name: 'a', profile: profile('xgmi-pair') }, { name: 'b', profile: profile('xgmi-pair') }]);
+    const xgmi = run([{ name: 'a', profile: profile('mi250x-xnack') }, { name: 'b', profile: profile('mi250x-xnack') }]);
     const pcie = run([{ name: 'a', profile: profile('gpu-pcie4') }, { name: 'b', profile: profile('gpu-pcie4') }]);
     for (const r of [xgmi, pcie]) {
       expect(r.devices[0].pagesTouched).toBeGreaterThan(100);

@@ -13,9 +13,9 @@ const obj = (v: unknown): Raw | undefined => (v !== null && typeof v === 'object
  * - `thrashing: { name: uvm-thrashing, threshold, lapse, nap, pinThreshold, pin }` → thrashing-uvm;
  * - `eviction: uvm-root-chunk-lru` or `kfd-range-bo` (a 2 MiB range BO) → evict-lru-chunk;
  * - `accessCounterMigration: true` with `accessCounters.threshold` → access-counters;
- * - `svm: { name: amd-kfd-svm, granularity }`: KFD migrates the whole granularity window on a
- *   retry fault, modelled as a prefetcher that fills the block after any fault, and has no
- *   thrashing throttling → thrashing-off.
+ * - `eviction: drm-gpusvm-range` (Xe evicts whole ranges) → evict-lru-chunk;
+ * - `svm: { name: amd-kfd-svm }`: KFD has no thrashing throttling → thrashing-off (its 2 MiB
+ *   granularity window is the profile's fault.migrateWindow).
  * Roles a profile does not mention are left out (the registry's defaults apply).
  */
 export function profilePolicies(p: Profile): Raw {
@@ -43,12 +43,10 @@ export function profilePolicies(p: Profile): Raw {
     };
   }
   const ev = obj(pol.eviction);
-  if (ev?.name === 'uvm-root-chunk-lru' || ev?.name === 'kfd-range-bo') out.eviction = { policy: 'evict-lru-chunk' };
+  if (ev?.name === 'uvm-root-chunk-lru' || ev?.name === 'kfd-range-bo' || ev?.name === 'drm-gpusvm-range') out.eviction = { policy: 'evict-lru-chunk' };
   if (pol.accessCounterMigration === true && p.accessCounters) out.accessCounters = { policy: 'access-counters', threshold: p.accessCounters.threshold };
   const svm = obj(pol.svm);
-  if (svm?.name === 'amd-kfd-svm') {
-    out.prefetch = { policy: 'prefetch-density', threshold: 1 / 512, bigPagePages: 1, minFaults: 1 };
-    out.thrashing = { policy: 'thrashing-off' };
-  }
+  // KFD's granularity window is the profile's fault.migrateWindow; it has no UVM-style throttling.
+  if (svm?.name === 'amd-kfd-svm') out.thrashing = { policy: 'thrashing-off' };
   return out;
 }

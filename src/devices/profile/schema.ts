@@ -105,12 +105,57 @@ export const LinkSchema = z
     }
   });
 
+/**
+ * How a driver spends a fault, decomposed the way the drivers spend it (anchors-uvm.md b.1 for
+ * UVM's batch pipeline, anchors-2026.md §3 row 7 for Xe's per-fault breakdown): fetch and
+ * pre-process a batch, service each VA block, migrate_vma's CPU time per page, the copy (from
+ * the transfer curve / copy engines), the device page-table update (bind), the replay. Each
+ * part is a separate number so that vendors differ where their drivers differ.
+ */
 export const FaultSchema = z
   .strictObject({
-    /** Lumped latency to service a far fault (or a fault batch), ps. */
+    /**
+     * Fixed cost of one service pass, ps: for a mirror device one fault batch (bottom-half
+     * wake-up, fetch from the hardware buffer, sort); for SVA one pass of the IOMMU page-request
+     * queue; for an ODP NIC one page-fault event.
+     */
     serviceLatency: DurationSchema,
-    /** Extra cost per additional fault serviced in the same batch, ps. */
+    /** Per fault serviced after coalescing (translate to a VA space, look up the block, check residency), ps. */
     perFaultCost: DurationSchema,
+    /** hmm-mirror: per VA block (UVM) or range (drm_gpusvm, KFD) serviced in a batch, ps. */
+    perBlockCost: DurationSchema.optional(),
+    /** hmm-mirror: migrate_vma CPU time per 4 KiB page migrated (setup, alloc, pages, finalize), ps; the copy is priced apart. */
+    perPageCost: DurationSchema.optional(),
+    /**
+     * hmm-mirror: migrate_vma CPU time per 2 MiB folio when the driver migrates THPs whole
+     * (MIGRATE_VMA_SELECT_COMPOUND, Linux 6.19 / Xe 7.1), ps. Present = the THP path: a fully
+     * migrated 2 MiB block costs this instead of 512 × perPageCost, copies as one transfer and
+     * binds as one entry. Absent = the 4 KiB path.
+     */
+    perFolioCost: DurationSchema.optional(),
+    /** hmm-mirror: device page-table update per mapping operation (hmm_range_fault + bind of one run), ps. */
+    bindCost: DurationSchema.optional(),
+    /** hmm-mirror: extra bind cost per device page-table entry written (a whole-folio 2 MiB run is one entry), ps. */
+    bindPerEntry: DurationSchema.optional(),
+    /** hmm-mirror: one replay (or, for non-replayable devices, one queue restore), ps. */
+    replayCost: DurationSchema.optional(),
+    /**
+     * hmm-mirror: bytes a GPU fault migrates around the faulting page, aligned, clipped to the
+     * VMA and the 2 MiB block: KFD's svm_range granularity window (2 MiB), drm_gpusvm's range
+     * chunk (2 MiB / 64 KiB / 4 KiB). Absent = the faulting page only (UVM; its prefetcher
+     * decides the rest).
+     */
+    migrateWindow: PowerOfTwoSize.optional(),
+    /** hmm-mirror: fixed cost of the driver's migrate_to_ram (a CPU or a foreign device touching this device's page), ps. */
+    cpuFaultCost: DurationSchema.optional(),
+    /** hmm-mirror: bytes migrate_to_ram moves back around the touched page (aligned, clipped to the VMA and 2 MiB). */
+    cpuFaultWindow: PowerOfTwoSize.optional(),
+    /**
+     * hmm-mirror: the device raises replayable (retry) faults. false = AMD with XNACK off: the
+     * driver cannot resolve a fault while the queue runs, so it maps whole ranges where they
+     * reside before the queue runs (queue restore) and never migrates on a fault.
+     */
+    replayable: z.boolean().default(true),
     /** Faults fetched and serviced per batch. */
     batchSize: PositiveInt,
     /** Hardware fault buffer entries. */
@@ -125,7 +170,14 @@ export const FaultSchema = z
     if (f.batchSize > f.bufferCapacity) {
       ctx.addIssue({ code: 'custom', path: ['batchSize'], message: `batchSize ${f.batchSize} exceeds bufferCapacity ${f.bufferCapacity} (the driver clamps a batch to the fault buffer)` });
     }
+    if (f.migrateWindow !== undefined && f.migrateWindow > DEFAULT_CHUNK_SIZE) ctx.addIssue({ code: 'custom', path: ['migrateWindow'], message: 'expected at most 2 MiB (one VA block)' });
+    if (f.cpuFaultWindow !== undefined && f.cpuFaultWindow > DEFAULT_CHUNK_SIZE) ctx.addIssue({ code: 'custom', path: ['cpuFaultWindow'], message: 'expected at most 2 MiB (one VA block)' });
   });
+
+/** The fault fields only the HMM mirror driver reads; required for it, refused for the others. */
+export const MIRROR_FAULT_FIELDS = ['perBlockCost', 'perPageCost', 'bindCost', 'bindPerEntry', 'replayCost', 'cpuFaultCost'] as const;
+/** Optional mirror-only fault fields (refused for other drivers). */
+export const MIRROR_OPTIONAL_FAULT_FIELDS = ['perFolioCost', 'migrateWindow', 'cpuFaultWindow'] as const;
 
 export const CopyEnginesSchema = z.strictObject({
   count: PositiveInt,
@@ -187,6 +239,13 @@ export const ProfileSchema = z
     if (p.driver === 'sva' && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
     if (p.driver !== 'sva' && p.fault.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
     if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
+    for (const k of MIRROR_FAULT_FIELDS) {
+      if (p.driver === 'hmm-mirror' && p.fault[k] === undefined) bad(['fault', k], `driver hmm-mirror needs fault.${k} (see profiles/README.md: how a fault's cost is decomposed)`);
+    }
+    for (const k of [...MIRROR_FAULT_FIELDS, ...MIRROR_OPTIONAL_FAULT_FIELDS]) {
+      if (p.driver !== 'hmm-mirror' && p.fault[k] !== undefined) bad(['fault', k], `fault.${k} applies only to driver hmm-mirror, not ${p.driver}`);
+    }
+    if (p.driver !== 'hmm-mirror' && !p.fault.replayable) bad(['fault', 'replayable'], `fault.replayable: false applies only to driver hmm-mirror, not ${p.driver}`);
   });
 
 /** A validated device profile: sizes in bytes, bandwidths in bytes/s, times in integer ps. */
@@ -218,6 +277,24 @@ export const formatProfilePath: (path: readonly PropertyKey[]) => string = forma
 /** True for a `sources` value that marks a number as a judgement rather than a citation. */
 export function isEstimate(source: string): boolean {
   return /^estimate\b/i.test(source.trim());
+}
+
+/**
+ * Whether a `sources` value is an estimate or names something a reader can look up: a section
+ * of the shared anchors (`anchors-uvm.md c.3`, `anchors-2026.md section 3 row 7`), a public
+ * repository's issue, pull request or file at a commit (`NVIDIA/nvbandwidth issue #24`,
+ * `tallendev/uvm-eval 632b47bb paper-figs/overhead.png`), a measurement kept in this repository
+ * (`measured: bench/device/...`), or another profile it derives from (`profiles/xe2-bmg.yaml`).
+ */
+export function isTraceableSource(source: string): boolean {
+  const s = source.trim();
+  if (isEstimate(s)) return true;
+  return /anchors-uvm\.md (\(a\)|[bc]\.\d)/.test(s)
+    || /anchors-2026\.md section \d/.test(s)
+    || /\b[\w.-]+\/[\w.-]+ (issue|PR) #\d+/.test(s)
+    || /\b[\w.-]+\/[\w.-]+ [0-9a-f]{7,40} \S+/.test(s)
+    || /^measured: \S+/.test(s)
+    || /profiles\/[\w.-]+\.yaml/.test(s);
 }
 
 /** Top-level fields whose contents are never numbers that need a source. */

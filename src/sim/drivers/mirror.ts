@@ -5,12 +5,18 @@
 // migrate_vma_* (evicting root chunks when memory is full), then maps with hmm_range_fault and
 // replays.
 //
-// Timing of a batch (all integer ps): service = serviceLatency + perFaultCost × (pages − 1), then
-// the copies (evictions first, on the copy engines over the routed links, contended), then one
-// device page-table update per contiguous run (priced as a TLB miss), then the replay. The
-// semantic effects (PTEs, struct pages, data) happen when the batch is fetched; lanes that
-// faulted resume only at the replay, and a CPU touching a migrated page earlier just faults it
-// back, so data stays exact whatever the interleaving.
+// Timing of a batch (all integer ps), decomposed the way the drivers spend it (profile `fault:`):
+//   service = serviceLatency (fetch + sort) + perFaultCost × faults after coalescing
+//             + perBlockCost × VA blocks serviced + perPageCost × pages migrated
+//             (or perFolioCost × whole 2 MiB folios on the THP path) + synchronous costs,
+// then the copies (evictions first, on the copy engines over the routed links, contended), then
+// the bind (bindCost per mapping op + bindPerEntry per device PTE written), then replayCost per
+// replay. The parts run one after another, as Xe's per-fault breakdown shows them (migrate CPU
+// time, then the copy, then get_pages and bind); UVM overlaps a block's copies with the next
+// block's CPU work, which this ignores (an upper bound on a multi-block batch). The semantic
+// effects (PTEs, struct pages, data) happen when the batch is fetched; lanes that faulted resume
+// only at the replay, and a CPU touching a migrated page earlier just faults it back, so data
+// stays exact whatever the interleaving.
 import { policyNode } from '../../mm/mempolicy.ts';
 import { EBUSY } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
@@ -160,6 +166,10 @@ export class HmmMirrorDevice extends TimedDevice {
   private readonly thrashingParams: ThrashingParams | null;
   /** Raise → replay latency of every serviced fault entry, ps. */
   readonly latencies: number[] = [];
+  /** What the current batch migrated, for its CPU cost: 4 KiB pages, and whole 2 MiB folios (THP path). */
+  private migrated = { pages: 0, folios: 0 };
+  /** Device page-table entries written by mapping ops since the last bindPs(). */
+  private bindEntries = 0;
 
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, readonly opts: MirrorOptions) {
     super(ctx, index, name, profile, quantumPs);
@@ -196,8 +206,20 @@ export class HmmMirrorDevice extends TimedDevice {
 
   access(lane: Lane, vpn: number, write: boolean, t: number): number {
     const sp = this.spaceOf(lane.run.mm);
-    const e = sp.pt.get(vpn);
+    let e = sp.pt.get(vpn);
+    let restorePs = 0;
+    if (e === undefined && !this.profile.fault.replayable) {
+      restorePs = this.restore(sp, vpn);
+      e = sp.pt.get(vpn);
+    }
     if (e === undefined || (write && e % 2 === 0)) {
+      // A non-replayable device cannot retry: a write to a page the restore mapped read-only is
+      // a VM fault that kills the queue, as with XNACK off.
+      if (!this.profile.fault.replayable) {
+        this.metrics.faults.fatal++;
+        lane.run.kill(lane);
+        return -1;
+      }
       const entry: FaultEntry = { lane: lane.id, space: sp.space, vpn, write, time: t };
       this.metrics.faults.raised++;
       this.ctx.timeline.fault(this.name, t);
@@ -208,7 +230,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.noteTouch(sp.space, vpn);
     const pfn = Math.floor(e / 2);
     const spec = lane.run.spec;
-    let cost = spec.computePs + this.tlbCost(sp.space, vpn);
+    let cost = restorePs + spec.computePs + this.tlbCost(sp.space, vpn);
     const home = this.ctx.deviceOfPfn(pfn);
     if (home === this.index) {
       this.metrics.accesses.local++;
@@ -263,9 +285,7 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     this.servicing = true;
     const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
-
-    const fixed = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1);
-    rec.service = Math.floor(fixed / 1000);
+    this.migrated = { pages: 0, folios: 0 };
     const copies: PlannedCopy[] = [];
     const busyKeys = new Set<number>();
     // Group by (space, block) in service order.
@@ -281,7 +301,10 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     this.ctx.actor = CPU;
     const syncPs = this.ctx.takeSyncPs();
-    const mapPs = rec.num_mapping_ops * this.profile.tlb.missCost;
+    const fixed = f.serviceLatency + f.perFaultCost! * pages.length + f.perBlockCost! * rec.num_vablock
+      + f.perPageCost! * this.migrated.pages + (f.perFolioCost ?? 0) * this.migrated.folios;
+    rec.service = Math.floor(fixed / 1000);
+    const mapPs = this.bindPs(rec);
     rec.map = Math.floor(mapPs / 1000);
     this.metrics.time.faultService += fixed + syncPs;
     this.metrics.time.map += mapPs;
@@ -290,7 +313,11 @@ export class HmmMirrorDevice extends TimedDevice {
     const finish = (tCopies: number) => {
       rec.batch_transfer = Math.floor((tCopies - copyStart) / 1000);
       rec.make_resident = rec.batch_transfer;
-      const tReplay = tCopies + mapPs;
+      // ONCE replays only after the buffer drains; every other policy replays this batch.
+      const replays = f.replayPolicy === 'once' && this.buffer.length > 0 ? 0 : f.replayPolicy === 'block' ? Math.max(1, rec.num_vablock) : 1;
+      const replayPs = replays * f.replayCost!;
+      this.metrics.time.faultService += replayPs;
+      const tReplay = tCopies + mapPs + replayPs;
       this.ctx.engine.schedule(tReplay as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:replay`);
     };
     this.ctx.engine.schedule(copyStart as TimePs, () => {
@@ -360,6 +387,9 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     if (toMap.length === 0) return;
     const block = Math.floor(toMap[0].vpn / 512);
+    // KFD and drm_gpusvm migrate a whole aligned window (svm_range granularity, gpusvm chunk)
+    // around a faulting page, not just the page: those pages move and map with the fault.
+    const windowed = toMigrate.length > 0 ? this.windowPages(mm, toMigrate, this.profile.fault.migrateWindow) : [];
     if (this.mem) busyKeys.add(this.mem.keyOf(sp.space, toMap[0].vpn));
     if (!sp.blockMigrations.has(block)) rec.num_new_vablock++;
     let prefetch: number[] = [];
@@ -373,7 +403,8 @@ export class HmmMirrorDevice extends TimedDevice {
         faulted: toMigrate, resident, thrashing, priorFaultMigrations: sp.blockMigrations.get(block) ?? 0,
       }, prefetchParamsOf(this.policies.prefetch)).filter((v) => v >= vma.start && v < vma.end);
     }
-    const moved = toMigrate.length > 0 ? this.migrateToDevice(sp, [...toMigrate, ...prefetch].sort((a, b) => a - b), copies, rec, busyKeys) : [];
+    const wanted = new Set([...toMigrate, ...windowed, ...prefetch]);
+    const moved = toMigrate.length > 0 ? this.migrateToDevice(sp, [...wanted].sort((a, b) => a - b), copies, rec, busyKeys) : [];
     const movedSet = new Set(moved);
     const prefetched = prefetch.filter((v) => movedSet.has(v));
     rec.num_prefetch += prefetched.length;
@@ -389,6 +420,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const mapVpns = new Map<number, boolean>();
     for (const fl of toMap) mapVpns.set(fl.vpn, fl.write);
     for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
+    for (const v of windowed) if (!mapVpns.has(v) && movedSet.has(v)) mapVpns.set(v, false);
     this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, faults);
   }
 
@@ -495,9 +527,13 @@ export class HmmMirrorDevice extends TimedDevice {
           args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
         }
         migrateVmaPages(args);
+        const before = moved.length;
         for (let i = 0; i < args.npages; i++) {
           if (migratePfnToPage(args.dst[i]) >= 0 && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) moved.push(s + i);
         }
+        const n = moved.length - before;
+        if (this.isWholeFolio(s, e) && n === 512) this.migrated.folios++;
+        else this.migrated.pages += n;
         migrateVmaFinalize(args);
       } finally {
         this.selfMigrating = false;
@@ -596,6 +632,7 @@ export class HmmMirrorDevice extends TimedDevice {
         continue;
       }
       rec.num_mapping_ops++;
+      this.bindEntries += this.isWholeFolio(s, end) ? 1 : end - s;
       for (let i = 0; i < end - s; i++) {
         if (!(range.flags[i] & HMM_PFN_VALID)) continue;
         const pfn = range.pfns[i];
@@ -724,7 +761,14 @@ export class HmmMirrorDevice extends TimedDevice {
         this.ctx.addSyncPs(Math.max(0, hint.decision.until - now));
       } else if (hint.decision.kind === 'pin') this.metrics.thrashing.pins++;
     }
-    const args = newMigrateVma(f.mm, f.vma, f.vpn, f.vpn + 1, this.opts.owner, this.selectDevice, f.pfn);
+    // The window the driver moves back: nouveau and UVM the touched page, KFD its granularity
+    // window (svm_migrate_to_ram), drm_pagemap the device allocation's range. Only this device's
+    // pages in it move; the faulting page's source pfn is the one migrate_vma must see locked.
+    const w = (this.profile.fault.cpuFaultWindow ?? 4096) / 4096;
+    const start = Math.max(Math.floor(f.vpn / w) * w, f.vma.start);
+    const end = Math.min(Math.floor(f.vpn / w) * w + w, f.vma.end);
+    const args = newMigrateVma(f.mm, f.vma, start, end, this.opts.owner, this.selectDevice, f.pfn);
+    const movedVpns: number[] = [];
     this.selfMigrating = true;
     try {
       if (migrateVmaSetup(args) !== 0) return 2; // VM_FAULT_SIGBUS
@@ -732,23 +776,29 @@ export class HmmMirrorDevice extends TimedDevice {
       for (let i = 0; i < args.npages; i++) {
         const spage = migratePfnToPage(args.src[i]);
         if (spage < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE) || !this.mem?.owns(spage)) continue;
-        const dpage = p.allocSystem(policyNode(f.mm, f.vma, f.vpn + i));
+        const dpage = p.allocSystem(policyNode(f.mm, f.vma, start + i));
         p.copy(dpage, spage);
         args.dst[i] = migratePfn(dpage) + (mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       }
       migrateVmaPages(args);
+      for (let i = 0; i < args.npages; i++) {
+        if (migratePfnToPage(args.dst[i]) >= 0 && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) movedVpns.push(start + i);
+      }
       migrateVmaFinalize(args);
     } finally {
       this.selfMigrating = false;
     }
     const sp = this.spaces.get(f.mm.id);
-    sp?.pt.delete(f.vpn);
+    for (const v of movedVpns) sp?.pt.delete(v);
+    const n = Math.max(1, movedVpns.length);
     this.ctx.sys.stats.migrateToRam++;
-    this.metrics.pagesOut++;
-    this.metrics.bytesOut += 4096;
+    this.metrics.pagesOut += movedVpns.length;
+    this.metrics.bytesOut += movedVpns.length * 4096;
     const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
-    const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
-    if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
+    const fp = this.profile.fault;
+    const bytes = n * 4096;
+    const cost = fp.cpuFaultCost! + fp.perPageCost! * n + Math.ceil((bytes / effectiveBandwidth(this.profile, bytes, 'd2h')) * 1e12);
+    if (route) this.ctx.remoteAccess(route, bytes, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
       sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
@@ -756,6 +806,69 @@ export class HmmMirrorDevice extends TimedDevice {
       if (this.ctx.actor !== CPU && this.ctx.actor !== this.index) sp.noteStolen(f.vpn, this.ctx.engine.now);
     }
     return 0;
+  }
+
+  /**
+   * Whether [s, e) is one whole 2 MiB folio on the THP path (profile fault.perFolioCost): the
+   * driver then migrates, copies and binds it as one unit. The mm core (6.1) still moves 4 KiB
+   * pages; only the price follows 6.19's MIGRATE_VMA_SELECT_COMPOUND.
+   */
+  private isWholeFolio(s: number, e: number): boolean {
+    return this.profile.fault.perFolioCost !== undefined && s % 512 === 0 && e - s === 512;
+  }
+
+  /** Bind cost of the mapping ops since the last call: per op plus per device PTE written, ps. */
+  private bindPs(rec: BatchRecord): number {
+    const f = this.profile.fault;
+    const ps = rec.num_mapping_ops * f.bindCost! + this.bindEntries * f.bindPerEntry!;
+    this.bindEntries = 0;
+    return ps;
+  }
+
+  /**
+   * The pages of the aligned `window` (bytes) around each of `vpns`, clipped to the VMA and the
+   * 2 MiB block, that are not resident here yet. Empty when the profile has no window.
+   */
+  private windowPages(mm: Mm, vpns: readonly number[], window: number | undefined): number[] {
+    if (window === undefined || window <= 4096) return [];
+    const w = window / 4096;
+    const out = new Set<number>();
+    for (const v of vpns) {
+      const vma = mm.findVma(v);
+      if (!vma) continue;
+      const start = Math.max(Math.floor(v / w) * w, vma.start);
+      const end = Math.min(Math.floor(v / w) * w + w, vma.end);
+      for (let x = start; x < end; x++) if (x !== v && !this.isResidentHere(mm, x)) out.add(x);
+    }
+    return [...out];
+  }
+
+  /**
+   * Queue restore of a device without replayable faults (AMD with XNACK off): before its queue
+   * may run, KFD validates and maps the whole range where it resides (svm_range_validate_and_map
+   * with hmm_range_fault, writable where the VMA is), and never migrates on a fault. Maps the
+   * VMA around `vpn` here and returns the time the lane waits, ps: one restore pass (the replay
+   * cost) plus the bind of every page mapped.
+   */
+  private restore(sp: MirrorSpace, vpn: number): number {
+    const vma = sp.mm.findVma(vpn);
+    if (!vma) return 0;
+    const vpns: number[] = [];
+    for (let v = vma.start; v < vma.end; v++) if (!sp.pt.has(v)) vpns.push(v);
+    const writes = new Set(vma.writable ? vpns : []);
+    const rec = newBatchRecord(this.name, -1, this.ctx.engine.now);
+    const actor = this.ctx.actor;
+    this.ctx.actor = this.index;
+    this.remap(sp, vpns, writes, rec);
+    this.ctx.actor = actor;
+    const f = this.profile.fault;
+    const bind = this.bindPs(rec);
+    const ps = f.serviceLatency + f.replayCost! + bind + this.ctx.takeSyncPs();
+    this.metrics.replays++;
+    this.metrics.time.map += bind;
+    this.metrics.time.faultService += ps - bind;
+    this.ctx.spans(`${this.name}/driver`, 'queue restore', this.ctx.engine.now, ps, { pages: rec.num_mapped_pages });
+    return ps;
   }
 
   /** Pages of this device's memory now in use. */

@@ -137,7 +137,7 @@ export class SvaDevice extends TimedDevice {
     }
     this.ctx.actor = CPU;
     const priCost = f.priCost ?? 0;
-    const dur = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1) + priCost * pages.length + this.ctx.takeSyncPs();
+    const dur = f.serviceLatency + f.perFaultCost * pages.length + priCost * pages.length + this.ctx.takeSyncPs();
     rec.service = Math.floor(dur / 1000);
     this.metrics.time.faultService += dur;
     this.ctx.spans(`${this.name}/driver`, 'page requests', t0, dur, { requests: entries.length });

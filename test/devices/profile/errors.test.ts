@@ -98,7 +98,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
   it('unknown key', () => {
     expect(errorOf(edit(16, '  batchsize: 1'))).toBe('tiny.yaml:16:3: fault: unknown key "batchsize" (did you mean "batchSize"?)');
     expect(errorOf(edit(19, '  coalesceDuplicates: true', '  colour: red'))).toBe(
-      'tiny.yaml:20:3: fault: unknown key "colour" (expected one of: serviceLatency, perFaultCost, batchSize, bufferCapacity, replayPolicy, coalesceDuplicates, priCost)',
+      'tiny.yaml:20:3: fault: unknown key "colour" (expected one of: serviceLatency, perFaultCost, perBlockCost, perPageCost, perFolioCost, bindCost, bindPerEntry, replayCost, migrateWindow, cpuFaultCost, cpuFaultWindow, replayable, batchSize, bufferCapacity, replayPolicy, coalesceDuplicates, priCost)',
     );
     expect(errorOf(edit(5, 'driver: pinning', 'vendor: acme'))).toBe(
       'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, policy, sources)',

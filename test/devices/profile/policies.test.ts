@@ -17,10 +17,12 @@ describe('profile policy sections become registry choices', () => {
     const p = parseDevicePolicies(profilePolicies(load('gh200-c2c')));
     expect(p.accessCounters).toMatchObject({ policy: 'access-counters', threshold: 256 });
   });
-  it('KFD SVM migrates whole 2 MiB windows and has no UVM-style throttling', () => {
-    const p = parseDevicePolicies(profilePolicies(load('xgmi-pair')));
-    expect(p.prefetch).toMatchObject({ policy: 'prefetch-density', bigPagePages: 1 });
+  it('KFD SVM has no UVM-style throttling; its 2 MiB window is a fault field, not a prefetcher', () => {
+    const prof = load('mi250x-xnack');
+    const p = parseDevicePolicies(profilePolicies(prof));
     expect(p.thrashing).toEqual({ policy: 'thrashing-off' });
+    expect(profilePolicies(prof).prefetch).toBeUndefined();
+    expect(prof.fault.migrateWindow).toBe(2 * 1024 * 1024);
   });
   it('profiles without policies leave the defaults', () => {
     expect(profilePolicies(load('rdma-nic'))).toEqual({});

@@ -3,11 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { effectiveBandwidth, linkBandwidth, listProfiles, loadProfile, PROFILES_DIR, transferTime } from '../../../src/devices/profile/load.ts';
-import type { Profile } from '../../../src/devices/profile/schema.ts';
+import { isTraceableSource, type Profile } from '../../../src/devices/profile/schema.ts';
 import { kib, mib, gib } from '../../../src/units/bytes.ts';
 import { us } from '../../../src/units/time.ts';
 
-const REQUIRED = ['gh200-c2c', 'gpu-pcie4', 'gpu-pcie5', 'pascal-pcie3', 'rdma-nic', 'sva-accelerator', 'xgmi-pair'];
+/** The named devices issue 11 asks for (plus gpu-pcie4, the A100 kept under its generic name). */
+const REQUIRED = [
+  'pascal-pcie3', 'volta-titanv', 'gpu-pcie4', 'h100-pcie5', 'gh200-c2c', 'mi250x-xnack', 'mi250x-noxnack', 'xe2-bmg', 'xe2-bmg-thp',
+  'sva-accelerator', 'rdma-nic',
+];
 const files = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.yaml')).sort();
 const byName = new Map(listProfiles().map((p) => [p.name, p] as const));
 const get = (name: string): Profile => {
@@ -34,11 +38,10 @@ function numericLeaves(raw: unknown): string[][] {
 const join_ = (segs: string[]) => segs.map((s, i) => (s.startsWith('[') || i === 0 ? s : `.${s}`)).join('');
 
 describe('shipped profiles', () => {
-  it('include the seven required devices, sorted by name', () => {
+  it('include the required named devices, one file each', () => {
     const names = listProfiles().map((p) => p.name);
-    expect(names).toEqual([...names].sort());
     for (const n of REQUIRED) expect(names).toContain(n);
-    expect(files.map((f) => f.replace(/\.yaml$/, ''))).toEqual(names);
+    expect(files.map((f) => f.replace(/\.yaml$/, '')).sort()).toEqual([...names].sort());
   });
 
   it.each(files)('%s parses, validates and starts with a header comment', (f) => {
@@ -49,7 +52,7 @@ describe('shipped profiles', () => {
     expect(p.description.length).toBeGreaterThan(10);
   });
 
-  it.each(files)('%s: every number carries a source (a citation of anchors-uvm.md, or "estimate")', (f) => {
+  it.each(files)('%s: every number carries a traceable source (a citation, a derivation from one, or "estimate")', (f) => {
     const raw = parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as { sources: Record<string, string> };
     const leaves = numericLeaves(raw);
     expect(leaves.length).toBeGreaterThan(10);
@@ -64,7 +67,7 @@ describe('shipped profiles', () => {
     }
     expect(missing).toEqual([]);
     for (const [key, src] of Object.entries(raw.sources)) {
-      const ok = /^estimate\b/.test(src) || /anchors-uvm\.md (\(a\)|[bc]\.\d)/.test(src);
+      const ok = isTraceableSource(src);
       expect(ok, `${f}: sources.${key} = ${JSON.stringify(src)}`).toBe(true);
     }
   });
@@ -77,7 +80,8 @@ describe('pascal-pcie3', () => {
     expect(p.kind).toBe('gpu');
     expect(p.driver).toBe('hmm-mirror');
     expect(p.link.pcie).toEqual({ gen: 3, width: 16 });
-    expect(p.fault.serviceLatency).toBe(us(45));
+    // UVMSmart's 45 µs far fault is the whole cost of one fault: 44 µs per batch + 1 µs for the fault.
+    expect(p.fault.serviceLatency + p.fault.perFaultCost).toBe(us(45));
     expect(p.fault.batchSize).toBe(256);
     expect(p.fault.replayPolicy).toBe('batch-flush');
     expect(p.fault.coalesceDuplicates).toBe(true);
@@ -142,18 +146,19 @@ describe('gh200-c2c', () => {
 });
 
 describe('other profiles', () => {
-  it('PCIe 4 and 5 GPUs get their bandwidth from the PCIe generation', () => {
+  it('the A100 and H100 take their copy bandwidth from nvbandwidth measurements, below the PCIe payload rate', () => {
     const g4 = get('gpu-pcie4');
-    const g5 = get('gpu-pcie5');
+    const g5 = get('h100-pcie5');
     expect(g4.link.pcie).toEqual({ gen: 4, width: 16 });
     expect(g5.link.pcie).toEqual({ gen: 5, width: 16 });
-    expect(linkBandwidth(g5)).toBe(2 * linkBandwidth(g4));
-    expect(linkBandwidth(g4)).toBeGreaterThan(25e9);
+    expect(linkBandwidth(g4)).toBe(25e9);
+    expect(linkBandwidth(g5, 'h2d')).toBe(35e9);
+    expect(linkBandwidth(g5, 'd2h')).toBe(53e9);
     expect(g4.accessCounters).toEqual({ threshold: 256, granularity: mib(2) });
   });
 
-  it('xgmi-pair describes its XGMI peer link', () => {
-    const p = get('xgmi-pair');
+  it('mi250x-xnack describes its XGMI peer link', () => {
+    const p = get('mi250x-xnack');
     expect(p.kind).toBe('accelerator');
     expect(p.link.peer?.kind).toBe('xgmi');
     expect(p.link.peer?.peers).toBe(1);
