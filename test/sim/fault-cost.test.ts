@@ -1,0 +1,106 @@
+// The decomposed fault cost of the HMM mirror driver (profile `fault:`): each part changes the
+// time a fault takes by exactly what the profile says, and the Xe profiles reproduce the
+// per-fault breakdown they were calibrated on (anchors-2026.md section 3 row 7).
+import { describe, expect, it } from 'vitest';
+import type { Profile } from '../../src/devices/profile/schema.ts';
+import { singleFault } from '../../src/faultbench/latency.ts';
+import { DEV, alignedRegion, cpuWrite, kernelStep, machine, pageLanes, runScript, type KernelTiming, type Step } from '../../src/faultbench/harness.ts';
+import { profile } from './helpers.ts';
+
+const US = 1_000_000;
+const LIMIT = 10_000 * US * 1000; // 10 s
+
+type FaultField = 'serviceLatency' | 'perFaultCost' | 'perBlockCost' | 'perPageCost' | 'bindCost' | 'bindPerEntry' | 'replayCost';
+const withFault = (p: Profile, f: Partial<Profile['fault']>): Profile => ({ ...p, fault: { ...p.fault, ...f } });
+
+/** Stall of one device fault on a page the CPU wrote (one page migrated, one mapping op, one PTE). */
+const stallOf = (p: Profile) => singleFault(p, 'system', 1).stallPs!;
+
+/**
+ * One kernel lane touches the first page of a 2 MiB block the CPU wrote entirely (`cpuPages`
+ * pages); returns the kernel time and the device metrics.
+ */
+function blockFault(p: Profile, cpuPages = 512) {
+  const m = machine(p, 1, { policies: { prefetch: { policy: 'prefetch-none' } } });
+  const proc = m.spawn();
+  const base = alignedRegion(proc, 512);
+  const k: KernelTiming = { startPs: 0, endPs: -1 };
+  const steps: Step[] = [() => cpuWrite(m, proc, base, cpuPages), kernelStep(m, DEV, proc, { name: 'touch', lanes: pageLanes([base], false), computePs: 0, accessBytes: 64 }, k)];
+  expect(runScript(m, steps, LIMIT)).toBe(true);
+  return { ps: k.endPs - k.startPs, d: m.device(DEV), m, proc, base };
+}
+
+describe('the fault cost parts', () => {
+  const base = profile('volta-titanv');
+  it.each<[FaultField, number]>([
+    ['serviceLatency', 7 * US], ['perFaultCost', 3 * US], ['perBlockCost', 5 * US], ['perPageCost', 11 * US],
+    ['bindCost', 13 * US], ['bindPerEntry', 2 * US], ['replayCost', 17 * US],
+  ])('fault.%s adds exactly its value to a one-page fault (one fault, block, page, bind op, PTE, replay)', (field, delta) => {
+    const more = withFault(base, { [field]: (base.fault[field] ?? 0) + delta });
+    expect(stallOf(more) - stallOf(base)).toBe(delta);
+  });
+
+  it('fault.migrateWindow migrates the aligned window around the faulting page (KFD granularity, gpusvm range)', () => {
+    const one = blockFault(withFault(base, { migrateWindow: undefined }));
+    const win = blockFault(withFault(base, { migrateWindow: 2 * 1024 * 1024 }));
+    expect(one.d.metrics.pagesIn).toBe(1);
+    expect(win.d.metrics.pagesIn).toBe(512);
+    expect(win.d.metrics.faults.raised).toBe(1);
+  });
+
+  it('fault.perFolioCost prices a whole 2 MiB block as one folio instead of 512 pages', () => {
+    const win = withFault(base, { migrateWindow: 2 * 1024 * 1024 });
+    const pages = blockFault(win);
+    const folio = blockFault(withFault(win, { perFolioCost: 50 * US }));
+    // 512 × 2.6 µs of per-page CPU time becomes one 50 µs folio; 511 bind entries fewer.
+    const expected = 512 * base.fault.perPageCost! - 50 * US + 511 * base.fault.bindPerEntry!;
+    expect(pages.ps - folio.ps).toBe(expected);
+  });
+
+  it('fault.cpuFaultWindow and cpuFaultCost: a CPU touch brings the window back and pays the fixed cost', () => {
+    for (const [window, pages] of [[undefined, 1], [2 * 1024 * 1024, 512]] as const) {
+      const p = withFault(base, { migrateWindow: 2 * 1024 * 1024, cpuFaultWindow: window });
+      const r = blockFault(p);
+      const out0 = r.d.metrics.pagesOut;
+      let cpuPs = 0;
+      const done = runScript(r.m, [() => {
+        const a = cpuWrite(r.m, r.proc, r.base, 1, 'cpu-touch');
+        const t0 = r.m.engine.now;
+        a.onDone((t) => (cpuPs = t - t0));
+        return a;
+      }], LIMIT);
+      expect(done).toBe(true);
+      expect(r.d.metrics.pagesOut - out0).toBe(pages);
+      const costlier = blockFault(withFault(p, { cpuFaultCost: p.fault.cpuFaultCost! + 40 * US }));
+      let cpuPs2 = 0;
+      runScript(costlier.m, [() => {
+        const a = cpuWrite(costlier.m, costlier.proc, costlier.base, 1, 'cpu-touch');
+        const t0 = costlier.m.engine.now;
+        a.onDone((t) => (cpuPs2 = t - t0));
+        return a;
+      }], LIMIT);
+      expect(cpuPs2 - cpuPs).toBe(40 * US);
+    }
+  });
+
+  it('fault.replayable false (XNACK off): no faults, no migration, the range is mapped where it lives', () => {
+    const off = blockFault(profile('mi250x-noxnack'), 512);
+    const on = blockFault(profile('mi250x-xnack'), 512);
+    expect(on.d.metrics.faults.raised).toBe(1);
+    expect(on.d.metrics.pagesIn).toBe(512);
+    expect(off.d.metrics.faults.raised).toBe(0);
+    expect(off.d.metrics.pagesIn).toBe(0);
+    expect(off.d.metrics.accesses.remote).toBe(1);
+    expect(off.d.metrics.replays).toBe(1); // one queue restore
+  });
+});
+
+describe('the Xe profiles reproduce the 2 MB fault breakdown they were calibrated on (anchors-2026.md section 3 row 7)', () => {
+  // A kernel faulting once on a 2 MiB range the CPU wrote: fault service, migrate, copy, bind.
+  it('4 KiB path: 966 µs; THP path: 132 µs (within 2 %)', () => {
+    const fourK = blockFault(profile('xe2-bmg')).ps / US;
+    const thp = blockFault(profile('xe2-bmg-thp')).ps / US;
+    expect(Math.abs(fourK - 966) / 966).toBeLessThan(0.02);
+    expect(Math.abs(thp - 132) / 132).toBeLessThan(0.02);
+  });
+});
