@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export const LAYERS = [
   'units', 'engine', 'mm', 'hmm', 'topology', 'policy', 'devices', 'api', 'sim', 'workloads',
-  'hmmtrace', 'scenario', 'report', 'faultbench', 'cli', 'viewer',
+  'hmmtrace', 'scenario', 'report', 'faultbench', 'validate', 'cli', 'viewer',
 ];
 
 const layerRules = LAYERS.map((layer, i) => {

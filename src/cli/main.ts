@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
+import { registerValidate } from '../validate/cli.ts';
 import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
 import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
 
@@ -128,6 +129,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     });
 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
+  registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

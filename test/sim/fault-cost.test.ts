@@ -11,7 +11,8 @@ const US = 1_000_000;
 const LIMIT = 10_000 * US * 1000; // 10 s
 
 type FaultField = 'serviceLatency' | 'perFaultCost' | 'perBlockCost' | 'perPageCost' | 'bindCost' | 'bindPerEntry' | 'replayCost';
-const withFault = (p: Profile, f: Partial<Profile['fault']>): Profile => ({ ...p, fault: { ...p.fault, ...f } });
+/** The profile with some fault fields replaced (plain numbers: bytes or ps as the field says). */
+const withFault = (p: Profile, f: Record<string, number | undefined>): Profile => ({ ...p, fault: { ...p.fault, ...f } as Profile['fault'] });
 
 /** Stall of one device fault on a page the CPU wrote (one page migrated, one mapping op, one PTE). */
 const stallOf = (p: Profile) => singleFault(p, 'system', 1).stallPs!;
