@@ -174,7 +174,11 @@ export function compareCommand(a: string, b: string, io: Io): number {
 
 function linkText(p: Profile): string {
   const l = p.link;
-  const host = l.pcie ? `PCIe ${l.pcie.gen}.0 x${l.pcie.width} (${formatRate(pcieBandwidth(l.pcie.gen, l.pcie.width))})` : `${l.kind} ${formatRate(l.hostToDevice ?? 0)}`;
+  // Measured per-direction bandwidths, when the profile gives them, are what copies use.
+  const rate = l.hostToDevice !== undefined
+    ? (l.hostToDevice === l.deviceToHost ? formatRate(l.hostToDevice) : `${formatRate(l.hostToDevice)} H2D, ${formatRate(l.deviceToHost!)} D2H`)
+    : l.pcie ? formatRate(pcieBandwidth(l.pcie.gen, l.pcie.width)) : formatRate(0);
+  const host = l.pcie ? `PCIe ${l.pcie.gen}.0 x${l.pcie.width} (${rate})` : `${l.kind} ${rate}`;
   return l.peer ? `${host} + ${l.peer.kind} ${formatRate(l.peer.bandwidth)}` : host;
 }
 
