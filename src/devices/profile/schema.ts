@@ -22,8 +22,13 @@ export const DRIVER_KINDS = ['hmm-mirror', 'sva', 'pinning'] as const;
 export const HOST_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'nvlink-c2c', 'cxl'] as const;
 /** Device-to-peer link kinds; `network` is an RDMA fabric port. */
 export const PEER_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'cxl', 'network'] as const;
-/** UVM replay policies (anchors-uvm.md b.1): after each VA block, batch, flushed batch, whole buffer. */
-export const REPLAY_POLICIES = ['block', 'batch', 'batch-flush', 'once'] as const;
+/**
+ * How serviced faults resume. UVM's replay policies (anchors-uvm.md b.1) replay every stalled
+ * access: after each VA block, batch, flushed batch, or the whole buffer. `per-fault` answers
+ * only the faults serviced, as Xe's page-fault response to the GuC does: other stalled accesses
+ * keep waiting for their own answer instead of faulting again.
+ */
+export const REPLAY_POLICIES = ['block', 'batch', 'batch-flush', 'once', 'per-fault'] as const;
 
 /** Default device memory chunk: UVM manages GPU memory in 2 MiB root chunks (anchors-uvm.md b.5). */
 export const DEFAULT_CHUNK_SIZE: Bytes = mib(2);

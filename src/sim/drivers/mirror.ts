@@ -223,7 +223,10 @@ export class HmmMirrorDevice extends TimedDevice {
       const entry: FaultEntry = { lane: lane.id, space: sp.space, vpn, write, time: t };
       this.metrics.faults.raised++;
       this.ctx.timeline.fault(this.name, t);
-      if (!this.buffer.push(entry)) this.metrics.faults.overflows++;
+      if (!this.buffer.push(entry)) {
+        this.metrics.faults.overflows++;
+        this.overflowed.add(lane.id);
+      }
       this.requestService(t);
       return -1;
     }
@@ -387,9 +390,11 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     if (toMap.length === 0) return;
     const block = Math.floor(toMap[0].vpn / 512);
-    // KFD and drm_gpusvm migrate a whole aligned window (svm_range granularity, gpusvm chunk)
-    // around a faulting page, not just the page: those pages move and map with the fault.
-    const windowed = toMigrate.length > 0 ? this.windowPages(mm, toMigrate, this.profile.fault.migrateWindow) : [];
+    // KFD and drm_gpusvm work on a whole aligned window (svm_range granularity, gpusvm range)
+    // around a faulting page: it migrates with the fault when the fault migrates, and is
+    // collected (hmm_range_fault) and mapped with it either way.
+    const window = this.windowPages(mm, toMap.map((f) => f.vpn), this.profile.fault.migrateWindow);
+    const windowed = toMigrate.length > 0 ? window.filter((v) => !this.isResidentHere(mm, v)) : [];
     if (this.mem) busyKeys.add(this.mem.keyOf(sp.space, toMap[0].vpn));
     if (!sp.blockMigrations.has(block)) rec.num_new_vablock++;
     let prefetch: number[] = [];
@@ -420,7 +425,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const mapVpns = new Map<number, boolean>();
     for (const fl of toMap) mapVpns.set(fl.vpn, fl.write);
     for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
-    for (const v of windowed) if (!mapVpns.has(v) && movedSet.has(v)) mapVpns.set(v, false);
+    for (const v of window) if (!mapVpns.has(v) && !sp.pt.has(v)) mapVpns.set(v, false);
     this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, faults);
   }
 
@@ -712,14 +717,28 @@ export class HmmMirrorDevice extends TimedDevice {
     if (policy === 'batch-flush') this.buffer.flush(now);
     rec.num_replays = policy === 'block' ? Math.max(1, rec.num_vablock) : 1;
     this.metrics.replays += rec.num_replays;
-    for (const e of [...this.pendingEntries.splice(0), ...entries]) this.latencies.push(now - e.time);
+    const answered = [...this.pendingEntries.splice(0), ...entries];
+    for (const e of answered) this.latencies.push(now - e.time);
     this.records.push(rec);
     this.servicing = false;
-    this.replayAll(now);
+    if (policy === 'per-fault') {
+      // Only the answered faults resume; a lane whose fault the full buffer dropped retries now.
+      const lanes = new Set([...answered.map((e) => e.lane), ...this.overflowed]);
+      this.overflowed.clear();
+      for (const id of lanes) {
+        const lane = this.lane(id);
+        if (lane?.stalled) lane.run.wake(lane, now);
+      }
+    } else {
+      this.overflowed.clear();
+      this.replayAll(now);
+    }
     if (this.buffer.length > 0) this.requestService(Math.max(now, this.buffer.oldestTime()!));
   }
 
   private readonly pendingEntries: FaultEntry[] = [];
+  /** Lanes whose fault the full buffer dropped: they retry at the next answer. */
+  private readonly overflowed = new Set<number>();
 
   // ---- core callbacks ----
 
@@ -826,8 +845,8 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   /**
-   * The pages of the aligned `window` (bytes) around each of `vpns`, clipped to the VMA and the
-   * 2 MiB block, that are not resident here yet. Empty when the profile has no window.
+   * The other pages of the aligned `window` (bytes) around each of `vpns`, clipped to the VMA
+   * and the 2 MiB block. Empty when the profile has no window.
    */
   private windowPages(mm: Mm, vpns: readonly number[], window: number | undefined): number[] {
     if (window === undefined || window <= 4096) return [];
@@ -838,7 +857,7 @@ export class HmmMirrorDevice extends TimedDevice {
       if (!vma) continue;
       const start = Math.max(Math.floor(v / w) * w, vma.start);
       const end = Math.min(Math.floor(v / w) * w + w, vma.end);
-      for (let x = start; x < end; x++) if (x !== v && !this.isResidentHere(mm, x)) out.add(x);
+      for (let x = start; x < end; x++) if (x !== v) out.add(x);
     }
     return [...out];
   }
