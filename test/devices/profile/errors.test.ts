@@ -122,7 +122,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:12:12: link.latency: unknown duration unit "parsecs" in "12 parsecs"; expected one of ps, ns, us, µs, ms, s',
     );
     expect(errorOf(edit(18, '  replayPolicy: sometimes'))).toBe(
-      'tiny.yaml:18:17: fault.replayPolicy: expected one of block, batch, batch-flush, once; got "sometimes"',
+      'tiny.yaml:18:17: fault.replayPolicy: expected one of block, batch, batch-flush, once, per-fault; got "sometimes"',
     );
     expect(errorOf(edit(21, '  entries: 0'))).toBe('tiny.yaml:21:12: tlb.entries: expected a number greater than 0, got 0');
     expect(errorOf(edit(16, '  batchSize: 65'))).toBe(
