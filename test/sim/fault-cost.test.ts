@@ -96,6 +96,33 @@ describe('the fault cost parts', () => {
   });
 });
 
+describe('migrate_to_ram on UVM goes through the density prefetcher', () => {
+  // A CPU walking a 2 MiB block that lives on the GPU: with the prefetcher, each fault brings
+  // back a region twice the size of what is already back (1, 1, 2, 4, ... pages), so a block
+  // takes about log2(512) faults instead of 512.
+  const walkBack = (policies: object | undefined) => {
+    const p = profile('volta-titanv');
+    const m = machine(p, 1, { policies });
+    const proc = m.spawn();
+    const base = alignedRegion(proc, 512);
+    const ok = runScript(m, [
+      () => cpuWrite(m, proc, base, 512),
+      kernelStep(m, DEV, proc, { name: 'pull', lanes: pageLanes(Array.from({ length: 512 }, (_, i) => base + i), false), computePs: 0, accessBytes: 64 }),
+      () => cpuWrite(m, proc, base, 512, 'back'),
+    ], LIMIT);
+    expect(ok).toBe(true);
+    expect(m.device(DEV).metrics.pagesIn).toBe(512);
+    expect(m.device(DEV).metrics.pagesOut).toBe(512);
+    return m.sys.stats.migrateToRam;
+  };
+  it('a sequential CPU walk back takes O(log) faults per block with the prefetcher, one per page without', () => {
+    expect(walkBack({ prefetch: { policy: 'prefetch-none' } })).toBe(512);
+    const withPrefetch = walkBack(undefined);
+    expect(withPrefetch).toBeGreaterThan(1);
+    expect(withPrefetch).toBeLessThanOrEqual(2 * Math.log2(512) + 6);
+  });
+});
+
 describe('the Xe profiles reproduce the 2 MB fault breakdown they were calibrated on (anchors-2026.md section 3 row 7)', () => {
   // A kernel faulting once on a 2 MiB range the CPU wrote: fault service, migrate, copy, bind.
   it('4 KiB path: 966 µs; THP path: 132 µs (within 2 %)', () => {

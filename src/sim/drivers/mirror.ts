@@ -783,9 +783,7 @@ export class HmmMirrorDevice extends TimedDevice {
     // The window the driver moves back: nouveau and UVM the touched page, KFD its granularity
     // window (svm_migrate_to_ram), drm_pagemap the device allocation's range. Only this device's
     // pages in it move; the faulting page's source pfn is the one migrate_vma must see locked.
-    const w = (this.profile.fault.cpuFaultWindow ?? 4096) / 4096;
-    const start = Math.max(Math.floor(f.vpn / w) * w, f.vma.start);
-    const end = Math.min(Math.floor(f.vpn / w) * w + w, f.vma.end);
+    const [start, end] = this.cpuFaultRange(f.mm, f.vma, f.vpn);
     const args = newMigrateVma(f.mm, f.vma, start, end, this.opts.owner, this.selectDevice, f.pfn);
     const movedVpns: number[] = [];
     this.selfMigrating = true;
@@ -888,6 +886,32 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.time.faultService += ps - bind;
     this.ctx.spans(`${this.name}/driver`, 'queue restore', this.ctx.engine.now, ps, { pages: rec.num_mapped_pages });
     return ps;
+  }
+
+  /**
+   * The range [start, end) migrate_to_ram moves back for a touch of `vpn`: the profile's
+   * cpuFaultWindow (KFD's granularity window, drm_pagemap's range), clipped to the VMA; without
+   * one, UVM's: its CPU faults go through the same uvm_va_block_service_locked as GPU faults and
+   * so through the density prefetcher (open-gpu-kernel-modules uvm_va_block.c,
+   * block_cpu_fault_locked → uvm_va_block_service_locked(UVM_ID_CPU) → the prefetch hint; read
+   * from source, not measured), with the CPU's pages as the resident ones and no big-page
+   * growth; without a density prefetcher (nouveau, dmirror), the page alone.
+   */
+  private cpuFaultRange(mm: Mm, vma: Vma, vpn: number): [number, number] {
+    const window = this.profile.fault.cpuFaultWindow;
+    if (window !== undefined) {
+      const w = window / 4096;
+      return [Math.max(Math.floor(vpn / w) * w, vma.start), Math.min(Math.floor(vpn / w) * w + w, vma.end)];
+    }
+    if (this.policies.prefetch.policy !== 'prefetch-density') return [vpn, vpn + 1];
+    const block = Math.floor(vpn / 512);
+    const lo = Math.max(block * 512, vma.start), hi = Math.min(block * 512 + 512, vma.end);
+    const onCpu: number[] = [];
+    for (let v = lo; v < hi; v++) if (v !== vpn && pteType(mm.pt.pte(v)) === PteType.PRESENT && mm.pt.pte(v) !== 0) onCpu.push(v);
+    const params = { ...prefetchParamsOf(this.policies.prefetch), bigPagePages: 1, minFaults: 1 };
+    const more = computePrefetch({ faulted: [vpn], resident: onCpu, thrashing: [], priorFaultMigrations: 1 }, params).filter((v) => v >= lo && v < hi);
+    if (more.length === 0) return [vpn, vpn + 1];
+    return [Math.min(vpn, more[0]), Math.max(vpn, more[more.length - 1]) + 1];
   }
 
   /** Pages of this device's memory now in use. */
