@@ -48,7 +48,7 @@ const LABELS: Record<InvalidationEvent, string> = {
 
 /** Short names of the events, for chart categories. */
 export const EVENT_SHORT: Record<InvalidationEvent, string> = {
-  fork: 'fork', mprotect: 'mprotect', munmap: 'munmap', dontneed: 'MADV_DONTNEED',
+  fork: 'fork', mprotect: 'mprotect', munmap: 'munmap', dontneed: 'madvise DONTNEED',
   'thp-split': 'THP split', 'thp-collapse': 'THP collapse', numa: 'NUMA migration',
 };
 
