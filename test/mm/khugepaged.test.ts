@@ -143,6 +143,22 @@ describe('MADV_COLLAPSE', () => {
     assertInvariants(m, [p]);
   });
 
+  it('a device-coherent page mapped in the block refuses it (SCAN_PAGE_NULL: ZONE_DEVICE), -EINVAL', () => {
+    const m = new Machine();
+    const p = m.spawn();
+    const base = alignedAnon(p);
+    fill(p, base);
+    // Devices 2 and 3 of test_hmm have coherent memory: migrated pages stay CPU-mapped, present.
+    expect(p.device(2).migrateToDevice(base + 8, 2).cpages).toBe(2);
+    expect(pteType(p.mm.pt.pte(base + 8))).toBe(PteType.PRESENT);
+    expect(p.sys.pages.isDeviceCoherent(cpuEntry(p.mm, base + 8).pfn)).toBe(true);
+    const seen = watch(p, base);
+    expect(p.madvise(base, PMD_NR, 'collapse')).toBe(-EINVAL);
+    expect(seen).toEqual([]);
+    expect(isHuge(p, base)).toBe(false);
+    assertInvariants(m, [p]);
+  });
+
   it('revokes device-exclusive entries (MMU_NOTIFY_EXCLUSIVE) before collapsing', () => {
     const m = new Machine();
     const p = m.spawn();
