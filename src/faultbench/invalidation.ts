@@ -11,9 +11,13 @@
 // half of it (the kernel then reads the other half; the VMA split inside the 2 MiB block
 // invalidates the whole block, as 6.1's vma_adjust_trans_huge does), MADV_DONTNEED of 64
 // pages, the same MADV_DONTNEED inside a THP (which splits the PMD first, invalidating the
-// whole 2 MiB), and NUMA migration of a mirrored page: move_pages(2) of one page of the range
-// to the second socket of a two-socket host (each mapping invalidated with MMU_NOTIFY_CLEAR;
-// afterwards the device reaches that page over the inter-socket link).
+// whole 2 MiB), MADV_COLLAPSE of the range (PTE-mapped small pages, as khugepaged would find
+// them, copied into one THP: one MMU_NOTIFY_CLEAR over the 2 MiB, modelled from 6.1's
+// collapse_huge_page), and NUMA migration of a mirrored page: move_pages(2) of one page of the
+// range to the second socket of a two-socket host (each mapping invalidated with
+// MMU_NOTIFY_CLEAR; afterwards the device reaches that page over the inter-socket link).
+// fork, the THP split, the THP collapse and the NUMA migration are the "SVM pain points" the
+// upstream discussion names: CPU-side mm work a shared-virtual-memory device pays for.
 import type { Profile } from '../devices/profile/schema.ts';
 import type { Process } from '../api/machine.ts';
 import { streaming } from '../workloads/streaming.ts';
@@ -21,16 +25,31 @@ import { BLOCK_PAGES, DEV, NOTES, alignedRegion, cpuWrite, kernelStep, machine, 
 import type { Cell, MeasureTable, Row } from './types.ts';
 
 /** CPU-side events, in table order. */
-export const INVALIDATION_EVENTS = ['fork', 'mprotect', 'munmap', 'dontneed', 'thp-split', 'numa'] as const;
+export const INVALIDATION_EVENTS = ['fork', 'mprotect', 'munmap', 'dontneed', 'thp-split', 'thp-collapse', 'numa'] as const;
 export type InvalidationEvent = (typeof INVALIDATION_EVENTS)[number];
+
+/** The events that are SVM pain points (fork, THP split and collapse, NUMA migration), in table order. */
+export const SVM_PAIN_POINTS = ['fork', 'thp-split', 'thp-collapse', 'numa'] as const satisfies readonly InvalidationEvent[];
+
+/** Whether `event` is one of the SVM pain points. */
+export function isPainPoint(event: InvalidationEvent): boolean {
+  return (SVM_PAIN_POINTS as readonly string[]).includes(event);
+}
 
 const LABELS: Record<InvalidationEvent, string> = {
   fork: 'fork (COW write-protect)',
   mprotect: 'mprotect(PROT_READ)',
   munmap: 'munmap of half the range',
   dontneed: 'MADV_DONTNEED of 64 pages',
-  'thp-split': 'MADV_DONTNEED of 64 pages in a THP (PMD split)',
+  'thp-split': 'THP split (MADV_DONTNEED of 64 pages in a THP)',
+  'thp-collapse': 'THP collapse (MADV_COLLAPSE of the range)',
   numa: 'NUMA migration of a mirrored page (move_pages to node 1)',
+};
+
+/** Short names of the events, for chart categories. */
+export const EVENT_SHORT: Record<InvalidationEvent, string> = {
+  fork: 'fork', mprotect: 'mprotect', munmap: 'munmap', dontneed: 'madvise DONTNEED',
+  'thp-split': 'THP split', 'thp-collapse': 'THP collapse', numa: 'NUMA migration',
 };
 
 /** Pages in the mirrored range (one 2 MiB block) and lanes of the kernel. */
@@ -116,6 +135,10 @@ function apply(p: Process, event: InvalidationEvent, base: number, keepChild: (c
     case 'thp-split':
       check('madvise', p.madvise(base + RANGE_PAGES / 4, DROP_PAGES, 'dontneed'));
       return;
+    case 'thp-collapse':
+      // The range is small pages (an 'anon' region, no VM_HUGEPAGE): MADV_COLLAPSE needs none.
+      check('madvise(MADV_COLLAPSE)', p.madvise(base, RANGE_PAGES, 'collapse'));
+      return;
     case 'numa': {
       const r = p.movePages(base + RANGE_PAGES / 4, 1, 1);
       if (r.ret !== 0 || r.status[0] !== 1) throw new Error(`faultbench: move_pages failed: ret ${r.ret}, status ${r.status[0]}`);
@@ -146,7 +169,10 @@ export function invalidationMeasure(profiles: readonly Profile[], seed: number):
     const costs = new Map<string, InvalidationCost | string>();
     for (const p of profiles) costs.set(p.name, invalidationUnavailable(p) ?? invalidationCost(p, event, seed));
     const row = (metric: string, label: string, unit: string, f: (c: InvalidationCost) => number): Row => ({
-      key: `invalidation.${event}.${metric}`, label: `${LABELS[event]}: ${label}`, unit, params: { event, metric },
+      key: `invalidation.${event}.${metric}`,
+      label: `${isPainPoint(event) ? 'SVM pain point: ' : ''}${LABELS[event]}: ${label}`,
+      unit,
+      params: { event, metric, painPoint: isPainPoint(event) ? 'yes' : 'no' },
       cells: Object.fromEntries(profiles.map((p): [string, Cell] => {
         const c = costs.get(p.name)!;
         return [p.name, typeof c === 'string' ? na(c) : { value: f(c) }];
@@ -159,7 +185,7 @@ export function invalidationMeasure(profiles: readonly Profile[], seed: number):
   return {
     id: 'invalidation',
     title: 'Invalidation cost of CPU-side events on a mirrored 2 MiB range',
-    meaning: 'extra time of a kernel re-reading the range after the event (shootdown + re-faults), the faults it takes, and the shootdown time, against the same kernel without the event',
+    meaning: 'extra time of a kernel re-reading the range after the event (shootdown + re-faults), the faults it takes, and the shootdown time, against the same kernel without the event; fork, THP split, THP collapse and NUMA migration are the SVM pain points',
     rows,
   };
 }

@@ -45,6 +45,27 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
       if (vma.isMixed) return VM_FAULT_SIGBUS;
       return doFileFault(mm, vma, vpn, write);
     case PteType.DEVICE_EXCLUSIVE:
+    case PteType.DEVICE_PRIVATE:
+    case PteType.MIGRATION:
+      return doSwapPage(mm, vma, vpn);
+    case PteType.PRESENT:
+      if (write && !pteHas(e, PTE_WRITE)) return doWpPage(mm, vma, vpn);
+      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+      return VM_FAULT_OK;
+  }
+  return VM_FAULT_SIGBUS;
+}
+
+/**
+ * do_swap_page for the non-present entries the model has (no swap: they are all non-swap
+ * entries): a device-exclusive entry is revoked, a device-private page goes back to RAM through
+ * its driver's migrate_to_ram, a migration entry is waited on. Besides faults, khugepaged's
+ * swap-in step (khugepaged.ts) calls it. Returns a VM_FAULT code.
+ */
+export function doSwapPage(mm: Mm, vma: Vma, vpn: number): number {
+  const e = mm.pt.pte(vpn);
+  switch (pteType(e)) {
+    case PteType.DEVICE_EXCLUSIVE:
       removeDeviceExclusiveEntry(mm, vma, vpn);
       return VM_FAULT_OK;
     case PteType.DEVICE_PRIVATE: {
@@ -60,12 +81,8 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
       // never); a stale one is waited on through a page that is not locked.
       if (isStaleMigration(e)) throw new KernelCrash('migration_entry_wait on a migration entry left by try_to_migrate on a device-exclusive entry');
       return VM_FAULT_OK;
-    case PteType.PRESENT:
-      if (write && !pteHas(e, PTE_WRITE)) return doWpPage(mm, vma, vpn);
-      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
-      return VM_FAULT_OK;
   }
-  return VM_FAULT_SIGBUS;
+  return VM_FAULT_OK;
 }
 
 /** do_anonymous_page: the zero page for reads, a new exclusive anon page for writes. */

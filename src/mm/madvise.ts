@@ -4,16 +4,18 @@ import { PG_ANON, PG_FILE, PG_DIRTY, PG_LAZYFREE } from './page.ts';
 import { zapRange } from './memory.ts';
 import { splitHugePage } from './huge-memory.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
+import { madviseCollapse } from './khugepaged.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
 
 /** The madvise() advice values the model implements. */
-export type Advice = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'willneed' | 'cold' | 'pageout' | 'remove';
+export type Advice = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'willneed' | 'cold' | 'pageout' | 'remove' | 'collapse';
 
 /**
  * madvise(start, npages, advice) as do_madvise + madvise_walk_vmas: each VMA piece of the
  * range gets the advice; holes make the call return ENOMEM after the rest was done; the first
- * error from a VMA stops the walk. Returns 0 or -errno.
+ * error from a VMA stops the walk. Returns 0 or -errno. `collapse` is MADV_COLLAPSE (advice 25,
+ * new in 6.1; khugepaged.ts), which the op language does not have (the real hmmtrace.c lacks it).
  */
 export function madvise(mm: Mm, start: number, npages: number, advice: Advice): number {
   if (npages === 0) return 0;
@@ -30,7 +32,9 @@ export function madvise(mm: Mm, start: number, npages: number, advice: Advice): 
     }
     const tmp = Math.min(v.end, end);
     const err = madviseVma(mm, v, s, tmp, advice);
-    if (err) return err === -ENOMEM ? -EAGAIN : err;
+    // madvise_vma_behavior turns -ENOMEM into -EAGAIN on its way out; MADV_COLLAPSE returns
+    // before that point, so its -ENOMEM (no THP could be allocated) stays.
+    if (err) return err === -ENOMEM && advice !== 'collapse' ? -EAGAIN : err;
     s = tmp;
     if (s >= end) break;
   }
@@ -47,6 +51,8 @@ function madviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: Advice
       return vma.isAnonymous ? -EBADF : 0;
     case 'remove':
       return madviseRemove(mm, vma, start, end);
+    case 'collapse':
+      return madviseCollapse(mm, vma, start, end);
     case 'cold':
     case 'pageout':
       if (vma.isHugetlb) return -EINVAL;

@@ -58,6 +58,69 @@ export function chartBase(title: string, subtext: string): EChartsOption {
   };
 }
 
+/**
+ * Upper bounds of DejaVu Sans advances (Debian's default sans-serif and the widest common one)
+ * as a fraction of the font size, by character class (the first class that matches; anything
+ * else counts 1 em): layouts computed from them leave at least the room a browser needs,
+ * whatever sans-serif it picks.
+ */
+const ADVANCE: [RegExp, number][] = [
+  [/[mwMW@%→—]/, 1.0],
+  [/[ilj.,:;'|!()[\]{}/ tfr-]/, 0.42],
+  [/[A-Z&]/, 0.8],
+  [/[a-z0-9#$?_~+=<>µ–]/, 0.65],
+];
+
+/** Width of `text` at `fontPx` in a sans-serif font, an upper bound in px (see ADVANCE). */
+export function textWidthPx(text: string, fontPx = 12): number {
+  return Math.ceil(ems(text) * fontPx);
+}
+
+/** Width of `text` in ems (see ADVANCE). */
+function ems(text: string): number {
+  let em = 0;
+  for (const ch of text) em += ADVANCE.find(([re]) => re.test(ch))?.[1] ?? 1.0;
+  return em;
+}
+
+/** Lines that greedy word wrapping of `text` into `widthPx` gives (a word wider than the line takes its own). */
+export function wrappedLines(text: string, widthPx: number, fontPx = 12): number {
+  let lines = 0;
+  for (const para of text.split('\n')) {
+    let used = 0;
+    lines++;
+    for (const word of para.split(' ')) {
+      const w = ems(used === 0 ? word : ` ${word}`) * fontPx;
+      if (used > 0 && used + w > widthPx) {
+        lines++;
+        used = ems(word) * fontPx;
+      } else used += w;
+    }
+  }
+  return lines;
+}
+
+/**
+ * Rows of a horizontal ECharts legend (ECharts 6 defaults: 25 px symbol, 5 px to the text,
+ * 8 px between items, 5 px padding) holding `names` in `widthPx`. Greedy wrapping needs no
+ * fewer rows when items get wider, so an upper bound of each item's width gives an upper
+ * bound of the rows.
+ */
+export function legendRows(names: readonly string[], widthPx: number): number {
+  const avail = widthPx - 10;
+  let rows = names.length > 0 ? 1 : 0, x = 0;
+  for (const n of names) {
+    const w = 25 + 5 + textWidthPx(n) + 8;
+    if (x > 0 && x + w > avail) {
+      rows++;
+      x = w;
+    } else x += w;
+  }
+  return rows;
+}
+/** Height of one legend row in px, an upper bound (a 12 px label with its padding, plus the 8 px gap). */
+export const LEGEND_ROW_PX = 32;
+
 /** A "no data" note drawn in the middle of an otherwise empty chart. */
 function noData(option: EChartsOption, what: string): EChartsOption {
   return {

@@ -145,6 +145,8 @@ export interface PageChart {
   name: string;
   title: string;
   option: unknown;
+  /** Height of the chart's container in px, when the chart needs other than the page's default. */
+  height?: number;
 }
 
 /** The opening of a self-contained page, up to and including `<body>`. */
@@ -164,7 +166,7 @@ export function pageHead(title: string, style: string): string[] {
 
 /** One container div per chart, in order. */
 export function chartDivs(charts: readonly PageChart[]): string[] {
-  return charts.map((c) => `<div id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}" class="chart" role="img" aria-label="${escapeHtml(c.title)}"></div>`);
+  return charts.map((c) => `<div id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}" class="chart"${c.height === undefined ? '' : ` style="height: ${Math.round(c.height)}px"`} role="img" aria-label="${escapeHtml(c.title)}"></div>`);
 }
 
 /** The end of a page: the chart options as JSON, the ECharts library, `init`, and the closing tags. */

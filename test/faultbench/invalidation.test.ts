@@ -1,6 +1,6 @@
 // Measure 4: invalidation cost of CPU-side events on a mirrored range.
 import { describe, it, expect } from 'vitest';
-import { invalidationCost, invalidationMeasure, INVALIDATION_EVENTS } from '../../src/faultbench/invalidation.ts';
+import { invalidationCost, invalidationMeasure, INVALIDATION_EVENTS, SVM_PAIN_POINTS } from '../../src/faultbench/invalidation.ts';
 import { NOTES } from '../../src/faultbench/harness.ts';
 import { profile } from './helpers.ts';
 
@@ -52,6 +52,29 @@ describe('invalidation cost', () => {
     expect(sva.faults).toBe(0);
     expect(sva.shootdowns).toBe(1);
     expect(sva.stallPs).toBeLessThan(c.stallPs);
+  });
+
+  it('a THP collapse (MADV_COLLAPSE of the PTE-mapped range) is one MMU_NOTIFY_CLEAR over the 2 MiB: the mirror re-faults all of it, SVA only refills its IOTLB', () => {
+    const c = invalidationCost(gpu, 'thp-collapse', 1);
+    expect(c.shootdowns).toBe(1);
+    expect(c.faults).toBeGreaterThanOrEqual(512);
+    expect(c.stallPs).toBeGreaterThan(16 * gpu.fault.serviceLatency);
+    const sva = invalidationCost(profile('sva-accelerator'), 'thp-collapse', 1);
+    expect(sva.shootdowns).toBe(1);
+    expect(sva.faults).toBe(0);
+    expect(sva.stallPs).toBeGreaterThan(0);
+    expect(sva.stallPs).toBeLessThan(c.stallPs / 10);
+  });
+
+  it('fork, THP split, THP collapse and NUMA migration are the SVM pain points, marked in their rows', () => {
+    expect([...SVM_PAIN_POINTS]).toEqual(['fork', 'thp-split', 'thp-collapse', 'numa']);
+    const t = invalidationMeasure([profile('sva-accelerator')], 1);
+    for (const r of t.rows) {
+      const pain = (SVM_PAIN_POINTS as readonly string[]).includes(String(r.params.event));
+      expect(r.params.painPoint, r.key).toBe(pain ? 'yes' : 'no');
+      expect(r.label.startsWith('SVM pain point: '), r.key).toBe(pain);
+    }
+    expect(t.rows.filter((r) => r.params.painPoint === 'yes')).toHaveLength(SVM_PAIN_POINTS.length * 3);
   });
 
   it('the pinning driver has no mirror: every event is n/a with that reason', () => {
