@@ -22,7 +22,7 @@ describe('chart layout estimates', () => {
 
   it('count legend rows, never fewer for wider names', () => {
     expect(legendRows([], 800)).toBe(0);
-    const names = ['gh200-c2c', 'gpu-pcie4', 'gpu-pcie5', 'pascal-pcie3', 'rdma-nic', 'sva-accelerator', 'xgmi-pair'];
+    const names = ['gh200-c2c', 'gpu-pcie4', 'h100-pcie5', 'pascal-pcie3', 'rdma-nic', 'sva-accelerator', 'mi250x-xnack'];
     expect(legendRows(names, 2000)).toBe(1);
     const narrow = legendRows(names, 400);
     expect(narrow).toBeGreaterThan(1);
