@@ -213,7 +213,9 @@ export class HmmMirrorDevice extends TimedDevice {
     if (home === this.index) {
       this.metrics.accesses.local++;
     } else {
-      const route = this.ctx.route(this.ctx.homeNodeOf(pfn), this.node);
+      // The data of a load moves from the memory to the device, that of a store the other way.
+      const where = this.ctx.homeNodeOf(pfn);
+      const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
       if (home === CPU) this.metrics.accesses.remote++;
       else this.metrics.accesses.peer++;
       if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);

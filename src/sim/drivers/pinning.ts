@@ -135,7 +135,9 @@ export class PinningDevice extends TimedDevice {
     const home = this.ctx.deviceOfPfn(spfn);
     if (home === CPU) this.metrics.accesses.remote++;
     else this.metrics.accesses.peer++;
-    const route = this.ctx.route(this.ctx.homeNodeOf(spfn), this.node);
+    // The data of a load moves from the memory to the device, that of a store the other way.
+    const where = this.ctx.homeNodeOf(spfn);
+    const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
     return cost;

@@ -88,7 +88,8 @@ export class SvaDevice extends TimedDevice {
     if (home === this.index) this.metrics.accesses.local++;
     else if (home === CPU) this.metrics.accesses.remote++;
     else this.metrics.accesses.peer++;
-    const route = home === this.index ? null : this.ctx.route(from, this.node);
+    // The data of a load moves from the memory to the device, that of a store the other way.
+    const route = home === this.index ? null : write ? this.ctx.route(this.node, from) : this.ctx.route(from, this.node);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) {
       this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
