@@ -8,6 +8,7 @@ import type { Route } from '../topology/routing.ts';
 import type { Transfers, SpanSink } from '../devices/transfers.ts';
 import type { Process } from '../api/machine.ts';
 import type { TimelineBuilder } from './metrics.ts';
+import type { DeviceMetrics } from './results.ts';
 
 /** Memory node name of system memory in metrics and timelines. */
 export const CPU_NODE = 'cpu';
@@ -36,6 +37,11 @@ export interface SimContext {
   route(from: string, to: string): Route | null;
   /** Device index owning a ZONE_DEVICE pfn, or -1 for system memory. */
   deviceOfPfn(pfn: number): number;
+  /**
+   * Counters of device `index`: a driver that takes pages straight from a peer's memory (one
+   * migrate_vma inside an address-space group) counts them out of that peer here.
+   */
+  deviceMetrics(index: number): DeviceMetrics;
   /** The process owning address space `space` (an Mm id). */
   processOf(space: number): Process;
   /**

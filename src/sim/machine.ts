@@ -26,7 +26,7 @@ import { CpuRun } from './cpu.ts';
 import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
-import { RESULTS_SCHEMA_VERSION, type BatchRecord, type LinkMetrics, type RunResults, type Span } from './results.ts';
+import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 
 /** A device of the machine: a name (its topology endpoint id), a profile and its policies. */
 export interface DeviceConfig {
@@ -274,6 +274,9 @@ export class SimMachine implements SimContext {
       this.pagemapDevice.set(pm, d);
     }
     return d;
+  }
+  deviceMetrics(index: number): DeviceMetrics {
+    return this.devices[index].metrics;
   }
   processOf(space: number): Process {
     return this.procs.get(space)!;

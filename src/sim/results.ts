@@ -120,7 +120,10 @@ export interface DeviceMetrics {
   };
   batches: number;
   replays: number;
-  /** Pages migrated into this device's memory / out of it. */
+  /**
+   * Pages migrated into this device's memory / out of it (to RAM: migrate_to_ram, eviction,
+   * copy-back; or straight to a peer of its address-space group, counted on both sides).
+   */
   pagesIn: number;
   pagesOut: number;
   bytesIn: number;

@@ -52,3 +52,26 @@ describe('remote accesses are booked on the direction the data moves', () => {
     expect(bytes('rc0->gpu0')).toBe(0);
   });
 });
+
+describe('a peer migration inside an address-space group counts on both devices', () => {
+  it('pages gpu1 takes from gpu0 over XGMI in one migrate_vma are migrated out of gpu0', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: profile('xgmi-pair') }, { name: 'b', profile: profile('xgmi-pair') }] });
+    const p = m.spawn();
+    const raw = p.mmap(1024, 'anon', 'rw');
+    const base = Math.ceil(raw / 512) * 512;
+    sequence(m, [
+      () => m.launch('a', p, { name: 'fill', lanes: streamLanes(base, 512, 4, true), computePs: 1000, accessBytes: 64 }),
+      () => m.launch('b', p, { name: 'pull', lanes: streamLanes(base, 512, 4, true), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const r = m.results('peer-migration');
+    const [a, b] = r.devices;
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(a.pagesIn).toBe(512);
+    expect(b.pagesIn).toBe(512);
+    expect(a.pagesOut).toBe(512);
+    expect(a.bytesOut).toBe(512 * 4096);
+    expect(b.pagesOut).toBe(0);
+    expect(r.links.find((l) => l.id === 'a->b')?.bytes).toBe(512 * 4096);
+  });
+});

@@ -476,6 +476,8 @@ export class HmmMirrorDevice extends TimedDevice {
       this.selfMigrating = true;
       try {
         if (migrateVmaSetup(args) !== 0) continue;
+        // Device a page comes from (a peer in this group), or CPU: the peer counts it out.
+        const source = new Int32Array(args.npages).fill(CPU);
         for (let i = 0; i < args.npages; i++) {
           if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           const spfn = migratePfnToPage(args.src[i]);
@@ -489,6 +491,7 @@ export class HmmMirrorDevice extends TimedDevice {
           if (spfn >= 0) {
             p.copy(dpage, spfn);
             const home = this.ctx.deviceOfPfn(spfn);
+            source[i] = home;
             copies.push({ bytes: 4096, from: this.ctx.homeNodeOf(spfn), to: this.node, label: home === CPU ? 'h2d' : 'p2p', first: s + i, pages: 1 });
             rec.resident_pages++;
           } else {
@@ -498,7 +501,13 @@ export class HmmMirrorDevice extends TimedDevice {
         }
         migrateVmaPages(args);
         for (let i = 0; i < args.npages; i++) {
-          if (migratePfnToPage(args.dst[i]) >= 0 && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) moved.push(s + i);
+          if (migratePfnToPage(args.dst[i]) < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
+          moved.push(s + i);
+          if (source[i] !== CPU) {
+            const peer = this.ctx.deviceMetrics(source[i]);
+            peer.pagesOut++;
+            peer.bytesOut += 4096;
+          }
         }
         migrateVmaFinalize(args);
       } finally {
