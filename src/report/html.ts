@@ -8,7 +8,7 @@ import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
 import { formatCount, formatPercent, quantile } from './format.ts';
-import { formatBandwidth, linkUtilisation } from './summary.ts';
+import { devicePulls, formatBandwidth, linkUtilisation, migrationsToRam } from './summary.ts';
 
 let echartsSource: string | undefined;
 
@@ -63,8 +63,9 @@ function summaryHtml(r: RunResults): string {
     ['seed', String(r.seed)],
     ['page data', r.data ? 'kept' : 'not kept (no-data mode)'],
     ['fault latency', lat.length === 0 ? 'no faults serviced' : `p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))} (${formatCount(lat.length)} faults)`],
-    ['cpu', `${formatCount(r.cpu.faults)} faults, ${formatCount(r.cpu.migrateToRam)} migrations to RAM, ${formatCount(r.cpu.cow)} COW, busy ${formatTime(r.cpu.busyPs)}`],
+    ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, busy ${formatTime(r.cpu.busyPs)}`],
   ];
+  if (r.cpu.deviceMigrateToRam !== null) facts.push(['device pulls', devicePulls(r.cpu.deviceMigrateToRam)]);
   const devices = table(
     ['device', 'profile', 'driver', 'faults raised', 'coalesced', 'duplicates', 'serviced', 'overflows', 'fatal', 'batches', 'replays',
       'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'copy', 'lane stall', 'lane busy'],

@@ -118,7 +118,12 @@ export const RunResultsSchema = z.object({
   data: z.boolean(),
   devices: z.array(DeviceMetricsSchema),
   links: z.array(LinkMetricsSchema),
-  cpu: z.object({ faults: Count, migrateToRam: Count, cow: Count, accesses: Count, busyPs: Count, numaMigrated: Count.default(0) }),
+  cpu: z.object({
+    faults: Count, migrateToRam: Count,
+    // Older files counted every migrate_to_ram together: who caused them is unknown (null).
+    deviceMigrateToRam: Count.nullable().default(null),
+    cow: Count, accesses: Count, busyPs: Count, numaMigrated: Count.default(0),
+  }),
   batches: z.array(BatchRecordSchema),
   faultLatencies: z.array(Count),
   timeline: TimelineSchema,

@@ -21,6 +21,20 @@ function faultTotals(r: RunResults): DeviceMetrics['faults'] {
   };
 }
 
+/**
+ * The CPU's share of migrate_to_ram: "N migrations to RAM" on CPU faults, or, in results that
+ * did not tell CPU and device faults apart, the total said to be both.
+ */
+export function migrationsToRam(c: RunResults['cpu']): string {
+  if (c.deviceMigrateToRam === null) return `${formatCount(c.migrateToRam)} migrations to RAM (CPU and device faults, not told apart)`;
+  return `${formatCount(c.migrateToRam - c.deviceMigrateToRam)} migrations to RAM`;
+}
+
+/** migrate_to_ram that devices caused: the pages and what it means. */
+export function devicePulls(pages: number): string {
+  return `${formatCount(pages)} pages migrated to RAM for another device's fault (migrate_to_ram)`;
+}
+
 /** Average utilisation of a link direction over the run: bytes / (bandwidth × run time). */
 export function linkUtilisation(bytesCarried: number, bandwidth: number | null, endPs: number): number | null {
   if (bandwidth === null || endPs <= 0) return null;
@@ -63,8 +77,9 @@ export function summaryTable(results: RunResults): string {
       `${formatCount(sum(results.devices, (d) => d.prefetched))} pages prefetched`],
     ['evictions', `${formatCount(sum(results.devices, (d) => d.evictions.pages))} pages in ${formatCount(sum(results.devices, (d) => d.evictions.units))} units`],
     ['thrashing', `${formatCount(thrash.events)} events, ${formatCount(thrash.throttles)} throttles, ${formatCount(thrash.pins)} pins`],
-    ['cpu', `${formatCount(c.faults)} faults, ${formatCount(c.migrateToRam)} migrations to RAM, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}busy ${formatTime(c.busyPs)}`],
+    ['cpu', `${formatCount(c.faults)} faults, ${migrationsToRam(c)}, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}busy ${formatTime(c.busyPs)}`],
   ];
+  if (c.deviceMigrateToRam !== null) totals.push(['device pulls', devicePulls(c.deviceMigrateToRam)]);
 
   const devHead = ['device', 'profile', 'driver', 'raised', 'coalesced', 'duplicates', 'serviced', 'batches', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];
   const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(11).fill('right')];
@@ -153,6 +168,9 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     { name: 'evicted pages', kind: 'count', get: (r) => sum(r.devices, (d) => d.evictions.pages) },
     { name: 'thrashing events', kind: 'count', get: (r) => sum(r.devices, (d) => d.thrashing.events) },
     { name: 'cpu faults', kind: 'count', get: (r) => r.cpu.faults },
+    // Blank for a results file that did not tell CPU and device faults apart.
+    { name: 'cpu migrations to RAM', kind: 'count', get: (r) => (r.cpu.deviceMigrateToRam === null ? undefined : r.cpu.migrateToRam - r.cpu.deviceMigrateToRam) },
+    { name: 'device pulls to RAM', kind: 'count', get: (r) => r.cpu.deviceMigrateToRam ?? undefined },
   ];
   for (const id of unionBy(a.devices, b.devices, (d) => d.id)) {
     metrics.push(

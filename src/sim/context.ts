@@ -62,4 +62,10 @@ export interface SimContext {
   addSyncPs(ps: number): void;
   /** The device whose driver is running core code right now, or -1 (the CPU). */
   actor: number;
+  /**
+   * Counts one migrate_to_ram (a device-private page back to system memory) against whoever
+   * runs core code now (`actor`): a CPU page fault, or a device's fault that reached a page of a
+   * device outside its address-space group (hmm_range_fault, a PRI request, pin_user_pages).
+   */
+  noteMigrateToRam(): void;
 }

@@ -183,6 +183,8 @@ export class SimMachine implements SimContext {
   private wdMigrateToRam = 0;
   private wdRaised: number[] = [];
   readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0 };
+  /** migrate_to_ram calls a device's fault caused (the rest of sys.stats.migrateToRam were CPU faults). */
+  private deviceMigrateToRam = 0;
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
   readonly storeObservers: ((who: string, mm: Mm, vpn: number, offset: number, value: number) => void)[] = [];
   readonly quantumPs: number;
@@ -298,6 +300,10 @@ export class SimMachine implements SimContext {
     const offset = (this.writeSeq % 1024) * 4;
     this.sys.pages.writeU32(pfn, offset, value);
     for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
+  }
+  noteMigrateToRam(): void {
+    this.sys.stats.migrateToRam++;
+    if (this.actor !== CPU) this.deviceMigrateToRam++;
   }
   takeSyncPs(): number {
     const s = this.syncPs;
@@ -489,7 +495,10 @@ export class SimMachine implements SimContext {
       data: this.data,
       devices: this.devices.map((d) => d.metrics),
       links,
-      cpu: { faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, numaMigrated: this.sys.stats.numaMigrated },
+      cpu: {
+        faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, deviceMigrateToRam: this.deviceMigrateToRam,
+        cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, numaMigrated: this.sys.stats.numaMigrated,
+      },
       batches,
       faultLatencies: latencies,
       timeline: { bucketPs: this.timeline.bucketPs, ...tl },

@@ -195,8 +195,31 @@ export interface RunResults {
   data: boolean;
   devices: DeviceMetrics[];
   links: LinkMetrics[];
-  /** CPU-side counters; `numaMigrated` counts base pages move_pages moved between NUMA nodes. */
-  cpu: { faults: number; migrateToRam: number; cow: number; accesses: number; busyPs: number; numaMigrated: number };
+  /** System-side counters. */
+  cpu: {
+    /** CPU page faults taken by CPU phases. */
+    faults: number;
+    /**
+     * Device-private pages migrated back to system memory by their driver's migrate_to_ram, one
+     * per page, whoever faulted: a CPU page fault, or a device outside the page's address-space
+     * group (`deviceMigrateToRam`). Evictions and copy-backs are not in it.
+     */
+    migrateToRam: number;
+    /**
+     * Of `migrateToRam`, the pages a device's fault pulled back (its hmm_range_fault, SVA page
+     * request or pin_user_pages reached another device's private page); the rest were CPU page
+     * faults. null in results written before the two were told apart.
+     */
+    deviceMigrateToRam: number | null;
+    /** Copy-on-write breaks. */
+    cow: number;
+    /** Accesses CPU phases made. */
+    accesses: number;
+    /** CPU phase time, ps, summed over threads. */
+    busyPs: number;
+    /** Base pages move_pages moved between NUMA nodes. */
+    numaMigrated: number;
+  };
   batches: BatchRecord[];
   /** Per-fault service latency (raise to replay), ps, one entry per serviced fault, in order. */
   faultLatencies: number[];

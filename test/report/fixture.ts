@@ -177,7 +177,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     data: false,
     devices,
     links,
-    cpu: { faults: 321, migrateToRam: 42, cow: 3, accesses: 4_000_000, busyPs: Math.floor(endPs * 0.8), numaMigrated: 0 },
+    cpu: { faults: 321, migrateToRam: 42, deviceMigrateToRam: 5, cow: 3, accesses: 4_000_000, busyPs: Math.floor(endPs * 0.8), numaMigrated: 0 },
     batches,
     faultLatencies,
     timeline: { bucketPs, residency, faults, linkBytes },

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { checkResults, parseResults, ResultsFileError } from '../../src/report/results-schema.ts';
 import type { RunResults } from '../../src/sim/results.ts';
+import { summaryTable } from '../../src/report/summary.ts';
 import { buildFixture } from './fixture.ts';
 
 const FILE = 'runs/a.json';
@@ -100,3 +101,19 @@ function errorFree(mutate: (r: Loose) => void): RunResults {
   mutate(copy);
   return parseResults(JSON.stringify(copy), FILE);
 }
+
+describe('results files written before a counter was split', () => {
+  /** The fixture as an older hetmem wrote it: without the fields `strip` removes. */
+  const older = (strip: (r: Loose) => void): RunResults => errorFree(strip);
+
+  it('reads a file without deviceMigrateToRam as "not told apart" (null), and the summary says so', () => {
+    const r = older((c) => delete c.cpu.deviceMigrateToRam);
+    expect(r.cpu.deviceMigrateToRam).toBeNull();
+    expect(r.cpu.migrateToRam).toBe(good.cpu.migrateToRam);
+    const out = summaryTable(r);
+    expect(out).toContain('42 migrations to RAM (CPU and device faults, not told apart)');
+    expect(out).not.toContain('device pulls');
+    expect(summaryTable(good)).toContain('37 migrations to RAM, ');
+    expect(summaryTable(good)).toContain('device pulls    5 pages migrated to RAM');
+  });
+});

@@ -16,6 +16,7 @@ describe('summaryTable', () => {
   evictions       256 pages in 1 units
   thrashing       2 events, 1 throttles, 0 pins
   cpu             7 faults, 2 migrations to RAM, 0 COW, busy 100 us
+  device pulls    0 pages migrated to RAM for another device's fault (migrate_to_ram)
 
   device  profile   driver      raised  coalesced  duplicates  serviced  batches  migrated in  migrated out    evicted  thrashing   stall  busy
   gpu0    test-gpu  hmm-mirror   1,200        150          50     1,000        4     3.91 MiB         1 MiB  256 pages          2  2.5 ms  9 ms
@@ -77,6 +78,8 @@ migrated from devices     1 MiB     2 MiB  +1 MiB (+100%)
 evicted pages               256       512  +256 (+100%)
 thrashing events              2         4  +2 (+100%)
 cpu faults                    7         7  =
+cpu migrations to RAM         2         2  =
+device pulls to RAM           0         0  =
 gpu0 faults raised        1,200     1,200  =
 gpu0 batches                  4         6  +2 (+50%)
 gpu0 migrated in       3.91 MiB  3.91 MiB  =

@@ -2,6 +2,7 @@
 // wrong link direction, migrations missing on one side, totals whose parts were not shown).
 import { describe, it, expect } from 'vitest';
 import { SimMachine } from '../../src/sim/machine.ts';
+import { summaryTable } from '../../src/report/summary.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 
 describe('remote accesses are booked on the direction the data moves', () => {
@@ -73,5 +74,28 @@ describe('a peer migration inside an address-space group counts on both devices'
     expect(a.bytesOut).toBe(512 * 4096);
     expect(b.pagesOut).toBe(0);
     expect(r.links.find((l) => l.id === 'a->b')?.bytes).toBe(512 * 4096);
+  });
+});
+
+describe('migrations to RAM say who caused them', () => {
+  it('pages a GPU outside the group pulls through migrate_to_ram are device pulls, a CPU read-back is a CPU migration', () => {
+    const policies = { prefetch: { policy: 'prefetch-none' } };
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4'), policies }, { name: 'g1', profile: profile('gpu-pcie4'), policies }] });
+    const p = m.spawn();
+    const base = p.mmap(32, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('g0', p, { name: 'fill', lanes: streamLanes(base, 32, 1, true), computePs: 1000, accessBytes: 256 }),
+      // g1 is in another group: each page comes back to RAM through g0's migrate_to_ram first.
+      () => m.launch('g1', p, { name: 'read', lanes: streamLanes(base, 16, 1, false), computePs: 1000, accessBytes: 256 }),
+      // The CPU reads the other half, still on g0: CPU page faults.
+      () => m.cpuPhase(p, { name: 'back', threads: streamLanes(base + 16, 16, 1, false), computePs: 0, accessBytes: 4096 }),
+    ]);
+    m.run();
+    const r = m.results('pulls');
+    expect(r.cpu.migrateToRam).toBe(32);
+    expect(r.cpu.deviceMigrateToRam).toBe(16);
+    const out = summaryTable(r);
+    expect(out).toMatch(/\n {2}cpu +\d+ faults, 16 migrations to RAM,/);
+    expect(out).toContain("\n  device pulls    16 pages migrated to RAM for another device's fault (migrate_to_ram)\n");
   });
 });

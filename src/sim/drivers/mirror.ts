@@ -754,7 +754,7 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     const sp = this.spaces.get(f.mm.id);
     sp?.pt.delete(f.vpn);
-    this.ctx.sys.stats.migrateToRam++;
+    this.ctx.noteMigrateToRam();
     this.metrics.pagesOut++;
     this.metrics.bytesOut += 4096;
     const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));

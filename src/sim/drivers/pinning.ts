@@ -53,12 +53,20 @@ export class PinningDevice extends TimedDevice {
     const reg: Registration = { pinned: new Map(), copies: new Map(), written: new Set(), pfnList: [] };
     const mm = run.mm;
     let pages = 0;
-    for (const r of regions) {
-      const got = getUserPages(mm, r.base, r.pages, { write: true, pin: true, longterm: true });
-      if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
-      got.forEach((pfn, i) => reg.pinned.set(r.base + i, pfn));
-      reg.pfnList.push(...got);
-      pages += r.pages;
+    // The pins fault pages in for this device: a page on another device comes back to RAM
+    // because of this device, not because of a CPU fault.
+    const prev = this.ctx.actor;
+    this.ctx.actor = this.index;
+    try {
+      for (const r of regions) {
+        const got = getUserPages(mm, r.base, r.pages, { write: true, pin: true, longterm: true });
+        if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
+        got.forEach((pfn, i) => reg.pinned.set(r.base + i, pfn));
+        reg.pfnList.push(...got);
+        pages += r.pages;
+      }
+    } finally {
+      this.ctx.actor = prev;
     }
     this.metrics.pinnedPages += pages;
     this.regs.set(run, reg);
