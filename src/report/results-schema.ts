@@ -55,7 +55,13 @@ const DeviceMetricsSchema = z.object({
   id: Name,
   profile: Name,
   driver: z.enum(['hmm-mirror', 'sva', 'pinning']),
-  faults: z.object({ raised: Count, coalesced: Count, duplicates: Count, serviced: Count, overflows: Count, pri: Count, fatal: Count }),
+  faults: z.object({
+    raised: Count, coalesced: Count, duplicates: Count, serviced: Count,
+    // Older files did not count these apart (throttled pages were in serviced, flushed ones nowhere).
+    throttled: Count.default(0), flushed: Count.default(0),
+    overflows: Count, pri: Count, fatal: Count,
+    pending: Count.default(0),
+  }),
   batches: Count,
   replays: Count,
   pagesIn: Count,

@@ -9,16 +9,35 @@ function sum(devices: readonly DeviceMetrics[], f: (d: DeviceMetrics) => number)
 }
 
 /** Total faults of a run over all devices. */
-function faultTotals(r: RunResults): DeviceMetrics['faults'] {
+export function faultTotals(r: RunResults): DeviceMetrics['faults'] {
+  const total = (k: keyof DeviceMetrics['faults']) => sum(r.devices, (d) => d.faults[k]);
   return {
-    raised: sum(r.devices, (d) => d.faults.raised),
-    coalesced: sum(r.devices, (d) => d.faults.coalesced),
-    duplicates: sum(r.devices, (d) => d.faults.duplicates),
-    serviced: sum(r.devices, (d) => d.faults.serviced),
-    overflows: sum(r.devices, (d) => d.faults.overflows),
-    pri: sum(r.devices, (d) => d.faults.pri),
-    fatal: sum(r.devices, (d) => d.faults.fatal),
+    raised: total('raised'), coalesced: total('coalesced'), duplicates: total('duplicates'), serviced: total('serviced'),
+    throttled: total('throttled'), flushed: total('flushed'), overflows: total('overflows'), pri: total('pri'),
+    fatal: total('fatal'), pending: total('pending'),
   };
+}
+
+type FaultCounter = keyof DeviceMetrics['faults'];
+/** The counters raised faults end in, in the order of the identity they satisfy (DeviceMetrics.faults). */
+const FAULT_OUTCOMES: readonly FaultCounter[] = ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal'];
+
+/**
+ * Names of the counters raised faults end in, in identity order; `pending` only when asked (a
+ * run cut short with faults still queued).
+ */
+export function faultOutcomeNames(withPending: boolean): FaultCounter[] {
+  return withPending ? [...FAULT_OUTCOMES, 'pending'] : [...FAULT_OUTCOMES];
+}
+
+/** Column headers of those counters: "= serviced", "+ duplicates", ... after a "raised" column. */
+export function faultOutcomeHeads(withPending: boolean): string[] {
+  return faultOutcomeNames(withPending).map((k, i) => `${i === 0 ? '=' : '+'} ${k}`);
+}
+
+/** "1,200 raised = 1,000 serviced + 50 duplicates + ...": a fault count and where every fault went. */
+export function faultIdentity(f: DeviceMetrics['faults']): string {
+  return `${formatCount(f.raised)} raised = ${faultOutcomeNames(f.pending > 0).map((k) => `${formatCount(f[k])} ${k}`).join(' + ')}`;
 }
 
 /**
@@ -52,9 +71,10 @@ function latencyLine(latencies: readonly number[]): string {
 }
 
 /**
- * The summary printed after a run: a block of run totals (simulated time, events, faults,
- * batches, fault latency, migration, evictions, thrashing, CPU), a per-device table (faults,
- * batches, bytes migrated, evictions, thrashing events, lane stall and busy time) and a
+ * The summary printed after a run: a block of run totals (simulated time, events, faults and
+ * where they went, batches, fault latency, migration, evictions, thrashing, CPU, device pulls),
+ * a per-device fault table whose columns add up to the faults raised (DeviceMetrics.faults), a
+ * per-device table (bytes migrated, evictions, thrashing events, lane stall and busy time) and a
  * per-link-direction table (bytes and transfers carried, average utilisation). Columns are
  * aligned with spaces; times and sizes in human units. Ends with a newline.
  */
@@ -69,8 +89,7 @@ export function summaryTable(results: RunResults): string {
   const totals: string[][] = [
     ['simulated time', formatTime(results.endPs)],
     ['events', formatCount(results.events)],
-    ['faults', `${formatCount(f.raised)} raised, ${formatCount(f.coalesced)} coalesced, ${formatCount(f.duplicates)} duplicates, ` +
-      `${formatCount(f.serviced)} serviced, ${formatCount(f.overflows)} overflows, ${formatCount(f.fatal)} fatal`],
+    ['faults', faultIdentity(f)],
     ['batches', `${formatCount(sum(results.devices, (d) => d.batches))} (${formatCount(sum(results.devices, (d) => d.replays))} replays)`],
     ['fault latency', latencyLine(results.faultLatencies)],
     ['migrated', `${formatBytes(sum(results.devices, (d) => d.bytesIn))} to devices, ${formatBytes(sum(results.devices, (d) => d.bytesOut))} from devices, ` +
@@ -81,11 +100,19 @@ export function summaryTable(results: RunResults): string {
   ];
   if (c.deviceMigrateToRam !== null) totals.push(['device pulls', devicePulls(c.deviceMigrateToRam)]);
 
-  const devHead = ['device', 'profile', 'driver', 'raised', 'coalesced', 'duplicates', 'serviced', 'batches', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];
-  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(11).fill('right')];
+  // Faults per device: the columns after "raised" add up to it (throttled, flushed and overflowed
+  // faults are raised again by their lanes, and counted again).
+  const withPending = results.devices.some((d) => d.faults.pending > 0);
+  const faultHead = ['device', 'raised', ...faultOutcomeHeads(withPending), 'batches', 'replays'];
+  const faultAlign: Align[] = ['left', ...Array<Align>(faultHead.length - 1).fill('right')];
+  const faultRows = results.devices.map((d) => [
+    d.id, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])), formatCount(d.batches), formatCount(d.replays),
+  ]);
+
+  const devHead = ['device', 'profile', 'driver', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];
+  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(6).fill('right')];
   const devRows = results.devices.map((d) => [
-    d.id, d.profile, d.driver, formatCount(d.faults.raised), formatCount(d.faults.coalesced), formatCount(d.faults.duplicates),
-    formatCount(d.faults.serviced), formatCount(d.batches), formatBytes(d.bytesIn), formatBytes(d.bytesOut),
+    d.id, d.profile, d.driver, formatBytes(d.bytesIn), formatBytes(d.bytesOut),
     `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatTime(d.time.stall), formatTime(d.time.busy),
   ]);
 
@@ -100,6 +127,7 @@ export function summaryTable(results: RunResults): string {
     `run ${results.name} (seed ${results.seed}${results.data ? '' : ', no page data'})`,
     formatColumns(totals, [], '  '),
   ];
+  if (faultRows.length > 0) parts.push('', formatColumns([faultHead, ...faultRows], faultAlign, '  '));
   if (devRows.length > 0) parts.push('', formatColumns([devHead, ...devRows], devAlign, '  '));
   if (linkRows.length > 0) parts.push('', formatColumns([linkHead, ...linkRows], linkAlign, '  '));
   return parts.join('\n') + '\n';
@@ -157,9 +185,13 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     { name: 'simulated time', kind: 'time', get: (r) => r.endPs },
     { name: 'events', kind: 'count', get: (r) => r.events },
     { name: 'faults raised', kind: 'count', get: (r) => faultTotals(r).raised },
-    { name: 'faults coalesced', kind: 'count', get: (r) => faultTotals(r).coalesced },
-    { name: 'faults duplicate', kind: 'count', get: (r) => faultTotals(r).duplicates },
     { name: 'faults serviced', kind: 'count', get: (r) => faultTotals(r).serviced },
+    { name: 'faults duplicate', kind: 'count', get: (r) => faultTotals(r).duplicates },
+    { name: 'faults coalesced', kind: 'count', get: (r) => faultTotals(r).coalesced },
+    { name: 'faults throttled', kind: 'count', get: (r) => faultTotals(r).throttled },
+    { name: 'faults flushed', kind: 'count', get: (r) => faultTotals(r).flushed },
+    { name: 'faults overflowed', kind: 'count', get: (r) => faultTotals(r).overflows },
+    { name: 'faults fatal', kind: 'count', get: (r) => faultTotals(r).fatal },
     { name: 'batches', kind: 'count', get: (r) => sum(r.devices, (d) => d.batches) },
     { name: 'fault latency p50', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.5) },
     { name: 'fault latency p99', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.99) },

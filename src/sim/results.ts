@@ -21,7 +21,10 @@ export interface BatchRecord {
   cached_faults: number;
   /** Entries merged into another entry for the same page (same batch). */
   coalesced_faults: number;
-  /** Entries for pages already resident and mapped by the time they were serviced. */
+  /**
+   * Pages (one per page after coalescing) already resident and mapped by the time they were
+   * serviced; the page's other entries are in coalesced_faults.
+   */
   duplicate_faults: number;
   /** Distinct pages serviced. */
   actual_faults: number;
@@ -102,21 +105,36 @@ export interface DeviceMetrics {
   id: string;
   profile: string;
   driver: 'hmm-mirror' | 'sva' | 'pinning';
+  /**
+   * Every raised fault ends in exactly one of the other counters except `pri`:
+   * raised = serviced + duplicates + coalesced + throttled + flushed + overflows + fatal + pending.
+   * A fault that is throttled, flushed or overflows is raised again by its lane after the
+   * replay, and that new fault counts again.
+   */
   faults: {
-    /** Fault-buffer entries raised by lanes (including re-faults after a replay). */
+    /**
+     * Faults raised by lanes, re-faults after a replay included: fault-buffer entries (mirror),
+     * page requests (SVA), accesses outside the registered memory (pinning, always fatal).
+     */
     raised: number;
-    /** Entries merged with another entry for the same page in a batch. */
+    /** Entries merged into another entry for the same page in a batch (that one counts for the page). */
     coalesced: number;
-    /** Entries for pages already mapped when serviced. */
+    /** Pages (after coalescing) already mapped when the driver came to them: nothing to do. */
     duplicates: number;
-    /** Distinct pages serviced. */
+    /** Pages (after coalescing) the driver resolved: migrated, populated or mapped. */
     serviced: number;
-    /** Faults dropped because the fault buffer was full (the lane retries after the next replay). */
+    /** Pages (after coalescing) thrashing mitigation left for later (throttled); the lane faults again after the replay. */
+    throttled: number;
+    /** Entries a batch-flush replay dropped from the fault buffer; the lane faults again after the replay. */
+    flushed: number;
+    /** Faults dropped because the fault buffer was full; the lane faults again after the next replay. */
     overflows: number;
-    /** SVA: PCIe page requests (PRI) sent. */
+    /** SVA: PCIe page requests (PRI) sent (a subset of `raised`, not a separate outcome). */
     pri: number;
-    /** Faults the driver could not resolve (no VMA, no permission): the lane stops. */
+    /** Pages (after coalescing) the driver could not resolve (no VMA, no permission): the lanes stop. */
     fatal: number;
+    /** Entries still in the fault buffer when the results were taken (a run cut short). */
+    pending: number;
   };
   batches: number;
   replays: number;

@@ -114,12 +114,14 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     const pagesOut = sum('num_evict');
     const lanes = 64;
     const stall = sum('time') * PS_PER_NS * lanes;
+    // Entries a flush dropped and those the full buffer refused were raised but never fetched.
+    const flushed = rng.int(0, 40), overflows = rng.int(0, 3);
     return {
       id, profile: di === 0 ? 'a100-80g' : 'mi250x', driver: di === 0 ? 'hmm-mirror' : 'sva',
       faults: {
-        raised: sum('cached_faults') + rng.int(0, 40), coalesced: sum('coalesced_faults'),
-        duplicates: sum('duplicate_faults'), serviced: sum('actual_faults'), overflows: rng.int(0, 3),
-        pri: di === 1 ? sum('actual_faults') : 0, fatal: 0,
+        raised: sum('cached_faults') + flushed + overflows, coalesced: sum('coalesced_faults'),
+        duplicates: sum('duplicate_faults'), serviced: sum('actual_faults'), throttled: 0, flushed, overflows,
+        pri: di === 1 ? sum('actual_faults') : 0, fatal: 0, pending: 0,
       },
       batches: mine.length, replays: sum('num_replays'),
       pagesIn, pagesOut, bytesIn: pagesIn * PAGE, bytesOut: pagesOut * PAGE, prefetched: sum('num_prefetch'),

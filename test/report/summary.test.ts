@@ -9,7 +9,7 @@ describe('summaryTable', () => {
     expect(summaryTable(tinyResults())).toBe(`run tiny (seed 1)
   simulated time  250 us
   events          12,345
-  faults          1,200 raised, 150 coalesced, 50 duplicates, 1,000 serviced, 0 overflows, 0 fatal
+  faults          1,200 raised = 1,000 serviced + 50 duplicates + 150 coalesced + 0 throttled + 0 flushed + 0 overflows + 0 fatal
   batches         4 (4 replays)
   fault latency   p50 20 us, p99 40 us, max 40 us over 4 faults
   migrated        3.91 MiB to devices, 1 MiB from devices, 24 pages prefetched
@@ -18,8 +18,11 @@ describe('summaryTable', () => {
   cpu             7 faults, 2 migrations to RAM, 0 COW, busy 100 us
   device pulls    0 pages migrated to RAM for another device's fault (migrate_to_ram)
 
-  device  profile   driver      raised  coalesced  duplicates  serviced  batches  migrated in  migrated out    evicted  thrashing   stall  busy
-  gpu0    test-gpu  hmm-mirror   1,200        150          50     1,000        4     3.91 MiB         1 MiB  256 pages          2  2.5 ms  9 ms
+  device  raised  = serviced  + duplicates  + coalesced  + throttled  + flushed  + overflows  + fatal  batches  replays
+  gpu0     1,200       1,000            50          150            0          0            0        0        4        4
+
+  device  profile   driver      migrated in  migrated out    evicted  thrashing   stall  busy
+  gpu0    test-gpu  hmm-mirror     3.91 MiB         1 MiB  256 pages          2  2.5 ms  9 ms
 
   link       kind  bandwidth  migrated  transfers  avg util
   cpu->gpu0  pcie    32 GB/s  3.91 MiB         40     51.2%
@@ -42,7 +45,7 @@ describe('summaryTable', () => {
     const out = summaryTable(buildFixture());
     expect(summaryTable(buildFixture())).toBe(out);
     const blocks = out.trimEnd().split('\n\n').slice(1);
-    expect(blocks.length).toBe(2);
+    expect(blocks.length).toBe(3);
     for (const block of blocks) {
       const lines = block.split('\n');
       // Right-aligned last column: every line ends at the same column.
@@ -67,9 +70,13 @@ seed                          1         1  =
 simulated time           250 us    200 us  -50 us (-20%)
 events                   12,345    12,345  =
 faults raised             1,200     2,400  +1,200 (+100%)
-faults coalesced            150       300  +150 (+100%)
-faults duplicate             50       100  +50 (+100%)
 faults serviced           1,000     2,000  +1,000 (+100%)
+faults duplicate             50       100  +50 (+100%)
+faults coalesced            150       300  +150 (+100%)
+faults throttled              0         0  =
+faults flushed                0         0  =
+faults overflowed             0         0  =
+faults fatal                  0         0  =
 batches                       4        10  +6 (+150%)
 fault latency p50         20 us         -
 fault latency p99         40 us         -

@@ -4,7 +4,7 @@ import { RESULTS_SCHEMA_VERSION, type DeviceMetrics, type RunResults } from '../
 export function tinyDevice(id: string, over: Partial<DeviceMetrics> = {}): DeviceMetrics {
   return {
     id, profile: 'test-gpu', driver: 'hmm-mirror',
-    faults: { raised: 1200, coalesced: 150, duplicates: 50, serviced: 1000, overflows: 0, pri: 0, fatal: 0 },
+    faults: { raised: 1200, coalesced: 150, duplicates: 50, serviced: 1000, throttled: 0, flushed: 0, overflows: 0, pri: 0, fatal: 0, pending: 0 },
     batches: 4, replays: 4, pagesIn: 1000, pagesOut: 256, bytesIn: 1000 * 4096, bytesOut: 256 * 4096, prefetched: 24,
     evictions: { pages: 256, units: 1 }, thrashing: { events: 2, throttles: 1, pins: 0 }, pinnedPages: 0,
     accesses: { local: 5000, remote: 10, peer: 0 }, accessCounterNotifications: 0,

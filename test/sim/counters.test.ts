@@ -1,7 +1,12 @@
 // Counters that add up: each test pins one accounting rule a new user found broken (bytes on the
 // wrong link direction, migrations missing on one side, totals whose parts were not shown).
 import { describe, it, expect } from 'vitest';
+import { join } from 'node:path';
 import { SimMachine } from '../../src/sim/machine.ts';
+import { encodeAccess } from '../../src/sim/program.ts';
+import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
+import { EXAMPLES_DIR, loadScenario } from '../../src/scenario/load.ts';
+import { runScenario } from '../../src/scenario/run.ts';
 import { summaryTable } from '../../src/report/summary.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 
@@ -97,5 +102,99 @@ describe('migrations to RAM say who caused them', () => {
     const out = summaryTable(r);
     expect(out).toMatch(/\n {2}cpu +\d+ faults, 16 migrations to RAM,/);
     expect(out).toContain("\n  device pulls    16 pages migrated to RAM for another device's fault (migrate_to_ram)\n");
+  });
+});
+
+describe('a device\'s raised faults add up to where they went', () => {
+  type Faults = DeviceMetrics['faults'];
+  const outcomes = (f: Faults) => f.serviced + f.duplicates + f.coalesced + f.throttled + f.flushed + f.overflows + f.fatal + f.pending;
+  const seen: Faults[] = [];
+  const check = (r: RunResults) => {
+    for (const d of r.devices) {
+      expect(outcomes(d.faults), `${r.name}/${d.id}: ${JSON.stringify(d.faults)}`).toBe(d.faults.raised);
+      seen.push(d.faults);
+    }
+  };
+
+  it('holds on the examples (mirror, SVA and pinning devices; batch-flush GPUs, eviction, prefetch)', () => {
+    for (const name of ['default', 'graph-bfs-pcie', 'oversubscribed-eviction', 'nic-crypto-ai-pipeline', 'sva-vs-hmm']) {
+      check(runScenario(loadScenario(join(EXAMPLES_DIR, `${name}.yaml`)), { scale: 0.125 }));
+    }
+  });
+
+  it('holds when two GPUs without a link throttle each other, and on a run cut short', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(64, 'anon', 'rw');
+    const rnd = (seed: number, write: boolean) => Array.from({ length: 8 }, (_, i) => {
+      let x = seed * 7919 + i * 104729, n = 0;
+      return { next: () => (n++ < 200 ? ((x = (x * 1103515245 + 12345) % 2147483648), encodeAccess(base + (x % 64), write && n % 2 === 0)) : -1) };
+    });
+    m.launch('g0', p, { name: 'a', lanes: rnd(1, true), computePs: 1000, accessBytes: 64 });
+    m.launch('g1', p, { name: 'b', lanes: rnd(2, false), computePs: 1000, accessBytes: 64 });
+    m.run(2_000_000_000);
+    check(m.results('cut'));
+    m.run();
+    check(m.results('pingpong'));
+  });
+
+  it('holds when the fault buffer overflows and when a fault is fatal', () => {
+    const small = { ...profile('gpu-pcie4') };
+    small.fault = { ...small.fault, bufferCapacity: 4 };
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: small }] });
+    const p = m.spawn();
+    const base = p.mmap(256, 'anon', 'rw');
+    const ro = p.mmap(4, 'anon', 'r');
+    sequence(m, [
+      () => m.launch('g0', p, { name: 'storm', lanes: streamLanes(base, 256, 32, true), computePs: 1000, accessBytes: 64 }),
+      () => m.launch('g0', p, { name: 'bad', lanes: streamLanes(ro, 4, 2, true), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    check(m.results('overflow'));
+  });
+
+  it('holds when the faults of one page span two batches', () => {
+    // Four lanes fault on each page at once; batches of two entries: the first batch services
+    // the page (two entries, one coalesced), the second finds it mapped (a duplicate).
+    const xgmi = profile('xgmi-pair');
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: { ...xgmi, fault: { ...xgmi.fault, batchSize: 2 } } }] });
+    const p = m.spawn();
+    const base = p.mmap(16, 'anon', 'rw');
+    m.launch('a', p, { name: 'shared', lanes: [0, 1, 2, 3].flatMap(() => streamLanes(base, 16, 1, false)), computePs: 1000, accessBytes: 64 });
+    m.run();
+    const f = m.results('shared').devices[0].faults;
+    expect([f.raised, f.serviced, f.duplicates, f.coalesced]).toEqual([4, 1, 1, 2]);
+    check(m.results('shared'));
+  });
+
+  it('holds when thrashing mitigation throttles a GPU fighting the CPU over pages', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(8, 'anon', 'rw');
+    m.launch('g0', p, { name: 'gpu', lanes: streamLanes(base, 8, 2, true, 400), computePs: 2_000_000, accessBytes: 64 });
+    m.cpuPhase(p, { name: 'cpu', threads: streamLanes(base, 8, 1, true, 400), computePs: 2_000_000, accessBytes: 64 });
+    m.run();
+    const r = m.results('fight');
+    expect(r.devices[0].faults.throttled).toBeGreaterThan(0);
+    check(r);
+  });
+
+  it('holds on a run cut short while faults wait in the buffer', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(64, 'anon', 'rw');
+    m.launch('g0', p, { name: 'first', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 64 });
+    // Faults raised 1 us in, while the first batch is being serviced, wait for the next batch.
+    m.at(1_000_000, () => m.launch('g0', p, { name: 'second', lanes: streamLanes(base + 32, 32, 4, true), computePs: 1000, accessBytes: 64 }));
+    m.run(5_000_000);
+    const r = m.results('cut');
+    expect(r.devices[0].faults.pending).toBe(4);
+    check(r);
+  });
+
+  it('covered every outcome', () => {
+    for (const k of ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal', 'pending'] as const) {
+      expect(seen.some((f) => f[k] > 0), k).toBe(true);
+    }
   });
 });

@@ -312,8 +312,9 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const fl of faults) {
       const e = sp.pt.get(fl.vpn);
       if (e !== undefined && (!fl.write || e % 2 === 1)) {
-        rec.duplicate_faults += fl.entries.length;
-        this.metrics.faults.duplicates += fl.entries.length;
+        // One per page: its other entries were counted as coalesced.
+        rec.duplicate_faults++;
+        this.metrics.faults.duplicates++;
         continue;
       }
       const vma = mm.findVma(fl.vpn);
@@ -321,9 +322,6 @@ export class HmmMirrorDevice extends TimedDevice {
         this.fatal(fl);
         continue;
       }
-      rec.actual_faults++;
-      this.metrics.faults.serviced++;
-      writeOf.set(fl.vpn, fl.write);
       const residency = this.residencyOf(mm, fl.vpn);
       let target: 'migrate' | 'map' = 'migrate';
       if (this.policies.placement.policy === 'map-remote') {
@@ -337,6 +335,7 @@ export class HmmMirrorDevice extends TimedDevice {
         sp.thrashing = hint.state;
         if (hint.decision.kind === 'throttle') {
           this.metrics.thrashing.throttles++;
+          this.metrics.faults.throttled++;
           continue; // not serviced now: the lane re-faults after the replay
         }
         if (hint.decision.kind === 'pin') {
@@ -357,6 +356,9 @@ export class HmmMirrorDevice extends TimedDevice {
         // maps the new page in place.
         if (fl.write && !this.ownEntryWritable(mm, fl.vpn)) this.pullBack(sp, vma, fl.vpn, copies);
       }
+      rec.actual_faults++;
+      this.metrics.faults.serviced++;
+      writeOf.set(fl.vpn, fl.write);
       if (target === 'migrate') toMigrate.push(fl.vpn);
       toMap.push(fl);
     }
@@ -391,7 +393,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const mapVpns = new Map<number, boolean>();
     for (const fl of toMap) mapVpns.set(fl.vpn, fl.write);
     for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
-    this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, faults);
+    this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, toMap);
   }
 
   private fatal(fl: CoalescedFault): void {
@@ -578,7 +580,8 @@ export class HmmMirrorDevice extends TimedDevice {
 
   /**
    * Maps `vpns` (sorted) in the device page table from hmm_range_fault, faulting on the CPU side
-   * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal.
+   * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal: of
+   * `faults` (pages counted as serviced), such a page counts as fatal instead.
    */
   private remap(sp: MirrorSpace, vpns: number[], writes: Set<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
     for (const [s, e] of runs(vpns)) {
@@ -602,7 +605,11 @@ export class HmmMirrorDevice extends TimedDevice {
           for (let v = s; v < end; v++) this.remap(sp, [v], writes, rec, faults);
         } else {
           const fl = faults?.find((f) => f.vpn === s);
-          if (fl) this.fatal(fl);
+          if (fl) {
+            rec.actual_faults--;
+            this.metrics.faults.serviced--;
+            this.fatal(fl);
+          }
         }
         continue;
       }
@@ -683,7 +690,7 @@ export class HmmMirrorDevice extends TimedDevice {
       this.requestService(now);
       return;
     }
-    if (policy === 'batch-flush') this.buffer.flush(now);
+    if (policy === 'batch-flush') this.metrics.faults.flushed += this.buffer.flush(now).length;
     rec.num_replays = policy === 'block' ? Math.max(1, rec.num_vablock) : 1;
     this.metrics.replays += rec.num_replays;
     for (const e of [...this.pendingEntries.splice(0), ...entries]) this.latencies.push(now - e.time);
@@ -777,6 +784,7 @@ export class HmmMirrorDevice extends TimedDevice {
   override finalizeMetrics(): void {
     super.finalizeMetrics();
     this.metrics.time.copy = this.ce.busyPs;
+    this.metrics.faults.pending = this.buffer.length;
   }
 
   /** Whether the driver has nothing in flight. */

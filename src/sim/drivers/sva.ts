@@ -98,6 +98,11 @@ export class SvaDevice extends TimedDevice {
     return cost;
   }
 
+  override finalizeMetrics(): void {
+    super.finalizeMetrics();
+    this.metrics.faults.pending = this.prq.length;
+  }
+
   private request(t: number): void {
     if (this.servicing || this.queued) return;
     this.queued = true;
@@ -119,8 +124,9 @@ export class SvaDevice extends TimedDevice {
     for (const pg of pages) {
       const mm = this.ctx.processOf(pg.space).mm;
       if (this.walk(mm, pg.vpn, pg.write) >= 0) {
-        rec.duplicate_faults += pg.entries.length;
-        this.metrics.faults.duplicates += pg.entries.length;
+        // One per page: its other entries were counted as coalesced.
+        rec.duplicate_faults++;
+        this.metrics.faults.duplicates++;
         continue;
       }
       const r = this.ctx.processOf(pg.space).access(pg.vpn, pg.write);
