@@ -8,7 +8,10 @@ import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
 import { formatCount, formatPercent, quantile } from './format.ts';
-import { devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation, migrationsToRam } from './summary.ts';
+import {
+  LANE_TIME_NOTE, cpuBusy, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
+  migrationsToRam, perLane,
+} from './summary.ts';
 
 let echartsSource: string | undefined;
 
@@ -64,19 +67,22 @@ function summaryHtml(r: RunResults): string {
     ['page data', r.data ? 'kept' : 'not kept (no-data mode)'],
     ['faults', faultIdentity(faultTotals(r))],
     ['fault latency', lat.length === 0 ? 'no faults serviced' : `p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))} (${formatCount(lat.length)} faults)`],
-    ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, busy ${formatTime(r.cpu.busyPs)}`],
+    ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, ${cpuBusy(r.cpu)}`],
   ];
   if (r.cpu.deviceMigrateToRam !== null) facts.push(['device pulls', devicePulls(r.cpu.deviceMigrateToRam)]);
+  if (r.devices.length > 0) facts.push(['lane time', LANE_TIME_NOTE]);
   // The fault columns after "faults raised" add up to it (DeviceMetrics.faults).
   const withPending = r.devices.some((d) => d.faults.pending > 0);
   const devices = table(
     ['device', 'profile', 'driver', 'faults raised', ...faultOutcomeHeads(withPending), 'batches', 'replays',
-      'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'copy', 'lane stall', 'lane busy'],
+      'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'copy', 'lanes',
+      'lane stall, lane-seconds', 'per lane', 'lane busy, lane-seconds', 'per lane'],
     r.devices.map((d) => [
       d.id, d.profile, d.driver, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])),
       formatCount(d.batches), formatCount(d.replays), formatBytes(d.bytesIn), formatBytes(d.bytesOut), `${formatCount(d.prefetched)} pages`,
       `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatCount(d.tlb.invalidations),
-      formatTime(d.time.faultService), formatTime(d.time.copy), formatTime(d.time.stall), formatTime(d.time.busy),
+      formatTime(d.time.faultService), formatTime(d.time.copy), d.lanes > 0 ? formatCount(d.lanes) : '-',
+      formatTime(d.time.stall), perLane(d.time.stall, d.lanes), formatTime(d.time.busy), perLane(d.time.busy, d.lanes),
     ]),
     3,
   );

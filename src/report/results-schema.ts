@@ -64,6 +64,8 @@ const DeviceMetricsSchema = z.object({
   }),
   batches: Count,
   replays: Count,
+  // Older files did not count lanes: no per-lane averages for them.
+  lanes: Count.default(0),
   pagesIn: Count,
   pagesOut: Count,
   bytesIn: Count,
@@ -128,7 +130,7 @@ export const RunResultsSchema = z.object({
     faults: Count, migrateToRam: Count,
     // Older files counted every migrate_to_ram together: who caused them is unknown (null).
     deviceMigrateToRam: Count.nullable().default(null),
-    cow: Count, accesses: Count, busyPs: Count, numaMigrated: Count.default(0),
+    cow: Count, accesses: Count, busyPs: Count, threads: Count.default(0), numaMigrated: Count.default(0),
   }),
   batches: z.array(BatchRecordSchema),
   faultLatencies: z.array(Count),

@@ -54,6 +54,24 @@ export function devicePulls(pages: number): string {
   return `${formatCount(pages)} pages migrated to RAM for another device's fault (migrate_to_ram)`;
 }
 
+/**
+ * Time summed over `n` lanes or threads ("lane-seconds"), and its average per lane; `n` = 0 (a
+ * results file that did not count them) gives no average.
+ */
+export function perLane(total: number, n: number): string {
+  return n > 0 ? formatTime(Math.round(total / n)) : '-';
+}
+
+/** What the lane-time columns mean, said once under the run totals. */
+export const LANE_TIME_NOTE = 'device stall and busy are lane-seconds: summed over all lanes, so they can exceed the simulated time';
+
+/** CPU busy time, summed over threads, with its average per thread when known. */
+export function cpuBusy(c: RunResults['cpu']): string {
+  return c.threads > 0
+    ? `busy ${formatTime(c.busyPs)} summed over ${formatCount(c.threads)} threads (${perLane(c.busyPs, c.threads)} per thread)`
+    : `busy ${formatTime(c.busyPs)} summed over threads`;
+}
+
 /** Average utilisation of a link direction over the run: bytes / (bandwidth × run time). */
 export function linkUtilisation(bytesCarried: number, bandwidth: number | null, endPs: number): number | null {
   if (bandwidth === null || endPs <= 0) return null;
@@ -96,9 +114,10 @@ export function summaryTable(results: RunResults): string {
       `${formatCount(sum(results.devices, (d) => d.prefetched))} pages prefetched`],
     ['evictions', `${formatCount(sum(results.devices, (d) => d.evictions.pages))} pages in ${formatCount(sum(results.devices, (d) => d.evictions.units))} units`],
     ['thrashing', `${formatCount(thrash.events)} events, ${formatCount(thrash.throttles)} throttles, ${formatCount(thrash.pins)} pins`],
-    ['cpu', `${formatCount(c.faults)} faults, ${migrationsToRam(c)}, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}busy ${formatTime(c.busyPs)}`],
+    ['cpu', `${formatCount(c.faults)} faults, ${migrationsToRam(c)}, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}${cpuBusy(c)}`],
   ];
   if (c.deviceMigrateToRam !== null) totals.push(['device pulls', devicePulls(c.deviceMigrateToRam)]);
+  if (results.devices.length > 0) totals.push(['lane time', LANE_TIME_NOTE]);
 
   // Faults per device: the columns after "raised" add up to it (throttled, flushed and overflowed
   // faults are raised again by their lanes, and counted again).
@@ -109,11 +128,13 @@ export function summaryTable(results: RunResults): string {
     d.id, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])), formatCount(d.batches), formatCount(d.replays),
   ]);
 
-  const devHead = ['device', 'profile', 'driver', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];
-  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(6).fill('right')];
+  const devHead = ['device', 'profile', 'driver', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'lanes',
+    'stall, lane-seconds', 'per lane', 'busy, lane-seconds', 'per lane'];
+  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(9).fill('right')];
   const devRows = results.devices.map((d) => [
     d.id, d.profile, d.driver, formatBytes(d.bytesIn), formatBytes(d.bytesOut),
-    `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatTime(d.time.stall), formatTime(d.time.busy),
+    `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), d.lanes > 0 ? formatCount(d.lanes) : '-',
+    formatTime(d.time.stall), perLane(d.time.stall, d.lanes), formatTime(d.time.busy), perLane(d.time.busy, d.lanes),
   ]);
 
   const linkHead = ['link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'];
@@ -211,8 +232,10 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
       { name: `${id} migrated in`, kind: 'bytes', get: dev(id, (d) => d.bytesIn) },
       { name: `${id} migrated out`, kind: 'bytes', get: dev(id, (d) => d.bytesOut) },
       { name: `${id} fault service`, kind: 'time', get: dev(id, (d) => d.time.faultService) },
-      { name: `${id} stall`, kind: 'time', get: dev(id, (d) => d.time.stall) },
-      { name: `${id} busy`, kind: 'time', get: dev(id, (d) => d.time.busy) },
+      { name: `${id} stall, lane-seconds`, kind: 'time', get: dev(id, (d) => d.time.stall) },
+      { name: `${id} stall per lane`, kind: 'time', get: dev(id, (d) => (d.lanes > 0 ? d.time.stall / d.lanes : NaN)) },
+      { name: `${id} busy, lane-seconds`, kind: 'time', get: dev(id, (d) => d.time.busy) },
+      { name: `${id} busy per lane`, kind: 'time', get: dev(id, (d) => (d.lanes > 0 ? d.time.busy / d.lanes : NaN)) },
     );
   }
   for (const id of unionBy(a.links, b.links, (l) => l.id)) {

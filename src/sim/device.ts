@@ -182,6 +182,7 @@ export abstract class TimedDevice {
     const run = new KernelRun(this, spec, mm, now);
     run.laneBase = this.nextLaneId;
     this.nextLaneId += spec.lanes.length;
+    this.metrics.lanes += spec.lanes.length;
     for (let i = 0; i < spec.lanes.length; i++) {
       const lane: Lane = { id: run.laneBase + i, run, time: now, pending: -1, stalled: false, stalledAt: now, done: false };
       this.laneTable.set(lane.id, lane);

@@ -182,7 +182,7 @@ export class SimMachine implements SimContext {
   private wdAccesses = -1;
   private wdMigrateToRam = 0;
   private wdRaised: number[] = [];
-  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0 };
+  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0, threads: 0 };
   /** migrate_to_ram calls a device's fault caused (the rest of sys.stats.migrateToRam were CPU faults). */
   private deviceMigrateToRam = 0;
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
@@ -497,7 +497,8 @@ export class SimMachine implements SimContext {
       links,
       cpu: {
         faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, deviceMigrateToRam: this.deviceMigrateToRam,
-        cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, numaMigrated: this.sys.stats.numaMigrated,
+        cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, threads: this.cpuStats.threads,
+        numaMigrated: this.sys.stats.numaMigrated,
       },
       batches,
       faultLatencies: latencies,

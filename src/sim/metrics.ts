@@ -6,7 +6,7 @@ export function newDeviceMetrics(id: string, profile: string, driver: DeviceMetr
   return {
     id, profile, driver,
     faults: { raised: 0, coalesced: 0, duplicates: 0, serviced: 0, throttled: 0, flushed: 0, overflows: 0, pri: 0, fatal: 0, pending: 0 },
-    batches: 0, replays: 0,
+    batches: 0, replays: 0, lanes: 0,
     pagesIn: 0, pagesOut: 0, bytesIn: 0, bytesOut: 0, prefetched: 0,
     evictions: { pages: 0, units: 0 },
     thrashing: { events: 0, throttles: 0, pins: 0 },

@@ -94,9 +94,13 @@ export interface TimeBreakdown {
   map: number;
   /** TLB invalidations caused by CPU-side changes (mmu notifier callbacks). */
   invalidation: number;
-  /** Lane time spent waiting for faults (summed over lanes). */
+  /**
+   * Lane time spent waiting for faults and shootdowns, in lane-seconds (ps): summed over every
+   * lane of every kernel, so it can exceed the run's simulated time; divide by
+   * DeviceMetrics.lanes for the average per lane.
+   */
   stall: number;
-  /** Lane time spent computing and accessing memory (summed over lanes). */
+  /** Lane time spent computing and accessing memory, in lane-seconds (ps), summed like `stall`. */
   busy: number;
 }
 
@@ -138,6 +142,8 @@ export interface DeviceMetrics {
   };
   batches: number;
   replays: number;
+  /** Lanes launched, over all kernels: time.stall / lanes is the average stall of one lane. */
+  lanes: number;
   /**
    * Pages migrated into this device's memory / out of it (to RAM: migrate_to_ram, eviction,
    * copy-back; or straight to a peer of its address-space group, counted on both sides).
@@ -233,8 +239,13 @@ export interface RunResults {
     cow: number;
     /** Accesses CPU phases made. */
     accesses: number;
-    /** CPU phase time, ps, summed over threads. */
+    /**
+     * CPU time of CPU phases and move_pages calls, in thread-seconds (ps): summed over threads,
+     * so it can exceed the run's simulated time.
+     */
     busyPs: number;
+    /** Threads run (CPU phase threads and move_pages calls): busyPs / threads is the average per thread. */
+    threads: number;
     /** Base pages move_pages moved between NUMA nodes. */
     numaMigrated: number;
   };

@@ -136,7 +136,7 @@ describe('chart data', () => {
 
   it('time breakdown: driver fields stacked on the left grid, lane fields on the right', () => {
     const series = specs['time-breakdown'].series as Series & { xAxisIndex: number }[];
-    expect(series.map((s) => s.name)).toEqual(['fault service', 'copy', 'map', 'invalidation', 'lane stall', 'lane busy']);
+    expect(series.map((s) => s.name)).toEqual(['fault service', 'copy', 'map', 'invalidation', 'lane stall (lane-seconds)', 'lane busy (lane-seconds)']);
     expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
     // driver total 209.5 µs → µs; lanes 11.5 ms → ms.
     expect(series[0].data).toEqual([40]);

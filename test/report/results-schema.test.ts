@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { checkResults, parseResults, ResultsFileError } from '../../src/report/results-schema.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { summaryTable } from '../../src/report/summary.ts';
+import { formatTime } from '../../src/units/time.ts';
 import { buildFixture } from './fixture.ts';
 
 const FILE = 'runs/a.json';
@@ -115,5 +116,20 @@ describe('results files written before a counter was split', () => {
     expect(out).not.toContain('device pulls');
     expect(summaryTable(good)).toContain('37 migrations to RAM, ');
     expect(summaryTable(good)).toContain('device pulls    5 pages migrated to RAM');
+  });
+});
+
+describe('results files without lane and thread counts', () => {
+  it('read 0 lanes and threads, and show no per-lane averages', () => {
+    const r = errorFree((c) => {
+      for (const d of c.devices) delete d.lanes;
+      delete c.cpu.threads;
+    });
+    expect(r.devices.map((d) => d.lanes)).toEqual([0, 0]);
+    expect(r.cpu.threads).toBe(0);
+    const out = summaryTable(r);
+    expect(out).toContain(`busy ${formatTime(good.cpu.busyPs)} summed over threads\n`);
+    const row = out.split('\n').find((l) => l.startsWith('  gpu0    a100-80g'))!;
+    expect(row.trim().split(/ {2,}/).slice(-5)).toEqual(['-', formatTime(good.devices[0].time.stall), '-', formatTime(good.devices[0].time.busy), '-']);
   });
 });

@@ -15,14 +15,15 @@ describe('summaryTable', () => {
   migrated        3.91 MiB to devices, 1 MiB from devices, 24 pages prefetched
   evictions       256 pages in 1 units
   thrashing       2 events, 1 throttles, 0 pins
-  cpu             7 faults, 2 migrations to RAM, 0 COW, busy 100 us
+  cpu             7 faults, 2 migrations to RAM, 0 COW, busy 100 us summed over 4 threads (25 us per thread)
   device pulls    0 pages migrated to RAM for another device's fault (migrate_to_ram)
+  lane time       device stall and busy are lane-seconds: summed over all lanes, so they can exceed the simulated time
 
   device  raised  = serviced  + duplicates  + coalesced  + throttled  + flushed  + overflows  + fatal  batches  replays
   gpu0     1,200       1,000            50          150            0          0            0        0        4        4
 
-  device  profile   driver      migrated in  migrated out    evicted  thrashing   stall  busy
-  gpu0    test-gpu  hmm-mirror     3.91 MiB         1 MiB  256 pages          2  2.5 ms  9 ms
+  device  profile   driver      migrated in  migrated out    evicted  thrashing  lanes  stall, lane-seconds  per lane  busy, lane-seconds  per lane
+  gpu0    test-gpu  hmm-mirror     3.91 MiB         1 MiB  256 pages          2     10               2.5 ms    250 us                9 ms    900 us
 
   link       kind  bandwidth  migrated  transfers  avg util
   cpu->gpu0  pcie    32 GB/s  3.91 MiB         40     51.2%
@@ -64,44 +65,48 @@ describe('compareTable', () => {
   });
 
   it('puts two runs side by side with a delta column', () => {
-    expect(compareTable(a, b, 'base', 'new')).toBe(`metric                     base       new  delta
-run                        tiny    tiny-b  differs
-seed                          1         1  =
-simulated time           250 us    200 us  -50 us (-20%)
-events                   12,345    12,345  =
-faults raised             1,200     2,400  +1,200 (+100%)
-faults serviced           1,000     2,000  +1,000 (+100%)
-faults duplicate             50       100  +50 (+100%)
-faults coalesced            150       300  +150 (+100%)
-faults throttled              0         0  =
-faults flushed                0         0  =
-faults overflowed             0         0  =
-faults fatal                  0         0  =
-batches                       4        10  +6 (+150%)
-fault latency p50         20 us         -
-fault latency p99         40 us         -
-migrated to devices    3.91 MiB  7.81 MiB  +3.91 MiB (+100%)
-migrated from devices     1 MiB     2 MiB  +1 MiB (+100%)
-evicted pages               256       512  +256 (+100%)
-thrashing events              2         4  +2 (+100%)
-cpu faults                    7         7  =
-cpu migrations to RAM         2         2  =
-device pulls to RAM           0         0  =
-gpu0 faults raised        1,200     1,200  =
-gpu0 batches                  4         6  +2 (+50%)
-gpu0 migrated in       3.91 MiB  3.91 MiB  =
-gpu0 migrated out         1 MiB     1 MiB  =
-gpu0 fault service        40 us     40 us  =
-gpu0 stall               2.5 ms    2.5 ms  =
-gpu0 busy                  9 ms      9 ms  =
-gpu1 faults raised            -     1,200
-gpu1 batches                  -         4
-gpu1 migrated in              -  3.91 MiB
-gpu1 migrated out             -     1 MiB
-gpu1 fault service            -     40 us
-gpu1 stall                    -    2.5 ms
-gpu1 busy                     -      9 ms
-link cpu->gpu0         3.91 MiB         -
+    expect(compareTable(a, b, 'base', 'new')).toBe(`metric                        base       new  delta
+run                           tiny    tiny-b  differs
+seed                             1         1  =
+simulated time              250 us    200 us  -50 us (-20%)
+events                      12,345    12,345  =
+faults raised                1,200     2,400  +1,200 (+100%)
+faults serviced              1,000     2,000  +1,000 (+100%)
+faults duplicate                50       100  +50 (+100%)
+faults coalesced               150       300  +150 (+100%)
+faults throttled                 0         0  =
+faults flushed                   0         0  =
+faults overflowed                0         0  =
+faults fatal                     0         0  =
+batches                          4        10  +6 (+150%)
+fault latency p50            20 us         -
+fault latency p99            40 us         -
+migrated to devices       3.91 MiB  7.81 MiB  +3.91 MiB (+100%)
+migrated from devices        1 MiB     2 MiB  +1 MiB (+100%)
+evicted pages                  256       512  +256 (+100%)
+thrashing events                 2         4  +2 (+100%)
+cpu faults                       7         7  =
+cpu migrations to RAM            2         2  =
+device pulls to RAM              0         0  =
+gpu0 faults raised           1,200     1,200  =
+gpu0 batches                     4         6  +2 (+50%)
+gpu0 migrated in          3.91 MiB  3.91 MiB  =
+gpu0 migrated out            1 MiB     1 MiB  =
+gpu0 fault service           40 us     40 us  =
+gpu0 stall, lane-seconds    2.5 ms    2.5 ms  =
+gpu0 stall per lane         250 us    250 us  =
+gpu0 busy, lane-seconds       9 ms      9 ms  =
+gpu0 busy per lane          900 us    900 us  =
+gpu1 faults raised               -     1,200
+gpu1 batches                     -         4
+gpu1 migrated in                 -  3.91 MiB
+gpu1 migrated out                -     1 MiB
+gpu1 fault service               -     40 us
+gpu1 stall, lane-seconds         -    2.5 ms
+gpu1 stall per lane              -    250 us
+gpu1 busy, lane-seconds          -      9 ms
+gpu1 busy per lane               -    900 us
+link cpu->gpu0            3.91 MiB         -
 `);
   });
 

@@ -8,6 +8,7 @@ import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
 import { EXAMPLES_DIR, loadScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import { summaryTable } from '../../src/report/summary.ts';
+import { formatTime } from '../../src/units/time.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 
 describe('remote accesses are booked on the direction the data moves', () => {
@@ -196,5 +197,33 @@ describe('a device\'s raised faults add up to where they went', () => {
     for (const k of ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal', 'pending'] as const) {
       expect(seen.some((f) => f[k] > 0), k).toBe(true);
     }
+  });
+});
+
+describe('lane time says it is summed over lanes', () => {
+  it('stall and busy are lane-seconds, labelled so, with their per-lane averages beside them', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const base = p.mmap(512, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('g0', p, { name: 'a', lanes: streamLanes(base, 512, 32, true), computePs: 1000, accessBytes: 64 }),
+      () => m.launch('g0', p, { name: 'b', lanes: streamLanes(base, 512, 16, false), computePs: 1000, accessBytes: 64 }),
+      () => m.cpuPhase(p, { name: 'c', threads: streamLanes(base, 512, 4, false), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const r = m.results('lanes');
+    const d = r.devices[0];
+    expect(d.lanes).toBe(48);
+    expect(r.cpu.threads).toBe(4);
+    // 32 lanes wait for the same batches at once: their summed stall is longer than the kernel.
+    expect(d.time.stall).toBeGreaterThan(d.kernels[0].endPs - d.kernels[0].startPs);
+    const out = summaryTable(r);
+    const [head, row] = out.split('\n').filter((l) => l.startsWith('  device  profile') || l.startsWith('  g0      gpu-pcie4'));
+    const cells = (l: string) => l.trim().split(/ {2,}/);
+    const cols = cells(head);
+    expect(cols.slice(-5)).toEqual(['lanes', 'stall, lane-seconds', 'per lane', 'busy, lane-seconds', 'per lane']);
+    expect(cells(row).slice(-5)).toEqual(['48', formatTime(d.time.stall), formatTime(Math.round(d.time.stall / 48)), formatTime(d.time.busy), formatTime(Math.round(d.time.busy / 48))]);
+    expect(out).toContain('lane time       device stall and busy are lane-seconds');
+    expect(out).toContain(`busy ${formatTime(r.cpu.busyPs)} summed over 4 threads (${formatTime(Math.round(r.cpu.busyPs / 4))} per thread)`);
   });
 });
