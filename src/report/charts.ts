@@ -203,10 +203,10 @@ function latencyChart(results: RunResults): ChartSpec {
   return { name: 'fault-latency', title: 'Fault service latency', option: lat.length === 0 ? noData(option, 'no faults serviced') : option };
 }
 
-const DRIVER_FIELDS: readonly (keyof TimeBreakdown)[] = ['faultService', 'copy', 'map', 'invalidation'];
+const DRIVER_FIELDS: readonly (keyof TimeBreakdown)[] = ['faultService', 'pinning', 'copy', 'map', 'invalidation'];
 const LANE_FIELDS: readonly (keyof TimeBreakdown)[] = ['stall', 'busy'];
 const FIELD_LABELS: Record<keyof TimeBreakdown, string> = {
-  faultService: 'fault service', copy: 'copy', map: 'map', invalidation: 'invalidation', stall: 'lane stall (lane-seconds)', busy: 'lane busy (lane-seconds)',
+  faultService: 'fault service', pinning: 'pinning (registration)', copy: 'copy', map: 'map', invalidation: 'invalidation', stall: 'lane stall (lane-seconds)', busy: 'lane busy (lane-seconds)',
 };
 
 function breakdownChart(results: RunResults): ChartSpec {

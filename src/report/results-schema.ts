@@ -44,6 +44,7 @@ const BatchRecordSchema = z.object({
 
 const TimeBreakdownSchema = z.object({
   faultService: Count,
+  pinning: Count.default(0),
   copy: Count,
   map: Count,
   invalidation: Count,
@@ -51,7 +52,19 @@ const TimeBreakdownSchema = z.object({
   busy: Count,
 });
 
-const DeviceMetricsSchema = z.object({
+/**
+ * Results written before `time.pinning` existed booked the pinning driver's registration time
+ * as fault service (it services no faults): move it where it belongs.
+ */
+function pinningTimeOfOlderFiles(d: unknown): unknown {
+  if (typeof d !== 'object' || d === null) return d;
+  const dev = d as { driver?: unknown; time?: unknown };
+  if (dev.driver !== 'pinning' || typeof dev.time !== 'object' || dev.time === null || 'pinning' in dev.time) return d;
+  const time = dev.time as { faultService?: unknown };
+  return { ...dev, time: { ...time, pinning: time.faultService, faultService: 0 } };
+}
+
+const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   id: Name,
   profile: Name,
   driver: z.enum(['hmm-mirror', 'sva', 'pinning']),
@@ -81,7 +94,7 @@ const DeviceMetricsSchema = z.object({
   pagesTouched: Count,
   touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
   kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count })),
-});
+}));
 
 const LinkMetricsSchema = z.object({
   id: Name,

@@ -232,6 +232,7 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
       { name: `${id} migrated in`, kind: 'bytes', get: dev(id, (d) => d.bytesIn) },
       { name: `${id} migrated out`, kind: 'bytes', get: dev(id, (d) => d.bytesOut) },
       { name: `${id} fault service`, kind: 'time', get: dev(id, (d) => d.time.faultService) },
+      { name: `${id} pinning`, kind: 'time', get: dev(id, (d) => d.time.pinning) },
       { name: `${id} stall, lane-seconds`, kind: 'time', get: dev(id, (d) => d.time.stall) },
       { name: `${id} stall per lane`, kind: 'time', get: dev(id, (d) => (d.lanes > 0 ? d.time.stall / d.lanes : NaN)) },
       { name: `${id} busy, lane-seconds`, kind: 'time', get: dev(id, (d) => d.time.busy) },

@@ -14,7 +14,7 @@ export function newDeviceMetrics(id: string, profile: string, driver: DeviceMetr
     accesses: { local: 0, remote: 0, peer: 0 },
     accessCounterNotifications: 0,
     tlb: { hits: 0, misses: 0, invalidations: 0 },
-    time: { faultService: 0, copy: 0, map: 0, invalidation: 0, stall: 0, busy: 0 },
+    time: { faultService: 0, pinning: 0, copy: 0, map: 0, invalidation: 0, stall: 0, busy: 0 },
     pagesTouched: 0,
     touched: [],
     kernels: [],

@@ -88,6 +88,11 @@ export const BATCH_FIELDS: readonly (keyof BatchRecord)[] = [
 export interface TimeBreakdown {
   /** Driver time servicing fault batches (fixed costs + per-fault costs). */
   faultService: number;
+  /**
+   * Pinning driver: time registering a kernel's regions before its lanes start
+   * (pin_user_pages, PIN_PAGE_PS per page). It services no faults.
+   */
+  pinning: number;
   /** Copy-engine busy time for this device's migrations and evictions. */
   copy: number;
   /** Mapping pages into the device page table. */

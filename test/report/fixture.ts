@@ -132,7 +132,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       accessCounterNotifications: rng.int(0, 50),
       tlb: { hits: rng.int(1e6, 3e6), misses: rng.int(1e3, 1e4), invalidations: rng.int(10, 200) },
       time: {
-        faultService: sum('service') * PS_PER_NS, copy: sum('batch_transfer') * PS_PER_NS, map: sum('map') * PS_PER_NS,
+        faultService: sum('service') * PS_PER_NS, pinning: 0, copy: sum('batch_transfer') * PS_PER_NS, map: sum('map') * PS_PER_NS,
         invalidation: sum('unmap') * PS_PER_NS, stall, busy: endPs * lanes - stall,
       },
       pagesTouched: pagesIn + rng.int(0, 500),

@@ -136,11 +136,11 @@ describe('chart data', () => {
 
   it('time breakdown: driver fields stacked on the left grid, lane fields on the right', () => {
     const series = specs['time-breakdown'].series as Series & { xAxisIndex: number }[];
-    expect(series.map((s) => s.name)).toEqual(['fault service', 'copy', 'map', 'invalidation', 'lane stall (lane-seconds)', 'lane busy (lane-seconds)']);
-    expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
+    expect(series.map((s) => s.name)).toEqual(['fault service', 'pinning (registration)', 'copy', 'map', 'invalidation', 'lane stall (lane-seconds)', 'lane busy (lane-seconds)']);
+    expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
     // driver total 209.5 µs → µs; lanes 11.5 ms → ms.
     expect(series[0].data).toEqual([40]);
-    expect(series[4].data).toEqual([2.5]);
+    expect(series[5].data).toEqual([2.5]);
   });
 
   it('picks the time unit and counts buckets', () => {

@@ -133,3 +133,21 @@ describe('results files without lane and thread counts', () => {
     expect(row.trim().split(/ {2,}/).slice(-5)).toEqual(['-', formatTime(good.devices[0].time.stall), '-', formatTime(good.devices[0].time.busy), '-']);
   });
 });
+
+describe('results files from before time.pinning', () => {
+  it('move a pinning device\'s registration time out of fault service, and leave other devices alone', () => {
+    const r = errorFree((c) => {
+      c.devices[1].driver = 'pinning';
+      c.devices[1].time.faultService = 6_400_000;
+      for (const d of c.devices) delete d.time.pinning;
+    });
+    expect(r.devices[1].time).toMatchObject({ faultService: 0, pinning: 6_400_000 });
+    expect(r.devices[0].time).toMatchObject({ faultService: good.devices[0].time.faultService, pinning: 0 });
+    // A file that has the field keeps it as written.
+    const now = errorFree((c) => {
+      c.devices[1].driver = 'pinning';
+      c.devices[1].time.pinning = 5;
+    });
+    expect(now.devices[1].time).toMatchObject({ faultService: good.devices[1].time.faultService, pinning: 5 });
+  });
+});

@@ -93,6 +93,7 @@ gpu0 batches                     4         6  +2 (+50%)
 gpu0 migrated in          3.91 MiB  3.91 MiB  =
 gpu0 migrated out            1 MiB     1 MiB  =
 gpu0 fault service           40 us     40 us  =
+gpu0 pinning                  0 ps      0 ps  =
 gpu0 stall, lane-seconds    2.5 ms    2.5 ms  =
 gpu0 stall per lane         250 us    250 us  =
 gpu0 busy, lane-seconds       9 ms      9 ms  =
@@ -102,6 +103,7 @@ gpu1 batches                     -         4
 gpu1 migrated in                 -  3.91 MiB
 gpu1 migrated out                -     1 MiB
 gpu1 fault service               -     40 us
+gpu1 pinning                     -      0 ps
 gpu1 stall, lane-seconds         -    2.5 ms
 gpu1 stall per lane              -    250 us
 gpu1 busy, lane-seconds          -      9 ms

@@ -8,6 +8,8 @@ import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
 import { EXAMPLES_DIR, loadScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import { summaryTable } from '../../src/report/summary.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
+import { PIN_PAGE_PS } from '../../src/sim/drivers/pinning.ts';
 import { formatTime } from '../../src/units/time.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 
@@ -225,5 +227,23 @@ describe('lane time says it is summed over lanes', () => {
     expect(cells(row).slice(-5)).toEqual(['48', formatTime(d.time.stall), formatTime(Math.round(d.time.stall / 48)), formatTime(d.time.busy), formatTime(Math.round(d.time.busy / 48))]);
     expect(out).toContain('lane time       device stall and busy are lane-seconds');
     expect(out).toContain(`busy ${formatTime(r.cpu.busyPs)} summed over 4 threads (${formatTime(Math.round(r.cpu.busyPs / 4))} per thread)`);
+  });
+});
+
+describe('the pinning driver\'s time is its own', () => {
+  it('pin_user_pages time is booked as pinning, not as fault service, and shows under that name', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }] });
+    const p = m.spawn();
+    const base = p.mmap(32, 'anon', 'rw');
+    m.launch('nic0', p, { name: 'rx', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base, pages: 32 }] });
+    m.run();
+    const r = m.results('pin');
+    const d = r.devices[0];
+    expect(d.faults.raised).toBe(0);
+    expect(d.time.faultService).toBe(0);
+    expect(d.time.pinning).toBe(32 * PIN_PAGE_PS);
+    const html = renderReportHtml(r);
+    expect(html).toContain('<th class="num">pinning</th>');
+    expect(html).toContain(`<td class="num">${formatTime(32 * PIN_PAGE_PS)}</td>`);
   });
 });

@@ -71,7 +71,7 @@ export class PinningDevice extends TimedDevice {
     this.metrics.pinnedPages += pages;
     this.regs.set(run, reg);
     const pinPs = pages * PIN_PAGE_PS;
-    this.metrics.time.faultService += pinPs;
+    this.metrics.time.pinning += pinPs;
     const t0 = this.ctx.engine.now;
     this.ctx.spans(`${this.name}/driver`, 'pin', t0, pinPs, { pages });
     if (!this.mem || !this.ce) {
