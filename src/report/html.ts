@@ -9,7 +9,7 @@ import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
 import { formatCount, formatPercent, quantile } from './format.ts';
 import {
-  LANE_TIME_NOTE, cpuBusy, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
+  LANE_TIME_NOTE, LINK_HEAD, cpuBusy, linkCells, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
   migrationsToRam, perLane,
 } from './summary.ts';
 
@@ -87,10 +87,10 @@ function summaryHtml(r: RunResults): string {
     3,
   );
   const links = table(
-    ['link direction', 'link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'],
+    ['link direction', 'link', ...LINK_HEAD.slice(1)],
     r.links.map((l) => {
       const u = linkUtilisation(l.bytes, l.bandwidth, r.endPs);
-      return [l.id, l.link, l.kind, formatBandwidth(l.bandwidth), formatBytes(l.bytes), formatCount(l.transfers), u === null ? '-' : formatPercent(u)];
+      return [l.id, l.link, l.kind, formatBandwidth(l.bandwidth), ...linkCells(l), u === null ? '-' : formatPercent(u)];
     }),
     3,
   );

@@ -107,7 +107,10 @@ const LinkMetricsSchema = z.object({
     .positive()
     .nullable(),
   bytes: Count,
+  // Older files counted copies and remote accesses together in `bytes`: the split is unknown.
+  copyBytes: Count.nullable().default(null),
   transfers: Count,
+  remoteBytes: Count.nullable().default(null),
 });
 
 const Series = z.record(z.string(), z.array(Count));

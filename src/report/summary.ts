@@ -1,5 +1,5 @@
 // The terminal tables: `summaryTable` after `hetmem run`, `compareTable` for `hetmem compare`.
-import type { DeviceMetrics, RunResults } from '../sim/results.ts';
+import type { DeviceMetrics, LinkMetrics, RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { formatColumns, formatCount, formatPercent, formatRate, formatSignedPercent, quantile, type Align } from './format.ts';
@@ -68,8 +68,21 @@ export const LANE_TIME_NOTE = 'device stall and busy are lane-seconds: summed ov
 /** CPU busy time, summed over threads, with its average per thread when known. */
 export function cpuBusy(c: RunResults['cpu']): string {
   return c.threads > 0
-    ? `busy ${formatTime(c.busyPs)} summed over ${formatCount(c.threads)} threads (${perLane(c.busyPs, c.threads)} per thread)`
+    ? `busy ${formatTime(c.busyPs)} summed over ${formatCount(c.threads)} thread${c.threads === 1 ? '' : 's'} (${perLane(c.busyPs, c.threads)} per thread)`
     : `busy ${formatTime(c.busyPs)} summed over threads`;
+}
+
+/**
+ * Columns of a link direction between its bandwidth and its utilisation: what crossed it.
+ * Copies (migrations, evictions, the pinning driver's copies) with their transfers, remote
+ * (zero-copy) accesses, and the total; results that did not tell the two apart show '-'.
+ */
+export const LINK_HEAD = ['link', 'kind', 'bandwidth', 'copied', 'transfers', 'remote access', 'total', 'avg util'];
+
+/** The cells of LINK_HEAD from 'copied' to 'total' for `l`. */
+export function linkCells(l: LinkMetrics): string[] {
+  const b = (v: number | null) => (v === null ? '-' : formatBytes(v));
+  return [b(l.copyBytes), formatCount(l.transfers), b(l.remoteBytes), formatBytes(l.bytes)];
 }
 
 /** Average utilisation of a link direction over the run: bytes / (bandwidth × run time). */
@@ -137,11 +150,10 @@ export function summaryTable(results: RunResults): string {
     formatTime(d.time.stall), perLane(d.time.stall, d.lanes), formatTime(d.time.busy), perLane(d.time.busy, d.lanes),
   ]);
 
-  const linkHead = ['link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'];
-  const linkAlign: Align[] = ['left', 'left', 'right', 'right', 'right', 'right'];
+  const linkAlign: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'];
   const linkRows = results.links.map((l) => {
     const u = linkUtilisation(l.bytes, l.bandwidth, results.endPs);
-    return [l.id, l.kind, formatBandwidth(l.bandwidth), formatBytes(l.bytes), formatCount(l.transfers), u === null ? '-' : formatPercent(u)];
+    return [l.id, l.kind, formatBandwidth(l.bandwidth), ...linkCells(l), u === null ? '-' : formatPercent(u)];
   });
 
   const parts = [
@@ -150,7 +162,7 @@ export function summaryTable(results: RunResults): string {
   ];
   if (faultRows.length > 0) parts.push('', formatColumns([faultHead, ...faultRows], faultAlign, '  '));
   if (devRows.length > 0) parts.push('', formatColumns([devHead, ...devRows], devAlign, '  '));
-  if (linkRows.length > 0) parts.push('', formatColumns([linkHead, ...linkRows], linkAlign, '  '));
+  if (linkRows.length > 0) parts.push('', formatColumns([LINK_HEAD, ...linkRows], linkAlign, '  '));
   return parts.join('\n') + '\n';
 }
 
@@ -240,7 +252,12 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     );
   }
   for (const id of unionBy(a.links, b.links, (l) => l.id)) {
-    metrics.push({ name: `link ${id}`, kind: 'bytes', get: (r) => r.links.find((l) => l.id === id)?.bytes });
+    const link = (r: RunResults) => r.links.find((l) => l.id === id);
+    metrics.push(
+      { name: `link ${id} copied`, kind: 'bytes', get: (r) => link(r)?.copyBytes ?? undefined },
+      { name: `link ${id} remote access`, kind: 'bytes', get: (r) => link(r)?.remoteBytes ?? undefined },
+      { name: `link ${id} total`, kind: 'bytes', get: (r) => link(r)?.bytes },
+    );
   }
   const rows = metrics.map((m) => {
     const [va, vb] = [m.get(a), m.get(b)];

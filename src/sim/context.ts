@@ -50,6 +50,12 @@ export interface SimContext {
    */
   remoteAccess(route: Route, bytes: number, t: number): number;
   /**
+   * A copy made outside the copy engines (migrate_to_ram's page, charged to whoever waits for
+   * it): books `bytes` and one transfer on the links of `route` at time `t`, queued with the
+   * remote accesses of that route; returns when it lands.
+   */
+  syncCopy(route: Route, bytes: number, t: number): number;
+  /**
    * A lane of `who` stores to page `vpn` of `mm` through pfn `pfn`: writes the next data word
    * (data mode) and tells the run's observers.
    */

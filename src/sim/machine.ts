@@ -166,7 +166,11 @@ export class SimMachine implements SimContext {
   private readonly pagemapDevice = new Map<number, number>();
   private readonly routes = new Map<string, Route | null>();
   private readonly remoteFree = new Map<string, number>();
+  /** Per segment: bytes of remote (zero-copy) loads and stores. */
   private readonly remoteBytes = new Map<string, number>();
+  /** Per segment: bytes and transfers of copies made outside the copy engines (syncCopy). */
+  private readonly syncCopyBytes = new Map<string, number>();
+  private readonly syncCopies = new Map<string, number>();
   private readonly procs = new Map<number, Process>();
   private readonly spanList: Span[] = [];
   private readonly maxSpans: number;
@@ -284,13 +288,22 @@ export class SimMachine implements SimContext {
     return this.procs.get(space)!;
   }
   remoteAccess(route: Route, bytes: number, t: number): number {
+    return this.book(route, bytes, t, false);
+  }
+  syncCopy(route: Route, bytes: number, t: number): number {
+    return this.book(route, bytes, t, true);
+  }
+  /** Queues `bytes` on `route`'s remote-access server and books them as a copy or as remote access. */
+  private book(route: Route, bytes: number, t: number, copy: boolean): number {
     const key = route.nodes.join('>');
     const start = Math.max(t, this.remoteFree.get(key) ?? 0);
     const dur = Number.isFinite(route.bandwidth) ? Math.ceil((bytes / route.bandwidth) * 1e12) : 0;
     this.remoteFree.set(key, start + dur);
     const bucket = Math.floor(start / this.timeline.bucketPs);
+    const into = copy ? this.syncCopyBytes : this.remoteBytes;
     for (const s of route.segments) {
-      this.remoteBytes.set(s.id, (this.remoteBytes.get(s.id) ?? 0) + bytes);
+      into.set(s.id, (into.get(s.id) ?? 0) + bytes);
+      if (copy) this.syncCopies.set(s.id, (this.syncCopies.get(s.id) ?? 0) + 1);
       this.timeline.link(s.id, bucket, bytes);
     }
     return start + dur + route.latencyPs;
@@ -476,12 +489,14 @@ export class SimMachine implements SimContext {
     const carried = this.transfers.carriedAt(endPs);
     const links: LinkMetrics[] = [];
     for (const seg of this.topology.segments) {
-      const bytes = Math.round((carried.get(seg.id) ?? 0) + (this.remoteBytes.get(seg.id) ?? 0));
-      if (bytes === 0) continue;
+      const copyBytes = Math.round((carried.get(seg.id) ?? 0) + (this.syncCopyBytes.get(seg.id) ?? 0));
+      const remoteBytes = Math.round(this.remoteBytes.get(seg.id) ?? 0);
+      if (copyBytes + remoteBytes === 0) continue;
       links.push({
         id: seg.id, link: seg.link, kind: seg.kind, from: seg.from, to: seg.to,
         bandwidth: Number.isFinite(seg.bandwidth) ? seg.bandwidth : null,
-        bytes, transfers: this.transfers.transfersPerSegment.get(seg.id) ?? 0,
+        bytes: copyBytes + remoteBytes, copyBytes, remoteBytes,
+        transfers: (this.transfers.transfersPerSegment.get(seg.id) ?? 0) + (this.syncCopies.get(seg.id) ?? 0),
       });
     }
     const buckets = Math.max(1, Math.ceil(endPs / this.timeline.bucketPs));

@@ -175,7 +175,7 @@ export interface DeviceMetrics {
   kernels: { name: string; startPs: number; endPs: number }[];
 }
 
-/** Bytes carried by one direction of a link. */
+/** Bytes carried by one direction of a link: copies and remote accesses, told apart. */
 export interface LinkMetrics {
   /** Segment id `from->to`. */
   id: string;
@@ -185,8 +185,21 @@ export interface LinkMetrics {
   to: string;
   /** Bytes/s of this direction (Infinity serialises as null). */
   bandwidth: number | null;
+  /** All bytes carried: copyBytes + remoteBytes (the average utilisation is of these). */
   bytes: number;
+  /**
+   * Bytes of copies: migrations (to a device, to a peer, migrate_to_ram), evictions, the
+   * pinning driver's copy-in and copy-back, move_pages. null in results written before copies
+   * and remote accesses were told apart.
+   */
+  copyBytes: number | null;
+  /** Copies that crossed this direction (each a copy-engine chunk or one migrate_to_ram page). */
   transfers: number;
+  /**
+   * Bytes of remote (zero-copy) loads and stores by devices mapping memory where it is: no
+   * transfer, no migration. null in results written before the split.
+   */
+  remoteBytes: number | null;
 }
 
 /** Values sampled at fixed intervals of simulated time. */

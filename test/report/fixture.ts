@@ -35,10 +35,10 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
   const deviceIds = Array.from({ length: shape.devices }, (_, i) => `gpu${i}`);
 
   const links: LinkMetrics[] = [
-    { id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 26_400_000_000, bytes: 0, transfers: 0 },
-    { id: 'gpu0->cpu', link: 'pcie0', kind: 'pcie', from: 'gpu0', to: 'cpu', bandwidth: 26_400_000_000, bytes: 0, transfers: 0 },
+    { id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 26_400_000_000, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
+    { id: 'gpu0->cpu', link: 'pcie0', kind: 'pcie', from: 'gpu0', to: 'cpu', bandwidth: 26_400_000_000, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
     // An unmetered peer path (Infinity bandwidth serialises as null).
-    { id: 'gpu0->gpu1', link: 'peer0', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, transfers: 0 },
+    { id: 'gpu0->gpu1', link: 'peer0', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
   ];
 
   // Batches, round-robin over devices, spaced through the run.
@@ -89,6 +89,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     const link = device === 'gpu0' ? links[0] : links[2];
     spans.push({ track: link.id, name: 'copy', startPs: copyStart, durPs: copyDur, args: { bytes: transferSize } });
     link.bytes += transferSize;
+    link.copyBytes! += transferSize;
     link.transfers += transfers;
     if (evict > 0 && device === 'gpu0') {
       // Eviction copy overlapping the tail of the migration copy: partially overlapping
@@ -97,9 +98,13 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       spans.push({ track: 'gpu0->cpu', name: 'evict', startPs: evStart, durPs: copyDur, args: { pages: evict } });
       spans.push({ track: 'cpu->gpu0', name: 'copy (next chunk)', startPs: evStart, durPs: copyDur });
       links[1].bytes += evict * PAGE;
+      links[1].copyBytes! += evict * PAGE;
       links[1].transfers += 1;
     }
   }
+  // Zero-copy loads gpu1 made from host memory: bytes on the link, no transfer.
+  links[0].bytes += 96 * PAGE;
+  links[0].remoteBytes = 96 * PAGE;
 
   // Kernels on device tracks, CPU activity on the cpu track.
   const devices: DeviceMetrics[] = deviceIds.map((id, di) => {

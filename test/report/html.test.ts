@@ -121,7 +121,7 @@ describe('chart data', () => {
     expect(series[0].name).toBe('cpu->gpu0 (32 GB/s)');
     expect(series[0].data.map((p) => (p as number[])[1])).toEqual([0, 0.256, 0.512, 0, 0]);
     const mixed = tinyResults({
-      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, transfers: 0 }],
+      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 }],
       timeline: { ...results.timeline, linkBytes: { ...results.timeline.linkBytes, 'gpu0->gpu1': [0, 1048576, 0, 0, 0] } },
     });
     const opt = chartSpecs(mixed)[2].option;

@@ -3,6 +3,8 @@ import { checkResults, parseResults, ResultsFileError } from '../../src/report/r
 import type { RunResults } from '../../src/sim/results.ts';
 import { summaryTable } from '../../src/report/summary.ts';
 import { formatTime } from '../../src/units/time.ts';
+import { formatBytes } from '../../src/units/bytes.ts';
+import { formatCount } from '../../src/report/format.ts';
 import { buildFixture } from './fixture.ts';
 
 const FILE = 'runs/a.json';
@@ -149,5 +151,20 @@ describe('results files from before time.pinning', () => {
       c.devices[1].time.pinning = 5;
     });
     expect(now.devices[1].time).toMatchObject({ faultService: good.devices[1].time.faultService, pinning: 5 });
+  });
+});
+
+describe('results files from before copies and remote accesses were told apart', () => {
+  it('read null for both, keep the total, and the link table shows - for the split', () => {
+    const r = errorFree((c) => {
+      for (const l of c.links) {
+        delete l.copyBytes;
+        delete l.remoteBytes;
+      }
+    });
+    expect(r.links.map((l) => [l.copyBytes, l.remoteBytes, l.bytes])).toEqual(good.links.map((l) => [null, null, l.bytes]));
+    const row = summaryTable(r).split('\n').find((l) => l.startsWith('  cpu->gpu0'))!;
+    const l0 = good.links[0];
+    expect(row.trim().split(/ {2,}/).slice(3, 7)).toEqual(['-', formatCount(l0.transfers), '-', formatBytes(l0.bytes)]);
   });
 });

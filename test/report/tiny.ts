@@ -19,7 +19,7 @@ export function tinyResults(over: Partial<RunResults> = {}): RunResults {
   return {
     schema: RESULTS_SCHEMA_VERSION, name: 'tiny', seed: 1, endPs: 250_000_000, events: 12345, data: true,
     devices: [tinyDevice('gpu0')],
-    links: [{ id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 32e9, bytes: 4_096_000, transfers: 40 }],
+    links: [{ id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 32e9, bytes: 4_096_000, copyBytes: 4_032_000, transfers: 40, remoteBytes: 64_000 }],
     cpu: { faults: 7, migrateToRam: 2, deviceMigrateToRam: 0, cow: 0, accesses: 99, busyPs: 100_000_000, threads: 4, numaMigrated: 0 },
     batches: [],
     faultLatencies: [10_000_000, 20_000_000, 30_000_000, 40_000_000],

@@ -247,3 +247,28 @@ describe('the pinning driver\'s time is its own', () => {
     expect(html).toContain(`<td class="num">${formatTime(32 * PIN_PAGE_PS)}</td>`);
   });
 });
+
+describe('links tell copies from remote accesses', () => {
+  it('zero-copy accesses are remote-access bytes with no transfer; migrations and migrate_to_ram are copies with transfers', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }, { name: 'gpu0', profile: profile('gpu-pcie4') }] });
+    const p = m.spawn();
+    const rx = p.mmap(32, 'anon', 'rw');
+    const buf = p.mmap(16, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('nic0', p, { name: 'rx', lanes: streamLanes(rx, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base: rx, pages: 32 }] }),
+      () => m.launch('gpu0', p, { name: 'fill', lanes: streamLanes(buf, 16, 1, true), computePs: 1000, accessBytes: 64 }),
+      // The CPU reads the GPU's pages back: one migrate_to_ram copy per page.
+      () => m.cpuPhase(p, { name: 'back', threads: streamLanes(buf, 16, 1, false), computePs: 0, accessBytes: 4096 }),
+    ]);
+    m.run();
+    const r = m.results('links');
+    const link = (id: string) => r.links.find((l) => l.id === id)!;
+    expect(link('nic0->rc0')).toMatchObject({ copyBytes: 0, transfers: 0, remoteBytes: 32 * 256, bytes: 32 * 256 });
+    expect(r.cpu.migrateToRam).toBe(16);
+    expect(link('gpu0->rc0')).toMatchObject({ copyBytes: 16 * 4096, transfers: 16, remoteBytes: 0 });
+    for (const l of r.links) expect(l.bytes, l.id).toBe(l.copyBytes! + l.remoteBytes!);
+    const out = summaryTable(r);
+    expect(out).toMatch(/\n {2}link +kind +bandwidth +copied +transfers +remote access +total +avg util\n/);
+    expect(out).toMatch(/\n {2}nic0->rc0 +pcie +\S+ GB\/s +0 B +0 +8 KiB +8 KiB /);
+  });
+});

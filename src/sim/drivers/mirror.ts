@@ -766,7 +766,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.bytesOut += 4096;
     const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
     const cost = this.profile.fault.serviceLatency + Math.ceil((4096 / effectiveBandwidth(this.profile, 4096, 'd2h')) * 1e12);
-    if (route) this.ctx.remoteAccess(route, 4096, this.ctx.engine.now);
+    if (route) this.ctx.syncCopy(route, 4096, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
       sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
