@@ -58,6 +58,9 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], nu
   ].join('\n');
 }
 
+/** Why a kernel can be far shorter than its siblings, under the kernel table. */
+export const KERNEL_NOTE = 'A kernel that raised no faults found every page it touched mapped already (the prefetcher may have brought them in with an earlier kernel\'s batch) and ran at compute speed.';
+
 function summaryHtml(r: RunResults): string {
   const lat = r.faultLatencies;
   const facts: [string, string][] = [
@@ -86,6 +89,11 @@ function summaryHtml(r: RunResults): string {
     ]),
     3,
   );
+  const kernelRows = r.devices.flatMap((d) => d.kernels.map((k) => [
+    d.id, k.name, formatTime(k.startPs), formatTime(k.endPs - k.startPs),
+    k.lanes === null ? '-' : formatCount(k.lanes), k.faults === null ? '-' : formatCount(k.faults),
+  ]));
+  const kernels = table(['device', 'kernel', 'start', 'duration', 'lanes', 'faults raised'], kernelRows, 2);
   const links = table(
     ['link direction', 'link', ...LINK_HEAD.slice(1)],
     r.links.map((l) => {
@@ -100,6 +108,9 @@ function summaryHtml(r: RunResults): string {
     '</dl>',
     '<h2>Devices</h2>',
     r.devices.length === 0 ? '<p class="none">no devices</p>' : devices,
+    '<h2>Kernels</h2>',
+    kernelRows.length === 0 ? '<p class="none">no kernels</p>' : kernels,
+    `<p class="note">${escapeHtml(KERNEL_NOTE)}</p>`,
     '<h2>Links</h2>',
     r.links.length === 0 ? '<p class="none">no links</p>' : links,
   ].join('\n');
@@ -116,7 +127,7 @@ th, td { padding: 3px 8px; border-bottom: 1px solid #e3e3e3; text-align: left; w
 th { background: #f0f0f0; font-weight: 600; } .num { text-align: right; }
 .chart { width: 100%; height: 380px; background: #fff; border: 1px solid #e3e3e3; margin: 0 0 16px; }
 .chart.failed { height: auto; padding: 12px; color: #b00020; }
-.none { color: #888; }
+.none { color: #888; } .note { color: #555; margin: 4px 0; }
 `;
 
 /**

@@ -93,7 +93,7 @@ const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   time: TimeBreakdownSchema,
   pagesTouched: Count,
   touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
-  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count })),
+  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null) })),
 }));
 
 const LinkMetricsSchema = z.object({

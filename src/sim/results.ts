@@ -171,8 +171,13 @@ export interface DeviceMetrics {
   pagesTouched: number;
   /** Which pages: runs [start, end) of VPNs per address space (mm id), ascending. */
   touched: { space: number; start: number; end: number }[];
-  /** Kernels run and their total wall time (launch to last lane done), ps. */
-  kernels: { name: string; startPs: number; endPs: number }[];
+  /**
+   * Kernels run and their total wall time (launch to last lane done), ps, with their lanes and
+   * the faults those lanes raised: a kernel that raised none found every page mapped already
+   * (the prefetcher may have brought them with an earlier kernel's batch) and ran at compute
+   * speed. `lanes` and `faults` are null in results written before they were recorded.
+   */
+  kernels: { name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null }[];
 }
 
 /** Bytes carried by one direction of a link: copies and remote accesses, told apart. */

@@ -112,7 +112,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     const sum = (f: keyof BatchRecord): number => mine.reduce((s, b) => s + (b[f] as number), 0);
     const kernels = [0, 1].map((k) => {
       const startPs = Math.floor((k * endPs) / 2) + di * 1_000_000;
-      return { name: k === 0 ? 'init' : 'stream', startPs, endPs: startPs + Math.floor(endPs / 2) - 2_000_000 };
+      return { name: k === 0 ? 'init' : 'stream', startPs, endPs: startPs + Math.floor(endPs / 2) - 2_000_000, lanes: 64, faults: k === 0 ? 0 : sum('cached_faults') };
     });
     for (const kr of kernels) spans.push({ track: id, name: kr.name, startPs: kr.startPs, durPs: kr.endPs - kr.startPs });
     const pagesIn = sum('resident_pages');

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { checkResults, parseResults, ResultsFileError } from '../../src/report/results-schema.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { summaryTable } from '../../src/report/summary.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
 import { formatTime } from '../../src/units/time.ts';
 import { formatBytes } from '../../src/units/bytes.ts';
 import { formatCount } from '../../src/report/format.ts';
@@ -166,5 +167,21 @@ describe('results files from before copies and remote accesses were told apart',
     const row = summaryTable(r).split('\n').find((l) => l.startsWith('  cpu->gpu0'))!;
     const l0 = good.links[0];
     expect(row.trim().split(/ {2,}/).slice(3, 7)).toEqual(['-', formatCount(l0.transfers), '-', formatBytes(l0.bytes)]);
+  });
+});
+
+describe('results files from before kernels recorded lanes and faults', () => {
+  it('read null for both, and report.html\'s kernel table shows -', () => {
+    const r = errorFree((c) => {
+      for (const d of c.devices) for (const k of d.kernels) {
+        delete k.lanes;
+        delete k.faults;
+      }
+    });
+    expect(r.devices[0].kernels[0]).toMatchObject({ name: 'init', lanes: null, faults: null });
+    const html = renderReportHtml(r);
+    expect(html).toContain('<tr><td>gpu0</td><td>init</td>');
+    const row = html.split('\n').find((l) => l.startsWith('<tr><td>gpu0</td><td>init</td>'))!;
+    expect(row.endsWith('<td class="num">-</td><td class="num">-</td></tr>')).toBe(true);
   });
 });

@@ -8,7 +8,8 @@ import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
 import { EXAMPLES_DIR, loadScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import { summaryTable } from '../../src/report/summary.ts';
-import { renderReportHtml } from '../../src/report/html.ts';
+import { KERNEL_NOTE, renderReportHtml } from '../../src/report/html.ts';
+import { loadProfile } from '../../src/devices/profile/load.ts';
 import { PIN_PAGE_PS } from '../../src/sim/drivers/pinning.ts';
 import { formatTime } from '../../src/units/time.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
@@ -270,5 +271,44 @@ describe('links tell copies from remote accesses', () => {
     const out = summaryTable(r);
     expect(out).toMatch(/\n {2}link +kind +bandwidth +copied +transfers +remote access +total +avg util\n/);
     expect(out).toMatch(/\n {2}nic0->rc0 +pcie +\S+ GB\/s +0 B +0 +8 KiB +8 KiB /);
+  });
+});
+
+describe('a kernel far shorter than its siblings (pipeline example, "results #3")', () => {
+  it('raised no faults: the prefetcher brought its chunk in with the previous chunk\'s batch', () => {
+    // The example's `out` buffer: 4 chunks of 128 pages per 2 MiB block, written one chunk per
+    // kernel. After chunks 0-2 the block is 3/4 resident, over the density threshold, so the
+    // batch of chunk 2 prefetches chunk 3 too.
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'ai0', profile: loadProfile(join(EXAMPLES_DIR, 'profiles', 'ai-engine.yaml')) }] });
+    const p = m.spawn();
+    const raw = p.mmap(1024, 'anon', 'rw');
+    const out = Math.ceil(raw / 512) * 512;
+    sequence(m, [0, 1, 2, 3].map((c) => () => m.launch('ai0', p, {
+      name: `results #${c}`, lanes: streamLanes(out + c * 128, 128, 8, true), computePs: 1000, accessBytes: 64,
+    })));
+    m.run();
+    const r = m.results('chunks');
+    const k = r.devices[0].kernels;
+    expect(k.map((x) => x.faults)).toEqual([8, 8, 8, 0]);
+    expect(k.map((x) => x.lanes)).toEqual([8, 8, 8, 8]);
+    // 16 pages per lane at 1 ns each: no fault, no stall.
+    expect(k[3].endPs - k[3].startPs).toBe(16 * 1000);
+    expect(k[2].endPs - k[2].startPs).toBeGreaterThan(30_000_000);
+    expect(r.devices[0].prefetched).toBeGreaterThanOrEqual(128);
+    // The trace's kernel slice carries the count, and report.html says what 0 faults means.
+    expect(r.spans.find((s) => s.name === 'results #3')?.args).toEqual({ lanes: 8, faults: 0 });
+    expect(renderReportHtml(r)).toContain(KERNEL_NOTE.replace(/'/g, '&#39;'));
+  });
+
+  it('is what happens to results #3 and #7 of examples/nic-crypto-ai-pipeline.yaml', () => {
+    const r = runScenario(loadScenario(join(EXAMPLES_DIR, 'nic-crypto-ai-pipeline.yaml')));
+    const ai = r.devices.find((d) => d.id === 'ai0')!;
+    const results = ai.kernels.filter((k) => k.name.startsWith('results #'));
+    const quiet = results.filter((k) => k.faults === 0).map((k) => k.name).sort();
+    expect(quiet).toEqual(['results #3', 'results #7']);
+    for (const k of results) {
+      if (k.faults === 0) expect(k.endPs - k.startPs).toBeLessThan(1_000_000);
+      else expect(k.endPs - k.startPs).toBeGreaterThan(50_000_000);
+    }
   });
 });

@@ -199,8 +199,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const e = sp.pt.get(vpn);
     if (e === undefined || (write && e % 2 === 0)) {
       const entry: FaultEntry = { lane: lane.id, space: sp.space, vpn, write, time: t };
-      this.metrics.faults.raised++;
-      this.ctx.timeline.fault(this.name, t);
+      this.countFault(lane, t);
       if (!this.buffer.push(entry)) this.metrics.faults.overflows++;
       this.requestService(t);
       return -1;

@@ -123,7 +123,7 @@ export class PinningDevice extends TimedDevice {
     const spfn = reg.pinned.get(vpn);
     if (spfn === undefined) {
       // Outside the registered memory: a protection error, the lane stops.
-      this.metrics.faults.raised++;
+      this.countFault(lane, t);
       this.metrics.faults.fatal++;
       lane.run.kill(lane);
       return -1;

@@ -69,9 +69,8 @@ export class SvaDevice extends TimedDevice {
     this.bind(mm);
     const pfn = this.walk(mm, vpn, write);
     if (pfn < 0) {
-      this.metrics.faults.raised++;
+      this.countFault(lane, t);
       this.metrics.faults.pri++;
-      this.ctx.timeline.fault(this.name, t);
       if (!this.prq.push({ lane: lane.id, space: mm.id, vpn, write, time: t })) {
         // A full queue: the IOMMU answers the request at once and the device retries later.
         this.metrics.faults.overflows++;
