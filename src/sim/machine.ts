@@ -9,7 +9,7 @@ import { Machine, type Process } from '../api/machine.ts';
 import type { Mm } from '../mm/mm.ts';
 import { Topology, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
-import { AddressSpaceGroups } from '../topology/groups.ts';
+import { AddressSpaceGroups, unreachablePair } from '../topology/groups.ts';
 import { Transfers } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
@@ -210,6 +210,13 @@ export class SimMachine implements SimContext {
     });
     this.topology = new Topology(spec);
     this.groups = new AddressSpaceGroups(spec);
+    // Members of a group map each other's memory in place: each pair needs a path of its own.
+    const lost = unreachablePair(this.groups, this.topology, opts.devices.map((d) => d.name).filter((n) => this.topology.isEndpoint(n)));
+    if (lost) {
+      throw new SimConfigError(`devices '${lost.a}' and '${lost.b}' are in one address-space group (joined through other devices by NVLink/XGMI links) ` +
+        `but cannot reach each other's memory: a link does not forward to the next link, and p2pdma refuses PCIe P2P between them; ` +
+        `link them directly, put them under one PCIe switch, or remove a link so they are in separate groups`);
+    }
     this.hostNode = spec.sockets[0].id;
     this.transfers = new Transfers(this.engine);
     this.timeline = new TimelineBuilder(opts.bucketPs ?? 10_000_000);
@@ -334,7 +341,11 @@ export class SimMachine implements SimContext {
     this.spanList.push(args ? { track, name, startPs, durPs, args } : { track, name, startPs, durPs });
   };
 
-  /** Can `a` map memory resident at `b` directly? System memory always; a peer's only in its address-space group. */
+  /**
+   * Can `a` map memory resident at `b` directly? System memory always; a peer's only in its
+   * address-space group, over a link of their own or PCIe P2P (the constructor refuses a group
+   * with a pair that has neither).
+   */
   canAccess(a: ProcessorId, b: ProcessorId): boolean {
     if (a === b || b === CPU) return true;
     if (a === CPU) return this.devices[b].profile.link.coherent;

@@ -2,7 +2,7 @@
 // wrong link direction, migrations missing on one side, totals whose parts were not shown).
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
-import { SimMachine } from '../../src/sim/machine.ts';
+import { SimConfigError, SimMachine } from '../../src/sim/machine.ts';
 import { encodeAccess } from '../../src/sim/program.ts';
 import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
 import { EXAMPLES_DIR, loadScenario } from '../../src/scenario/load.ts';
@@ -310,5 +310,58 @@ describe('a kernel far shorter than its siblings (pipeline example, "results #3"
       if (k.faults === 0) expect(k.endPs - k.startPs).toBeLessThan(1_000_000);
       else expect(k.endPs - k.startPs).toBeGreaterThan(50_000_000);
     }
+  });
+});
+
+describe('GPUs at the ends of an NVLink chain (gpu0–gpu1–gpu2)', () => {
+  const chain = (underSwitch: boolean) => {
+    const gpus = ['gpu0', 'gpu1', 'gpu2'];
+    return {
+      sockets: [{ id: 'cpu0', memoryBytes: 2 ** 40, memoryBandwidth: 486e9, memoryLatencyPs: 100_000 }],
+      rootComplexes: [{
+        id: 'rc0', socket: 'cpu0', vendorId: underSwitch ? 0x8086 : 0x1234, deviceId: underSwitch ? 0x09a2 : 0x0001,
+        rootPorts: underSwitch ? [{ id: 'rp0' }] : gpus.map((g) => ({ id: `rp-${g}` })),
+      }],
+      switches: underSwitch
+        ? [{ id: 'sw0', parent: 'rp0', gen: 4 as const, width: 16 as const, upstreamPort: { id: 'usp0' }, downstreamPorts: gpus.map((g) => ({ id: `dsp-${g}` })) }]
+        : [],
+      endpoints: gpus.map((g) => ({ id: g, kind: 'gpu' as const, gen: 4 as const, width: 16 as const, parent: underSwitch ? `dsp-${g}` : `rp-${g}` })),
+      links: [
+        { id: 'nv01', kind: 'nvlink' as const, a: 'gpu0', b: 'gpu1', bandwidth: 50e9, latencyPs: 1000 },
+        { id: 'nv12', kind: 'nvlink' as const, a: 'gpu1', b: 'gpu2', bandwidth: 50e9, latencyPs: 1000 },
+      ],
+    };
+  };
+  const devices = ['gpu0', 'gpu1', 'gpu2'].map((name) => ({ name, profile: profile('gpu-pcie4') }));
+
+  it('take pages from each other over PCIe P2P through the switch, labelled p2p-pcie, never over NVLink', () => {
+    const m = new SimMachine({ seed: 1, topology: chain(true), devices });
+    expect(m.groups.sameGroup('gpu0', 'gpu2')).toBe(true);
+    const p = m.spawn();
+    const base = p.mmap(512, 'anon', 'rw');
+    sequence(m, [
+      () => m.launch('gpu0', p, { name: 'fill', lanes: streamLanes(base, 512, 8, true), computePs: 1000, accessBytes: 64 }),
+      () => m.launch('gpu2', p, { name: 'pull', lanes: streamLanes(base, 512, 8, true), computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const r = m.results('chain');
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(r.devices.map((d) => [d.pagesIn, d.pagesOut])).toEqual([[512, 512], [0, 0], [512, 0]]);
+    const bytes = (id: string) => r.links.find((l) => l.id === id)?.copyBytes ?? 0;
+    expect(bytes('gpu0->sw0')).toBe(512 * 4096);
+    expect(bytes('sw0->gpu2')).toBe(512 * 4096);
+    expect(r.links.filter((l) => l.kind === 'nvlink')).toEqual([]);
+    const copies = r.spans.filter((s) => s.track.startsWith('gpu2/ce'));
+    expect(copies.length).toBeGreaterThan(0);
+    expect(new Set(copies.map((s) => s.name))).toEqual(new Set(['p2p-pcie']));
+  });
+
+  it('are refused with one line where PCIe P2P between them does not work either', () => {
+    expect(() => new SimMachine({ seed: 1, topology: chain(false), devices })).toThrow(SimConfigError);
+    expect(() => new SimMachine({ seed: 1, topology: chain(false), devices })).toThrow(
+      /^devices 'gpu0' and 'gpu2' are in one address-space group .* cannot reach each other's memory: a link does not forward to the next link, and p2pdma refuses PCIe P2P between them; link them directly, put them under one PCIe switch, or remove a link so they are in separate groups$/,
+    );
+    // Only the linked neighbours on this machine: nothing to refuse.
+    expect(() => new SimMachine({ seed: 1, topology: chain(false), devices: devices.slice(0, 2) })).not.toThrow();
   });
 });

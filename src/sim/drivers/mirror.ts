@@ -493,7 +493,8 @@ export class HmmMirrorDevice extends TimedDevice {
             p.copy(dpage, spfn);
             const home = this.ctx.deviceOfPfn(spfn);
             source[i] = home;
-            copies.push({ bytes: 4096, from: this.ctx.homeNodeOf(spfn), to: this.node, label: home === CPU ? 'h2d' : 'p2p', first: s + i, pages: 1 });
+            const from = this.ctx.homeNodeOf(spfn);
+            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : this.peerLabel(from), first: s + i, pages: 1 });
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -669,10 +670,19 @@ export class HmmMirrorDevice extends TimedDevice {
     return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
   }
 
+  /**
+   * Label of a copy from peer `from` (same address-space group): 'p2p' over a link of their
+   * own, 'p2p-pcie' over PCIe peer-to-peer (peers joined only through another device: links do
+   * not forward, see topology/groups.ts).
+   */
+  private peerLabel(from: string): string {
+    return this.ctx.route(from, this.node)?.kind === 'private' ? 'p2p' : 'p2p-pcie';
+  }
+
   private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
     // The profile's curve describes its host link; a peer copy pays the engine's setup and the
     // peer route's latency, and its flow runs at the peer route's rate.
-    if (c.label === 'p2p') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
+    if (c.label === 'p2p' || c.label === 'p2p-pcie') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
     return copyOverheadPs(this.profile, bytes, c.to === this.node ? 'h2d' : 'd2h', bottleneck, route?.latencyPs ?? 0);
   }
 
