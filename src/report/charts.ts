@@ -266,10 +266,10 @@ function latencyChart(results: RunResults): ChartSpec {
   return { name: 'fault-latency', title: 'Fault service latency', option: lat.length === 0 ? noData(option, 'no faults serviced') : option };
 }
 
-const DRIVER_FIELDS: readonly (keyof TimeBreakdown)[] = ['faultService', 'copy', 'map', 'invalidation'];
+const DRIVER_FIELDS: readonly (keyof TimeBreakdown)[] = ['faultService', 'pinning', 'copy', 'map', 'invalidation'];
 const LANE_FIELDS: readonly (keyof TimeBreakdown)[] = ['stall', 'busy'];
 const FIELD_LABELS: Record<keyof TimeBreakdown, string> = {
-  faultService: 'fault service', copy: 'copy', map: 'map', invalidation: 'invalidation', stall: 'lane stall', busy: 'lane busy',
+  faultService: 'fault service', pinning: 'pinning (registration)', copy: 'copy', map: 'map', invalidation: 'invalidation', stall: 'lane stall (lane-seconds)', busy: 'lane busy (lane-seconds)',
 };
 
 function breakdownChart(results: RunResults): ChartSpec {
@@ -284,7 +284,7 @@ function breakdownChart(results: RunResults): ChartSpec {
       data: results.devices.map((d) => r6(d.time[f] / unit.ps)),
     }));
   const option: EChartsOption = {
-    ...chartBase('Where each device\'s time went', 'driver work (left) and lane time summed over lanes (right); the two overlap'),
+    ...chartBase('Where each device\'s time went', 'driver work (left) and lane-seconds, summed over every lane (right; can exceed the run); the two overlap'),
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     legend: { top: 40, left: 12, type: 'scroll' },
     grid: [
@@ -293,7 +293,7 @@ function breakdownChart(results: RunResults): ChartSpec {
     ],
     xAxis: [
       { type: 'value', gridIndex: 0, name: `driver (${driverUnit.label})`, nameLocation: 'middle', nameGap: 28 },
-      { type: 'value', gridIndex: 1, name: `lanes (${laneUnit.label})`, nameLocation: 'middle', nameGap: 28 },
+      { type: 'value', gridIndex: 1, name: `lane-seconds (lane-${laneUnit.label})`, nameLocation: 'middle', nameGap: 28 },
     ],
     yAxis: [
       { type: 'category', gridIndex: 0, data: ids, inverse: true },

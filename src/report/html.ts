@@ -8,7 +8,10 @@ import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
 import { formatCount, formatPercent, quantile } from './format.ts';
-import { formatBandwidth, linkUtilisation } from './summary.ts';
+import {
+  LANE_TIME_NOTE, LINK_HEAD, cpuBusy, linkCells, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
+  migrationsToRam, perLane,
+} from './summary.ts';
 
 let echartsSource: string | undefined;
 
@@ -55,6 +58,9 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], nu
   ].join('\n');
 }
 
+/** Why a kernel can be far shorter than its siblings, under the kernel table. */
+export const KERNEL_NOTE = 'A kernel that raised no faults found every page it touched mapped already (the prefetcher may have brought them in with an earlier kernel\'s batch) and ran at compute speed.';
+
 function summaryHtml(r: RunResults): string {
   const lat = r.faultLatencies;
   const facts: [string, string][] = [
@@ -62,26 +68,37 @@ function summaryHtml(r: RunResults): string {
     ['events', formatCount(r.events)],
     ['seed', String(r.seed)],
     ['page data', r.data ? 'kept' : 'not kept (no-data mode)'],
+    ['faults', faultIdentity(faultTotals(r))],
     ['fault latency', lat.length === 0 ? 'no faults serviced' : `p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))} (${formatCount(lat.length)} faults)`],
-    ['cpu', `${formatCount(r.cpu.faults)} faults, ${formatCount(r.cpu.migrateToRam)} migrations to RAM, ${formatCount(r.cpu.cow)} COW, busy ${formatTime(r.cpu.busyPs)}`],
+    ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, ${cpuBusy(r.cpu)}`],
   ];
+  if (r.cpu.deviceMigrateToRam !== null) facts.push(['device pulls', devicePulls(r.cpu.deviceMigrateToRam)]);
+  if (r.devices.length > 0) facts.push(['lane time', LANE_TIME_NOTE]);
+  // The fault columns after "faults raised" add up to it (DeviceMetrics.faults).
+  const withPending = r.devices.some((d) => d.faults.pending > 0);
   const devices = table(
-    ['device', 'profile', 'driver', 'faults raised', 'coalesced', 'duplicates', 'serviced', 'overflows', 'fatal', 'batches', 'replays',
-      'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'copy', 'lane stall', 'lane busy'],
+    ['device', 'profile', 'driver', 'faults raised', ...faultOutcomeHeads(withPending), 'batches', 'replays',
+      'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'pinning', 'copy', 'lanes',
+      'lane stall, lane-seconds', 'per lane', 'lane busy, lane-seconds', 'per lane'],
     r.devices.map((d) => [
-      d.id, d.profile, d.driver, formatCount(d.faults.raised), formatCount(d.faults.coalesced), formatCount(d.faults.duplicates),
-      formatCount(d.faults.serviced), formatCount(d.faults.overflows), formatCount(d.faults.fatal), formatCount(d.batches),
-      formatCount(d.replays), formatBytes(d.bytesIn), formatBytes(d.bytesOut), `${formatCount(d.prefetched)} pages`,
+      d.id, d.profile, d.driver, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])),
+      formatCount(d.batches), formatCount(d.replays), formatBytes(d.bytesIn), formatBytes(d.bytesOut), `${formatCount(d.prefetched)} pages`,
       `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatCount(d.tlb.invalidations),
-      formatTime(d.time.faultService), formatTime(d.time.copy), formatTime(d.time.stall), formatTime(d.time.busy),
+      formatTime(d.time.faultService), formatTime(d.time.pinning), formatTime(d.time.copy), d.lanes > 0 ? formatCount(d.lanes) : '-',
+      formatTime(d.time.stall), perLane(d.time.stall, d.lanes), formatTime(d.time.busy), perLane(d.time.busy, d.lanes),
     ]),
     3,
   );
+  const kernelRows = r.devices.flatMap((d) => d.kernels.map((k) => [
+    d.id, k.name, formatTime(k.startPs), formatTime(k.endPs - k.startPs),
+    k.lanes === null ? '-' : formatCount(k.lanes), k.faults === null ? '-' : formatCount(k.faults),
+  ]));
+  const kernels = table(['device', 'kernel', 'start', 'duration', 'lanes', 'faults raised'], kernelRows, 2);
   const links = table(
-    ['link direction', 'link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'],
+    ['link direction', 'link', ...LINK_HEAD.slice(1)],
     r.links.map((l) => {
       const u = linkUtilisation(l.bytes, l.bandwidth, r.endPs);
-      return [l.id, l.link, l.kind, formatBandwidth(l.bandwidth), formatBytes(l.bytes), formatCount(l.transfers), u === null ? '-' : formatPercent(u)];
+      return [l.id, l.link, l.kind, formatBandwidth(l.bandwidth), ...linkCells(l), u === null ? '-' : formatPercent(u)];
     }),
     3,
   );
@@ -91,6 +108,9 @@ function summaryHtml(r: RunResults): string {
     '</dl>',
     '<h2>Devices</h2>',
     r.devices.length === 0 ? '<p class="none">no devices</p>' : devices,
+    '<h2>Kernels</h2>',
+    kernelRows.length === 0 ? '<p class="none">no kernels</p>' : kernels,
+    `<p class="note">${escapeHtml(KERNEL_NOTE)}</p>`,
     '<h2>Links</h2>',
     r.links.length === 0 ? '<p class="none">no links</p>' : links,
   ].join('\n');
@@ -107,7 +127,7 @@ th, td { padding: 3px 8px; border-bottom: 1px solid #e3e3e3; text-align: left; w
 th { background: #f0f0f0; font-weight: 600; } .num { text-align: right; }
 .chart { width: 100%; height: 380px; background: #fff; border: 1px solid #e3e3e3; margin: 0 0 16px; }
 .chart.failed { height: auto; padding: 12px; color: #b00020; }
-.none { color: #888; }
+.none { color: #888; } .note { color: #555; margin: 4px 0; }
 `;
 
 /**

@@ -44,6 +44,7 @@ const BatchRecordSchema = z.object({
 
 const TimeBreakdownSchema = z.object({
   faultService: Count,
+  pinning: Count.default(0),
   copy: Count,
   map: Count,
   invalidation: Count,
@@ -51,13 +52,33 @@ const TimeBreakdownSchema = z.object({
   busy: Count,
 });
 
-const DeviceMetricsSchema = z.object({
+/**
+ * Results written before `time.pinning` existed booked the pinning driver's registration time
+ * as fault service (it services no faults): move it where it belongs.
+ */
+function pinningTimeOfOlderFiles(d: unknown): unknown {
+  if (typeof d !== 'object' || d === null) return d;
+  const dev = d as { driver?: unknown; time?: unknown };
+  if (dev.driver !== 'pinning' || typeof dev.time !== 'object' || dev.time === null || 'pinning' in dev.time) return d;
+  const time = dev.time as { faultService?: unknown };
+  return { ...dev, time: { ...time, pinning: time.faultService, faultService: 0 } };
+}
+
+const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   id: Name,
   profile: Name,
   driver: z.enum(['hmm-mirror', 'sva', 'pinning']),
-  faults: z.object({ raised: Count, coalesced: Count, duplicates: Count, serviced: Count, overflows: Count, pri: Count, fatal: Count }),
+  faults: z.object({
+    raised: Count, coalesced: Count, duplicates: Count, serviced: Count,
+    // Older files did not count these apart (throttled pages were in serviced, flushed ones nowhere).
+    throttled: Count.default(0), flushed: Count.default(0),
+    overflows: Count, pri: Count, fatal: Count,
+    pending: Count.default(0),
+  }),
   batches: Count,
   replays: Count,
+  // Older files did not count lanes: no per-lane averages for them.
+  lanes: Count.default(0),
   pagesIn: Count,
   pagesOut: Count,
   bytesIn: Count,
@@ -72,8 +93,8 @@ const DeviceMetricsSchema = z.object({
   time: TimeBreakdownSchema,
   pagesTouched: Count,
   touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
-  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count })),
-});
+  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null) })),
+}));
 
 const LinkMetricsSchema = z.object({
   id: Name,
@@ -86,7 +107,10 @@ const LinkMetricsSchema = z.object({
     .positive()
     .nullable(),
   bytes: Count,
+  // Older files counted copies and remote accesses together in `bytes`: the split is unknown.
+  copyBytes: Count.nullable().default(null),
   transfers: Count,
+  remoteBytes: Count.nullable().default(null),
 });
 
 const Series = z.record(z.string(), z.array(Count));
@@ -118,7 +142,12 @@ export const RunResultsSchema = z.object({
   data: z.boolean(),
   devices: z.array(DeviceMetricsSchema),
   links: z.array(LinkMetricsSchema),
-  cpu: z.object({ faults: Count, migrateToRam: Count, cow: Count, accesses: Count, busyPs: Count, numaMigrated: Count.default(0) }),
+  cpu: z.object({
+    faults: Count, migrateToRam: Count,
+    // Older files counted every migrate_to_ram together: who caused them is unknown (null).
+    deviceMigrateToRam: Count.nullable().default(null),
+    cow: Count, accesses: Count, busyPs: Count, threads: Count.default(0), numaMigrated: Count.default(0),
+  }),
   batches: z.array(BatchRecordSchema),
   faultLatencies: z.array(Count),
   timeline: TimelineSchema,

@@ -1,5 +1,5 @@
 // The terminal tables: `summaryTable` after `hetmem run`, `compareTable` for `hetmem compare`.
-import type { DeviceMetrics, RunResults } from '../sim/results.ts';
+import type { DeviceMetrics, LinkMetrics, RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { formatColumns, formatCount, formatPercent, formatRate, formatSignedPercent, quantile, type Align } from './format.ts';
@@ -9,16 +9,80 @@ function sum(devices: readonly DeviceMetrics[], f: (d: DeviceMetrics) => number)
 }
 
 /** Total faults of a run over all devices. */
-function faultTotals(r: RunResults): DeviceMetrics['faults'] {
+export function faultTotals(r: RunResults): DeviceMetrics['faults'] {
+  const total = (k: keyof DeviceMetrics['faults']) => sum(r.devices, (d) => d.faults[k]);
   return {
-    raised: sum(r.devices, (d) => d.faults.raised),
-    coalesced: sum(r.devices, (d) => d.faults.coalesced),
-    duplicates: sum(r.devices, (d) => d.faults.duplicates),
-    serviced: sum(r.devices, (d) => d.faults.serviced),
-    overflows: sum(r.devices, (d) => d.faults.overflows),
-    pri: sum(r.devices, (d) => d.faults.pri),
-    fatal: sum(r.devices, (d) => d.faults.fatal),
+    raised: total('raised'), coalesced: total('coalesced'), duplicates: total('duplicates'), serviced: total('serviced'),
+    throttled: total('throttled'), flushed: total('flushed'), overflows: total('overflows'), pri: total('pri'),
+    fatal: total('fatal'), pending: total('pending'),
   };
+}
+
+type FaultCounter = keyof DeviceMetrics['faults'];
+/** The counters raised faults end in, in the order of the identity they satisfy (DeviceMetrics.faults). */
+const FAULT_OUTCOMES: readonly FaultCounter[] = ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal'];
+
+/**
+ * Names of the counters raised faults end in, in identity order; `pending` only when asked (a
+ * run cut short with faults still queued).
+ */
+export function faultOutcomeNames(withPending: boolean): FaultCounter[] {
+  return withPending ? [...FAULT_OUTCOMES, 'pending'] : [...FAULT_OUTCOMES];
+}
+
+/** Column headers of those counters: "= serviced", "+ duplicates", ... after a "raised" column. */
+export function faultOutcomeHeads(withPending: boolean): string[] {
+  return faultOutcomeNames(withPending).map((k, i) => `${i === 0 ? '=' : '+'} ${k}`);
+}
+
+/** "1,200 raised = 1,000 serviced + 50 duplicates + ...": a fault count and where every fault went. */
+export function faultIdentity(f: DeviceMetrics['faults']): string {
+  return `${formatCount(f.raised)} raised = ${faultOutcomeNames(f.pending > 0).map((k) => `${formatCount(f[k])} ${k}`).join(' + ')}`;
+}
+
+/**
+ * The CPU's share of migrate_to_ram: "N migrations to RAM" on CPU faults, or, in results that
+ * did not tell CPU and device faults apart, the total said to be both.
+ */
+export function migrationsToRam(c: RunResults['cpu']): string {
+  if (c.deviceMigrateToRam === null) return `${formatCount(c.migrateToRam)} migrations to RAM (CPU and device faults, not told apart)`;
+  return `${formatCount(c.migrateToRam - c.deviceMigrateToRam)} migrations to RAM`;
+}
+
+/** migrate_to_ram that devices caused: the pages and what it means. */
+export function devicePulls(pages: number): string {
+  return `${formatCount(pages)} pages migrated to RAM for another device's fault (migrate_to_ram)`;
+}
+
+/**
+ * Time summed over `n` lanes or threads ("lane-seconds"), and its average per lane; `n` = 0 (a
+ * results file that did not count them) gives no average.
+ */
+export function perLane(total: number, n: number): string {
+  return n > 0 ? formatTime(Math.round(total / n)) : '-';
+}
+
+/** What the lane-time columns mean, said once under the run totals. */
+export const LANE_TIME_NOTE = 'device stall and busy are lane-seconds: summed over all lanes, so they can exceed the simulated time';
+
+/** CPU busy time, summed over threads, with its average per thread when known. */
+export function cpuBusy(c: RunResults['cpu']): string {
+  return c.threads > 0
+    ? `busy ${formatTime(c.busyPs)} summed over ${formatCount(c.threads)} thread${c.threads === 1 ? '' : 's'} (${perLane(c.busyPs, c.threads)} per thread)`
+    : `busy ${formatTime(c.busyPs)} summed over threads`;
+}
+
+/**
+ * Columns of a link direction between its bandwidth and its utilisation: what crossed it.
+ * Copies (migrations, evictions, the pinning driver's copies) with their transfers, remote
+ * (zero-copy) accesses, and the total; results that did not tell the two apart show '-'.
+ */
+export const LINK_HEAD = ['link', 'kind', 'bandwidth', 'copied', 'transfers', 'remote access', 'total', 'avg util'];
+
+/** The cells of LINK_HEAD from 'copied' to 'total' for `l`. */
+export function linkCells(l: LinkMetrics): string[] {
+  const b = (v: number | null) => (v === null ? '-' : formatBytes(v));
+  return [b(l.copyBytes), formatCount(l.transfers), b(l.remoteBytes), formatBytes(l.bytes)];
 }
 
 /** Average utilisation of a link direction over the run: bytes / (bandwidth × run time). */
@@ -38,9 +102,10 @@ function latencyLine(latencies: readonly number[]): string {
 }
 
 /**
- * The summary printed after a run: a block of run totals (simulated time, events, faults,
- * batches, fault latency, migration, evictions, thrashing, CPU), a per-device table (faults,
- * batches, bytes migrated, evictions, thrashing events, lane stall and busy time) and a
+ * The summary printed after a run: a block of run totals (simulated time, events, faults and
+ * where they went, batches, fault latency, migration, evictions, thrashing, CPU, device pulls),
+ * a per-device fault table whose columns add up to the faults raised (DeviceMetrics.faults), a
+ * per-device table (bytes migrated, evictions, thrashing events, lane stall and busy time) and a
  * per-link-direction table (bytes and transfers carried, average utilisation). Columns are
  * aligned with spaces; times and sizes in human units. Ends with a newline.
  */
@@ -55,38 +120,49 @@ export function summaryTable(results: RunResults): string {
   const totals: string[][] = [
     ['simulated time', formatTime(results.endPs)],
     ['events', formatCount(results.events)],
-    ['faults', `${formatCount(f.raised)} raised, ${formatCount(f.coalesced)} coalesced, ${formatCount(f.duplicates)} duplicates, ` +
-      `${formatCount(f.serviced)} serviced, ${formatCount(f.overflows)} overflows, ${formatCount(f.fatal)} fatal`],
+    ['faults', faultIdentity(f)],
     ['batches', `${formatCount(sum(results.devices, (d) => d.batches))} (${formatCount(sum(results.devices, (d) => d.replays))} replays)`],
     ['fault latency', latencyLine(results.faultLatencies)],
     ['migrated', `${formatBytes(sum(results.devices, (d) => d.bytesIn))} to devices, ${formatBytes(sum(results.devices, (d) => d.bytesOut))} from devices, ` +
       `${formatCount(sum(results.devices, (d) => d.prefetched))} pages prefetched`],
     ['evictions', `${formatCount(sum(results.devices, (d) => d.evictions.pages))} pages in ${formatCount(sum(results.devices, (d) => d.evictions.units))} units`],
     ['thrashing', `${formatCount(thrash.events)} events, ${formatCount(thrash.throttles)} throttles, ${formatCount(thrash.pins)} pins`],
-    ['cpu', `${formatCount(c.faults)} faults, ${formatCount(c.migrateToRam)} migrations to RAM, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}busy ${formatTime(c.busyPs)}`],
+    ['cpu', `${formatCount(c.faults)} faults, ${migrationsToRam(c)}, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}${cpuBusy(c)}`],
   ];
+  if (c.deviceMigrateToRam !== null) totals.push(['device pulls', devicePulls(c.deviceMigrateToRam)]);
+  if (results.devices.length > 0) totals.push(['lane time', LANE_TIME_NOTE]);
 
-  const devHead = ['device', 'profile', 'driver', 'raised', 'coalesced', 'duplicates', 'serviced', 'batches', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'stall', 'busy'];
-  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(11).fill('right')];
-  const devRows = results.devices.map((d) => [
-    d.id, d.profile, d.driver, formatCount(d.faults.raised), formatCount(d.faults.coalesced), formatCount(d.faults.duplicates),
-    formatCount(d.faults.serviced), formatCount(d.batches), formatBytes(d.bytesIn), formatBytes(d.bytesOut),
-    `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatTime(d.time.stall), formatTime(d.time.busy),
+  // Faults per device: the columns after "raised" add up to it (throttled, flushed and overflowed
+  // faults are raised again by their lanes, and counted again).
+  const withPending = results.devices.some((d) => d.faults.pending > 0);
+  const faultHead = ['device', 'raised', ...faultOutcomeHeads(withPending), 'batches', 'replays'];
+  const faultAlign: Align[] = ['left', ...Array<Align>(faultHead.length - 1).fill('right')];
+  const faultRows = results.devices.map((d) => [
+    d.id, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])), formatCount(d.batches), formatCount(d.replays),
   ]);
 
-  const linkHead = ['link', 'kind', 'bandwidth', 'migrated', 'transfers', 'avg util'];
-  const linkAlign: Align[] = ['left', 'left', 'right', 'right', 'right', 'right'];
+  const devHead = ['device', 'profile', 'driver', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'lanes',
+    'stall, lane-seconds', 'per lane', 'busy, lane-seconds', 'per lane'];
+  const devAlign: Align[] = ['left', 'left', 'left', ...Array<Align>(9).fill('right')];
+  const devRows = results.devices.map((d) => [
+    d.id, d.profile, d.driver, formatBytes(d.bytesIn), formatBytes(d.bytesOut),
+    `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), d.lanes > 0 ? formatCount(d.lanes) : '-',
+    formatTime(d.time.stall), perLane(d.time.stall, d.lanes), formatTime(d.time.busy), perLane(d.time.busy, d.lanes),
+  ]);
+
+  const linkAlign: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'];
   const linkRows = results.links.map((l) => {
     const u = linkUtilisation(l.bytes, l.bandwidth, results.endPs);
-    return [l.id, l.kind, formatBandwidth(l.bandwidth), formatBytes(l.bytes), formatCount(l.transfers), u === null ? '-' : formatPercent(u)];
+    return [l.id, l.kind, formatBandwidth(l.bandwidth), ...linkCells(l), u === null ? '-' : formatPercent(u)];
   });
 
   const parts = [
     `run ${results.name} (seed ${results.seed}${results.data ? '' : ', no page data'})`,
     formatColumns(totals, [], '  '),
   ];
+  if (faultRows.length > 0) parts.push('', formatColumns([faultHead, ...faultRows], faultAlign, '  '));
   if (devRows.length > 0) parts.push('', formatColumns([devHead, ...devRows], devAlign, '  '));
-  if (linkRows.length > 0) parts.push('', formatColumns([linkHead, ...linkRows], linkAlign, '  '));
+  if (linkRows.length > 0) parts.push('', formatColumns([LINK_HEAD, ...linkRows], linkAlign, '  '));
   return parts.join('\n') + '\n';
 }
 
@@ -142,9 +218,13 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     { name: 'simulated time', kind: 'time', get: (r) => r.endPs },
     { name: 'events', kind: 'count', get: (r) => r.events },
     { name: 'faults raised', kind: 'count', get: (r) => faultTotals(r).raised },
-    { name: 'faults coalesced', kind: 'count', get: (r) => faultTotals(r).coalesced },
-    { name: 'faults duplicate', kind: 'count', get: (r) => faultTotals(r).duplicates },
     { name: 'faults serviced', kind: 'count', get: (r) => faultTotals(r).serviced },
+    { name: 'faults duplicate', kind: 'count', get: (r) => faultTotals(r).duplicates },
+    { name: 'faults coalesced', kind: 'count', get: (r) => faultTotals(r).coalesced },
+    { name: 'faults throttled', kind: 'count', get: (r) => faultTotals(r).throttled },
+    { name: 'faults flushed', kind: 'count', get: (r) => faultTotals(r).flushed },
+    { name: 'faults overflowed', kind: 'count', get: (r) => faultTotals(r).overflows },
+    { name: 'faults fatal', kind: 'count', get: (r) => faultTotals(r).fatal },
     { name: 'batches', kind: 'count', get: (r) => sum(r.devices, (d) => d.batches) },
     { name: 'fault latency p50', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.5) },
     { name: 'fault latency p99', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.99) },
@@ -153,6 +233,9 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     { name: 'evicted pages', kind: 'count', get: (r) => sum(r.devices, (d) => d.evictions.pages) },
     { name: 'thrashing events', kind: 'count', get: (r) => sum(r.devices, (d) => d.thrashing.events) },
     { name: 'cpu faults', kind: 'count', get: (r) => r.cpu.faults },
+    // Blank for a results file that did not tell CPU and device faults apart.
+    { name: 'cpu migrations to RAM', kind: 'count', get: (r) => (r.cpu.deviceMigrateToRam === null ? undefined : r.cpu.migrateToRam - r.cpu.deviceMigrateToRam) },
+    { name: 'device pulls to RAM', kind: 'count', get: (r) => r.cpu.deviceMigrateToRam ?? undefined },
   ];
   for (const id of unionBy(a.devices, b.devices, (d) => d.id)) {
     metrics.push(
@@ -161,12 +244,20 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
       { name: `${id} migrated in`, kind: 'bytes', get: dev(id, (d) => d.bytesIn) },
       { name: `${id} migrated out`, kind: 'bytes', get: dev(id, (d) => d.bytesOut) },
       { name: `${id} fault service`, kind: 'time', get: dev(id, (d) => d.time.faultService) },
-      { name: `${id} stall`, kind: 'time', get: dev(id, (d) => d.time.stall) },
-      { name: `${id} busy`, kind: 'time', get: dev(id, (d) => d.time.busy) },
+      { name: `${id} pinning`, kind: 'time', get: dev(id, (d) => d.time.pinning) },
+      { name: `${id} stall, lane-seconds`, kind: 'time', get: dev(id, (d) => d.time.stall) },
+      { name: `${id} stall per lane`, kind: 'time', get: dev(id, (d) => (d.lanes > 0 ? d.time.stall / d.lanes : NaN)) },
+      { name: `${id} busy, lane-seconds`, kind: 'time', get: dev(id, (d) => d.time.busy) },
+      { name: `${id} busy per lane`, kind: 'time', get: dev(id, (d) => (d.lanes > 0 ? d.time.busy / d.lanes : NaN)) },
     );
   }
   for (const id of unionBy(a.links, b.links, (l) => l.id)) {
-    metrics.push({ name: `link ${id}`, kind: 'bytes', get: (r) => r.links.find((l) => l.id === id)?.bytes });
+    const link = (r: RunResults) => r.links.find((l) => l.id === id);
+    metrics.push(
+      { name: `link ${id} copied`, kind: 'bytes', get: (r) => link(r)?.copyBytes ?? undefined },
+      { name: `link ${id} remote access`, kind: 'bytes', get: (r) => link(r)?.remoteBytes ?? undefined },
+      { name: `link ${id} total`, kind: 'bytes', get: (r) => link(r)?.bytes },
+    );
   }
   const rows = metrics.map((m) => {
     const [va, vb] = [m.get(a), m.get(b)];

@@ -8,6 +8,7 @@ import type { Route } from '../topology/routing.ts';
 import type { Transfers, SpanSink } from '../devices/transfers.ts';
 import type { Process } from '../api/machine.ts';
 import type { TimelineBuilder } from './metrics.ts';
+import type { DeviceMetrics } from './results.ts';
 
 /** Memory node name of system memory in metrics and timelines. */
 export const CPU_NODE = 'cpu';
@@ -36,6 +37,11 @@ export interface SimContext {
   route(from: string, to: string): Route | null;
   /** Device index owning a ZONE_DEVICE pfn, or -1 for system memory. */
   deviceOfPfn(pfn: number): number;
+  /**
+   * Counters of device `index`: a driver that takes pages straight from a peer's memory (one
+   * migrate_vma inside an address-space group) counts them out of that peer here.
+   */
+  deviceMetrics(index: number): DeviceMetrics;
   /** The process owning address space `space` (an Mm id). */
   processOf(space: number): Process;
   /**
@@ -43,6 +49,12 @@ export interface SimContext {
    * `route` at time `t`; returns when the last byte arrives given earlier traffic on the route.
    */
   remoteAccess(route: Route, bytes: number, t: number): number;
+  /**
+   * A copy made outside the copy engines (migrate_to_ram's page, charged to whoever waits for
+   * it): books `bytes` and one transfer on the links of `route` at time `t`, queued with the
+   * remote accesses of that route; returns when it lands.
+   */
+  syncCopy(route: Route, bytes: number, t: number): number;
   /**
    * A lane of `who` stores to page `vpn` of `mm` through pfn `pfn`: writes the next data word
    * (data mode) and tells the run's observers.
@@ -56,4 +68,10 @@ export interface SimContext {
   addSyncPs(ps: number): void;
   /** The device whose driver is running core code right now, or -1 (the CPU). */
   actor: number;
+  /**
+   * Counts one migrate_to_ram (a device-private page back to system memory) against whoever
+   * runs core code now (`actor`): a CPU page fault, or a device's fault that reached a page of a
+   * device outside its address-space group (hmm_range_fault, a PRI request, pin_user_pages).
+   */
+  noteMigrateToRam(): void;
 }

@@ -34,6 +34,7 @@ export class CpuRun {
     this.startPs = machine.engine.now;
     this.threads = spec.threads.map(() => ({ time: this.startPs, done: false }));
     this.live = this.threads.length;
+    machine.cpuStats.threads += this.threads.length;
   }
 
   onDone(cb: (t: number) => void): void {

@@ -39,6 +39,8 @@ export class KernelRun {
   private stepAt = Infinity;
   private live: number;
   endPs = -1;
+  /** Faults its lanes raised (a kernel whose pages are all mapped already raises none). */
+  faults = 0;
   private readonly waiters: ((t: number) => void)[] = [];
 
   constructor(readonly device: TimedDevice, readonly spec: KernelSpec, readonly mm: Mm, readonly startPs: number) {
@@ -182,6 +184,7 @@ export abstract class TimedDevice {
     const run = new KernelRun(this, spec, mm, now);
     run.laneBase = this.nextLaneId;
     this.nextLaneId += spec.lanes.length;
+    this.metrics.lanes += spec.lanes.length;
     for (let i = 0; i < spec.lanes.length; i++) {
       const lane: Lane = { id: run.laneBase + i, run, time: now, pending: -1, stalled: false, stalledAt: now, done: false };
       this.laneTable.set(lane.id, lane);
@@ -223,11 +226,18 @@ export abstract class TimedDevice {
     this.running.delete(run);
     for (const lane of run.lanes) this.laneTable.delete(lane.id);
     this.complete(run, t, (end) => {
-      this.metrics.kernels.push({ name: run.spec.name, startPs: run.startPs, endPs: end });
-      this.ctx.spans(this.name, run.spec.name, run.startPs, end - run.startPs, { lanes: run.lanes.length });
+      this.metrics.kernels.push({ name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults });
+      this.ctx.spans(this.name, run.spec.name, run.startPs, end - run.startPs, { lanes: run.lanes.length, faults: run.faults });
       // Lanes run ahead of the engine within a quantum: tell waiters at the kernel's real end.
       this.ctx.engine.schedule(Math.max(end, this.ctx.engine.now) as TimePs, () => done(end), `${this.name}:kernel-end`);
     });
+  }
+
+  /** Counts a fault `lane` raised at `t`: the device's, its kernel's and the timeline's. */
+  protected countFault(lane: Lane, t: number): void {
+    this.metrics.faults.raised++;
+    lane.run.faults++;
+    this.ctx.timeline.fault(this.name, t);
   }
 
   /** Records that this device touched `vpn` of `space`. */

@@ -9,7 +9,7 @@ import { Machine, type Process } from '../api/machine.ts';
 import type { Mm } from '../mm/mm.ts';
 import { Topology, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
-import { AddressSpaceGroups } from '../topology/groups.ts';
+import { AddressSpaceGroups, unreachablePair } from '../topology/groups.ts';
 import { Transfers } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
@@ -26,7 +26,7 @@ import { CpuRun } from './cpu.ts';
 import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
-import { RESULTS_SCHEMA_VERSION, type BatchRecord, type LinkMetrics, type RunResults, type Span } from './results.ts';
+import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 
 /** A device of the machine: a name (its topology endpoint id), a profile and its policies. */
 export interface DeviceConfig {
@@ -166,7 +166,11 @@ export class SimMachine implements SimContext {
   private readonly pagemapDevice = new Map<number, number>();
   private readonly routes = new Map<string, Route | null>();
   private readonly remoteFree = new Map<string, number>();
+  /** Per segment: bytes of remote (zero-copy) loads and stores. */
   private readonly remoteBytes = new Map<string, number>();
+  /** Per segment: bytes and transfers of copies made outside the copy engines (syncCopy). */
+  private readonly syncCopyBytes = new Map<string, number>();
+  private readonly syncCopies = new Map<string, number>();
   private readonly procs = new Map<number, Process>();
   private readonly spanList: Span[] = [];
   private readonly maxSpans: number;
@@ -182,7 +186,9 @@ export class SimMachine implements SimContext {
   private wdAccesses = -1;
   private wdMigrateToRam = 0;
   private wdRaised: number[] = [];
-  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0 };
+  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0, threads: 0 };
+  /** migrate_to_ram calls a device's fault caused (the rest of sys.stats.migrateToRam were CPU faults). */
+  private deviceMigrateToRam = 0;
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
   readonly storeObservers: ((who: string, mm: Mm, vpn: number, offset: number, value: number) => void)[] = [];
   readonly quantumPs: number;
@@ -204,6 +210,13 @@ export class SimMachine implements SimContext {
     });
     this.topology = new Topology(spec);
     this.groups = new AddressSpaceGroups(spec);
+    // Members of a group map each other's memory in place: each pair needs a path of its own.
+    const lost = unreachablePair(this.groups, this.topology, opts.devices.map((d) => d.name).filter((n) => this.topology.isEndpoint(n)));
+    if (lost) {
+      throw new SimConfigError(`devices '${lost.a}' and '${lost.b}' are in one address-space group (joined through other devices by NVLink/XGMI links) ` +
+        `but cannot reach each other's memory: a link does not forward to the next link, and p2pdma refuses PCIe P2P between them; ` +
+        `link them directly, put them under one PCIe switch, or remove a link so they are in separate groups`);
+    }
     this.hostNode = spec.sockets[0].id;
     this.transfers = new Transfers(this.engine);
     this.timeline = new TimelineBuilder(opts.bucketPs ?? 10_000_000);
@@ -275,17 +288,29 @@ export class SimMachine implements SimContext {
     }
     return d;
   }
+  deviceMetrics(index: number): DeviceMetrics {
+    return this.devices[index].metrics;
+  }
   processOf(space: number): Process {
     return this.procs.get(space)!;
   }
   remoteAccess(route: Route, bytes: number, t: number): number {
+    return this.book(route, bytes, t, false);
+  }
+  syncCopy(route: Route, bytes: number, t: number): number {
+    return this.book(route, bytes, t, true);
+  }
+  /** Queues `bytes` on `route`'s remote-access server and books them as a copy or as remote access. */
+  private book(route: Route, bytes: number, t: number, copy: boolean): number {
     const key = route.nodes.join('>');
     const start = Math.max(t, this.remoteFree.get(key) ?? 0);
     const dur = Number.isFinite(route.bandwidth) ? Math.ceil((bytes / route.bandwidth) * 1e12) : 0;
     this.remoteFree.set(key, start + dur);
     const bucket = Math.floor(start / this.timeline.bucketPs);
+    const into = copy ? this.syncCopyBytes : this.remoteBytes;
     for (const s of route.segments) {
-      this.remoteBytes.set(s.id, (this.remoteBytes.get(s.id) ?? 0) + bytes);
+      into.set(s.id, (into.get(s.id) ?? 0) + bytes);
+      if (copy) this.syncCopies.set(s.id, (this.syncCopies.get(s.id) ?? 0) + 1);
       this.timeline.link(s.id, bucket, bytes);
     }
     return start + dur + route.latencyPs;
@@ -295,6 +320,10 @@ export class SimMachine implements SimContext {
     const offset = (this.writeSeq % 1024) * 4;
     this.sys.pages.writeU32(pfn, offset, value);
     for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
+  }
+  noteMigrateToRam(): void {
+    this.sys.stats.migrateToRam++;
+    if (this.actor !== CPU) this.deviceMigrateToRam++;
   }
   takeSyncPs(): number {
     const s = this.syncPs;
@@ -312,7 +341,11 @@ export class SimMachine implements SimContext {
     this.spanList.push(args ? { track, name, startPs, durPs, args } : { track, name, startPs, durPs });
   };
 
-  /** Can `a` map memory resident at `b` directly? System memory always; a peer's only in its address-space group. */
+  /**
+   * Can `a` map memory resident at `b` directly? System memory always; a peer's only in its
+   * address-space group, over a link of their own or PCIe P2P (the constructor refuses a group
+   * with a pair that has neither).
+   */
   canAccess(a: ProcessorId, b: ProcessorId): boolean {
     if (a === b || b === CPU) return true;
     if (a === CPU) return this.devices[b].profile.link.coherent;
@@ -467,12 +500,14 @@ export class SimMachine implements SimContext {
     const carried = this.transfers.carriedAt(endPs);
     const links: LinkMetrics[] = [];
     for (const seg of this.topology.segments) {
-      const bytes = Math.round((carried.get(seg.id) ?? 0) + (this.remoteBytes.get(seg.id) ?? 0));
-      if (bytes === 0) continue;
+      const copyBytes = Math.round((carried.get(seg.id) ?? 0) + (this.syncCopyBytes.get(seg.id) ?? 0));
+      const remoteBytes = Math.round(this.remoteBytes.get(seg.id) ?? 0);
+      if (copyBytes + remoteBytes === 0) continue;
       links.push({
         id: seg.id, link: seg.link, kind: seg.kind, from: seg.from, to: seg.to,
         bandwidth: Number.isFinite(seg.bandwidth) ? seg.bandwidth : null,
-        bytes, transfers: this.transfers.transfersPerSegment.get(seg.id) ?? 0,
+        bytes: copyBytes + remoteBytes, copyBytes, remoteBytes,
+        transfers: (this.transfers.transfersPerSegment.get(seg.id) ?? 0) + (this.syncCopies.get(seg.id) ?? 0),
       });
     }
     const buckets = Math.max(1, Math.ceil(endPs / this.timeline.bucketPs));
@@ -486,7 +521,11 @@ export class SimMachine implements SimContext {
       data: this.data,
       devices: this.devices.map((d) => d.metrics),
       links,
-      cpu: { faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, numaMigrated: this.sys.stats.numaMigrated },
+      cpu: {
+        faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, deviceMigrateToRam: this.deviceMigrateToRam,
+        cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, threads: this.cpuStats.threads,
+        numaMigrated: this.sys.stats.numaMigrated,
+      },
       batches,
       faultLatencies: latencies,
       timeline: { bucketPs: this.timeline.bucketPs, ...tl },

@@ -50,6 +50,7 @@ export class MoveRun {
     }
     const cpuPs = m.takeSyncPs() + MOVE_PAGES_CALL_PS + this.moved * MOVE_PAGE_PS;
     m.cpuStats.busyPs += cpuPs;
+    m.cpuStats.threads++;
     let pending = bytesFrom.size;
     const copied = (t: number) => {
       if (--pending === 0) this.finish(t0, t);

@@ -21,7 +21,10 @@ export interface BatchRecord {
   cached_faults: number;
   /** Entries merged into another entry for the same page (same batch). */
   coalesced_faults: number;
-  /** Entries for pages already resident and mapped by the time they were serviced. */
+  /**
+   * Pages (one per page after coalescing) already resident and mapped by the time they were
+   * serviced; the page's other entries are in coalesced_faults.
+   */
   duplicate_faults: number;
   /** Distinct pages serviced. */
   actual_faults: number;
@@ -85,15 +88,24 @@ export const BATCH_FIELDS: readonly (keyof BatchRecord)[] = [
 export interface TimeBreakdown {
   /** Driver time servicing fault batches (fixed costs + per-fault costs). */
   faultService: number;
+  /**
+   * Pinning driver: time registering a kernel's regions before its lanes start
+   * (pin_user_pages, PIN_PAGE_PS per page). It services no faults.
+   */
+  pinning: number;
   /** Copy-engine busy time for this device's migrations and evictions. */
   copy: number;
   /** Mapping pages into the device page table. */
   map: number;
   /** TLB invalidations caused by CPU-side changes (mmu notifier callbacks). */
   invalidation: number;
-  /** Lane time spent waiting for faults (summed over lanes). */
+  /**
+   * Lane time spent waiting for faults and shootdowns, in lane-seconds (ps): summed over every
+   * lane of every kernel, so it can exceed the run's simulated time; divide by
+   * DeviceMetrics.lanes for the average per lane.
+   */
   stall: number;
-  /** Lane time spent computing and accessing memory (summed over lanes). */
+  /** Lane time spent computing and accessing memory, in lane-seconds (ps), summed like `stall`. */
   busy: number;
 }
 
@@ -102,25 +114,45 @@ export interface DeviceMetrics {
   id: string;
   profile: string;
   driver: 'hmm-mirror' | 'sva' | 'pinning';
+  /**
+   * Every raised fault ends in exactly one of the other counters except `pri`:
+   * raised = serviced + duplicates + coalesced + throttled + flushed + overflows + fatal + pending.
+   * A fault that is throttled, flushed or overflows is raised again by its lane after the
+   * replay, and that new fault counts again.
+   */
   faults: {
-    /** Fault-buffer entries raised by lanes (including re-faults after a replay). */
+    /**
+     * Faults raised by lanes, re-faults after a replay included: fault-buffer entries (mirror),
+     * page requests (SVA), accesses outside the registered memory (pinning, always fatal).
+     */
     raised: number;
-    /** Entries merged with another entry for the same page in a batch. */
+    /** Entries merged into another entry for the same page in a batch (that one counts for the page). */
     coalesced: number;
-    /** Entries for pages already mapped when serviced. */
+    /** Pages (after coalescing) already mapped when the driver came to them: nothing to do. */
     duplicates: number;
-    /** Distinct pages serviced. */
+    /** Pages (after coalescing) the driver resolved: migrated, populated or mapped. */
     serviced: number;
-    /** Faults dropped because the fault buffer was full (the lane retries after the next replay). */
+    /** Pages (after coalescing) thrashing mitigation left for later (throttled); the lane faults again after the replay. */
+    throttled: number;
+    /** Entries a batch-flush replay dropped from the fault buffer; the lane faults again after the replay. */
+    flushed: number;
+    /** Faults dropped because the fault buffer was full; the lane faults again after the next replay. */
     overflows: number;
-    /** SVA: PCIe page requests (PRI) sent. */
+    /** SVA: PCIe page requests (PRI) sent (a subset of `raised`, not a separate outcome). */
     pri: number;
-    /** Faults the driver could not resolve (no VMA, no permission): the lane stops. */
+    /** Pages (after coalescing) the driver could not resolve (no VMA, no permission): the lanes stop. */
     fatal: number;
+    /** Entries still in the fault buffer when the results were taken (a run cut short). */
+    pending: number;
   };
   batches: number;
   replays: number;
-  /** Pages migrated into this device's memory / out of it. */
+  /** Lanes launched, over all kernels: time.stall / lanes is the average stall of one lane. */
+  lanes: number;
+  /**
+   * Pages migrated into this device's memory / out of it (to RAM: migrate_to_ram, eviction,
+   * copy-back; or straight to a peer of its address-space group, counted on both sides).
+   */
   pagesIn: number;
   pagesOut: number;
   bytesIn: number;
@@ -139,11 +171,16 @@ export interface DeviceMetrics {
   pagesTouched: number;
   /** Which pages: runs [start, end) of VPNs per address space (mm id), ascending. */
   touched: { space: number; start: number; end: number }[];
-  /** Kernels run and their total wall time (launch to last lane done), ps. */
-  kernels: { name: string; startPs: number; endPs: number }[];
+  /**
+   * Kernels run and their total wall time (launch to last lane done), ps, with their lanes and
+   * the faults those lanes raised: a kernel that raised none found every page mapped already
+   * (the prefetcher may have brought them with an earlier kernel's batch) and ran at compute
+   * speed. `lanes` and `faults` are null in results written before they were recorded.
+   */
+  kernels: { name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null }[];
 }
 
-/** Bytes carried by one direction of a link. */
+/** Bytes carried by one direction of a link: copies and remote accesses, told apart. */
 export interface LinkMetrics {
   /** Segment id `from->to`. */
   id: string;
@@ -153,8 +190,21 @@ export interface LinkMetrics {
   to: string;
   /** Bytes/s of this direction (Infinity serialises as null). */
   bandwidth: number | null;
+  /** All bytes carried: copyBytes + remoteBytes (the average utilisation is of these). */
   bytes: number;
+  /**
+   * Bytes of copies: migrations (to a device, to a peer, migrate_to_ram), evictions, the
+   * pinning driver's copy-in and copy-back, move_pages. null in results written before copies
+   * and remote accesses were told apart.
+   */
+  copyBytes: number | null;
+  /** Copies that crossed this direction (each a copy-engine chunk or one migrate_to_ram page). */
   transfers: number;
+  /**
+   * Bytes of remote (zero-copy) loads and stores by devices mapping memory where it is: no
+   * transfer, no migration. null in results written before the split.
+   */
+  remoteBytes: number | null;
 }
 
 /** Values sampled at fixed intervals of simulated time. */
@@ -192,8 +242,36 @@ export interface RunResults {
   data: boolean;
   devices: DeviceMetrics[];
   links: LinkMetrics[];
-  /** CPU-side counters; `numaMigrated` counts base pages move_pages moved between NUMA nodes. */
-  cpu: { faults: number; migrateToRam: number; cow: number; accesses: number; busyPs: number; numaMigrated: number };
+  /** System-side counters. */
+  cpu: {
+    /** CPU page faults taken by CPU phases. */
+    faults: number;
+    /**
+     * Device-private pages migrated back to system memory by their driver's migrate_to_ram, one
+     * per page, whoever faulted: a CPU page fault, or a device outside the page's address-space
+     * group (`deviceMigrateToRam`). Evictions and copy-backs are not in it.
+     */
+    migrateToRam: number;
+    /**
+     * Of `migrateToRam`, the pages a device's fault pulled back (its hmm_range_fault, SVA page
+     * request or pin_user_pages reached another device's private page); the rest were CPU page
+     * faults. null in results written before the two were told apart.
+     */
+    deviceMigrateToRam: number | null;
+    /** Copy-on-write breaks. */
+    cow: number;
+    /** Accesses CPU phases made. */
+    accesses: number;
+    /**
+     * CPU time of CPU phases and move_pages calls, in thread-seconds (ps): summed over threads,
+     * so it can exceed the run's simulated time.
+     */
+    busyPs: number;
+    /** Threads run (CPU phase threads and move_pages calls): busyPs / threads is the average per thread. */
+    threads: number;
+    /** Base pages move_pages moved between NUMA nodes. */
+    numaMigrated: number;
+  };
   batches: BatchRecord[];
   /** Per-fault service latency (raise to replay), ps, one entry per serviced fault, in order. */
   faultLatencies: number[];

@@ -2,6 +2,15 @@
 // map each other's device-private memory directly — the "pagemap owner" idea from the
 // cross-device HMM discussion (an NVLink clique or an XGMI hive shares one owner). Everyone
 // else must migrate through system RAM, so policy code asks these groups before choosing.
+//
+// A pagemap has one owner, so a group is transitive: a chain a–b–c is one group. But links do
+// not forward (NVLink without an NVSwitch, XGMI, CXL: a transfer crosses one link, never two),
+// so a and c have no path over the links: their traffic takes the topology's route between
+// them, PCIe peer-to-peer as p2pdma allows it (a route of kind 'p2p-bus-addr' or
+// 'p2p-host-bridge', never through b). A group in which some pair has no route at all could
+// hand a device a page it cannot reach; `unreachablePair` finds such a pair so the machine can
+// refuse the topology.
+import type { Topology } from './routing.ts';
 import type { LinkKind, TopologySpec } from './spec.ts';
 
 /** Link kinds that put two devices in one group by default. */
@@ -67,6 +76,25 @@ export class AddressSpaceGroups {
   sameGroup(a: string, b: string): boolean {
     return this.groupOf(a) === this.groupOf(b);
   }
+}
+
+/**
+ * Two members of one group (among `endpoints`, default all) that have no DMA route to each
+ * other, in group then member order, or null when every pair has one: a link of their own, or
+ * PCIe P2P that p2pdma allows. Links are not chained: a pair joined only through a third
+ * member counts as linked only if PCIe P2P between them works.
+ */
+export function unreachablePair(groups: AddressSpaceGroups, topology: Topology, endpoints?: readonly string[]): { a: string; b: string } | null {
+  const wanted = endpoints === undefined ? null : new Set(endpoints);
+  for (const g of groups.groups) {
+    const members = wanted === null ? g.members : g.members.filter((m) => wanted.has(m));
+    for (let i = 0; i < members.length; i++) {
+      for (let j = i + 1; j < members.length; j++) {
+        if (topology.route(members[i], members[j]) === null) return { a: members[i], b: members[j] };
+      }
+    }
+  }
+  return null;
 }
 
 function cmp(a: string, b: string): number {

@@ -1,7 +1,10 @@
 // The built topology: a graph of directed link segments and the route a DMA transfer takes.
 // Routes follow what the hardware + Linux would do, not a generic shortest path: a direct
 // private link wins; otherwise PCIe P2P as p2pdma decides (switch-local or via the host bridge);
-// otherwise no route, and the caller bounces through host memory.
+// otherwise no route, and the caller bounces through host memory. Private links between
+// endpoints do not forward (NVLink without an NVSwitch, XGMI, CXL): an endpoint route never
+// crosses a third endpoint, so in a chain gpu0–gpu1–gpu2 gpu0 reaches gpu2 over PCIe P2P or
+// not at all.
 import { PciTree, p2pdmaDistanceMany, type P2pdmaResult } from './p2pdma.ts';
 import { pcieBandwidth, trainedLink } from './pcie.ts';
 import { parseTopologySpec, type LinkKind, type PortSpec, type TopologySpec } from './spec.ts';

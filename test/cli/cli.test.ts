@@ -33,8 +33,10 @@ describe('hetmem run', () => {
     expect(r.out.startsWith('run default (seed 1)\n')).toBe(true);
     expect(r.out).toMatch(/\n {2}simulated time {2}\S/);
     for (const row of ['faults', 'batches', 'migrated', 'evictions', 'thrashing']) expect(r.out).toMatch(new RegExp(`\\n  ${row} +\\S`));
-    // Per-device stall time and bytes per link direction, and nothing after the tables.
-    expect(r.out).toMatch(/\n {2}device +profile +driver .* stall +busy\n/);
+    // Per-device faults that add up, stall time in lane-seconds, bytes per link direction, and
+    // nothing after the tables.
+    expect(r.out).toMatch(/\n {2}device +raised += serviced +\+ duplicates .* \+ fatal +batches +replays\n/);
+    expect(r.out).toMatch(/\n {2}device +profile +driver .* stall, lane-seconds +per lane +busy, lane-seconds +per lane\n/);
     expect(r.out).toMatch(/\n {2}gpu0->gpu1 +nvlink +300 GB\/s /);
     expect(r.out.endsWith('\n')).toBe(true);
     expect(r.out.trimEnd().split('\n').at(-1)).toMatch(/^ {2}\S+ +\S+ +.*%$/);
@@ -130,7 +132,7 @@ describe('hetmem report and compare', () => {
     expect(lines[0]).toMatch(/^metric +graph-bfs-nvlink +graph-bfs-pcie +delta$/);
     expect(lines[1]).toMatch(/^run +graph-bfs-nvlink +graph-bfs-pcie +differs$/);
     // The NVLink carries bytes in one run only.
-    expect(r.out).toMatch(/\nlink gpu0->gpu1 +[\d.]+ [KM]iB +-\n/);
+    expect(r.out).toMatch(/\nlink gpu0->gpu1 total +[\d.]+ [KM]iB +-\n/);
   });
 });
 

@@ -35,10 +35,10 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
   const deviceIds = Array.from({ length: shape.devices }, (_, i) => `gpu${i}`);
 
   const links: LinkMetrics[] = [
-    { id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 26_400_000_000, bytes: 0, transfers: 0 },
-    { id: 'gpu0->cpu', link: 'pcie0', kind: 'pcie', from: 'gpu0', to: 'cpu', bandwidth: 26_400_000_000, bytes: 0, transfers: 0 },
+    { id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 26_400_000_000, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
+    { id: 'gpu0->cpu', link: 'pcie0', kind: 'pcie', from: 'gpu0', to: 'cpu', bandwidth: 26_400_000_000, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
     // An unmetered peer path (Infinity bandwidth serialises as null).
-    { id: 'gpu0->gpu1', link: 'peer0', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, transfers: 0 },
+    { id: 'gpu0->gpu1', link: 'peer0', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
   ];
 
   // Batches, round-robin over devices, spaced through the run.
@@ -89,6 +89,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     const link = device === 'gpu0' ? links[0] : links[2];
     spans.push({ track: link.id, name: 'copy', startPs: copyStart, durPs: copyDur, args: { bytes: transferSize } });
     link.bytes += transferSize;
+    link.copyBytes! += transferSize;
     link.transfers += transfers;
     if (evict > 0 && device === 'gpu0') {
       // Eviction copy overlapping the tail of the migration copy: partially overlapping
@@ -97,9 +98,13 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       spans.push({ track: 'gpu0->cpu', name: 'evict', startPs: evStart, durPs: copyDur, args: { pages: evict } });
       spans.push({ track: 'cpu->gpu0', name: 'copy (next chunk)', startPs: evStart, durPs: copyDur });
       links[1].bytes += evict * PAGE;
+      links[1].copyBytes! += evict * PAGE;
       links[1].transfers += 1;
     }
   }
+  // Zero-copy loads gpu1 made from host memory: bytes on the link, no transfer.
+  links[0].bytes += 96 * PAGE;
+  links[0].remoteBytes = 96 * PAGE;
 
   // Kernels on device tracks, CPU activity on the cpu track.
   const devices: DeviceMetrics[] = deviceIds.map((id, di) => {
@@ -107,21 +112,23 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     const sum = (f: keyof BatchRecord): number => mine.reduce((s, b) => s + (b[f] as number), 0);
     const kernels = [0, 1].map((k) => {
       const startPs = Math.floor((k * endPs) / 2) + di * 1_000_000;
-      return { name: k === 0 ? 'init' : 'stream', startPs, endPs: startPs + Math.floor(endPs / 2) - 2_000_000 };
+      return { name: k === 0 ? 'init' : 'stream', startPs, endPs: startPs + Math.floor(endPs / 2) - 2_000_000, lanes: 64, faults: k === 0 ? 0 : sum('cached_faults') };
     });
     for (const kr of kernels) spans.push({ track: id, name: kr.name, startPs: kr.startPs, durPs: kr.endPs - kr.startPs });
     const pagesIn = sum('resident_pages');
     const pagesOut = sum('num_evict');
     const lanes = 64;
     const stall = sum('time') * PS_PER_NS * lanes;
+    // Entries a flush dropped and those the full buffer refused were raised but never fetched.
+    const flushed = rng.int(0, 40), overflows = rng.int(0, 3);
     return {
       id, profile: di === 0 ? 'a100-80g' : 'mi250x', driver: di === 0 ? 'hmm-mirror' : 'sva',
       faults: {
-        raised: sum('cached_faults') + rng.int(0, 40), coalesced: sum('coalesced_faults'),
-        duplicates: sum('duplicate_faults'), serviced: sum('actual_faults'), overflows: rng.int(0, 3),
-        pri: di === 1 ? sum('actual_faults') : 0, fatal: 0,
+        raised: sum('cached_faults') + flushed + overflows, coalesced: sum('coalesced_faults'),
+        duplicates: sum('duplicate_faults'), serviced: sum('actual_faults'), throttled: 0, flushed, overflows,
+        pri: di === 1 ? sum('actual_faults') : 0, fatal: 0, pending: 0,
       },
-      batches: mine.length, replays: sum('num_replays'),
+      batches: mine.length, replays: sum('num_replays'), lanes,
       pagesIn, pagesOut, bytesIn: pagesIn * PAGE, bytesOut: pagesOut * PAGE, prefetched: sum('num_prefetch'),
       evictions: { pages: pagesOut, units: sum('num_evict_ops') },
       thrashing: { events: rng.int(0, 5), throttles: rng.int(0, 3), pins: rng.int(0, 2) },
@@ -130,7 +137,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       accessCounterNotifications: rng.int(0, 50),
       tlb: { hits: rng.int(1e6, 3e6), misses: rng.int(1e3, 1e4), invalidations: rng.int(10, 200) },
       time: {
-        faultService: sum('service') * PS_PER_NS, copy: sum('batch_transfer') * PS_PER_NS, map: sum('map') * PS_PER_NS,
+        faultService: sum('service') * PS_PER_NS, pinning: 0, copy: sum('batch_transfer') * PS_PER_NS, map: sum('map') * PS_PER_NS,
         invalidation: sum('unmap') * PS_PER_NS, stall, busy: endPs * lanes - stall,
       },
       pagesTouched: pagesIn + rng.int(0, 500),
@@ -177,7 +184,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     data: false,
     devices,
     links,
-    cpu: { faults: 321, migrateToRam: 42, cow: 3, accesses: 4_000_000, busyPs: Math.floor(endPs * 0.8), numaMigrated: 0 },
+    cpu: { faults: 321, migrateToRam: 42, deviceMigrateToRam: 5, cow: 3, accesses: 4_000_000, busyPs: Math.floor(endPs * 0.8), threads: 8, numaMigrated: 0 },
     batches,
     faultLatencies,
     timeline: { bucketPs, residency, faults, linkBytes },

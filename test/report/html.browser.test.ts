@@ -126,9 +126,10 @@ describe('report.html in headless Chromium', () => {
         expect(c.inked, c.name).toBeGreaterThan(5_000);
         expect(c.coloured, c.name).toBeGreaterThan(5_000);
       }
-      // The summary tables made it too.
-      expect(await page.locator('table').count()).toBe(2);
+      // The summary tables made it too: devices, kernels (two per device), links.
+      expect(await page.locator('table').count()).toBe(3);
       expect(await page.locator('table').first().locator('tbody tr').count()).toBe(2);
+      expect(await page.locator('table').nth(1).locator('tbody tr').count()).toBe(4);
     } finally {
       await page.close();
     }

@@ -121,7 +121,7 @@ describe('chart data', () => {
     expect(series[0].name).toBe('cpu->gpu0 (32 GB/s)');
     expect(series[0].data.map((p) => (p as number[])[1])).toEqual([0, 0.256, 0.512, 0, 0]);
     const mixed = tinyResults({
-      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, transfers: 0 }],
+      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 }],
       timeline: { ...results.timeline, linkBytes: { ...results.timeline.linkBytes, 'gpu0->gpu1': [0, 1048576, 0, 0, 0] } },
     });
     const opt = chartSpecs(mixed)[2].option;
@@ -136,11 +136,11 @@ describe('chart data', () => {
 
   it('time breakdown: driver fields stacked on the left grid, lane fields on the right', () => {
     const series = specs['time-breakdown'].series as Series & { xAxisIndex: number }[];
-    expect(series.map((s) => s.name)).toEqual(['fault service', 'copy', 'map', 'invalidation', 'lane stall', 'lane busy']);
-    expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
+    expect(series.map((s) => s.name)).toEqual(['fault service', 'pinning (registration)', 'copy', 'map', 'invalidation', 'lane stall (lane-seconds)', 'lane busy (lane-seconds)']);
+    expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
     // driver total 209.5 µs → µs; lanes 11.5 ms → ms.
     expect(series[0].data).toEqual([40]);
-    expect(series[4].data).toEqual([2.5]);
+    expect(series[5].data).toEqual([2.5]);
   });
 
   it('picks the time unit and counts buckets', () => {

@@ -1,6 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { checkResults, parseResults, ResultsFileError } from '../../src/report/results-schema.ts';
 import type { RunResults } from '../../src/sim/results.ts';
+import { summaryTable } from '../../src/report/summary.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
+import { formatTime } from '../../src/units/time.ts';
+import { formatBytes } from '../../src/units/bytes.ts';
+import { formatCount } from '../../src/report/format.ts';
 import { buildFixture } from './fixture.ts';
 
 const FILE = 'runs/a.json';
@@ -100,3 +105,83 @@ function errorFree(mutate: (r: Loose) => void): RunResults {
   mutate(copy);
   return parseResults(JSON.stringify(copy), FILE);
 }
+
+describe('results files written before a counter was split', () => {
+  /** The fixture as an older hetmem wrote it: without the fields `strip` removes. */
+  const older = (strip: (r: Loose) => void): RunResults => errorFree(strip);
+
+  it('reads a file without deviceMigrateToRam as "not told apart" (null), and the summary says so', () => {
+    const r = older((c) => delete c.cpu.deviceMigrateToRam);
+    expect(r.cpu.deviceMigrateToRam).toBeNull();
+    expect(r.cpu.migrateToRam).toBe(good.cpu.migrateToRam);
+    const out = summaryTable(r);
+    expect(out).toContain('42 migrations to RAM (CPU and device faults, not told apart)');
+    expect(out).not.toContain('device pulls');
+    expect(summaryTable(good)).toContain('37 migrations to RAM, ');
+    expect(summaryTable(good)).toContain('device pulls    5 pages migrated to RAM');
+  });
+});
+
+describe('results files without lane and thread counts', () => {
+  it('read 0 lanes and threads, and show no per-lane averages', () => {
+    const r = errorFree((c) => {
+      for (const d of c.devices) delete d.lanes;
+      delete c.cpu.threads;
+    });
+    expect(r.devices.map((d) => d.lanes)).toEqual([0, 0]);
+    expect(r.cpu.threads).toBe(0);
+    const out = summaryTable(r);
+    expect(out).toContain(`busy ${formatTime(good.cpu.busyPs)} summed over threads\n`);
+    const row = out.split('\n').find((l) => l.startsWith('  gpu0    a100-80g'))!;
+    expect(row.trim().split(/ {2,}/).slice(-5)).toEqual(['-', formatTime(good.devices[0].time.stall), '-', formatTime(good.devices[0].time.busy), '-']);
+  });
+});
+
+describe('results files from before time.pinning', () => {
+  it('move a pinning device\'s registration time out of fault service, and leave other devices alone', () => {
+    const r = errorFree((c) => {
+      c.devices[1].driver = 'pinning';
+      c.devices[1].time.faultService = 6_400_000;
+      for (const d of c.devices) delete d.time.pinning;
+    });
+    expect(r.devices[1].time).toMatchObject({ faultService: 0, pinning: 6_400_000 });
+    expect(r.devices[0].time).toMatchObject({ faultService: good.devices[0].time.faultService, pinning: 0 });
+    // A file that has the field keeps it as written.
+    const now = errorFree((c) => {
+      c.devices[1].driver = 'pinning';
+      c.devices[1].time.pinning = 5;
+    });
+    expect(now.devices[1].time).toMatchObject({ faultService: good.devices[1].time.faultService, pinning: 5 });
+  });
+});
+
+describe('results files from before copies and remote accesses were told apart', () => {
+  it('read null for both, keep the total, and the link table shows - for the split', () => {
+    const r = errorFree((c) => {
+      for (const l of c.links) {
+        delete l.copyBytes;
+        delete l.remoteBytes;
+      }
+    });
+    expect(r.links.map((l) => [l.copyBytes, l.remoteBytes, l.bytes])).toEqual(good.links.map((l) => [null, null, l.bytes]));
+    const row = summaryTable(r).split('\n').find((l) => l.startsWith('  cpu->gpu0'))!;
+    const l0 = good.links[0];
+    expect(row.trim().split(/ {2,}/).slice(3, 7)).toEqual(['-', formatCount(l0.transfers), '-', formatBytes(l0.bytes)]);
+  });
+});
+
+describe('results files from before kernels recorded lanes and faults', () => {
+  it('read null for both, and report.html\'s kernel table shows -', () => {
+    const r = errorFree((c) => {
+      for (const d of c.devices) for (const k of d.kernels) {
+        delete k.lanes;
+        delete k.faults;
+      }
+    });
+    expect(r.devices[0].kernels[0]).toMatchObject({ name: 'init', lanes: null, faults: null });
+    const html = renderReportHtml(r);
+    expect(html).toContain('<tr><td>gpu0</td><td>init</td>');
+    const row = html.split('\n').find((l) => l.startsWith('<tr><td>gpu0</td><td>init</td>'))!;
+    expect(row.endsWith('<td class="num">-</td><td class="num">-</td></tr>')).toBe(true);
+  });
+});

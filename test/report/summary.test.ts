@@ -9,39 +9,44 @@ describe('summaryTable', () => {
     expect(summaryTable(tinyResults())).toBe(`run tiny (seed 1)
   simulated time  250 us
   events          12,345
-  faults          1,200 raised, 150 coalesced, 50 duplicates, 1,000 serviced, 0 overflows, 0 fatal
+  faults          1,200 raised = 1,000 serviced + 50 duplicates + 150 coalesced + 0 throttled + 0 flushed + 0 overflows + 0 fatal
   batches         4 (4 replays)
   fault latency   p50 20 us, p99 40 us, max 40 us over 4 faults
   migrated        3.91 MiB to devices, 1 MiB from devices, 24 pages prefetched
   evictions       256 pages in 1 units
   thrashing       2 events, 1 throttles, 0 pins
-  cpu             7 faults, 2 migrations to RAM, 0 COW, busy 100 us
+  cpu             7 faults, 2 migrations to RAM, 0 COW, busy 100 us summed over 4 threads (25 us per thread)
+  device pulls    0 pages migrated to RAM for another device's fault (migrate_to_ram)
+  lane time       device stall and busy are lane-seconds: summed over all lanes, so they can exceed the simulated time
 
-  device  profile   driver      raised  coalesced  duplicates  serviced  batches  migrated in  migrated out    evicted  thrashing   stall  busy
-  gpu0    test-gpu  hmm-mirror   1,200        150          50     1,000        4     3.91 MiB         1 MiB  256 pages          2  2.5 ms  9 ms
+  device  raised  = serviced  + duplicates  + coalesced  + throttled  + flushed  + overflows  + fatal  batches  replays
+  gpu0     1,200       1,000            50          150            0          0            0        0        4        4
 
-  link       kind  bandwidth  migrated  transfers  avg util
-  cpu->gpu0  pcie    32 GB/s  3.91 MiB         40     51.2%
+  device  profile   driver      migrated in  migrated out    evicted  thrashing  lanes  stall, lane-seconds  per lane  busy, lane-seconds  per lane
+  gpu0    test-gpu  hmm-mirror     3.91 MiB         1 MiB  256 pages          2     10               2.5 ms    250 us                9 ms    900 us
+
+  link       kind  bandwidth    copied  transfers  remote access     total  avg util
+  cpu->gpu0  pcie    32 GB/s  3.85 MiB         40       62.5 KiB  3.91 MiB     51.2%
 `);
   });
 
   it('says when no faults were serviced, marks no-data runs and unlimited links, and omits empty tables', () => {
     const out = summaryTable(tinyResults({
       data: false, devices: [], faultLatencies: [],
-      links: [{ id: 'gpu0->gpu1', link: 'x', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, transfers: 0 }],
+      links: [{ id: 'gpu0->gpu1', link: 'x', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 }],
     }));
     expect(out.split('\n')[0]).toBe('run tiny (seed 1, no page data)');
     expect(out).toContain('  fault latency   no faults serviced\n');
     expect(out).not.toContain('device  profile');
     expect(out).toContain('  gpu0->gpu1  other  unlimited');
-    expect(out.trimEnd().split('\n').at(-1)).toBe('  gpu0->gpu1  other  unlimited       0 B          0         -');
+    expect(out.trimEnd().split('\n').at(-1)).toBe('  gpu0->gpu1  other  unlimited     0 B          0            0 B    0 B         -');
   });
 
   it('aligns every row of the fixture\'s tables to the same width and is deterministic', () => {
     const out = summaryTable(buildFixture());
     expect(summaryTable(buildFixture())).toBe(out);
     const blocks = out.trimEnd().split('\n\n').slice(1);
-    expect(blocks.length).toBe(2);
+    expect(blocks.length).toBe(3);
     for (const block of blocks) {
       const lines = block.split('\n');
       // Right-aligned last column: every line ends at the same column.
@@ -60,38 +65,52 @@ describe('compareTable', () => {
   });
 
   it('puts two runs side by side with a delta column', () => {
-    expect(compareTable(a, b, 'base', 'new')).toBe(`metric                     base       new  delta
-run                        tiny    tiny-b  differs
-seed                          1         1  =
-simulated time           250 us    200 us  -50 us (-20%)
-events                   12,345    12,345  =
-faults raised             1,200     2,400  +1,200 (+100%)
-faults coalesced            150       300  +150 (+100%)
-faults duplicate             50       100  +50 (+100%)
-faults serviced           1,000     2,000  +1,000 (+100%)
-batches                       4        10  +6 (+150%)
-fault latency p50         20 us         -
-fault latency p99         40 us         -
-migrated to devices    3.91 MiB  7.81 MiB  +3.91 MiB (+100%)
-migrated from devices     1 MiB     2 MiB  +1 MiB (+100%)
-evicted pages               256       512  +256 (+100%)
-thrashing events              2         4  +2 (+100%)
-cpu faults                    7         7  =
-gpu0 faults raised        1,200     1,200  =
-gpu0 batches                  4         6  +2 (+50%)
-gpu0 migrated in       3.91 MiB  3.91 MiB  =
-gpu0 migrated out         1 MiB     1 MiB  =
-gpu0 fault service        40 us     40 us  =
-gpu0 stall               2.5 ms    2.5 ms  =
-gpu0 busy                  9 ms      9 ms  =
-gpu1 faults raised            -     1,200
-gpu1 batches                  -         4
-gpu1 migrated in              -  3.91 MiB
-gpu1 migrated out             -     1 MiB
-gpu1 fault service            -     40 us
-gpu1 stall                    -    2.5 ms
-gpu1 busy                     -      9 ms
-link cpu->gpu0         3.91 MiB         -
+    expect(compareTable(a, b, 'base', 'new')).toBe(`metric                            base       new  delta
+run                               tiny    tiny-b  differs
+seed                                 1         1  =
+simulated time                  250 us    200 us  -50 us (-20%)
+events                          12,345    12,345  =
+faults raised                    1,200     2,400  +1,200 (+100%)
+faults serviced                  1,000     2,000  +1,000 (+100%)
+faults duplicate                    50       100  +50 (+100%)
+faults coalesced                   150       300  +150 (+100%)
+faults throttled                     0         0  =
+faults flushed                       0         0  =
+faults overflowed                    0         0  =
+faults fatal                         0         0  =
+batches                              4        10  +6 (+150%)
+fault latency p50                20 us         -
+fault latency p99                40 us         -
+migrated to devices           3.91 MiB  7.81 MiB  +3.91 MiB (+100%)
+migrated from devices            1 MiB     2 MiB  +1 MiB (+100%)
+evicted pages                      256       512  +256 (+100%)
+thrashing events                     2         4  +2 (+100%)
+cpu faults                           7         7  =
+cpu migrations to RAM                2         2  =
+device pulls to RAM                  0         0  =
+gpu0 faults raised               1,200     1,200  =
+gpu0 batches                         4         6  +2 (+50%)
+gpu0 migrated in              3.91 MiB  3.91 MiB  =
+gpu0 migrated out                1 MiB     1 MiB  =
+gpu0 fault service               40 us     40 us  =
+gpu0 pinning                      0 ps      0 ps  =
+gpu0 stall, lane-seconds        2.5 ms    2.5 ms  =
+gpu0 stall per lane             250 us    250 us  =
+gpu0 busy, lane-seconds           9 ms      9 ms  =
+gpu0 busy per lane              900 us    900 us  =
+gpu1 faults raised                   -     1,200
+gpu1 batches                         -         4
+gpu1 migrated in                     -  3.91 MiB
+gpu1 migrated out                    -     1 MiB
+gpu1 fault service                   -     40 us
+gpu1 pinning                         -      0 ps
+gpu1 stall, lane-seconds             -    2.5 ms
+gpu1 stall per lane                  -    250 us
+gpu1 busy, lane-seconds              -      9 ms
+gpu1 busy per lane                   -    900 us
+link cpu->gpu0 copied         3.85 MiB         -
+link cpu->gpu0 remote access  62.5 KiB         -
+link cpu->gpu0 total          3.91 MiB         -
 `);
   });
 

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { AddressSpaceGroups } from '../../src/topology/groups.ts';
+import { AddressSpaceGroups, unreachablePair } from '../../src/topology/groups.ts';
+import { Topology } from '../../src/topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput } from '../../src/topology/spec.ts';
 
 function spec(links: TopologySpecInput['links'], endpointIds = ['g0', 'g1', 'g2', 'g3', 'g4', 'n0']): TopologySpecInput {
@@ -45,5 +46,52 @@ describe('AddressSpaceGroups', () => {
 
   it('throws for unknown endpoints', () => {
     expect(() => groups(spec([])).groupOf('zz')).toThrow("'zz' is not an endpoint");
+  });
+});
+
+/**
+ * gpu0–gpu1–gpu2 joined by two NVLink links (no NVSwitch), all three under one PCIe switch, or
+ * each on its own root port of a host bridge p2pdma does not know (no PCIe P2P between them).
+ */
+function chain(underSwitch: boolean): TopologySpecInput {
+  const gpus = ['gpu0', 'gpu1', 'gpu2'];
+  return {
+    sockets: [{ id: 's0', memoryBytes: 1 << 30, memoryBandwidth: 1e11, memoryLatencyPs: 80_000 }],
+    rootComplexes: [{
+      id: 'rc0', socket: 's0', vendorId: underSwitch ? 0x8086 : 0x1234, deviceId: underSwitch ? 0x2030 : 0x0001,
+      rootPorts: underSwitch ? [{ id: 'rp0' }] : gpus.map((g) => ({ id: `rp-${g}` })),
+    }],
+    switches: underSwitch
+      ? [{ id: 'sw0', parent: 'rp0', gen: 4, width: 16, upstreamPort: { id: 'usp0' }, downstreamPorts: gpus.map((g) => ({ id: `dsp-${g}` })) }]
+      : [],
+    endpoints: gpus.map((g) => ({ id: g, kind: 'gpu', gen: 4 as const, width: 16 as const, parent: underSwitch ? `dsp-${g}` : `rp-${g}` })),
+    links: [nv('nv01', 'gpu0', 'gpu1'), nv('nv12', 'gpu1', 'gpu2')],
+  };
+}
+
+describe('a chain of NVLink links (links do not forward)', () => {
+  it('is one group, and the ends reach each other over PCIe P2P through the switch, never through gpu1', () => {
+    const s = parseTopologySpec(chain(true));
+    const g = new AddressSpaceGroups(s);
+    expect(g.groups.map((x) => x.members)).toEqual([['gpu0', 'gpu1', 'gpu2']]);
+    const t = new Topology(s);
+    expect(t.route('gpu0', 'gpu1')!.kind).toBe('private');
+    const r = t.route('gpu0', 'gpu2')!;
+    expect(r.kind).toBe('p2p-bus-addr');
+    expect(r.nodes).toEqual(['gpu0', 'sw0', 'gpu2']);
+    expect(r.segments.every((x) => x.kind === 'pcie')).toBe(true);
+    expect(t.route('gpu2', 'gpu0')!.nodes).toEqual(['gpu2', 'sw0', 'gpu0']);
+    expect(unreachablePair(g, t)).toBeNull();
+  });
+
+  it('has no path between its ends where p2pdma refuses PCIe P2P, and unreachablePair names them', () => {
+    const s = parseTopologySpec(chain(false));
+    const g = new AddressSpaceGroups(s);
+    const t = new Topology(s);
+    expect(g.sameGroup('gpu0', 'gpu2')).toBe(true);
+    expect(t.route('gpu0', 'gpu2')).toBeNull();
+    expect(unreachablePair(g, t)).toEqual({ a: 'gpu0', b: 'gpu2' });
+    // Only the endpoints asked about count: the linked neighbours alone are fine.
+    expect(unreachablePair(g, t, ['gpu0', 'gpu1'])).toBeNull();
   });
 });

@@ -216,13 +216,13 @@ export class HmmMirrorDevice extends TimedDevice {
       // A non-replayable device cannot retry: a write to a page the restore mapped read-only is
       // a VM fault that kills the queue, as with XNACK off.
       if (!this.profile.fault.replayable) {
+        this.countFault(lane, t);
         this.metrics.faults.fatal++;
         lane.run.kill(lane);
         return -1;
       }
       const entry: FaultEntry = { lane: lane.id, space: sp.space, vpn, write, time: t };
-      this.metrics.faults.raised++;
-      this.ctx.timeline.fault(this.name, t);
+      this.countFault(lane, t);
       if (!this.buffer.push(entry)) {
         this.metrics.faults.overflows++;
         this.overflowed.add(lane.id);
@@ -238,7 +238,9 @@ export class HmmMirrorDevice extends TimedDevice {
     if (home === this.index) {
       this.metrics.accesses.local++;
     } else {
-      const route = this.ctx.route(this.ctx.homeNodeOf(pfn), this.node);
+      // The data of a load moves from the memory to the device, that of a store the other way.
+      const where = this.ctx.homeNodeOf(pfn);
+      const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
       if (home === CPU) this.metrics.accesses.remote++;
       else this.metrics.accesses.peer++;
       if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
@@ -340,8 +342,9 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const fl of faults) {
       const e = sp.pt.get(fl.vpn);
       if (e !== undefined && (!fl.write || e % 2 === 1)) {
-        rec.duplicate_faults += fl.entries.length;
-        this.metrics.faults.duplicates += fl.entries.length;
+        // One per page: its other entries were counted as coalesced.
+        rec.duplicate_faults++;
+        this.metrics.faults.duplicates++;
         continue;
       }
       const vma = mm.findVma(fl.vpn);
@@ -349,9 +352,6 @@ export class HmmMirrorDevice extends TimedDevice {
         this.fatal(fl);
         continue;
       }
-      rec.actual_faults++;
-      this.metrics.faults.serviced++;
-      writeOf.set(fl.vpn, fl.write);
       const residency = this.residencyOf(mm, fl.vpn);
       let target: 'migrate' | 'map' = 'migrate';
       if (this.policies.placement.policy === 'map-remote') {
@@ -365,6 +365,7 @@ export class HmmMirrorDevice extends TimedDevice {
         sp.thrashing = hint.state;
         if (hint.decision.kind === 'throttle') {
           this.metrics.thrashing.throttles++;
+          this.metrics.faults.throttled++;
           continue; // not serviced now: the lane re-faults after the replay
         }
         if (hint.decision.kind === 'pin') {
@@ -385,6 +386,9 @@ export class HmmMirrorDevice extends TimedDevice {
         // maps the new page in place.
         if (fl.write && !this.ownEntryWritable(mm, fl.vpn)) this.pullBack(sp, vma, fl.vpn, copies);
       }
+      rec.actual_faults++;
+      this.metrics.faults.serviced++;
+      writeOf.set(fl.vpn, fl.write);
       if (target === 'migrate') toMigrate.push(fl.vpn);
       toMap.push(fl);
     }
@@ -426,7 +430,7 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const fl of toMap) mapVpns.set(fl.vpn, fl.write);
     for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
     for (const v of window) if (!mapVpns.has(v) && !sp.pt.has(v)) mapVpns.set(v, false);
-    this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, faults);
+    this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, toMap);
   }
 
   private fatal(fl: CoalescedFault): void {
@@ -511,6 +515,8 @@ export class HmmMirrorDevice extends TimedDevice {
       this.selfMigrating = true;
       try {
         if (migrateVmaSetup(args) !== 0) continue;
+        // Device a page comes from (a peer in this group), or CPU: the peer counts it out.
+        const source = new Int32Array(args.npages).fill(CPU);
         for (let i = 0; i < args.npages; i++) {
           if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           const spfn = migratePfnToPage(args.src[i]);
@@ -524,7 +530,9 @@ export class HmmMirrorDevice extends TimedDevice {
           if (spfn >= 0) {
             p.copy(dpage, spfn);
             const home = this.ctx.deviceOfPfn(spfn);
-            copies.push({ bytes: 4096, from: this.ctx.homeNodeOf(spfn), to: this.node, label: home === CPU ? 'h2d' : 'p2p', first: s + i, pages: 1 });
+            source[i] = home;
+            const from = this.ctx.homeNodeOf(spfn);
+            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : this.peerLabel(from), first: s + i, pages: 1 });
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -534,7 +542,13 @@ export class HmmMirrorDevice extends TimedDevice {
         migrateVmaPages(args);
         const before = moved.length;
         for (let i = 0; i < args.npages; i++) {
-          if (migratePfnToPage(args.dst[i]) >= 0 && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) moved.push(s + i);
+          if (migratePfnToPage(args.dst[i]) < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
+          moved.push(s + i);
+          if (source[i] !== CPU) {
+            const peer = this.ctx.deviceMetrics(source[i]);
+            peer.pagesOut++;
+            peer.bytesOut += 4096;
+          }
         }
         const n = moved.length - before;
         if (this.isWholeFolio(s, e) && n === 512) this.migrated.folios++;
@@ -608,7 +622,8 @@ export class HmmMirrorDevice extends TimedDevice {
 
   /**
    * Maps `vpns` (sorted) in the device page table from hmm_range_fault, faulting on the CPU side
-   * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal.
+   * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal: of
+   * `faults` (pages counted as serviced), such a page counts as fatal instead.
    */
   private remap(sp: MirrorSpace, vpns: number[], writes: Set<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
     for (const [s, e] of runs(vpns)) {
@@ -632,7 +647,11 @@ export class HmmMirrorDevice extends TimedDevice {
           for (let v = s; v < end; v++) this.remap(sp, [v], writes, rec, faults);
         } else {
           const fl = faults?.find((f) => f.vpn === s);
-          if (fl) this.fatal(fl);
+          if (fl) {
+            rec.actual_faults--;
+            this.metrics.faults.serviced--;
+            this.fatal(fl);
+          }
         }
         continue;
       }
@@ -694,10 +713,19 @@ export class HmmMirrorDevice extends TimedDevice {
     return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
   }
 
+  /**
+   * Label of a copy from peer `from` (same address-space group): 'p2p' over a link of their
+   * own, 'p2p-pcie' over PCIe peer-to-peer (peers joined only through another device: links do
+   * not forward, see topology/groups.ts).
+   */
+  private peerLabel(from: string): string {
+    return this.ctx.route(from, this.node)?.kind === 'private' ? 'p2p' : 'p2p-pcie';
+  }
+
   private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
     // The profile's curve describes its host link; a peer copy pays the engine's setup and the
     // peer route's latency, and its flow runs at the peer route's rate.
-    if (c.label === 'p2p') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
+    if (c.label === 'p2p' || c.label === 'p2p-pcie') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
     return copyOverheadPs(this.profile, bytes, c.to === this.node ? 'h2d' : 'd2h', bottleneck, route?.latencyPs ?? 0);
   }
 
@@ -714,7 +742,7 @@ export class HmmMirrorDevice extends TimedDevice {
       this.requestService(now);
       return;
     }
-    if (policy === 'batch-flush') this.buffer.flush(now);
+    if (policy === 'batch-flush') this.metrics.faults.flushed += this.buffer.flush(now).length;
     rec.num_replays = policy === 'block' ? Math.max(1, rec.num_vablock) : 1;
     this.metrics.replays += rec.num_replays;
     const answered = [...this.pendingEntries.splice(0), ...entries];
@@ -808,14 +836,14 @@ export class HmmMirrorDevice extends TimedDevice {
     const sp = this.spaces.get(f.mm.id);
     for (const v of movedVpns) sp?.pt.delete(v);
     const n = Math.max(1, movedVpns.length);
-    this.ctx.sys.stats.migrateToRam++;
+    this.ctx.noteMigrateToRam();
     this.metrics.pagesOut += movedVpns.length;
     this.metrics.bytesOut += movedVpns.length * 4096;
     const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
     const fp = this.profile.fault;
     const bytes = n * 4096;
     const cost = fp.cpuFaultCost! + fp.perPageCost! * n + Math.ceil((bytes / effectiveBandwidth(this.profile, bytes, 'd2h')) * 1e12);
-    if (route) this.ctx.remoteAccess(route, bytes, this.ctx.engine.now);
+    if (route) this.ctx.syncCopy(route, bytes, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
       sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
@@ -922,6 +950,7 @@ export class HmmMirrorDevice extends TimedDevice {
   override finalizeMetrics(): void {
     super.finalizeMetrics();
     this.metrics.time.copy = this.ce.busyPs;
+    this.metrics.faults.pending = this.buffer.length;
   }
 
   /** Whether the driver has nothing in flight. */

@@ -53,17 +53,25 @@ export class PinningDevice extends TimedDevice {
     const reg: Registration = { pinned: new Map(), copies: new Map(), written: new Set(), pfnList: [] };
     const mm = run.mm;
     let pages = 0;
-    for (const r of regions) {
-      const got = getUserPages(mm, r.base, r.pages, { write: true, pin: true, longterm: true });
-      if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
-      got.forEach((pfn, i) => reg.pinned.set(r.base + i, pfn));
-      reg.pfnList.push(...got);
-      pages += r.pages;
+    // The pins fault pages in for this device: a page on another device comes back to RAM
+    // because of this device, not because of a CPU fault.
+    const prev = this.ctx.actor;
+    this.ctx.actor = this.index;
+    try {
+      for (const r of regions) {
+        const got = getUserPages(mm, r.base, r.pages, { write: true, pin: true, longterm: true });
+        if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
+        got.forEach((pfn, i) => reg.pinned.set(r.base + i, pfn));
+        reg.pfnList.push(...got);
+        pages += r.pages;
+      }
+    } finally {
+      this.ctx.actor = prev;
     }
     this.metrics.pinnedPages += pages;
     this.regs.set(run, reg);
     const pinPs = pages * PIN_PAGE_PS;
-    this.metrics.time.faultService += pinPs;
+    this.metrics.time.pinning += pinPs;
     const t0 = this.ctx.engine.now;
     this.ctx.spans(`${this.name}/driver`, 'pin', t0, pinPs, { pages });
     if (!this.mem || !this.ce) {
@@ -115,6 +123,7 @@ export class PinningDevice extends TimedDevice {
     const spfn = reg.pinned.get(vpn);
     if (spfn === undefined) {
       // Outside the registered memory: a protection error, the lane stops.
+      this.countFault(lane, t);
       this.metrics.faults.fatal++;
       lane.run.kill(lane);
       return -1;
@@ -135,7 +144,9 @@ export class PinningDevice extends TimedDevice {
     const home = this.ctx.deviceOfPfn(spfn);
     if (home === CPU) this.metrics.accesses.remote++;
     else this.metrics.accesses.peer++;
-    const route = this.ctx.route(this.ctx.homeNodeOf(spfn), this.node);
+    // The data of a load moves from the memory to the device, that of a store the other way.
+    const where = this.ctx.homeNodeOf(spfn);
+    const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
     return cost;

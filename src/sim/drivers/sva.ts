@@ -69,9 +69,8 @@ export class SvaDevice extends TimedDevice {
     this.bind(mm);
     const pfn = this.walk(mm, vpn, write);
     if (pfn < 0) {
-      this.metrics.faults.raised++;
+      this.countFault(lane, t);
       this.metrics.faults.pri++;
-      this.ctx.timeline.fault(this.name, t);
       if (!this.prq.push({ lane: lane.id, space: mm.id, vpn, write, time: t })) {
         // A full queue: the IOMMU answers the request at once and the device retries later.
         this.metrics.faults.overflows++;
@@ -88,13 +87,19 @@ export class SvaDevice extends TimedDevice {
     if (home === this.index) this.metrics.accesses.local++;
     else if (home === CPU) this.metrics.accesses.remote++;
     else this.metrics.accesses.peer++;
-    const route = home === this.index ? null : this.ctx.route(from, this.node);
+    // The data of a load moves from the memory to the device, that of a store the other way.
+    const route = home === this.index ? null : write ? this.ctx.route(this.node, from) : this.ctx.route(from, this.node);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) {
       this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
       this.ctx.storeWord(this.name, mm, vpn, pfn);
     }
     return cost;
+  }
+
+  override finalizeMetrics(): void {
+    super.finalizeMetrics();
+    this.metrics.faults.pending = this.prq.length;
   }
 
   private request(t: number): void {
@@ -118,8 +123,9 @@ export class SvaDevice extends TimedDevice {
     for (const pg of pages) {
       const mm = this.ctx.processOf(pg.space).mm;
       if (this.walk(mm, pg.vpn, pg.write) >= 0) {
-        rec.duplicate_faults += pg.entries.length;
-        this.metrics.faults.duplicates += pg.entries.length;
+        // One per page: its other entries were counted as coalesced.
+        rec.duplicate_faults++;
+        this.metrics.faults.duplicates++;
         continue;
       }
       const r = this.ctx.processOf(pg.space).access(pg.vpn, pg.write);
