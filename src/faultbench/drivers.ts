@@ -63,13 +63,13 @@ export function driverRun(profile: Profile, kind: DriverKind, kernel: DriverKern
     ? { ...streaming({ base, pages: cfg.pages, lanes: cfg.lanes, write: 'rw', name: 'dense', computePs: 1000 }), regions }
     : { ...strided({ base, pages: cfg.pages, stride: SPARSE_STRIDE, lanes: cfg.lanes, write: 'rw', name: 'sparse', computePs: 1000 }), regions };
   const k: KernelTiming = { startPs: 0, endPs: -1 };
-  let endToEnd = 0, mtr0 = 0;
+  let endToEnd = 0, out0 = 0;
   const all = Array.from({ length: cfg.pages }, (_, i) => base + i);
   const ok = runScript(m, [
     () => cpuWrite(m, p, base, cfg.pages),
     kernelStep(m, DEV, p, spec, k),
     () => {
-      mtr0 = m.sys.stats.migrateToRam;
+      out0 = m.device(DEV).metrics.pagesOut;
       return m.cpuPhase(p, { name: 'read-back', threads: [listLane(all, false)], computePs: 0, accessBytes: 4096 });
     },
     () => {
@@ -77,7 +77,7 @@ export function driverRun(profile: Profile, kind: DriverKind, kernel: DriverKern
     },
   ], LIMIT_PS);
   if (!ok) throw new Error(`${profile.name} as ${kind}: ${kernel} kernel did not finish`);
-  return { kernelPs: k.endPs - k.startPs, endToEndPs: endToEnd, faults: m.device(DEV).metrics.faults.raised, migratedBack: m.sys.stats.migrateToRam - mtr0 };
+  return { kernelPs: k.endPs - k.startPs, endToEndPs: endToEnd, faults: m.device(DEV).metrics.faults.raised, migratedBack: m.device(DEV).metrics.pagesOut - out0 };
 }
 
 /** Measure 6 over `profiles`: per kernel and driver kind, the kernel time and the end-to-end time. */

@@ -247,13 +247,15 @@ export interface RunResults {
     /** CPU page faults taken by CPU phases. */
     faults: number;
     /**
-     * Device-private pages migrated back to system memory by their driver's migrate_to_ram, one
-     * per page, whoever faulted: a CPU page fault, or a device outside the page's address-space
-     * group (`deviceMigrateToRam`). Evictions and copy-backs are not in it.
+     * Calls of a driver's migrate_to_ram (a device-private page touched back to system memory),
+     * whoever faulted: a CPU page fault, or a device outside the page's address-space group
+     * (`deviceMigrateToRam`). Each call moves the driver's window: the page alone (nouveau,
+     * dmirror, UVM with prefetching off), UVM's prefetch region, or up to 2 MiB (KFD, drm_pagemap);
+     * the pages are in the devices' `pagesOut`. Evictions and copy-backs are not in it.
      */
     migrateToRam: number;
     /**
-     * Of `migrateToRam`, the pages a device's fault pulled back (its hmm_range_fault, SVA page
+     * Of `migrateToRam`, the calls a device's fault caused (its hmm_range_fault, SVA page
      * request or pin_user_pages reached another device's private page); the rest were CPU page
      * faults. null in results written before the two were told apart.
      */

@@ -65,7 +65,7 @@ describe('remote accesses are booked on the direction the data moves', () => {
 
 describe('a peer migration inside an address-space group counts on both devices', () => {
   it('pages gpu1 takes from gpu0 over XGMI in one migrate_vma are migrated out of gpu0', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: profile('xgmi-pair') }, { name: 'b', profile: profile('xgmi-pair') }] });
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: profile('mi250x-xnack') }, { name: 'b', profile: profile('mi250x-xnack') }] });
     const p = m.spawn();
     const raw = p.mmap(1024, 'anon', 'rw');
     const base = Math.ceil(raw / 512) * 512;
@@ -160,7 +160,7 @@ describe('a device\'s raised faults add up to where they went', () => {
   it('holds when the faults of one page span two batches', () => {
     // Four lanes fault on each page at once; batches of two entries: the first batch services
     // the page (two entries, one coalesced), the second finds it mapped (a duplicate).
-    const xgmi = profile('xgmi-pair');
+    const xgmi = profile('mi250x-xnack');
     const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: { ...xgmi, fault: { ...xgmi.fault, batchSize: 2 } } }] });
     const p = m.spawn();
     const base = p.mmap(16, 'anon', 'rw');
@@ -251,7 +251,8 @@ describe('the pinning driver\'s time is its own', () => {
 
 describe('links tell copies from remote accesses', () => {
   it('zero-copy accesses are remote-access bytes with no transfer; migrations and migrate_to_ram are copies with transfers', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }, { name: 'gpu0', profile: profile('gpu-pcie4') }] });
+    // Prefetching off: UVM's migrate_to_ram would otherwise bring back growing regions per fault.
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }, { name: 'gpu0', profile: profile('gpu-pcie4'), policies: { prefetch: { policy: 'prefetch-none' } } }] });
     const p = m.spawn();
     const rx = p.mmap(32, 'anon', 'rw');
     const buf = p.mmap(16, 'anon', 'rw');
