@@ -60,6 +60,7 @@ export interface Migration {
 export function bandwidthUnavailable(profile: Profile, path: BandwidthPath): string | null {
   if (profile.driver === 'pinning') return NOTES.pinning;
   if (profile.driver === 'sva' || !hasMemory(profile)) return NOTES.noMemory;
+  if (!profile.fault.replayable && path !== 'd2h') return NOTES.notReplayable;
   if (path === 'peer-link' && !hasGroupPeerLink(profile)) return NOTES.noPeerLink;
   return null;
 }

@@ -24,6 +24,7 @@ export const NOTES = {
   svaInPlace: 'SVA works on host memory in place: a present system page needs no fault and nothing migrates',
   noPeerLink: 'no peer link in the profile (link.peer): a peer is in another address-space group, see the through-RAM row',
   noMirror: 'no mirror: the pinning driver pins per kernel and registers no MMU notifier, so CPU-side changes never reach the device',
+  notReplayable: 'no replayable faults (XNACK off): the driver maps whole ranges where they reside when a queue starts, so nothing faults or migrates',
   noPri: 'profile has no PRI cost (fault.priCost): the SVA driver kind would need an invented number',
   noCopyEngines: 'profile has no copy engines or device memory: the mirror driver kind cannot run on it',
 } as const;
