@@ -57,6 +57,11 @@ describe('single-fault latency', () => {
     expect(sva['peer-ram'].value).toBeNull();
   });
 
+  it('a device without replayable faults (XNACK off) is n/a, never a 0 µs fault', () => {
+    const t = latencyMeasure([profile('mi250x-noxnack')], 1);
+    for (const r of t.rows) expect(r.cells['mi250x-noxnack']).toEqual({ value: null, note: NOTES.notReplayable });
+  });
+
   it('is deterministic for a seed', () => {
     const a = latencyMeasure([profile('mi250x-xnack')], 7);
     const b = latencyMeasure([profile('mi250x-xnack')], 7);
