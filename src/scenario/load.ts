@@ -157,6 +157,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     let profile = loaded.profile;
     if (d.memory !== undefined) {
       if (profile.driver === 'sva') issues.push({ path: [...at, 'memory'], message: `profile ${profile.name} uses driver sva, which works on host memory and has no device memory to size` });
+      else if (profile.registration?.mode === 'odp') issues.push({ path: [...at, 'memory'], message: `profile ${profile.name} registers memory with odp, which works in place on host memory and has no device memory to size` });
       else if (d.memory < profile.memory.chunkSize) issues.push({ path: [...at, 'memory'], message: `expected at least one ${formatBytes(profile.memory.chunkSize)} chunk of device memory, got ${formatBytes(d.memory)}` });
       profile = { ...profile, memory: { ...profile.memory, capacity: d.memory } };
     }

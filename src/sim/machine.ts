@@ -458,7 +458,7 @@ export class SimMachine implements SimContext {
     const latencies: number[] = [];
     for (const d of this.devices) {
       d.finalizeMetrics();
-      if (d instanceof HmmMirrorDevice || d instanceof SvaDevice) {
+      if (d instanceof HmmMirrorDevice || d instanceof SvaDevice || d instanceof PinningDevice) {
         batches.push(...d.records.filter((r) => r.batch >= 0));
         latencies.push(...d.latencies);
       }

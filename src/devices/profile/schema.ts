@@ -22,6 +22,12 @@ export const DRIVER_KINDS = ['hmm-mirror', 'sva', 'pinning'] as const;
 export const HOST_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'nvlink-c2c', 'cxl'] as const;
 /** Device-to-peer link kinds; `network` is an RDMA fabric port. */
 export const PEER_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'cxl', 'network'] as const;
+/**
+ * How the pinning driver registers memory (RDMA `ibv_reg_mr`): `pin` pins every page of the
+ * region at registration (ib_umem_get → pin_user_pages FOLL_LONGTERM); `odp` pins nothing and
+ * faults pages in on first device access (mlx5 On-Demand Paging, IB_ACCESS_ON_DEMAND).
+ */
+export const REGISTRATION_MODES = ['pin', 'odp'] as const;
 /** UVM replay policies (anchors-uvm.md b.1): after each VA block, batch, flushed batch, whole buffer. */
 export const REPLAY_POLICIES = ['block', 'batch', 'batch-flush', 'once'] as const;
 
@@ -162,6 +168,12 @@ export const AccessCountersSchema = z.strictObject({
   granularity: PowerOfTwoSize,
 });
 
+/** Driver pinning only: how a kernel's regions are registered (see REGISTRATION_MODES). */
+export const RegistrationSchema = z.strictObject({
+  /** `pin` (default): pinned at registration, no device faults. `odp`: faulted in on demand, never pinned. */
+  mode: z.enum(REGISTRATION_MODES),
+});
+
 export const ProfileSchema = z
   .strictObject({
     name: Name,
@@ -176,6 +188,8 @@ export const ProfileSchema = z
     transferCurve: TransferCurveSchema.optional(),
     tlb: TlbSchema,
     accessCounters: AccessCountersSchema.optional(),
+    /** Driver pinning: memory registration mode; absent = pin. */
+    registration: RegistrationSchema.optional(),
     /** Policy names and parameters, interpreted by the policy registry. */
     policy: z.record(z.string(), z.unknown()).default({}),
     /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
@@ -187,6 +201,10 @@ export const ProfileSchema = z
     if (p.driver === 'sva' && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
     if (p.driver !== 'sva' && p.fault.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
     if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
+    if (p.registration !== undefined && p.driver !== 'pinning') bad(['registration'], `registration applies only to driver pinning, not ${p.driver}`);
+    if (p.registration?.mode === 'odp' && p.memory.capacity >= p.memory.chunkSize) {
+      bad(['registration', 'mode'], 'registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin');
+    }
   });
 
 /** A validated device profile: sizes in bytes, bandwidths in bytes/s, times in integer ps. */
@@ -206,6 +224,7 @@ export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
 export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];
 export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
 // Keep the unit brands visible in the public types.
 export type { Bytes, TimePs };
 

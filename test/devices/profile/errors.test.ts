@@ -101,7 +101,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:20:3: fault: unknown key "colour" (expected one of: serviceLatency, perFaultCost, batchSize, bufferCapacity, replayPolicy, coalesceDuplicates, priCost)',
     );
     expect(errorOf(edit(5, 'driver: pinning', 'vendor: acme'))).toBe(
-      'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, policy, sources)',
+      'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, registration, policy, sources)',
     );
   });
 
@@ -182,6 +182,18 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:21:12: tlb.entries: expected a number greater than 0, got 0',
     ]);
     expect(() => parseProfile(text, 'tiny.yaml')).toThrow(/^tiny\.yaml:16:14: fault\.batchSize: expected a number, got "lots"$/);
+  });
+
+  it('registration.mode: pin or odp, only for driver pinning, odp only without device memory', () => {
+    expect(parseProfile(edit(5, 'driver: pinning', 'registration: { mode: odp }'), 'tiny.yaml').registration).toEqual({ mode: 'odp' });
+    expect(errorOf(edit(5, 'driver: pinning', 'registration: { mode: lazy }'))).toBe('tiny.yaml:6:23: registration.mode: expected one of pin, odp; got "lazy"');
+    expect(errorOf(edit(5, 'driver: pinning', 'registration: { mode: odp, pinOnRegister: false }'))).toBe(
+      'tiny.yaml:6:28: registration: unknown key "pinOnRegister" (expected one of: mode)',
+    );
+    expect(issuesOf(edit(5, 'driver: sva', 'registration: { mode: pin }'))).toContain('tiny.yaml:6:15: registration: registration applies only to driver pinning, not sva');
+    expect(errorOf(edit(7, '  capacity: 1 GiB', '  chunkSize: 2 MiB').replace('driver: pinning', 'driver: pinning\nregistration: { mode: odp }').replace('memory.capacity: estimate', 'memory.capacity: estimate\n  memory.chunkSize: estimate'))).toBe(
+      'tiny.yaml:6:23: registration.mode: registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin',
+    );
   });
 
   it('listProfiles rejects a profile whose name differs from its file name', () => {
