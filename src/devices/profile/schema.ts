@@ -174,6 +174,27 @@ export const RegistrationSchema = z.strictObject({
   mode: z.enum(REGISTRATION_MODES),
 });
 
+/**
+ * Driver sva only: what the IOMMU and the device's PCIe function support (Linux drivers/iommu:
+ * iommu-sva.c, io-pgfault.c; PCIe ATS/PRI/PASID capabilities). Absent = all three.
+ */
+export const IommuSchema = z.strictObject({
+  /** Process Address Space IDs: DMA tagged with the process's address space. SVA needs it. */
+  pasid: z.boolean(),
+  /**
+   * Page Request Interface: the device can report a missing translation and wait for the
+   * kernel to fault the page in (iommu iopf). Without it the driver pins the kernel's regions
+   * before the kernel runs, and an access to anything else is a fatal translation fault.
+   */
+  pri: z.boolean(),
+  /**
+   * Address Translation Services: the device caches translations in its ATC (the profile's
+   * `tlb`). Without it every access is translated by the IOMMU: tlb.missCost each, nothing
+   * cached, and no ATS invalidations for the device to wait for.
+   */
+  ats: z.boolean(),
+});
+
 export const ProfileSchema = z
   .strictObject({
     name: Name,
@@ -188,6 +209,8 @@ export const ProfileSchema = z
     transferCurve: TransferCurveSchema.optional(),
     tlb: TlbSchema,
     accessCounters: AccessCountersSchema.optional(),
+    /** Driver sva: IOMMU capabilities; absent = PASID, PRI and ATS. */
+    iommu: IommuSchema.optional(),
     /** Driver pinning: memory registration mode; absent = pin. */
     registration: RegistrationSchema.optional(),
     /** Policy names and parameters, interpreted by the policy registry. */
@@ -198,8 +221,12 @@ export const ProfileSchema = z
   .superRefine((p, ctx) => {
     const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if (p.kind === 'sva-accelerator' && p.driver !== 'sva') bad(['driver'], `an sva-accelerator uses driver sva, not ${p.driver}`);
-    if (p.driver === 'sva' && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
+    const pri = p.iommu?.pri ?? true;
+    if (p.driver === 'sva' && pri && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
+    if (p.driver === 'sva' && !pri && p.fault.priCost !== undefined) bad(['fault', 'priCost'], 'priCost is the PRI round trip, and iommu.pri is false: remove it');
     if (p.driver !== 'sva' && p.fault.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
+    if (p.iommu !== undefined && p.driver !== 'sva') bad(['iommu'], `iommu applies only to driver sva, not ${p.driver}`);
+    if (p.driver === 'sva' && p.iommu?.pasid === false) bad(['iommu', 'pasid'], 'driver sva shares the process address space through a PASID (iommu_sva_bind_device fails without one); use driver pinning for a device without PASID');
     if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
     if (p.registration !== undefined && p.driver !== 'pinning') bad(['registration'], `registration applies only to driver pinning, not ${p.driver}`);
     if (p.registration?.mode === 'odp' && p.memory.capacity >= p.memory.chunkSize) {
@@ -225,6 +252,7 @@ export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];
 export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
+export type IommuProfile = z.output<typeof IommuSchema>;
 // Keep the unit brands visible in the public types.
 export type { Bytes, TimePs };
 
