@@ -161,12 +161,58 @@ export const TlbSchema = z.strictObject({
   invalidationCost: DurationSchema,
 });
 
+/**
+ * Hardware access counters (the GPU counts remote accesses per 2 MiB region, UVM's default
+ * granularity; other granularities are not modelled).
+ */
 export const AccessCountersSchema = z.strictObject({
-  /** Remote accesses per region before a notification. */
+  /** Remote accesses per region before a notification, when policy.accessCounterMigration is on. */
   threshold: PositiveInt,
-  /** Region size tracked by one counter, bytes. */
-  granularity: PowerOfTwoSize,
 });
+
+/**
+ * The profile's policy defaults in its vendor's vocabulary (devices/profile/policies.ts turns
+ * them into policy-registry choices; a scenario's `policies` override them per role). Absent
+ * parameters take the registry defaults, which are UVM's.
+ */
+export const ProfilePolicySchema = z
+  .strictObject({
+    /** NVIDIA UVM's density-tree prefetcher (uvm_perf_prefetch.c) → prefetch-density. */
+    prefetch: z.strictObject({
+      name: z.literal('uvm-tree'),
+      /** uvm_perf_prefetch_threshold: percent of a subtree already faulted/resident that fills it. */
+      threshold: z.number().gt(0).lte(100).optional(),
+      /** uvm_perf_prefetch_min_faults: faults in a block before prefetching starts. */
+      minFaults: z.int().min(1).max(20).optional(),
+      /** Leaf size of the prefetch tree (UVM's 64 KiB big page), bytes; 4 KiB .. 2 MiB. */
+      bigPage: PowerOfTwoSize.refine((b) => b >= 4096 && b <= DEFAULT_CHUNK_SIZE, { message: 'expected a big page between 4 KiB and 2 MiB' }).optional(),
+    }).optional(),
+    /** NVIDIA UVM's thrashing detection (uvm_perf_thrashing.c) → thrashing-uvm. */
+    thrashing: z.strictObject({
+      name: z.literal('uvm-thrashing'),
+      /** uvm_perf_thrashing_threshold: migrations within a lapse that mark a page thrashing. */
+      threshold: z.int().min(1).max(7).optional(),
+      /** uvm_perf_thrashing_lapse_usec, ps. */
+      lapse: DurationSchema.optional(),
+      /** uvm_perf_thrashing_nap: how long a throttled processor waits, ps (rounded to lapses). */
+      nap: DurationSchema.optional(),
+      /** uvm_perf_thrashing_pin_threshold: thrashing events before a page is pinned. */
+      pinThreshold: z.int().min(1).max(255).optional(),
+      /** uvm_perf_thrashing_pin: how long a page stays pinned, ps (rounded to lapses). */
+      pin: DurationSchema.optional(),
+    }).optional(),
+    /** UVM's access-counter migration on by default (ATS systems); needs an accessCounters section. */
+    accessCounterMigration: z.boolean().optional(),
+    /**
+     * AMD KFD SVM with XNACK retry faults: a fault restores its whole 2 MiB window and KFD has no
+     * UVM-style throttling → a block-filling prefetcher and thrashing-off.
+     */
+    svm: z.strictObject({ name: z.literal('amd-kfd-svm') }).optional(),
+  })
+  .superRefine((pol, ctx) => {
+    if (pol.svm !== undefined && pol.prefetch !== undefined) ctx.addIssue({ code: 'custom', path: ['prefetch'], message: 'svm sets the prefetch role itself (whole 2 MiB windows); give one of svm, prefetch' });
+    if (pol.svm !== undefined && pol.thrashing !== undefined) ctx.addIssue({ code: 'custom', path: ['thrashing'], message: 'svm sets the thrashing role itself (KFD has no throttling); give one of svm, thrashing' });
+  });
 
 /** Driver pinning only: how a kernel's regions are registered (see REGISTRATION_MODES). */
 export const RegistrationSchema = z.strictObject({
@@ -213,8 +259,8 @@ export const ProfileSchema = z
     iommu: IommuSchema.optional(),
     /** Driver pinning: memory registration mode; absent = pin. */
     registration: RegistrationSchema.optional(),
-    /** Policy names and parameters, interpreted by the policy registry. */
-    policy: z.record(z.string(), z.unknown()).default({}),
+    /** Policy defaults of the device (see ProfilePolicySchema). */
+    policy: ProfilePolicySchema.default({}),
     /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
     sources: z.record(z.string(), z.string().refine((v) => v.trim() !== '', 'expected a citation or "estimate", got an empty string')),
   })
@@ -228,6 +274,7 @@ export const ProfileSchema = z
     if (p.iommu !== undefined && p.driver !== 'sva') bad(['iommu'], `iommu applies only to driver sva, not ${p.driver}`);
     if (p.driver === 'sva' && p.iommu?.pasid === false) bad(['iommu', 'pasid'], 'driver sva shares the process address space through a PASID (iommu_sva_bind_device fails without one); use driver pinning for a device without PASID');
     if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
+    if (p.policy.accessCounterMigration === true && p.accessCounters === undefined) bad(['policy', 'accessCounterMigration'], 'access-counter migration needs the hardware counters: add an accessCounters section');
     if (p.registration !== undefined && p.driver !== 'pinning') bad(['registration'], `registration applies only to driver pinning, not ${p.driver}`);
     if (p.registration?.mode === 'odp' && p.memory.capacity >= p.memory.chunkSize) {
       bad(['registration', 'mode'], 'registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin');
@@ -251,6 +298,7 @@ export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
 export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];
 export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
+export type ProfilePolicy = Profile['policy'];
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
 export type IommuProfile = z.output<typeof IommuSchema>;
 // Keep the unit brands visible in the public types.

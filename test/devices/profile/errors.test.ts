@@ -157,8 +157,8 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:39:3: sources: "tlb.nothing" does not name a numeric field of this profile',
     );
     // Numbers inside policy parameters count too.
-    expect(errorOf(edit(24, '  invalidationCost: 5 us', 'policy:', '  prefetch: { name: tree, threshold: 51 }'))).toBe(
-      'tiny.yaml:26:38: policy.prefetch.threshold: no source for this number; add "policy.prefetch.threshold" under sources with a citation or "estimate"',
+    expect(errorOf(edit(24, '  invalidationCost: 5 us', 'policy:', '  prefetch: { name: uvm-tree, threshold: 51 }'))).toBe(
+      'tiny.yaml:26:42: policy.prefetch.threshold: no source for this number; add "policy.prefetch.threshold" under sources with a citation or "estimate"',
     );
     expect(errorOf(edit(38, '  tlb.invalidationCost: ""'))).toBe('tiny.yaml:38:25: sources.tlb.invalidationCost: expected a citation or "estimate", got an empty string');
   });
@@ -193,6 +193,22 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
     expect(issuesOf(edit(5, 'driver: sva', 'registration: { mode: pin }'))).toContain('tiny.yaml:6:15: registration: registration applies only to driver pinning, not sva');
     expect(errorOf(edit(7, '  capacity: 1 GiB', '  chunkSize: 2 MiB').replace('driver: pinning', 'driver: pinning\nregistration: { mode: odp }').replace('memory.capacity: estimate', 'memory.capacity: estimate\n  memory.chunkSize: estimate'))).toBe(
       'tiny.yaml:6:23: registration.mode: registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin',
+    );
+  });
+
+  it('policy is typed: knobs the model does not implement are unknown keys, and contradictions are refused', () => {
+    const withPolicy = (...lines: string[]) => edit(24, '  invalidationCost: 5 us', 'policy:', ...lines);
+    expect(errorOf(withPolicy('  thrashing: { name: uvm-thrashing, epoch: 1 s }'))).toBe(
+      'tiny.yaml:26:37: policy.thrashing: unknown key "epoch" (expected one of: name, threshold, lapse, nap, pinThreshold, pin)',
+    );
+    expect(errorOf(withPolicy('  faultService: { maxBatchesPerService: 20 }'))).toBe(
+      'tiny.yaml:26:3: policy: unknown key "faultService" (expected one of: prefetch, thrashing, accessCounterMigration, svm)',
+    );
+    expect(errorOf(withPolicy('  svm: { name: amd-kfd-svm }', '  thrashing: { name: uvm-thrashing }'))).toBe(
+      'tiny.yaml:27:14: policy.thrashing: svm sets the thrashing role itself (KFD has no throttling); give one of svm, thrashing',
+    );
+    expect(errorOf(withPolicy('  accessCounterMigration: true'))).toBe(
+      'tiny.yaml:26:27: policy.accessCounterMigration: access-counter migration needs the hardware counters: add an accessCounters section',
     );
   });
 
