@@ -65,8 +65,15 @@ export const MemorySchema = z.strictObject({
   capacity: SizeSchema,
   /** Allocation/eviction unit of device memory, bytes; default 2 MiB root chunks. */
   chunkSize: PowerOfTwoSize.default(DEFAULT_CHUNK_SIZE),
-  /** Page sizes the device MMU can map, bytes, ascending. */
+  /**
+   * Page sizes the device MMU can map, bytes, ascending from 4 KiB. The device maps each
+   * address with the largest size its mapping allows (an aligned, physically contiguous run
+   * with one permission; for SVA the CPU page table's leaf), and a TLB entry covers one such
+   * page: so these sizes decide the TLB's reach.
+   */
   pageSizes: z.array(PowerOfTwoSize).min(1).superRefine((sizes, ctx) => {
+    if (sizes[0] !== 4096) ctx.addIssue({ code: 'custom', path: [0], message: 'the first page size must be 4 KiB (the base page every device maps)' });
+    if (sizes.length > 8) ctx.addIssue({ code: 'custom', path: [8], message: 'at most 8 page sizes' });
     for (let i = 1; i < sizes.length; i++) {
       if (sizes[i] <= sizes[i - 1]) ctx.addIssue({ code: 'custom', path: [i], message: 'page sizes must be listed in ascending order without repeats' });
     }
@@ -152,9 +159,8 @@ export const TransferCurveSchema = z.array(TransferPointSchema).min(1).superRefi
 });
 
 export const TlbSchema = z.strictObject({
+  /** Translations held, each of one page of the size the mapping uses (see memory.pageSizes). */
   entries: PositiveInt,
-  /** Bytes covered by a full TLB. */
-  reach: PositiveSize,
   /** Cost of a miss (page walk), ps. */
   missCost: DurationSchema,
   /** Cost of one invalidation (shootdown), ps. */

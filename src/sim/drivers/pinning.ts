@@ -53,6 +53,27 @@ interface Registration {
   readonly notifiers: IntervalNotifier[];
   /** The registered regions, [base, base + pages). */
   readonly regions: readonly { readonly base: number; readonly pages: number }[];
+  /** Per region, the page size (4 KiB pages) of its MTT / device mapping. */
+  readonly pageSize: number[];
+}
+
+/**
+ * ib_umem_find_best_pgsz (drivers/infiniband/core/umem.c), as mlx5_umem_find_best_pgsz uses it
+ * for a pinned MR: the largest of `sizes` (4 KiB pages) such that every physically contiguous
+ * run of the region starts at the same offset modulo the size in VA and PA, and every run but
+ * the first starts size-aligned. One size for the whole region.
+ */
+export function bestPageSize(sizes: readonly number[], base: number, pages: number, pfnOf: (vpn: number) => number): number {
+  const starts: [number, number][] = [];
+  for (let v = base; v < base + pages; v++) {
+    const pfn = pfnOf(v);
+    if (v === base || pfn !== pfnOf(v - 1) + 1) starts.push([v, pfn]);
+  }
+  for (let i = sizes.length - 1; i > 0; i--) {
+    const s = sizes[i];
+    if (starts.every(([v, pfn], k) => Math.abs(pfn - v) % s === 0 && (k === 0 || v % s === 0))) return s;
+  }
+  return 1;
 }
 
 /** The registration mode of a pinning profile (absent = pin). */
@@ -98,10 +119,13 @@ export class PinningDevice extends TimedDevice {
   protected override prepare(run: KernelRun, start: (t: number) => void): void {
     const regions = run.spec.regions;
     if (!regions || regions.length === 0) throw new PinningError(`${this.name}: the pinning driver needs the kernel's regions (kernel ${run.spec.name})`);
-    const reg: Registration = { pinned: new Map(), copies: new Map(), written: new Set(), pfnList: [], mtt: new Map(), notifiers: [], regions };
+    const reg: Registration = { pinned: new Map(), copies: new Map(), written: new Set(), pfnList: [], mtt: new Map(), notifiers: [], regions, pageSize: [] };
     const mm = run.mm;
     if (this.mode === 'odp') {
       // ib_umem_odp_get: nothing is pinned or mapped; the MR only subscribes to invalidations.
+      // An ODP MR maps PAGE_SIZE entries (umem_odp page_shift = PAGE_SHIFT; hugetlb ODP MRs are
+      // not modelled).
+      reg.pageSize.push(...regions.map(() => 1));
       for (const r of regions) reg.notifiers.push(mm.notifiers.insert(r.base, r.pages, (sub, range, cur) => this.invalidate(mm, reg, sub, range, cur)));
       this.regs.set(run, reg);
       start(this.ctx.engine.now);
@@ -122,6 +146,7 @@ export class PinningDevice extends TimedDevice {
     const t0 = this.ctx.engine.now;
     this.ctx.spans(`${this.name}/driver`, 'pin', t0, pinPs, { pages });
     if (!this.mem || !this.ce) {
+      for (const r of regions) reg.pageSize.push(bestPageSize(this.tlb.sizes, r.base, r.pages, (v) => reg.pinned.get(v)!));
       start(t0 + pinPs);
       return;
     }
@@ -135,6 +160,7 @@ export class PinningDevice extends TimedDevice {
       p.copy(d, spfn);
       reg.copies.set(vpn, d);
     }
+    for (const r of regions) reg.pageSize.push(bestPageSize(this.tlb.sizes, r.base, r.pages, (v) => reg.copies.get(v)!));
     this.metrics.pagesIn += pages;
     this.metrics.bytesIn += pages * 4096;
     this.ctx.engine.after(pinPs as TimePs, () => this.copy(pages * 4096, 'h2d', start), `${this.name}:h2d`);
@@ -203,6 +229,16 @@ export class PinningDevice extends TimedDevice {
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
     return cost;
+  }
+
+  /** The MR's page size for `vpn` of `space` (4 KiB for an address no running kernel registered). */
+  protected override mappingPages(space: number, vpn: number): number {
+    for (const [run, reg] of this.regs) {
+      if (run.mm.id !== space) continue;
+      const i = reg.regions.findIndex((r) => vpn >= r.base && vpn < r.base + r.pages);
+      if (i >= 0) return reg.pageSize[i];
+    }
+    return 1;
   }
 
   // ---- On-Demand Paging ----

@@ -89,6 +89,16 @@ export class SvaDevice extends TimedDevice {
     done(t);
   }
 
+  /**
+   * The IOMMU walks the CPU page table, so a translation (and an ATC entry, sized by the ATS
+   * translation completion) covers the CPU's leaf: a PMD maps 2 MiB, a PTE 4 KiB. The TLB keeps
+   * the largest of the profile's page sizes that fits in it.
+   */
+  protected override mappingPages(space: number, vpn: number): number {
+    const pmd = this.ctx.processOf(space).mm.pt.pmd(vpn);
+    return pmd && pmd.huge !== 0 ? PMD_NR : 1;
+  }
+
   /** Translation cost of one access: the ATC with ATS, else an IOMMU translation every time. */
   private translatePs(space: number, vpn: number): number {
     if (this.ats) return this.tlbCost(space, vpn);

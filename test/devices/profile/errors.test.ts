@@ -27,7 +27,7 @@ const LINES = [
   '  coalesceDuplicates: true', // 19
   'tlb:', // 20
   '  entries: 1024', // 21
-  '  reach: 4 MiB', // 22
+  '  # reach = entries x the page sizes in use', // 22
   '  missCost: 1 us', // 23
   '  invalidationCost: 5 us', // 24
   'sources:', // 25
@@ -41,7 +41,7 @@ const LINES = [
   '  fault.batchSize: estimate', // 33
   '  fault.bufferCapacity: estimate', // 34
   '  tlb.entries: estimate', // 35
-  '  tlb.reach: estimate', // 36
+  '  # (reach is derived, so it has no source)', // 36
   '  tlb.missCost: estimate', // 37
   '  tlb.invalidationCost: estimate', // 38
 ];
@@ -134,6 +134,10 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
     expect(errorOf(edit(8, '  pageSizes: [4 KiB, 3 MiB]'))).toBe(
       'tiny.yaml:8:22: memory.pageSizes[1]: expected a power-of-two size such as "4 KiB" or "2 MiB"',
     );
+    expect(errorOf(edit(8, '  pageSizes: [64 KiB, 2 MiB]'))).toBe(
+      'tiny.yaml:8:15: memory.pageSizes[0]: the first page size must be 4 KiB (the base page every device maps)',
+    );
+    expect(errorOf(edit(22, '  reach: 4 MiB'))).toBe('tiny.yaml:22:3: tlb: unknown key "reach" (expected one of: entries, missCost, invalidationCost)');
     expect(errorOf(edit(11, '  hostToDevice: 50 GB/s'))).toBe(
       'tiny.yaml:9:1: link: hostToDevice is given, so deviceToHost is needed too (bandwidth per direction)',
     );
