@@ -84,7 +84,7 @@ const PortSchema = z.strictObject({
 export const ScenarioTopologySchema = z.strictObject({
   sockets: z.array(z.strictObject({
     id: Id,
-    memoryBytes: quantity(parseSize, `local DRAM capacity: ${SIZE_HELP}`),
+    memoryBytes: quantity(parseSize, `local DRAM capacity; bounds the socket's NUMA node (when full, pages go to the next socket): ${SIZE_HELP}`),
     memoryBandwidth: Bandwidth('DRAM bandwidth'),
     memoryLatencyPs: Latency('DRAM access latency'),
   })).min(1).optional().meta({ description: 'CPU sockets with their memory (default: one socket, cpu0)' }),

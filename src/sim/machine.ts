@@ -197,7 +197,9 @@ export class SimMachine implements SimContext {
     const spec: TopologySpec = parseTopologySpec(opts.topology ?? defaultTopology(opts.devices, opts.numaNodes ?? 1));
     // One NUMA node per socket: node i's memory sits behind socket i.
     this.socketIds = spec.sockets.map((s) => s.id);
-    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, nodes: Math.min(spec.sockets.length, MAX_NUMNODES) });
+    // Each node holds its socket's memoryBytes: a full node falls back to the next (mempolicy.ts).
+    const nodes = Math.min(spec.sockets.length, MAX_NUMNODES);
+    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
       if (opts.bindAll) for (const d of this.devices) if (d instanceof HmmMirrorDevice) d.spaceOf(p.mm);

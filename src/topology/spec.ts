@@ -21,7 +21,10 @@ export const LinkKindSchema = z.enum(['nvlink', 'xgmi', 'cxl', 'nvlink-c2c', 'up
 /** A CPU socket with its local memory: one NUMA node. */
 export const SocketSpecSchema = z.object({
   id: Id,
-  /** Local DRAM capacity, bytes. */
+  /**
+   * Local DRAM capacity, bytes: bounds the socket's NUMA node (a full node falls back to the
+   * next, mm/mempolicy.ts; a scenario that cannot fit is refused before it runs).
+   */
   memoryBytes: z.number().int().nonnegative(),
   /** DRAM bandwidth, bytes/s (modelled per direction, see routing.ts). */
   memoryBandwidth: BytesPerSecond,
