@@ -109,7 +109,6 @@ export const ScenarioTopologySchema = z.strictObject({
   })).optional().meta({ description: 'PCIe switches' }),
   endpoints: z.array(z.strictObject({
     id: Id.meta({ description: 'a device name (or another PCIe endpoint)' }),
-    kind: z.string().min(1).optional().meta({ description: 'default: the device profile\'s kind' }),
     gen: PcieGenSchema.optional().meta({ description: 'default: the device profile\'s PCIe generation' }),
     width: PcieWidthSchema.optional().meta({ description: 'default: the device profile\'s PCIe width' }),
     parent: Id.optional().meta({ description: 'root port or switch downstream port (absent: not on PCIe, e.g. C2C only)' }),

@@ -134,7 +134,7 @@ describe('cross-reference errors point at the referencing node', () => {
     ['a local policy with nodes', edit('  - name: app\n', '  - name: app\n    policy: { mode: local, nodes: [cpu0] }\n'), "bad.yaml:8:35: processes[0].policy.nodes: a local policy takes no nodes (it allocates on the process's own node)"],
     ['an unknown policy mode', edit('  - name: app\n', '  - name: app\n    policy: { mode: spread, nodes: [cpu0] }\n'), 'bad.yaml:8:21: processes[0].policy.mode: expected one of default, local, preferred, bind, interleave; got "spread"'],
     ['a process on an unknown socket', edit('  - name: app\n', '  - name: app\n    node: cpu3\n'), "bad.yaml:8:11: processes[0].node: unknown socket 'cpu3' (sockets: cpu0)"],
-    ['an endpoint that is not a device and has no link details', edit('processes:', 'topology:\n  endpoints: [{ id: gpu0 }, { id: nic0 }, { id: nvme0 }]\nprocesses:'), "bad.yaml:7:49: topology.endpoints[2].id: endpoint 'nvme0' is not a device of the scenario: give its kind, gen and width"],
+    ['an endpoint that is not a device and has no link details', edit('processes:', 'topology:\n  endpoints: [{ id: gpu0 }, { id: nic0 }, { id: nvme0 }]\nprocesses:'), "bad.yaml:7:49: topology.endpoints[2].id: endpoint 'nvme0' is not a device of the scenario: give its gen and width"],
   ];
   for (const [what, text, line] of cases) {
     it(what, () => expect(errorOf(text)).toBe(line));

@@ -20,8 +20,12 @@ export const DEVICE_KINDS = ['gpu', 'accelerator', 'nic', 'sva-accelerator', 'cr
 export const DRIVER_KINDS = ['hmm-mirror', 'sva', 'pinning'] as const;
 /** Host-facing link kinds. */
 export const HOST_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'nvlink-c2c', 'cxl'] as const;
-/** Device-to-peer link kinds; `network` is an RDMA fabric port. */
-export const PEER_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'cxl', 'network'] as const;
+/**
+ * Device-to-device link kinds: the default topology joins devices with such links directly (and
+ * into one address-space group for NVLink and XGMI). PCIe peer-to-peer goes through the PCIe
+ * tree, and an RDMA network port reaches no device of the model, so neither is a peer link.
+ */
+export const PEER_LINK_KINDS = ['nvlink', 'xgmi', 'cxl'] as const;
 /**
  * How the pinning driver registers memory (RDMA `ibv_reg_mr`): `pin` pins every page of the
  * region at registration (ib_umem_get → pin_user_pages FOLL_LONGTERM); `odp` pins nothing and
@@ -86,7 +90,10 @@ export const PeerLinkSchema = z.strictObject({
   bandwidth: BandwidthSchema,
   /** One-way latency, ps. */
   latency: DurationSchema,
-  /** Number of peers reachable over this link type. */
+  /**
+   * Peers each device reaches over this link: the default topology joins devices of one peer
+   * kind, in declaration order, into fully connected sets of peers + 1 (1: pairs, 3: a hive of 4).
+   */
   peers: PositiveInt,
 });
 

@@ -160,7 +160,7 @@ describe('other profiles', () => {
     expect(p.link.peer!.bandwidth).toBeGreaterThan(linkBandwidth(p));
   });
 
-  it('sva-accelerator uses SVA with a PRI fault cost; rdma-nic uses the pinning driver', () => {
+  it('sva-accelerator uses SVA with a PRI fault cost; rdma-nic uses the pinning driver with On-Demand Paging', () => {
     const sva = get('sva-accelerator');
     expect(sva.kind).toBe('sva-accelerator');
     expect(sva.driver).toBe('sva');
@@ -168,6 +168,7 @@ describe('other profiles', () => {
     const nic = get('rdma-nic');
     expect(nic.kind).toBe('nic');
     expect(nic.driver).toBe('pinning');
-    expect(nic.link.peer).toMatchObject({ kind: 'network', bandwidth: 25e9 });
+    expect(nic.registration).toEqual({ mode: 'odp' });
+    expect(nic.link.peer).toBeUndefined();
   });
 });
