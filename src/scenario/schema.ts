@@ -310,7 +310,7 @@ export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1).meta({ description: 'run name (results, report titles)' }),
-  description: z.string().optional(),
+  description: z.string().optional().meta({ description: 'one line, printed under the first line of the run summary' }),
   seed: z.int().min(0).default(1).meta({ description: 'root seed of every random stream (default 1)' }),
   data: z.boolean().default(true).meta({ description: 'keep page contents (false: no-data mode, same timing and counters, less memory)' }),
   quantum: quantity(parseDuration, `lane quantum: how far a lane may run ahead within one kernel step (default 1 us): ${DURATION_HELP}`, positive('a duration')).optional(),
