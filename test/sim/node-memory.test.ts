@@ -78,7 +78,7 @@ steps:
 `;
   const upi = (cpu0: string) => runScenario(parseScenario(yaml(cpu0), 'mem.yaml')).links.filter((l) => l.kind === 'upi').reduce((a, l) => a + l.bytes, 0);
 
-  it('a small cpu0 spills the buffer onto cpu1, so the device reaches part of it over the inter-socket link', () => {
+  it('memoryBytes: a small cpu0 spills the buffer onto cpu1, so the device reaches part of it over the inter-socket link', () => {
     expect(upi('1 GiB')).toBe(0);
     const spilled = upi('512 KiB');
     expect(spilled).toBeGreaterThan(0);

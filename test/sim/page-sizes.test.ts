@@ -45,7 +45,7 @@ function stream(prof: Profile, kind: 'anon' | 'thp', passes = 2, policies?: obje
 describe('memory.pageSizes decides the translation size and so the TLB reach', () => {
   const ALL = [4 * KiB, 64 * KiB, 2 * MiB];
 
-  it('HMM mirror: blocks migrated into device memory map as 2 MiB pages; with only [4 KiB] every page takes an entry', () => {
+  it('memory.pageSizes, HMM mirror: blocks migrated into device memory map as 2 MiB pages; with only [4 KiB] every page takes an entry', () => {
     const small = stream(withSizes('gpu-pcie4', [4 * KiB]), 'anon');
     const big = stream(withSizes('gpu-pcie4', ALL), 'anon');
     expect(big.d.pagesIn).toBe(PAGES);

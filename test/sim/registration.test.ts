@@ -45,7 +45,7 @@ function run(prof: Profile, opts: { nodes?: number; passes?: number; during?: (m
 }
 
 describe('RDMA registration: pin vs odp (registration.mode)', () => {
-  it('pin pins every page at registration and never faults; odp pins nothing and faults each page once', () => {
+  it('registration.mode: pin pins every page at registration and never faults; odp pins nothing and faults each page once', () => {
     const pin = run(nic('pin'));
     expect(pin.pinsSeen).toEqual([PAGES]);
     expect(pin.d.faults.raised).toBe(0);
