@@ -119,8 +119,15 @@ export function runCommand(file: string | undefined, o: RunCommandOptions, io: I
     io.err.write(`wrote ${written.join(', ')}\n`);
   }
   if (o.json) io.out.write(JSON.stringify(results) + '\n');
-  else io.out.write(summaryTable(results));
+  else io.out.write(withDescription(summaryTable(results), s.description));
   return 0;
+}
+
+/** The summary with the scenario's `description` as its second line (after "run NAME ..."). */
+function withDescription(summary: string, description: string | undefined): string {
+  if (description === undefined) return summary;
+  const nl = summary.indexOf('\n') + 1;
+  return `${summary.slice(0, nl)}${description}\n${summary.slice(nl)}`;
 }
 
 function readResults(file: string): RunResults {

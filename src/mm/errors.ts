@@ -15,3 +15,13 @@ export class KernelHang extends Error {
     super(`kernel hang: ${why}`);
   }
 }
+
+/**
+ * No NUMA node the allocation may use has room (every node's memory is bounded and full). Linux
+ * would start the OOM killer; the model stops the run with this instead.
+ */
+export class OutOfMemory extends Error {
+  constructor(why: string) {
+    super(`out of memory: ${why}`);
+  }
+}

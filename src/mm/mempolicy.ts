@@ -1,6 +1,7 @@
 // Task memory policies (mm/mempolicy.c, Linux 6.1): which NUMA node a page is allocated on.
 // Checked against 6.1 with two fake nodes (tools/oracle-numa, test/oracle-numa/n1*).
 import { EINVAL } from './constants.ts';
+import { OutOfMemory } from './errors.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
 
@@ -62,6 +63,27 @@ export function setMempolicy(mm: Mm, mode: MpolMode, nodes: readonly number[]): 
  * mappings the file offset. Without a vma an interleaving task takes its nodes in turn.
  */
 export function policyNode(mm: Mm, vma: Vma | null, vpn: number, order = 0): number {
+  return withRoom(mm, policyNodeOf(mm, vma, vpn, order), order);
+}
+
+/**
+ * `node`, or where the allocation falls back when it is full: any node along its zonelist,
+ * only the bound nodes under MPOL_BIND (the nodemask), as __alloc_pages does with the policy's
+ * nodemask. @throws OutOfMemory when no allowed node has room
+ */
+function withRoom(mm: Mm, node: number, order: number): number {
+  const sys = mm.sys;
+  if (!sys.bounded) return node;
+  const frames = 2 ** order;
+  const to = sys.fallbackNode(node, frames, mm.policy.mode === MpolMode.BIND ? mm.policy.nodes : null);
+  if (to < 0) {
+    const free = sys.nodeFrames.map((f, n) => `node ${n} ${f - (sys.pages.nodeInUse[n] ?? 0)} free`).join(', ');
+    throw new OutOfMemory(`no NUMA node ${mm.policy.mode === MpolMode.BIND ? `in the bind mask [${mm.policy.nodes.join(', ')}] ` : ''}has room for ${frames} page${frames === 1 ? '' : 's'} (${free} of 4 KiB)`);
+  }
+  return to;
+}
+
+function policyNodeOf(mm: Mm, vma: Vma | null, vpn: number, order: number): number {
   const pol = mm.policy;
   switch (pol.mode) {
     case MpolMode.DEFAULT:
@@ -90,7 +112,7 @@ export function policyNode(mm: Mm, vma: Vma | null, vpn: number, order = 0): num
 export function filePolicyNode(mm: Mm, fileId: number, index: number): number {
   const pol = mm.policy;
   if (pol.mode !== MpolMode.INTERLEAVE) return policyNode(mm, null, 0);
-  return pol.nodes[(index + fileId) % pol.nodes.length];
+  return withRoom(mm, pol.nodes[(index + fileId) % pol.nodes.length], 0);
 }
 
 /** Nodes a hugetlb allocation may use under `mm`'s policy (null: any), for the bind mask. */

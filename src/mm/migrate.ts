@@ -197,6 +197,10 @@ function passes(sys: System, heads: number[], node: number): number {
 function migrateFolio(sys: System, head: number, node: number): boolean {
   const p = sys.pages;
   const nr = p.folioNr(head);
+  // alloc_migration_target allocates with __GFP_THISNODE: a full target node (only possible
+  // with bounded node memory, never in the oracle traces) leaves the folio where it is.
+  // Modelled, not checked against 6.1.
+  if (!sys.hasRoom(node, nr)) return false;
   const hugetlb = p.hasFlag(head, PG_HUGETLB);
   const file = p.hasFlag(head, PG_FILE);
   const unmapped = tryToMigrateFolio(sys, head, nr);

@@ -117,6 +117,8 @@ export class PageStore {
   private cap: number;
   /** System frames in use (allocated and not yet freed), for residency metrics. */
   systemInUse = 0;
+  /** System frames in use per NUMA node (what a node's capacity bounds, System.hasRoom). */
+  readonly nodeInUse: number[] = [0];
   /** Next never-used pfn. */
   top = 1;
   /** Freed small frames, per NUMA node (a frame keeps its node for life). */
@@ -237,6 +239,7 @@ export class PageStore {
     }
     this.initPage(pfn, PageKind.SYSTEM);
     this.systemInUse++;
+    this.nodeInUse[node] = (this.nodeInUse[node] ?? 0) + 1;
     return pfn;
   }
 
@@ -259,6 +262,7 @@ export class PageStore {
     this.refcount[headPfn] = 1;
     if (this.vOrder) this.vOrder[headPfn] = order;
     this.systemInUse += n;
+    this.nodeInUse[node] = (this.nodeInUse[node] ?? 0) + n;
     return headPfn;
   }
 
@@ -272,7 +276,10 @@ export class PageStore {
   /** Returns a system frame to the allocator. Compound frames are never reused. */
   freeFrame(pfn: number): void {
     const wasSmall = (this.flags[pfn] & COMPOUND) === 0;
-    if (this.kind[pfn] !== PageKind.FREE) this.systemInUse--;
+    if (this.kind[pfn] !== PageKind.FREE) {
+      this.systemInUse--;
+      this.nodeInUse[this.nodeOf(pfn)]--;
+    }
     this.kind[pfn] = PageKind.FREE;
     this.flags[pfn] = 0;
     this.refcount[pfn] = 0;

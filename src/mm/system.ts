@@ -11,10 +11,15 @@ export interface SystemOptions {
   /** Keep page contents (byte-exact mode). Off for timing-only runs. */
   keepData?: boolean;
   /**
-   * NUMA nodes with memory (1..64; default 1). Node memory is not bounded: allocations on a
-   * node always succeed, as on a machine with memory to spare.
+   * NUMA nodes with memory (1..64; default 1).
    */
   nodes?: number;
+  /**
+   * Memory of each node, bytes (default: unbounded, as on a machine with memory to spare; the
+   * oracle traces assume that). A full node sends allocations down its zonelist (see
+   * fallbackNode); when no allowed node has room, OutOfMemory.
+   */
+  nodeBytes?: readonly number[];
 }
 
 /** MAX_NUMNODES of the 6.1 x86-64 configuration the traces come from (CONFIG_NODES_SHIFT=6). */
@@ -61,6 +66,10 @@ export class System {
   readonly hugetlbTotal: number;
   /** NUMA nodes with memory: node ids are 0 .. nrNodes-1. */
   readonly nrNodes: number;
+  /** Frames (4 KiB) each node holds; Infinity when unbounded. */
+  readonly nodeFrames: readonly number[];
+  /** Whether any node is bounded (else allocations never look at capacities). */
+  readonly bounded: boolean;
   /** Huge pages promised to mappings but not yet faulted (hugetlb reservations). */
   hugetlbReserved = 0;
   readonly pagemaps: DevPagemap[] = [];
@@ -79,10 +88,18 @@ export class System {
     this.pages.kind[this.zeroPfn] = PageKind.ZERO;
     this.hugeZeroPfn = this.pages.allocCompound(PMD_ORDER);
     for (let i = 0; i < PMD_NR; i++) this.pages.kind[this.hugeZeroPfn + i] = PageKind.HUGE_ZERO;
+    // The zero pages are the kernel's own, never freed: they do not count against node memory.
+    this.pages.nodeInUse[0] = 0;
     this.nrNodes = opts.nodes ?? 1;
     if (!(Number.isInteger(this.nrNodes) && this.nrNodes >= 1 && this.nrNodes <= MAX_NUMNODES)) {
       throw new RangeError(`nodes must be an integer in 1..${MAX_NUMNODES}, got ${this.nrNodes}`);
     }
+    const bytes = opts.nodeBytes;
+    if (bytes !== undefined && (bytes.length !== this.nrNodes || bytes.some((b) => !(b >= 0)))) {
+      throw new RangeError(`nodeBytes must give a size >= 0 for each of the ${this.nrNodes} nodes, got [${bytes.join(', ')}]`);
+    }
+    this.nodeFrames = Array.from({ length: this.nrNodes }, (_, n) => (bytes ? Math.floor(bytes[n] / 4096) : Infinity));
+    this.bounded = this.nodeFrames.some((f) => f !== Infinity);
     // vm.nr_hugepages fills the pool round-robin over the nodes with memory, from node 0.
     this.hugetlbTotal = opts.hugetlbPages ?? 16;
     this.hugetlbFreeNode = Array.from({ length: this.nrNodes }, (_, n) =>
@@ -94,6 +111,26 @@ export class System {
     let n = 0;
     for (const f of this.hugetlbFreeNode) n += f;
     return n;
+  }
+
+  /** Whether node `node` has `frames` free frames (its capacity minus the frames in use). */
+  hasRoom(node: number, frames: number): boolean {
+    return (this.pages.nodeInUse[node] ?? 0) + frames <= this.nodeFrames[node];
+  }
+
+  /**
+   * The node an allocation of `frames` preferring `node` gets: the first with room along
+   * `node`'s zonelist, only among `allowed` when given (a bind nodemask), or -1 when none has
+   * room. With equal node distances (the model has no SLIT) 6.1's build_zonelists orders the
+   * nodes after `node` first, then the ones below it (find_next_best_node's "prefer the next
+   * node" penalty); its node_load spreading between zonelists is not modelled.
+   */
+  fallbackNode(node: number, frames: number, allowed: readonly number[] | null = null): number {
+    for (let i = 0; i < this.nrNodes; i++) {
+      const n = (node + i) % this.nrNodes;
+      if ((allowed === null || allowed.includes(n)) && this.hasRoom(n, frames)) return n;
+    }
+    return -1;
   }
 
   isZeroPfn(pfn: number): boolean {

@@ -157,6 +157,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     let profile = loaded.profile;
     if (d.memory !== undefined) {
       if (profile.driver === 'sva') issues.push({ path: [...at, 'memory'], message: `profile ${profile.name} uses driver sva, which works on host memory and has no device memory to size` });
+      else if (profile.registration?.mode === 'odp') issues.push({ path: [...at, 'memory'], message: `profile ${profile.name} registers memory with odp, which works in place on host memory and has no device memory to size` });
       else if (d.memory < profile.memory.chunkSize) issues.push({ path: [...at, 'memory'], message: `expected at least one ${formatBytes(profile.memory.chunkSize)} chunk of device memory, got ${formatBytes(d.memory)}` });
       profile = { ...profile, memory: { ...profile.memory, capacity: d.memory } };
     }
@@ -220,7 +221,7 @@ function resolveProfile(ref: string, baseDir: string): { profile: Profile; sourc
 
 /**
  * The topology of a scenario that declares one: omitted sections come from the default
- * topology, endpoints of devices take kind/gen/width from their profiles, root complexes get the
+ * topology, endpoints of devices take gen/width from their profiles, root complexes get the
  * default host bridge ids. Problems are reported under `topology`.
  */
 function resolveTopology(t: ScenarioTopologyInput, devices: readonly ScenarioDevice[], issues: PathIssue[]): TopologySpecInput {
@@ -229,13 +230,12 @@ function resolveTopology(t: ScenarioTopologyInput, devices: readonly ScenarioDev
   const endpoints = (t.endpoints ?? def.endpoints ?? []).map((e, i) => {
     const d = byName.get(e.id);
     const pcie = d?.profile.link.pcie ?? { gen: 4 as const, width: 16 as const };
-    const kind = e.kind ?? d?.profile.kind;
     const gen = e.gen ?? (d ? pcie.gen : undefined);
     const width = e.width ?? (d ? pcie.width : undefined);
-    if (kind === undefined || gen === undefined || width === undefined) {
-      issues.push({ path: ['topology', 'endpoints', i, 'id'], message: `endpoint '${e.id}' is not a device of the scenario: give its kind, gen and width` });
+    if (gen === undefined || width === undefined) {
+      issues.push({ path: ['topology', 'endpoints', i, 'id'], message: `endpoint '${e.id}' is not a device of the scenario: give its gen and width` });
     }
-    return { ...e, kind: kind ?? 'other', gen: gen ?? 4, width: width ?? 16 };
+    return { ...e, gen: gen ?? 4, width: width ?? 16 };
   });
   const spec: TopologySpecInput = {
     sockets: t.sockets ?? def.sockets,

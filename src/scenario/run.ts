@@ -1,7 +1,9 @@
 // Running a scenario: build the SimMachine (devices, topology), the processes with their buffers
 // and pointer structures, then run the steps in order — the activities of a step start together
 // and the next step starts when all of them have finished — and return the RunResults.
-import { setMempolicy, MPOL_MODE_NAMES } from '../mm/mempolicy.ts';
+import { setMempolicy, MPOL_MODE_NAMES, MpolMode } from '../mm/mempolicy.ts';
+import { OutOfMemory } from '../mm/errors.ts';
+import { formatBytes } from '../units/bytes.ts';
 import type { Process, MapKind } from '../api/machine.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { Profile } from '../devices/profile/schema.ts';
@@ -128,7 +130,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const scale = o.scale ?? 1;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`runScenario: scale must be a finite number > 0, got ${scale}`);
   const fail = (where: string, e: unknown): never => {
-    if (e instanceof SimConfigError || e instanceof SimRunError || e instanceof PinningError || e instanceof RangeError) {
+    if (e instanceof SimConfigError || e instanceof SimRunError || e instanceof PinningError || e instanceof RangeError || e instanceof OutOfMemory) {
       throw new ScenarioRunError(`${s.file}: ${where === '' ? '' : `${where}: `}${(e as Error).message.split('\n')[0]}`);
     }
     throw e;
@@ -188,6 +190,8 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     }
     procs.set(p.name, { proc, buffers, structures });
   }
+
+  checkFootprint(s, m, procs);
 
   /** Buffer `name` of a process, or chunk `chunk` of `chunks` of it. */
   const bufferOf = (ps: ProcState, name: string, chunk?: { c: number; of: number }): Buffer => {
@@ -370,6 +374,36 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   }
   report();
   return m.results(s.name);
+}
+
+/**
+ * Refuses, before any step runs, a scenario whose processes cannot fit in the sockets' memory
+ * (topology.sockets[].memoryBytes). The estimate: every page the processes map (buffers and
+ * structure arenas) is touched once and lives in system memory, i.e. no COW copies, nothing
+ * freed, device memory not counted. A bind process must fit in its bound nodes; together, all
+ * processes in all the nodes. At run time a full node sends allocations to the next one
+ * (zonelist fallback, mm/mempolicy.ts) and a run that still finds no room stops with
+ * OutOfMemory.
+ * @throws ScenarioRunError naming the sockets' sizes and the estimate
+ */
+function checkFootprint(s: Scenario, m: SimMachine, procs: ReadonlyMap<string, ProcState>): void {
+  const frames = m.sys.nodeFrames;
+  const sockets = (nodes: readonly number[]) => nodes.map((n) => `${m.socketOf(n)} ${formatBytes(frames[n] * 4096)}`).join(', ');
+  const all = frames.map((_, n) => n);
+  const sum = (nodes: readonly number[]) => nodes.reduce((a, n) => a + frames[n], 0);
+  let total = 0;
+  for (const [name, ps] of procs) {
+    const mm = ps.proc.mm;
+    const pages = mm.vmas.reduce((a, v) => a + (v.end - v.start), 0);
+    total += pages;
+    const bound = mm.policy.mode === MpolMode.BIND ? mm.policy.nodes : null;
+    if (bound !== null && pages > sum(bound)) {
+      throw new ScenarioRunError(`${s.file}: topology.sockets: process ${name} maps ${formatBytes(pages * 4096)} (buffers and structures, all touched), more than its bound nodes hold (${sockets(bound)})`);
+    }
+  }
+  if (total > sum(all)) {
+    throw new ScenarioRunError(`${s.file}: topology.sockets: the processes map ${formatBytes(total * 4096)} (buffers and structures, all touched), more than the sockets hold (${sockets(all)})`);
+  }
 }
 
 function buildStructure(proc: Process, st: StructureInput, rng: Rng, scale: number, build: WorkloadInput | undefined): Built {

@@ -84,7 +84,7 @@ const PortSchema = z.strictObject({
 export const ScenarioTopologySchema = z.strictObject({
   sockets: z.array(z.strictObject({
     id: Id,
-    memoryBytes: quantity(parseSize, `local DRAM capacity: ${SIZE_HELP}`),
+    memoryBytes: quantity(parseSize, `local DRAM capacity; bounds the socket's NUMA node (when full, pages go to the next socket): ${SIZE_HELP}`),
     memoryBandwidth: Bandwidth('DRAM bandwidth'),
     memoryLatencyPs: Latency('DRAM access latency'),
   })).min(1).optional().meta({ description: 'CPU sockets with their memory (default: one socket, cpu0)' }),
@@ -109,7 +109,6 @@ export const ScenarioTopologySchema = z.strictObject({
   })).optional().meta({ description: 'PCIe switches' }),
   endpoints: z.array(z.strictObject({
     id: Id.meta({ description: 'a device name (or another PCIe endpoint)' }),
-    kind: z.string().min(1).optional().meta({ description: 'default: the device profile\'s kind' }),
     gen: PcieGenSchema.optional().meta({ description: 'default: the device profile\'s PCIe generation' }),
     width: PcieWidthSchema.optional().meta({ description: 'default: the device profile\'s PCIe width' }),
     parent: Id.optional().meta({ description: 'root port or switch downstream port (absent: not on PCIe, e.g. C2C only)' }),
@@ -311,7 +310,7 @@ export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1).meta({ description: 'run name (results, report titles)' }),
-  description: z.string().optional(),
+  description: z.string().optional().meta({ description: 'one line, printed under the first line of the run summary' }),
   seed: z.int().min(0).default(1).meta({ description: 'root seed of every random stream (default 1)' }),
   data: z.boolean().default(true).meta({ description: 'keep page contents (false: no-data mode, same timing and counters, less memory)' }),
   quantum: quantity(parseDuration, `lane quantum: how far a lane may run ahead within one kernel step (default 1 us): ${DURATION_HELP}`, positive('a duration')).optional(),

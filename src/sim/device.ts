@@ -166,7 +166,7 @@ export abstract class TimedDevice {
     quantumPs: number,
   ) {
     this.metrics = newDeviceMetrics(name, profile.name, profile.driver);
-    this.tlb = new Tlb(profile.tlb.entries, profile.tlb.reach);
+    this.tlb = new Tlb(profile.tlb.entries, profile.memory.pageSizes.map((b) => b / 4096));
     this.quantumPs = quantumPs;
   }
 
@@ -275,9 +275,43 @@ export abstract class TimedDevice {
     return { rec, pages };
   }
 
-  /** Cost of a TLB lookup for (space, vpn), ps. */
+  /** Cost of a TLB lookup for (space, vpn), ps; a miss caches the translation at mappingPages. */
   protected tlbCost(space: number, vpn: number): number {
-    return this.tlb.lookup(space, vpn) ? 0 : this.profile.tlb.missCost;
+    return this.tlb.lookup(space, vpn, () => this.mappingPages(space, vpn)) ? 0 : this.profile.tlb.missCost;
+  }
+
+  /**
+   * Size, in 4 KiB pages, of the translation the device's page table holds for (space, vpn):
+   * the largest of the profile's memory.pageSizes the mapping allows. Asked on a TLB miss of a
+   * mapped page. Default: 4 KiB.
+   */
+  protected mappingPages(_space: number, _vpn: number): number {
+    return 1;
+  }
+
+  /**
+   * Largest of the profile's page sizes (4 KiB pages) whose aligned chunk around `vpn` maps a
+   * physically contiguous, equally aligned run with one permission: `entryOf(v)` gives the
+   * device page-table entry of v as pfn * 2 + writable, or undefined where nothing is mapped.
+   * This is the rule a GPU MMU's big and huge pages follow (a 64 KiB or 2 MiB PTE maps an
+   * aligned contiguous physical range).
+   */
+  protected largestMapping(vpn: number, entryOf: (v: number) => number | undefined): number {
+    const sizes = this.tlb.sizes;
+    const e = entryOf(vpn);
+    if (e === undefined) return 1;
+    const delta = Math.floor(e / 2) - vpn, w = e % 2;
+    for (let i = sizes.length - 1; i > 0; i--) {
+      const s = sizes[i], start = vpn - (vpn % s);
+      if ((start + delta) % s !== 0) continue;
+      let ok = true;
+      for (let v = start; v < start + s && ok; v++) {
+        const x = entryOf(v);
+        ok = x !== undefined && Math.floor(x / 2) - v === delta && x % 2 === w;
+      }
+      if (ok) return s;
+    }
+    return 1;
   }
 
   /** Copies metrics that live in components into `metrics`. */

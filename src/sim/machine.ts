@@ -94,7 +94,8 @@ const DEFAULT_RC_VENDOR = 0x8086, DEFAULT_RC_DEVICE = 0x09a2;
  * The default topology of a device list: one socket (cpu0; with `numaNodes` > 1 also cpu1, ...
  * on inter-socket links to cpu0, memory only as far as devices go) with one root complex; each PCIe
  * device on its own root port; C2C/CXL devices on a private link to the socket; devices whose
- * profiles declare a peer link joined pairwise in declaration order (0-1, 2-3, ...) by kind.
+ * profiles declare a peer link joined by kind, in declaration order, into fully connected sets of
+ * link.peer.peers + 1 (peers 1: 0-1, 2-3, ...).
  */
 export function defaultTopology(devices: readonly DeviceConfig[], numaNodes = 1): TopologySpecInput {
   const rootPorts = devices.filter((d) => d.profile.link.kind === 'pcie').map((d) => ({ id: `rp-${d.name}` }));
@@ -102,8 +103,8 @@ export function defaultTopology(devices: readonly DeviceConfig[], numaNodes = 1)
     const l = d.profile.link;
     const pcie = l.pcie ?? { gen: 4 as const, width: 16 as const };
     return l.kind === 'pcie'
-      ? { id: d.name, kind: d.profile.kind, gen: pcie.gen, width: pcie.width, parent: `rp-${d.name}`, linkLatencyPs: l.latency }
-      : { id: d.name, kind: d.profile.kind, gen: pcie.gen, width: pcie.width };
+      ? { id: d.name, gen: pcie.gen, width: pcie.width, parent: `rp-${d.name}`, linkLatencyPs: l.latency }
+      : { id: d.name, gen: pcie.gen, width: pcie.width };
   });
   const links: TopologySpecInput['links'] = [];
   for (const d of devices) {
@@ -119,15 +120,23 @@ export function defaultTopology(devices: readonly DeviceConfig[], numaNodes = 1)
   const byKind = new Map<string, DeviceConfig[]>();
   for (const d of devices) {
     const peer = d.profile.link.peer;
-    if (!peer || peer.kind === 'pcie' || peer.kind === 'network') continue;
+    if (!peer) continue;
     const list = byKind.get(peer.kind) ?? [];
     list.push(d);
     byKind.set(peer.kind, list);
   }
+  // Sets of peers + 1 (the set's first device's link.peer.peers), every pair of a set joined;
+  // a set left short (fewer devices than peers + 1) is joined as far as it goes.
   for (const [kind, list] of byKind) {
-    for (let i = 0; i + 1 < list.length; i += 2) {
-      const a = list[i], b = list[i + 1];
-      links!.push({ id: `${a.name}-${b.name}`, kind: kind as 'nvlink' | 'xgmi' | 'cxl', a: a.name, b: b.name, bandwidth: Math.min(a.profile.link.peer!.bandwidth, b.profile.link.peer!.bandwidth), latencyPs: a.profile.link.peer!.latency });
+    for (let i = 0; i < list.length;) {
+      const set = list.slice(i, i + list[i].profile.link.peer!.peers + 1);
+      for (let x = 0; x < set.length; x++) {
+        for (let y = x + 1; y < set.length; y++) {
+          const a = set[x], b = set[y];
+          links!.push({ id: `${a.name}-${b.name}`, kind: kind as 'nvlink' | 'xgmi' | 'cxl', a: a.name, b: b.name, bandwidth: Math.min(a.profile.link.peer!.bandwidth, b.profile.link.peer!.bandwidth), latencyPs: a.profile.link.peer!.latency });
+        }
+      }
+      i += set.length;
     }
   }
   const sockets = [DEFAULT_SOCKET];
@@ -203,7 +212,9 @@ export class SimMachine implements SimContext {
     const spec: TopologySpec = parseTopologySpec(opts.topology ?? defaultTopology(opts.devices, opts.numaNodes ?? 1));
     // One NUMA node per socket: node i's memory sits behind socket i.
     this.socketIds = spec.sockets.map((s) => s.id);
-    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, nodes: Math.min(spec.sockets.length, MAX_NUMNODES) });
+    // Each node holds its socket's memoryBytes: a full node falls back to the next (mempolicy.ts).
+    const nodes = Math.min(spec.sockets.length, MAX_NUMNODES);
+    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
       if (opts.bindAll) for (const d of this.devices) if (d instanceof HmmMirrorDevice) d.spaceOf(p.mm);
@@ -491,7 +502,7 @@ export class SimMachine implements SimContext {
     const latencies: number[] = [];
     for (const d of this.devices) {
       d.finalizeMetrics();
-      if (d instanceof HmmMirrorDevice || d instanceof SvaDevice) {
+      if (d instanceof HmmMirrorDevice || d instanceof SvaDevice || d instanceof PinningDevice) {
         batches.push(...d.records.filter((r) => r.batch >= 0));
         latencies.push(...d.latencies);
       }

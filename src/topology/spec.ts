@@ -19,9 +19,12 @@ export const PcieWidthSchema = z.literal([1, 2, 4, 8, 16]);
 export const LinkKindSchema = z.enum(['nvlink', 'xgmi', 'cxl', 'nvlink-c2c', 'upi', 'other']);
 
 /** A CPU socket with its local memory: one NUMA node. */
-export const SocketSpecSchema = z.object({
+export const SocketSpecSchema = z.strictObject({
   id: Id,
-  /** Local DRAM capacity, bytes. */
+  /**
+   * Local DRAM capacity, bytes: bounds the socket's NUMA node (a full node falls back to the
+   * next, mm/mempolicy.ts; a scenario that cannot fit is refused before it runs).
+   */
   memoryBytes: z.number().int().nonnegative(),
   /** DRAM bandwidth, bytes/s (modelled per direction, see routing.ts). */
   memoryBandwidth: BytesPerSecond,
@@ -33,7 +36,7 @@ export const SocketSpecSchema = z.object({
  * A PCIe bridge port. `acsRedirect` is true when the port's ACS control has any of RR, CR or EC
  * set — the condition pci_bridge_has_acs_redir() tests; it forces P2P up to the host bridge.
  */
-export const PortSpecSchema = z.object({
+export const PortSpecSchema = z.strictObject({
   id: Id,
   acsRedirect: z.boolean().default(false),
   /** Optional port capability; the trained link is the min of both ends. */
@@ -42,7 +45,7 @@ export const PortSpecSchema = z.object({
 });
 
 /** A PCIe root complex (host bridge) and its root ports. */
-export const RootComplexSpecSchema = z.object({
+export const RootComplexSpecSchema = z.strictObject({
   id: Id,
   /** Socket this host bridge belongs to. */
   socket: Id,
@@ -59,7 +62,7 @@ export const RootComplexSpecSchema = z.object({
 });
 
 /** A PCIe switch: one upstream port attached to a root port or another switch's downstream port. */
-export const SwitchSpecSchema = z.object({
+export const SwitchSpecSchema = z.strictObject({
   id: Id,
   /** Id of the root port or downstream port the upstream port is cabled to. */
   parent: Id,
@@ -72,9 +75,8 @@ export const SwitchSpecSchema = z.object({
 });
 
 /** A device (GPU, NIC, accelerator, NVMe...). `parent` absent = not a PCI device (e.g. C2C only). */
-export const EndpointSpecSchema = z.object({
+export const EndpointSpecSchema = z.strictObject({
   id: Id,
-  kind: z.string().min(1),
   gen: PcieGenSchema,
   width: PcieWidthSchema,
   /** Id of a root port or switch downstream port. */
@@ -87,7 +89,7 @@ export const EndpointSpecSchema = z.object({
  * A private full-duplex link between two endpoints, an endpoint and a socket (C2C, CXL), or two
  * sockets (the inter-socket link). Bonded links (e.g. 4 NVLinks) are declared once, aggregated.
  */
-export const LinkSpecSchema = z.object({
+export const LinkSpecSchema = z.strictObject({
   id: Id,
   kind: LinkKindSchema,
   a: Id,
@@ -100,7 +102,7 @@ export const LinkSpecSchema = z.object({
   latencyPs: Ps,
 });
 
-const TopologyShape = z.object({
+const TopologyShape = z.strictObject({
   sockets: z.array(SocketSpecSchema).min(1),
   rootComplexes: z.array(RootComplexSpecSchema).default([]),
   switches: z.array(SwitchSpecSchema).default([]),

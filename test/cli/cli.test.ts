@@ -26,11 +26,11 @@ function hetmem(...args: string[]) {
 const tmp = () => mkdtempSync(join(tmpdir(), 'hetmem-cli-'));
 
 describe('hetmem run', () => {
-  it('runs the default scenario without an argument and ends with the summary table', () => {
+  it('runs the default scenario without an argument and ends with the summary table (its description second)', () => {
     const r = hetmem('run', '--scale', '0.1');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out.startsWith('run default (seed 1)\n')).toBe(true);
+    expect(r.out.startsWith('run default (seed 1)\n2 GPUs on a PCIe switch with an NVLink bridge, an RDMA NIC, and a CPU-built graph both GPUs traverse\n')).toBe(true);
     expect(r.out).toMatch(/\n {2}simulated time {2}\S/);
     for (const row of ['faults', 'batches', 'migrated', 'evictions', 'thrashing']) expect(r.out).toMatch(new RegExp(`\\n  ${row} +\\S`));
     // Per-device faults that add up, stall time in lane-seconds, bytes per link direction, and

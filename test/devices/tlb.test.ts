@@ -1,63 +1,68 @@
 import { describe, it, expect } from 'vitest';
 import { Tlb } from '../../src/devices/tlb.ts';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
+/** Page sizes in 4 KiB pages: 4 KiB, 64 KiB, 2 MiB. */
+const GPU = [1, 16, 512];
+const huge = () => 512;
 
 describe('Tlb: construction', () => {
   it('rejects an entry count that is not a positive integer', () => {
-    expect(() => new Tlb(0, 16 * MiB)).toThrow(RangeError);
-    expect(() => new Tlb(-4, 16 * MiB)).toThrow(RangeError);
-    expect(() => new Tlb(2.5, 16 * MiB)).toThrow(RangeError);
+    expect(() => new Tlb(0)).toThrow(RangeError);
+    expect(() => new Tlb(-4)).toThrow(RangeError);
+    expect(() => new Tlb(2.5)).toThrow(RangeError);
   });
 
-  it('4096 entries x 16 MiB reach: 16 MiB / 4096 = 4 KiB per entry -> 1-page tags', () => {
-    const tlb = new Tlb(4096, 16 * MiB);
-    expect(tlb.tagPages).toBe(1);
-    expect(tlb.entries).toBe(4096);
-    expect(tlb.size).toBe(0);
-  });
-
-  it('4096 entries x 8 GiB reach: 8 GiB / 4096 = 2 MiB per entry -> 512-page tags', () => {
-    expect(new Tlb(4096, 8 * GiB).tagPages).toBe(512);
-  });
-
-  it('rounds the per-entry size down to a power of two, and never below one page', () => {
-    // 3 entries x 5 pages: 5 pages per entry -> 4.
-    expect(new Tlb(3, 3 * 5 * 4 * KiB).tagPages).toBe(4);
-    // 64 entries x 64 KiB each but 1 byte short: 16 pages - epsilon -> floor 15 -> 8.
-    expect(new Tlb(64, 64 * 64 * KiB - 1).tagPages).toBe(8);
-    // Reach smaller than one page per entry: 1000 B / 10 entries -> floored up to 1 page.
-    expect(new Tlb(10, 1000).tagPages).toBe(1);
-    // 1 entry x 1 GiB: 262144 pages = 2^18.
-    expect(new Tlb(1, GiB).tagPages).toBe(2 ** 18);
+  it('rejects page sizes that do not start at one page, are not powers of two or not ascending', () => {
+    expect(() => new Tlb(4, [16, 512])).toThrow(RangeError);
+    expect(() => new Tlb(4, [1, 12])).toThrow(RangeError);
+    expect(() => new Tlb(4, [1, 512, 16])).toThrow(RangeError);
+    expect(new Tlb(4096, GPU).sizes).toEqual(GPU);
+    expect(new Tlb(4096).sizes).toEqual([1]);
   });
 });
 
 describe('Tlb: lookup', () => {
   it('a miss fills the entry; the next lookup of it hits', () => {
-    const tlb = new Tlb(16, 16 * 4 * KiB); // 1-page tags
+    const tlb = new Tlb(16);
     expect(tlb.lookup(1, 100)).toBe(false);
     expect(tlb.lookup(1, 100)).toBe(true);
-    expect(tlb.lookup(1, 101)).toBe(false); // the neighbour is its own tag
+    expect(tlb.lookup(1, 101)).toBe(false); // the neighbour is its own 4 KiB translation
     expect(tlb.stats).toEqual({ hits: 1, misses: 2, invalidations: 0 });
     expect(tlb.size).toBe(2);
   });
 
-  it('with 2 MiB tags, two vpns in the same 2 MiB region share one entry', () => {
-    const tlb = new Tlb(4096, 8 * GiB); // tagPages 512
-    expect(tlb.lookup(1, 0)).toBe(false); // tag 0 (vpns 0..511)
-    expect(tlb.lookup(1, 511)).toBe(true); // same tag
-    expect(tlb.lookup(1, 512)).toBe(false); // tag 1 (vpns 512..1023)
-    expect(tlb.lookup(1, 1000)).toBe(true);
-    expect(tlb.lookup(1, 1024)).toBe(false); // tag 2
+  it('a 2 MiB translation covers its whole aligned 2 MiB: two vpns in it share one entry', () => {
+    const tlb = new Tlb(4096, GPU);
+    expect(tlb.lookup(1, 0, huge)).toBe(false); // vpns 0..511
+    expect(tlb.lookup(1, 511, huge)).toBe(true);
+    expect(tlb.lookup(1, 512, huge)).toBe(false); // vpns 512..1023
+    expect(tlb.lookup(1, 1000, huge)).toBe(true);
+    expect(tlb.lookup(1, 1024, huge)).toBe(false);
     expect(tlb.stats).toEqual({ hits: 2, misses: 3, invalidations: 0 });
     expect(tlb.size).toBe(3);
   });
 
+  it('entries of different sizes coexist; the same walk on a 4 KiB-only TLB needs an entry per page', () => {
+    const mixed = new Tlb(64, GPU), small = new Tlb(64, [1]);
+    // Pages 0..511 mapped by one 2 MiB page, 512..527 by a 64 KiB page, 528.. by 4 KiB pages.
+    const pagesOf = (v: number) => () => (v < 512 ? 512 : v < 528 ? 16 : 1);
+    for (const tlb of [mixed, small]) for (let v = 0; v < 540; v++) tlb.lookup(1, v, pagesOf(v));
+    expect(mixed.stats.misses).toBe(1 + 1 + 12);
+    expect(mixed.size).toBe(14);
+    // Holding only 4 KiB entries, the 64-entry TLB keeps the last 64 pages and missed every one.
+    expect(small.stats.misses).toBe(540);
+    expect(small.size).toBe(64);
+  });
+
+  it('a mapping larger than the TLB holds is cached at the largest size it has', () => {
+    const tlb = new Tlb(8, [1, 16]);
+    expect(tlb.lookup(1, 3, huge)).toBe(false);
+    expect(tlb.lookup(1, 15, huge)).toBe(true); // same 64 KiB entry
+    expect(tlb.lookup(1, 16, huge)).toBe(false);
+  });
+
   it('at capacity evicts the least recently used entry (a hit refreshes recency)', () => {
-    const tlb = new Tlb(2, 2 * 4 * KiB); // 2 entries, 1-page tags
+    const tlb = new Tlb(2);
     tlb.lookup(1, 1); // miss      order [1]
     tlb.lookup(1, 2); // miss      order [1, 2]
     expect(tlb.lookup(1, 1)).toBe(true); // order [2, 1]
@@ -74,7 +79,7 @@ describe('Tlb: lookup', () => {
   });
 
   it('a one-entry TLB holds only the last translation', () => {
-    const tlb = new Tlb(1, 4 * KiB);
+    const tlb = new Tlb(1);
     expect(tlb.lookup(1, 0)).toBe(false);
     expect(tlb.lookup(1, 1)).toBe(false);
     expect(tlb.lookup(1, 0)).toBe(false);
@@ -82,22 +87,22 @@ describe('Tlb: lookup', () => {
     expect(tlb.size).toBe(1);
   });
 
-  it('does not alias the same vpn in different address spaces', () => {
-    const tlb = new Tlb(16, 16 * 4 * KiB);
+  it('does not alias the same vpn in different address spaces or at different sizes', () => {
+    const tlb = new Tlb(16, GPU);
     expect(tlb.lookup(1, 5)).toBe(false);
     expect(tlb.lookup(2, 5)).toBe(false);
     expect(tlb.lookup(1, 5)).toBe(true);
     expect(tlb.lookup(2, 5)).toBe(true);
     // The highest user vpn of a 47-bit address space (2^35 - 1) in space 0 is not space 1's vpn 0.
-    expect(tlb.lookup(0, 2 ** 35 - 1)).toBe(false);
+    expect(tlb.lookup(0, 2 ** 35 - 1, huge)).toBe(false);
     expect(tlb.lookup(1, 0)).toBe(false);
     expect(tlb.size).toBe(4);
   });
 });
 
 describe('Tlb: invalidate', () => {
-  it('drops exactly the tags in [start, end) and counts one request', () => {
-    const tlb = new Tlb(8, 8 * 4 * KiB); // 1-page tags
+  it('drops exactly the translations in [start, end) and counts one request', () => {
+    const tlb = new Tlb(8);
     for (let v = 10; v <= 14; v++) tlb.lookup(1, v);
     tlb.invalidate(1, 11, 13); // vpns 11 and 12; end is exclusive
     expect(tlb.size).toBe(3);
@@ -109,38 +114,37 @@ describe('Tlb: invalidate', () => {
     expect(tlb.lookup(1, 12)).toBe(false);
   });
 
-  it('with 2 MiB tags drops every tag the range overlaps, even partially', () => {
-    const tlb = new Tlb(4096, 8 * GiB);
-    tlb.lookup(1, 0); // tag 0
-    tlb.lookup(1, 512); // tag 1
-    tlb.lookup(1, 1024); // tag 2
-    tlb.invalidate(1, 600, 601); // one page inside tag 1
+  it('drops every large translation the range overlaps, even partially', () => {
+    const tlb = new Tlb(4096, GPU);
+    tlb.lookup(1, 0, huge);
+    tlb.lookup(1, 512, huge);
+    tlb.lookup(1, 1024, huge);
+    tlb.invalidate(1, 600, 601); // one page inside the second 2 MiB page
     expect(tlb.size).toBe(2);
     expect(tlb.lookup(1, 0)).toBe(true);
     expect(tlb.lookup(1, 1024)).toBe(true);
-    tlb.invalidate(1, 511, 1025); // last page of tag 0 .. first page of tag 2
+    tlb.invalidate(1, 511, 1025); // last page of the first .. first page of the third
     expect(tlb.size).toBe(0);
-    tlb.invalidate(1, 1024, 1536); // exactly tag 2 (already gone): still counted
+    tlb.invalidate(1, 1024, 1536); // already gone: still counted
     expect(tlb.stats.invalidations).toBe(3);
   });
 
-  it('an invalidation ending on a tag boundary leaves the next tag alone', () => {
-    const tlb = new Tlb(4096, 8 * GiB);
-    tlb.lookup(1, 0);
-    tlb.lookup(1, 512);
-    tlb.invalidate(1, 0, 512); // [0, 512) is tag 0 only
+  it('an invalidation ending on a page boundary leaves the next page alone', () => {
+    const tlb = new Tlb(4096, GPU);
+    tlb.lookup(1, 0, huge);
+    tlb.lookup(1, 512, huge);
+    tlb.invalidate(1, 0, 512);
     expect(tlb.size).toBe(1);
     expect(tlb.lookup(1, 512)).toBe(true);
     expect(tlb.lookup(1, 0)).toBe(false);
   });
 
   it('a range wider than the TLB (scan path) drops only that space', () => {
-    const tlb = new Tlb(8, 8 * 4 * KiB);
+    const tlb = new Tlb(8, GPU);
     tlb.lookup(1, 3);
-    tlb.lookup(1, 500_000);
+    tlb.lookup(1, 500_000, huge);
     tlb.lookup(2, 3);
     tlb.lookup(1, 2_000_000); // outside the range below
-    // 1e6 tags > 4 held: the implementation scans the held tags instead of the range.
     tlb.invalidate(1, 0, 1_000_000);
     expect(tlb.size).toBe(2);
     expect(tlb.lookup(2, 3)).toBe(true);
@@ -150,7 +154,7 @@ describe('Tlb: invalidate', () => {
   });
 
   it('a narrow range (per-tag path) does not touch another space', () => {
-    const tlb = new Tlb(8, 8 * 4 * KiB);
+    const tlb = new Tlb(8, GPU);
     tlb.lookup(1, 7);
     tlb.lookup(2, 7);
     tlb.invalidate(2, 7, 8);
@@ -159,55 +163,53 @@ describe('Tlb: invalidate', () => {
     expect(tlb.lookup(2, 7)).toBe(false);
   });
 
-  it('both invalidate paths agree with a reference model', () => {
-    // Deterministic pseudo-random workload; reference = set of live (space, tag) with LRU order.
+  it('both invalidate paths agree with a reference model (mixed page sizes)', () => {
+    // Deterministic pseudo-random workload; reference = live (space, first page, size) in LRU order.
     let seed = 12345;
     const rnd = (n: number) => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed % n;
     };
-    for (const [entries, reach] of [[8, 8 * 4 * KiB], [8, 8 * 16 * 4 * KiB]] as const) {
-      const tlb = new Tlb(entries, reach);
-      const tp = tlb.tagPages;
-      const ref: string[] = []; // LRU first
+    // The "page table": vpns below 64 are 64 KiB pages, 64..127 4 KiB, 128.. 2 MiB pages.
+    const sizeOf = (v: number) => (v < 64 ? 16 : v < 128 ? 1 : 512);
+    for (const sizes of [[1], [1, 16], GPU]) {
+      const tlb = new Tlb(8, sizes);
+      const held = (v: number) => sizes.filter((s) => s <= sizeOf(v)).pop()!;
+      const ref: { space: number; first: number; size: number }[] = []; // LRU first
       for (let step = 0; step < 3000; step++) {
         const space = 1 + rnd(2);
         if (rnd(5) === 0) {
-          const start = rnd(200);
+          const start = rnd(2000);
           const end = start + 1 + (rnd(3) === 0 ? rnd(100_000) : rnd(40));
           tlb.invalidate(space, start, end);
           for (let i = ref.length - 1; i >= 0; i--) {
-            const [s, t] = ref[i].split(':').map(Number);
-            if (s === space && t * tp < end && (t + 1) * tp > start) ref.splice(i, 1);
+            const e = ref[i];
+            if (e.space === space && e.first < end && e.first + e.size > start) ref.splice(i, 1);
           }
         } else {
-          const vpn = rnd(200);
-          const key = `${space}:${Math.floor(vpn / tp)}`;
-          const i = ref.indexOf(key);
-          expect(tlb.lookup(space, vpn)).toBe(i >= 0);
-          if (i >= 0) ref.splice(i, 1);
-          ref.push(key);
-          if (ref.length > entries) ref.shift();
+          const vpn = rnd(2000);
+          const i = ref.findIndex((e) => e.space === space && vpn >= e.first && vpn < e.first + e.size);
+          expect(tlb.lookup(space, vpn, () => sizeOf(vpn))).toBe(i >= 0);
+          if (i >= 0) ref.push(...ref.splice(i, 1));
+          else {
+            const size = held(vpn);
+            ref.push({ space, first: vpn - (vpn % size), size });
+            if (ref.length > 8) ref.shift();
+          }
         }
         expect(tlb.size).toBe(ref.length);
       }
     }
   });
 
-  // An empty range [start, start) covers no page, whatever the tag size (a regression test).
-  it('an empty range drops nothing (2 MiB tags)', () => {
-    const tlb = new Tlb(4096, 8 * GiB);
-    tlb.lookup(1, 0);
+  // An empty range [start, start) covers no page, whatever the page size (a regression test).
+  it('an empty range drops nothing', () => {
+    const tlb = new Tlb(4096, GPU);
+    tlb.lookup(1, 0, huge);
+    tlb.lookup(1, 600);
     tlb.invalidate(1, 5, 5);
-    expect(tlb.stats.invalidations).toBe(1);
-    expect(tlb.size).toBe(1);
-  });
-
-  it('an empty range drops nothing (1-page tags)', () => {
-    const tlb = new Tlb(8, 8 * 4 * KiB);
-    tlb.lookup(1, 5);
-    tlb.invalidate(1, 5, 5);
-    expect(tlb.size).toBe(1);
-    expect(tlb.stats.invalidations).toBe(1);
+    tlb.invalidate(1, 600, 600);
+    expect(tlb.stats.invalidations).toBe(2);
+    expect(tlb.size).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 // Driver-kind behaviour: SVA page requests, the pinning driver's copies and pins, peer access
 // inside an address-space group, read duplication refused for HMM, shootdowns on CPU changes.
 import { describe, it, expect } from 'vitest';
-import { SimMachine, SimConfigError } from '../../src/sim/machine.ts';
+import { SimMachine, SimConfigError, defaultTopology } from '../../src/sim/machine.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 import { encodeAccess } from '../../src/sim/program.ts';
 
@@ -62,6 +62,22 @@ describe('pinning driver', () => {
     const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }] });
     const p = m.spawn();
     expect(() => m.launch('nic0', p, { name: 'k', lanes: [], computePs: 0, accessBytes: 64 })).toThrow(/needs the kernel's regions/);
+  });
+});
+
+describe('default topology: link.peer.peers sets the size of a fully connected peer set', () => {
+  it('peers 1 joins XGMI devices in pairs; peers 3 joins four into one hive with a link per pair', () => {
+    const xgmi = (peers: number) => {
+      const p = profile('xgmi-pair');
+      const prof = { ...p, link: { ...p.link, peer: { ...p.link.peer!, peers } } };
+      const devices = ['a', 'b', 'c', 'd'].map((name) => ({ name, profile: prof }));
+      return { links: (defaultTopology(devices).links ?? []).map((l) => l.id), m: new SimMachine({ seed: 1, devices }) };
+    };
+    const pairs = xgmi(1), hive = xgmi(3);
+    expect(pairs.links).toEqual(['a-b', 'c-d']);
+    expect(pairs.m.groups.groupOf('a')).not.toBe(pairs.m.groups.groupOf('c'));
+    expect(hive.links).toEqual(['a-b', 'a-c', 'a-d', 'b-c', 'b-d', 'c-d']);
+    expect(new Set(['a', 'b', 'c', 'd'].map((n) => hive.m.groups.groupOf(n))).size).toBe(1);
   });
 });
 

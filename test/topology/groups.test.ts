@@ -7,7 +7,7 @@ function spec(links: TopologySpecInput['links'], endpointIds = ['g0', 'g1', 'g2'
   return {
     sockets: [{ id: 's0', memoryBytes: 1 << 30, memoryBandwidth: 1e11, memoryLatencyPs: 80_000 }],
     rootComplexes: [{ id: 'rc0', socket: 's0', vendorId: 0x8086, deviceId: 0x2030, rootPorts: endpointIds.map((e) => ({ id: `rp-${e}` })) }],
-    endpoints: endpointIds.map((e) => ({ id: e, kind: e.startsWith('n') ? 'nic' : 'gpu', gen: 4 as const, width: 16 as const, parent: `rp-${e}` })),
+    endpoints: endpointIds.map((e) => ({ id: e, gen: 4 as const, width: 16 as const, parent: `rp-${e}` })),
     links,
   };
 }

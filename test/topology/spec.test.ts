@@ -26,6 +26,11 @@ describe('parseTopologySpec', () => {
     expect(s.switches[0].downstreamPorts[2].acsRedirect).toBe(true);
   });
 
+  it('refuses unknown keys instead of ignoring them (an endpoint kind is not part of the model)', () => {
+    const e = errorOf(mutate((m) => { (m.endpoints![0] as Record<string, unknown>).kind = 'gpu'; }));
+    expect(e.issues).toEqual(['endpoints[0]: Unrecognized key: "kind"']);
+  });
+
   it('names an unknown parent port with its path', () => {
     const e = errorOf(mutate((m) => { m.endpoints![1].parent = 'dsp9'; }));
     expect(e.issues).toEqual(["endpoints[1].parent: unknown parent port 'dsp9' for endpoint 'nic0'"]);

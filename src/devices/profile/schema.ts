@@ -20,8 +20,18 @@ export const DEVICE_KINDS = ['gpu', 'accelerator', 'nic', 'sva-accelerator', 'cr
 export const DRIVER_KINDS = ['hmm-mirror', 'sva', 'pinning'] as const;
 /** Host-facing link kinds. */
 export const HOST_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'nvlink-c2c', 'cxl'] as const;
-/** Device-to-peer link kinds; `network` is an RDMA fabric port. */
-export const PEER_LINK_KINDS = ['pcie', 'nvlink', 'xgmi', 'cxl', 'network'] as const;
+/**
+ * Device-to-device link kinds: the default topology joins devices with such links directly (and
+ * into one address-space group for NVLink and XGMI). PCIe peer-to-peer goes through the PCIe
+ * tree, and an RDMA network port reaches no device of the model, so neither is a peer link.
+ */
+export const PEER_LINK_KINDS = ['nvlink', 'xgmi', 'cxl'] as const;
+/**
+ * How the pinning driver registers memory (RDMA `ibv_reg_mr`): `pin` pins every page of the
+ * region at registration (ib_umem_get → pin_user_pages FOLL_LONGTERM); `odp` pins nothing and
+ * faults pages in on first device access (mlx5 On-Demand Paging, IB_ACCESS_ON_DEMAND).
+ */
+export const REGISTRATION_MODES = ['pin', 'odp'] as const;
 /**
  * How serviced faults resume. UVM's replay policies (anchors-uvm.md b.1) replay every stalled
  * access: after each VA block, batch, flushed batch, or the whole buffer. `per-fault` answers
@@ -64,8 +74,15 @@ export const MemorySchema = z.strictObject({
   capacity: SizeSchema,
   /** Allocation/eviction unit of device memory, bytes; default 2 MiB root chunks. */
   chunkSize: PowerOfTwoSize.default(DEFAULT_CHUNK_SIZE),
-  /** Page sizes the device MMU can map, bytes, ascending. */
+  /**
+   * Page sizes the device MMU can map, bytes, ascending from 4 KiB. The device maps each
+   * address with the largest size its mapping allows (an aligned, physically contiguous run
+   * with one permission; for SVA the CPU page table's leaf), and a TLB entry covers one such
+   * page: so these sizes decide the TLB's reach.
+   */
   pageSizes: z.array(PowerOfTwoSize).min(1).superRefine((sizes, ctx) => {
+    if (sizes[0] !== 4096) ctx.addIssue({ code: 'custom', path: [0], message: 'the first page size must be 4 KiB (the base page every device maps)' });
+    if (sizes.length > 8) ctx.addIssue({ code: 'custom', path: [8], message: 'at most 8 page sizes' });
     for (let i = 1; i < sizes.length; i++) {
       if (sizes[i] <= sizes[i - 1]) ctx.addIssue({ code: 'custom', path: [i], message: 'page sizes must be listed in ascending order without repeats' });
     }
@@ -78,7 +95,10 @@ export const PeerLinkSchema = z.strictObject({
   bandwidth: BandwidthSchema,
   /** One-way latency, ps. */
   latency: DurationSchema,
-  /** Number of peers reachable over this link type. */
+  /**
+   * Peers each device reaches over this link: the default topology joins devices of one peer
+   * kind, in declaration order, into fully connected sets of peers + 1 (1: pairs, 3: a hive of 4).
+   */
   peers: PositiveInt,
 });
 
@@ -203,20 +223,91 @@ export const TransferCurveSchema = z.array(TransferPointSchema).min(1).superRefi
 });
 
 export const TlbSchema = z.strictObject({
+  /** Translations held, each of one page of the size the mapping uses (see memory.pageSizes). */
   entries: PositiveInt,
-  /** Bytes covered by a full TLB. */
-  reach: PositiveSize,
   /** Cost of a miss (page walk), ps. */
   missCost: DurationSchema,
   /** Cost of one invalidation (shootdown), ps. */
   invalidationCost: DurationSchema,
 });
 
+/**
+ * Hardware access counters (the GPU counts remote accesses per 2 MiB region, UVM's default
+ * granularity; other granularities are not modelled).
+ */
 export const AccessCountersSchema = z.strictObject({
-  /** Remote accesses per region before a notification. */
+  /** Remote accesses per region before a notification, when policy.accessCounterMigration is on. */
   threshold: PositiveInt,
-  /** Region size tracked by one counter, bytes. */
-  granularity: PowerOfTwoSize,
+});
+
+/**
+ * The profile's policy defaults in its vendor's vocabulary (devices/profile/policies.ts turns
+ * them into policy-registry choices; a scenario's `policies` override them per role). Absent
+ * parameters take the registry defaults, which are UVM's.
+ */
+export const ProfilePolicySchema = z
+  .strictObject({
+    /** NVIDIA UVM's density-tree prefetcher (uvm_perf_prefetch.c) → prefetch-density. */
+    prefetch: z.strictObject({
+      name: z.literal('uvm-tree'),
+      /** uvm_perf_prefetch_threshold: percent of a subtree already faulted/resident that fills it. */
+      threshold: z.number().gt(0).lte(100).optional(),
+      /** uvm_perf_prefetch_min_faults: faults in a block before prefetching starts. */
+      minFaults: z.int().min(1).max(20).optional(),
+      /** Leaf size of the prefetch tree (UVM's 64 KiB big page), bytes; 4 KiB .. 2 MiB. */
+      bigPage: PowerOfTwoSize.refine((b) => b >= 4096 && b <= DEFAULT_CHUNK_SIZE, { message: 'expected a big page between 4 KiB and 2 MiB' }).optional(),
+    }).optional(),
+    /** NVIDIA UVM's thrashing detection (uvm_perf_thrashing.c) → thrashing-uvm. */
+    thrashing: z.strictObject({
+      name: z.literal('uvm-thrashing'),
+      /** uvm_perf_thrashing_threshold: migrations within a lapse that mark a page thrashing. */
+      threshold: z.int().min(1).max(7).optional(),
+      /** uvm_perf_thrashing_lapse_usec, ps. */
+      lapse: DurationSchema.optional(),
+      /** uvm_perf_thrashing_nap: how long a throttled processor waits, ps (rounded to lapses). */
+      nap: DurationSchema.optional(),
+      /** uvm_perf_thrashing_pin_threshold: thrashing events before a page is pinned. */
+      pinThreshold: z.int().min(1).max(255).optional(),
+      /** uvm_perf_thrashing_pin: how long a page stays pinned, ps (rounded to lapses). */
+      pin: DurationSchema.optional(),
+    }).optional(),
+    /** UVM's access-counter migration on by default (ATS systems); needs an accessCounters section. */
+    accessCounterMigration: z.boolean().optional(),
+    /**
+     * AMD KFD SVM: no UVM-style throttling → thrashing-off. Its 2 MiB granularity window is the
+     * profile's fault.migrateWindow / cpuFaultWindow, its XNACK switch fault.replayable.
+     */
+    svm: z.strictObject({ name: z.literal('amd-kfd-svm') }).optional(),
+  })
+  .superRefine((pol, ctx) => {
+    if (pol.svm !== undefined && pol.thrashing !== undefined) ctx.addIssue({ code: 'custom', path: ['thrashing'], message: 'svm sets the thrashing role itself (KFD has no throttling); give one of svm, thrashing' });
+  });
+
+/** Driver pinning only: how a kernel's regions are registered (see REGISTRATION_MODES). */
+export const RegistrationSchema = z.strictObject({
+  /** `pin` (default): pinned at registration, no device faults. `odp`: faulted in on demand, never pinned. */
+  mode: z.enum(REGISTRATION_MODES),
+});
+
+/**
+ * Driver sva only: what the IOMMU and the device's PCIe function support (Linux drivers/iommu:
+ * iommu-sva.c, io-pgfault.c; PCIe ATS/PRI/PASID capabilities). Absent = all three.
+ */
+export const IommuSchema = z.strictObject({
+  /** Process Address Space IDs: DMA tagged with the process's address space. SVA needs it. */
+  pasid: z.boolean(),
+  /**
+   * Page Request Interface: the device can report a missing translation and wait for the
+   * kernel to fault the page in (iommu iopf). Without it the driver pins the kernel's regions
+   * before the kernel runs, and an access to anything else is a fatal translation fault.
+   */
+  pri: z.boolean(),
+  /**
+   * Address Translation Services: the device caches translations in its ATC (the profile's
+   * `tlb`). Without it every access is translated by the IOMMU: tlb.missCost each, nothing
+   * cached, and no ATS invalidations for the device to wait for.
+   */
+  ats: z.boolean(),
 });
 
 export const ProfileSchema = z
@@ -233,16 +324,24 @@ export const ProfileSchema = z
     transferCurve: TransferCurveSchema.optional(),
     tlb: TlbSchema,
     accessCounters: AccessCountersSchema.optional(),
-    /** Policy names and parameters, interpreted by the policy registry. */
-    policy: z.record(z.string(), z.unknown()).default({}),
+    /** Driver sva: IOMMU capabilities; absent = PASID, PRI and ATS. */
+    iommu: IommuSchema.optional(),
+    /** Driver pinning: memory registration mode; absent = pin. */
+    registration: RegistrationSchema.optional(),
+    /** Policy defaults of the device (see ProfilePolicySchema). */
+    policy: ProfilePolicySchema.default({}),
     /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
     sources: z.record(z.string(), z.string().refine((v) => v.trim() !== '', 'expected a citation or "estimate", got an empty string')),
   })
   .superRefine((p, ctx) => {
     const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if (p.kind === 'sva-accelerator' && p.driver !== 'sva') bad(['driver'], `an sva-accelerator uses driver sva, not ${p.driver}`);
-    if (p.driver === 'sva' && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
+    const pri = p.iommu?.pri ?? true;
+    if (p.driver === 'sva' && pri && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
+    if (p.driver === 'sva' && !pri && p.fault.priCost !== undefined) bad(['fault', 'priCost'], 'priCost is the PRI round trip, and iommu.pri is false: remove it');
     if (p.driver !== 'sva' && p.fault.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
+    if (p.iommu !== undefined && p.driver !== 'sva') bad(['iommu'], `iommu applies only to driver sva, not ${p.driver}`);
+    if (p.driver === 'sva' && p.iommu?.pasid === false) bad(['iommu', 'pasid'], 'driver sva shares the process address space through a PASID (iommu_sva_bind_device fails without one); use driver pinning for a device without PASID');
     if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
     for (const k of MIRROR_FAULT_FIELDS) {
       if (p.driver === 'hmm-mirror' && p.fault[k] === undefined) bad(['fault', k], `driver hmm-mirror needs fault.${k} (see profiles/README.md: how a fault's cost is decomposed)`);
@@ -251,6 +350,11 @@ export const ProfileSchema = z
       if (p.driver !== 'hmm-mirror' && p.fault[k] !== undefined) bad(['fault', k], `fault.${k} applies only to driver hmm-mirror, not ${p.driver}`);
     }
     if (p.driver !== 'hmm-mirror' && !p.fault.replayable) bad(['fault', 'replayable'], `fault.replayable: false applies only to driver hmm-mirror, not ${p.driver}`);
+    if (p.policy.accessCounterMigration === true && p.accessCounters === undefined) bad(['policy', 'accessCounterMigration'], 'access-counter migration needs the hardware counters: add an accessCounters section');
+    if (p.registration !== undefined && p.driver !== 'pinning') bad(['registration'], `registration applies only to driver pinning, not ${p.driver}`);
+    if (p.registration?.mode === 'odp' && p.memory.capacity >= p.memory.chunkSize) {
+      bad(['registration', 'mode'], 'registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin');
+    }
   });
 
 /** A validated device profile: sizes in bytes, bandwidths in bytes/s, times in integer ps. */
@@ -270,6 +374,9 @@ export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
 export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];
 export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
+export type ProfilePolicy = Profile['policy'];
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
+export type IommuProfile = z.output<typeof IommuSchema>;
 // Keep the unit brands visible in the public types.
 export type { Bytes, TimePs };
 

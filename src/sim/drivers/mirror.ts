@@ -253,6 +253,12 @@ export class HmmMirrorDevice extends TimedDevice {
     return cost;
   }
 
+  /** Page size of the device mapping of `vpn`: the largest big/huge page its PTEs allow. */
+  protected override mappingPages(space: number, vpn: number): number {
+    const sp = this.spaces.get(space);
+    return sp ? this.largestMapping(vpn, (v) => sp.pt.get(v)) : 1;
+  }
+
   /** Access-counter notifications: a hot remote region migrates here (anchors-uvm.md b.4). */
   private countRemote(sp: MirrorSpace, vpn: number, write: boolean, home: ProcessorId, t: number): void {
     const params = accessCounterParamsOf(this.policies.accessCounters as Extract<DevicePolicies['accessCounters'], { policy: 'access-counters' }>);

@@ -1,16 +1,37 @@
-// The pinning driver: the legacy path users compare SVM against. Before a kernel starts it pins
-// the kernel's regions with pin_user_pages(FOLL_WRITE | FOLL_LONGTERM). A device with memory then
-// copies the buffers in (cudaMemcpy style), runs on its copy, and copies written pages back when
-// the kernel ends; a device without memory (an RDMA NIC) reads and writes the pinned pages in
-// place. No device faults ever; pinned pages cannot migrate, which other devices feel.
+// The pinning driver: the legacy path users compare SVM against, and RDMA memory registration.
+// Before a kernel starts it registers the kernel's regions, in one of two modes (profile
+// `registration.mode`):
+//
+// - pin (ibv_reg_mr, drivers/infiniband/core/umem.c ib_umem_get): pin_user_pages(FOLL_WRITE |
+//   FOLL_LONGTERM) over every page at registration, at PIN_PAGE_PS each. A device with memory then
+//   copies the buffers in (cudaMemcpy style), runs on its copy, and copies written pages back when
+//   the kernel ends; a device without memory (an RDMA NIC) reads and writes the pinned pages in
+//   place. No device faults ever; pinned pages cannot migrate, which other devices feel.
+// - odp (On-Demand Paging, IB_ACCESS_ON_DEMAND; umem_odp.c and mlx5/odp.c, modelled from source,
+//   not checked against hardware): registration pins nothing; ib_umem_odp_get subscribes an MMU
+//   interval notifier over the region. A device access to a page the MTT does not map raises a
+//   page fault that stalls the lane (the queue pair); the driver resolves faults in batches with
+//   hmm_range_fault (ib_umem_odp_map_dma_and_lock), writes the MTT and resumes the QP. A CPU-side
+//   change (munmap, migration, COW, mprotect) invalidates the MTT entries of its range
+//   (mlx5_ib_invalidate_range), so the next access faults again. Pages are never pinned, so they
+//   migrate freely. The profile's `fault` section times it: serviceLatency + perFaultCost per
+//   further page of a batch of up to batchSize faults from a queue of bufferCapacity, resumed as
+//   replayPolicy says.
 import { getUserPages, putUserPages } from '../../mm/gup.ts';
+import { EBUSY } from '../../mm/constants.ts';
+import type { Mm } from '../../mm/mm.ts';
+import { PG_DIRTY } from '../../mm/page.ts';
+import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
+import { hmmRangeFault, newHmmRange, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_WRITE } from '../../hmm/range-fault.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
+import { FaultBuffer, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
-import type { Profile } from '../../devices/profile/schema.ts';
+import type { Profile, RegistrationMode } from '../../devices/profile/schema.ts';
 import { CPU } from '../../policy/types.ts';
 import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
+import type { BatchRecord } from '../results.ts';
 
 /**
  * Cost of pinning one page (get_user_pages walk + refcount + IOMMU map), ps. ESTIMATE: no
@@ -18,14 +39,46 @@ import type { SimContext } from '../context.ts';
  */
 export const PIN_PAGE_PS = 200_000;
 
-/** What one kernel pinned and, with device memory, where its copies live. */
+/** What one kernel registered: what it pinned and, with device memory, where its copies live. */
 interface Registration {
-  /** vpn → pinned system pfn. */
+  /** vpn → pinned system pfn (mode pin). */
   readonly pinned: Map<number, number>;
   /** vpn → device copy pfn (copy mode). */
   readonly copies: Map<number, number>;
   readonly written: Set<number>;
   readonly pfnList: number[];
+  /** Mode odp: the MTT, vpn → pfn * 2 + writable; filled by faults, emptied by invalidations. */
+  readonly mtt: Map<number, number>;
+  /** Mode odp: one interval notifier per registered region (ib_umem_odp_get). */
+  readonly notifiers: IntervalNotifier[];
+  /** The registered regions, [base, base + pages). */
+  readonly regions: readonly { readonly base: number; readonly pages: number }[];
+  /** Per region, the page size (4 KiB pages) of its MTT / device mapping. */
+  readonly pageSize: number[];
+}
+
+/**
+ * ib_umem_find_best_pgsz (drivers/infiniband/core/umem.c), as mlx5_umem_find_best_pgsz uses it
+ * for a pinned MR: the largest of `sizes` (4 KiB pages) such that every physically contiguous
+ * run of the region starts at the same offset modulo the size in VA and PA, and every run but
+ * the first starts size-aligned. One size for the whole region.
+ */
+export function bestPageSize(sizes: readonly number[], base: number, pages: number, pfnOf: (vpn: number) => number): number {
+  const starts: [number, number][] = [];
+  for (let v = base; v < base + pages; v++) {
+    const pfn = pfnOf(v);
+    if (v === base || pfn !== pfnOf(v - 1) + 1) starts.push([v, pfn]);
+  }
+  for (let i = sizes.length - 1; i > 0; i--) {
+    const s = sizes[i];
+    if (starts.every(([v, pfn], k) => Math.abs(pfn - v) % s === 0 && (k === 0 || v % s === 0))) return s;
+  }
+  return 1;
+}
+
+/** The registration mode of a pinning profile (absent = pin). */
+export function registrationMode(profile: Profile): RegistrationMode {
+  return profile.registration?.mode ?? 'pin';
 }
 
 /** Thrown when a kernel cannot be set up by the pinning driver (no regions, pin failure, no room). */
@@ -35,12 +88,28 @@ export class PinningError extends Error {}
 export class PinningDevice extends TimedDevice {
   readonly mem: DeviceMemory | null;
   readonly ce: CopyEngines | null;
+  readonly mode: RegistrationMode;
   private readonly regs = new Map<KernelRun, Registration>();
+  /** Mode odp: the page-fault queue the NIC writes and the driver drains. */
+  readonly faultQueue: FaultBuffer;
+  private servicing = false;
+  private queued = false;
+  private batchNo = 0;
+  readonly records: BatchRecord[] = [];
+  /** Raise → resume latency of every serviced ODP fault, ps. */
+  readonly latencies: number[] = [];
+  /** Lanes whose fault the full queue refused: they retry at the next resume. */
+  private readonly overflowed = new Set<number>();
+  /** Mode odp, replay policy once: entries serviced but not yet resumed. */
+  private readonly held: FaultEntry[] = [];
 
-  constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, owner: object) {
+  constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, private readonly owner: object) {
     super(ctx, index, name, profile, quantumPs);
+    this.mode = registrationMode(profile);
+    this.faultQueue = new FaultBuffer(profile.fault.bufferCapacity);
     const chunkPages = profile.memory.chunkSize / 4096;
-    this.mem = profile.memory.capacity >= profile.memory.chunkSize
+    // ODP works in place on host memory (the schema refuses odp with device memory).
+    this.mem = this.mode === 'pin' && profile.memory.capacity >= profile.memory.chunkSize
       ? new DeviceMemory(ctx.sys, 'private', owner, { pageFree: (pfn) => this.mem!.pageFreed(pfn), migrateToRam: () => 2 }, profile.memory.capacity, chunkPages, { kind: 'lru-chunk', unitPages: chunkPages })
       : null;
     const ce = profile.copyEngines;
@@ -50,8 +119,18 @@ export class PinningDevice extends TimedDevice {
   protected override prepare(run: KernelRun, start: (t: number) => void): void {
     const regions = run.spec.regions;
     if (!regions || regions.length === 0) throw new PinningError(`${this.name}: the pinning driver needs the kernel's regions (kernel ${run.spec.name})`);
-    const reg: Registration = { pinned: new Map(), copies: new Map(), written: new Set(), pfnList: [] };
+    const reg: Registration = { pinned: new Map(), copies: new Map(), written: new Set(), pfnList: [], mtt: new Map(), notifiers: [], regions, pageSize: [] };
     const mm = run.mm;
+    if (this.mode === 'odp') {
+      // ib_umem_odp_get: nothing is pinned or mapped; the MR only subscribes to invalidations.
+      // An ODP MR maps PAGE_SIZE entries (umem_odp page_shift = PAGE_SHIFT; hugetlb ODP MRs are
+      // not modelled).
+      reg.pageSize.push(...regions.map(() => 1));
+      for (const r of regions) reg.notifiers.push(mm.notifiers.insert(r.base, r.pages, (sub, range, cur) => this.invalidate(mm, reg, sub, range, cur)));
+      this.regs.set(run, reg);
+      start(this.ctx.engine.now);
+      return;
+    }
     let pages = 0;
     // The pins fault pages in for this device: a page on another device comes back to RAM
     // because of this device, not because of a CPU fault.
@@ -75,6 +154,7 @@ export class PinningDevice extends TimedDevice {
     const t0 = this.ctx.engine.now;
     this.ctx.spans(`${this.name}/driver`, 'pin', t0, pinPs, { pages });
     if (!this.mem || !this.ce) {
+      for (const r of regions) reg.pageSize.push(bestPageSize(this.tlb.sizes, r.base, r.pages, (v) => reg.pinned.get(v)!));
       start(t0 + pinPs);
       return;
     }
@@ -88,6 +168,7 @@ export class PinningDevice extends TimedDevice {
       p.copy(d, spfn);
       reg.copies.set(vpn, d);
     }
+    for (const r of regions) reg.pageSize.push(bestPageSize(this.tlb.sizes, r.base, r.pages, (v) => reg.copies.get(v)!));
     this.metrics.pagesIn += pages;
     this.metrics.bytesIn += pages * 4096;
     this.ctx.engine.after(pinPs as TimePs, () => this.copy(pages * 4096, 'h2d', start), `${this.name}:h2d`);
@@ -120,7 +201,16 @@ export class PinningDevice extends TimedDevice {
 
   access(lane: Lane, vpn: number, write: boolean, t: number): number {
     const reg = this.regs.get(lane.run)!;
-    const spfn = reg.pinned.get(vpn);
+    let spfn = reg.pinned.get(vpn);
+    if (this.mode === 'odp') {
+      if (!reg.regions.some((r) => vpn >= r.base && vpn < r.base + r.pages)) spfn = undefined;
+      else {
+        const e = reg.mtt.get(vpn);
+        if (e === undefined || (write && e % 2 === 0)) return this.raise(lane, vpn, write, t);
+        spfn = Math.floor(e / 2);
+        if (write) this.ctx.sys.pages.setFlag(spfn, PG_DIRTY);
+      }
+    }
     if (spfn === undefined) {
       // Outside the registered memory: a protection error, the lane stops.
       this.countFault(lane, t);
@@ -152,9 +242,156 @@ export class PinningDevice extends TimedDevice {
     return cost;
   }
 
+  /** The MR's page size for `vpn` of `space` (4 KiB for an address no running kernel registered). */
+  protected override mappingPages(space: number, vpn: number): number {
+    for (const [run, reg] of this.regs) {
+      if (run.mm.id !== space) continue;
+      const i = reg.regions.findIndex((r) => vpn >= r.base && vpn < r.base + r.pages);
+      if (i >= 0) return reg.pageSize[i];
+    }
+    return 1;
+  }
+
+  // ---- On-Demand Paging ----
+
+  /** A NIC access the MTT cannot translate: queue a page fault, stall the QP. */
+  private raise(lane: Lane, vpn: number, write: boolean, t: number): number {
+    this.metrics.faults.raised++;
+    this.ctx.timeline.fault(this.name, t);
+    if (!this.faultQueue.push({ lane: lane.id, space: lane.run.mm.id, vpn, write, time: t })) {
+      // A full queue drops the event; the QP retries at the next resume.
+      this.metrics.faults.overflows++;
+      this.overflowed.add(lane.id);
+    }
+    this.request(t);
+    return -1;
+  }
+
+  private request(t: number): void {
+    if (this.servicing || this.queued) return;
+    this.queued = true;
+    const at = Math.max(t, this.ctx.engine.now, this.faultQueue.oldestTime() ?? t);
+    this.ctx.engine.schedule(at as TimePs, (now) => this.service(now), `${this.name}:odp-fault`);
+  }
+
+  /** The registration of the running kernel that holds lane `id`'s MR. */
+  private regOfLane(id: number): Registration | undefined {
+    const lane = this.lane(id);
+    return lane ? this.regs.get(lane.run) : undefined;
+  }
+
+  /**
+   * One pass of the ODP page-fault work (mlx5 pagefault_single_data_segment): up to batchSize
+   * faults, each page resolved with hmm_range_fault under the MR's notifier and written to the
+   * MTT; then the QPs resume per the replay policy.
+   */
+  private service(t0: number): void {
+    this.queued = false;
+    const f = this.profile.fault;
+    const entries = this.faultQueue.fetch(f.batchSize, t0);
+    if (entries.length === 0) return;
+    this.servicing = true;
+    const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
+    for (const pg of pages) {
+      const reg = pg.entries.map((e) => this.regOfLane(e.lane)).find((r) => r !== undefined);
+      const have = reg?.mtt.get(pg.vpn);
+      if (!reg || (have !== undefined && (!pg.write || have % 2 === 1))) {
+        rec.duplicate_faults += pg.entries.length;
+        this.metrics.faults.duplicates += pg.entries.length;
+        continue;
+      }
+      const mm = this.ctx.processOf(pg.space).mm;
+      const e = this.resolve(mm, reg, pg.vpn, pg.write);
+      if (e < 0) {
+        this.metrics.faults.fatal++;
+        for (const x of pg.entries) {
+          const lane = this.lane(x.lane);
+          if (lane && !lane.done) lane.run.kill(lane);
+        }
+        continue;
+      }
+      reg.mtt.set(pg.vpn, e);
+      rec.actual_faults++;
+      rec.num_mapped_pages++;
+      this.metrics.faults.serviced++;
+    }
+    this.ctx.actor = CPU;
+    const dur = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1) + this.ctx.takeSyncPs();
+    rec.service = Math.floor(dur / 1000);
+    this.metrics.time.faultService += dur;
+    this.ctx.spans(`${this.name}/driver`, 'odp page faults', t0, dur, { faults: entries.length });
+    this.ctx.engine.schedule((t0 + dur) as TimePs, (now) => this.resume(now, rec, entries, t0), `${this.name}:odp-resume`);
+  }
+
+  /**
+   * hmm_range_fault of one page for the MR (faulting what the access needs), with the notifier
+   * retry loop; the MTT entry (pfn * 2 + writable), or -1 when the CPU side refuses (SIGSEGV-like:
+   * the QP goes to the error state).
+   */
+  private resolve(mm: Mm, reg: Registration, vpn: number, write: boolean): number {
+    const sub = reg.notifiers[reg.regions.findIndex((r) => vpn >= r.base && vpn < r.base + r.pages)];
+    const range = newHmmRange(sub, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), this.owner);
+    for (let tries = 0; tries < 16; tries++) {
+      range.notifierSeq = sub.readBegin();
+      const ret = hmmRangeFault(mm, range);
+      if (ret === -EBUSY || (ret === 0 && sub.readRetry(range.notifierSeq))) continue;
+      return ret === 0 ? range.pfns[0] * 2 + (range.flags[0] & HMM_PFN_WRITE ? 1 : 0) : -1;
+    }
+    return -1;
+  }
+
+  /**
+   * Resumes QPs after a batch. block: only the QPs whose faults this batch resolved (mlx5 resumes
+   * each QP on its own, mlx5_ib_page_fault_resume); batch: every stalled QP (those still unmapped
+   * fault again); batch-flush: the queue is dropped first and every QP retries; once: the driver
+   * keeps servicing until the queue is empty, then resumes everything.
+   */
+  private resume(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
+    rec.time = Math.floor((now - t0) / 1000);
+    this.records.push(rec);
+    this.servicing = false;
+    const policy = this.profile.fault.replayPolicy;
+    if (policy === 'once' && this.faultQueue.length > 0) {
+      this.held.push(...entries);
+      this.request(now);
+      return;
+    }
+    rec.num_replays = 1;
+    this.metrics.replays++;
+    const done = [...this.held.splice(0), ...entries];
+    for (const e of done) this.latencies.push(now - e.time);
+    if (policy === 'batch-flush') this.faultQueue.flush(now);
+    const ids = policy === 'block' ? [...done.map((e) => e.lane), ...this.overflowed] : null;
+    this.overflowed.clear();
+    if (ids === null) this.replayAll(now);
+    else {
+      for (const id of ids) {
+        const lane = this.lane(id);
+        if (lane?.stalled) lane.run.wake(lane, now);
+      }
+    }
+    if (this.faultQueue.length > 0) this.request(Math.max(now, this.faultQueue.oldestTime()!));
+  }
+
+  /** The MR's notifier (mlx5_ib_invalidate_range): drop MTT entries in the range, fence the NIC. */
+  private invalidate(mm: Mm, reg: Registration, sub: IntervalNotifier, range: NotifierRange, cur: number): boolean {
+    sub.setSeq(cur);
+    let dropped = 0;
+    for (let v = Math.max(range.start, sub.start); v < range.end && v <= sub.last; v++) if (reg.mtt.delete(v)) dropped++;
+    if (dropped > 0) this.shootdown(mm.id, range.start, range.end);
+    return true;
+  }
+
   protected override complete(run: KernelRun, t: number, done: (t: number) => void): void {
     const reg = this.regs.get(run)!;
     this.regs.delete(run);
+    if (this.mode === 'odp') {
+      // ib_umem_odp_release: unsubscribe; nothing was pinned.
+      for (const sub of reg.notifiers) run.mm.notifiers.remove(sub);
+      reg.mtt.clear();
+      done(t);
+      return;
+    }
     const p = this.ctx.sys.pages;
     const unpin = () => {
       putUserPages(run.mm, reg.pfnList, { write: true, pin: true, longterm: true });

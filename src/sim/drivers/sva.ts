@@ -4,18 +4,31 @@
 // PCIe page request (PRI): the IOMMU driver's fault queue runs handle_mm_fault for it and
 // answers, then the device retries. Nothing ever migrates to the device; device-private pages of
 // other devices come back to RAM through handle_mm_fault like a CPU touch.
+//
+// The profile's `iommu` flags (modelled from Linux 6.1 drivers/iommu/iommu-sva.c and
+// io-pgfault.c, not checked against hardware): `pasid` is required (the profile schema refuses
+// driver sva without it). Without `pri` the device cannot report a missing translation: as
+// drivers do that bind SVA without IOPF (uacce/idxd without PRS), the driver populates and pins
+// the kernel's regions before it runs (get_user_pages FOLL_WRITE | FOLL_LONGTERM, PIN_PAGE_PS
+// a page) and unpins them at the end; an access the page table does not allow is an
+// unrecoverable translation fault that kills the lane. Without `ats` the device has no ATC:
+// every access is translated by the IOMMU at tlb.missCost, nothing is cached, and an
+// invalidation sends the device no ATS invalidation to wait for (the IOMMU's own IOTLB flush
+// is not priced).
 import type { Mm } from '../../mm/mm.ts';
 import { PMD_NR } from '../../mm/constants.ts';
 import { PteType, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from '../../mm/pte.ts';
 import { PG_DIRTY } from '../../mm/page.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
+import { getUserPages, putUserPages } from '../../mm/gup.ts';
 import { FaultBuffer, type FaultEntry } from '../../devices/fault-buffer.ts';
 import type { Profile } from '../../devices/profile/schema.ts';
 import { CPU } from '../../policy/types.ts';
 import type { TimePs } from '../../units/time.ts';
-import { TimedDevice, type Lane } from '../device.ts';
+import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import type { BatchRecord } from '../results.ts';
+import { PIN_PAGE_PS, PinningError } from './pinning.ts';
 
 /** A device serviced by the SVA driver. */
 export class SvaDevice extends TimedDevice {
@@ -29,9 +42,68 @@ export class SvaDevice extends TimedDevice {
   /** Lanes whose request the full queue refused: they retry after the next response. */
   private readonly overflowed = new Set<number>();
 
+  /** PCIe Page Request Interface: the device can fault (iommu.pri). */
+  readonly pri: boolean;
+  /** PCIe Address Translation Services: the device caches translations in its ATC (iommu.ats). */
+  readonly ats: boolean;
+  /** Without PRI: the pages each kernel pinned before it ran. */
+  private readonly pinnedBy = new Map<KernelRun, number[]>();
+
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number) {
     super(ctx, index, name, profile, quantumPs);
     this.prq = new FaultBuffer(profile.fault.bufferCapacity);
+    this.pri = profile.iommu?.pri ?? true;
+    this.ats = profile.iommu?.ats ?? true;
+  }
+
+  /** Without PRI: populate and pin the kernel's regions first, since the device cannot fault. */
+  protected override prepare(run: KernelRun, start: (t: number) => void): void {
+    if (this.pri) {
+      start(this.ctx.engine.now);
+      return;
+    }
+    const regions = run.spec.regions;
+    if (!regions || regions.length === 0) throw new PinningError(`${this.name}: without PRI the sva driver pins the kernel's regions first and needs them (kernel ${run.spec.name})`);
+    const pfns: number[] = [];
+    for (const r of regions) {
+      const got = getUserPages(run.mm, r.base, r.pages, { write: true, pin: true, longterm: true });
+      if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
+      pfns.push(...got);
+    }
+    this.pinnedBy.set(run, pfns);
+    this.metrics.pinnedPages += pfns.length;
+    const pinPs = pfns.length * PIN_PAGE_PS;
+    this.metrics.time.faultService += pinPs;
+    const t0 = this.ctx.engine.now;
+    this.ctx.spans(`${this.name}/driver`, 'pin (no PRI)', t0, pinPs, { pages: pfns.length });
+    start(t0 + pinPs);
+  }
+
+  protected override complete(run: KernelRun, t: number, done: (t: number) => void): void {
+    const pfns = this.pinnedBy.get(run);
+    if (pfns) {
+      this.pinnedBy.delete(run);
+      putUserPages(run.mm, pfns, { write: true, pin: true, longterm: true });
+      this.metrics.pinnedPages -= pfns.length;
+    }
+    done(t);
+  }
+
+  /**
+   * The IOMMU walks the CPU page table, so a translation (and an ATC entry, sized by the ATS
+   * translation completion) covers the CPU's leaf: a PMD maps 2 MiB, a PTE 4 KiB. The TLB keeps
+   * the largest of the profile's page sizes that fits in it.
+   */
+  protected override mappingPages(space: number, vpn: number): number {
+    const pmd = this.ctx.processOf(space).mm.pt.pmd(vpn);
+    return pmd && pmd.huge !== 0 ? PMD_NR : 1;
+  }
+
+  /** Translation cost of one access: the ATC with ATS, else an IOMMU translation every time. */
+  private translatePs(space: number, vpn: number): number {
+    if (this.ats) return this.tlbCost(space, vpn);
+    this.tlb.stats.misses++;
+    return this.profile.tlb.missCost;
   }
 
   /** Binds `mm` (iommu_sva_bind_device): the IOMMU subscribes to its invalidations. */
@@ -42,7 +114,8 @@ export class SvaDevice extends TimedDevice {
 
   private invalidate(mm: Mm, sub: IntervalNotifier, range: NotifierRange, cur: number): boolean {
     sub.setSeq(cur);
-    this.shootdown(mm.id, range.start, range.end);
+    // Without ATS the device caches nothing: no ATS invalidation to send or wait for.
+    if (this.ats) this.shootdown(mm.id, range.start, range.end);
     return true;
   }
 
@@ -68,6 +141,14 @@ export class SvaDevice extends TimedDevice {
     const mm = lane.run.mm;
     this.bind(mm);
     const pfn = this.walk(mm, vpn, write);
+    if (pfn < 0 && !this.pri) {
+      // No page request possible: an unrecoverable translation fault (the device reports an
+      // error; the job is over for this lane).
+      this.metrics.faults.raised++;
+      this.metrics.faults.fatal++;
+      lane.run.kill(lane);
+      return -1;
+    }
     if (pfn < 0) {
       this.countFault(lane, t);
       this.metrics.faults.pri++;
@@ -81,7 +162,7 @@ export class SvaDevice extends TimedDevice {
     }
     this.noteTouch(mm.id, vpn);
     const spec = lane.run.spec;
-    let cost = spec.computePs + this.tlbCost(mm.id, vpn);
+    let cost = spec.computePs + this.translatePs(mm.id, vpn);
     const home = this.ctx.deviceOfPfn(pfn);
     const from = this.ctx.homeNodeOf(pfn);
     if (home === this.index) this.metrics.accesses.local++;

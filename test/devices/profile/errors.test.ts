@@ -27,7 +27,7 @@ const LINES = [
   '  coalesceDuplicates: true', // 19
   'tlb:', // 20
   '  entries: 1024', // 21
-  '  reach: 4 MiB', // 22
+  '  # reach = entries x the page sizes in use', // 22
   '  missCost: 1 us', // 23
   '  invalidationCost: 5 us', // 24
   'sources:', // 25
@@ -41,7 +41,7 @@ const LINES = [
   '  fault.batchSize: estimate', // 33
   '  fault.bufferCapacity: estimate', // 34
   '  tlb.entries: estimate', // 35
-  '  tlb.reach: estimate', // 36
+  '  # (reach is derived, so it has no source)', // 36
   '  tlb.missCost: estimate', // 37
   '  tlb.invalidationCost: estimate', // 38
 ];
@@ -101,7 +101,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:20:3: fault: unknown key "colour" (expected one of: serviceLatency, perFaultCost, perBlockCost, perPageCost, perFolioCost, bindCost, bindPerEntry, replayCost, migrateWindow, cpuFaultCost, cpuFaultWindow, replayable, batchSize, bufferCapacity, replayPolicy, coalesceDuplicates, priCost)',
     );
     expect(errorOf(edit(5, 'driver: pinning', 'vendor: acme'))).toBe(
-      'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, policy, sources)',
+      'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, iommu, registration, policy, sources)',
     );
   });
 
@@ -134,6 +134,10 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
     expect(errorOf(edit(8, '  pageSizes: [4 KiB, 3 MiB]'))).toBe(
       'tiny.yaml:8:22: memory.pageSizes[1]: expected a power-of-two size such as "4 KiB" or "2 MiB"',
     );
+    expect(errorOf(edit(8, '  pageSizes: [64 KiB, 2 MiB]'))).toBe(
+      'tiny.yaml:8:15: memory.pageSizes[0]: the first page size must be 4 KiB (the base page every device maps)',
+    );
+    expect(errorOf(edit(22, '  reach: 4 MiB'))).toBe('tiny.yaml:22:3: tlb: unknown key "reach" (expected one of: entries, missCost, invalidationCost)');
     expect(errorOf(edit(11, '  hostToDevice: 50 GB/s'))).toBe(
       'tiny.yaml:9:1: link: hostToDevice is given, so deviceToHost is needed too (bandwidth per direction)',
     );
@@ -157,8 +161,8 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:39:3: sources: "tlb.nothing" does not name a numeric field of this profile',
     );
     // Numbers inside policy parameters count too.
-    expect(errorOf(edit(24, '  invalidationCost: 5 us', 'policy:', '  prefetch: { name: tree, threshold: 51 }'))).toBe(
-      'tiny.yaml:26:38: policy.prefetch.threshold: no source for this number; add "policy.prefetch.threshold" under sources with a citation or "estimate"',
+    expect(errorOf(edit(24, '  invalidationCost: 5 us', 'policy:', '  prefetch: { name: uvm-tree, threshold: 51 }'))).toBe(
+      'tiny.yaml:26:42: policy.prefetch.threshold: no source for this number; add "policy.prefetch.threshold" under sources with a citation or "estimate"',
     );
     expect(errorOf(edit(38, '  tlb.invalidationCost: ""'))).toBe('tiny.yaml:38:25: sources.tlb.invalidationCost: expected a citation or "estimate", got an empty string');
   });
@@ -182,6 +186,34 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:21:12: tlb.entries: expected a number greater than 0, got 0',
     ]);
     expect(() => parseProfile(text, 'tiny.yaml')).toThrow(/^tiny\.yaml:16:14: fault\.batchSize: expected a number, got "lots"$/);
+  });
+
+  it('registration.mode: pin or odp, only for driver pinning, odp only without device memory', () => {
+    expect(parseProfile(edit(5, 'driver: pinning', 'registration: { mode: odp }'), 'tiny.yaml').registration).toEqual({ mode: 'odp' });
+    expect(errorOf(edit(5, 'driver: pinning', 'registration: { mode: lazy }'))).toBe('tiny.yaml:6:23: registration.mode: expected one of pin, odp; got "lazy"');
+    expect(errorOf(edit(5, 'driver: pinning', 'registration: { mode: odp, pinOnRegister: false }'))).toBe(
+      'tiny.yaml:6:28: registration: unknown key "pinOnRegister" (expected one of: mode)',
+    );
+    expect(issuesOf(edit(5, 'driver: sva', 'registration: { mode: pin }'))).toContain('tiny.yaml:6:15: registration: registration applies only to driver pinning, not sva');
+    expect(errorOf(edit(7, '  capacity: 1 GiB', '  chunkSize: 2 MiB').replace('driver: pinning', 'driver: pinning\nregistration: { mode: odp }').replace('memory.capacity: estimate', 'memory.capacity: estimate\n  memory.chunkSize: estimate'))).toBe(
+      'tiny.yaml:6:23: registration.mode: registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin',
+    );
+  });
+
+  it('policy is typed: knobs the model does not implement are unknown keys, and contradictions are refused', () => {
+    const withPolicy = (...lines: string[]) => edit(24, '  invalidationCost: 5 us', 'policy:', ...lines);
+    expect(errorOf(withPolicy('  thrashing: { name: uvm-thrashing, epoch: 1 s }'))).toBe(
+      'tiny.yaml:26:37: policy.thrashing: unknown key "epoch" (expected one of: name, threshold, lapse, nap, pinThreshold, pin)',
+    );
+    expect(errorOf(withPolicy('  faultService: { maxBatchesPerService: 20 }'))).toBe(
+      'tiny.yaml:26:3: policy: unknown key "faultService" (expected one of: prefetch, thrashing, accessCounterMigration, svm)',
+    );
+    expect(errorOf(withPolicy('  svm: { name: amd-kfd-svm }', '  thrashing: { name: uvm-thrashing }'))).toBe(
+      'tiny.yaml:27:14: policy.thrashing: svm sets the thrashing role itself (KFD has no throttling); give one of svm, thrashing',
+    );
+    expect(errorOf(withPolicy('  accessCounterMigration: true'))).toBe(
+      'tiny.yaml:26:27: policy.accessCounterMigration: access-counter migration needs the hardware counters: add an accessCounters section',
+    );
   });
 
   it('listProfiles rejects a profile whose name differs from its file name', () => {

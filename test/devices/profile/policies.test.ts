@@ -28,4 +28,17 @@ describe('profile policy sections become registry choices', () => {
     expect(profilePolicies(load('rdma-nic'))).toEqual({});
     expect(profilePolicies(load('sva-accelerator'))).toEqual({});
   });
+  it('each policy parameter reaches its registry choice: prefetch threshold/minFaults/bigPage, thrashing threshold/lapse/nap/pinThreshold/pin, accessCounterMigration with accessCounters.threshold, svm', () => {
+    const base = load('gpu-pcie4');
+    const with_ = (policy: object, extra: object = {}) => parseDevicePolicies(profilePolicies({ ...base, ...extra, policy: policy as typeof base.policy }));
+    expect(with_({ prefetch: { name: 'uvm-tree', threshold: 80, minFaults: 3, bigPage: 16384 } }).prefetch)
+      .toEqual({ policy: 'prefetch-density', threshold: 0.8, minFaults: 3, bigPagePages: 4 });
+    expect(with_({ thrashing: { name: 'uvm-thrashing', threshold: 5, lapse: 1_000_000_000, nap: 3_000_000_000, pinThreshold: 20, pin: 10_000_000_000 } }).thrashing)
+      .toEqual({ policy: 'thrashing-uvm', threshold: 5, lapseUs: 1000, napLapses: 3, pinThreshold: 20, pinLapses: 10 });
+    expect(with_({ accessCounterMigration: true }, { accessCounters: { threshold: 64 } }).accessCounters).toEqual({ policy: 'access-counters', threshold: 64, subRegions: 32 });
+    expect(with_({ accessCounterMigration: false }, { accessCounters: { threshold: 64 } }).accessCounters.policy).toBe('access-counters-off');
+    const svm = with_({ svm: { name: 'amd-kfd-svm' } });
+    expect(svm.prefetch).toEqual({ policy: 'prefetch-density', threshold: 1 / 512, bigPagePages: 1, minFaults: 1 });
+    expect(svm.thrashing).toEqual({ policy: 'thrashing-off' });
+  });
 });

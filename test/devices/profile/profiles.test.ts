@@ -154,7 +154,7 @@ describe('other profiles', () => {
     expect(linkBandwidth(g4)).toBe(25e9);
     expect(linkBandwidth(g5, 'h2d')).toBe(35e9);
     expect(linkBandwidth(g5, 'd2h')).toBe(53e9);
-    expect(g4.accessCounters).toEqual({ threshold: 256, granularity: mib(2) });
+    expect(g4.accessCounters).toEqual({ threshold: 256 });
   });
 
   it('mi250x-xnack describes its XGMI peer link', () => {
@@ -165,7 +165,7 @@ describe('other profiles', () => {
     expect(p.link.peer!.bandwidth).toBeGreaterThan(linkBandwidth(p));
   });
 
-  it('sva-accelerator uses SVA with a PRI fault cost; rdma-nic uses the pinning driver', () => {
+  it('sva-accelerator uses SVA with a PRI fault cost; rdma-nic uses the pinning driver with On-Demand Paging', () => {
     const sva = get('sva-accelerator');
     expect(sva.kind).toBe('sva-accelerator');
     expect(sva.driver).toBe('sva');
@@ -173,6 +173,7 @@ describe('other profiles', () => {
     const nic = get('rdma-nic');
     expect(nic.kind).toBe('nic');
     expect(nic.driver).toBe('pinning');
-    expect(nic.link.peer).toMatchObject({ kind: 'network', bandwidth: 25e9 });
+    expect(nic.registration).toEqual({ mode: 'odp' });
+    expect(nic.link.peer).toBeUndefined();
   });
 });
