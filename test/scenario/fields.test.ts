@@ -128,9 +128,11 @@ steps:
       return { ...dev(r).thrashing, back: r.cpu.migrateToRam };
     };
     expect(th('policy: thrashing-off').throttles).toBe(0);
-    // UVM's 500 µs lapse is shorter than this ping-pong's round trip; 5 ms catches it.
-    expect(th('policy: thrashing-uvm').events).toBe(0);
-    expect(th('policy: thrashing-uvm, lapseUs: 5000').events).toBe(16);
+    // A 5 µs lapse (UVM's adaptive lower bound) is shorter than this ping-pong's round trip; 5 ms catches it.
+    expect(th('policy: thrashing-uvm, lapseUs: 5').events).toBe(0);
+    const caught = th('policy: thrashing-uvm, lapseUs: 5000').events;
+    expect(caught).toBeGreaterThan(0);
+    expect(caught).toBeLessThanOrEqual(16); // at most once per page of the buffer
     expect(th('policy: thrashing-uvm, lapseUs: 5000, threshold: 1').back).toBeLessThan(th('policy: thrashing-uvm, lapseUs: 5000, threshold: 7').back);
     expect(th('policy: thrashing-uvm, lapseUs: 5000, napLapses: 10').throttles).toBeGreaterThan(th('policy: thrashing-uvm, lapseUs: 5000, napLapses: 1').throttles);
   });

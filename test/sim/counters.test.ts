@@ -16,7 +16,9 @@ import { profile, streamLanes, sequence } from './helpers.ts';
 
 describe('remote accesses are booked on the direction the data moves', () => {
   it('an RDMA NIC storing into pinned host memory loads the NIC->host direction only', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }] });
+    // The NIC in pin mode (ibv_reg_mr pins at registration); ODP would fault instead.
+    const nic = { ...profile('rdma-nic'), registration: { mode: 'pin' as const } };
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic }] });
     const p = m.spawn();
     const base = p.mmap(32, 'anon', 'rw');
     m.launch('nic0', p, { name: 'rx', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base, pages: 32 }] });
@@ -233,7 +235,9 @@ describe('lane time says it is summed over lanes', () => {
 
 describe('the pinning driver\'s time is its own', () => {
   it('pin_user_pages time is booked as pinning, not as fault service, and shows under that name', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: profile('rdma-nic') }] });
+    // The NIC in pin mode (ibv_reg_mr pins at registration); ODP would fault instead.
+    const nic = { ...profile('rdma-nic'), registration: { mode: 'pin' as const } };
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic }] });
     const p = m.spawn();
     const base = p.mmap(32, 'anon', 'rw');
     m.launch('nic0', p, { name: 'rx', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base, pages: 32 }] });
@@ -326,7 +330,7 @@ describe('GPUs at the ends of an NVLink chain (gpu0–gpu1–gpu2)', () => {
       switches: underSwitch
         ? [{ id: 'sw0', parent: 'rp0', gen: 4 as const, width: 16 as const, upstreamPort: { id: 'usp0' }, downstreamPorts: gpus.map((g) => ({ id: `dsp-${g}` })) }]
         : [],
-      endpoints: gpus.map((g) => ({ id: g, kind: 'gpu' as const, gen: 4 as const, width: 16 as const, parent: underSwitch ? `dsp-${g}` : `rp-${g}` })),
+      endpoints: gpus.map((g) => ({ id: g, gen: 4 as const, width: 16 as const, parent: underSwitch ? `dsp-${g}` : `rp-${g}` })),
       links: [
         { id: 'nv01', kind: 'nvlink' as const, a: 'gpu0', b: 'gpu1', bandwidth: 50e9, latencyPs: 1000 },
         { id: 'nv12', kind: 'nvlink' as const, a: 'gpu1', b: 'gpu2', bandwidth: 50e9, latencyPs: 1000 },

@@ -68,7 +68,7 @@ describe('pinning driver', () => {
 describe('default topology: link.peer.peers sets the size of a fully connected peer set', () => {
   it('peers 1 joins XGMI devices in pairs; peers 3 joins four into one hive with a link per pair', () => {
     const xgmi = (peers: number) => {
-      const p = profile('xgmi-pair');
+      const p = profile('mi250x-xnack');
       const prof = { ...p, link: { ...p.link, peer: { ...p.link.peer!, peers } } };
       const devices = ['a', 'b', 'c', 'd'].map((name) => ({ name, profile: prof }));
       return { links: (defaultTopology(devices).links ?? []).map((l) => l.id), m: new SimMachine({ seed: 1, devices }) };

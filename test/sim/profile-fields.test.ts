@@ -85,7 +85,8 @@ describe('profile fields: link', () => {
 
   it('link.pcie.gen and link.pcie.width set the PCIe bandwidth a transfer and the default topology get', () => {
     const bw = (gen: 3 | 4 | 5, width: 8 | 16) => {
-      const p = edit('gpu-pcie4', (x) => ({ ...x, link: { ...x.link, pcie: { gen, width } } }));
+      // Without the measured per-direction bandwidths the PCIe payload rate is the peak.
+      const p = edit('gpu-pcie4', (x) => ({ ...x, link: { ...x.link, pcie: { gen, width }, hostToDevice: undefined, deviceToHost: undefined } }));
       const route = new Topology(parseTopologySpec(defaultTopology([{ name: 'g', profile: p }]))).route('cpu0', 'g')!;
       return { curve: effectiveBandwidth(p, 2 * MiB), route: route.bandwidth };
     };
@@ -117,14 +118,14 @@ describe('profile fields: link', () => {
       after: (m, p, base) => {
         for (let v = base; v < base + 64; v++) p.access(v, false);
       },
-    }).r.cpu.migrateToRam;
+    }).r.devices[0].pagesOut;
     expect(back(false)).toBe(64);
     expect(back(true)).toBe(0);
   });
 
   it('link.peer.kind, link.peer.bandwidth and link.peer.latency: the default topology joins peers with that link; nvlink and xgmi share an address-space group, cxl does not', () => {
     const peer = (kind: 'nvlink' | 'xgmi' | 'cxl', bandwidth: number, latency: number) => {
-      const p = profile('xgmi-pair');
+      const p = profile('mi250x-xnack');
       const prof = { ...p, link: { ...p.link, peer: { ...p.link.peer!, kind, bandwidth, latency: ps(latency) } } } as Profile;
       const devices = [{ name: 'a', profile: prof }, { name: 'b', profile: prof }];
       const m = new SimMachine({ seed: 1, devices });

@@ -64,7 +64,7 @@ function chain(underSwitch: boolean): TopologySpecInput {
     switches: underSwitch
       ? [{ id: 'sw0', parent: 'rp0', gen: 4, width: 16, upstreamPort: { id: 'usp0' }, downstreamPorts: gpus.map((g) => ({ id: `dsp-${g}` })) }]
       : [],
-    endpoints: gpus.map((g) => ({ id: g, kind: 'gpu', gen: 4 as const, width: 16 as const, parent: underSwitch ? `dsp-${g}` : `rp-${g}` })),
+    endpoints: gpus.map((g) => ({ id: g, gen: 4 as const, width: 16 as const, parent: underSwitch ? `dsp-${g}` : `rp-${g}` })),
     links: [nv('nv01', 'gpu0', 'gpu1'), nv('nv12', 'gpu1', 'gpu2')],
   };
 }

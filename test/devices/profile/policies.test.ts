@@ -38,7 +38,8 @@ describe('profile policy sections become registry choices', () => {
     expect(with_({ accessCounterMigration: true }, { accessCounters: { threshold: 64 } }).accessCounters).toEqual({ policy: 'access-counters', threshold: 64, subRegions: 32 });
     expect(with_({ accessCounterMigration: false }, { accessCounters: { threshold: 64 } }).accessCounters.policy).toBe('access-counters-off');
     const svm = with_({ svm: { name: 'amd-kfd-svm' } });
-    expect(svm.prefetch).toEqual({ policy: 'prefetch-density', threshold: 1 / 512, bigPagePages: 1, minFaults: 1 });
+    // The 2 MiB window is the profile's fault.migrateWindow, not a prefetcher.
+    expect(svm.prefetch).toEqual(parseDevicePolicies({}).prefetch);
     expect(svm.thrashing).toEqual({ policy: 'thrashing-off' });
   });
 });
