@@ -18,7 +18,7 @@
 // The number is bytes / migration time, GB/s (10^9 B/s). Migration time of a fault-driven batch
 // = batch time − fixed service cost − device mapping time (it includes the peer's migrate_to_ram
 // work on the through-RAM path).
-import type { Profile } from '../devices/profile/schema.ts';
+import { faultOf, type Profile } from '../devices/profile/schema.ts';
 import { copyOverheadPs } from '../devices/transfers.ts';
 import { HmmMirrorDevice } from '../sim/drivers/mirror.ts';
 import {
@@ -60,7 +60,7 @@ export interface Migration {
 export function bandwidthUnavailable(profile: Profile, path: BandwidthPath): string | null {
   if (profile.driver === 'pinning') return NOTES.pinning;
   if (profile.driver === 'sva' || !hasMemory(profile)) return NOTES.noMemory;
-  if (!profile.fault.replayable && path !== 'd2h') return NOTES.notReplayable;
+  if (profile.fault?.replayable === false && path !== 'd2h') return NOTES.notReplayable;
   if (path === 'peer-link' && !hasGroupPeerLink(profile)) return NOTES.noPeerLink;
   return null;
 }
@@ -76,7 +76,7 @@ export function migrate(profile: Profile, path: BandwidthPath, bytes: number, se
 function faultDriven(profile: Profile, path: Exclude<BandwidthPath, 'd2h'>, bytes: number, seed: number): Migration {
   const pages = bytes / 4096;
   const base0 = path === 'peer-ram' ? withoutPeer(profile) : profile;
-  const prof = withBatch(base0, Math.max(pages, base0.fault.batchSize));
+  const prof = withBatch(base0, Math.max(pages, faultOf(base0).batchSize));
   const peer = path !== 'h2d';
   const m = machine(prof, seed, { peer, policies: { prefetch: { policy: 'prefetch-none' } } });
   const p = m.spawn();

@@ -34,9 +34,10 @@ const LIMIT_PS = 20_000_000_000_000; // 20 s
 /** `profile` run as driver `kind`, or the reason it cannot be. */
 export function asDriver(profile: Profile, kind: DriverKind): Profile | string {
   if (profile.driver === kind) return profile;
-  if (kind === 'pinning') return { ...profile, driver: 'pinning', fault: { ...profile.fault, priCost: undefined } };
-  if (kind === 'hmm-mirror') return profile.copyEngines && hasMemory(profile) ? { ...profile, driver: 'hmm-mirror', fault: { ...profile.fault, priCost: undefined } } : NOTES.noCopyEngines;
-  return profile.fault.priCost !== undefined ? { ...profile, driver: 'sva' } : NOTES.noPri;
+  // Pinning as ibv_reg_mr / cudaHostRegister does it: pinned up front, so no fault section.
+  if (kind === 'pinning') return { ...profile, driver: 'pinning', fault: undefined, iommu: undefined, registration: { mode: 'pin' } };
+  if (kind === 'hmm-mirror') return profile.copyEngines && hasMemory(profile) && profile.fault ? { ...profile, driver: 'hmm-mirror', fault: { ...profile.fault, priCost: undefined } } : NOTES.noCopyEngines;
+  return profile.fault?.priCost !== undefined ? { ...profile, driver: 'sva' } : NOTES.noPri;
 }
 
 /** One kernel on one driver kind. */

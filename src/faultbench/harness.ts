@@ -2,7 +2,7 @@
 // profile variants (batch size, memory size, no peer link), lane builders, and a step script
 // that runs activities one after another with a bound on simulated time, so a pathological
 // case (a livelock in the model, a fault storm) ends as "did not finish" instead of hanging.
-import type { Profile } from '../devices/profile/schema.ts';
+import { faultOf, type Profile } from '../devices/profile/schema.ts';
 import type { Process } from '../api/machine.ts';
 import { SimMachine, type DeviceConfig } from '../sim/machine.ts';
 import type { TimedDevice } from '../sim/device.ts';
@@ -46,17 +46,19 @@ export function hasMemory(p: Profile): boolean {
 
 /** The profile with a fault batch of `batchSize` (the buffer grows to hold at least one batch). */
 export function withBatch(p: Profile, batchSize: number): Profile {
-  return { ...p, fault: { ...p.fault, batchSize, bufferCapacity: Math.max(p.fault.bufferCapacity, batchSize) } };
+  const f = faultOf(p);
+  return { ...p, fault: { ...f, batchSize, bufferCapacity: Math.max(f.bufferCapacity, batchSize) } };
 }
 
 /** The profile with its fault buffer at least `entries` long. */
 export function withBuffer(p: Profile, entries: number): Profile {
-  return { ...p, fault: { ...p.fault, bufferCapacity: Math.max(p.fault.bufferCapacity, entries) } };
+  const f = faultOf(p);
+  return { ...p, fault: { ...f, bufferCapacity: Math.max(f.bufferCapacity, entries) } };
 }
 
 /** The profile with coalescing of duplicate faults on or off. */
 export function withCoalescing(p: Profile, on: boolean): Profile {
-  return { ...p, fault: { ...p.fault, coalesceDuplicates: on } };
+  return { ...p, fault: { ...faultOf(p), coalesceDuplicates: on } };
 }
 
 /** The profile with `bytes` of device memory. */

@@ -44,7 +44,7 @@ export interface SingleFault {
 export function singleFault(profile: Profile, kase: LatencyCase, seed: number): SingleFault {
   const none = (note: string): SingleFault => ({ cell: na(note), stallPs: null, faults: 0 });
   if (profile.driver === 'pinning') return none(NOTES.pinning);
-  if (isMirror(profile) && !profile.fault.replayable) return none(NOTES.notReplayable);
+  if (isMirror(profile) && profile.fault?.replayable === false) return none(NOTES.notReplayable);
   const sva = profile.driver === 'sva';
   if (sva && (kase === 'system' || kase === 'peer-p2p' || kase === 'peer-ram')) return none(kase === 'system' ? NOTES.svaInPlace : NOTES.noMemory);
   if (isMirror(profile) && !hasMemory(profile) && kase !== 'zero-fill' && kase !== 'read-only-write') return none(NOTES.noMemory);

@@ -49,7 +49,7 @@ export interface OversubRun {
 /** Why `profile` has no oversubscription rows, or null. */
 export function oversubscriptionUnavailable(profile: Profile): string | null {
   if (profile.driver !== 'hmm-mirror' || !hasMemory(profile)) return profile.driver === 'pinning' && hasMemory(profile) ? NOTES.pinning : NOTES.noMemory;
-  if (!profile.fault.replayable) return NOTES.notReplayable;
+  if (profile.fault?.replayable === false) return NOTES.notReplayable;
   return null;
 }
 

@@ -7,7 +7,7 @@
 // counts once however many entries faulted on it), over the kernel
 // or over a bounded window when the kernel has not ended by then (the replay storms of small
 // batches can take very long: the window keeps the cost bounded and the rate is still a rate).
-import type { Profile } from '../devices/profile/schema.ts';
+import { faultOf, type Profile } from '../devices/profile/schema.ts';
 import { latencyHistogram } from '../report/charts.ts';
 import { quantile } from '../report/format.ts';
 import {
@@ -90,13 +90,13 @@ function cellOf(r: ThroughputRun, windowPs: number): Cell {
 export function throughputMeasure(profiles: readonly Profile[], cfg: ThroughputConfig, seed: number): MeasureTable {
   const rows: Row[] = [];
   const histograms: LatencyHistogramSeries[] = [];
-  const cells = (f: (p: Profile) => Cell): Record<string, Cell> => Object.fromEntries(profiles.map((p) => [p.name, p.driver === 'pinning' ? na(NOTES.pinning) : !p.fault.replayable ? na(NOTES.notReplayable) : f(p)]));
+  const cells = (f: (p: Profile) => Cell): Record<string, Cell> => Object.fromEntries(profiles.map((p) => [p.name, p.driver === 'pinning' ? na(NOTES.pinning) : p.fault?.replayable === false ? na(NOTES.notReplayable) : f(p)]));
   for (const b of cfg.batchSizes) {
     rows.push({
       key: `throughput.batch.${b}`, label: `batch ${b}, ${cfg.lanes} lanes`, unit: 'faults/s', params: { sweep: 'batch', batch: b, lanes: cfg.lanes },
       cells: cells((p) => {
         const r = throughputRun(withBatch(p, b), cfg.lanes, cfg.pagesPerLane, 1, cfg.windowPs, seed);
-        if (b === p.fault.batchSize && p.fault.replayable) histograms.push(histogramOf(p.name, `${cfg.lanes} lanes, batch ${b}, zero fill`, r.latencies));
+        if (b === p.fault?.batchSize && p.fault.replayable) histograms.push(histogramOf(p.name, `${cfg.lanes} lanes, batch ${b}, zero fill`, r.latencies));
         return cellOf(r, cfg.windowPs);
       }),
     });
@@ -117,9 +117,9 @@ export function throughputMeasure(profiles: readonly Profile[], cfg: ThroughputC
   }
   // Profiles whose own batch size is not in the sweep still get a latency distribution.
   for (const p of profiles) {
-    if (p.driver === 'pinning' || !p.fault.replayable || histograms.some((h) => h.profile === p.name)) continue;
+    if (p.driver === 'pinning' || p.fault?.replayable === false || histograms.some((h) => h.profile === p.name)) continue;
     const r = throughputRun(p, cfg.lanes, cfg.pagesPerLane, 1, cfg.windowPs, seed);
-    histograms.push(histogramOf(p.name, `${cfg.lanes} lanes, batch ${p.fault.batchSize}, zero fill`, r.latencies));
+    histograms.push(histogramOf(p.name, `${cfg.lanes} lanes, batch ${faultOf(p).batchSize}, zero fill`, r.latencies));
   }
   const order = new Map(profiles.map((p, i) => [p.name, i]));
   histograms.sort((a, b) => order.get(a.profile)! - order.get(b.profile)!);

@@ -8,7 +8,7 @@
 import type { TimePs } from '../units/time.ts';
 import type { EventId } from '../engine/engine.ts';
 import type { Mm } from '../mm/mm.ts';
-import type { Profile } from '../devices/profile/schema.ts';
+import { faultOf, type FaultProfile, type Profile } from '../devices/profile/schema.ts';
 import { Tlb } from '../devices/tlb.ts';
 import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
 import type { DeviceMetrics } from './results.ts';
@@ -145,6 +145,10 @@ export class KernelRun {
  * -1 when the lane stalls on a fault the driver will resolve) and may override `launch` hooks.
  */
 export abstract class TimedDevice {
+  /** The fault section of the profile; only drivers whose device faults read it (see faultOf). */
+  protected get fault(): FaultProfile {
+    return faultOf(this.profile);
+  }
   readonly metrics: DeviceMetrics;
   readonly tlb: Tlb;
   /** Live lanes by id (fault entries refer to them). Ids are never reused, so a stale entry finds nothing. */
@@ -267,7 +271,7 @@ export abstract class TimedDevice {
     const rec = newBatchRecord(this.name, no, t0);
     this.metrics.batches++;
     rec.cached_faults = entries.length;
-    const { pages, coalesced } = coalesceFaults(entries, this.profile.fault.coalesceDuplicates);
+    const { pages, coalesced } = coalesceFaults(entries, this.fault.coalesceDuplicates);
     rec.coalesced_faults = coalesced;
     this.metrics.faults.coalesced += coalesced;
     this.ctx.takeSyncPs();

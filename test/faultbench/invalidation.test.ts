@@ -13,7 +13,7 @@ describe('invalidation cost', () => {
     expect(c.shootdownPs).toBe(c.shootdowns * gpu.tlb.invalidationCost);
     expect(c.faults).toBeGreaterThanOrEqual(512);
     // At least one fault-service latency per round of 32 lanes over 512 pages.
-    expect(c.stallPs).toBeGreaterThan(16 * gpu.fault.serviceLatency);
+    expect(c.stallPs).toBeGreaterThan(16 * gpu.fault!.serviceLatency);
   });
 
   it('a THP split invalidates the whole 2 MiB block; the same MADV_DONTNEED on small pages only its 64 pages', () => {
@@ -47,7 +47,7 @@ describe('invalidation cost', () => {
     const c = invalidationCost(gpu, 'numa', 1);
     expect(c.shootdowns).toBe(1);
     expect(c.faults).toBe(1);
-    expect(c.stallPs).toBeGreaterThanOrEqual(gpu.fault.serviceLatency);
+    expect(c.stallPs).toBeGreaterThanOrEqual(gpu.fault!.serviceLatency);
     const sva = invalidationCost(profile('sva-accelerator'), 'numa', 1);
     expect(sva.faults).toBe(0);
     expect(sva.shootdowns).toBe(1);
@@ -58,7 +58,7 @@ describe('invalidation cost', () => {
     const c = invalidationCost(gpu, 'thp-collapse', 1);
     expect(c.shootdowns).toBe(1);
     expect(c.faults).toBeGreaterThanOrEqual(512);
-    expect(c.stallPs).toBeGreaterThan(16 * gpu.fault.serviceLatency);
+    expect(c.stallPs).toBeGreaterThan(16 * gpu.fault!.serviceLatency);
     const sva = invalidationCost(profile('sva-accelerator'), 'thp-collapse', 1);
     expect(sva.shootdowns).toBe(1);
     expect(sva.faults).toBe(0);

@@ -28,7 +28,7 @@ describe('single-fault latency', () => {
     expect(ram.cell.value).not.toBeNull();
     expect(p2p.cell.value!).toBeLessThan(ram.cell.value!);
     // Through RAM pays the peer's migrate_to_ram (another fault service) first.
-    expect(ram.stallPs! - p2p.stallPs!).toBeGreaterThan(xgmi.fault.serviceLatency * 0.9);
+    expect(ram.stallPs! - p2p.stallPs!).toBeGreaterThan(xgmi.fault!.serviceLatency * 0.9);
   });
 
   it('PCIe-only profiles have no P2P row and go through RAM', () => {

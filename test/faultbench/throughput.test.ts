@@ -24,7 +24,7 @@ describe('fault throughput', () => {
     expect(rates[1]).toBeGreaterThan(rates[0] * 4);
     expect(rates[2]).toBeGreaterThan(rates[1]);
     // Each migrated page costs perPageCost of driver CPU time plus its copy: that is the ceiling.
-    const perPage = (p.fault.perPageCost! + 4096 / 25e9 * 1e12) / 1e12;
+    const perPage = (p.fault!.perPageCost! + 4096 / 25e9 * 1e12) / 1e12;
     expect(rates[2]).toBeLessThan(1 / perPage);
   });
 

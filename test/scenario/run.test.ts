@@ -186,7 +186,7 @@ steps:
     const dir = mkdtempSync(join(tmpdir(), 'hetmem-pin-'));
     // The mirror driver's fault parts do not apply to a pinning device: drop them and their sources.
     const profile = readFileSync(join(EXAMPLES_DIR, 'profiles', 'ai-engine.yaml'), 'utf8').replace('driver: hmm-mirror', 'driver: pinning').replace('capacity: 16 GiB', 'capacity: 2 MiB')
-      .replace(/^ {2}(fault\.)?(perBlockCost|perPageCost|bindCost|bindPerEntry|replayCost|cpuFaultCost):.*\n/gm, '');
+      .replace(/^fault:\n( {2}.*\n)+/m, '').replace(/^ {2}fault\.\w+:.*\n/gm, '');
     writeFileSync(join(dir, 'pin-engine.yaml'), profile);
     const s = parseScenario(`
 name: pin

@@ -70,7 +70,7 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "profile:policy.accessCounterMigration": { file: "test/devices/profile/policies.test.ts", test: "each policy parameter reaches its registry choice: prefetch threshold/minFaults/bigPage, thrashing threshold/lapse/nap/pinThreshold/pin, accessCounterMigration with accessCounters.threshold, svm" },
   "profile:policy.svm.name": { file: "test/devices/profile/policies.test.ts", test: "each policy parameter reaches its registry choice: prefetch threshold/minFaults/bigPage, thrashing threshold/lapse/nap/pinThreshold/pin, accessCounterMigration with accessCounters.threshold, svm" },
   "profile:iommu.pasid": { file: "test/sim/iommu.test.ts", test: "iommu.pasid false: driver sva is refused at load with one line" },
-  "profile:iommu.pri": { file: "test/sim/iommu.test.ts", test: "iommu.pri false: no page requests; the driver pins the regions before the kernel and unpins after; priCost is refused" },
+  "profile:iommu.pri": { file: "test/sim/iommu.test.ts", test: "iommu.pri false: no page requests; the driver pins the regions before the kernel and unpins after; a fault section is refused" },
   "profile:iommu.ats": { file: "test/sim/iommu.test.ts", test: "iommu.ats false: no ATC, every access pays an IOMMU translation, and invalidations cost the device nothing" },
   "profile:registration.mode": { file: "test/sim/registration.test.ts", test: "registration.mode: pin pins every page at registration and never faults; odp pins nothing and faults each page once" },
   "profile:sources": { file: "test/devices/profile/errors.test.ts", test: "every number needs a source, and every source a number" },

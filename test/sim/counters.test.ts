@@ -146,7 +146,7 @@ describe('a device\'s raised faults add up to where they went', () => {
 
   it('holds when the fault buffer overflows and when a fault is fatal', () => {
     const small = { ...profile('gpu-pcie4') };
-    small.fault = { ...small.fault, bufferCapacity: 4 };
+    small.fault = { ...small.fault!, bufferCapacity: 4 };
     const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: small }] });
     const p = m.spawn();
     const base = p.mmap(256, 'anon', 'rw');
@@ -163,7 +163,7 @@ describe('a device\'s raised faults add up to where they went', () => {
     // Four lanes fault on each page at once; batches of two entries: the first batch services
     // the page (two entries, one coalesced), the second finds it mapped (a duplicate).
     const xgmi = profile('mi250x-xnack');
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: { ...xgmi, fault: { ...xgmi.fault, batchSize: 2 } } }] });
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'a', profile: { ...xgmi, fault: { ...xgmi.fault!, batchSize: 2 } } }] });
     const p = m.spawn();
     const base = p.mmap(16, 'anon', 'rw');
     m.launch('a', p, { name: 'shared', lanes: [0, 1, 2, 3].flatMap(() => streamLanes(base, 16, 1, false)), computePs: 1000, accessBytes: 64 });

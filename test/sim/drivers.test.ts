@@ -205,7 +205,7 @@ describe('corner cases the fault benchmark found', () => {
 
   it('SVA page requests refused by a full queue are retried, so every lane finishes', () => {
     const sva = profile('sva-accelerator');
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'acc', profile: { ...sva, fault: { ...sva.fault, bufferCapacity: 4, batchSize: 4 } } }] });
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'acc', profile: { ...sva, fault: { ...sva.fault!, bufferCapacity: 4, batchSize: 4 } } }] });
     const p = m.spawn();
     const base = p.mmap(64, 'anon', 'rw');
     m.launch('acc', p, { name: 'k', lanes: streamLanes(base, 64, 64, true), computePs: 1000, accessBytes: 64 });

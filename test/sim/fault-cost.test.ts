@@ -12,7 +12,7 @@ const LIMIT = 10_000 * US * 1000; // 10 s
 
 type FaultField = 'serviceLatency' | 'perFaultCost' | 'perBlockCost' | 'perPageCost' | 'bindCost' | 'bindPerEntry' | 'replayCost';
 /** The profile with some fault fields replaced (plain numbers: bytes or ps as the field says). */
-const withFault = (p: Profile, f: Record<string, number | undefined>): Profile => ({ ...p, fault: { ...p.fault, ...f } as Profile['fault'] });
+const withFault = (p: Profile, f: Record<string, number | undefined>): Profile => ({ ...p, fault: { ...p.fault!, ...f } as Profile['fault'] });
 
 /** Stall of one device fault on a page the CPU wrote (one page migrated, one mapping op, one PTE). */
 const stallOf = (p: Profile) => singleFault(p, 'system', 1).stallPs!;
@@ -40,7 +40,7 @@ describe('the fault cost parts', () => {
       ['bindCost', 13 * US], ['bindPerEntry', 2 * US], ['replayCost', 17 * US],
     ];
     for (const [field, delta] of deltas) {
-      const more = withFault(base, { [field]: (base.fault[field] ?? 0) + delta });
+      const more = withFault(base, { [field]: (base.fault![field] ?? 0) + delta });
       expect(stallOf(more) - stallOf(base), field).toBe(delta);
     }
   });
@@ -58,7 +58,7 @@ describe('the fault cost parts', () => {
     const pages = blockFault(win);
     const folio = blockFault(withFault(win, { perFolioCost: 50 * US }));
     // 512 × 2.6 µs of per-page CPU time becomes one 50 µs folio; 511 bind entries fewer.
-    const expected = 512 * base.fault.perPageCost! - 50 * US + 511 * base.fault.bindPerEntry!;
+    const expected = 512 * base.fault!.perPageCost! - 50 * US + 511 * base.fault!.bindPerEntry!;
     expect(pages.ps - folio.ps).toBe(expected);
   });
 
@@ -76,7 +76,7 @@ describe('the fault cost parts', () => {
       }], LIMIT);
       expect(done).toBe(true);
       expect(r.d.metrics.pagesOut - out0).toBe(pages);
-      const costlier = blockFault(withFault(p, { cpuFaultCost: p.fault.cpuFaultCost! + 40 * US }));
+      const costlier = blockFault(withFault(p, { cpuFaultCost: p.fault!.cpuFaultCost! + 40 * US }));
       let cpuPs2 = 0;
       runScript(costlier.m, [() => {
         const a = cpuWrite(costlier.m, costlier.proc, costlier.base, 1, 'cpu-touch');

@@ -8,7 +8,7 @@ import type { RunResults } from '../../src/sim/results.ts';
 function migrateOnce(pages: number): RunResults {
   // A batch of 512 faults so the 2 MiB point is one copy (the profile fetches 256 per batch).
   const base0 = profile('pascal-pcie3');
-  const prof = { ...base0, fault: { ...base0.fault, batchSize: 512 } };
+  const prof = { ...base0, fault: { ...base0.fault!, batchSize: 512 } };
   const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: prof, policies: { prefetch: { policy: 'prefetch-none' } } }] });
   const p = m.spawn();
   const base = p.mmap(pages + 512, 'anon', 'rw');

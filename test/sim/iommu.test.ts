@@ -14,7 +14,8 @@ const SVA_TEXT = readFileSync(`${PROFILES_DIR}sva-accelerator.yaml`, 'utf8');
 function sva(iommu: Partial<NonNullable<Profile['iommu']>>): Profile {
   const p = profile('sva-accelerator');
   const flags = { pasid: true, pri: true, ats: true, ...iommu };
-  return { ...p, iommu: flags, fault: { ...p.fault, priCost: flags.pri ? p.fault.priCost : undefined } };
+  // Without PRI the device never faults, so it has no fault section at all.
+  return { ...p, iommu: flags, fault: flags.pri ? p.fault : undefined };
 }
 
 /** The CPU writes the first half of a 64-page buffer, then the device writes all of it `passes` times. */
@@ -41,7 +42,7 @@ describe('iommu flags of an SVA device', () => {
     expect(() => parseProfile(text, 'sva.yaml')).toThrow(/^sva\.yaml:\d+:\d+: iommu\.pasid: driver sva shares the process address space through a PASID \(iommu_sva_bind_device fails without one\); use driver pinning for a device without PASID$/);
   });
 
-  it('iommu.pri false: no page requests; the driver pins the regions before the kernel and unpins after; priCost is refused', () => {
+  it('iommu.pri false: no page requests; the driver pins the regions before the kernel and unpins after; a fault section is refused', () => {
     const withPri = run(sva({}));
     expect(withPri.d.faults.pri).toBe(32);
     expect(withPri.pinsSeen).toEqual([0]);
@@ -53,8 +54,10 @@ describe('iommu flags of an SVA device', () => {
     expect(noPri.d.accesses.remote).toBe(64);
     for (let v = noPri.base; v < noPri.base + 64; v++) expect(noPri.m.sys.pages.pincount[noPri.p.access(v, false) as number]).toBe(0);
     const text = SVA_TEXT.replace('pri: true', 'pri: false');
-    expect(() => parseProfile(text, 'sva.yaml')).toThrow(/^sva\.yaml:\d+:\d+: fault\.priCost: priCost is the PRI round trip, and iommu\.pri is false: remove it$/);
-    expect(parseProfile(text.replace(/\n {2}priCost: .*\n/, '\n').replace(/\n {2}fault\.priCost: .*\n/, '\n'), 'sva.yaml').iommu?.pri).toBe(false);
+    expect(() => parseProfile(text, 'sva.yaml')).toThrow(/^sva\.yaml:\d+:\d+: fault: an sva device without PRI \(iommu\.pri false\) pins its regions up front and never faults: remove the fault section$/);
+    // Without the fault section (and its sources) the profile loads.
+    const noFault = text.replace(/\nfault:\n( {2}.*\n)+/, '\n').replace(/\n {2}fault\.\w+: .*(?=\n)/g, '');
+    expect(parseProfile(noFault, 'sva.yaml').iommu?.pri).toBe(false);
   });
 
   it('iommu.pri false: an access outside the pinned regions is a fatal translation fault, not a page request', () => {

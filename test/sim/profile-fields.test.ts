@@ -13,7 +13,7 @@ import { profile, streamLanes, pageLanes, sequence } from './helpers.ts';
 const KiB = 1024, MiB = 1024 * KiB;
 type Edit = (p: Profile) => Profile;
 const edit = (name: string, f: Edit): Profile => f(profile(name));
-const ps = (n: number) => n as Profile['fault']['serviceLatency'];
+const ps = (n: number) => n as NonNullable<Profile['fault']>['serviceLatency'];
 const bytes = (n: number) => n as Profile['memory']['capacity'];
 
 /** The CPU fills `pages` pages, then device `d` streams them `passes` times with `lanes` lanes. */
@@ -140,7 +140,7 @@ describe('profile fields: link', () => {
 describe('profile fields: fault', () => {
   it('fault.coalesceDuplicates: faults of several lanes on one page become one serviced fault only when on', () => {
     const same = (coalesceDuplicates: boolean) => {
-      const prof = edit('gpu-pcie4', (p) => ({ ...p, fault: { ...p.fault, coalesceDuplicates } }));
+      const prof = edit('gpu-pcie4', (p) => ({ ...p, fault: { ...p.fault!, coalesceDuplicates } }));
       const m = new SimMachine({ seed: 1, data: false, devices: [{ name: 'd', profile: prof }] });
       const p = m.spawn();
       const base = p.mmap(1, 'anon', 'rw');
@@ -155,7 +155,7 @@ describe('profile fields: fault', () => {
   it('fault.priCost: each PCIe page request of an SVA device costs it, so a dearer round trip adds the difference per request', () => {
     // Pages the CPU never touched fault through PRI.
     const cold = (cost: number) => {
-      const prof = edit('sva-accelerator', (p) => ({ ...p, fault: { ...p.fault, priCost: ps(cost) } }));
+      const prof = edit('sva-accelerator', (p) => ({ ...p, fault: { ...p.fault!, priCost: ps(cost) } }));
       const m = new SimMachine({ seed: 1, data: false, devices: [{ name: 'd', profile: prof }] });
       const p = m.spawn();
       const base = p.mmap(32, 'anon', 'rw');

@@ -13,7 +13,7 @@ const PAGES = 64;
 /** The shipped NIC with its registration mode and fault section edited. */
 function nic(mode: 'pin' | 'odp', fault: Partial<Profile['fault']> = {}): Profile {
   const p = profile('rdma-nic');
-  return { ...p, registration: { mode }, fault: { ...p.fault, ...fault } };
+  return { ...p, registration: { mode }, fault: { ...p.fault!, ...fault } };
 }
 
 /** One NIC kernel writing a CPU-populated buffer of PAGES pages; `during(m, p, base)` runs mid-kernel. */
@@ -88,13 +88,13 @@ describe('RDMA registration: pin vs odp (registration.mode)', () => {
   it('fault.serviceLatency and fault.perFaultCost time ODP faults: doubling them lengthens the kernel; pin mode ignores them', () => {
     const len = (d: { kernels: readonly { startPs: number; endPs: number }[] }) => d.kernels[0].endPs - d.kernels[0].startPs;
     const base = nic('odp');
-    const slow = nic('odp', { serviceLatency: (2 * base.fault.serviceLatency) as TimePs });
-    const slower = nic('odp', { perFaultCost: (base.fault.perFaultCost * 4) as TimePs, batchSize: 8, bufferCapacity: 64 });
+    const slow = nic('odp', { serviceLatency: (2 * base.fault!.serviceLatency) as TimePs });
+    const slower = nic('odp', { perFaultCost: (base.fault!.perFaultCost * 4) as TimePs, batchSize: 8, bufferCapacity: 64 });
     const fast8 = nic('odp', { batchSize: 8, bufferCapacity: 64 });
     expect(len(run(slow).d)).toBeGreaterThan(len(run(base).d));
     expect(len(run(slower).d)).toBeGreaterThan(len(run(fast8).d));
     expect(run(slow).d.time.faultService).toBeGreaterThan(run(base).d.time.faultService);
-    expect(len(run(nic('pin', { serviceLatency: (10 * base.fault.serviceLatency) as TimePs })).d)).toBe(len(run(nic('pin')).d));
+    expect(len(run(nic('pin', { serviceLatency: (10 * base.fault!.serviceLatency) as TimePs })).d)).toBe(len(run(nic('pin')).d));
   });
 
   it('fault.batchSize bounds the faults one ODP batch resolves, and fault.bufferCapacity drops faults past it', () => {
@@ -117,7 +117,7 @@ describe('RDMA registration: pin vs odp (registration.mode)', () => {
   });
 
   it('fault.replayPolicy: block resumes only the QPs a batch served, batch resumes every stalled QP (which fault again)', () => {
-    const lanes = (replayPolicy: Profile['fault']['replayPolicy']) => {
+    const lanes = (replayPolicy: NonNullable<Profile['fault']>['replayPolicy']) => {
       const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic('odp', { batchSize: 1, bufferCapacity: 64, replayPolicy }) }] });
       const p = m.spawn();
       const base = p.mmap(8, 'anon', 'rw');

@@ -318,7 +318,12 @@ export const ProfileSchema = z
     driver: z.enum(DRIVER_KINDS),
     memory: MemorySchema,
     link: LinkSchema,
-    fault: FaultSchema,
+    /**
+     * How the device's faults are serviced. Required where the device faults (hmm-mirror; sva
+     * with PRI; pinning with odp registration); refused where it never does (pinning with pin
+     * registration pins up front; sva without PRI pins up front), so no number sits unread.
+     */
+    fault: FaultSchema.optional(),
     copyEngines: CopyEnginesSchema.optional(),
     /** Measured or fitted bandwidth by transfer size; interpolated log-linearly in size. */
     transferCurve: TransferCurveSchema.optional(),
@@ -337,12 +342,23 @@ export const ProfileSchema = z
     const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if (p.kind === 'sva-accelerator' && p.driver !== 'sva') bad(['driver'], `an sva-accelerator uses driver sva, not ${p.driver}`);
     const pri = p.iommu?.pri ?? true;
-    if (p.driver === 'sva' && pri && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
-    if (p.driver === 'sva' && !pri && p.fault.priCost !== undefined) bad(['fault', 'priCost'], 'priCost is the PRI round trip, and iommu.pri is false: remove it');
-    if (p.driver !== 'sva' && p.fault.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
+    if (p.driver === 'sva' && pri && p.fault !== undefined && p.fault.priCost === undefined) bad(['fault', 'priCost'], 'driver sva needs fault.priCost (the PCIe PRI page-request round trip)');
+    if (p.driver !== 'sva' && p.fault?.priCost !== undefined) bad(['fault', 'priCost'], `priCost applies only to driver sva, not ${p.driver}`);
     if (p.iommu !== undefined && p.driver !== 'sva') bad(['iommu'], `iommu applies only to driver sva, not ${p.driver}`);
     if (p.driver === 'sva' && p.iommu?.pasid === false) bad(['iommu', 'pasid'], 'driver sva shares the process address space through a PASID (iommu_sva_bind_device fails without one); use driver pinning for a device without PASID');
     if (p.driver === 'hmm-mirror' && p.copyEngines === undefined) bad(['copyEngines'], 'driver hmm-mirror migrates pages and needs copyEngines');
+    const faults = p.driver === 'hmm-mirror' || (p.driver === 'sva' && pri) || (p.driver === 'pinning' && p.registration?.mode === 'odp');
+    if (faults && p.fault === undefined) {
+      bad(['fault'], `a ${p.driver} device${p.driver === 'pinning' ? ' with odp registration' : p.driver === 'sva' ? ' with PRI' : ''} takes page faults and needs a fault section`);
+      return;
+    }
+    if (!faults && p.fault !== undefined) {
+      bad(['fault'], p.driver === 'pinning'
+        ? 'a pinning device with pin registration pins its regions up front and never faults: remove the fault section (or use registration mode odp)'
+        : 'an sva device without PRI (iommu.pri false) pins its regions up front and never faults: remove the fault section');
+      return;
+    }
+    if (p.fault === undefined) return;
     for (const k of MIRROR_FAULT_FIELDS) {
       if (p.driver === 'hmm-mirror' && p.fault[k] === undefined) bad(['fault', k], `driver hmm-mirror needs fault.${k} (see profiles/README.md: how a fault's cost is decomposed)`);
     }
@@ -369,7 +385,16 @@ export type PeerLinkKind = (typeof PEER_LINK_KINDS)[number];
 export type MemoryProfile = Profile['memory'];
 export type LinkProfile = Profile['link'];
 export type PeerLinkProfile = NonNullable<LinkProfile['peer']>;
-export type FaultProfile = Profile['fault'];
+export type FaultProfile = NonNullable<Profile['fault']>;
+
+/**
+ * The fault section of a profile whose driver faults (the schema requires it there).
+ * @throws Error for a profile that never faults (pinning with pin registration, SVA without PRI)
+ */
+export function faultOf(p: Profile): FaultProfile {
+  if (p.fault === undefined) throw new Error(`profile ${p.name}: the ${p.driver} driver asked for the fault section of a device that never faults`);
+  return p.fault;
+}
 export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
 export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];

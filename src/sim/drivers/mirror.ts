@@ -34,7 +34,7 @@ import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_F
 import { FaultBuffer, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
-import type { Profile } from '../../devices/profile/schema.ts';
+import { faultOf, type Profile } from '../../devices/profile/schema.ts';
 import { effectiveBandwidth } from '../../devices/profile/load.ts';
 import { computePrefetch } from '../../policy/prefetch.ts';
 import { CPU, type ProcessorId } from '../../policy/types.ts';
@@ -175,7 +175,7 @@ export class HmmMirrorDevice extends TimedDevice {
     super(ctx, index, name, profile, quantumPs);
     this.policies = opts.policies;
     this.thrashingParams = opts.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(opts.policies.thrashing) : null;
-    this.buffer = new FaultBuffer(profile.fault.bufferCapacity);
+    this.buffer = new FaultBuffer(faultOf(profile).bufferCapacity);
     const ce = profile.copyEngines!;
     this.ce = new CopyEngines(ctx.transfers, name, ce.count, ce.bandwidth, ctx.spans);
     const chunkPages = profile.memory.chunkSize / 4096;
@@ -208,14 +208,14 @@ export class HmmMirrorDevice extends TimedDevice {
     const sp = this.spaceOf(lane.run.mm);
     let e = sp.pt.get(vpn);
     let restorePs = 0;
-    if (e === undefined && !this.profile.fault.replayable) {
+    if (e === undefined && !this.fault.replayable) {
       restorePs = this.restore(sp, vpn);
       e = sp.pt.get(vpn);
     }
     if (e === undefined || (write && e % 2 === 0)) {
       // A non-replayable device cannot retry: a write to a page the restore mapped read-only is
       // a VM fault that kills the queue, as with XNACK off.
-      if (!this.profile.fault.replayable) {
+      if (!this.fault.replayable) {
         this.countFault(lane, t);
         this.metrics.faults.fatal++;
         lane.run.kill(lane);
@@ -287,7 +287,7 @@ export class HmmMirrorDevice extends TimedDevice {
 
   private serviceBatch(t0: number): void {
     this.serviceQueued = false;
-    const f = this.profile.fault;
+    const f = this.fault;
     const entries = this.buffer.fetch(f.batchSize, t0);
     if (entries.length === 0) {
       const next = this.buffer.oldestTime();
@@ -403,7 +403,7 @@ export class HmmMirrorDevice extends TimedDevice {
     // KFD and drm_gpusvm work on a whole aligned window (svm_range granularity, gpusvm range)
     // around a faulting page: it migrates with the fault when the fault migrates, and is
     // collected (hmm_range_fault) and mapped with it either way.
-    const window = this.windowPages(mm, toMap.map((f) => f.vpn), this.profile.fault.migrateWindow);
+    const window = this.windowPages(mm, toMap.map((f) => f.vpn), this.fault.migrateWindow);
     const windowed = toMigrate.length > 0 ? window.filter((v) => !this.isResidentHere(mm, v)) : [];
     if (this.mem) busyKeys.add(this.mem.keyOf(sp.space, toMap[0].vpn));
     if (!sp.blockMigrations.has(block)) rec.num_new_vablock++;
@@ -738,7 +738,7 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Replay: per the profile's policy, wake lanes; start the next batch if faults wait. */
   private endBatch(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
     rec.time = Math.floor((now - t0) / 1000);
-    const policy = this.profile.fault.replayPolicy;
+    const policy = this.fault.replayPolicy;
     const more = this.buffer.length > 0;
     if (policy === 'once' && more) {
       // ONCE: keep servicing until the buffer is empty, then replay.
@@ -846,7 +846,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.pagesOut += movedVpns.length;
     this.metrics.bytesOut += movedVpns.length * 4096;
     const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
-    const fp = this.profile.fault;
+    const fp = this.fault;
     const bytes = n * 4096;
     const cost = fp.cpuFaultCost! + fp.perPageCost! * n + Math.ceil((bytes / effectiveBandwidth(this.profile, bytes, 'd2h')) * 1e12);
     if (route) this.ctx.syncCopy(route, bytes, this.ctx.engine.now);
@@ -865,12 +865,12 @@ export class HmmMirrorDevice extends TimedDevice {
    * pages; only the price follows 6.19's MIGRATE_VMA_SELECT_COMPOUND.
    */
   private isWholeFolio(s: number, e: number): boolean {
-    return this.profile.fault.perFolioCost !== undefined && s % 512 === 0 && e - s === 512;
+    return this.fault.perFolioCost !== undefined && s % 512 === 0 && e - s === 512;
   }
 
   /** Bind cost of the mapping ops since the last call: per op plus per device PTE written, ps. */
   private bindPs(rec: BatchRecord): number {
-    const f = this.profile.fault;
+    const f = this.fault;
     const ps = rec.num_mapping_ops * f.bindCost! + this.bindEntries * f.bindPerEntry!;
     this.bindEntries = 0;
     return ps;
@@ -912,7 +912,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.ctx.actor = this.index;
     this.remap(sp, vpns, writes, rec);
     this.ctx.actor = actor;
-    const f = this.profile.fault;
+    const f = this.fault;
     const bind = this.bindPs(rec);
     const ps = f.serviceLatency + f.replayCost! + bind + this.ctx.takeSyncPs();
     this.metrics.replays++;
@@ -932,7 +932,7 @@ export class HmmMirrorDevice extends TimedDevice {
    * growth; without a density prefetcher (nouveau, dmirror), the page alone.
    */
   private cpuFaultRange(mm: Mm, vma: Vma, vpn: number): [number, number] {
-    const window = this.profile.fault.cpuFaultWindow;
+    const window = this.fault.cpuFaultWindow;
     if (window !== undefined) {
       const w = window / 4096;
       return [Math.max(Math.floor(vpn / w) * w, vma.start), Math.min(Math.floor(vpn / w) * w + w, vma.end)];

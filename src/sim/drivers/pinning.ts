@@ -26,7 +26,7 @@ import { hmmRangeFault, newHmmRange, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_P
 import { DeviceMemory } from '../../devices/device-memory.ts';
 import { FaultBuffer, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
-import type { Profile, RegistrationMode } from '../../devices/profile/schema.ts';
+import { faultOf, type Profile, type RegistrationMode } from '../../devices/profile/schema.ts';
 import { CPU } from '../../policy/types.ts';
 import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
@@ -106,7 +106,8 @@ export class PinningDevice extends TimedDevice {
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, private readonly owner: object) {
     super(ctx, index, name, profile, quantumPs);
     this.mode = registrationMode(profile);
-    this.faultQueue = new FaultBuffer(profile.fault.bufferCapacity);
+    // Pin mode never faults (the schema refuses a fault section there): its queue stays empty.
+    this.faultQueue = new FaultBuffer(this.mode === 'odp' ? faultOf(profile).bufferCapacity : 1);
     const chunkPages = profile.memory.chunkSize / 4096;
     // ODP works in place on host memory (the schema refuses odp with device memory).
     this.mem = this.mode === 'pin' && profile.memory.capacity >= profile.memory.chunkSize
@@ -287,7 +288,7 @@ export class PinningDevice extends TimedDevice {
    */
   private service(t0: number): void {
     this.queued = false;
-    const f = this.profile.fault;
+    const f = this.fault;
     const entries = this.faultQueue.fetch(f.batchSize, t0);
     if (entries.length === 0) return;
     this.servicing = true;
@@ -350,7 +351,7 @@ export class PinningDevice extends TimedDevice {
     rec.time = Math.floor((now - t0) / 1000);
     this.records.push(rec);
     this.servicing = false;
-    const policy = this.profile.fault.replayPolicy;
+    const policy = this.fault.replayPolicy;
     if (policy === 'once' && this.faultQueue.length > 0) {
       this.held.push(...entries);
       this.request(now);

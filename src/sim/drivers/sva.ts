@@ -22,7 +22,7 @@ import { PG_DIRTY } from '../../mm/page.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
 import { getUserPages, putUserPages } from '../../mm/gup.ts';
 import { FaultBuffer, type FaultEntry } from '../../devices/fault-buffer.ts';
-import type { Profile } from '../../devices/profile/schema.ts';
+import { faultOf, type Profile } from '../../devices/profile/schema.ts';
 import { CPU } from '../../policy/types.ts';
 import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
@@ -51,8 +51,9 @@ export class SvaDevice extends TimedDevice {
 
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number) {
     super(ctx, index, name, profile, quantumPs);
-    this.prq = new FaultBuffer(profile.fault.bufferCapacity);
     this.pri = profile.iommu?.pri ?? true;
+    // Without PRI the device never sends a page request (the schema refuses a fault section).
+    this.prq = new FaultBuffer(this.pri ? faultOf(profile).bufferCapacity : 1);
     this.ats = profile.iommu?.ats ?? true;
   }
 
@@ -196,7 +197,7 @@ export class SvaDevice extends TimedDevice {
    */
   private service(t0: number): void {
     this.queued = false;
-    const f = this.profile.fault;
+    const f = this.fault;
     const entries = this.prq.fetch(f.batchSize, t0);
     if (entries.length === 0) return;
     this.servicing = true;

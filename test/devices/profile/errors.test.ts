@@ -6,7 +6,7 @@ import { listProfiles, parseProfile, ProfileError } from '../../../src/devices/p
 
 // A minimal valid profile; line numbers are given so the expected positions can be checked.
 const LINES = [
-  '# tiny: a test device', //  1
+  'registration: { mode: odp } # tiny: a test NIC with On-Demand Paging, so it faults', //  1
   'name: tiny', //  2
   'description: a small test NIC', //  3
   'kind: nic', //  4
@@ -83,7 +83,7 @@ function issuesOf(text: string): readonly string[] {
 describe('profile error messages: one line FILE:LINE:COL: ...', () => {
   it('the fixture itself is valid', () => {
     const p = parseProfile(TEXT, 'tiny.yaml');
-    expect(p.fault.batchSize).toBe(1);
+    expect(p.fault!.batchSize).toBe(1);
     expect(p.memory.chunkSize).toBe(2 * 1024 * 1024); // default
     expect(p.policy).toEqual({});
   });
@@ -107,7 +107,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
 
   it('missing field', () => {
     expect(errorOf(edit(16))).toBe('tiny.yaml:13:1: fault: missing required field "batchSize"');
-    expect(errorOf(edit(4))).toBe('tiny.yaml:2:1: missing required field "kind"');
+    expect(errorOf(edit(4))).toBe('tiny.yaml:1:1: missing required field "kind"');
   });
 
   it('YAML syntax error', () => {
@@ -128,7 +128,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
     expect(errorOf(edit(16, '  batchSize: 65'))).toBe(
       'tiny.yaml:16:14: fault.batchSize: batchSize 65 exceeds bufferCapacity 64 (the driver clamps a batch to the fault buffer)',
     );
-    expect(errorOf(edit(5, 'driver: sva'))).toBe(
+    expect(errorOf(edit(1, '# tiny').replace('driver: pinning', 'driver: sva'))).toBe(
       'tiny.yaml:13:1: fault: driver sva needs fault.priCost (the PCIe PRI page-request round trip)',
     );
     expect(errorOf(edit(8, '  pageSizes: [4 KiB, 3 MiB]'))).toBe(
@@ -189,14 +189,19 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
   });
 
   it('registration.mode: pin or odp, only for driver pinning, odp only without device memory', () => {
-    expect(parseProfile(edit(5, 'driver: pinning', 'registration: { mode: odp }'), 'tiny.yaml').registration).toEqual({ mode: 'odp' });
-    expect(errorOf(edit(5, 'driver: pinning', 'registration: { mode: lazy }'))).toBe('tiny.yaml:6:23: registration.mode: expected one of pin, odp; got "lazy"');
-    expect(errorOf(edit(5, 'driver: pinning', 'registration: { mode: odp, pinOnRegister: false }'))).toBe(
-      'tiny.yaml:6:28: registration: unknown key "pinOnRegister" (expected one of: mode)',
+    // The fixture registers with odp on line 1.
+    expect(parseProfile(TEXT, 'tiny.yaml').registration).toEqual({ mode: 'odp' });
+    expect(errorOf(edit(1, 'registration: { mode: lazy }'))).toBe('tiny.yaml:1:23: registration.mode: expected one of pin, odp; got "lazy"');
+    expect(errorOf(edit(1, 'registration: { mode: odp, pinOnRegister: false }'))).toBe(
+      'tiny.yaml:1:28: registration: unknown key "pinOnRegister" (expected one of: mode)',
     );
-    expect(issuesOf(edit(5, 'driver: sva', 'registration: { mode: pin }'))).toContain('tiny.yaml:6:15: registration: registration applies only to driver pinning, not sva');
-    expect(errorOf(edit(7, '  capacity: 1 GiB', '  chunkSize: 2 MiB').replace('driver: pinning', 'driver: pinning\nregistration: { mode: odp }').replace('memory.capacity: estimate', 'memory.capacity: estimate\n  memory.chunkSize: estimate'))).toBe(
-      'tiny.yaml:6:23: registration.mode: registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin',
+    expect(issuesOf(edit(1, 'registration: { mode: pin }').replace('driver: pinning', 'driver: sva'))).toContain('tiny.yaml:1:15: registration: registration applies only to driver pinning, not sva');
+    expect(errorOf(edit(7, '  capacity: 1 GiB', '  chunkSize: 2 MiB').replace('memory.capacity: estimate', 'memory.capacity: estimate\n  memory.chunkSize: estimate'))).toBe(
+      'tiny.yaml:1:23: registration.mode: registration mode odp works in place on host memory; a device with memory (memory.capacity) copies its buffers in, which needs mode pin',
+    );
+    // Pin mode pins up front and never faults: the fault section is refused, not ignored.
+    expect(errorOf(edit(1, 'registration: { mode: pin }'))).toBe(
+      'tiny.yaml:14:3: fault: a pinning device with pin registration pins its regions up front and never faults: remove the fault section (or use registration mode odp)',
     );
   });
 

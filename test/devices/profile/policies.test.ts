@@ -22,7 +22,7 @@ describe('profile policy sections become registry choices', () => {
     const p = parseDevicePolicies(profilePolicies(prof));
     expect(p.thrashing).toEqual({ policy: 'thrashing-off' });
     expect(profilePolicies(prof).prefetch).toBeUndefined();
-    expect(prof.fault.migrateWindow).toBe(2 * 1024 * 1024);
+    expect(prof.fault!.migrateWindow).toBe(2 * 1024 * 1024);
   });
   it('profiles without policies leave the defaults', () => {
     expect(profilePolicies(load('rdma-nic'))).toEqual({});

@@ -81,10 +81,10 @@ describe('pascal-pcie3', () => {
     expect(p.driver).toBe('hmm-mirror');
     expect(p.link.pcie).toEqual({ gen: 3, width: 16 });
     // UVMSmart's 45 µs far fault is the whole cost of one fault: 44 µs per batch + 1 µs for the fault.
-    expect(p.fault.serviceLatency + p.fault.perFaultCost).toBe(us(45));
-    expect(p.fault.batchSize).toBe(256);
-    expect(p.fault.replayPolicy).toBe('batch-flush');
-    expect(p.fault.coalesceDuplicates).toBe(true);
+    expect(p.fault!.serviceLatency + p.fault!.perFaultCost).toBe(us(45));
+    expect(p.fault!.batchSize).toBe(256);
+    expect(p.fault!.replayPolicy).toBe('batch-flush');
+    expect(p.fault!.coalesceDuplicates).toBe(true);
     expect(p.memory.chunkSize).toBe(mib(2));
     expect(p.memory.pageSizes).toEqual([kib(4), kib(64), mib(2)]);
   });
@@ -169,7 +169,7 @@ describe('other profiles', () => {
     const sva = get('sva-accelerator');
     expect(sva.kind).toBe('sva-accelerator');
     expect(sva.driver).toBe('sva');
-    expect(sva.fault.priCost).toBeGreaterThan(0);
+    expect(sva.fault!.priCost).toBeGreaterThan(0);
     const nic = get('rdma-nic');
     expect(nic.kind).toBe('nic');
     expect(nic.driver).toBe('pinning');
