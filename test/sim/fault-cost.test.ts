@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../src/devices/profile/schema.ts';
 import { singleFault } from '../../src/faultbench/latency.ts';
-import { DEV, alignedRegion, cpuWrite, kernelStep, machine, pageLanes, runScript, type KernelTiming, type Step } from '../../src/faultbench/harness.ts';
+import { DEV, PEER, withoutPeer, alignedRegion, cpuWrite, kernelStep, machine, pageLanes, runScript, type KernelTiming, type Step } from '../../src/faultbench/harness.ts';
 import { profile } from './helpers.ts';
 
 const US = 1_000_000;
@@ -124,6 +124,28 @@ describe('migrate_to_ram on UVM goes through the density prefetcher', () => {
     const withPrefetch = walkBack(undefined);
     expect(withPrefetch).toBeGreaterThan(1);
     expect(withPrefetch).toBeLessThanOrEqual(2 * Math.log2(512) + 6);
+  });
+});
+
+describe('a device pulling a peer\'s private pages across address-space groups', () => {
+  // Two MI250X GCDs without their XGMI link: the second device's hmm_range_fault reaches the
+  // first one's device-private pages, whose driver moves its whole 2 MiB window back to RAM on
+  // the first call (svm_migrate_to_ram), not one page per fault one after another.
+  it('pays one migrate_to_ram per window (KFD), not one per page', () => {
+    const p = withoutPeer(profile('mi250x-xnack'));
+    const m = machine(p, 1, { peer: true });
+    const proc = m.spawn();
+    const base = alignedRegion(proc, 512);
+    const all = Array.from({ length: 512 }, (_, i) => base + i);
+    const ok = runScript(m, [
+      () => cpuWrite(m, proc, base, 512),
+      kernelStep(m, DEV, proc, { name: 'first', lanes: pageLanes(all, true), computePs: 0, accessBytes: 64 }),
+      kernelStep(m, PEER, proc, { name: 'second', lanes: pageLanes(all, false), computePs: 0, accessBytes: 64 }),
+    ], LIMIT);
+    expect(ok).toBe(true);
+    expect(m.device(DEV).metrics.pagesOut).toBe(512);
+    expect(m.device(PEER).metrics.pagesIn).toBe(512);
+    expect(m.sys.stats.migrateToRam).toBe(1);
   });
 });
 
