@@ -14,15 +14,23 @@ import { PIN_PAGE_PS } from '../../src/sim/drivers/pinning.ts';
 import { formatTime } from '../../src/units/time.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 
+/**
+ * A machine whose NIC, in pin mode (ibv_reg_mr pins at registration; ODP would fault instead),
+ * has stored into 32 pages of pinned host memory with 4 lanes of 256-byte writes.
+ */
+function pinnedNicWrites(): SimMachine {
+  const nic = { ...profile('rdma-nic'), registration: { mode: 'pin' as const } };
+  const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic }] });
+  const p = m.spawn();
+  const base = p.mmap(32, 'anon', 'rw');
+  m.launch('nic0', p, { name: 'rx', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base, pages: 32 }] });
+  m.run();
+  return m;
+}
+
 describe('remote accesses are booked on the direction the data moves', () => {
   it('an RDMA NIC storing into pinned host memory loads the NIC->host direction only', () => {
-    // The NIC in pin mode (ibv_reg_mr pins at registration); ODP would fault instead.
-    const nic = { ...profile('rdma-nic'), registration: { mode: 'pin' as const } };
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic }] });
-    const p = m.spawn();
-    const base = p.mmap(32, 'anon', 'rw');
-    m.launch('nic0', p, { name: 'rx', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base, pages: 32 }] });
-    m.run();
+    const m = pinnedNicWrites();
     const links = m.results('nic-write').links;
     const bytes = (id: string) => links.find((l) => l.id === id)?.bytes ?? 0;
     expect(bytes('nic0->rc0')).toBe(32 * 256);
@@ -235,13 +243,7 @@ describe('lane time says it is summed over lanes', () => {
 
 describe('the pinning driver\'s time is its own', () => {
   it('pin_user_pages time is booked as pinning, not as fault service, and shows under that name', () => {
-    // The NIC in pin mode (ibv_reg_mr pins at registration); ODP would fault instead.
-    const nic = { ...profile('rdma-nic'), registration: { mode: 'pin' as const } };
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic }] });
-    const p = m.spawn();
-    const base = p.mmap(32, 'anon', 'rw');
-    m.launch('nic0', p, { name: 'rx', lanes: streamLanes(base, 32, 4, true), computePs: 1000, accessBytes: 256, regions: [{ base, pages: 32 }] });
-    m.run();
+    const m = pinnedNicWrites();
     const r = m.results('pin');
     const d = r.devices[0];
     expect(d.faults.raised).toBe(0);
