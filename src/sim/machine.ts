@@ -27,6 +27,7 @@ import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
+import { appendAll } from '../units/append.ts';
 
 /** A device of the machine: a name (its topology endpoint id), a profile and its policies. */
 export interface DeviceConfig {
@@ -503,8 +504,8 @@ export class SimMachine implements SimContext {
     for (const d of this.devices) {
       d.finalizeMetrics();
       if (d instanceof HmmMirrorDevice || d instanceof SvaDevice || d instanceof PinningDevice) {
-        batches.push(...d.records.filter((r) => r.batch >= 0));
-        latencies.push(...d.latencies);
+        appendAll(batches, d.records.filter((r) => r.batch >= 0));
+        appendAll(latencies, d.latencies);
       }
     }
     batches.sort((a, b) => a.start_time - b.start_time || a.device.localeCompare(b.device) || a.batch - b.batch);

@@ -51,6 +51,7 @@ import { TimedDevice, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import { newBatchRecord } from '../metrics.ts';
 import type { BatchRecord } from '../results.ts';
+import { appendAll } from '../../units/append.ts';
 
 /** Device page-table entry: pfn * 2 + writable. */
 type DptEntry = number;
@@ -744,7 +745,7 @@ export class HmmMirrorDevice extends TimedDevice {
       // ONCE: keep servicing until the buffer is empty, then replay.
       this.records.push(rec);
       this.servicing = false;
-      this.pendingEntries.push(...entries);
+      appendAll(this.pendingEntries, entries);
       this.requestService(now);
       return;
     }

@@ -32,6 +32,7 @@ import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import type { BatchRecord } from '../results.ts';
+import { appendAll } from '../../units/append.ts';
 
 /**
  * Cost of pinning one page (get_user_pages walk + refcount + IOMMU map), ps. ESTIMATE: no
@@ -126,7 +127,7 @@ export class PinningDevice extends TimedDevice {
       // ib_umem_odp_get: nothing is pinned or mapped; the MR only subscribes to invalidations.
       // An ODP MR maps PAGE_SIZE entries (umem_odp page_shift = PAGE_SHIFT; hugetlb ODP MRs are
       // not modelled).
-      reg.pageSize.push(...regions.map(() => 1));
+      appendAll(reg.pageSize, regions.map(() => 1));
       for (const r of regions) reg.notifiers.push(mm.notifiers.insert(r.base, r.pages, (sub, range, cur) => this.invalidate(mm, reg, sub, range, cur)));
       this.regs.set(run, reg);
       start(this.ctx.engine.now);
@@ -142,7 +143,7 @@ export class PinningDevice extends TimedDevice {
         const got = getUserPages(mm, r.base, r.pages, { write: true, pin: true, longterm: true });
         if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
         got.forEach((pfn, i) => reg.pinned.set(r.base + i, pfn));
-        reg.pfnList.push(...got);
+        appendAll(reg.pfnList, got);
         pages += r.pages;
       }
     } finally {
@@ -353,7 +354,7 @@ export class PinningDevice extends TimedDevice {
     this.servicing = false;
     const policy = this.fault.replayPolicy;
     if (policy === 'once' && this.faultQueue.length > 0) {
-      this.held.push(...entries);
+      appendAll(this.held, entries);
       this.request(now);
       return;
     }

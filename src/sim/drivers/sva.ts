@@ -29,6 +29,7 @@ import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import type { BatchRecord } from '../results.ts';
 import { PIN_PAGE_PS, PinningError } from './pinning.ts';
+import { appendAll } from '../../units/append.ts';
 
 /** A device serviced by the SVA driver. */
 export class SvaDevice extends TimedDevice {
@@ -69,7 +70,7 @@ export class SvaDevice extends TimedDevice {
     for (const r of regions) {
       const got = getUserPages(run.mm, r.base, r.pages, { write: true, pin: true, longterm: true });
       if (typeof got === 'number') throw new PinningError(`${this.name}: pin_user_pages of ${r.pages} pages at vpn ${r.base} failed (errno ${-got})`);
-      pfns.push(...got);
+      appendAll(pfns, got);
     }
     this.pinnedBy.set(run, pfns);
     this.metrics.pinnedPages += pfns.length;
