@@ -123,12 +123,12 @@ function triadLanes(a: number, b: number, c: number, pages: number, lanes: numbe
 }
 
 /** A GPU kernel over CPU-written memory; returns its time and the device's batch records. */
-function gpuRun(p: Profile, policies: object | undefined, setup: (m: ReturnType<typeof machine>, proc: ReturnType<ReturnType<typeof machine>['spawn']>) => { init: Step[]; lanes: LaneProgram[] }) {
+function gpuRun(p: Profile, policies: object | undefined, setup: (m: ReturnType<typeof machine>, proc: ReturnType<ReturnType<typeof machine>['spawn']>) => { init: Step[]; lanes: LaneProgram[]; regions?: { base: number; pages: number }[] }) {
   const m = machine(p, 1, { policies });
   const proc = m.spawn();
-  const { init, lanes } = setup(m, proc);
+  const { init, lanes, regions } = setup(m, proc);
   const k: KernelTiming = { startPs: 0, endPs: -1 };
-  const ok = runScript(m, [...init, kernelStep(m, DEV, proc, { name: 'kernel', lanes, computePs: 0, accessBytes: 64 }, k)], LIMIT);
+  const ok = runScript(m, [...init, kernelStep(m, DEV, proc, { name: 'kernel', lanes, computePs: 0, accessBytes: 64, regions }, k)], LIMIT);
   if (!ok) throw new Error(`validate: the ${p.name} run did not finish within ${LIMIT / MS} ms of simulated time`);
   const d = m.device(DEV);
   const records: BatchRecord[] = d instanceof HmmMirrorDevice ? d.records.filter((r) => r.batch >= 0) : [];
@@ -163,9 +163,9 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** One fault on the first page of a 2 MiB range the CPU wrote; the device migrates its window. */
-function rangeFault(name: string) {
+function rangeFault(name: string, kind: 'anon' | 'thp' = 'anon') {
   return gpuRun(profile(name), NO_PREFETCH, (m, proc) => {
-    const base = alignedRegion(proc, 512);
+    const base = alignedRegion(proc, 512, kind);
     return { init: [() => cpuWrite(m, proc, base, 512)], lanes: pageLanes([base], false) };
   });
 }
@@ -197,13 +197,14 @@ export const CHECKS: readonly Check[] = [
     what: 'per-batch service time of the linear walk (128 MiB): the 5th to 95th percentile band',
     source: 'tallendev/uvm-eval 632b47bb paper-figs/linear-0-log-1048576 (anchors-2026.md section 3 row 3): 0.05-1.9 ms per batch',
     heldOut: ['section 3 row 3', 'linear-0-log'],
+    knownMiss: 'the model\'s linear-walk batches are all alike (same faults, same VA blocks, no driver jitter), so it has no spread; the real batches vary with how many VA blocks they touch',
     run: () => {
       const t = linearWalk(128 * MIB).records.map((r) => r.time / 1e6).sort((a, b) => a - b); // ns → ms
       const lo = quantile(t, 0.05), hi = quantile(t, 0.95);
       return {
         published: '0.05-1.9 ms', model: `${fmt(lo)}-${fmt(hi)} ms`,
-        tolerance: 'the band must lie inside 0.035-2.5 ms (±30 % on each end: a scatter plot read by eye)',
-        pass: lo >= 0.035 && hi <= 2.5,
+        tolerance: 'each end within ±30 % of the published one (a scatter plot read by eye)',
+        pass: within(lo, 0.05, 0.3) && within(hi, 1.9, 0.3),
       };
     },
   },
@@ -248,7 +249,7 @@ export const CHECKS: readonly Check[] = [
     id: 'pcie3-uvm-migration-throughput',
     vendor: 'NVIDIA',
     profiles: ['volta-titanv'],
-    what: 'UVM migration throughput with the driver prefetcher on PCIe 3: bytes migrated / time spent copying',
+    what: 'UVM migration throughput with the driver prefetcher on PCIe 3: bytes migrated / time spent copying (this checks the copy path of a prefetching UVM run, calibrated on cudaMemcpy, against UVM\'s own migrations on another testbed)',
     source: 'rice-systems/uvm-rmt-benchmarks b9372253 data-pcie-3/fir/prefetch-1-0.txt (anchors-uvm.md c.4): ~12.3 GB/s',
     heldOut: ['uvm-rmt-benchmarks', 'anchors-uvm.md c.4'],
     run: () => {
@@ -267,36 +268,48 @@ export const CHECKS: readonly Check[] = [
     id: 'mi250x-xnack-off-like-pinned',
     vendor: 'AMD',
     profiles: ['mi250x-noxnack'],
-    what: 'managed memory with XNACK off runs like pinned host memory: the same kernel (16 MiB the CPU wrote, read 20 times) on managed memory and on host memory mapped in place',
+    what: 'managed memory with XNACK off runs like pinned host memory: the time per pass of a kernel re-reading 16 MiB the CPU wrote, on mi250x-noxnack (queue restore, no faults) and on the same GPU reading pinned host memory in place (the pinning driver, no device copy)',
     source: 'anchors-uvm.md c.11 (niconiconi XNACK note: without XNACK, managed memory "behaves like pinned host memory")',
     heldOut: ['anchors-uvm.md c.11'],
     run: () => {
-      const run = (policies: object | undefined) => gpuRun(profile('mi250x-noxnack'), policies, (m, proc) => {
-        const pages = 16 * MIB / 4096;
-        const base = alignedRegion(proc, pages);
-        return { init: [() => cpuWrite(m, proc, base, pages)], lanes: regionLanes(base, pages, 64, 4, false, 20) };
-      });
-      const managed = run(undefined);
-      // Pinned host memory: pages stay where the CPU put them and the device maps them there.
-      const pinned = run({ placement: { policy: 'map-remote', populateOn: 'system' }, prefetch: { policy: 'prefetch-none' } });
+      // Per pass = (60 passes - 20 passes) / 40: the steady state, without each driver's set-up
+      // (queue restore against pin_user_pages), which the claim is not about.
+      const perPass = (p: Profile) => {
+        const t = (passes: number) => gpuRun(p, undefined, (m, proc) => {
+          const pages = 16 * MIB / 4096;
+          const base = alignedRegion(proc, pages);
+          return { init: [() => cpuWrite(m, proc, base, pages)], lanes: regionLanes(base, pages, 64, 4, false, passes), regions: [{ base, pages }] };
+        });
+        const short = t(20), long = t(60);
+        return { ps: (long.ps - short.ps) / 40, migrated: long.d.metrics.pagesIn };
+      };
+      const gpu = profile('mi250x-noxnack');
+      const managed = perPass(gpu);
+      // hipHostMalloc-style pinned host memory on the same GPU: pinned and mapped in place by the
+      // pinning driver (no device memory to copy into), a code path apart from the queue restore.
+      const pinned = perPass({ ...gpu, driver: 'pinning', fault: undefined, registration: { mode: 'pin' }, memory: { ...gpu.memory, capacity: 0 as Profile['memory']['capacity'] } });
       const ratio = managed.ps / pinned.ps;
       return {
-        published: 'the same time (ratio 1)', model: `ratio ${fmt(ratio)}, ${managed.d.metrics.pagesIn} pages migrated`,
-        tolerance: '±10 %: the claim is qualitative; nothing may migrate', pass: within(ratio, 1, 0.1) && managed.d.metrics.pagesIn === 0,
+        published: 'the same time (ratio 1)', model: `ratio ${fmt(ratio)} per pass, ${managed.migrated} pages migrated`,
+        tolerance: '±10 % and nothing migrated: the claim is about the mechanism; its magnitude ("up to 4000 %" against device memory) needs device-memory bandwidth, which the model does not charge local accesses',
+        pass: within(ratio, 1, 0.1) && managed.migrated === 0,
       };
     },
   },
   {
-    id: 'xe2-thp-fault-copy',
+    id: 'xe2-thp-fault-total',
     vendor: 'Intel',
     profiles: ['xe2-bmg-thp'],
-    what: 'the device copy of one 2 MiB SVM fault on the THP path',
-    source: 'anchors-2026.md section 3 row 8 (lexplain 15e09696: per-fault copy 165 -> 130 us with a low-latency migration queue)',
-    heldOut: ['section 3 row 8'],
+    what: 'one 2 MB SVM fault on THP-backed memory the CPU wrote, on the THP migration path: the whole fault (service, migrate, copy, bind, replay)',
+    source: 'anchors-2026.md section 3 row 7 (Dugast patch 4/4, 2025-12-16): THP path total 132 us; its 4 KiB-path figures calibrated the profile',
+    heldOut: ['THP path: total', 'total 132', 'migrate 128', 'copy 106'],
     run: () => {
-      const r = rangeFault('xe2-bmg-thp');
-      const us = r.records[0].batch_transfer / 1000; // ns → µs
-      return { published: '130 us', model: `${fmt(us)} us`, tolerance: '±25 %: the fault size is not stated (taken as 2 MB, IGT\'s SVM unit) nor the platform', pass: within(us, 130, 0.25) };
+      const r = rangeFault('xe2-bmg-thp', 'thp');
+      const us = r.ps / US;
+      return {
+        published: '132 us', model: `${fmt(us)} us`,
+        tolerance: '±25 %: the patch does not name its platform; the folio copy comes from a BMG measurement (row 9)', pass: within(us, 132, 0.25),
+      };
     },
   },
   {
@@ -356,7 +369,7 @@ export const CHECKS: readonly Check[] = [
     profiles: ['xe2-bmg'],
     what: '64 MiB migrated to VRAM range by range with one migration thread (the model: one fault per 2 MiB range, in turn)',
     source: 'anchors-2026.md section 3 row 9 (intel-xe list 2025-June/085564: 64 MB prefetch 4.35 GB/s with one thread)',
-    heldOut: ['section 3 row 9'],
+    heldOut: ['64 MB prefetch', '4.35'],
     knownMiss: 'the prefetch ioctl skips the per-fault path, and the calibration breakdown (row 7, Dec 2025, platform not stated) is slower per page than the June 2025 BMG prefetch; the model has no prefetch ioctl yet',
     run: () => {
       const ranges = 32;

@@ -53,9 +53,9 @@ describe('hetmem validate', () => {
   });
 
   it('runs from the CLI: --only picks checks, a bad flag is one line and exit 2', () => {
-    const ok = spawnSync(process.execPath, [join(ROOT, 'bin/hetmem.mjs'), 'validate', '--only', 'xe2-thp-fault-copy'], { encoding: 'utf8', cwd: ROOT });
+    const ok = spawnSync(process.execPath, [join(ROOT, 'bin/hetmem.mjs'), 'validate', '--only', 'xe2-thp-fault-total'], { encoding: 'utf8', cwd: ROOT });
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toMatch(/^PASS {7}xe2-thp-fault-copy \[Intel: xe2-bmg-thp\]/);
+    expect(ok.stdout).toMatch(/^PASS {7}xe2-thp-fault-total \[Intel: xe2-bmg-thp\]/);
     const bad = spawnSync(process.execPath, [join(ROOT, 'bin/hetmem.mjs'), 'validate', '--only', 'nope'], { encoding: 'utf8', cwd: ROOT });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

@@ -169,6 +169,8 @@ export class HmmMirrorDevice extends TimedDevice {
   readonly latencies: number[] = [];
   /** What the current batch migrated, for its CPU cost: 4 KiB pages, and whole 2 MiB folios (THP path). */
   private migrated = { pages: 0, folios: 0 };
+  /** VA blocks the current batch migrated as one folio: they bind as one device PTE. */
+  private readonly folioBlocks = new Set<number>();
   /** Device page-table entries written by mapping ops since the last bindPs(). */
   private bindEntries = 0;
 
@@ -298,6 +300,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.servicing = true;
     const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
     this.migrated = { pages: 0, folios: 0 };
+    this.folioBlocks.clear();
     const copies: PlannedCopy[] = [];
     const busyKeys = new Set<number>();
     // Group by (space, block) in service order.
@@ -518,6 +521,8 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const [s, e] of runs(vpns)) {
       const vma = mm.findVma(s);
       if (!vma || e > vma.end) continue;
+      // The compound path takes a THP (or an empty PMD) whole; 512 separate pages stay pages.
+      const folio = this.isWholeFolio(s, e) && this.folioSource(mm, s);
       const args = newMigrateVma(mm, vma, s, e, this.opts.owner, MIGRATE_VMA_SELECT_SYSTEM | this.selectDevice);
       this.selfMigrating = true;
       try {
@@ -558,8 +563,10 @@ export class HmmMirrorDevice extends TimedDevice {
           }
         }
         const n = moved.length - before;
-        if (this.isWholeFolio(s, e) && n === 512) this.migrated.folios++;
-        else this.migrated.pages += n;
+        if (folio && n === 512) {
+          this.migrated.folios++;
+          this.folioBlocks.add(s / 512);
+        } else this.migrated.pages += n;
         migrateVmaFinalize(args);
       } finally {
         this.selfMigrating = false;
@@ -663,7 +670,7 @@ export class HmmMirrorDevice extends TimedDevice {
         continue;
       }
       rec.num_mapping_ops++;
-      this.bindEntries += this.isWholeFolio(s, end) ? 1 : end - s;
+      this.bindEntries += this.isWholeFolio(s, end) && this.folioBlocks.has(s / 512) ? 1 : end - s;
       for (let i = 0; i < end - s; i++) {
         if (!(range.flags[i] & HMM_PFN_VALID)) continue;
         const pfn = range.pfns[i];
@@ -849,7 +856,9 @@ export class HmmMirrorDevice extends TimedDevice {
     const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
     const fp = this.fault;
     const bytes = n * 4096;
-    const cost = fp.cpuFaultCost! + fp.perPageCost! * n + Math.ceil((bytes / effectiveBandwidth(this.profile, bytes, 'd2h')) * 1e12);
+    // A whole folio comes back as one on the THP path (the device folio was migrated whole).
+    const cpuPs = this.isWholeFolio(start, end) && movedVpns.length === 512 ? fp.perFolioCost! : fp.perPageCost! * n;
+    const cost = fp.cpuFaultCost! + cpuPs + Math.ceil((bytes / effectiveBandwidth(this.profile, bytes, 'd2h')) * 1e12);
     if (route) this.ctx.syncCopy(route, bytes, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
@@ -867,6 +876,18 @@ export class HmmMirrorDevice extends TimedDevice {
    */
   private isWholeFolio(s: number, e: number): boolean {
     return this.fault.perFolioCost !== undefined && s % 512 === 0 && e - s === 512;
+  }
+
+  /**
+   * Whether the 2 MiB block at `s` can migrate as one folio (6.19 MIGRATE_VMA_SELECT_COMPOUND):
+   * a PMD-mapped THP, or nothing populated yet (the device allocates the folio).
+   */
+  private folioSource(mm: Mm, s: number): boolean {
+    const pmd = mm.pt.pmd(s);
+    if (!pmd) return true;
+    if (pmd.huge !== 0) return !this.ctx.sys.isHugeZero(ptePfn(pmd.huge));
+    for (let v = s; v < s + 512; v++) if (mm.pt.pte(v) !== 0) return false;
+    return true;
   }
 
   /** Bind cost of the mapping ops since the last call: per op plus per device PTE written, ps. */
