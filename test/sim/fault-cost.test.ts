@@ -130,6 +130,26 @@ describe('migrate_to_ram on UVM goes through the density prefetcher', () => {
   });
 });
 
+describe('fault.replayPolicy per-fault (Xe\'s page-fault response)', () => {
+  // Two lanes fault on pages of different blocks; batches of one. UVM-style replays wake every
+  // stalled lane, so the lane still waiting for its batch faults again; a per-fault response
+  // wakes only the lane it answers.
+  const raised = (replayPolicy: 'batch' | 'per-fault') => {
+    const p = withFault(profile('volta-titanv'), { batchSize: 1 });
+    const q = { ...p, fault: { ...p.fault!, replayPolicy } } as Profile;
+    const m = machine(q, 1, { policies: { prefetch: { policy: 'prefetch-none' } } });
+    const proc = m.spawn();
+    const base = alignedRegion(proc, 1024);
+    const ok = runScript(m, [kernelStep(m, DEV, proc, { name: 'two', lanes: pageLanes([base, base + 512], false), computePs: 0, accessBytes: 64 })], LIMIT);
+    expect(ok).toBe(true);
+    return m.device(DEV).metrics.faults;
+  };
+  it('answers only the serviced fault; batch replays make the other lane fault again', () => {
+    expect(raised('per-fault').raised).toBe(2);
+    expect(raised('batch').raised).toBeGreaterThan(2);
+  });
+});
+
 describe('a device pulling a peer\'s private pages across address-space groups', () => {
   // Two MI250X GCDs without their XGMI link: the second device's hmm_range_fault reaches the
   // first one's device-private pages, whose driver moves its whole 2 MiB window back to RAM on

@@ -116,6 +116,13 @@ describe('RDMA registration: pin vs odp (registration.mode)', () => {
     expect(small.faults.serviced).toBe(16);
   });
 
+  it('an ODP batch-flush counts the entries it drops, so raised faults still add up', () => {
+    const r = run(nic('odp', { batchSize: 1, bufferCapacity: 64, replayPolicy: 'batch-flush' }));
+    const f = r.d.faults;
+    expect(f.flushed).toBeGreaterThan(0);
+    expect(f.serviced + f.duplicates + f.coalesced + f.throttled + f.flushed + f.overflows + f.fatal + f.pending).toBe(f.raised);
+  });
+
   it('fault.replayPolicy: block resumes only the QPs a batch served, batch resumes every stalled QP (which fault again)', () => {
     const lanes = (replayPolicy: NonNullable<Profile['fault']>['replayPolicy']) => {
       const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic('odp', { batchSize: 1, bufferCapacity: 64, replayPolicy }) }] });

@@ -359,6 +359,7 @@ export const ProfileSchema = z
       return;
     }
     if (p.fault === undefined) return;
+    if (p.driver === 'sva' && p.fault.replayPolicy !== 'per-fault') bad(['fault', 'replayPolicy'], `a PRI response answers only its page-request group, so an sva device resumes per fault: replayPolicy per-fault, not ${p.fault.replayPolicy}`);
     for (const k of MIRROR_FAULT_FIELDS) {
       if (p.driver === 'hmm-mirror' && p.fault[k] === undefined) bad(['fault', k], `driver hmm-mirror needs fault.${k} (see profiles/README.md: how a fault's cost is decomposed)`);
     }

@@ -362,8 +362,9 @@ export class PinningDevice extends TimedDevice {
     this.metrics.replays++;
     const done = [...this.held.splice(0), ...entries];
     for (const e of done) this.latencies.push(now - e.time);
-    if (policy === 'batch-flush') this.faultQueue.flush(now);
-    const ids = policy === 'block' ? [...done.map((e) => e.lane), ...this.overflowed] : null;
+    if (policy === 'batch-flush') this.metrics.faults.flushed += this.faultQueue.flush(now).length;
+    // block and per-fault answer only the QPs whose faults were resolved.
+    const ids = policy === 'block' || policy === 'per-fault' ? [...done.map((e) => e.lane), ...this.overflowed] : null;
     this.overflowed.clear();
     if (ids === null) this.replayAll(now);
     else {

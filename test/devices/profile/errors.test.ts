@@ -128,7 +128,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
     expect(errorOf(edit(16, '  batchSize: 65'))).toBe(
       'tiny.yaml:16:14: fault.batchSize: batchSize 65 exceeds bufferCapacity 64 (the driver clamps a batch to the fault buffer)',
     );
-    expect(errorOf(edit(1, '# tiny').replace('driver: pinning', 'driver: sva'))).toBe(
+    expect(errorOf(edit(1, '# tiny').replace('driver: pinning', 'driver: sva').replace('replayPolicy: block', 'replayPolicy: per-fault'))).toBe(
       'tiny.yaml:13:1: fault: driver sva needs fault.priCost (the PCIe PRI page-request round trip)',
     );
     expect(errorOf(edit(8, '  pageSizes: [4 KiB, 3 MiB]'))).toBe(
