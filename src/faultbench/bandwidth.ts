@@ -76,7 +76,7 @@ export function migrate(profile: Profile, path: BandwidthPath, bytes: number, se
 function faultDriven(profile: Profile, path: Exclude<BandwidthPath, 'd2h'>, bytes: number, seed: number): Migration {
   const pages = bytes / 4096;
   const base0 = path === 'peer-ram' ? withoutPeer(profile) : profile;
-  const prof = withBatch(base0, Math.max(pages, faultOf(base0).batchSize));
+  const prof = withBatch(base0, Math.max(pages, faultOf(base0).batchSize!));
   const peer = path !== 'h2d';
   const m = machine(prof, seed, { peer, policies: { prefetch: { policy: 'prefetch-none' } } });
   const p = m.spawn();

@@ -47,13 +47,13 @@ export function hasMemory(p: Profile): boolean {
 /** The profile with a fault batch of `batchSize` (the buffer grows to hold at least one batch). */
 export function withBatch(p: Profile, batchSize: number): Profile {
   const f = faultOf(p);
-  return { ...p, fault: { ...f, batchSize, bufferCapacity: Math.max(f.bufferCapacity, batchSize) } };
+  return { ...p, fault: { ...f, batchSize, bufferCapacity: Math.max(f.bufferCapacity!, batchSize) } };
 }
 
 /** The profile with its fault buffer at least `entries` long. */
 export function withBuffer(p: Profile, entries: number): Profile {
   const f = faultOf(p);
-  return { ...p, fault: { ...f, bufferCapacity: Math.max(f.bufferCapacity, entries) } };
+  return { ...p, fault: { ...f, bufferCapacity: Math.max(f.bufferCapacity!, entries) } };
 }
 
 /** The profile with coalescing of duplicate faults on or off. */

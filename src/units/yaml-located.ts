@@ -346,7 +346,8 @@ export class YamlSource {
         ? (nearest ? this.offsetOf(parent) : (startOf(found.key) ?? this.root))
         : ((nearest && pf.viaIndex ? startOf(pf.node) : startOf(pf.key)) ?? startOf(pf.node) ?? this.root);
       // Zod reports an absent field as a wrong type, an enum miss, or a unit-parse failure.
-      const absent = zod !== undefined && (zod.code !== 'custom' || zod.params?.quantity === true);
+      // A schema's own cross-field rule may declare a field required too (params.missing).
+      const absent = zod !== undefined && (zod.code !== 'custom' || zod.params?.quantity === true || zod.params?.missing === true);
       if (absent && typeof last === 'string') {
         // A misspelt key is reported once, as an unknown key with a "did you mean".
         if (pf.exists && isMap(pf.node) && pf.node.items.some((p) => {

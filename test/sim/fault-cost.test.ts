@@ -2,7 +2,10 @@
 // time a fault takes by exactly what the profile says, and the Xe profiles reproduce the
 // per-fault breakdown they were calibrated on (anchors-2026.md section 3 row 7).
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Profile } from '../../src/devices/profile/schema.ts';
+import { parseProfile, PROFILES_DIR } from '../../src/devices/profile/load.ts';
 import { singleFault } from '../../src/faultbench/latency.ts';
 import { DEV, PEER, withoutPeer, alignedRegion, cpuWrite, kernelStep, machine, pageLanes, runScript, type KernelTiming, type Step } from '../../src/faultbench/harness.ts';
 import { profile } from './helpers.ts';
@@ -100,6 +103,11 @@ describe('the fault cost parts', () => {
     expect(off.d.metrics.pagesIn).toBe(0);
     expect(off.d.metrics.accesses.remote).toBe(1);
     expect(off.d.metrics.replays).toBe(1); // one queue restore
+    // Nothing reads the fault-batch or migration fields of such a device, so they are refused.
+    const text = readFileSync(join(PROFILES_DIR, 'mi250x-noxnack.yaml'), 'utf8');
+    expect(parseProfile(text, 'mi250x-noxnack.yaml').fault!.replayable).toBe(false);
+    expect(() => parseProfile(text.replace('  replayable: false\n', '  replayable: false\n  batchSize: 256\n').replace('sources:\n', 'sources:\n  fault.batchSize: estimate\n'), 'mi250x-noxnack.yaml'))
+      .toThrow(/fault\.batchSize: fault\.batchSize: a device without replayable faults \(replayable: false\) never services a fault batch or migrates on a fault, so nothing reads it: remove it/);
   });
 });
 

@@ -89,7 +89,7 @@ describe('RDMA registration: pin vs odp (registration.mode)', () => {
     const len = (d: { kernels: readonly { startPs: number; endPs: number }[] }) => d.kernels[0].endPs - d.kernels[0].startPs;
     const base = nic('odp');
     const slow = nic('odp', { serviceLatency: (2 * base.fault!.serviceLatency) as TimePs });
-    const slower = nic('odp', { perFaultCost: (base.fault!.perFaultCost * 4) as TimePs, batchSize: 8, bufferCapacity: 64 });
+    const slower = nic('odp', { perFaultCost: (base.fault!.perFaultCost! * 4) as TimePs, batchSize: 8, bufferCapacity: 64 });
     const fast8 = nic('odp', { batchSize: 8, bufferCapacity: 64 });
     expect(len(run(slow).d)).toBeGreaterThan(len(run(base).d));
     expect(len(run(slower).d)).toBeGreaterThan(len(run(fast8).d));

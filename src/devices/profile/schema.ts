@@ -146,7 +146,7 @@ export const FaultSchema = z
      */
     serviceLatency: DurationSchema,
     /** Per fault serviced after coalescing (translate to a VA space, look up the block, check residency), ps. */
-    perFaultCost: DurationSchema,
+    perFaultCost: DurationSchema.optional(),
     /** hmm-mirror: per VA block (UVM) or range (drm_gpusvm, KFD) serviced in a batch, ps. */
     perBlockCost: DurationSchema.optional(),
     /** hmm-mirror: migrate_vma CPU time per 4 KiB page migrated (setup, alloc, pages, finalize), ps; the copy is priced apart. */
@@ -182,23 +182,30 @@ export const FaultSchema = z
      */
     replayable: z.boolean().default(true),
     /** Faults fetched and serviced per batch. */
-    batchSize: PositiveInt,
+    batchSize: PositiveInt.optional(),
     /** Hardware fault buffer entries. */
-    bufferCapacity: PositiveInt,
-    replayPolicy: z.enum(REPLAY_POLICIES),
+    bufferCapacity: PositiveInt.optional(),
+    replayPolicy: z.enum(REPLAY_POLICIES).optional(),
     /** Duplicate faults (same page) are coalesced into one. */
-    coalesceDuplicates: z.boolean(),
+    coalesceDuplicates: z.boolean().optional(),
     /** SVA only: cost of one PCIe PRI page request round trip (request → IOMMU → response), ps. */
     priCost: DurationSchema.optional(),
   })
   .superRefine((f, ctx) => {
-    if (f.batchSize > f.bufferCapacity) {
+    if (f.batchSize !== undefined && f.bufferCapacity !== undefined && f.batchSize > f.bufferCapacity) {
       ctx.addIssue({ code: 'custom', path: ['batchSize'], message: `batchSize ${f.batchSize} exceeds bufferCapacity ${f.bufferCapacity} (the driver clamps a batch to the fault buffer)` });
     }
     if (f.migrateWindow !== undefined && f.migrateWindow > DEFAULT_CHUNK_SIZE) ctx.addIssue({ code: 'custom', path: ['migrateWindow'], message: 'expected at most 2 MiB (one VA block)' });
     if (f.cpuFaultWindow !== undefined && f.cpuFaultWindow > DEFAULT_CHUNK_SIZE) ctx.addIssue({ code: 'custom', path: ['cpuFaultWindow'], message: 'expected at most 2 MiB (one VA block)' });
   });
 
+/**
+ * The fields of fault batching: every device that takes page faults needs them; a mirror device
+ * without replayable faults (XNACK off) never services a batch, so they are refused there.
+ */
+export const BATCH_FAULT_FIELDS = ['perFaultCost', 'batchSize', 'bufferCapacity', 'replayPolicy', 'coalesceDuplicates'] as const;
+/** The fault fields a mirror device without replayable faults reads: its queue restore. */
+export const RESTORE_FAULT_FIELDS = ['bindCost', 'bindPerEntry', 'replayCost'] as const;
 /** The fault fields only the HMM mirror driver reads; required for it, refused for the others. */
 export const MIRROR_FAULT_FIELDS = ['perBlockCost', 'perPageCost', 'bindCost', 'bindPerEntry', 'replayCost', 'cpuFaultCost'] as const;
 /** Optional mirror-only fault fields (refused for other drivers). */
@@ -360,8 +367,21 @@ export const ProfileSchema = z
     }
     if (p.fault === undefined) return;
     if (p.driver === 'sva' && p.fault.replayPolicy !== 'per-fault') bad(['fault', 'replayPolicy'], `a PRI response answers only its page-request group, so an sva device resumes per fault: replayPolicy per-fault, not ${p.fault.replayPolicy}`);
-    for (const k of MIRROR_FAULT_FIELDS) {
-      if (p.driver === 'hmm-mirror' && p.fault[k] === undefined) bad(['fault', k], `driver hmm-mirror needs fault.${k} (see profiles/README.md: how a fault's cost is decomposed)`);
+    if (p.fault.replayable) {
+      // Reported as any required field is: "missing required field", or a misspelling's "did you mean".
+      for (const k of BATCH_FAULT_FIELDS) if (p.fault[k] === undefined) ctx.addIssue({ code: 'custom', path: ['fault', k], message: `a device that takes page faults needs fault.${k}`, params: { missing: true } });
+      for (const k of MIRROR_FAULT_FIELDS) {
+        if (p.driver === 'hmm-mirror' && p.fault[k] === undefined) bad(['fault', k], `driver hmm-mirror needs fault.${k} (see profiles/README.md: how a fault's cost is decomposed)`);
+      }
+    } else if (p.driver === 'hmm-mirror') {
+      // No retry faults: the driver maps ranges where they are at queue restore and never
+      // services a fault batch or migrates, so only the restore's numbers are read.
+      for (const k of RESTORE_FAULT_FIELDS) if (p.fault[k] === undefined) bad(['fault', k], `a device without replayable faults needs fault.${k} (its queue restore)`);
+      for (const k of [...BATCH_FAULT_FIELDS, ...MIRROR_FAULT_FIELDS, ...MIRROR_OPTIONAL_FAULT_FIELDS]) {
+        if (!(RESTORE_FAULT_FIELDS as readonly string[]).includes(k) && p.fault[k] !== undefined) {
+          bad(['fault', k], `fault.${k}: a device without replayable faults (replayable: false) never services a fault batch or migrates on a fault, so nothing reads it: remove it`);
+        }
+      }
     }
     for (const k of [...MIRROR_FAULT_FIELDS, ...MIRROR_OPTIONAL_FAULT_FIELDS]) {
       if (p.driver !== 'hmm-mirror' && p.fault[k] !== undefined) bad(['fault', k], `fault.${k} applies only to driver hmm-mirror, not ${p.driver}`);

@@ -178,7 +178,7 @@ export class HmmMirrorDevice extends TimedDevice {
     super(ctx, index, name, profile, quantumPs);
     this.policies = opts.policies;
     this.thrashingParams = opts.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(opts.policies.thrashing) : null;
-    this.buffer = new FaultBuffer(faultOf(profile).bufferCapacity);
+    this.buffer = new FaultBuffer(faultOf(profile).bufferCapacity ?? 1); // no buffer without replayable faults: it stays empty
     const ce = profile.copyEngines!;
     this.ce = new CopyEngines(ctx.transfers, name, ce.count, ce.bandwidth, ctx.spans);
     const chunkPages = profile.memory.chunkSize / 4096;
@@ -291,7 +291,7 @@ export class HmmMirrorDevice extends TimedDevice {
   private serviceBatch(t0: number): void {
     this.serviceQueued = false;
     const f = this.fault;
-    const entries = this.buffer.fetch(f.batchSize, t0);
+    const entries = this.buffer.fetch(f.batchSize!, t0);
     if (entries.length === 0) {
       const next = this.buffer.oldestTime();
       if (next !== undefined) this.requestService(next);

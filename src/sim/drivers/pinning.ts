@@ -108,7 +108,7 @@ export class PinningDevice extends TimedDevice {
     super(ctx, index, name, profile, quantumPs);
     this.mode = registrationMode(profile);
     // Pin mode never faults (the schema refuses a fault section there): its queue stays empty.
-    this.faultQueue = new FaultBuffer(this.mode === 'odp' ? faultOf(profile).bufferCapacity : 1);
+    this.faultQueue = new FaultBuffer(this.mode === 'odp' ? faultOf(profile).bufferCapacity! : 1);
     const chunkPages = profile.memory.chunkSize / 4096;
     // ODP works in place on host memory (the schema refuses odp with device memory).
     this.mem = this.mode === 'pin' && profile.memory.capacity >= profile.memory.chunkSize
@@ -290,7 +290,7 @@ export class PinningDevice extends TimedDevice {
   private service(t0: number): void {
     this.queued = false;
     const f = this.fault;
-    const entries = this.faultQueue.fetch(f.batchSize, t0);
+    const entries = this.faultQueue.fetch(f.batchSize!, t0);
     if (entries.length === 0) return;
     this.servicing = true;
     const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
@@ -318,7 +318,7 @@ export class PinningDevice extends TimedDevice {
       this.metrics.faults.serviced++;
     }
     this.ctx.actor = CPU;
-    const dur = f.serviceLatency + f.perFaultCost * Math.max(0, pages.length - 1) + this.ctx.takeSyncPs();
+    const dur = f.serviceLatency + f.perFaultCost! * pages.length + this.ctx.takeSyncPs();
     rec.service = Math.floor(dur / 1000);
     this.metrics.time.faultService += dur;
     this.ctx.spans(`${this.name}/driver`, 'odp page faults', t0, dur, { faults: entries.length });

@@ -54,7 +54,7 @@ export class SvaDevice extends TimedDevice {
     super(ctx, index, name, profile, quantumPs);
     this.pri = profile.iommu?.pri ?? true;
     // Without PRI the device never sends a page request (the schema refuses a fault section).
-    this.prq = new FaultBuffer(this.pri ? faultOf(profile).bufferCapacity : 1);
+    this.prq = new FaultBuffer(this.pri ? faultOf(profile).bufferCapacity! : 1);
     this.ats = profile.iommu?.ats ?? true;
   }
 
@@ -199,7 +199,7 @@ export class SvaDevice extends TimedDevice {
   private service(t0: number): void {
     this.queued = false;
     const f = this.fault;
-    const entries = this.prq.fetch(f.batchSize, t0);
+    const entries = this.prq.fetch(f.batchSize!, t0);
     if (entries.length === 0) return;
     this.servicing = true;
     const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
@@ -226,7 +226,7 @@ export class SvaDevice extends TimedDevice {
     }
     this.ctx.actor = CPU;
     const priCost = f.priCost ?? 0;
-    const dur = f.serviceLatency + f.perFaultCost * pages.length + priCost * pages.length + this.ctx.takeSyncPs();
+    const dur = f.serviceLatency + f.perFaultCost! * pages.length + priCost * pages.length + this.ctx.takeSyncPs();
     rec.service = Math.floor(dur / 1000);
     this.metrics.time.faultService += dur;
     this.ctx.spans(`${this.name}/driver`, 'page requests', t0, dur, { requests: entries.length });

@@ -81,7 +81,7 @@ describe('pascal-pcie3', () => {
     expect(p.driver).toBe('hmm-mirror');
     expect(p.link.pcie).toEqual({ gen: 3, width: 16 });
     // UVMSmart's 45 µs far fault is the whole cost of one fault: 44 µs per batch + 1 µs for the fault.
-    expect(p.fault!.serviceLatency + p.fault!.perFaultCost).toBe(us(45));
+    expect(p.fault!.serviceLatency + p.fault!.perFaultCost!).toBe(us(45));
     expect(p.fault!.batchSize).toBe(256);
     expect(p.fault!.replayPolicy).toBe('batch-flush');
     expect(p.fault!.coalesceDuplicates).toBe(true);
