@@ -1,0 +1,77 @@
+/**
+ * The Linux versions the mm core reproduces, and what differs between them.
+ *
+ * The model follows 6.1 everywhere unless a switch below says otherwise. Each switch is one
+ * behaviour the kernel changed, named for what the newer kernel does, and is read at the
+ * place the kernel changed it (`if (sys.k.thpSplitMapsZeroPage)`). Where a switch was
+ * confirmed on a running kernel (the 6.12 oracle, ../shared/oracle/README-612.md) it says so;
+ * otherwise it is modelled from the source.
+ */
+
+/** A kernel the model reproduces: Debian's linux-source 6.1 (the default) or 6.12. */
+export type KernelVersion = '6.1' | '6.12';
+
+/** Every kernel version the model knows, oldest first (CLI messages list them). */
+export const KERNEL_VERSIONS: readonly KernelVersion[] = ['6.1', '6.12'];
+
+/** The behaviours that differ between the modelled kernels. */
+export interface KernelSwitches {
+  readonly version: KernelVersion;
+  /**
+   * split_huge_page maps the subpages of an anonymous THP that hold only zeroes to the shared
+   * zero page instead of keeping them (and frees them). 6.12: __split_huge_page calls
+   * remap_page with RMP_USE_SHARED_ZEROPAGE for anon folios, and remove_migration_pte's
+   * try_to_map_unused_to_zeropage (mm/migrate.c) checks each subpage's contents with
+   * memchr_inv (the patch "mm: remap unused subpages to shared zeropage when splitting isolated
+   * thp", 6.12). It refuses mlocked pages and VM_LOCKED VMAs, which the model has none of. Every split_huge_page caller gets it (migrate_vma's collect, MADV_COLD/PAGEOUT,
+   * MADV_FREE of part of a THP); a PMD split alone (split_huge_pmd) does not. Oracle-checked
+   * on 6.12 (migration, cold/pageout, partial split).
+   */
+  readonly thpSplitMapsZeroPage: boolean;
+  /**
+   * mprotect makes a clean PTE of an exclusively owned anonymous page in a private writable
+   * mapping writable at once. 6.1's can_change_pte_writable() (mm/mprotect.c) also required the
+   * PTE to be dirty; 6.12's requires that only for shared mappings ("mm/mprotect: allow clean
+   * exclusive anon pages to be writable", 6.2). Oracle-checked on 6.12.
+   */
+  readonly mprotectWritesCleanAnon: boolean;
+  /**
+   * mprotect makes a PMD-mapped, exclusively owned anonymous THP writable at once too: 6.12's
+   * change_huge_pmd asks can_change_pmd_writable() ("mm/huge_memory: try avoiding write
+   * faults when changing PMD protection", 6.5); 6.1 always write-protected the
+   * PMD. Modelled from the 6.12 source, not oracle-checked (no public trace mprotects a whole
+   * PMD-mapped THP back to rw).
+   */
+  readonly mprotectWritesAnonPmd: boolean;
+  /**
+   * GUP with FOLL_SPLIT_PMD fails with -EOPNOTSUPP on a hugetlb VMA before faulting anything:
+   * 6.12's check_vma_flags() (mm/gup.c; "mm/gup: reject FOLL_SPLIT_PMD with
+   * hugetlb VMAs", 6.9). 6.1 faulted the huge page in and ignored the flag, so
+   * make_device_exclusive_range populated the range before refusing the hugetlb folio. Both
+   * end in -EBUSY from test_hmm; 6.12 leaves the range unmapped. Oracle-checked on 6.12.
+   */
+  readonly gupRejectsSplitPmdOnHugetlb: boolean;
+}
+
+/** The switches of each version. */
+export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
+  '6.1': {
+    version: '6.1',
+    thpSplitMapsZeroPage: false,
+    mprotectWritesCleanAnon: false,
+    mprotectWritesAnonPmd: false,
+    gupRejectsSplitPmdOnHugetlb: false,
+  },
+  '6.12': {
+    version: '6.12',
+    thpSplitMapsZeroPage: true,
+    mprotectWritesCleanAnon: true,
+    mprotectWritesAnonPmd: true,
+    gupRejectsSplitPmdOnHugetlb: true,
+  },
+};
+
+/** Whether `s` names a kernel the model knows. */
+export function isKernelVersion(s: string): s is KernelVersion {
+  return (KERNEL_VERSIONS as readonly string[]).includes(s);
+}

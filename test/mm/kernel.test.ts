@@ -1,0 +1,160 @@
+// The kernel-version switches (src/mm/kernel.ts), each on both kernels. The 6.12 column is what
+// the 6.12 oracle printed for the same kind of script (../shared/oracle/README-612.md), except
+// mprotectWritesAnonPmd, which is modelled from the 6.12 source.
+import { describe, it, expect } from 'vitest';
+import { Machine } from '../../src/api/machine.ts';
+import { runTrace } from '../../src/hmmtrace/runner.ts';
+import { System } from '../../src/mm/system.ts';
+import { KERNELS, KERNEL_VERSIONS, isKernelVersion, type KernelVersion } from '../../src/mm/kernel.ts';
+import { getUserPages, putUserPages } from '../../src/mm/gup.ts';
+import { EOPNOTSUPP, PMD_NR } from '../../src/mm/constants.ts';
+import { PteType, pteType, ptePfn } from '../../src/mm/pte.ts';
+import { assertInvariants, assertNoLeaks } from '../invariants.ts';
+
+/** The perm field of every snapshot line the script prints on `kernel`. */
+function perms(kernel: KernelVersion, script: string): string[] {
+  return runTrace(script, { kernel }).lines.filter((l) => l.startsWith('snapshot')).map((l) => l.replace(/.*perm=/, ''));
+}
+/** The result (after `=>`) of every line the script prints on `kernel`. */
+function results(kernel: KernelVersion, script: string): string[] {
+  return runTrace(script, { kernel }).lines.filter((l) => l.includes('=>')).map((l) => l.replace(/.*=> /, ''));
+}
+
+describe('kernel versions', () => {
+  it('6.1 is the default, and each version has its own switches', () => {
+    expect(new System().k).toBe(KERNELS['6.1']);
+    expect(new System({ kernel: '6.12' }).k.version).toBe('6.12');
+    expect(new Machine({ kernel: '6.12' }).sys.k).toBe(KERNELS['6.12']);
+    expect(KERNEL_VERSIONS.every(isKernelVersion)).toBe(true);
+    expect(isKernelVersion('6.2')).toBe(false);
+    expect(() => new System({ kernel: '6.2' as KernelVersion })).toThrow(/kernel must be one of 6\.1, 6\.12, got '6\.2'/);
+    // Every switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
+    for (const [name, on] of Object.entries(KERNELS['6.1'])) if (name !== 'version') expect(on, name).toBe(false);
+  });
+});
+
+describe('thpSplitMapsZeroPage: split_huge_page maps all-zero anon subpages to the zero page (6.12)', () => {
+  // Page 0 written, page 2 written with zeroes (contents decide, not writes), page 3 never
+  // touched; migrating page 1 splits the THP (migrate_vma's collect calls split_folio).
+  const script = 'mmap T 512 thp rw\ncpu_write T 0 0x11\ncpu_write T 2 0\ncpu_write T 4 0x44\nmigrate_to_dev 0 T 1 1\nsnapshot 0 T 0 5\n';
+  it('6.1 keeps every subpage', () => {
+    expect(perms('6.1', script)).toEqual(['02,22,02,02,02']);
+  });
+  it('6.12 maps the all-zero ones (written with zeroes or never) to the zero page', () => {
+    expect(perms('6.12', script)).toEqual(['02,22,11,11,02']);
+  });
+  it('6.12 frees the subpages it stopped mapping, and reads still see zeroes', () => {
+    const m = new Machine({ kernel: '6.12' });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    const head = ptePfn(p.mm.pt.pmd(t)!.huge);
+    const inUse = m.sys.pages.systemInUse;
+    const r = p.device(0).migrateToDevice(t + 1, 1);
+    expect(r.ret).toBe(0);
+    // Page 0 stays, page 1 went to the device (its system page freed, a backing page for the
+    // device page's bytes allocated: dmirror's), and the 510 others went to the zero page.
+    expect(m.sys.pages.systemInUse).toBe(inUse - 510);
+    expect(pteType(p.mm.pt.pte(t + 3))).toBe(PteType.PRESENT);
+    expect(ptePfn(p.mm.pt.pte(t + 3))).toBe(m.sys.zeroPfn);
+    expect(m.sys.pages.refcount[head + 3]).toBe(0);
+    expect(p.read(t + 3).every((b) => b === 0)).toBe(true);
+    assertInvariants(m, [p]);
+    p.write(t + 3, 0x33); // a write fault on the zero page allocates a page as usual
+    expect(p.read(t + 3)[0]).toBe(0x33);
+    p.exit();
+    assertNoLeaks(m);
+  });
+  it('a subpage with one non-zero byte is used', () => {
+    const m = new Machine({ kernel: '6.12' });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    const page = new Uint8Array(4096);
+    page[4095] = 1;
+    p.writeBytes(t + 5, page);
+    p.device(0).migrateToDevice(t + 1, 1);
+    expect(ptePfn(p.mm.pt.pte(t + 5))).not.toBe(m.sys.zeroPfn);
+    expect(ptePfn(p.mm.pt.pte(t + 6))).toBe(m.sys.zeroPfn);
+  });
+  it('MADV_COLD splits too; a PMD split alone (partial mprotect) does not map the zero page', () => {
+    const cold = 'mmap U 512 thp rw\ncpu_write U 0 0x11\nmadvise U 0 2 cold\nsnapshot 0 U 0 3\n';
+    expect(perms('6.1', cold)).toEqual(['02,02,02']);
+    expect(perms('6.12', cold)).toEqual(['02,11,11']);
+    const pmdOnly = 'mmap V 512 thp rw\ncpu_write V 0 0x11\nmprotect V r 0 1\nsnapshot 0 V 0 3\n';
+    expect(perms('6.1', pmdOnly)).toEqual(perms('6.12', pmdOnly));
+    expect(perms('6.12', pmdOnly)[0]).not.toContain('11');
+  });
+  it('no-data mode cannot see contents and keeps every subpage (the 6.1 mapping)', () => {
+    const m = new Machine({ kernel: '6.12', keepData: false });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.access(t, true);
+    p.device(0).migrateToDevice(t + 1, 1);
+    expect(ptePfn(p.mm.pt.pte(t + 3))).not.toBe(m.sys.zeroPfn);
+    assertInvariants(m, [p]);
+  });
+});
+
+describe('mprotectWritesCleanAnon: mprotect rw upgrades clean exclusive anon PTEs (6.12)', () => {
+  // Page 1 comes back from the device read-only and clean (as in mprotect-whole.trace); page 0
+  // is dirty; page 2 is the zero page.
+  const script = [
+    'mmap A 3 anon rw', 'cpu_write A 0 0x11', 'cpu_write A 1 0x22', 'cpu_read A 2',
+    'migrate_to_dev 0 A 1 1', 'mprotect A r', 'cpu_read A 1', 'mprotect A rw', 'snapshot 0 A 0 3',
+  ].join('\n') + '\n';
+  it('6.1 needs the PTE dirty', () => {
+    expect(perms('6.1', script)).toEqual(['02,01,11']);
+  });
+  it('6.12 does not', () => {
+    expect(perms('6.12', script)).toEqual(['02,02,11']);
+  });
+  it('a page that is not exclusive (fork cleared PageAnonExclusive) stays read-only on both', () => {
+    const shared = 'mmap A 1 anon rw\ncpu_write A 0 0x11\nchild cpu_read A 0\nmprotect A r\nmprotect A rw\nsnapshot 0 A 0 1\n';
+    expect(perms('6.1', shared)).toEqual(['01']);
+    expect(perms('6.12', shared)).toEqual(['01']);
+  });
+});
+
+describe('mprotectWritesAnonPmd: mprotect rw upgrades an exclusive anon PMD (6.12, from source)', () => {
+  const script = 'mmap V 512 thp rw\ncpu_write V 3 0x33\nmprotect V r\nmprotect V rw\nsnapshot 0 V 0 2\n';
+  it('6.1 leaves the PMD read-only until a write fault', () => {
+    expect(perms('6.1', script)).toEqual(['05,05']);
+  });
+  it('6.12 makes it writable at once', () => {
+    expect(perms('6.12', script)).toEqual(['06,06']);
+  });
+  it('the huge zero page stays read-only on both', () => {
+    const zero = 'mmap V 512 thp rw\ncpu_read V 3\nmprotect V r\nmprotect V rw\nsnapshot 0 V 0 1\n';
+    expect(perms('6.1', zero)).toEqual(perms('6.12', zero));
+  });
+});
+
+describe('gupRejectsSplitPmdOnHugetlb: exclusive on hugetlb faults nothing in (6.12)', () => {
+  const script = 'mmap H 512 hugetlb rw\nexclusive 0 H 0 1\nsnapshot 0 H 0 2\ncpu_read H 0\nsnapshot 0 H 0 2\n';
+  it('both answer -EBUSY; 6.1 has faulted the huge page in, 6.12 leaves the range unmapped', () => {
+    expect(results('6.1', script)[1]).toBe('ret=-EBUSY');
+    expect(results('6.12', script)[1]).toBe('ret=-EBUSY');
+    expect(perms('6.1', script)).toEqual(['06,06', '06,06']);
+    expect(perms('6.12', script)).toEqual(['00,00', '05,05']);
+  });
+  it('GUP with FOLL_SPLIT_PMD on a hugetlb VMA is -EOPNOTSUPP on 6.12 only', () => {
+    for (const kernel of KERNEL_VERSIONS) {
+      const m = new Machine({ kernel });
+      const p = m.spawn();
+      const h = p.mmap(PMD_NR, 'hugetlb', 'rw');
+      const got = getUserPages(p.mm, h, 1, { write: true, splitPmd: true });
+      if (kernel === '6.12') expect(got).toBe(-EOPNOTSUPP);
+      else {
+        expect(Array.isArray(got) && got.length).toBe(1);
+        putUserPages(p.mm, got as number[], {});
+      }
+      // Without FOLL_SPLIT_PMD both kernels fault the huge page in.
+      const plain = getUserPages(p.mm, h, 1, { write: true });
+      expect(Array.isArray(plain)).toBe(true);
+      putUserPages(p.mm, plain as number[], {});
+      p.exit();
+      assertNoLeaks(m);
+    }
+  });
+});
