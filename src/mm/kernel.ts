@@ -23,9 +23,11 @@ export interface KernelSwitches {
    * remap_page with RMP_USE_SHARED_ZEROPAGE for anon folios, and remove_migration_pte's
    * try_to_map_unused_to_zeropage (mm/migrate.c) checks each subpage's contents with
    * memchr_inv (the patch "mm: remap unused subpages to shared zeropage when splitting isolated
-   * thp", 6.12). It refuses mlocked pages and VM_LOCKED VMAs, which the model has none of. Every split_huge_page caller gets it (migrate_vma's collect, MADV_COLD/PAGEOUT,
-   * MADV_FREE of part of a THP); a PMD split alone (split_huge_pmd) does not. Oracle-checked
-   * on 6.12 (migration, cold/pageout, partial split).
+   * thp", 6.12). It refuses mlocked pages and VM_LOCKED VMAs, which the model has none of.
+   * Every successful split_huge_page of an anon folio does it (migrate_vma's collect,
+   * MADV_COLD/PAGEOUT, MADV_FREE of part of a THP); a failed split restores the PTEs as they
+   * were, and a PMD split alone (split_huge_pmd) keeps the folio mapped. Oracle-checked on
+   * 6.12 (migration, cold/pageout, partial split).
    */
   readonly thpSplitMapsZeroPage: boolean;
   /**
