@@ -40,11 +40,20 @@ export interface KernelSwitches {
   /**
    * mprotect makes a PMD-mapped, exclusively owned anonymous THP writable at once too: 6.12's
    * change_huge_pmd asks can_change_pmd_writable() ("mm/huge_memory: try avoiding write
-   * faults when changing PMD protection", 6.5); 6.1 always write-protected the
-   * PMD. Modelled from the 6.12 source, not oracle-checked (no public trace mprotects a whole
-   * PMD-mapped THP back to rw).
+   * faults when changing PMD protection", 6.5); 6.1 always write-protected the PMD. THPs
+   * only: hugetlb_change_protection never upgrades (oracle-checked on 6.12 for hugetlb). The
+   * THP case is modelled from the 6.12 source: no recorded trace mprotects a PMD-mapped THP
+   * back to rw.
    */
   readonly mprotectWritesAnonPmd: boolean;
+  /**
+   * mprotect making a private anonymous VMA that has never faulted (no anon_vma) read-only
+   * drops its VM_ACCOUNT, so it can merge again with never-charged neighbours (and, once one
+   * 2 MiB VMA again, get THPs). 6.12's mprotect_fixup ("mm/mprotect: allow unfaulted VMAs to
+   * be unaccounted on mprotect()", 6.6); 6.1 kept the charge for good. Oracle-checked on 6.12
+   * (a random trace, r13-0035 of test/oracle-corpus-612).
+   */
+  readonly mprotectUnaccountsUnfaulted: boolean;
   /**
    * GUP with FOLL_SPLIT_PMD fails with -EOPNOTSUPP on a hugetlb VMA before faulting anything:
    * 6.12's check_vma_flags() (mm/gup.c; "mm/gup: reject FOLL_SPLIT_PMD with
@@ -53,6 +62,14 @@ export interface KernelSwitches {
    * end in -EBUSY from test_hmm; 6.12 leaves the range unmapped. Oracle-checked on 6.12.
    */
   readonly gupRejectsSplitPmdOnHugetlb: boolean;
+  /**
+   * Pages of the x86-64 vDSO image, mapped with its 4 vvar pages right below mmap_base, so
+   * every later mmap sits this much lower and a file region's place modulo 64 KiB (fault-around
+   * windows) moves. 6.1's vdso64.so fits one page (3,408 bytes in the oracle's build); 6.12's
+   * needs two (5,192 bytes: 6.11 added vgetrandom to the vDSO). Oracle-checked: with 5 pages in
+   * all, 3 of the 600 random 6.12 traces differed; with 6 none does.
+   */
+  readonly vdsoPages: number;
 }
 
 /** The switches of each version. */
@@ -62,14 +79,18 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     thpSplitMapsZeroPage: false,
     mprotectWritesCleanAnon: false,
     mprotectWritesAnonPmd: false,
+    mprotectUnaccountsUnfaulted: false,
     gupRejectsSplitPmdOnHugetlb: false,
+    vdsoPages: 1,
   },
   '6.12': {
     version: '6.12',
     thpSplitMapsZeroPage: true,
     mprotectWritesCleanAnon: true,
     mprotectWritesAnonPmd: true,
+    mprotectUnaccountsUnfaulted: true,
     gupRejectsSplitPmdOnHugetlb: true,
+    vdsoPages: 2,
   },
 };
 
