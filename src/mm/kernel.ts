@@ -41,9 +41,8 @@ export interface KernelSwitches {
    * mprotect makes a PMD-mapped, exclusively owned anonymous THP writable at once too: 6.12's
    * change_huge_pmd asks can_change_pmd_writable() ("mm/huge_memory: try avoiding write
    * faults when changing PMD protection", 6.5); 6.1 always write-protected the PMD. THPs
-   * only: hugetlb_change_protection never upgrades (oracle-checked on 6.12 for hugetlb). The
-   * THP case is modelled from the 6.12 source: no recorded trace mprotects a PMD-mapped THP
-   * back to rw.
+   * only: hugetlb_change_protection never upgrades. Oracle-checked on 6.12 by random traces
+   * of test/oracle-corpus-612 (the THP case by r8-0134 alone; hugetlb by r13-0105, r13-0123).
    */
   readonly mprotectWritesAnonPmd: boolean;
   /**
@@ -51,7 +50,7 @@ export interface KernelSwitches {
    * drops its VM_ACCOUNT, so it can merge again with never-charged neighbours (and, once one
    * 2 MiB VMA again, get THPs). 6.12's mprotect_fixup ("mm/mprotect: allow unfaulted VMAs to
    * be unaccounted on mprotect()", 6.6); 6.1 kept the charge for good. Oracle-checked on 6.12
-   * (a random trace, r13-0035 of test/oracle-corpus-612).
+   * by one random trace (r13-0035 of test/oracle-corpus-612).
    */
   readonly mprotectUnaccountsUnfaulted: boolean;
   /**
@@ -66,8 +65,8 @@ export interface KernelSwitches {
    * Pages of the x86-64 vDSO image, mapped with its 4 vvar pages right below mmap_base, so
    * every later mmap sits this much lower and a file region's place modulo 64 KiB (fault-around
    * windows) moves. 6.1's vdso64.so fits one page (3,408 bytes in the oracle's build); 6.12's
-   * needs two (5,192 bytes: 6.11 added vgetrandom to the vDSO). Oracle-checked: with 5 pages in
-   * all, 3 of the 600 random 6.12 traces differed; with 6 none does.
+   * needs two (5,192 bytes; 6.12's vDSO has vgetrandom). Oracle-checked: with 6.1's placement 3
+   * random 6.12 traces differ (r8-0108, r8-0146, r13-0109 of test/oracle-corpus-612).
    */
   readonly vdsoPages: number;
 }
