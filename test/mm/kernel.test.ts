@@ -3,6 +3,7 @@
 // mprotectWritesAnonPmd, which is modelled from the 6.12 source.
 import { describe, it, expect } from 'vitest';
 import { Machine } from '../../src/api/machine.ts';
+import { SimMachine } from '../../src/sim/machine.ts';
 import { runTrace } from '../../src/hmmtrace/runner.ts';
 import { System } from '../../src/mm/system.ts';
 import { KERNELS, KERNEL_VERSIONS, isKernelVersion, type KernelVersion } from '../../src/mm/kernel.ts';
@@ -28,8 +29,9 @@ describe('kernel versions', () => {
     expect(KERNEL_VERSIONS.every(isKernelVersion)).toBe(true);
     expect(isKernelVersion('6.2')).toBe(false);
     expect(() => new System({ kernel: '6.2' as KernelVersion })).toThrow(/kernel must be one of 6\.1, 6\.12, got '6\.2'/);
-    // Every switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
-    for (const [name, on] of Object.entries(KERNELS['6.1'])) if (name !== 'version') expect(on, name).toBe(false);
+    // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
+    for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
+    expect(KERNELS['6.1'].vdsoPages).toBe(1);
   });
 });
 
@@ -124,6 +126,11 @@ describe('mprotectWritesAnonPmd: mprotect rw upgrades an exclusive anon PMD (6.1
   it('6.12 makes it writable at once', () => {
     expect(perms('6.12', script)).toEqual(['06,06']);
   });
+  it('a hugetlb PMD stays read-only on both (hugetlb_change_protection never upgrades)', () => {
+    const huge = 'mmap H 512 hugetlb rw\ncpu_write H 0 0x11\nmprotect H r\nmprotect H rw\nsnapshot 0 H 0 1\n';
+    expect(perms('6.1', huge)).toEqual(['05']);
+    expect(perms('6.12', huge)).toEqual(['05']);
+  });
   it('the huge zero page stays read-only on both', () => {
     const zero = 'mmap V 512 thp rw\ncpu_read V 3\nmprotect V r\nmprotect V rw\nsnapshot 0 V 0 1\n';
     expect(perms('6.1', zero)).toEqual(perms('6.12', zero));
@@ -156,5 +163,44 @@ describe('gupRejectsSplitPmdOnHugetlb: exclusive on hugetlb faults nothing in (6
       p.exit();
       assertNoLeaks(m);
     }
+  });
+});
+
+describe('mprotectUnaccountsUnfaulted: a never-faulted anon VMA made read-only is uncharged (6.12)', () => {
+  /** VMAs of [a, a + 512) after charging its first 5 pages (mprotect w) and making it all r. */
+  function vmasAfter(kernel: KernelVersion, fault: boolean): number {
+    const m = new Machine({ kernel });
+    const p = m.spawn();
+    const a = p.mmap(PMD_NR, 'thp', 'none');
+    p.mprotect(a, 5, 'w');
+    if (fault) p.access(a, true); // an anon_vma now: the charge stays on both kernels
+    p.mprotect(a, PMD_NR, 'r');
+    return p.mm.vmas.filter((v) => v.start < a + PMD_NR && v.end > a).length;
+  }
+  it('6.1 keeps VM_ACCOUNT, so the charged part stays a VMA of its own', () => {
+    expect(vmasAfter('6.1', false)).toBe(2);
+  });
+  it('6.12 drops it and the region merges back into one VMA', () => {
+    expect(vmasAfter('6.12', false)).toBe(1);
+  });
+  it('not once the VMA has faulted (it has an anon_vma)', () => {
+    expect(vmasAfter('6.1', true)).toBe(2);
+    expect(vmasAfter('6.12', true)).toBe(2);
+  });
+});
+
+describe('vdsoPages: the vDSO is one page on 6.1, two on 6.12', () => {
+  it('every mmap lands one page lower on 6.12', () => {
+    const first = (kernel: KernelVersion) => new Machine({ kernel }).spawn().mmap(1, 'anon', 'rw');
+    expect(first('6.1') - first('6.12')).toBe(1);
+    // 6.1: TASK_SIZE less the 128 MiB gap, 4 vvar pages and 1 vDSO page (probed on the oracle).
+    expect(new Machine().spawn().mm.mmapBase).toBe(0x7ffff7fff - 5);
+  });
+});
+
+describe('the timed machine takes the kernel too', () => {
+  it('SimMachine({ kernel }) builds its core on that kernel, 6.1 by default', () => {
+    expect(new SimMachine({ devices: [] }).core.sys.k.version).toBe('6.1');
+    expect(new SimMachine({ devices: [], kernel: '6.12' }).core.sys.k.version).toBe('6.12');
   });
 });
