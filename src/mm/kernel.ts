@@ -69,6 +69,25 @@ export interface KernelSwitches {
    * random 6.12 traces differ (r8-0108, r8-0146, r13-0109 of test/oracle-corpus-612).
    */
   readonly vdsoPages: number;
+  /**
+   * MADV_COLD, MADV_PAGEOUT and MADV_FREE leave a PTE-mapped THP unsplit when the range maps
+   * all of it: 6.12's madvise_cold_or_pageout_pte_range and madvise_free_pte_range batch the
+   * folio's PTEs (folio_pte_batch) and split only a folio mapped in part ("mm: madvise: avoid
+   * split during MADV_PAGEOUT and MADV_COLD", 6.9; "mm/madvise: optimize lazyfreeing with
+   * mTHP in madvise_free", 6.10). 6.1 split every PTE-mapped THP it met. Under pageout reclaim
+   * still splits an anonymous folio it cannot swap (unless it is MADV_FREE'd:
+   * reclaimDiscardsLazyfreeThp). Oracle-checked on 6.12 with probes
+   * (test/oracle-corpus-612/probe-*).
+   */
+  readonly madviseKeepsWholePteMappedFolios: boolean;
+  /**
+   * Reclaim (here: MADV_PAGEOUT) discards a MADV_FREE'd THP that is still clean without
+   * splitting it: PMD-mapped whole, PTE-mapped PTE by PTE until a dirty one stops it (6.12's
+   * shrink_folio_list skips add_to_swap for lazyfree folios and try_to_unmap_one discards
+   * them; "mm/vmscan: avoid split lazyfree THP during shrink_folio_list()", 6.12). 6.1 split
+   * the THP first. Oracle-checked on 6.12 with probes (test/oracle-corpus-612/probe-*).
+   */
+  readonly reclaimDiscardsLazyfreeThp: boolean;
 }
 
 /** The switches of each version. */
@@ -81,6 +100,8 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     mprotectUnaccountsUnfaulted: false,
     gupRejectsSplitPmdOnHugetlb: false,
     vdsoPages: 1,
+    madviseKeepsWholePteMappedFolios: false,
+    reclaimDiscardsLazyfreeThp: false,
   },
   '6.12': {
     version: '6.12',
@@ -90,6 +111,8 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     mprotectUnaccountsUnfaulted: true,
     gupRejectsSplitPmdOnHugetlb: true,
     vdsoPages: 2,
+    madviseKeepsWholePteMappedFolios: true,
+    reclaimDiscardsLazyfreeThp: true,
   },
 };
 

@@ -6,7 +6,7 @@ import { CORPUS_612_DIR, corpusTraces } from './corpus.ts';
 
 // Random traces recorded on Linux 6.12 (test/oracle-corpus-612/README.md): every one replays
 // byte for byte on kernel '6.12'.
-const traces = corpusTraces(['r'], CORPUS_612_DIR);
+const traces = corpusTraces(['r', 'probe-'], CORPUS_612_DIR);
 
 describe('oracle corpus recorded on Linux 6.12', () => {
   it('has its traces', () => {
