@@ -204,3 +204,67 @@ describe('the timed machine takes the kernel too', () => {
     expect(new SimMachine({ devices: [], kernel: '6.12' }).core.sys.k.version).toBe('6.12');
   });
 });
+
+/** A THP, PTE-mapped (a PMD split by a partial mprotect undone again), pages 0 and 5 written. */
+const PTE_MAPPED_THP = 'mmap T 512 thp rw\ncpu_write T 0 0x11\ncpu_write T 5 0x55\nmprotect T r 0 1\nmprotect T rw 0 1\n';
+
+describe('madviseKeepsWholePteMappedFolios: MADV_COLD/FREE over a whole PTE-mapped THP do not split it (6.12)', () => {
+  /** Whether page 1 of T is still part of the THP after `advice` over [from, from + n). */
+  function stillThp(kernel: KernelVersion, advice: 'cold' | 'free', from: number, n: number): boolean {
+    const m = new Machine({ kernel });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    p.mprotect(t, 1, 'r');
+    p.mprotect(t, 1, 'rw');
+    expect(m.sys.pages.isCompound(ptePfn(p.mm.pt.pte(t + 1)))).toBe(true);
+    p.madvise(t + from, n, advice);
+    assertInvariants(m, [p]);
+    return m.sys.pages.isCompound(ptePfn(p.mm.pt.pte(t + 1)));
+  }
+  it('6.1 splits it; 6.12 keeps it when the range covers all of it', () => {
+    for (const advice of ['cold', 'free'] as const) {
+      expect(stillThp('6.1', advice, 0, PMD_NR), advice).toBe(false);
+      expect(stillThp('6.12', advice, 0, PMD_NR), advice).toBe(true);
+    }
+  });
+  it('both split a THP the range covers only in part', () => {
+    for (const advice of ['cold', 'free'] as const) {
+      expect(stillThp('6.1', advice, 0, 100), advice).toBe(false);
+      expect(stillThp('6.12', advice, 0, 100), advice).toBe(false);
+    }
+  });
+  it('what the 6.12 oracle printed for MADV_COLD over all of it (probe-cold-whole)', () => {
+    const script = PTE_MAPPED_THP + 'madvise T 0 512 cold\nsnapshot 0 T 0 6\n';
+    expect(perms('6.12', script)).toEqual(['02,02,02,02,02,02']);
+  });
+});
+
+describe('reclaimDiscardsLazyfreeThp: pageout drops a clean MADV_FREE\'d THP without splitting it (6.12)', () => {
+  it('PTE-mapped: every page goes (probe-free-then-pageout); 6.1 splits first', () => {
+    const script = PTE_MAPPED_THP + 'madvise T 0 512 free\nsnapshot 0 T 0 6\nmadvise T 0 512 pageout\nsnapshot 0 T 0 6\n';
+    expect(perms('6.12', script)).toEqual(['02,02,02,02,02,02', '00,00,00,00,00,00']);
+    // 6.1 splits the THP first (what the model's 6.1 prints; this script was not run on 6.1).
+    expect(perms('6.1', script)[0]).toBe('01,02,02,02,02,02');
+  });
+  it('a page written after MADV_FREE stops the discard there (probe-free-write-pageout)', () => {
+    const script = PTE_MAPPED_THP + 'madvise T 0 512 free\ncpu_write T 7 0x77\nmadvise T 0 512 pageout\nsnapshot 0 T 0 9\n';
+    expect(perms('6.12', script).at(-1)).toBe('00,00,00,00,00,00,00,02,02');
+  });
+  it('PMD-mapped: the whole THP goes (probe-free-pmd-pageout); the model\'s 6.1 splits it', () => {
+    const script = 'mmap T 512 thp rw\ncpu_write T 0 0x11\nmadvise T 0 512 free\nmadvise T 0 512 pageout\nsnapshot 0 T 0 3\n';
+    expect(perms('6.12', script)).toEqual(['00,00,00']);
+    expect(perms('6.1', script)).toEqual(['02,02,02']);
+    const m = new Machine({ kernel: '6.12' });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    const inUse = m.sys.pages.systemInUse;
+    p.madvise(t, PMD_NR, 'free');
+    p.madvise(t, PMD_NR, 'pageout');
+    expect(m.sys.pages.systemInUse).toBe(inUse - PMD_NR);
+    assertInvariants(m, [p]);
+    p.exit();
+    assertNoLeaks(m);
+  });
+});
