@@ -26,8 +26,9 @@ export interface KernelSwitches {
    * thp", 6.12). It refuses mlocked pages and VM_LOCKED VMAs, which the model has none of.
    * Every successful split_huge_page of an anon folio does it (migrate_vma's collect,
    * MADV_COLD/PAGEOUT, MADV_FREE of part of a THP); a failed split restores the PTEs as they
-   * were, and a PMD split alone (split_huge_pmd) keeps the folio mapped. Oracle-checked on
-   * 6.12 (migration, cold/pageout, partial split).
+   * were, and a PMD split alone (split_huge_pmd) keeps the folio mapped. In no-data mode
+   * there are no contents to check and every subpage counts as used (huge-memory.ts,
+   * subpageUnused). Oracle-checked on 6.12 (migration, cold/pageout, partial split).
    */
   readonly thpSplitMapsZeroPage: boolean;
   /**
