@@ -47,7 +47,7 @@ export class SignalError extends Error {
 }
 
 /**
- * A machine running Linux 6.1 with the test_hmm module: the memory model (`sys`), the four
+ * A machine running Linux 6.1 (or 6.12 with `kernel: '6.12'`) with the test_hmm module: the memory model (`sys`), the four
  * dmirror devices (0 and 1 device-private, 2 and 3 device-coherent) and its processes.
  */
 export class Machine {

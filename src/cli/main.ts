@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
@@ -53,14 +54,21 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
 
   program
     .command('trace')
-    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.1 would')
+    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.1 (or --kernel 6.12) would')
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
-    .action((files: string[], opts: { check?: boolean; nodes: string }) => {
+    .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, '6.1')
+    .action((files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
         io.err.write(`hetmem trace: --nodes: expected an integer 1..64, got '${opts.nodes}'\n`);
+        code = 2;
+        return;
+      }
+      const kernel = opts.kernel;
+      if (!isKernelVersion(kernel)) {
+        io.err.write(`hetmem trace: --kernel: expected ${KERNEL_VERSIONS.join(' or ')}, got '${kernel}'\n`);
         code = 2;
         return;
       }
@@ -76,7 +84,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
         }
         throw e;
       }
-      const r = traceCommand(files, !!opts.check, nodes);
+      const r = traceCommand(files, !!opts.check, nodes, kernel);
       io.out.write(r.output);
       if (opts.check && r.matched !== r.total) code = 1;
     });

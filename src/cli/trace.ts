@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import { runTrace } from '../hmmtrace/runner.ts';
+import type { KernelVersion } from '../mm/kernel.ts';
 
 /** Result of `hetmem trace --check` over a list of files. */
 export interface CheckSummary {
@@ -10,15 +11,15 @@ export interface CheckSummary {
 }
 
 /**
- * Replays each op script on a fresh System. Without `check`, prints the output lines. With
+ * Replays each op script on a fresh System running `kernel` (6.1 unless told). Without `check`, prints the output lines. With
  * `check`, compares with NAME.out beside each NAME.trace and prints a unified diff of the first
  * difference of each file that differs, then `N/M traces match`.
  */
-export function traceCommand(files: string[], check: boolean, nodes = 1): CheckSummary {
+export function traceCommand(files: string[], check: boolean, nodes = 1, kernel: KernelVersion = '6.1'): CheckSummary {
   let out = '';
   let matched = 0;
   for (const f of files) {
-    const res = runTrace(readFileSync(f, 'utf8'), { nodes });
+    const res = runTrace(readFileSync(f, 'utf8'), { nodes, kernel });
     const actual = res.lines.join('\n') + '\n';
     if (!check) {
       out += actual;

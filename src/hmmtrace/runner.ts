@@ -1,4 +1,5 @@
 import { setMempolicy, MPOL_MODE_NAMES, type MpolMode } from '../mm/mempolicy.ts';
+import type { KernelVersion } from '../mm/kernel.ts';
 import type { Mm } from '../mm/mm.ts';
 import { PAGE_SIZE, errnoName } from '../mm/constants.ts';
 import { munmap } from '../mm/mmap.ts';
@@ -82,11 +83,11 @@ export interface TraceResult {
 
 /**
  * Replays an hmmtrace op script on a fresh System and returns exactly the lines Linux 6.1's
- * hmmtrace prints for it (see shared/hmmtrace/README.md). `nodes` is the number of NUMA
- * nodes (default 1); traces recorded on tools/oracle-numa need 2.
+ * hmmtrace prints for it (see shared/hmmtrace/README.md), or 6.12's with `kernel: '6.12'`.
+ * `nodes` is the number of NUMA nodes (default 1); traces recorded on tools/oracle-numa need 2.
  */
-export function runTrace(text: string, opts: { nodes?: number } = {}): TraceResult {
-  return new TraceRunner(false, '<trace>', new Machine({ nodes: opts.nodes })).run(text);
+export function runTrace(text: string, opts: { nodes?: number; kernel?: KernelVersion } = {}): TraceResult {
+  return new TraceRunner(false, '<trace>', new Machine({ nodes: opts.nodes, kernel: opts.kernel })).run(text);
 }
 
 /**

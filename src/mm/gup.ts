@@ -1,5 +1,5 @@
 import { policyNode } from './mempolicy.ts';
-import { EFAULT, PMD_NR } from './constants.ts';
+import { EFAULT, EOPNOTSUPP, PMD_NR } from './constants.ts';
 import { PteType, pteType, ptePfn, pteHas, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
 import { PG_DIRTY } from './page.ts';
 import { handleMmFault, VM_FAULT_ERROR } from './fault.ts';
@@ -81,6 +81,9 @@ function followOrFault(mm: Mm, vpn: number, flags: GupFlags, state: { slow: bool
   const sys = mm.sys, p = sys.pages;
   const vma = mm.findVma(vpn);
   if (!vma) return -EFAULT;
+  // 6.12's check_vma_flags refuses FOLL_SPLIT_PMD on hugetlb before any fault (a hugetlb page
+  // cannot be split); 6.1 faults the huge page in and ignores the flag (k.gupRejectsSplitPmdOnHugetlb).
+  if (flags.splitPmd && vma.isHugetlb && mm.sys.k.gupRejectsSplitPmdOnHugetlb) return -EOPNOTSUPP;
   if (flags.write && !vma.writable) return -EFAULT;
   for (let tries = 0; tries < 8; tries++) {
     const pmd = mm.pt.pmd(vpn);

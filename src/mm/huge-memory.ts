@@ -62,7 +62,11 @@ export function splitHugePage(sys: System, head: number): boolean {
   // and, going through migration entries that carry no A/D bits without CONFIG_SWAP, every PTE
   // of the folio comes back clean and old.
   const invalidated = new Set<string>();
+  // 6.12 (KernelSwitches.thpSplitMapsZeroPage): remap_page(RMP_USE_SHARED_ZEROPAGE) maps an
+  // anonymous subpage that holds only zeroes to the shared zero page instead of restoring it.
+  const toZero = sys.k.thpSplitMapsZeroPage && p.hasFlag(head, PG_ANON);
   for (let i = 0; i < n; i++) {
+    const zero = toZero && subpageUnused(sys, head + i);
     for (const h of rmapWalk(sys, head + i, false)) {
       const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
       const key = `${h.mm.id}:${base}`;
@@ -70,7 +74,15 @@ export function splitHugePage(sys: System, head: number): boolean {
         invalidated.add(key);
         h.mm.notifiers.invalidate({ start: Math.max(base, h.vma.start), end: Math.min(base + PMD_NR, h.vma.end), event: NotifyEvent.CLEAR, owner: null }, () => undefined);
       }
-      if (pteType(h.entry) === PteType.PRESENT) h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
+      if (pteType(h.entry) !== PteType.PRESENT) continue;
+      if (zero) {
+        // try_to_map_unused_to_zeropage: a special zero-page PTE, read-only as vm_page_prot
+        // makes it in a private mapping; the subpage loses this mapping (and its reference).
+        h.mm.pt.setPte(h.vpn, mkPte(PteType.PRESENT, sys.zeroPfn, 0));
+        p.mapcount[head + i]--;
+        continue;
+      }
+      h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
     }
   }
   const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);
@@ -86,5 +98,20 @@ export function splitHugePage(sys: System, head: number): boolean {
   p.setEntireMapcount(head, 0);
   // Subpages nobody maps any more are freed, as the split frees unmapped tails.
   for (let i = 0; i < n; i++) if (p.refcount[head + i] === 0) p.freeFrame(head + i);
+  return true;
+}
+
+/**
+ * Whether try_to_map_unused_to_zeropage (6.12) finds the subpage unused: its 4 KiB are all
+ * zeroes (memchr_inv). In no-data mode there are no contents to look at, and the model counts
+ * every subpage as used: it keeps the 6.1 mapping rather than guess, so a no-data run on 6.12
+ * can keep subpages mapped that a data run (and the kernel) would have dropped.
+ */
+function subpageUnused(sys: System, pfn: number): boolean {
+  const p = sys.pages;
+  if (!p.keepData) return false;
+  const d = p.data.get(pfn);
+  if (!d) return true;
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
   return true;
 }

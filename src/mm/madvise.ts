@@ -2,7 +2,7 @@ import { EINVAL, ENOMEM, EAGAIN, EBADF, EACCES, NotifyEvent, PMD_NR, VM_HUGEPAGE
 import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY } from './pte.ts';
 import { PG_ANON, PG_FILE, PG_DIRTY, PG_LAZYFREE } from './page.ts';
 import { zapRange } from './memory.ts';
-import { splitHugePage } from './huge-memory.ts';
+import { splitHugePage, splitHugePmd } from './huge-memory.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
 import { madviseCollapse } from './khugepaged.ts';
 import type { Mm } from './mm.ts';
@@ -94,6 +94,14 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
         if (sys.isHugeZero(head) || p.folioMapcount(head) !== PMD_NR) continue;
         if (whole) {
           pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~(PTE_YOUNG | PTE_DIRTY));
+          // 6.12 (k.reclaimDiscardsLazyfreeThp) reclaims a lazyfree THP whole, so the mark
+          // (folio_mark_lazyfree) matters: on every subpage, as for a PTE-mapped one below.
+          if (sys.k.reclaimDiscardsLazyfreeThp) {
+            for (let i = 0; i < PMD_NR; i++) {
+              p.clearFlag(head + i, PG_DIRTY);
+              p.setFlag(head + i, PG_LAZYFREE);
+            }
+          }
           continue;
         }
         if (!splitHugePage(sys, head)) continue;
@@ -104,6 +112,31 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
         if (pteType(e) !== PteType.PRESENT) continue;
         const pfn = ptePfn(e);
         if (sys.isZeroPfn(pfn) || !p.hasFlag(p.folio(pfn), PG_ANON)) continue;
+        if (p.isCompound(pfn) && sys.k.madviseKeepsWholePteMappedFolios) {
+          // 6.12's madvise_free_pte_range batches the PTEs mapping the rest of the folio: all of
+          // it mapped here is marked lazyfree whole (no split); only part of it is split unless
+          // it looks shared, and a folio it leaves alone is skipped, the walk going on.
+          const folio = p.folio(pfn), n = p.folioNr(folio);
+          const nr = pteBatch(pmd.ptes, base, v, hi, pfn, folio + n);
+          if (nr < n) {
+            if (!likelyMappedShared(mm, folio) && splitHugePage(sys, pfn)) v--;
+            else v += nr - 1;
+            continue;
+          }
+          // A dirty folio is cleaned only when this mapping holds all of it (mapcount = pages).
+          if (p.hasFlag(folio, PG_DIRTY) && p.folioMapcount(folio) !== n) {
+            v += nr - 1;
+            continue;
+          }
+          for (let i = 0; i < n; i++) {
+            pmd.ptes[v - base + i] = pteSetFlags(pmd.ptes[v - base + i], pteFlags(pmd.ptes[v - base + i]) & ~(PTE_YOUNG | PTE_DIRTY));
+            // The flags go on every subpage: a later split hands each its own (see coldOrPageout).
+            p.clearFlag(folio + i, PG_DIRTY);
+            p.setFlag(folio + i, PG_LAZYFREE);
+          }
+          v += nr - 1;
+          continue;
+        }
         if (p.isCompound(pfn)) {
           // madvise_free_pte_range: a PTE-mapped THP owned by this mapping alone is split; if
           // not, the walk of this page table stops here. "Owned alone" is 6.1's
@@ -165,7 +198,8 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
         if (!splitHugePage(sys, head)) continue;
       } else {
         pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) & ~PTE_YOUNG);
-        if (pageout && p.hasFlag(head, PG_ANON)) splitHugePage(sys, head);
+        if (pageout && sys.k.reclaimDiscardsLazyfreeThp && p.hasFlag(head, PG_LAZYFREE)) reclaimLazyfreeLarge(mm, head);
+        else if (pageout && p.hasFlag(head, PG_ANON)) splitHugePage(sys, head);
         continue;
       }
     }
@@ -175,6 +209,36 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
       if (pteType(e) !== PteType.PRESENT) continue;
       const pfn = ptePfn(e);
       if (sys.isZeroPfn(pfn) || p.isZoneDevice(pfn) || p.hasFlag(pfn, 256)) continue;
+      if (p.isCompound(pfn) && sys.k.madviseKeepsWholePteMappedFolios) {
+        // 6.12's madvise_cold_or_pageout_pte_range batches the PTEs mapping the rest of the
+        // folio. All of it mapped here (and by nothing else) is aged whole without a split;
+        // under pageout, reclaim then splits an anonymous one anyway, having no swap to put it
+        // in (shrink_folio_list: add_to_swap fails, split_folio_to_list), and its pages are
+        // looked at again as small ones. Part of it is split unless it looks shared (then the
+        // walk stops, as on 6.1); a failed split skips it.
+        const folio = p.folio(pfn), n = p.folioNr(folio);
+        const nr = pteBatch(pmd.ptes, base, v, hi, pfn, folio + n);
+        if (nr === n) {
+          if (p.folioMapcount(folio) === n) {
+            for (let i = 0; i < n; i++) pmd.ptes[v - base + i] = pteSetFlags(pmd.ptes[v - base + i], pteFlags(pmd.ptes[v - base + i]) & ~PTE_YOUNG);
+            if (pageout && sys.k.reclaimDiscardsLazyfreeThp && p.hasFlag(folio, PG_LAZYFREE)) {
+              reclaimLazyfreeLarge(mm, folio);
+              v += nr - 1;
+              continue;
+            }
+            if (pageout && p.hasFlag(folio, PG_ANON) && splitHugePage(sys, folio)) {
+              v--;
+              continue;
+            }
+          }
+          v += nr - 1;
+          continue;
+        }
+        if (likelyMappedShared(mm, folio)) break;
+        if (splitHugePage(sys, pfn)) v--;
+        else v += nr - 1;
+        continue;
+      }
       if (p.isCompound(pfn)) {
         if (p.pageMapcount(pfn) !== 1) break;
         if (!splitHugePage(sys, pfn)) break;
@@ -228,4 +292,89 @@ function unmapPagecachePage(mm: Mm, pfn: number): void {
     file.pages.delete(p.indexOf(pfn));
     sys.putPage(pfn);
   }
+}
+
+/**
+ * folio_pte_batch from `v` (6.12): how many PTEs from `v` up to `hi` are present and map `pfn`,
+ * `pfn + 1`, ... without leaving the folio (ending at `folioEnd`). Dirty, young and write
+ * bits do not matter.
+ */
+function pteBatch(ptes: Float64Array, base: number, v: number, hi: number, pfn: number, folioEnd: number): number {
+  let nr = 0;
+  while (v + nr < hi && pfn + nr < folioEnd) {
+    const e = ptes[v - base + nr];
+    if (pteType(e) !== PteType.PRESENT || ptePfn(e) !== pfn + nr) break;
+    nr++;
+  }
+  return nr;
+}
+
+/**
+ * folio_likely_mapped_shared (6.12) of a large folio: not with one mapping; yes when it is
+ * PMD-mapped or has more mappings than pages; else a guess from the first subpage.
+ */
+function likelyMappedShared(mm: Mm, folio: number): boolean {
+  const p = mm.sys.pages;
+  const total = p.folioMapcount(folio);
+  if (total <= 1) return false;
+  if (p.entireMapcountOf(folio) > 0 || total > p.folioNr(folio)) return true;
+  return p.mapcount[folio] > 1;
+}
+
+/**
+ * 6.12 reclaim of a MADV_FREE'd (lazyfree) THP, PMD- or PTE-mapped, without splitting it
+ * (shrink_folio_list skips add_to_swap for it; try_to_unmap_one discards it). A PMD mapping
+ * that is clean goes whole (__discard_anon_folio_pmd_locked); else the PMD is split and the
+ * PTEs are looked at. PTE by PTE in address order, each mapping of a clean folio without other
+ * references is dropped, until a dirty PTE (or a dirty folio) makes the folio dirty: there the
+ * walk stops, the folio becomes an ordinary anon folio again, and the PTEs not reached stay.
+ */
+function reclaimLazyfreeLarge(mm: Mm, folio: number): void {
+  const sys = mm.sys, p = sys.pages;
+  const n = p.folioNr(folio);
+  const normal = () => {
+    for (let i = 0; i < n; i++) p.clearFlag(folio + i, PG_LAZYFREE);
+  };
+  // Pins or other references beyond the mappings keep it (ref_count == 1 + map_count).
+  if (p.refcount[folio] !== p.entireMapcountOf(folio) + mappedPtes(sys, folio, n) || p.pincountOf(folio) > 0) return normal();
+  for (const other of sys.mms.list()) {
+    if (!other.alive) continue;
+    const base = p.indexOf(folio);
+    const vma = other.findVma(base) ?? other.findVma(base + n - 1);
+    if (!vma) continue;
+    const pmd = other.pt.pmd(base);
+    const hugeHere = pmd !== undefined && pmd.huge !== 0 && ptePfn(pmd.huge) === folio;
+    let stop = false;
+    other.notifiers.invalidate({ start: Math.max(base, vma.start), end: Math.min(vma.end, base + n), event: NotifyEvent.CLEAR, owner: null }, () => {
+      if (hugeHere) {
+        if (!(pteFlags(pmd.huge) & PTE_DIRTY) && !p.hasFlag(folio, PG_DIRTY)) {
+          pmd.huge = 0;
+          p.addEntireMapcount(folio, -1);
+          sys.putPage(folio);
+          return;
+        }
+        splitHugePmd(other, vma, base);
+      }
+      for (let i = 0; i < n && !stop; i++) {
+        const e = other.pt.pte(base + i);
+        if (pteType(e) !== PteType.PRESENT || ptePfn(e) !== folio + i) continue;
+        if (pteFlags(e) & PTE_DIRTY) p.setFlag(folio, PG_DIRTY);
+        if (p.hasFlag(folio, PG_DIRTY)) {
+          stop = true;
+          break;
+        }
+        other.pt.clearPte(base + i);
+        pageRemoveRmap(sys, folio + i);
+        sys.putPage(folio + i);
+      }
+    });
+    if (stop) return normal();
+  }
+}
+
+/** PTE mappings of the folio's subpages, all address spaces (for the reference check). */
+function mappedPtes(sys: Mm['sys'], folio: number, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) m += sys.pages.mapcount[folio + i];
+  return m;
 }

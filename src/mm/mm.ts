@@ -6,6 +6,9 @@ import { splitHugePmd } from './huge-memory.ts';
 import { PMD_NR, NotifyEvent } from './constants.ts';
 import { DEFAULT_POLICY, type Mempolicy } from './mempolicy.ts';
 
+/** The vvar pages mapped below the vDSO on x86-64 (vvar, pvclock, hvclock, timens): 6.1 and 6.12. */
+const VVAR_PAGES = 4;
+
 /**
  * struct mm_struct: one address space — its VMAs (sorted, non-overlapping), its CPU page table
  * and its MMU notifier subscriptions. Addresses are virtual page numbers.
@@ -19,12 +22,13 @@ export class Mm {
   /** mm_users > 0: false after exit_mmap. */
   alive = true;
   /**
-   * Where the next top-down mapping ends (page number). x86-64, 6.1, ASLR off, 8 MiB stack
+   * Where the next top-down mapping ends (page number). x86-64, ASLR off, 8 MiB stack
    * rlimit: mmap_base is TASK_SIZE minus the 128 MiB minimum gap (0x7ffff7fff000), and the
-   * vDSO with its vvar pages (5 pages) sits right below it. Fault-around windows are aligned
-   * to absolute addresses, so this value is visible in traces (probed on the oracle).
+   * vDSO with its 4 vvar pages sits right below it (5 pages on 6.1, 6 on 6.12: k.vdsoPages).
+   * Fault-around windows are aligned to absolute addresses, so this value is visible in traces
+   * (probed on the oracle, both kernels).
    */
-  mmapBase = 0x7ffff7fff - 5;
+  mmapBase: number;
   /**
    * The NUMA node of the CPU the task runs on: where default and local policies allocate
    * (numa_node_id()). Fork copies it.
@@ -38,6 +42,7 @@ export class Mm {
   constructor(readonly sys: System) {
     this.id = sys.nextMmId++;
     sys.mms.add(this);
+    this.mmapBase = 0x7ffff7fff - VVAR_PAGES - sys.k.vdsoPages;
   }
 
   /** find_vma_intersection for one page: the VMA containing `vpn`, if any. */

@@ -38,6 +38,9 @@ function mprotectFixup(mm: Mm, vma: Vma, start: number, end: number, newflags: n
   // A private mapping made writable is charged from now on (and stays charged if made
   // read-only again), so it no longer merges with neighbours that never were.
   if (newflags & VM_WRITE && !(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newflags |= VM_ACCOUNT;
+  // 6.12 (k.mprotectUnaccountsUnfaulted): an anonymous VMA that never faulted (no anon_vma) made
+  // read-only gives its charge back, so it merges again with neighbours that were never charged.
+  else if (!(newflags & VM_WRITE) && mm.sys.k.mprotectUnaccountsUnfaulted && vma.flags & VM_ACCOUNT && vma.isAnonymous && !vma.anonVma) newflags &= ~VM_ACCOUNT;
   if (vma.isHugetlb && ((start !== vma.start && start % PMD_NR !== 0) || (end !== vma.end && end % PMD_NR !== 0))) return -EINVAL;
   mm.splitAt(start);
   mm.splitAt(end);
@@ -102,16 +105,20 @@ function changePte(mm: Mm, vma: Vma, e: number): number {
 
 /**
  * A present entry under the VMA's new protection: shared writable mappings get write back at
- * once (shmem needs no write notification); private ones lose it, except a dirty, exclusively
- * owned anon page, which can_change_pte_writable() lets become writable immediately.
+ * once (shmem needs no write notification); private ones lose it, except an exclusively owned
+ * anon page, which can_change_pte_writable() lets become writable immediately. 6.1 requires
+ * the PTE to be dirty too and never upgrades a PMD (change_huge_pmd has no such check);
+ * 6.12 drops the dirty requirement for private mappings (k.mprotectWritesCleanAnon) and asks
+ * can_change_pmd_writable() the same question for a PMD (k.mprotectWritesAnonPmd).
  */
 function newPresent(mm: Mm, vma: Vma, e: number, pmdLevel: boolean): number {
-  const sys = mm.sys, p = sys.pages;
+  const sys = mm.sys, p = sys.pages, k = sys.k;
   const pfn = ptePfn(e);
   let f = pteFlags(e) & ~PTE_WRITE;
   if (vma.writable) {
     if (vma.shared) f |= PTE_WRITE;
-    else if (!pmdLevel && (f & PTE_DIRTY) && !sys.isZeroPfn(pfn) && !sys.isHugeZero(pfn) && p.hasFlag(p.folio(pfn), PG_ANON) && p.hasFlag(pfn, PG_ANON_EXCLUSIVE)) f |= PTE_WRITE;
+    // (hugetlb_change_protection never upgrades: a hugetlb PMD is not change_huge_pmd's.)
+    else if ((pmdLevel ? k.mprotectWritesAnonPmd && !vma.isHugetlb : (k.mprotectWritesCleanAnon || (f & PTE_DIRTY) !== 0)) && !sys.isZeroPfn(pfn) && !sys.isHugeZero(pfn) && p.hasFlag(p.folio(pfn), PG_ANON) && p.hasFlag(pfn, PG_ANON_EXCLUSIVE)) f |= PTE_WRITE;
   }
   return mkPte(PteType.PRESENT, pfn, f);
 }

@@ -3,6 +3,7 @@ import { PMD_ORDER, PMD_NR } from './constants.ts';
 import { DevPagemap, type DevPagemapOps, type PagemapType } from './memremap.ts';
 import { ShmemFile } from './file.ts';
 import type { Mm } from './mm.ts';
+import { KERNELS, type KernelSwitches, type KernelVersion } from './kernel.ts';
 
 /** Options for a System. */
 export interface SystemOptions {
@@ -20,6 +21,12 @@ export interface SystemOptions {
    * fallbackNode); when no allowed node has room, OutOfMemory.
    */
   nodeBytes?: readonly number[];
+  /**
+   * The Linux version whose behaviour the model reproduces where 6.1 and 6.12 differ
+   * (src/mm/kernel.ts lists the differences). Default '6.1', the kernel every corpus of
+   * this repository was recorded on.
+   */
+  kernel?: KernelVersion;
 }
 
 /** MAX_NUMNODES of the 6.1 x86-64 configuration the traces come from (CONFIG_NODES_SHIFT=6). */
@@ -56,6 +63,8 @@ export class MmSet extends Set<Mm> {
  */
 export class System {
   readonly pages: PageStore;
+  /** The kernel version's switches (`if (sys.k.thpSplitMapsZeroPage)`); see kernel.ts. */
+  readonly k: KernelSwitches;
   /** pfn of the shared 4 KiB zero page. */
   readonly zeroPfn: number;
   /** Head pfn of the huge zero page (512 pfns). */
@@ -83,6 +92,9 @@ export class System {
   readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, numaMigrated: 0 };
 
   constructor(opts: SystemOptions = {}) {
+    const k = KERNELS[opts.kernel ?? '6.1'] as KernelSwitches | undefined;
+    if (!k) throw new RangeError(`kernel must be one of ${Object.keys(KERNELS).join(', ')}, got '${String(opts.kernel)}'`);
+    this.k = k;
     this.pages = new PageStore(1 << 12, opts.keepData ?? true);
     this.zeroPfn = this.pages.allocSystem();
     this.pages.kind[this.zeroPfn] = PageKind.ZERO;

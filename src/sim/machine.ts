@@ -2,6 +2,7 @@
 // topology, the event engine and the metrics. Scenarios build one, launch kernels and CPU
 // phases on it, run it, and read RunResults.
 import { MAX_NUMNODES } from '../mm/system.ts';
+import type { KernelVersion } from '../mm/kernel.ts';
 import { Engine } from '../engine/engine.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { TimePs } from '../units/time.ts';
@@ -64,6 +65,8 @@ export interface SimOptions {
    * whose sockets are the nodes.
    */
   readonly numaNodes?: number;
+  /** The Linux version the core reproduces where 6.1 and 6.12 differ (default '6.1'; src/mm/kernel.ts). */
+  readonly kernel?: KernelVersion;
 }
 
 /** Simulated time without a completed access after which bouncing pages mean a livelock, ps. */
@@ -215,7 +218,7 @@ export class SimMachine implements SimContext {
     this.socketIds = spec.sockets.map((s) => s.id);
     // Each node holds its socket's memoryBytes: a full node falls back to the next (mempolicy.ts).
     const nodes = Math.min(spec.sockets.length, MAX_NUMNODES);
-    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
+    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, kernel: opts.kernel, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
       if (opts.bindAll) for (const d of this.devices) if (d instanceof HmmMirrorDevice) d.spaceOf(p.mm);

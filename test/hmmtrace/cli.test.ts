@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, SHARED_TRACES } from '../paths.ts';
+import { ROOT, SHARED_TRACES, SHARED_TRACES_612 } from '../paths.ts';
 
 function hetmem(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/hetmem.mjs'), ...args], { encoding: 'utf8', cwd: ROOT });
@@ -41,6 +41,22 @@ describe('hetmem trace', () => {
     const malformed = hetmem('trace', script('mmap A 1 anon rw\nmove_pages A 0 1 1 some\n'));
     expect(malformed.code).toBe(2);
     expect(malformed.err).toMatch(/bad\.trace:2: expected 'all' or nothing after NODE, got 'some'/);
+  });
+
+  it('--kernel 6.12 replays the 6.12 records (6.1 does not); a bad --kernel is one line and exit 2', () => {
+    const files = ['thp.trace', 'mprotect-whole.trace'].map((f) => join(SHARED_TRACES_612, f));
+    const r = hetmem('trace', '--kernel', '6.12', '--check', ...files);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('2/2 traces match\n');
+    const old = hetmem('trace', '--kernel', '6.1', '--check', ...files);
+    expect(old.code).toBe(1);
+    expect(old.out.trimEnd().split('\n').at(-1)).toBe('0/2 traces match');
+    for (const bad of ['6.2', '612', '', 'latest']) {
+      const b = hetmem('trace', '--kernel', bad, files[0]);
+      expect(b.code).toBe(2);
+      expect(b.err).toBe(`hetmem trace: --kernel: expected 6.1 or 6.12, got '${bad}'\n`);
+      expect(b.out).toBe('');
+    }
   });
 
   it('--check reports N/M and exits 0 when all match', () => {

@@ -13,6 +13,9 @@ export const CORPUS_DIR = join(ROOT, 'test', 'oracle-corpus');
  */
 export const NUMA_CORPUS_DIR = join(ROOT, 'test', 'oracle-numa');
 
+/** test/oracle-corpus-612: random traces recorded on Linux 6.12 (../shared/oracle, KVER=6.12). */
+export const CORPUS_612_DIR = join(ROOT, 'test', 'oracle-corpus-612');
+
 /** The corpus scripts whose names start with one of `prefixes`, sorted. */
 export function corpusTraces(prefixes: string[], dir = CORPUS_DIR): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.trace') && prefixes.some((p) => f.startsWith(p))).sort();

@@ -1,0 +1,123 @@
+/**
+ * The Linux versions the mm core reproduces, and what differs between them.
+ *
+ * The model follows 6.1 everywhere unless a switch below says otherwise. Each switch is one
+ * behaviour the kernel changed, named for what the newer kernel does, and is read at the
+ * place the kernel changed it (`if (sys.k.thpSplitMapsZeroPage)`). Where a switch was
+ * confirmed on a running kernel (the 6.12 oracle, ../shared/oracle/README-612.md) it says so;
+ * otherwise it is modelled from the source.
+ */
+
+/** A kernel the model reproduces: Debian's linux-source 6.1 (the default) or 6.12. */
+export type KernelVersion = '6.1' | '6.12';
+
+/** Every kernel version the model knows, oldest first (CLI messages list them). */
+export const KERNEL_VERSIONS: readonly KernelVersion[] = ['6.1', '6.12'];
+
+/** The behaviours that differ between the modelled kernels. */
+export interface KernelSwitches {
+  readonly version: KernelVersion;
+  /**
+   * split_huge_page maps the subpages of an anonymous THP that hold only zeroes to the shared
+   * zero page instead of keeping them (and frees them). 6.12: __split_huge_page calls
+   * remap_page with RMP_USE_SHARED_ZEROPAGE for anon folios, and remove_migration_pte's
+   * try_to_map_unused_to_zeropage (mm/migrate.c) checks each subpage's contents with
+   * memchr_inv (the patch "mm: remap unused subpages to shared zeropage when splitting isolated
+   * thp", 6.12). It refuses mlocked pages and VM_LOCKED VMAs, which the model has none of.
+   * Every successful split_huge_page of an anon folio does it (migrate_vma's collect,
+   * MADV_COLD/PAGEOUT, MADV_FREE of part of a THP); a failed split restores the PTEs as they
+   * were, and a PMD split alone (split_huge_pmd) keeps the folio mapped. In no-data mode
+   * there are no contents to check and every subpage counts as used (huge-memory.ts,
+   * subpageUnused). Oracle-checked on 6.12 (migration, cold/pageout, partial split).
+   */
+  readonly thpSplitMapsZeroPage: boolean;
+  /**
+   * mprotect makes a clean PTE of an exclusively owned anonymous page in a private writable
+   * mapping writable at once. 6.1's can_change_pte_writable() (mm/mprotect.c) also required the
+   * PTE to be dirty; 6.12's requires that only for shared mappings ("mm/mprotect: allow clean
+   * exclusive anon pages to be writable", 6.2). Oracle-checked on 6.12.
+   */
+  readonly mprotectWritesCleanAnon: boolean;
+  /**
+   * mprotect makes a PMD-mapped, exclusively owned anonymous THP writable at once too: 6.12's
+   * change_huge_pmd asks can_change_pmd_writable() ("mm/huge_memory: try avoiding write
+   * faults when changing PMD protection", 6.5); 6.1 always write-protected the PMD. THPs
+   * only: hugetlb_change_protection never upgrades. Oracle-checked on 6.12 by random traces
+   * of test/oracle-corpus-612 (the THP case by r8-0134 alone; hugetlb by r13-0105, r13-0123).
+   */
+  readonly mprotectWritesAnonPmd: boolean;
+  /**
+   * mprotect making a private anonymous VMA that has never faulted (no anon_vma) read-only
+   * drops its VM_ACCOUNT, so it can merge again with never-charged neighbours (and, once one
+   * 2 MiB VMA again, get THPs). 6.12's mprotect_fixup ("mm/mprotect: allow unfaulted VMAs to
+   * be unaccounted on mprotect()", 6.6); 6.1 kept the charge for good. Oracle-checked on 6.12
+   * by one random trace (r13-0035 of test/oracle-corpus-612).
+   */
+  readonly mprotectUnaccountsUnfaulted: boolean;
+  /**
+   * GUP with FOLL_SPLIT_PMD fails with -EOPNOTSUPP on a hugetlb VMA before faulting anything:
+   * 6.12's check_vma_flags() (mm/gup.c; "mm/gup: reject FOLL_SPLIT_PMD with
+   * hugetlb VMAs", 6.9). 6.1 faulted the huge page in and ignored the flag, so
+   * make_device_exclusive_range populated the range before refusing the hugetlb folio. Both
+   * end in -EBUSY from test_hmm; 6.12 leaves the range unmapped. Oracle-checked on 6.12.
+   */
+  readonly gupRejectsSplitPmdOnHugetlb: boolean;
+  /**
+   * Pages of the x86-64 vDSO image, mapped with its 4 vvar pages right below mmap_base, so
+   * every later mmap sits this much lower and a file region's place modulo 64 KiB (fault-around
+   * windows) moves. 6.1's vdso64.so fits one page (3,408 bytes in the oracle's build); 6.12's
+   * needs two (5,192 bytes; 6.12's vDSO has vgetrandom). Oracle-checked: with 6.1's placement 3
+   * random 6.12 traces differ (r8-0108, r8-0146, r13-0109 of test/oracle-corpus-612).
+   */
+  readonly vdsoPages: number;
+  /**
+   * MADV_COLD, MADV_PAGEOUT and MADV_FREE leave a PTE-mapped THP unsplit when the range maps
+   * all of it: 6.12's madvise_cold_or_pageout_pte_range and madvise_free_pte_range batch the
+   * folio's PTEs (folio_pte_batch) and split only a folio mapped in part ("mm: madvise: avoid
+   * split during MADV_PAGEOUT and MADV_COLD", 6.9; "mm/madvise: optimize lazyfreeing with
+   * mTHP in madvise_free", 6.10). 6.1 split every PTE-mapped THP it met. Under pageout reclaim
+   * still splits an anonymous folio it cannot swap (unless it is MADV_FREE'd:
+   * reclaimDiscardsLazyfreeThp). Oracle-checked on 6.12 with probes
+   * (test/oracle-corpus-612/probe-*).
+   */
+  readonly madviseKeepsWholePteMappedFolios: boolean;
+  /**
+   * Reclaim (here: MADV_PAGEOUT) discards a MADV_FREE'd THP that is still clean without
+   * splitting it: PMD-mapped whole, PTE-mapped PTE by PTE until a dirty one stops it (6.12's
+   * shrink_folio_list skips add_to_swap for lazyfree folios and try_to_unmap_one discards
+   * them; "mm/vmscan: avoid split lazyfree THP during shrink_folio_list()", 6.12). 6.1 split
+   * the THP first. Oracle-checked on 6.12 with probes (test/oracle-corpus-612/probe-*).
+   */
+  readonly reclaimDiscardsLazyfreeThp: boolean;
+}
+
+/** The switches of each version. */
+export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
+  '6.1': {
+    version: '6.1',
+    thpSplitMapsZeroPage: false,
+    mprotectWritesCleanAnon: false,
+    mprotectWritesAnonPmd: false,
+    mprotectUnaccountsUnfaulted: false,
+    gupRejectsSplitPmdOnHugetlb: false,
+    vdsoPages: 1,
+    madviseKeepsWholePteMappedFolios: false,
+    reclaimDiscardsLazyfreeThp: false,
+  },
+  '6.12': {
+    version: '6.12',
+    thpSplitMapsZeroPage: true,
+    mprotectWritesCleanAnon: true,
+    mprotectWritesAnonPmd: true,
+    mprotectUnaccountsUnfaulted: true,
+    gupRejectsSplitPmdOnHugetlb: true,
+    vdsoPages: 2,
+    madviseKeepsWholePteMappedFolios: true,
+    reclaimDiscardsLazyfreeThp: true,
+  },
+};
+
+/** Whether `s` names a kernel the model knows. */
+export function isKernelVersion(s: string): s is KernelVersion {
+  return (KERNEL_VERSIONS as readonly string[]).includes(s);
+}

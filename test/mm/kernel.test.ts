@@ -1,0 +1,270 @@
+// The kernel-version switches (src/mm/kernel.ts), each on both kernels. The 6.12 column is what
+// the 6.12 oracle printed for the same kind of script (../shared/oracle/README-612.md), except
+// mprotectWritesAnonPmd, which is modelled from the 6.12 source.
+import { describe, it, expect } from 'vitest';
+import { Machine } from '../../src/api/machine.ts';
+import { SimMachine } from '../../src/sim/machine.ts';
+import { runTrace } from '../../src/hmmtrace/runner.ts';
+import { System } from '../../src/mm/system.ts';
+import { KERNELS, KERNEL_VERSIONS, isKernelVersion, type KernelVersion } from '../../src/mm/kernel.ts';
+import { getUserPages, putUserPages } from '../../src/mm/gup.ts';
+import { EOPNOTSUPP, PMD_NR } from '../../src/mm/constants.ts';
+import { PteType, pteType, ptePfn } from '../../src/mm/pte.ts';
+import { assertInvariants, assertNoLeaks } from '../invariants.ts';
+
+/** The perm field of every snapshot line the script prints on `kernel`. */
+function perms(kernel: KernelVersion, script: string): string[] {
+  return runTrace(script, { kernel }).lines.filter((l) => l.startsWith('snapshot')).map((l) => l.replace(/.*perm=/, ''));
+}
+/** The result (after `=>`) of every line the script prints on `kernel`. */
+function results(kernel: KernelVersion, script: string): string[] {
+  return runTrace(script, { kernel }).lines.filter((l) => l.includes('=>')).map((l) => l.replace(/.*=> /, ''));
+}
+
+describe('kernel versions', () => {
+  it('6.1 is the default, and each version has its own switches', () => {
+    expect(new System().k).toBe(KERNELS['6.1']);
+    expect(new System({ kernel: '6.12' }).k.version).toBe('6.12');
+    expect(new Machine({ kernel: '6.12' }).sys.k).toBe(KERNELS['6.12']);
+    expect(KERNEL_VERSIONS.every(isKernelVersion)).toBe(true);
+    expect(isKernelVersion('6.2')).toBe(false);
+    expect(() => new System({ kernel: '6.2' as KernelVersion })).toThrow(/kernel must be one of 6\.1, 6\.12, got '6\.2'/);
+    // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
+    for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
+    expect(KERNELS['6.1'].vdsoPages).toBe(1);
+  });
+});
+
+describe('thpSplitMapsZeroPage: split_huge_page maps all-zero anon subpages to the zero page (6.12)', () => {
+  // Page 0 written, page 2 written with zeroes (contents decide, not writes), page 3 never
+  // touched; migrating page 1 splits the THP (migrate_vma's collect calls split_folio).
+  const script = 'mmap T 512 thp rw\ncpu_write T 0 0x11\ncpu_write T 2 0\ncpu_write T 4 0x44\nmigrate_to_dev 0 T 1 1\nsnapshot 0 T 0 5\n';
+  it('6.1 keeps every subpage', () => {
+    expect(perms('6.1', script)).toEqual(['02,22,02,02,02']);
+  });
+  it('6.12 maps the all-zero ones (written with zeroes or never) to the zero page', () => {
+    expect(perms('6.12', script)).toEqual(['02,22,11,11,02']);
+  });
+  it('6.12 frees the subpages it stopped mapping, and reads still see zeroes', () => {
+    const m = new Machine({ kernel: '6.12' });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    const head = ptePfn(p.mm.pt.pmd(t)!.huge);
+    const inUse = m.sys.pages.systemInUse;
+    const r = p.device(0).migrateToDevice(t + 1, 1);
+    expect(r.ret).toBe(0);
+    // Page 0 stays, page 1 went to the device (its system page freed, a backing page for the
+    // device page's bytes allocated: dmirror's), and the 510 others went to the zero page.
+    expect(m.sys.pages.systemInUse).toBe(inUse - 510);
+    expect(pteType(p.mm.pt.pte(t + 3))).toBe(PteType.PRESENT);
+    expect(ptePfn(p.mm.pt.pte(t + 3))).toBe(m.sys.zeroPfn);
+    expect(m.sys.pages.refcount[head + 3]).toBe(0);
+    expect(p.read(t + 3).every((b) => b === 0)).toBe(true);
+    assertInvariants(m, [p]);
+    p.write(t + 3, 0x33); // a write fault on the zero page allocates a page as usual
+    expect(p.read(t + 3)[0]).toBe(0x33);
+    p.exit();
+    assertNoLeaks(m);
+  });
+  it('a subpage with one non-zero byte is used', () => {
+    const m = new Machine({ kernel: '6.12' });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    const page = new Uint8Array(4096);
+    page[4095] = 1;
+    p.writeBytes(t + 5, page);
+    p.device(0).migrateToDevice(t + 1, 1);
+    expect(ptePfn(p.mm.pt.pte(t + 5))).not.toBe(m.sys.zeroPfn);
+    expect(ptePfn(p.mm.pt.pte(t + 6))).toBe(m.sys.zeroPfn);
+  });
+  it('MADV_COLD splits too; a PMD split alone (partial mprotect) does not map the zero page', () => {
+    const cold = 'mmap U 512 thp rw\ncpu_write U 0 0x11\nmadvise U 0 2 cold\nsnapshot 0 U 0 3\n';
+    expect(perms('6.1', cold)).toEqual(['02,02,02']);
+    expect(perms('6.12', cold)).toEqual(['02,11,11']);
+    const pmdOnly = 'mmap V 512 thp rw\ncpu_write V 0 0x11\nmprotect V r 0 1\nsnapshot 0 V 0 3\n';
+    expect(perms('6.1', pmdOnly)).toEqual(perms('6.12', pmdOnly));
+    expect(perms('6.12', pmdOnly)[0]).not.toContain('11');
+  });
+  it('no-data mode cannot see contents and keeps every subpage (the 6.1 mapping)', () => {
+    const m = new Machine({ kernel: '6.12', keepData: false });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.access(t, true);
+    p.device(0).migrateToDevice(t + 1, 1);
+    expect(ptePfn(p.mm.pt.pte(t + 3))).not.toBe(m.sys.zeroPfn);
+    assertInvariants(m, [p]);
+  });
+});
+
+describe('mprotectWritesCleanAnon: mprotect rw upgrades clean exclusive anon PTEs (6.12)', () => {
+  // Page 1 comes back from the device read-only and clean (as in mprotect-whole.trace); page 0
+  // is dirty; page 2 is the zero page.
+  const script = [
+    'mmap A 3 anon rw', 'cpu_write A 0 0x11', 'cpu_write A 1 0x22', 'cpu_read A 2',
+    'migrate_to_dev 0 A 1 1', 'mprotect A r', 'cpu_read A 1', 'mprotect A rw', 'snapshot 0 A 0 3',
+  ].join('\n') + '\n';
+  it('6.1 needs the PTE dirty', () => {
+    expect(perms('6.1', script)).toEqual(['02,01,11']);
+  });
+  it('6.12 does not', () => {
+    expect(perms('6.12', script)).toEqual(['02,02,11']);
+  });
+  it('a page that is not exclusive (fork cleared PageAnonExclusive) stays read-only on both', () => {
+    const shared = 'mmap A 1 anon rw\ncpu_write A 0 0x11\nchild cpu_read A 0\nmprotect A r\nmprotect A rw\nsnapshot 0 A 0 1\n';
+    expect(perms('6.1', shared)).toEqual(['01']);
+    expect(perms('6.12', shared)).toEqual(['01']);
+  });
+});
+
+describe('mprotectWritesAnonPmd: mprotect rw upgrades an exclusive anon PMD (6.12, from source)', () => {
+  const script = 'mmap V 512 thp rw\ncpu_write V 3 0x33\nmprotect V r\nmprotect V rw\nsnapshot 0 V 0 2\n';
+  it('6.1 leaves the PMD read-only until a write fault', () => {
+    expect(perms('6.1', script)).toEqual(['05,05']);
+  });
+  it('6.12 makes it writable at once', () => {
+    expect(perms('6.12', script)).toEqual(['06,06']);
+  });
+  it('a hugetlb PMD stays read-only on both (hugetlb_change_protection never upgrades)', () => {
+    const huge = 'mmap H 512 hugetlb rw\ncpu_write H 0 0x11\nmprotect H r\nmprotect H rw\nsnapshot 0 H 0 1\n';
+    expect(perms('6.1', huge)).toEqual(['05']);
+    expect(perms('6.12', huge)).toEqual(['05']);
+  });
+  it('the huge zero page stays read-only on both', () => {
+    const zero = 'mmap V 512 thp rw\ncpu_read V 3\nmprotect V r\nmprotect V rw\nsnapshot 0 V 0 1\n';
+    expect(perms('6.1', zero)).toEqual(perms('6.12', zero));
+  });
+});
+
+describe('gupRejectsSplitPmdOnHugetlb: exclusive on hugetlb faults nothing in (6.12)', () => {
+  const script = 'mmap H 512 hugetlb rw\nexclusive 0 H 0 1\nsnapshot 0 H 0 2\ncpu_read H 0\nsnapshot 0 H 0 2\n';
+  it('both answer -EBUSY; 6.1 has faulted the huge page in, 6.12 leaves the range unmapped', () => {
+    expect(results('6.1', script)[1]).toBe('ret=-EBUSY');
+    expect(results('6.12', script)[1]).toBe('ret=-EBUSY');
+    expect(perms('6.1', script)).toEqual(['06,06', '06,06']);
+    expect(perms('6.12', script)).toEqual(['00,00', '05,05']);
+  });
+  it('GUP with FOLL_SPLIT_PMD on a hugetlb VMA is -EOPNOTSUPP on 6.12 only', () => {
+    for (const kernel of KERNEL_VERSIONS) {
+      const m = new Machine({ kernel });
+      const p = m.spawn();
+      const h = p.mmap(PMD_NR, 'hugetlb', 'rw');
+      const got = getUserPages(p.mm, h, 1, { write: true, splitPmd: true });
+      if (kernel === '6.12') expect(got).toBe(-EOPNOTSUPP);
+      else {
+        expect(Array.isArray(got) && got.length).toBe(1);
+        putUserPages(p.mm, got as number[], {});
+      }
+      // Without FOLL_SPLIT_PMD both kernels fault the huge page in.
+      const plain = getUserPages(p.mm, h, 1, { write: true });
+      expect(Array.isArray(plain)).toBe(true);
+      putUserPages(p.mm, plain as number[], {});
+      p.exit();
+      assertNoLeaks(m);
+    }
+  });
+});
+
+describe('mprotectUnaccountsUnfaulted: a never-faulted anon VMA made read-only is uncharged (6.12)', () => {
+  /** VMAs of [a, a + 512) after charging its first 5 pages (mprotect w) and making it all r. */
+  function vmasAfter(kernel: KernelVersion, fault: boolean): number {
+    const m = new Machine({ kernel });
+    const p = m.spawn();
+    const a = p.mmap(PMD_NR, 'thp', 'none');
+    p.mprotect(a, 5, 'w');
+    if (fault) p.access(a, true); // an anon_vma now: the charge stays on both kernels
+    p.mprotect(a, PMD_NR, 'r');
+    return p.mm.vmas.filter((v) => v.start < a + PMD_NR && v.end > a).length;
+  }
+  it('6.1 keeps VM_ACCOUNT, so the charged part stays a VMA of its own', () => {
+    expect(vmasAfter('6.1', false)).toBe(2);
+  });
+  it('6.12 drops it and the region merges back into one VMA', () => {
+    expect(vmasAfter('6.12', false)).toBe(1);
+  });
+  it('not once the VMA has faulted (it has an anon_vma)', () => {
+    expect(vmasAfter('6.1', true)).toBe(2);
+    expect(vmasAfter('6.12', true)).toBe(2);
+  });
+});
+
+describe('vdsoPages: the vDSO is one page on 6.1, two on 6.12', () => {
+  it('every mmap lands one page lower on 6.12', () => {
+    const first = (kernel: KernelVersion) => new Machine({ kernel }).spawn().mmap(1, 'anon', 'rw');
+    expect(first('6.1') - first('6.12')).toBe(1);
+    // 6.1: TASK_SIZE less the 128 MiB gap, 4 vvar pages and 1 vDSO page (probed on the oracle).
+    expect(new Machine().spawn().mm.mmapBase).toBe(0x7ffff7fff - 5);
+  });
+});
+
+describe('the timed machine takes the kernel too', () => {
+  it('SimMachine({ kernel }) builds its core on that kernel, 6.1 by default', () => {
+    expect(new SimMachine({ devices: [] }).core.sys.k.version).toBe('6.1');
+    expect(new SimMachine({ devices: [], kernel: '6.12' }).core.sys.k.version).toBe('6.12');
+  });
+});
+
+/** A THP, PTE-mapped (a PMD split by a partial mprotect undone again), pages 0 and 5 written. */
+const PTE_MAPPED_THP = 'mmap T 512 thp rw\ncpu_write T 0 0x11\ncpu_write T 5 0x55\nmprotect T r 0 1\nmprotect T rw 0 1\n';
+
+describe('madviseKeepsWholePteMappedFolios: MADV_COLD/FREE over a whole PTE-mapped THP do not split it (6.12)', () => {
+  /** Whether page 1 of T is still part of the THP after `advice` over [from, from + n). */
+  function stillThp(kernel: KernelVersion, advice: 'cold' | 'free', from: number, n: number): boolean {
+    const m = new Machine({ kernel });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    p.mprotect(t, 1, 'r');
+    p.mprotect(t, 1, 'rw');
+    expect(m.sys.pages.isCompound(ptePfn(p.mm.pt.pte(t + 1)))).toBe(true);
+    p.madvise(t + from, n, advice);
+    assertInvariants(m, [p]);
+    return m.sys.pages.isCompound(ptePfn(p.mm.pt.pte(t + 1)));
+  }
+  it('6.1 splits it; 6.12 keeps it when the range covers all of it', () => {
+    for (const advice of ['cold', 'free'] as const) {
+      expect(stillThp('6.1', advice, 0, PMD_NR), advice).toBe(false);
+      expect(stillThp('6.12', advice, 0, PMD_NR), advice).toBe(true);
+    }
+  });
+  it('both split a THP the range covers only in part', () => {
+    for (const advice of ['cold', 'free'] as const) {
+      expect(stillThp('6.1', advice, 0, 100), advice).toBe(false);
+      expect(stillThp('6.12', advice, 0, 100), advice).toBe(false);
+    }
+  });
+  it('what the 6.12 oracle printed for MADV_COLD over all of it (probe-cold-whole)', () => {
+    const script = PTE_MAPPED_THP + 'madvise T 0 512 cold\nsnapshot 0 T 0 6\n';
+    expect(perms('6.12', script)).toEqual(['02,02,02,02,02,02']);
+  });
+});
+
+describe('reclaimDiscardsLazyfreeThp: pageout drops a clean MADV_FREE\'d THP without splitting it (6.12)', () => {
+  it('PTE-mapped: every page goes (probe-free-then-pageout); 6.1 splits first', () => {
+    const script = PTE_MAPPED_THP + 'madvise T 0 512 free\nsnapshot 0 T 0 6\nmadvise T 0 512 pageout\nsnapshot 0 T 0 6\n';
+    expect(perms('6.12', script)).toEqual(['02,02,02,02,02,02', '00,00,00,00,00,00']);
+    // 6.1 splits the THP first (what the model's 6.1 prints; this script was not run on 6.1).
+    expect(perms('6.1', script)[0]).toBe('01,02,02,02,02,02');
+  });
+  it('a page written after MADV_FREE stops the discard there (probe-free-write-pageout)', () => {
+    const script = PTE_MAPPED_THP + 'madvise T 0 512 free\ncpu_write T 7 0x77\nmadvise T 0 512 pageout\nsnapshot 0 T 0 9\n';
+    expect(perms('6.12', script).at(-1)).toBe('00,00,00,00,00,00,00,02,02');
+  });
+  it('PMD-mapped: the whole THP goes (probe-free-pmd-pageout); the model\'s 6.1 splits it', () => {
+    const script = 'mmap T 512 thp rw\ncpu_write T 0 0x11\nmadvise T 0 512 free\nmadvise T 0 512 pageout\nsnapshot 0 T 0 3\n';
+    expect(perms('6.12', script)).toEqual(['00,00,00']);
+    expect(perms('6.1', script)).toEqual(['02,02,02']);
+    const m = new Machine({ kernel: '6.12' });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    const inUse = m.sys.pages.systemInUse;
+    p.madvise(t, PMD_NR, 'free');
+    p.madvise(t, PMD_NR, 'pageout');
+    expect(m.sys.pages.systemInUse).toBe(inUse - PMD_NR);
+    assertInvariants(m, [p]);
+    p.exit();
+    assertNoLeaks(m);
+  });
+});
