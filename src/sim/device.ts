@@ -14,7 +14,7 @@ import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
 import type { DeviceMetrics } from './results.ts';
 import type { SimContext } from './context.ts';
 import { newBatchRecord, newDeviceMetrics } from './metrics.ts';
-import { coalesceFaults, type CoalescedFault, type FaultEntry } from '../devices/fault-buffer.ts';
+import { coalesceFaults, type CoalescedFault, type FaultBuffer, type FaultEntry } from '../devices/fault-buffer.ts';
 import type { BatchRecord } from './results.ts';
 
 /** One lane of a running kernel. */
@@ -235,6 +235,37 @@ export abstract class TimedDevice {
       // Lanes run ahead of the engine within a quantum: tell waiters at the kernel's real end.
       this.ctx.engine.schedule(Math.max(end, this.ctx.engine.now) as TimePs, () => done(end), `${this.name}:kernel-end`);
     });
+  }
+
+  /** Lanes whose fault a full queue dropped: they retry at the next answer or replay. */
+  protected readonly overflowed = new Set<number>();
+
+  /** Counts `entry` as raised by `lane` and queues it; a full `queue` drops it (the lane retries). */
+  protected raiseFault(queue: FaultBuffer, lane: Lane, entry: FaultEntry): void {
+    this.countFault(lane, entry.time);
+    if (!queue.push(entry)) {
+      this.metrics.faults.overflows++;
+      this.overflowed.add(lane.id);
+    }
+  }
+
+  /**
+   * Resumes stalled lanes at `now`: with `answered`, only the lanes of those faults (a per-fault
+   * answer: a PRI response, Xe's fault reply, an ODP QP resume); with null, every stalled lane
+   * (a replay). Lanes whose fault a full queue dropped retry either way.
+   */
+  protected resumeLanes(now: number, answered: readonly FaultEntry[] | null): void {
+    if (answered === null) {
+      this.overflowed.clear();
+      this.replayAll(now);
+      return;
+    }
+    const ids = new Set([...answered.map((e) => e.lane), ...this.overflowed]);
+    this.overflowed.clear();
+    for (const id of ids) {
+      const lane = this.lane(id);
+      if (lane?.stalled) lane.run.wake(lane, now);
+    }
   }
 
   /** Counts a fault `lane` raised at `t`: the device's, its kernel's and the timeline's. */

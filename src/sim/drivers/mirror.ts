@@ -224,12 +224,7 @@ export class HmmMirrorDevice extends TimedDevice {
         lane.run.kill(lane);
         return -1;
       }
-      const entry: FaultEntry = { lane: lane.id, space: sp.space, vpn, write, time: t };
-      this.countFault(lane, t);
-      if (!this.buffer.push(entry)) {
-        this.metrics.faults.overflows++;
-        this.overflowed.add(lane.id);
-      }
+      this.raiseFault(this.buffer, lane, { lane: lane.id, space: sp.space, vpn, write, time: t });
       this.requestService(t);
       return -1;
     }
@@ -763,24 +758,11 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const e of answered) this.latencies.push(now - e.time);
     this.records.push(rec);
     this.servicing = false;
-    if (policy === 'per-fault') {
-      // Only the answered faults resume; a lane whose fault the full buffer dropped retries now.
-      const lanes = new Set([...answered.map((e) => e.lane), ...this.overflowed]);
-      this.overflowed.clear();
-      for (const id of lanes) {
-        const lane = this.lane(id);
-        if (lane?.stalled) lane.run.wake(lane, now);
-      }
-    } else {
-      this.overflowed.clear();
-      this.replayAll(now);
-    }
+    this.resumeLanes(now, policy === 'per-fault' ? answered : null);
     if (this.buffer.length > 0) this.requestService(Math.max(now, this.buffer.oldestTime()!));
   }
 
   private readonly pendingEntries: FaultEntry[] = [];
-  /** Lanes whose fault the full buffer dropped: they retry at the next answer. */
-  private readonly overflowed = new Set<number>();
 
   // ---- core callbacks ----
 

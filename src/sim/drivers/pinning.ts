@@ -99,8 +99,6 @@ export class PinningDevice extends TimedDevice {
   readonly records: BatchRecord[] = [];
   /** Raise → resume latency of every serviced ODP fault, ps. */
   readonly latencies: number[] = [];
-  /** Lanes whose fault the full queue refused: they retry at the next resume. */
-  private readonly overflowed = new Set<number>();
   /** Mode odp, replay policy once: entries serviced but not yet resumed. */
   private readonly held: FaultEntry[] = [];
 
@@ -258,13 +256,8 @@ export class PinningDevice extends TimedDevice {
 
   /** A NIC access the MTT cannot translate: queue a page fault, stall the QP. */
   private raise(lane: Lane, vpn: number, write: boolean, t: number): number {
-    this.metrics.faults.raised++;
-    this.ctx.timeline.fault(this.name, t);
-    if (!this.faultQueue.push({ lane: lane.id, space: lane.run.mm.id, vpn, write, time: t })) {
-      // A full queue drops the event; the QP retries at the next resume.
-      this.metrics.faults.overflows++;
-      this.overflowed.add(lane.id);
-    }
+    // A full queue drops the event; the QP retries at the next resume.
+    this.raiseFault(this.faultQueue, lane, { lane: lane.id, space: lane.run.mm.id, vpn, write, time: t });
     this.request(t);
     return -1;
   }
@@ -364,15 +357,7 @@ export class PinningDevice extends TimedDevice {
     for (const e of done) this.latencies.push(now - e.time);
     if (policy === 'batch-flush') this.metrics.faults.flushed += this.faultQueue.flush(now).length;
     // block and per-fault answer only the QPs whose faults were resolved.
-    const ids = policy === 'block' || policy === 'per-fault' ? [...done.map((e) => e.lane), ...this.overflowed] : null;
-    this.overflowed.clear();
-    if (ids === null) this.replayAll(now);
-    else {
-      for (const id of ids) {
-        const lane = this.lane(id);
-        if (lane?.stalled) lane.run.wake(lane, now);
-      }
-    }
+    this.resumeLanes(now, policy === 'block' || policy === 'per-fault' ? done : null);
     if (this.faultQueue.length > 0) this.request(Math.max(now, this.faultQueue.oldestTime()!));
   }
 

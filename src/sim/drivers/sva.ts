@@ -40,8 +40,6 @@ export class SvaDevice extends TimedDevice {
   private batchNo = 0;
   readonly records: BatchRecord[] = [];
   readonly latencies: number[] = [];
-  /** Lanes whose request the full queue refused: they retry after the next response. */
-  private readonly overflowed = new Set<number>();
 
   /** PCIe Page Request Interface: the device can fault (iommu.pri). */
   readonly pri: boolean;
@@ -152,13 +150,9 @@ export class SvaDevice extends TimedDevice {
       return -1;
     }
     if (pfn < 0) {
-      this.countFault(lane, t);
       this.metrics.faults.pri++;
-      if (!this.prq.push({ lane: lane.id, space: mm.id, vpn, write, time: t })) {
-        // A full queue: the IOMMU answers the request at once and the device retries later.
-        this.metrics.faults.overflows++;
-        this.overflowed.add(lane.id);
-      }
+      // A full queue: the IOMMU answers the request at once and the device retries later.
+      this.raiseFault(this.prq, lane, { lane: lane.id, space: mm.id, vpn, write, time: t });
       this.request(t);
       return -1;
     }
@@ -241,12 +235,7 @@ export class SvaDevice extends TimedDevice {
     this.records.push(rec);
     this.servicing = false;
     // A PRI response answers only the requests it carries; other lanes keep waiting for theirs.
-    const retry = [...entries.map((e) => e.lane), ...this.overflowed];
-    this.overflowed.clear();
-    for (const id of retry) {
-      const lane = this.lane(id);
-      if (lane?.stalled) lane.run.wake(lane, now);
-    }
+    this.resumeLanes(now, entries);
     if (this.prq.length > 0) this.request(Math.max(now, this.prq.oldestTime()!));
   }
 }
