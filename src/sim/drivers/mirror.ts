@@ -323,12 +323,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const finish = (tCopies: number) => {
       rec.batch_transfer = Math.floor((tCopies - copyStart) / 1000);
       rec.make_resident = rec.batch_transfer;
-      // ONCE replays only after the buffer drains; every other policy replays this batch.
-      const replays = f.replayPolicy === 'once' && this.buffer.length > 0 ? 0 : f.replayPolicy === 'block' ? Math.max(1, rec.num_vablock) : 1;
-      const replayPs = replays * f.replayCost!;
-      this.metrics.time.faultService += replayPs;
-      const tReplay = tCopies + mapPs + replayPs;
-      this.ctx.engine.schedule(tReplay as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:replay`);
+      this.ctx.engine.schedule((tCopies + mapPs) as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:bound`);
     };
     this.ctx.engine.schedule(copyStart as TimePs, () => {
       const n = this.submitCopies(copies, finish);
@@ -739,21 +734,31 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   /** Replay: per the profile's policy, wake lanes; start the next batch if faults wait. */
+  /** The batch is bound: replay now (per the policy, after replayCost per replay), or, under ONCE with faults waiting, service on. */
   private endBatch(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
-    rec.time = Math.floor((now - t0) / 1000);
     const policy = this.fault.replayPolicy;
-    const more = this.buffer.length > 0;
-    if (policy === 'once' && more) {
+    if (policy === 'once' && this.buffer.length > 0) {
       // ONCE: keep servicing until the buffer is empty, then replay.
+      rec.time = Math.floor((now - t0) / 1000);
       this.records.push(rec);
       this.servicing = false;
       appendAll(this.pendingEntries, entries);
       this.requestService(now);
       return;
     }
-    if (policy === 'batch-flush') this.metrics.faults.flushed += this.buffer.flush(now).length;
     rec.num_replays = policy === 'block' ? Math.max(1, rec.num_vablock) : 1;
     this.metrics.replays += rec.num_replays;
+    const replayPs = rec.num_replays * this.fault.replayCost!;
+    this.metrics.time.faultService += replayPs;
+    if (replayPs === 0) this.replay(now, rec, entries, t0);
+    else this.ctx.engine.schedule((now + replayPs) as TimePs, (t) => this.replay(t, rec, entries, t0), `${this.name}:replay`);
+  }
+
+  /** The replay has reached the device: answered faults resume, and the next batch may start. */
+  private replay(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
+    rec.time = Math.floor((now - t0) / 1000);
+    const policy = this.fault.replayPolicy;
+    if (policy === 'batch-flush') this.metrics.faults.flushed += this.buffer.flush(now).length;
     const answered = [...this.pendingEntries.splice(0), ...entries];
     for (const e of answered) this.latencies.push(now - e.time);
     this.records.push(rec);
