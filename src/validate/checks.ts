@@ -12,7 +12,7 @@ import { HmmMirrorDevice } from '../sim/drivers/mirror.ts';
 import type { BatchRecord } from '../sim/results.ts';
 import { encodeAccess, type LaneProgram } from '../sim/program.ts';
 import {
-  DEV, alignedRegion, cpuWrite, kernelStep, machine, pageLanes, runScript, withCapacity, type KernelTiming, type Step,
+  DEV, alignedRegion, cpuWrite, kernelStep, machine, pageLanes, runScript, sig, withCapacity, type KernelTiming, type Step,
 } from '../faultbench/harness.ts';
 
 /** One published number and what the model makes of it. */
@@ -64,7 +64,8 @@ function profile(name: string): Profile {
 }
 
 const within = (model: number, published: number, rel: number) => Math.abs(model - published) <= rel * published;
-const fmt = (v: number, digits = 3) => Number(v.toPrecision(digits)).toString();
+/** Three significant digits, as faultbench rounds (sig). */
+const fmt = (v: number) => String(sig(v, 3));
 
 /**
  * `groups` regions of [base, base + pages), each walked front to back by `inFlight` lanes that
