@@ -2,6 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { singleFault, latencyMeasure, LATENCY_CASES } from '../../src/faultbench/latency.ts';
 import { NOTES } from '../../src/faultbench/harness.ts';
+import { throughputRun } from '../../src/faultbench/throughput.ts';
 import { profile } from './helpers.ts';
 
 describe('single-fault latency', () => {
@@ -60,6 +61,17 @@ describe('single-fault latency', () => {
   it('a device without replayable faults (XNACK off) is n/a, never a 0 µs fault', () => {
     const t = latencyMeasure([profile('mi250x-noxnack')], 1);
     for (const r of t.rows) expect(r.cells['mi250x-noxnack']).toEqual({ value: null, note: NOTES.notReplayable });
+  });
+
+  it('differs across the GPU vendors: each driver spends a fault differently (issue 11)', () => {
+    // NVIDIA under UVMSmart and under uvm-eval, AMD KFD, Intel Xe. (Xe's THP path differs only on
+    // THP-backed memory, which a one-page region is not: test/sim/fault-cost.test.ts covers it.)
+    const names = ['pascal-pcie3', 'volta-titanv', 'mi250x-xnack', 'xe2-bmg'];
+    const zero = latencyMeasure(names.map(profile), 1).rows.find((r) => r.params.case === 'zero-fill')!;
+    const values = names.map((n) => zero.cells[n].value);
+    expect(new Set(values).size).toBe(names.length);
+    const rates = names.map((n) => throughputRun(profile(n), 64, 2, 1, 20_000_000_000, 1).faultsPerSecond);
+    expect(new Set(rates).size).toBe(names.length);
   });
 
   it('is deterministic for a seed', () => {
