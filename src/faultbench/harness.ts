@@ -2,6 +2,7 @@
 // profile variants (batch size, memory size, no peer link), lane builders, and a step script
 // that runs activities one after another with a bound on simulated time, so a pathological
 // case (a livelock in the model, a fault storm) ends as "did not finish" instead of hanging.
+import type { CrossDeviceOptions } from '../sim/cross-device.ts';
 import { faultOf, type Profile } from '../devices/profile/schema.ts';
 import type { Process } from '../api/machine.ts';
 import { SimMachine, type DeviceConfig } from '../sim/machine.ts';
@@ -78,12 +79,12 @@ export function hasGroupPeerLink(p: Profile): boolean {
 }
 
 /** A machine with one instance of `p` (or two: DEV and PEER) in no-data mode (same timing, less memory). */
-export function machine(p: Profile, seed: number, opts: { policies?: object; peer?: boolean; peerProfile?: Profile; numaNodes?: number } = {}): SimMachine {
+export function machine(p: Profile, seed: number, opts: { policies?: object; peer?: boolean; peerProfile?: Profile; numaNodes?: number; crossDevice?: Partial<CrossDeviceOptions> } = {}): SimMachine {
   const devices: DeviceConfig[] = [{ name: DEV, profile: p, policies: opts.policies }];
   if (opts.peer) devices.push({ name: PEER, profile: opts.peerProfile ?? p, policies: opts.policies });
   // No timeline or spans are read: one bucket per simulated second and no spans keep the
   // bookkeeping negligible even when a run is bounded far in the future.
-  return new SimMachine({ seed, data: false, devices, bucketPs: 1_000_000_000_000, maxSpans: 0, numaNodes: opts.numaNodes });
+  return new SimMachine({ seed, data: false, devices, bucketPs: 1_000_000_000_000, maxSpans: 0, numaNodes: opts.numaNodes, ...(opts.crossDevice ? { crossDevice: opts.crossDevice } : {}) });
 }
 
 /** First page of a new `pages`-page region that starts on a 2 MiB boundary. */

@@ -10,6 +10,11 @@ import type { IntervalNotifier } from '../mm/mmu-notifier.ts';
 export const HMM_PFN_VALID = 1;
 export const HMM_PFN_WRITE = 2;
 export const HMM_PFN_ERROR = 4;
+/**
+ * Output: the pfn is a peer's DEVICE_PRIVATE page handed out as a PCIe P2P page (the proposed
+ * HMM_PFN_ALLOW_P2P path, Maman v2, July 2025; not merged: no kernel has it).
+ */
+export const HMM_PFN_P2PDMA = 8;
 export const HMM_PFN_REQ_FAULT = HMM_PFN_VALID;
 export const HMM_PFN_REQ_WRITE = HMM_PFN_WRITE;
 
@@ -30,6 +35,12 @@ export interface HmmRange {
   pfnFlagsMask: number;
   /** Device-private pages whose pagemap owner is this are reported as-is, never faulted. */
   devPrivateOwner: unknown;
+  /**
+   * HMM_PFN_ALLOW_P2P (proposal, not merged): asked of the owning pgmap for a device-private
+   * page of another owner; true = report it as a P2P page (VALID | P2PDMA) instead of faulting
+   * it to RAM. Absent = the kernel as merged.
+   */
+  allowP2p?: (pfn: number) => boolean;
 }
 
 /** A range over [start, end) with zeroed arrays. */
@@ -145,6 +156,11 @@ function walk(mm: Mm, range: HmmRange, w: { last: number }): number {
           const pfn = ptePfn(e);
           if (t === PteType.DEVICE_PRIVATE && sys.pagemapOf(pfn)!.owner === range.devPrivateOwner) {
             range.flags[i] = HMM_PFN_VALID | (pteHas(e, PTE_WRITE) ? HMM_PFN_WRITE : 0);
+            range.pfns[i] = pfn;
+            continue;
+          }
+          if (t === PteType.DEVICE_PRIVATE && range.allowP2p?.(pfn) === true) {
+            range.flags[i] = HMM_PFN_VALID | HMM_PFN_P2PDMA | (pteHas(e, PTE_WRITE) ? HMM_PFN_WRITE : 0);
             range.pfns[i] = pfn;
             continue;
           }

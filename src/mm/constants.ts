@@ -43,6 +43,8 @@ export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
 export const EBUSY = 16;
+/** The ioctl found no fast interconnect to the named device (DRM_IOCTL_XE_MADVISE PREFERRED_LOC, Linux 7.0). */
+export const ENOLINK = 67;
 export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;

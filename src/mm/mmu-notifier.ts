@@ -51,6 +51,12 @@ export class NotifierSubscriptions {
   private deferredDel: IntervalNotifier[] = [];
   /** Count of invalidate_range_start calls, for metrics. */
   invalidations = 0;
+  /**
+   * Called around the callbacks of one invalidate_range_start that reaches more than one
+   * subscriber (the timed model prices a one-pass against a two-pass invalidation there); null
+   * in the core, where time does not exist.
+   */
+  pass: { begin(): void; end(): void } | null = null;
 
   /** mmu_interval_notifier_insert over pages [start, start+length). */
   insert(start: number, length: number, fn: InvalidateFn): IntervalNotifier {
@@ -103,9 +109,15 @@ export class NotifierSubscriptions {
     const hits = this.subs.filter((s) => s.start <= range.end - 1 && s.last >= range.start);
     if (hits.length > 0) this.seq |= 1;
     const cur = this.seq;
-    for (const s of hits) {
-      if (this.deferredDel.includes(s)) continue;
-      s.invalidate(s, range, cur);
+    const pass = hits.length > 1 ? this.pass : null;
+    pass?.begin();
+    try {
+      for (const s of hits) {
+        if (this.deferredDel.includes(s)) continue;
+        s.invalidate(s, range, cur);
+      }
+    } finally {
+      pass?.end();
     }
   }
 

@@ -76,12 +76,13 @@ function summaryHtml(r: RunResults): string {
   if (r.devices.length > 0) facts.push(['lane time', LANE_TIME_NOTE]);
   // The fault columns after "faults raised" add up to it (DeviceMetrics.faults).
   const withPending = r.devices.some((d) => d.faults.pending > 0);
+  const withBusy = r.devices.some((d) => d.faults.busy > 0);
   const devices = table(
-    ['device', 'profile', 'driver', 'faults raised', ...faultOutcomeHeads(withPending), 'batches', 'replays',
+    ['device', 'profile', 'driver', 'faults raised', ...faultOutcomeHeads(withPending, withBusy), 'batches', 'replays',
       'migrated in', 'migrated out', 'prefetched', 'evicted', 'thrashing', 'TLB inval.', 'fault service', 'pinning', 'copy', 'lanes',
       'lane stall, lane-seconds', 'per lane', 'lane busy, lane-seconds', 'per lane'],
     r.devices.map((d) => [
-      d.id, d.profile, d.driver, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])),
+      d.id, d.profile, d.driver, formatCount(d.faults.raised), ...faultOutcomeNames(withPending, withBusy).map((k) => formatCount(d.faults[k])),
       formatCount(d.batches), formatCount(d.replays), formatBytes(d.bytesIn), formatBytes(d.bytesOut), `${formatCount(d.prefetched)} pages`,
       `${formatCount(d.evictions.pages)} pages`, formatCount(d.thrashing.events), formatCount(d.tlb.invalidations),
       formatTime(d.time.faultService), formatTime(d.time.pinning), formatTime(d.time.copy), d.lanes > 0 ? formatCount(d.lanes) : '-',

@@ -74,6 +74,8 @@ const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
     throttled: Count.default(0), flushed: Count.default(0),
     overflows: Count, pri: Count, fatal: Count,
     pending: Count.default(0),
+    // Older files had no cross-device contention.
+    busy: Count.default(0),
   }),
   batches: Count,
   replays: Count,
@@ -88,6 +90,11 @@ const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   thrashing: z.object({ events: Count, throttles: Count, pins: Count }),
   pinnedPages: Count,
   accesses: z.object({ local: Count, remote: Count, peer: Count }),
+  // Older files did not split peer accesses by path, count populate_mm or contention.
+  peerPaths: z.record(z.string(), z.object({ accesses: Count, bytes: Count })).default({}),
+  populated: Count.default(0),
+  contention: z.object({ ebusy: Count, evictedPages: Count, rwsemWaits: Count, rwsemWaitPs: Count, timesliceWaits: Count })
+    .default({ ebusy: 0, evictedPages: 0, rwsemWaits: 0, rwsemWaitPs: 0, timesliceWaits: 0 }),
   accessCounterNotifications: Count,
   tlb: z.object({ hits: Count, misses: Count, invalidations: Count }),
   time: TimeBreakdownSchema,
@@ -152,6 +159,12 @@ export const RunResultsSchema = z.object({
   faultLatencies: z.array(Count),
   timeline: TimelineSchema,
   spans: z.array(SpanSchema),
+  // Older files have no cross-device section.
+  crossDevice: z.object({
+    owners: Name, peerPages: Name, migrateLock: Name, invalidation: Name, sourcePeerMigrates: z.boolean(), timeslicePs: Count,
+    groups: z.array(z.array(Name)),
+    advice: z.array(z.object({ device: Name, space: Count, start: Count, pages: Count, requested: Name, applied: Name, errno: Count })),
+  }).optional(),
 });
 
 // Compile-time: the schema and RunResults describe the same shape, in both directions.

@@ -14,7 +14,7 @@ export function faultTotals(r: RunResults): DeviceMetrics['faults'] {
   return {
     raised: total('raised'), coalesced: total('coalesced'), duplicates: total('duplicates'), serviced: total('serviced'),
     throttled: total('throttled'), flushed: total('flushed'), overflows: total('overflows'), pri: total('pri'),
-    fatal: total('fatal'), pending: total('pending'),
+    fatal: total('fatal'), pending: total('pending'), busy: total('busy'),
   };
 }
 
@@ -23,21 +23,22 @@ type FaultCounter = keyof DeviceMetrics['faults'];
 const FAULT_OUTCOMES: readonly FaultCounter[] = ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal'];
 
 /**
- * Names of the counters raised faults end in, in identity order; `pending` only when asked (a
- * run cut short with faults still queued).
+ * Names of the counters raised faults end in, in identity order; `busy` only when asked (devices
+ * met another's migration, -EBUSY), `pending` only when asked (a run cut short with faults still
+ * queued).
  */
-export function faultOutcomeNames(withPending: boolean): FaultCounter[] {
-  return withPending ? [...FAULT_OUTCOMES, 'pending'] : [...FAULT_OUTCOMES];
+export function faultOutcomeNames(withPending: boolean, withBusy = false): FaultCounter[] {
+  return [...FAULT_OUTCOMES, ...(withBusy ? ['busy' as const] : []), ...(withPending ? ['pending' as const] : [])];
 }
 
 /** Column headers of those counters: "= serviced", "+ duplicates", ... after a "raised" column. */
-export function faultOutcomeHeads(withPending: boolean): string[] {
-  return faultOutcomeNames(withPending).map((k, i) => `${i === 0 ? '=' : '+'} ${k}`);
+export function faultOutcomeHeads(withPending: boolean, withBusy = false): string[] {
+  return faultOutcomeNames(withPending, withBusy).map((k, i) => `${i === 0 ? '=' : '+'} ${k}`);
 }
 
 /** "1,200 raised = 1,000 serviced + 50 duplicates + ...": a fault count and where every fault went. */
 export function faultIdentity(f: DeviceMetrics['faults']): string {
-  return `${formatCount(f.raised)} raised = ${faultOutcomeNames(f.pending > 0).map((k) => `${formatCount(f[k])} ${k}`).join(' + ')}`;
+  return `${formatCount(f.raised)} raised = ${faultOutcomeNames(f.pending > 0, f.busy > 0).map((k) => `${formatCount(f[k])} ${k}`).join(' + ')}`;
 }
 
 /**
@@ -135,10 +136,11 @@ export function summaryTable(results: RunResults): string {
   // Faults per device: the columns after "raised" add up to it (throttled, flushed and overflowed
   // faults are raised again by their lanes, and counted again).
   const withPending = results.devices.some((d) => d.faults.pending > 0);
-  const faultHead = ['device', 'raised', ...faultOutcomeHeads(withPending), 'batches', 'replays'];
+  const withBusy = results.devices.some((d) => d.faults.busy > 0);
+  const faultHead = ['device', 'raised', ...faultOutcomeHeads(withPending, withBusy), 'batches', 'replays'];
   const faultAlign: Align[] = ['left', ...Array<Align>(faultHead.length - 1).fill('right')];
   const faultRows = results.devices.map((d) => [
-    d.id, formatCount(d.faults.raised), ...faultOutcomeNames(withPending).map((k) => formatCount(d.faults[k])), formatCount(d.batches), formatCount(d.replays),
+    d.id, formatCount(d.faults.raised), ...faultOutcomeNames(withPending, withBusy).map((k) => formatCount(d.faults[k])), formatCount(d.batches), formatCount(d.replays),
   ]);
 
   const devHead = ['device', 'profile', 'driver', 'migrated in', 'migrated out', 'evicted', 'thrashing', 'lanes',

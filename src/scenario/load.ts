@@ -14,7 +14,7 @@ import { formatBytes } from '../units/bytes.ts';
 import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
-  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type PipelineInput, type ProcessInput,
+  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type MigrateActivityInput, type AdviseActivityInput, type CrossDeviceInput, type PipelineInput, type ProcessInput,
   type ScenarioInput, type ScenarioTopologyInput, type WorkloadInput,
 } from './schema.ts';
 
@@ -75,7 +75,31 @@ export interface MovePlan {
   readonly path: string;
 }
 
-export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan | MovePlan;
+/** drm_pagemap_populate_mm of pages [offset, offset + pages) of a buffer into device `to`'s memory. */
+export interface MigratePlan {
+  readonly kind: 'migrate';
+  readonly process: string;
+  readonly buffer: string;
+  readonly to: string;
+  readonly offset: number;
+  readonly pages?: number;
+  readonly path: string;
+}
+
+/** A preferred location for pages [offset, offset + pages) of a buffer when `device` faults on them. */
+export interface AdvisePlan {
+  readonly kind: 'advise';
+  readonly process: string;
+  readonly device: string;
+  readonly buffer: string;
+  readonly offset: number;
+  readonly pages?: number;
+  /** A device name, or 'system'. */
+  readonly preferredLocation: string;
+  readonly path: string;
+}
+
+export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan | MovePlan | MigratePlan | AdvisePlan;
 
 /** A validated scenario, ready for runScenario. Times in ps, sizes in bytes. */
 export interface Scenario {
@@ -93,6 +117,8 @@ export interface Scenario {
   readonly devices: readonly ScenarioDevice[];
   /** The interconnect; undefined = SimMachine's default topology for the devices. */
   readonly topology?: TopologySpecInput;
+  /** Cross-device design (fields left out take the design as landed in 7.0). */
+  readonly crossDevice?: CrossDeviceInput;
   readonly processes: readonly ProcessInput[];
   /**
    * Where each process runs and allocates, by process name: its NUMA node (socket index) and,
@@ -191,6 +217,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     ...(input.maxSpans !== undefined ? { maxSpans: input.maxSpans } : {}),
     devices,
     ...(topology !== undefined ? { topology } : {}),
+    ...(input.crossDevice !== undefined ? { crossDevice: input.crossDevice } : {}),
     processes: input.processes,
     processNuma: new Map(input.processes.map((p) => [p.name, {
       node: Math.max(0, socketIds.indexOf(p.node ?? socketIds[0])),
@@ -262,7 +289,9 @@ type Found =
   | { path: Path; kind: 'kernel'; a: KernelActivityInput }
   | { path: Path; kind: 'cpu'; a: CpuActivityInput }
   | { path: Path; kind: 'pipeline'; a: PipelineInput }
-  | { path: Path; kind: 'move'; a: MoveActivityInput };
+  | { path: Path; kind: 'move'; a: MoveActivityInput }
+  | { path: Path; kind: 'migrate'; a: MigrateActivityInput }
+  | { path: Path; kind: 'advise'; a: AdviseActivityInput };
 
 /** Every activity of the scenario with its path in the file. */
 function activities(input: ScenarioInput): Found[] {
@@ -274,6 +303,8 @@ function activities(input: ScenarioInput): Found[] {
       else if (a.cpu) out.push({ path: [...path, 'cpu'], kind: 'cpu', a: a.cpu });
       else if (a.pipeline) out.push({ path: [...path, 'pipeline'], kind: 'pipeline', a: a.pipeline });
       else if (a.move) out.push({ path: [...path, 'move'], kind: 'move', a: a.move });
+      else if (a.migrate) out.push({ path: [...path, 'migrate'], kind: 'migrate', a: a.migrate });
+      else if (a.advise) out.push({ path: [...path, 'advise'], kind: 'advise', a: a.advise });
     }
   });
   return out;
@@ -423,8 +454,29 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
     if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
     else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
   };
+  // A range of a buffer on an HMM-mirror device: migrate (into its memory) and advise.
+  const checkRange = (path: Path, a: MigrateActivityInput | AdviseActivityInput, deviceKey: 'to' | 'device') => {
+    const name = deviceKey === 'to' ? (a as MigrateActivityInput).to : (a as AdviseActivityInput).device;
+    const d = deviceByName.get(name);
+    if (!d) issue([...path, deviceKey], `unknown device '${name}' (devices: ${devices.map((x) => x.name).join(', ')})`);
+    else if (d.profile.driver !== 'hmm-mirror') issue([...path, deviceKey], `device '${name}' uses driver ${d.profile.driver}; only hmm-mirror devices migrate into device memory and take placement advice`);
+    else if (deviceKey === 'to' && d.profile.memory.capacity < d.profile.memory.chunkSize) issue([...path, deviceKey], `device '${name}' has no device memory to migrate into`);
+    const found = processOf(path, a.process);
+    if (!found) return;
+    const pages = bufferPages(found.name, found.proc, a.buffer, [...path, 'buffer'], false);
+    if (pages === undefined) return;
+    const offset = a.offset ?? 0;
+    if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
+    else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
+    if (deviceKey === 'device') {
+      const loc = (a as AdviseActivityInput).preferredLocation;
+      if (loc !== 'system' && !deviceByName.has(loc)) issue([...path, 'preferredLocation'], `expected a device name or 'system', got '${loc}' (devices: ${devices.map((x) => x.name).join(', ')})`);
+    }
+  };
   for (const f of activities(input)) {
     if (f.kind === 'move') checkMove(f.path, f.a);
+    else if (f.kind === 'migrate') checkRange(f.path, f.a, 'to');
+    else if (f.kind === 'advise') checkRange(f.path, f.a, 'device');
     else if (f.kind === 'pipeline') {
       f.a.stages.forEach((stage, k) => {
         const list = Array.isArray(stage) ? stage.map((s, l) => ({ s, at: [...f.path, 'stages', k, l] })) : [{ s: stage, at: [...f.path, 'stages', k] }];
@@ -450,6 +502,20 @@ function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketId
         return {
           kind: 'move', process: mv.process ?? sole!, buffer: mv.buffer, to: mv.to, node: socketIds.indexOf(mv.to),
           offset: mv.offset ?? 0, ...(mv.pages !== undefined ? { pages: mv.pages } : {}), path: formatPath([...path, 'move']),
+        };
+      }
+      if (a.migrate) {
+        const mg = a.migrate;
+        return {
+          kind: 'migrate', process: mg.process ?? sole!, buffer: mg.buffer, to: mg.to,
+          offset: mg.offset ?? 0, ...(mg.pages !== undefined ? { pages: mg.pages } : {}), path: formatPath([...path, 'migrate']),
+        };
+      }
+      if (a.advise) {
+        const ad = a.advise;
+        return {
+          kind: 'advise', process: ad.process ?? sole!, device: ad.device, buffer: ad.buffer, preferredLocation: ad.preferredLocation,
+          offset: ad.offset ?? 0, ...(ad.pages !== undefined ? { pages: ad.pages } : {}), path: formatPath([...path, 'advise']),
         };
       }
       if (a.pipeline) {

@@ -25,8 +25,21 @@ import { binaryTree, searchTree, type BinaryTree } from '../workloads/tree.ts';
 import { partLength, partStart } from '../workloads/split.ts';
 import type { BuildOptions } from '../workloads/page-list-phase.ts';
 import type { CostOptions } from '../workloads/options.ts';
-import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type Scenario } from './load.ts';
-import { DEFAULT_ALIGN, type StructureInput, type WorkloadInput } from './schema.ts';
+import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type MigratePlan, type AdvisePlan, type Scenario } from './load.ts';
+import { DEFAULT_ALIGN, type CrossDeviceInput, type StructureInput, type WorkloadInput } from './schema.ts';
+import type { CrossDeviceOptions } from '../sim/cross-device.ts';
+
+/** The scenario's `crossDevice:` as SimMachine options (fields left out keep the landed design). */
+function crossDeviceOf(c: CrossDeviceInput): Partial<CrossDeviceOptions> {
+  return {
+    ...(c.owners !== undefined ? { owners: c.owners } : {}),
+    ...(c.peerPages !== undefined ? { peerPages: c.peerPages } : {}),
+    ...(c.migrateLock !== undefined ? { migrateLock: c.migrateLock } : {}),
+    ...(c.invalidation !== undefined ? { invalidation: c.invalidation } : {}),
+    ...(c.sourcePeerMigrates !== undefined ? { sourcePeerMigrates: c.sourcePeerMigrates } : {}),
+    ...(c.timeslice !== undefined ? { timeslicePs: c.timeslice } : {}),
+  };
+}
 
 /** Lanes of a device kernel whose workload does not say. */
 export const DEFAULT_KERNEL_LANES = 32;
@@ -144,6 +157,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs,
       ...(s.topology !== undefined ? { topology: s.topology } : {}),
       ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),
+      ...(s.crossDevice !== undefined ? { crossDevice: crossDeviceOf(s.crossDevice) } : {}),
     });
   } catch (e) {
     return fail('', e);
@@ -154,7 +168,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const buildOf = new Map<string, WorkloadInput>();
   const minPages = new Map<string, number>();
   const visit = (a: ActivityPlan, chunks = 1) => {
-    if (a.kind === 'move') return;
+    if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise') return;
     if (a.kind === 'pipeline') a.stages.forEach((stage) => stage.forEach((p) => visit(p, a.chunks)));
     else if (a.workload.type === 'build') buildOf.set(`${a.process}/${a.workload.structure}`, a.workload);
     else if ('buffer' in a.workload) {
@@ -331,8 +345,35 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       fail(plan.path, e);
     }
   };
+  // The buffer range of a migrate or advise step, scaled like move's.
+  const rangeOf = (plan: MigratePlan | AdvisePlan) => {
+    const ps = procs.get(plan.process)!;
+    const b = ps.buffers.get(plan.buffer)!;
+    const offset = Math.min(b.pages - 1, plan.offset === 0 ? 0 : scaled(plan.offset, scale, 0));
+    const pages = Math.min(b.pages - offset, plan.pages === undefined ? b.pages : scaled(plan.pages, scale));
+    return { proc: ps.proc, start: b.base + offset, pages };
+  };
+  const migrate = (plan: MigratePlan): Runner => (done) => {
+    try {
+      const r = rangeOf(plan);
+      m.migrateRange(plan.to, r.proc, r.start, r.pages).onDone(() => done());
+    } catch (e) {
+      fail(plan.path, e);
+    }
+  };
+  const advise = (plan: AdvisePlan): Runner => (done) => {
+    try {
+      const r = rangeOf(plan);
+      m.advise(plan.device, r.proc, r.start, r.pages, plan.preferredLocation);
+    } catch (e) {
+      fail(plan.path, e);
+    }
+    done();
+  };
   const activity = (a: ActivityPlan): Runner => {
     if (a.kind === 'move') return move(a);
+    if (a.kind === 'migrate') return migrate(a);
+    if (a.kind === 'advise') return advise(a);
     if (a.kind !== 'pipeline') return start(a);
     const waves: Runner[] = [];
     for (let w = 0; w < a.chunks + a.stages.length - 1; w++) {

@@ -276,6 +276,32 @@ export const MoveActivitySchema = z.strictObject({
   pages: Int(1, 'pages to move (default: the rest of the buffer; scaled by --scale)').optional(),
 }).meta({ id: 'Move', description: 'a CPU thread moves buffer pages to another NUMA node with move_pages(2); mirroring devices are invalidated and re-fault' });
 
+export const MigrateActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
+  buffer: bufferRef,
+  to: NameSchema.meta({ description: 'the device (HMM mirror with memory) whose driver migrates the pages into its memory' }),
+  offset: Int(0, 'first page of the buffer to migrate (default 0; scaled by --scale)').optional(),
+  pages: Int(1, 'pages to migrate (default: the rest of the buffer; scaled by --scale)').optional(),
+}).meta({ id: 'Migrate', description: 'drm_pagemap_populate_mm: a device migrates buffer pages into its memory (from RAM, or from a peer of its owner group device to device), without mapping them; pages already there are skipped' });
+
+export const AdviseActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
+  device: NameSchema.meta({ description: 'the device whose faults the advice steers (its VM, in Xe terms)' }),
+  buffer: bufferRef,
+  offset: Int(0, 'first page of the buffer the advice covers (default 0; scaled by --scale)').optional(),
+  pages: Int(1, 'pages the advice covers (default: the rest of the buffer; scaled by --scale)').optional(),
+  preferredLocation: NameSchema.meta({ description: "where the pages should live when this device faults on them: a device name (the device itself: its local memory; another: that peer's memory, refused with -ENOLINK without a fast interconnect, then local memory, then system memory, as Xe's IGT falls back), or 'system'" }),
+}).meta({ id: 'Advise', description: "Xe's DRM_IOCTL_XE_MADVISE PREFERRED_LOC: a preferred location for a range, applied at the device's next fault" });
+
+export const CrossDeviceSchema = z.strictObject({
+  owners: z.enum(['interconnect', 'links', 'device']).optional().meta({ description: "how devices share a pagemap owner: interconnect (default; Linux 7.0 drm_pagemap_acquire_owner: a clique of devices with a private link or PCIe P2P between every pair), links (NVLink/XGMI hives only, transitive), device (one owner per device)" }),
+  peerPages: z.enum(['owner', 'p2p-page']).optional().meta({ description: "a peer's device-private page for a device outside its owner group: owner (default, as merged: it migrates to RAM) or p2p-page (the unmerged HMM_PFN_ALLOW_P2P proposal: reached in place over PCIe P2P where p2pdma allows)" }),
+  migrateLock: z.enum(['serial', 'none', 'rwsem']).optional().meta({ description: "devices migrating the same range: serial (default: the second waits for the first's migration, as UVM's VA-block lock does), or drm_gpusvm's -EBUSY: rwsem (Linux 7.0: a driver-wide rwsem taken for write after the first -EBUSY) or none (evict and retry: the livelock 7.0 fixed)" }),
+  invalidation: z.enum(['one-pass', 'two-pass']).optional().meta({ description: 'a multi-device invalidation: one-pass (default: the CPU waits for each device in turn) or two-pass (the 2026 proposal: signal all, then wait: the slowest device)' }),
+  sourcePeerMigrates: z.boolean().optional().meta({ description: "a page migrated from a peer is copied by the source device's copy engine (default true) or pulled by the destination's" }),
+  timeslice: quantity(parseDuration, `drm_pagemap timeslice: after a migration into device memory, migrate_to_ram leaves the pages there this long (default 0): ${DURATION_HELP}`).optional(),
+}).meta({ id: 'CrossDevice', description: 'cross-device HMM design (see ARCHITECTURE.md: cross-device HMM)' });
+
 function exactlyOne(keys: readonly string[]) {
   return (v: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
     const given = keys.filter((k) => v[k] !== undefined);
@@ -300,7 +326,9 @@ export const ActivitySchema = z.strictObject({
   cpu: CpuActivitySchema.optional(),
   pipeline: PipelineSchema.optional(),
   move: MoveActivitySchema.optional(),
-}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline', 'move'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline, move' });
+  migrate: MigrateActivitySchema.optional(),
+  advise: AdviseActivitySchema.optional(),
+}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline', 'move', 'migrate', 'advise'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline, move, migrate, advise' });
 
 export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1)]).meta({
   description: 'an activity, or a list of activities that start together; the next step starts when all of them have finished',
@@ -319,6 +347,7 @@ export const ScenarioSchema = z.strictObject({
   maxSpans: Int(0, 'trace spans kept (default 100000; later ones are counted, not kept)').optional(),
   devices: z.array(DeviceSchema).min(1).meta({ description: 'the devices, each from a profile' }),
   topology: ScenarioTopologySchema.optional(),
+  crossDevice: CrossDeviceSchema.optional(),
   processes: z.array(ProcessSchema).min(1).meta({ description: 'address spaces with their buffers and structures' }),
   steps: z.array(StepSchema).min(1).meta({ description: 'what runs, in order' }),
 }).meta({ title: 'hetmem scenario', description: 'A hetmem scenario: devices, topology, processes and the steps that run (see examples/README.md)' });
@@ -333,6 +362,9 @@ export type WorkloadInput = z.output<typeof WorkloadSchema>;
 export type KernelActivityInput = z.output<typeof KernelActivitySchema>;
 export type CpuActivityInput = z.output<typeof CpuActivitySchema>;
 export type MoveActivityInput = z.output<typeof MoveActivitySchema>;
+export type MigrateActivityInput = z.output<typeof MigrateActivitySchema>;
+export type AdviseActivityInput = z.output<typeof AdviseActivitySchema>;
+export type CrossDeviceInput = z.output<typeof CrossDeviceSchema>;
 export type ActivityInput = z.output<typeof ActivitySchema>;
 export type PipelineInput = z.output<typeof PipelineSchema>;
 export type ScenarioTopologyInput = z.output<typeof ScenarioTopologySchema>;

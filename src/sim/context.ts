@@ -9,6 +9,7 @@ import type { Transfers, SpanSink } from '../devices/transfers.ts';
 import type { Process } from '../api/machine.ts';
 import type { TimelineBuilder } from './metrics.ts';
 import type { DeviceMetrics } from './results.ts';
+import type { CrossDeviceOptions, MigrationLocks } from './cross-device.ts';
 
 /** Memory node name of system memory in metrics and timelines. */
 export const CPU_NODE = 'cpu';
@@ -74,4 +75,22 @@ export interface SimContext {
    * device outside its address-space group (hmm_range_fault, a PRI request, pin_user_pages).
    */
   noteMigrateToRam(): void;
+  /** The machine's cross-device design (cross-device.ts). */
+  readonly cross: CrossDeviceOptions;
+  /** Blocks being migrated now and the driver-wide rwsem, shared by every mirror driver. */
+  readonly locks: MigrationLocks;
+  /**
+   * Under the P2P-page proposal (`cross.peerPages: 'p2p-page'`): whether device `dev` may take
+   * device-private pfn `pfn` of another owner as a PCIe P2P page (p2pdma allows a path from its
+   * home to `dev`). Always false as merged.
+   */
+  p2pPage(dev: number, pfn: number): boolean;
+  /** The device at `index` (for a driver that asks a peer's driver to migrate, as populate_mm does). */
+  deviceAt(index: number): unknown;
+  /**
+   * An MMU-notifier invalidation reaching several devices: their shootdown waits go through here.
+   * One pass: the CPU waits for each in turn (the sum); two passes (`cross.invalidation`): all are
+   * signalled first, then waited for (the maximum).
+   */
+  chargeShootdown(ps: number): void;
 }

@@ -8,6 +8,7 @@
 import type { TimePs } from '../units/time.ts';
 import type { EventId } from '../engine/engine.ts';
 import type { Mm } from '../mm/mm.ts';
+import type { Route } from '../topology/routing.ts';
 import { faultOf, type FaultProfile, type Profile } from '../devices/profile/schema.ts';
 import { Tlb } from '../devices/tlb.ts';
 import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
@@ -284,6 +285,15 @@ export abstract class TimedDevice {
     }
   }
 
+  /** Counts one access to a peer's memory in place of `bytes`, by the kind of route it took. */
+  protected notePeerAccess(route: Route | null, bytes: number): void {
+    this.metrics.accesses.peer++;
+    const kind = route?.kind ?? 'none';
+    const p = this.metrics.peerPaths[kind] ?? (this.metrics.peerPaths[kind] = { accesses: 0, bytes: 0 });
+    p.accesses++;
+    p.bytes += bytes;
+  }
+
   /** A shootdown of this device's TLB for [start, end) of `space`, charged to its lanes. */
   shootdown(space: number, start: number, end: number): void {
     this.tlb.invalidate(space, start, end);
@@ -291,7 +301,7 @@ export abstract class TimedDevice {
     this.metrics.time.invalidation += cost;
     this.blockedUntil = Math.max(this.blockedUntil, this.ctx.engine.now) + cost;
     // The CPU side waits for the shootdown to complete before it goes on.
-    this.ctx.addSyncPs(cost);
+    this.ctx.chargeShootdown(cost);
   }
 
   /**

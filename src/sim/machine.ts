@@ -10,7 +10,8 @@ import { Machine, type Process } from '../api/machine.ts';
 import type { Mm } from '../mm/mm.ts';
 import { Topology, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
-import { AddressSpaceGroups, unreachablePair } from '../topology/groups.ts';
+import { AddressSpaceGroups, ownerGroups, unreachablePair } from '../topology/groups.ts';
+import { LANDED_CROSS_DEVICE, MigrationLocks, type CrossDeviceOptions } from './cross-device.ts';
 import { Transfers } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
@@ -67,6 +68,8 @@ export interface SimOptions {
   readonly numaNodes?: number;
   /** The Linux version the core reproduces where 6.1 and 6.12 differ (default '6.1'; src/mm/kernel.ts). */
   readonly kernel?: KernelVersion;
+  /** Cross-device design (cross-device.ts); omitted fields take the design as landed in 7.0. */
+  readonly crossDevice?: Partial<CrossDeviceOptions>;
 }
 
 /** Simulated time without a completed access after which bouncing pages mean a livelock, ps. */
@@ -205,6 +208,21 @@ export class SimMachine implements SimContext {
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
   readonly storeObservers: ((who: string, mm: Mm, vpn: number, offset: number, value: number) => void)[] = [];
   readonly quantumPs: number;
+  readonly cross: CrossDeviceOptions;
+  readonly locks = new MigrationLocks();
+  private readonly adviceLog: NonNullable<RunResults['crossDevice']>['advice'] = [];
+  /** Two-pass invalidation: the longest shootdown of the pass in progress, or -1 outside one. */
+  private passMax = -1;
+  private readonly invalidationPass = {
+    begin: () => {
+      if (this.cross.invalidation === 'two-pass' && this.passMax < 0) this.passMax = 0;
+    },
+    end: () => {
+      if (this.passMax < 0) return;
+      this.syncPs += this.passMax;
+      this.passMax = -1;
+    },
+  };
 
   constructor(readonly opts: SimOptions) {
     this.seed = opts.seed ?? 1;
@@ -219,12 +237,19 @@ export class SimMachine implements SimContext {
     // Each node holds its socket's memoryBytes: a full node falls back to the next (mempolicy.ts).
     const nodes = Math.min(spec.sockets.length, MAX_NUMNODES);
     this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, kernel: opts.kernel, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
+    this.cross = { ...LANDED_CROSS_DEVICE, ...opts.crossDevice };
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
+      p.mm.notifiers.pass = this.invalidationPass;
       if (opts.bindAll) for (const d of this.devices) if (d instanceof HmmMirrorDevice) d.spaceOf(p.mm);
     });
     this.topology = new Topology(spec);
-    this.groups = new AddressSpaceGroups(spec);
+    // drm_pagemap owner lists hold the devices with device memory managed through HMM.
+    const peers = opts.devices.filter((d) => d.profile.driver === 'hmm-mirror' && this.topology.isEndpoint(d.name)).map((d) => d.name);
+    this.groups = ownerGroups(spec, this.cross.owners, peers, (a, b) => {
+      const r = this.topology.route(a, b);
+      return r !== null && (r.kind === 'private' || r.kind === 'p2p-bus-addr' || r.kind === 'p2p-host-bridge');
+    });
     // Members of a group map each other's memory in place: each pair needs a path of its own.
     const lost = unreachablePair(this.groups, this.topology, opts.devices.map((d) => d.name).filter((n) => this.topology.isEndpoint(n)));
     if (lost) {
@@ -348,6 +373,20 @@ export class SimMachine implements SimContext {
   addSyncPs(ps: number): void {
     this.syncPs += ps;
   }
+  chargeShootdown(ps: number): void {
+    if (this.passMax >= 0) this.passMax = Math.max(this.passMax, ps);
+    else this.syncPs += ps;
+  }
+  p2pPage(dev: number, pfn: number): boolean {
+    if (this.cross.peerPages !== 'p2p-page') return false;
+    const home = this.deviceOfPfn(pfn);
+    if (home < 0 || home === dev) return false;
+    const r = this.route(this.nodeOf(home), this.nodeOf(dev));
+    return r !== null && (r.kind === 'p2p-bus-addr' || r.kind === 'p2p-host-bridge');
+  }
+  deviceAt(index: number): TimedDevice {
+    return this.devices[index];
+  }
   spans = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>): void => {
     if (this.spanList.length >= this.maxSpans) {
       this.spansDropped++;
@@ -364,7 +403,11 @@ export class SimMachine implements SimContext {
   canAccess(a: ProcessorId, b: ProcessorId): boolean {
     if (a === b || b === CPU) return true;
     if (a === CPU) return this.devices[b].profile.link.coherent;
-    return this.groups.sameGroup(this.nodeOf(a), this.nodeOf(b)) && this.route(this.nodeOf(b), this.nodeOf(a)) !== null;
+    const r = this.route(this.nodeOf(b), this.nodeOf(a));
+    if (r === null) return false;
+    // The P2P-page proposal reaches a peer outside the owner group over PCIe P2P.
+    if (this.cross.peerPages === 'p2p-page' && (r.kind === 'p2p-bus-addr' || r.kind === 'p2p-host-bridge')) return true;
+    return this.groups.sameGroup(this.nodeOf(a), this.nodeOf(b));
   }
 
   // ---- building and running ----
@@ -384,6 +427,7 @@ export class SimMachine implements SimContext {
   /** Launches `kernel` on device `name` in `proc`'s address space, now. */
   launch(name: string, proc: Process, kernel: KernelSpec): Activity {
     this.procs.set(proc.mm.id, proc);
+    proc.mm.notifiers.pass = this.invalidationPass;
     this.ensureSampler();
     return this.device(name).launch(kernel, proc.mm);
   }
@@ -412,6 +456,53 @@ export class SimMachine implements SimContext {
     } finally {
       this.actor = prev;
     }
+  }
+
+  /**
+   * drm_pagemap_populate_mm: device `name`'s driver migrates pages [start, start + npages) of
+   * `proc` into its memory (not mapped; already-resident pages skipped). The activity ends when
+   * the copies have landed.
+   */
+  migrateRange(name: string, proc: Process, start: number, npages: number): Activity {
+    this.procs.set(proc.mm.id, proc);
+    proc.mm.notifiers.pass = this.invalidationPass;
+    this.ensureSampler();
+    const dev = this.device(name);
+    if (!(dev instanceof HmmMirrorDevice)) throw new SimConfigError(`device '${name}' uses driver ${dev.profile.driver}: only HMM mirror devices migrate into their memory`);
+    let endPs = -1;
+    const waiters: ((t: number) => void)[] = [];
+    dev.populateMm(proc.mm, start, start + npages, (t) => {
+      endPs = t;
+      for (const w of waiters.splice(0)) this.at(t, () => w(t));
+    });
+    return {
+      onDone: (cb) => {
+        if (endPs >= 0) this.at(endPs, () => cb(endPs));
+        else waiters.push(cb);
+      },
+    };
+  }
+
+  /**
+   * Xe's PREFERRED_LOC madvise on device `name` for pages [start, start + npages) of `proc`:
+   * `loc` is a device name or 'system'. A peer without a fast interconnect (not in this
+   * device's owner group) is refused with -ENOLINK, and the advice falls back as Xe's IGT does:
+   * local memory, then system memory. Returns what was applied; it is also in the results.
+   */
+  advise(name: string, proc: Process, start: number, npages: number, loc: string): { applied: string; errno: number } {
+    const dev = this.device(name);
+    if (!(dev instanceof HmmMirrorDevice)) throw new SimConfigError(`device '${name}' uses driver ${dev.profile.driver}: placement advice is for HMM mirror devices`);
+    const tries = [loc, ...(loc === name ? [] : [name]), 'system'].filter((x, i, a) => a.indexOf(x) === i);
+    let first = 0;
+    for (const t of tries) {
+      const err = dev.advise(proc.mm, start, start + npages, t === 'system' ? CPU : this.device(t).index);
+      if (t === loc) first = err;
+      if (err === 0) {
+        this.adviceLog.push({ device: name, space: proc.mm.id, start, pages: npages, requested: loc, applied: t, errno: first });
+        return { applied: t, errno: first };
+      }
+    }
+    throw new SimConfigError(`device '${name}': no preferred location could be applied`);
   }
 
   /** Topology id of the socket holding NUMA node `node`. */
@@ -545,6 +636,13 @@ export class SimMachine implements SimContext {
       faultLatencies: latencies,
       timeline: { bucketPs: this.timeline.bucketPs, ...tl },
       spans: [...this.spanList],
+      crossDevice: {
+        owners: this.cross.owners, peerPages: this.cross.peerPages, migrateLock: this.cross.migrateLock,
+        invalidation: this.cross.invalidation, sourcePeerMigrates: this.cross.sourcePeerMigrates, timeslicePs: this.cross.timeslicePs,
+        // Owner groups of the devices (singletons left out): who reaches whose memory in place.
+        groups: this.groups.groups.map((g) => g.members.filter((m) => this.byName.has(m))).filter((m) => m.length > 1),
+        advice: this.adviceLog,
+      },
     };
   }
 }

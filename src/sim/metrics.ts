@@ -5,13 +5,16 @@ import type { BatchRecord, DeviceMetrics } from './results.ts';
 export function newDeviceMetrics(id: string, profile: string, driver: DeviceMetrics['driver']): DeviceMetrics {
   return {
     id, profile, driver,
-    faults: { raised: 0, coalesced: 0, duplicates: 0, serviced: 0, throttled: 0, flushed: 0, overflows: 0, pri: 0, fatal: 0, pending: 0 },
+    faults: { raised: 0, coalesced: 0, duplicates: 0, serviced: 0, throttled: 0, flushed: 0, overflows: 0, pri: 0, fatal: 0, pending: 0, busy: 0 },
     batches: 0, replays: 0, lanes: 0,
     pagesIn: 0, pagesOut: 0, bytesIn: 0, bytesOut: 0, prefetched: 0,
     evictions: { pages: 0, units: 0 },
     thrashing: { events: 0, throttles: 0, pins: 0 },
     pinnedPages: 0,
     accesses: { local: 0, remote: 0, peer: 0 },
+    peerPaths: {},
+    populated: 0,
+    contention: { ebusy: 0, evictedPages: 0, rwsemWaits: 0, rwsemWaitPs: 0, timesliceWaits: 0 },
     accessCounterNotifications: 0,
     tlb: { hits: 0, misses: 0, invalidations: 0 },
     time: { faultService: 0, pinning: 0, copy: 0, map: 0, invalidation: 0, stall: 0, busy: 0 },

@@ -116,7 +116,7 @@ export interface DeviceMetrics {
   driver: 'hmm-mirror' | 'sva' | 'pinning';
   /**
    * Every raised fault ends in exactly one of the other counters except `pri`:
-   * raised = serviced + duplicates + coalesced + throttled + flushed + overflows + fatal + pending.
+   * raised = serviced + duplicates + coalesced + throttled + flushed + overflows + fatal + pending + busy.
    * A fault that is throttled, flushed or overflows is raised again by its lane after the
    * replay, and that new fault counts again.
    */
@@ -144,6 +144,11 @@ export interface DeviceMetrics {
     fatal: number;
     /** Entries still in the fault buffer when the results were taken (a run cut short). */
     pending: number;
+    /**
+     * Pages (after coalescing) whose migration found the block being migrated by another device
+     * (-EBUSY); the lane faults again after the replay.
+     */
+    busy: number;
   };
   batches: number;
   replays: number;
@@ -164,6 +169,20 @@ export interface DeviceMetrics {
   /** Pages pinned with pin_user_pages (pinning driver) or by thrashing mitigation. */
   pinnedPages: number;
   accesses: { local: number; remote: number; peer: number };
+  /**
+   * Peer accesses (loads and stores to another device's memory in place) by the path they took:
+   * route kind ('private' link, 'p2p-bus-addr' under a switch, 'p2p-host-bridge' through the
+   * root complex) → accesses and bytes.
+   */
+  peerPaths: Record<string, { accesses: number; bytes: number }>;
+  /** Pages migrated here by populate_mm (a `migrate` step or another device's preferred-location advice is counted on the batch). */
+  populated: number;
+  /**
+   * Devices migrating the same range: -EBUSY met, pages evicted to retry (drm_gpusvm_range_evict),
+   * waits on the driver-wide rwsem (and their time, ps), CPU/device faults that waited for a
+   * drm_pagemap timeslice.
+   */
+  contention: { ebusy: number; evictedPages: number; rwsemWaits: number; rwsemWaitPs: number; timesliceWaits: number };
   accessCounterNotifications: number;
   tlb: { hits: number; misses: number; invalidations: number };
   time: TimeBreakdown;
@@ -279,4 +298,19 @@ export interface RunResults {
   faultLatencies: number[];
   timeline: Timeline;
   spans: Span[];
+  /**
+   * The cross-device design the run used (sim/cross-device.ts), the pagemap owner groups of two
+   * or more devices, and each preferred-location advice with what was applied (-ENOLINK = 67
+   * when the requested peer had no fast interconnect). Absent in older results.
+   */
+  crossDevice?: {
+    owners: string;
+    peerPages: string;
+    migrateLock: string;
+    invalidation: string;
+    sourcePeerMigrates: boolean;
+    timeslicePs: number;
+    groups: string[][];
+    advice: { device: string; space: number; start: number; pages: number; requested: string; applied: string; errno: number }[];
+  };
 }

@@ -32,7 +32,15 @@ export class AddressSpaceGroups {
   readonly groups: readonly AddressSpaceGroup[];
   private readonly byMember: ReadonlyMap<string, number>;
 
-  constructor(spec: TopologySpec, kinds: readonly LinkKind[] = DEFAULT_GROUP_LINK_KINDS) {
+  constructor(spec: TopologySpec, kinds: readonly LinkKind[] = DEFAULT_GROUP_LINK_KINDS, partition?: readonly (readonly string[])[]) {
+    if (partition) {
+      this.groups = [...partition].map((m) => [...m].sort(cmp)).sort((x, y) => cmp(x[0], y[0])).map((members, id) => ({ id, members }));
+      const by = new Map<string, number>();
+      for (const g of this.groups) for (const m of g.members) by.set(m, g.id);
+      for (const e of spec.endpoints) if (!by.has(e.id)) throw new Error(`groups: endpoint '${e.id}' is in no group`);
+      this.byMember = by;
+      return;
+    }
     const parent = new Map<string, string>();
     for (const e of spec.endpoints) parent.set(e.id, e.id);
     const find = (x: string): string => {
@@ -76,6 +84,51 @@ export class AddressSpaceGroups {
   sameGroup(a: string, b: string): boolean {
     return this.groupOf(a) === this.groupOf(b);
   }
+}
+
+/**
+ * How devices come to share a pagemap owner (`dev_private_owner`):
+ * - `interconnect` — drm_pagemap_acquire_owner (drm_pagemap_util.c, Linux 7.0, modelled from
+ *   source): devices register in order; each joins the first existing owner with every member
+ *   of which it has a fast interconnect, else gets a new owner. Xe's has_interconnect counts a
+ *   direct private link and PCIe P2P that pci_p2pdma_distance() allows. Not transitive: a
+ *   group is a clique of the interconnect relation, chosen greedily in registration order.
+ * - `links` — an NVLink/XGMI hive shares one owner, transitively (KFD's hive owner; UVM's
+ *   peer groups); PCIe peers never share one.
+ * - `device` — every device its own owner (nouveau, drivers before 7.0's drm_pagemap owners).
+ */
+export type OwnerDesign = 'interconnect' | 'links' | 'device';
+
+/**
+ * drm_pagemap_acquire_owner over `peers` in registration order: each peer joins the first owner
+ * (in list order) all of whose members `hasInterconnect` with it, else starts a new owner.
+ * Returns the owners' member lists in the order they were created. Invariant: every pair in one
+ * list has an interconnect.
+ */
+export function acquireOwners(peers: readonly string[], hasInterconnect: (a: string, b: string) => boolean): string[][] {
+  const owners: string[][] = [];
+  for (const p of peers) {
+    const owner = owners.find((members) => members.every((m) => hasInterconnect(p, m)));
+    if (owner) owner.push(p);
+    else owners.push([p]);
+  }
+  return owners;
+}
+
+/**
+ * The groups of `design` over the endpoints of `spec`. Only `peers` (the devices whose driver
+ * takes part in an owner list: HMM mirrors) join others under `interconnect` and `device`;
+ * every other endpoint is a singleton there. `links` keeps the transitive link hives of every
+ * endpoint.
+ */
+export function ownerGroups(
+  spec: TopologySpec, design: OwnerDesign, peers: readonly string[], hasInterconnect: (a: string, b: string) => boolean,
+): AddressSpaceGroups {
+  if (design === 'links') return new AddressSpaceGroups(spec);
+  const joined = design === 'interconnect' ? acquireOwners(peers, hasInterconnect) : peers.map((p) => [p]);
+  const inGroup = new Set(joined.flat());
+  const rest = spec.endpoints.filter((e) => !inGroup.has(e.id)).map((e) => [e.id]);
+  return new AddressSpaceGroups(spec, DEFAULT_GROUP_LINK_KINDS, [...joined, ...rest]);
 }
 
 /**

@@ -126,7 +126,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       faults: {
         raised: sum('cached_faults') + flushed + overflows, coalesced: sum('coalesced_faults'),
         duplicates: sum('duplicate_faults'), serviced: sum('actual_faults'), throttled: 0, flushed, overflows,
-        pri: di === 1 ? sum('actual_faults') : 0, fatal: 0, pending: 0,
+        pri: di === 1 ? sum('actual_faults') : 0, fatal: 0, pending: 0, busy: 0,
       },
       batches: mine.length, replays: sum('num_replays'), lanes,
       pagesIn, pagesOut, bytesIn: pagesIn * PAGE, bytesOut: pagesOut * PAGE, prefetched: sum('num_prefetch'),
@@ -134,6 +134,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       thrashing: { events: rng.int(0, 5), throttles: rng.int(0, 3), pins: rng.int(0, 2) },
       pinnedPages: rng.int(0, 100),
       accesses: { local: rng.int(1e6, 2e6), remote: rng.int(0, 1e5), peer: di === 0 ? rng.int(0, 1e4) : 0 },
+      peerPaths: {}, populated: 0, contention: { ebusy: 0, evictedPages: 0, rwsemWaits: 0, rwsemWaitPs: 0, timesliceWaits: 0 },
       accessCounterNotifications: rng.int(0, 50),
       tlb: { hits: rng.int(1e6, 3e6), misses: rng.int(1e3, 1e4), invalidations: rng.int(10, 200) },
       time: {

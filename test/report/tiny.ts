@@ -4,10 +4,11 @@ import { RESULTS_SCHEMA_VERSION, type DeviceMetrics, type RunResults } from '../
 export function tinyDevice(id: string, over: Partial<DeviceMetrics> = {}): DeviceMetrics {
   return {
     id, profile: 'test-gpu', driver: 'hmm-mirror',
-    faults: { raised: 1200, coalesced: 150, duplicates: 50, serviced: 1000, throttled: 0, flushed: 0, overflows: 0, pri: 0, fatal: 0, pending: 0 },
+    faults: { raised: 1200, coalesced: 150, duplicates: 50, serviced: 1000, throttled: 0, flushed: 0, overflows: 0, pri: 0, fatal: 0, pending: 0, busy: 0 },
     batches: 4, replays: 4, lanes: 10, pagesIn: 1000, pagesOut: 256, bytesIn: 1000 * 4096, bytesOut: 256 * 4096, prefetched: 24,
     evictions: { pages: 256, units: 1 }, thrashing: { events: 2, throttles: 1, pins: 0 }, pinnedPages: 0,
-    accesses: { local: 5000, remote: 10, peer: 0 }, accessCounterNotifications: 0,
+    accesses: { local: 5000, remote: 10, peer: 0 },
+      peerPaths: {}, populated: 0, contention: { ebusy: 0, evictedPages: 0, rwsemWaits: 0, rwsemWaitPs: 0, timesliceWaits: 0 }, accessCounterNotifications: 0,
     tlb: { hits: 4000, misses: 100, invalidations: 3 },
     time: { faultService: 40_000_000, pinning: 0, copy: 160_000_000, map: 8_000_000, invalidation: 1_500_000, stall: 2_500_000_000, busy: 9_000_000_000 },
     pagesTouched: 1024, touched: [{ space: 1, start: 0, end: 1024 }], kernels: [{ name: 'k', startPs: 0, endPs: 250_000_000, lanes: 10, faults: 1200 }],

@@ -28,6 +28,16 @@ function pinnedNicWrites(): SimMachine {
   return m;
 }
 
+/** Two or more endpoints under one PCIe switch (PCIe P2P through the switch, no link of their own). */
+function underSwitch(ids: string[]) {
+  return {
+    sockets: [{ id: 'cpu0', memoryBytes: 2 ** 40, memoryBandwidth: 486e9, memoryLatencyPs: 100_000 }],
+    rootComplexes: [{ id: 'rc0', socket: 'cpu0', vendorId: 0x8086, deviceId: 0x09a2, rootPorts: [{ id: 'rp0' }] }],
+    switches: [{ id: 'sw0', parent: 'rp0', gen: 5 as const, width: 16 as const, upstreamPort: { id: 'sw0-up' }, downstreamPorts: ids.map((id) => ({ id: `dp-${id}` })) }],
+    endpoints: ids.map((id) => ({ id, parent: `dp-${id}`, gen: 5 as const, width: 16 as const })),
+  };
+}
+
 describe('remote accesses are booked on the direction the data moves', () => {
   it('an RDMA NIC storing into pinned host memory loads the NIC->host direction only', () => {
     const m = pinnedNicWrites();
@@ -99,7 +109,7 @@ describe('a peer migration inside an address-space group counts on both devices'
 describe('migrations to RAM say who caused them', () => {
   it('pages a GPU outside the group pulls through migrate_to_ram are device pulls, a CPU read-back is a CPU migration', () => {
     const policies = { prefetch: { policy: 'prefetch-none' } };
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4'), policies }, { name: 'g1', profile: profile('gpu-pcie4'), policies }] });
+    const m = new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, devices: [{ name: 'g0', profile: profile('gpu-pcie4'), policies }, { name: 'g1', profile: profile('gpu-pcie4'), policies }] });
     const p = m.spawn();
     const base = p.mmap(32, 'anon', 'rw');
     sequence(m, [
@@ -121,7 +131,7 @@ describe('migrations to RAM say who caused them', () => {
 
 describe('a device\'s raised faults add up to where they went', () => {
   type Faults = DeviceMetrics['faults'];
-  const outcomes = (f: Faults) => f.serviced + f.duplicates + f.coalesced + f.throttled + f.flushed + f.overflows + f.fatal + f.pending;
+  const outcomes = (f: Faults) => f.serviced + f.duplicates + f.coalesced + f.throttled + f.flushed + f.overflows + f.fatal + f.pending + f.busy;
   const seen: Faults[] = [];
   const check = (r: RunResults) => {
     for (const d of r.devices) {
@@ -137,7 +147,7 @@ describe('a device\'s raised faults add up to where they went', () => {
   });
 
   it('holds when two GPUs without a link throttle each other, and on a run cut short', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
+    const m = new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
     const p = m.spawn();
     const base = p.mmap(64, 'anon', 'rw');
     const rnd = (seed: number, write: boolean) => Array.from({ length: 8 }, (_, i) => {
@@ -206,8 +216,23 @@ describe('a device\'s raised faults add up to where they went', () => {
     check(r);
   });
 
+  it('holds when two Xe devices meet each other\'s migrations (-EBUSY), with and without the rwsem', () => {
+    for (const migrateLock of ['none', 'rwsem'] as const) {
+      const devices = ['g0', 'g1'].map((name) => ({ name, profile: profile('xe2-bmg') }));
+      const m = new SimMachine({ seed: 1, crossDevice: { migrateLock }, topology: underSwitch(['g0', 'g1']), devices });
+      const p = m.spawn();
+      const base = p.mmap(1024, 'anon', 'rw');
+      m.launch('g0', p, { name: 'a', lanes: streamLanes(base, 1024, 16, true, 2), computePs: 1000, accessBytes: 64 });
+      m.launch('g1', p, { name: 'b', lanes: streamLanes(base, 1024, 16, true, 2), computePs: 1000, accessBytes: 64 });
+      m.run(20_000_000_000);
+      const r = m.results('contend');
+      expect(r.devices.some((d) => d.faults.busy > 0)).toBe(true);
+      check(r);
+    }
+  });
+
   it('covered every outcome', () => {
-    for (const k of ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal', 'pending'] as const) {
+    for (const k of ['serviced', 'duplicates', 'coalesced', 'throttled', 'flushed', 'overflows', 'fatal', 'pending', 'busy'] as const) {
       expect(seen.some((f) => f[k] > 0), k).toBe(true);
     }
   });
@@ -342,7 +367,7 @@ describe('GPUs at the ends of an NVLink chain (gpu0–gpu1–gpu2)', () => {
   const devices = ['gpu0', 'gpu1', 'gpu2'].map((name) => ({ name, profile: profile('gpu-pcie4') }));
 
   it('take pages from each other over PCIe P2P through the switch, labelled p2p-pcie, never over NVLink', () => {
-    const m = new SimMachine({ seed: 1, topology: chain(true), devices });
+    const m = new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, topology: chain(true), devices });
     expect(m.groups.sameGroup('gpu0', 'gpu2')).toBe(true);
     const p = m.spawn();
     const base = p.mmap(512, 'anon', 'rw');
@@ -358,17 +383,22 @@ describe('GPUs at the ends of an NVLink chain (gpu0–gpu1–gpu2)', () => {
     expect(bytes('gpu0->sw0')).toBe(512 * 4096);
     expect(bytes('sw0->gpu2')).toBe(512 * 4096);
     expect(r.links.filter((l) => l.kind === 'nvlink')).toEqual([]);
-    const copies = r.spans.filter((s) => s.track.startsWith('gpu2/ce'));
+    // source_peer_migrates (the default): the source's copy engine pushes the pages.
+    const copies = r.spans.filter((s) => s.track.startsWith('gpu0/ce'));
     expect(copies.length).toBeGreaterThan(0);
     expect(new Set(copies.map((s) => s.name))).toEqual(new Set(['p2p-pcie']));
   });
 
   it('are refused with one line where PCIe P2P between them does not work either', () => {
-    expect(() => new SimMachine({ seed: 1, topology: chain(false), devices })).toThrow(SimConfigError);
-    expect(() => new SimMachine({ seed: 1, topology: chain(false), devices })).toThrow(
+    expect(() => new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, topology: chain(false), devices })).toThrow(SimConfigError);
+    expect(() => new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, topology: chain(false), devices })).toThrow(
       /^devices 'gpu0' and 'gpu2' are in one address-space group .* cannot reach each other's memory: a link does not forward to the next link, and p2pdma refuses PCIe P2P between them; link them directly, put them under one PCIe switch, or remove a link so they are in separate groups$/,
     );
+    // drm_pagemap_acquire_owner (7.0, the default) never groups a pair without an interconnect:
+    // gpu2 has none with gpu0, so it gets an owner of its own and nothing is refused.
+    const landed = new SimMachine({ seed: 1, topology: chain(false), devices });
+    expect(landed.groups.groups.map((g) => g.members)).toEqual([['gpu0', 'gpu1'], ['gpu2']]);
     // Only the linked neighbours on this machine: nothing to refuse.
-    expect(() => new SimMachine({ seed: 1, topology: chain(false), devices: devices.slice(0, 2) })).not.toThrow();
+    expect(() => new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, topology: chain(false), devices: devices.slice(0, 2) })).not.toThrow();
   });
 });

@@ -71,7 +71,7 @@ describe('default topology: link.peer.peers sets the size of a fully connected p
       const p = profile('mi250x-xnack');
       const prof = { ...p, link: { ...p.link, peer: { ...p.link.peer!, peers } } };
       const devices = ['a', 'b', 'c', 'd'].map((name) => ({ name, profile: prof }));
-      return { links: (defaultTopology(devices).links ?? []).map((l) => l.id), m: new SimMachine({ seed: 1, devices }) };
+      return { links: (defaultTopology(devices).links ?? []).map((l) => l.id), m: new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, devices }) };
     };
     const pairs = xgmi(1), hive = xgmi(3);
     expect(pairs.links).toEqual(['a-b', 'c-d']);
@@ -238,7 +238,7 @@ describe('corner cases the fault benchmark found', () => {
 
 describe('two GPUs without a direct link fighting over pages', () => {
   it('make progress: stolen pages end up mapped where they are instead of bouncing forever', () => {
-    const m = new SimMachine({ seed: 1, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
+    const m = new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, devices: [{ name: 'g0', profile: profile('gpu-pcie4') }, { name: 'g1', profile: profile('gpu-pcie4') }] });
     const p = m.spawn();
     const base = p.mmap(64, 'anon', 'rw');
     const rnd = (seed: number, write: boolean) => Array.from({ length: 4 }, (_, i) => {

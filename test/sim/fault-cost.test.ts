@@ -164,7 +164,7 @@ describe('a device pulling a peer\'s private pages across address-space groups',
   // the first call (svm_migrate_to_ram), not one page per fault one after another.
   it('pays one migrate_to_ram per window (KFD), not one per page', () => {
     const p = withoutPeer(profile('mi250x-xnack'));
-    const m = machine(p, 1, { peer: true });
+    const m = machine(p, 1, { peer: true, crossDevice: { owners: 'links' } });
     const proc = m.spawn();
     const base = alignedRegion(proc, 512);
     const all = Array.from({ length: 512 }, (_, i) => base + i);

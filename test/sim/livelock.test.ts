@@ -10,7 +10,7 @@ import { profile } from '../faultbench/helpers.ts';
 
 function contend(thrashing: 'thrashing-off' | 'thrashing-uvm'): SimMachine {
   const policies = { thrashing: { policy: thrashing } };
-  const m = new SimMachine({ seed: 1, data: false, devices: [
+  const m = new SimMachine({ seed: 1, data: false, crossDevice: { owners: 'links' }, devices: [
     { name: 'gpu0', profile: profile('gpu-pcie4'), policies },
     { name: 'gpu1', profile: profile('gpu-pcie4'), policies },
   ] });

@@ -128,7 +128,7 @@ describe('profile fields: link', () => {
       const p = profile('mi250x-xnack');
       const prof = { ...p, link: { ...p.link, peer: { ...p.link.peer!, kind, bandwidth, latency: ps(latency) } } } as Profile;
       const devices = [{ name: 'a', profile: prof }, { name: 'b', profile: prof }];
-      const m = new SimMachine({ seed: 1, devices });
+      const m = new SimMachine({ seed: 1, crossDevice: { owners: 'links' }, devices });
       return { link: defaultTopology(devices).links!.find((l) => l.id === 'a-b')!, grouped: m.groups.groupOf('a') === m.groups.groupOf('b') };
     };
     expect(peer('xgmi', 100e9, 700_000)).toMatchObject({ link: { kind: 'xgmi', bandwidth: 100e9, latencyPs: 700_000 }, grouped: true });

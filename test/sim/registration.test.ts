@@ -120,7 +120,7 @@ describe('RDMA registration: pin vs odp (registration.mode)', () => {
     const r = run(nic('odp', { batchSize: 1, bufferCapacity: 64, replayPolicy: 'batch-flush' }));
     const f = r.d.faults;
     expect(f.flushed).toBeGreaterThan(0);
-    expect(f.serviced + f.duplicates + f.coalesced + f.throttled + f.flushed + f.overflows + f.fatal + f.pending).toBe(f.raised);
+    expect(f.serviced + f.duplicates + f.coalesced + f.throttled + f.flushed + f.overflows + f.fatal + f.pending + f.busy).toBe(f.raised);
   });
 
   it('fault.replayPolicy: block resumes only the QPs a batch served, batch resumes every stalled QP (which fault again)', () => {

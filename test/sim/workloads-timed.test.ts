@@ -37,7 +37,7 @@ describe('thrashing mitigation in the timed model', () => {
 
 describe('BFS on a CPU-built graph', () => {
   function run(devices: { name: string; profile: ReturnType<typeof profile> }[]) {
-    const m = new SimMachine({ seed: 5, devices });
+    const m = new SimMachine({ seed: 5, crossDevice: { owners: 'links' }, devices });
     const p = m.spawn();
     const g = randomGraph(p, { vertices: 400, degree: 4, rng: new Rng(9) });
     const steps: (() => { onDone(cb: (t: number) => void): void })[] = [() => m.cpuPhase(p, g.build)];

@@ -18,7 +18,7 @@
 // only at the replay, and a CPU touching a migrated page earlier just faults it back, so data
 // stays exact whatever the interleaving.
 import { policyNode } from '../../mm/mempolicy.ts';
-import { EBUSY } from '../../mm/constants.ts';
+import { EBUSY, ENOLINK } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
 import type { Vma } from '../../mm/vma.ts';
 import { NotifyEvent } from '../../mm/constants.ts';
@@ -52,6 +52,7 @@ import type { SimContext } from '../context.ts';
 import { newBatchRecord } from '../metrics.ts';
 import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
+import { MigrationLocks } from '../cross-device.ts';
 
 /** Device page-table entry: pfn * 2 + writable. */
 type DptEntry = number;
@@ -65,6 +66,23 @@ export class MirrorSpace {
   readonly blockMigrations = new Map<number, number>();
   /** Per VA block: the last migration's time and target (UVM's thrashing phase 0). */
   private readonly blockLast = new Map<number, { t: number; target: ProcessorId }>();
+
+  /**
+   * Preferred locations advised for ranges of this space (Xe's DRM_IOCTL_XE_MADVISE
+   * PREFERRED_LOC): a peer device's index, or CPU for system memory. Later advice wins.
+   */
+  readonly preferred: { start: number; end: number; loc: ProcessorId }[] = [];
+  /** drm_pagemap timeslice: per VA block migrated here, when migrate_to_ram may take it back, ps. */
+  readonly timeslice = new Map<number, number>();
+
+  /** Preferred location of `vpn`, or null when none was advised. */
+  preferredOf(vpn: number): ProcessorId | null {
+    for (let i = this.preferred.length - 1; i >= 0; i--) {
+      const p = this.preferred[i];
+      if (vpn >= p.start && vpn < p.end) return p.loc;
+    }
+    return null;
+  }
 
   /** Pages taken from this device (migrate_to_ram) and when, with how many times in a row. */
   private readonly stolen = new Map<number, { t: number; n: number; until: number }>();
@@ -129,6 +147,11 @@ interface PlannedCopy {
   /** First page (vpn or device pfn) of the copy: consecutive pages merge into one copy. */
   first: number;
   pages: number;
+  /**
+   * The device whose copy engines do it (default: the batch's device): the destination pulls
+   * (copy_to_devmem), or with source_peer_migrates the source peer pushes (its copy_to_ram).
+   */
+  engine?: HmmMirrorDevice;
 }
 
 /** Options of the mirror driver beyond the profile. */
@@ -169,6 +192,8 @@ export class HmmMirrorDevice extends TimedDevice {
   readonly latencies: number[] = [];
   /** What the current batch migrated, for its CPU cost: 4 KiB pages, and whole 2 MiB folios (THP path). */
   private migrated = { pages: 0, folios: 0 };
+  /** -EBUSY met by the current batch (its migrations found blocks another device was migrating). */
+  private ebusy = 0;
   /** VA blocks the current batch migrated as one folio: they bind as one device PTE. */
   private readonly folioBlocks = new Set<number>();
   /** Device page-table entries written by mapping ops since the last bindPs(). */
@@ -240,7 +265,7 @@ export class HmmMirrorDevice extends TimedDevice {
       const where = this.ctx.homeNodeOf(pfn);
       const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
       if (home === CPU) this.metrics.accesses.remote++;
-      else this.metrics.accesses.peer++;
+      else this.notePeerAccess(route, spec.accessBytes);
       if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
       if (this.policies.accessCounters.policy === 'access-counters' && this.mem) this.countRemote(sp, vpn, write, home, t);
     }
@@ -285,6 +310,15 @@ export class HmmMirrorDevice extends TimedDevice {
 
   private serviceBatch(t0: number): void {
     this.serviceQueued = false;
+    if (this.ctx.locks.mustWait(this.index)) {
+      // down_read/down_write on the driver-wide rwsem: sleep until a holder lets go.
+      this.metrics.contention.rwsemWaits++;
+      this.ctx.locks.onRelease(() => {
+        this.metrics.contention.rwsemWaitPs += this.ctx.engine.now - t0;
+        this.requestService(this.ctx.engine.now);
+      });
+      return;
+    }
     const f = this.fault;
     const entries = this.buffer.fetch(f.batchSize!, t0);
     if (entries.length === 0) {
@@ -296,6 +330,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const { rec, pages } = this.openBatch(entries, this.batchNo++, t0);
     this.migrated = { pages: 0, folios: 0 };
     this.folioBlocks.clear();
+    this.ebusy = 0;
     const copies: PlannedCopy[] = [];
     const busyKeys = new Set<number>();
     // Group by (space, block) in service order.
@@ -338,6 +373,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const params = this.thrashingParams;
     const toMigrate: number[] = [];
     const toMap: CoalescedFault[] = [];
+    const toPeer: number[] = [];
     const writeOf = new Map<number, boolean>();
     for (const fl of faults) {
       const e = sp.pt.get(fl.vpn);
@@ -378,6 +414,14 @@ export class HmmMirrorDevice extends TimedDevice {
         }
       }
       if (target === 'migrate' && (!this.mem || !this.migratable(vma))) target = 'map';
+      const pref = target === 'migrate' ? sp.preferredOf(fl.vpn) : null;
+      if (pref !== null && pref !== this.index) {
+        // A preferred location elsewhere (advice that passed the interconnect check): the page
+        // goes there (a peer populates it, drm_pagemap_populate_mm) or stays in system memory,
+        // and this device maps it where it lands.
+        if (pref !== CPU && residency !== pref) toPeer.push(fl.vpn);
+        target = 'map';
+      }
       if (residency === this.index) {
         target = 'map';
         // hmm_range_fault reports our own device-private entry as it is, read-only or not (6.1),
@@ -394,6 +438,11 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     if (toMap.length === 0) return;
     const block = Math.floor(toMap[0].vpn / 512);
+    if (toMigrate.length > 0 && !this.lockBlock(sp, block, toMigrate, toMap, writeOf, rec)) {
+      if (toMap.length === 0) return;
+      toMigrate.length = 0;
+    }
+    if (toPeer.length > 0) this.populateForPeer(sp, toPeer, copies, rec);
     // KFD and drm_gpusvm work on a whole aligned window (svm_range granularity, gpusvm range)
     // around a faulting page: it migrates with the fault when the fault migrates, and is
     // collected (hmm_range_fault) and mapped with it either way.
@@ -431,6 +480,181 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
     for (const v of window) if (!mapVpns.has(v) && !sp.pt.has(v)) mapVpns.set(v, false);
     this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, toMap);
+  }
+
+  /**
+   * Takes block `block` for this batch's migration, or finds it being migrated by another device:
+   * migrate_vma_setup then cannot lock its pages (cpages != npages) and drm_gpusvm returns
+   * -EBUSY. Without the rwsem the driver evicts the range (drm_gpusvm_range_evict: every device
+   * page of it back to RAM) and retries; with it, it takes the driver-wide rwsem for write so its
+   * retry runs alone (xe_svm, Linux 7.0; modelled from the patch, not run). Either way the
+   * faults that wanted the migration are answered by this batch's replay and raised again: the
+   * model takes Xe's devmem-only path (atomics: no fallback to mapping the pages where they are).
+   * Returns true when the block was taken.
+   */
+  private lockBlock(sp: MirrorSpace, block: number, toMigrate: number[], toMap: CoalescedFault[], writeOf: Map<number, boolean>, rec: BatchRecord): boolean {
+    if (this.ctx.cross.migrateLock === 'serial') return true;
+    const locks = this.ctx.locks;
+    const key = MigrationLocks.key(sp.space, block);
+    const h = locks.holder(key);
+    if (h < 0 || h === this.index) {
+      locks.take(this.index, key, this);
+      return true;
+    }
+    this.ebusy++;
+    this.metrics.contention.ebusy++;
+    if (this.ctx.cross.migrateLock === 'rwsem') {
+      if (locks.writer === -1) locks.writer = this.index;
+    } else this.evictBlock(sp, block);
+    const busy = new Set(toMigrate);
+    for (let i = toMap.length - 1; i >= 0; i--) {
+      if (!busy.has(toMap[i].vpn)) continue;
+      writeOf.delete(toMap[i].vpn);
+      toMap.splice(i, 1);
+      rec.actual_faults--;
+      this.metrics.faults.serviced--;
+      this.metrics.faults.busy++;
+    }
+    return false;
+  }
+
+  /**
+   * drm_gpusvm_range_evict: hmm_range_fault over the block with no pagemap owner, so every
+   * device-private page in it (any device's) goes back to RAM through its driver's
+   * migrate_to_ram.
+   */
+  private evictBlock(sp: MirrorSpace, block: number): void {
+    const vma = sp.mm.findVma(block * 512) ?? sp.mm.findVma(block * 512 + 511);
+    const lo = Math.max(block * 512, vma?.start ?? block * 512), hi = Math.min(block * 512 + 512, vma?.end ?? block * 512);
+    const onDevice: number[] = [];
+    for (let v = lo; v < hi; v++) {
+      const r = this.residencyOf(sp.mm, v);
+      if (r !== null && r !== CPU) onDevice.push(v);
+    }
+    // One fault moves its driver's whole window back; the pages after it may be home already.
+    for (const v of onDevice) if (this.residencyOf(sp.mm, v) !== CPU) this.faultIn(sp, v, false, null);
+    for (const v of onDevice) if (this.residencyOf(sp.mm, v) === CPU) this.metrics.contention.evictedPages++;
+  }
+
+  /**
+   * Pages whose advised preferred location is a peer: that peer's driver migrates them into its
+   * memory now (drm_pagemap_populate_mm → migrate_to_devmem over the faulted pages and this
+   * driver's window), inside this batch, which waits for the copies and pays the CPU time.
+   */
+  private populateForPeer(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord): void {
+    const byPeer = new Map<number, number[]>();
+    for (const v of vpns) {
+      const p = sp.preferredOf(v)!;
+      const list = byPeer.get(p) ?? [];
+      list.push(v);
+      byPeer.set(p, list);
+    }
+    for (const [p, list] of byPeer) {
+      const peer = this.ctx.deviceAt(p) as HmmMirrorDevice;
+      const psp = peer.spaceOf(sp.mm);
+      const wanted = [...new Set([...list, ...this.windowPages(sp.mm, list, this.fault.migrateWindow)])]
+        .filter((v) => !peer.isResidentHere(sp.mm, v)).sort((a, b) => a - b);
+      for (const b of new Set(wanted.map((v) => Math.floor(v / 512)))) this.ctx.locks.take(this.index, MigrationLocks.key(sp.space, b), this);
+      const before = { ...peer.migrated };
+      peer.migrated = { pages: 0, folios: 0 };
+      const actor = this.ctx.actor;
+      this.ctx.actor = p;
+      try {
+        peer.migrateToDevice(psp, wanted, copies, rec, new Set());
+      } finally {
+        this.ctx.actor = actor;
+      }
+      this.migrated.pages += peer.migrated.pages;
+      this.migrated.folios += peer.migrated.folios;
+      peer.migrated = before;
+    }
+  }
+
+  /**
+   * drm_pagemap_populate_mm(dpagemap, start, end, mm): migrates pages [start, end) of `mm`
+   * into this device's memory without mapping them (Xe's populate_mm → migrate_to_devmem),
+   * skipping what already lives here; pages of peers in this owner group move device to device
+   * (copied by the source's engine with source_peer_migrates, else pulled by this one), pages
+   * of devices outside it come back through RAM first. Waits while another device migrates a
+   * block of the range (the rwsem). `done(t)` when the copies have landed. Returns the number
+   * of 4 KiB pages planned to move (0 for memory that cannot migrate: file, shared, hugetlb).
+   */
+  populateMm(mm: Mm, start: number, end: number, done: (t: number) => void): void {
+    const sp = this.spaceOf(mm);
+    const locks = this.ctx.locks;
+    const blocks: number[] = [];
+    for (let b = Math.floor(start / 512); b * 512 < end; b++) blocks.push(b);
+    const busy = this.ctx.cross.migrateLock === 'serial' ? undefined : blocks.find((b) => {
+      const h = locks.holder(MigrationLocks.key(sp.space, b));
+      return h >= 0 && h !== this.index;
+    });
+    if (!this.mem || busy !== undefined || locks.mustWait(this.index)) {
+      if (!this.mem) {
+        done(this.ctx.engine.now);
+        return;
+      }
+      this.metrics.contention.ebusy += busy !== undefined ? 1 : 0;
+      this.metrics.contention.rwsemWaits++;
+      const t0 = this.ctx.engine.now;
+      locks.onRelease(() => {
+        this.metrics.contention.rwsemWaitPs += this.ctx.engine.now - t0;
+        this.ctx.engine.schedule(this.ctx.engine.now as TimePs, () => this.populateMm(mm, start, end, done), `${this.name}:populate`);
+      });
+      return;
+    }
+    const token = {};
+    const t0 = this.ctx.engine.now;
+    const copies: PlannedCopy[] = [];
+    const rec = newBatchRecord(this.name, -1, t0);
+    const saved = this.migrated;
+    this.migrated = { pages: 0, folios: 0 };
+    const actor = this.ctx.actor;
+    this.ctx.actor = this.index;
+    this.ctx.takeSyncPs();
+    let moved = 0;
+    try {
+      for (const b of blocks) {
+        const lo = Math.max(b * 512, start), hi = Math.min(b * 512 + 512, end);
+        const vpns: number[] = [];
+        for (let v = lo; v < hi; v++) {
+          const vma = mm.findVma(v);
+          if (vma && this.migratable(vma) && !this.isResidentHere(mm, v)) vpns.push(v);
+        }
+        if (vpns.length === 0) continue;
+        locks.take(this.index, MigrationLocks.key(sp.space, b), token);
+        rec.num_vablock++;
+        moved += this.migrateToDevice(sp, vpns, copies, rec, new Set([this.mem.keyOf(sp.space, lo)])).length;
+      }
+    } finally {
+      this.ctx.actor = actor;
+    }
+    const f = this.fault;
+    const cpu = this.ctx.takeSyncPs() + (f.perBlockCost ?? 0) * rec.num_vablock + (f.perPageCost ?? 0) * this.migrated.pages + (f.perFolioCost ?? 0) * this.migrated.folios;
+    this.migrated = saved;
+    this.metrics.populated += moved;
+    this.ctx.spans(`${this.name}/driver`, 'populate_mm', t0, cpu, { pages: moved });
+    this.ctx.engine.schedule((t0 + cpu) as TimePs, () => {
+      this.submitCopies(copies, (t) => {
+        locks.release(token, this.index, true);
+        done(t);
+      });
+    }, `${this.name}:populate-copies`);
+  }
+
+  /**
+   * Xe's DRM_IOCTL_XE_MADVISE PREFERRED_LOC for [start, end) of `mm` on this device: `loc` is a
+   * device index (this one: local memory), or CPU (system memory). Another device is refused
+   * with -ENOLINK unless it shares this device's pagemap owner (a fast interconnect) and has
+   * device memory. The advice takes effect at the next fault (or populate).
+   */
+  advise(mm: Mm, start: number, end: number, loc: ProcessorId): number {
+    if (loc !== CPU && loc !== this.index) {
+      const peer = this.ctx.deviceAt(loc);
+      if (!(peer instanceof HmmMirrorDevice) || peer.opts.owner !== this.opts.owner || !peer.mem) return -ENOLINK;
+    }
+    if (loc === this.index && !this.mem) return -ENOLINK;
+    this.spaceOf(mm).preferred.push({ start, end, loc });
+    return 0;
   }
 
   private fatal(fl: CoalescedFault): void {
@@ -488,7 +712,7 @@ export class HmmMirrorDevice extends TimedDevice {
     copies.push({ bytes: 4096, from: this.node, to: this.ctx.socketOf(node), label: 'd2h', first: vpn, pages: 1 });
   }
 
-  private isResidentHere(mm: Mm, vpn: number): boolean {
+  isResidentHere(mm: Mm, vpn: number): boolean {
     const e = mm.pt.pte(vpn);
     const type = pteType(e);
     return (type === PteType.DEVICE_PRIVATE || type === PteType.PRESENT) && e !== 0 && this.mem !== null && this.mem.owns(ptePfn(e));
@@ -512,7 +736,8 @@ export class HmmMirrorDevice extends TimedDevice {
       const vma = mm.findVma(s);
       if (!vma || e > vma.end) continue;
       // The compound path takes a THP (or an empty PMD) whole; 512 separate pages stay pages.
-      const folio = this.isWholeFolio(s, e) && this.folioSource(mm, s);
+      // A destination that cannot allocate 2 MiB splits the folio (6.19): chunks under 2 MiB.
+      const folio = this.isWholeFolio(s, e) && this.folioSource(mm, s) && mem.chunkPages >= 512;
       const args = newMigrateVma(mm, vma, s, e, this.opts.owner, MIGRATE_VMA_SELECT_SYSTEM | this.selectDevice);
       this.selfMigrating = true;
       try {
@@ -534,7 +759,8 @@ export class HmmMirrorDevice extends TimedDevice {
             const home = this.ctx.deviceOfPfn(spfn);
             source[i] = home;
             const from = this.ctx.homeNodeOf(spfn);
-            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : this.peerLabel(from), first: s + i, pages: 1 });
+            const engine = home !== CPU && this.ctx.cross.sourcePeerMigrates ? this.ctx.deviceAt(home) as HmmMirrorDevice : this;
+            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : this.peerLabel(from), first: s + i, pages: 1, engine });
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -561,6 +787,9 @@ export class HmmMirrorDevice extends TimedDevice {
       } finally {
         this.selfMigrating = false;
       }
+    }
+    if (this.ctx.cross.timeslicePs > 0) {
+      for (const b of new Set(moved.map((v) => Math.floor(v / 512)))) sp.timeslice.set(b, this.ctx.engine.now + this.ctx.cross.timeslicePs);
     }
     rec.not_already_resident += moved.length;
     rec.unmap_res_count += moved.length;
@@ -600,7 +829,7 @@ export class HmmMirrorDevice extends TimedDevice {
       for (let i = 0; i < src.length; i++) if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && migratePfnToPage(dst[i]) >= 0) evicted++;
       migrateDeviceFinalize(sys, src, dst);
     }
-    if (evicted > 0) copies.push({ bytes: evicted * 4096, from: this.node, to: this.ctx.socketOf(node), label: 'evict', first: pfns[0], pages: evicted });
+    if (evicted > 0) copies.push({ bytes: evicted * 4096, from: this.node, to: this.ctx.socketOf(node), label: 'evict', first: pfns[0], pages: evicted, engine: this });
     // Pages that could not move still hold the unit: drop them from the policy so it moves on.
     for (const idx of victim.pages) if (mem.eviction.has(idx)) mem.eviction.remove(idx);
     rec.num_evict += evicted;
@@ -613,8 +842,8 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   /** hmm_range_fault one page with a fault request (migrates foreign device pages to RAM). */
-  private faultIn(sp: MirrorSpace, vpn: number, write: boolean): void {
-    const range = newHmmRange(sp.notifier, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), this.opts.owner);
+  private faultIn(sp: MirrorSpace, vpn: number, write: boolean, owner: object | null = this.opts.owner): void {
+    const range = newHmmRange(sp.notifier, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), owner);
     for (let tries = 0; tries < 16; tries++) {
       range.flags.fill(0);
       range.notifierSeq = sp.notifier.readBegin();
@@ -636,6 +865,7 @@ export class HmmMirrorDevice extends TimedDevice {
       const end = Math.min(e, vma.end);
       const range = newHmmRange(sp.notifier, s, end, 0, this.opts.owner);
       range.pfnFlagsMask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+      if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = (pfn) => this.ctx.p2pPage(this.index, pfn);
       let ret = 0;
       for (let tries = 0; tries < 16; tries++) {
         for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
@@ -681,7 +911,7 @@ export class HmmMirrorDevice extends TimedDevice {
     // Evictions go first: their room is what the migrations use.
     for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
       const last = order[order.length - 1];
-      if (last && last.label === c.label && last.from === c.from && last.to === c.to && c.label !== 'evict' && last.first + last.pages === c.first) {
+      if (last && last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first) {
         last.bytes += c.bytes;
         last.pages += c.pages;
       } else order.push({ ...c });
@@ -705,11 +935,12 @@ export class HmmMirrorDevice extends TimedDevice {
     pending = reqs.length;
     for (const r of reqs) {
       const path = r.route ? r.route.segments : [];
-      const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, this.profile.copyEngines!.bandwidth ?? Infinity);
-      this.ce.submit({
+      const eng = r.c.engine ?? this;
+      const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
+      eng.ce.submit({
         bytes: r.bytes,
         path,
-        overheadPs: this.copyOverhead(r.bytes, r.c, bottleneck, r.route),
+        overheadPs: eng.copyOverhead(r.bytes, r.c, bottleneck, r.route),
         label: r.c.label,
         onDone: one,
       });
@@ -730,7 +961,7 @@ export class HmmMirrorDevice extends TimedDevice {
     // The profile's curve describes its host link; a peer copy pays the engine's setup and the
     // peer route's latency, and its flow runs at the peer route's rate.
     if (c.label === 'p2p' || c.label === 'p2p-pcie') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
-    return copyOverheadPs(this.profile, bytes, c.to === this.node ? 'h2d' : 'd2h', bottleneck, route?.latencyPs ?? 0);
+    return copyOverheadPs(this.profile, bytes, c.from === this.node ? 'd2h' : 'h2d', bottleneck, route?.latencyPs ?? 0);
   }
 
   /** Replay: per the profile's policy, wake lanes; start the next batch if faults wait. */
@@ -765,6 +996,8 @@ export class HmmMirrorDevice extends TimedDevice {
     this.servicing = false;
     this.resumeLanes(now, policy === 'per-fault' ? answered : null);
     if (this.buffer.length > 0) this.requestService(Math.max(now, this.buffer.oldestTime()!));
+    // After the lanes are back on the engine: a device the rwsem kept waiting runs after them.
+    this.ctx.locks.release(this, this.index, this.ebusy === 0);
   }
 
   private readonly pendingEntries: FaultEntry[] = [];
@@ -808,6 +1041,13 @@ export class HmmMirrorDevice extends TimedDevice {
         this.metrics.thrashing.throttles++;
         this.ctx.addSyncPs(Math.max(0, hint.decision.until - now));
       } else if (hint.decision.kind === 'pin') this.metrics.thrashing.pins++;
+    }
+    // drm_pagemap timeslice: migrate_to_ram returns without migrating until it expires, so the
+    // faulting CPU (or evicting device) comes back until then.
+    const expiry = sp0?.timeslice.get(Math.floor(f.vpn / 512)) ?? 0;
+    if (expiry > this.ctx.engine.now) {
+      this.metrics.contention.timesliceWaits++;
+      this.ctx.addSyncPs(expiry - this.ctx.engine.now);
     }
     // The window the driver moves back: nouveau and UVM the touched page, KFD its granularity
     // window (svm_migrate_to_ram), drm_pagemap the device allocation's range. Only this device's

@@ -232,11 +232,11 @@ export class PinningDevice extends TimedDevice {
       return cost;
     }
     const home = this.ctx.deviceOfPfn(spfn);
-    if (home === CPU) this.metrics.accesses.remote++;
-    else this.metrics.accesses.peer++;
     // The data of a load moves from the memory to the device, that of a store the other way.
     const where = this.ctx.homeNodeOf(spfn);
     const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
+    if (home === CPU) this.metrics.accesses.remote++;
+    else this.notePeerAccess(route, spec.accessBytes);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
     return cost;
@@ -326,6 +326,8 @@ export class PinningDevice extends TimedDevice {
   private resolve(mm: Mm, reg: Registration, vpn: number, write: boolean): number {
     const sub = reg.notifiers[reg.regions.findIndex((r) => vpn >= r.base && vpn < r.base + r.pages)];
     const range = newHmmRange(sub, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), this.owner);
+    // The P2P-page proposal: a GPU's device-private page reached in place over PCIe P2P.
+    if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = (pfn) => this.ctx.p2pPage(this.index, pfn);
     for (let tries = 0; tries < 16; tries++) {
       range.notifierSeq = sub.readBegin();
       const ret = hmmRangeFault(mm, range);

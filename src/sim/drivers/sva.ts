@@ -161,11 +161,11 @@ export class SvaDevice extends TimedDevice {
     let cost = spec.computePs + this.translatePs(mm.id, vpn);
     const home = this.ctx.deviceOfPfn(pfn);
     const from = this.ctx.homeNodeOf(pfn);
-    if (home === this.index) this.metrics.accesses.local++;
-    else if (home === CPU) this.metrics.accesses.remote++;
-    else this.metrics.accesses.peer++;
     // The data of a load moves from the memory to the device, that of a store the other way.
     const route = home === this.index ? null : write ? this.ctx.route(this.node, from) : this.ctx.route(from, this.node);
+    if (home === this.index) this.metrics.accesses.local++;
+    else if (home === CPU) this.metrics.accesses.remote++;
+    else this.notePeerAccess(route, spec.accessBytes);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) {
       this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
