@@ -18,6 +18,7 @@ export function newDeviceMetrics(id: string, profile: string, driver: DeviceMetr
     pagesTouched: 0,
     touched: [],
     kernels: [],
+    paths: [],
   };
 }
 
