@@ -272,7 +272,10 @@ export class SimMachine implements SimContext {
         dev = new HmmMirrorDevice(this, index, d.name, d.profile, this.quantumPs, {
           owner, policies, canAccess: (a, b) => this.canAccess(a, b),
         });
-      } else if (d.profile.driver === 'sva') dev = new SvaDevice(this, index, d.name, d.profile, this.quantumPs);
+      } else if (d.profile.driver === 'sva') {
+        if (this.topology.pathsOf(d.name).length > 1) throw new SimConfigError(`device '${d.name}' uses driver sva, which binds one PCI function (its PASID) to the address space; give it one path`);
+        dev = new SvaDevice(this, index, d.name, d.profile, this.quantumPs);
+      }
       else dev = new PinningDevice(this, index, d.name, d.profile, this.quantumPs, owner);
       this.devices.push(dev);
       this.byName.set(d.name, dev);
