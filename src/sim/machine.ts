@@ -303,7 +303,8 @@ export class SimMachine implements SimContext {
     return r;
   }
   pathsOf(index: number): readonly DevicePath[] {
-    return this.topology.pathsOf(this.nodeOf(index));
+    // By the configured name: a driver asks while it is being built, before it is in `devices`.
+    return this.topology.pathsOf(this.opts.devices[index].name);
   }
   pathRoute(index: number, node: string, toDevice: boolean, now: number): { readonly path: DevicePath; readonly route: Route | null } {
     const paths = this.pathsOf(index);
@@ -371,10 +372,12 @@ export class SimMachine implements SimContext {
     for (const s of route.segments) {
       into.set(s.id, (into.get(s.id) ?? 0) + bytes);
       if (Number.isFinite(s.bandwidth)) {
-        // Drain the segment's queue to `start` (never backwards: lanes book out of time order).
-        const b = this.backlog.get(s.id) ?? { bytes: 0, at: start };
-        const drained = Math.max(0, b.bytes - (Math.max(0, start - b.at) * s.bandwidth) / 1e12);
-        this.backlog.set(s.id, { bytes: drained + bytes, at: Math.max(b.at, start) });
+        // The bytes join the segment's queue when they are asked for (`t`, not when the route's
+        // server gets to them), so waiting requests count as in flight. Drained up to `t`, never
+        // backwards: lanes book out of time order within a quantum.
+        const b = this.backlog.get(s.id) ?? { bytes: 0, at: t };
+        const drained = Math.max(0, b.bytes - (Math.max(0, t - b.at) * s.bandwidth) / 1e12);
+        this.backlog.set(s.id, { bytes: drained + bytes, at: Math.max(b.at, t) });
       }
       if (copy) this.syncCopies.set(s.id, (this.syncCopies.get(s.id) ?? 0) + 1);
       this.timeline.link(s.id, bucket, bytes);
