@@ -297,16 +297,16 @@ export const policyDefaults: Readonly<Record<PolicyName, PolicyDefaultsEntry>> =
   'nearest': {
     description: 'multi-path device: the path with the fewest hops, then the lowest latency, then the most bandwidth',
     params: parsePolicyChoice({ policy: 'nearest' }),
-    sources: { policy: 'issue 12 (cross-device HMM thread, multi-path devices): proposed, not in any kernel' },
+    sources: { policy: '[estimate] proposed on the cross-device HMM thread (issue 12, multi-path devices); no kernel selects paths' },
   },
   'least-loaded': {
     description: 'multi-path device: the path with the fewest bytes in flight on its bottleneck segment, then the nearest',
     params: parsePolicyChoice({ policy: 'least-loaded' }),
-    sources: { policy: 'issue 12 (cross-device HMM thread, multi-path devices): proposed, not in any kernel' },
+    sources: { policy: '[estimate] proposed on the cross-device HMM thread (issue 12, multi-path devices); no kernel selects paths' },
   },
   'avoid-iommu': {
     description: 'multi-path device: the nearest path without IOMMU translation, else the nearest',
     params: parsePolicyChoice({ policy: 'avoid-iommu' }),
-    sources: { policy: 'issue 12 (cross-device HMM thread, multi-path devices): proposed, not in any kernel' },
+    sources: { policy: '[estimate] proposed on the cross-device HMM thread (issue 12, multi-path devices); no kernel selects paths' },
   },
 });
