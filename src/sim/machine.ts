@@ -331,7 +331,9 @@ export class SimMachine implements SimContext {
     if (seg === undefined) return 0;
     const b = this.backlog.get(seg.id);
     const queued = b === undefined ? 0 : Math.max(0, b.bytes - (Math.max(0, now - b.at) * seg.bandwidth) / 1e12);
-    return queued + this.transfers.inFlightOn(seg.id, now);
+    // Copy flows are read at the engine's time, never ahead of it: a lane's time may run a quantum
+    // ahead, and the fluid model cannot go back for the next flow the engine starts.
+    return queued + this.transfers.inFlightOn(seg.id, Math.min(now, this.engine.now));
   }
   homeNodeOf(pfn: number): string {
     const d = this.deviceOfPfn(pfn);

@@ -98,6 +98,28 @@ describe('multi-path pinning driver', () => {
     expect(linkBytes(r, 'nic0-pf1->rc1')).toBe(r.devices[0].paths[1].bytes);
   });
 
+  it('a device with memory copies its buffers in and back over the path each chunk picks', () => {
+    const gpu = { ...profile('gpu-pcie4'), driver: 'pinning' } as Profile;
+    const copy = (policy: string) => {
+      const m = new SimMachine({ seed: 1, topology: topology(), devices: [{ name: 'nic0', profile: gpu, policies: { path: { policy } } }] });
+      const p = m.spawn();
+      const base = p.mmap(PAGES, 'anon', 'rw');
+      sequence(m, [
+        () => m.cpuPhase(p, { name: 'fill', threads: streamLanes(base, PAGES, 1, true), computePs: 0, accessBytes: 4096 }),
+        () => m.launch('nic0', p, { name: 'k', lanes: streamLanes(base, PAGES, 4, true), computePs: 1_000, accessBytes: 4096, regions: [{ base, pages: PAGES }] }),
+      ]);
+      m.run();
+      return m.results('copy');
+    };
+    const near = copy('nearest'), avoid = copy('avoid-iommu');
+    // In and back out: every page twice, all over the chosen function.
+    expect(near.devices[0].paths.map((x) => x.bytes)).toEqual([2 * PAGES * 4096, 0]);
+    expect(avoid.devices[0].paths.map((x) => x.bytes)).toEqual([0, 2 * PAGES * 4096]);
+    expect(linkBytes(near, 'rc0->nic0')).toBe(PAGES * 4096);
+    expect(linkBytes(avoid, 'rc1->nic0-pf1')).toBe(PAGES * 4096);
+    expect(linkBytes(avoid, 'nic0-pf1->rc1')).toBe(PAGES * 4096);
+  });
+
   it('a single-path device reports its one path and the sva driver refuses several', () => {
     const m = new SimMachine({ seed: 1, devices: [{ name: 'nic0', profile: nic('pin') }] });
     expect(m.results('x').devices[0].paths).toEqual([{ endpoint: 'nic0', iommu: false, mappings: 0, bytes: 0, iotlbMisses: 0 }]);
