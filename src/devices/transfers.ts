@@ -79,6 +79,12 @@ export class Transfers {
     this.reschedule();
   }
 
+  /** Bytes the transfers crossing segment `segmentId` have still to send at `now` (advances the model). */
+  inFlightOn(segmentId: string, now: number): number {
+    this.sharing.advance(Math.max(now, this.sharing.now));
+    return this.sharing.remainingOn(segmentId);
+  }
+
   /** Bytes carried per segment so far (advances the fluid model to `now` first). */
   carriedAt(now: number): ReadonlyMap<string, number> {
     this.sharing.advance(Math.max(now, this.sharing.now));

@@ -3,7 +3,8 @@
 // converters from a parsed choice to the parameters the policy functions take.
 //
 // Policies are chosen per scenario and per device, one per role: placement (what a fault does),
-// prefetch, thrashing mitigation, access counters, eviction. `DevicePoliciesSchema` fills every
+// prefetch, thrashing mitigation, access counters, eviction, and the DMA path of a multi-path
+// device. `DevicePoliciesSchema` fills every
 // omitted role and parameter with the NVIDIA UVM defaults (anchors-uvm.md §b).
 
 import { z } from 'zod';
@@ -80,6 +81,13 @@ export const EvictRandomSchema = z.strictObject({
   unitPages: z.literal([1, BLOCK_PAGES]).default(1),
 });
 
+/** Path selection: the nearest path (fewest hops, lowest latency, most bandwidth; path.ts). */
+export const PathNearestSchema = z.strictObject({ policy: z.literal('nearest') });
+/** Path selection: the path whose bottleneck segment has the fewest bytes in flight, then nearest. */
+export const PathLeastLoadedSchema = z.strictObject({ policy: z.literal('least-loaded') });
+/** Path selection: the nearest path without IOMMU translation, else the nearest. */
+export const PathAvoidIommuSchema = z.strictObject({ policy: z.literal('avoid-iommu') });
+
 /** Any single policy choice, discriminated by `policy`. */
 export const PolicyChoiceSchema = z.discriminatedUnion('policy', [
   FirstTouchSchema,
@@ -94,6 +102,9 @@ export const PolicyChoiceSchema = z.discriminatedUnion('policy', [
   EvictLruChunkSchema,
   EvictLruPageSchema,
   EvictRandomSchema,
+  PathNearestSchema,
+  PathLeastLoadedSchema,
+  PathAvoidIommuSchema,
 ]);
 
 /** A parsed policy choice with every parameter filled in. */
@@ -113,10 +124,15 @@ export const AccessCounterChoiceSchema = z.discriminatedUnion('policy', [AccessC
 /** Eviction role: evict-lru-chunk, evict-lru-page or evict-random. */
 export const EvictionSchema = z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]);
 
+/** Path role (multi-path devices): nearest, least-loaded or avoid-iommu. */
+export const PathSchema = z.discriminatedUnion('policy', [PathNearestSchema, PathLeastLoadedSchema, PathAvoidIommuSchema]);
+
 /**
  * Policies of one device. Omitted roles get the NVIDIA UVM profile (anchors-uvm.md "Suggested
  * anchors" 1): first touch, density prefetch at 51 %, UVM thrashing mitigation, access-counter
- * migration off (non-ATS default, §b.4), LRU of 2 MiB root chunks.
+ * migration off (non-ATS default, §b.4), LRU of 2 MiB root chunks; a multi-path device takes
+ * its nearest path (no kernel has path selection: the default is the choice a single-path
+ * driver makes implicitly).
  */
 export const DevicePoliciesSchema = z.strictObject({
   placement: PlacementSchema.prefault({ policy: 'first-touch' }),
@@ -124,6 +140,7 @@ export const DevicePoliciesSchema = z.strictObject({
   thrashing: ThrashingSchema.prefault({ policy: 'thrashing-uvm' }),
   accessCounters: AccessCounterChoiceSchema.prefault({ policy: 'access-counters-off' }),
   eviction: EvictionSchema.prefault({ policy: 'evict-lru-chunk' }),
+  path: PathSchema.prefault({ policy: 'nearest' }),
 });
 
 /** Parsed policies of one device. */
@@ -276,5 +293,20 @@ export const policyDefaults: Readonly<Record<PolicyName, PolicyDefaultsEntry>> =
     description: 'evict a uniformly random resident unit (seeded)',
     params: parsePolicyChoice({ policy: 'evict-random' }),
     sources: { policy: 'anchors-uvm.md §a UVMSmart eviction random 4 KB (comparison)', unitPages: 'ibid.: 4 KB' },
+  },
+  'nearest': {
+    description: 'multi-path device: the path with the fewest hops, then the lowest latency, then the most bandwidth',
+    params: parsePolicyChoice({ policy: 'nearest' }),
+    sources: { policy: '[estimate] proposed on the cross-device HMM thread (issue 12, multi-path devices); no kernel selects paths' },
+  },
+  'least-loaded': {
+    description: 'multi-path device: the path with the fewest bytes in flight on its bottleneck segment, then the nearest',
+    params: parsePolicyChoice({ policy: 'least-loaded' }),
+    sources: { policy: '[estimate] proposed on the cross-device HMM thread (issue 12, multi-path devices); no kernel selects paths' },
+  },
+  'avoid-iommu': {
+    description: 'multi-path device: the nearest path without IOMMU translation, else the nearest',
+    params: parsePolicyChoice({ policy: 'avoid-iommu' }),
+    sources: { policy: '[estimate] proposed on the cross-device HMM thread (issue 12, multi-path devices); no kernel selects paths' },
   },
 });

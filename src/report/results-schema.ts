@@ -101,6 +101,8 @@ const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   pagesTouched: Count,
   touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
   kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null) })),
+  // Older files have no per-path traffic.
+  paths: z.array(z.object({ endpoint: Name, iommu: z.boolean(), mappings: Count, bytes: Count, iotlbMisses: Count })).default([]),
 }));
 
 const LinkMetricsSchema = z.object({

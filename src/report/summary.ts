@@ -158,12 +158,26 @@ export function summaryTable(results: RunResults): string {
     return [l.id, l.kind, formatBandwidth(l.bandwidth), ...linkCells(l), u === null ? '-' : formatPercent(u)];
   });
 
+  // DMA paths: only devices with more than one (a single path carries everything by definition).
+  const pathHead = ['device', 'path', 'iommu', 'mappings', 'bytes', 'share', 'IOTLB misses'];
+  const pathAlign: Align[] = ['left', 'left', 'left', 'right', 'right', 'right', 'right'];
+  const pathRows: string[][] = [];
+  for (const d of results.devices) {
+    if (d.paths.length < 2) continue;
+    const total = d.paths.reduce((n, p) => n + p.bytes, 0);
+    for (const p of d.paths) {
+      pathRows.push([d.id, p.endpoint, p.iommu ? 'translated' : 'none', formatCount(p.mappings), formatBytes(p.bytes),
+        total > 0 ? formatPercent(p.bytes / total) : '-', p.iommu ? formatCount(p.iotlbMisses) : '-']);
+    }
+  }
+
   const parts = [
     `run ${results.name} (seed ${results.seed}${results.data ? '' : ', no page data'})`,
     formatColumns(totals, [], '  '),
   ];
   if (faultRows.length > 0) parts.push('', formatColumns([faultHead, ...faultRows], faultAlign, '  '));
   if (devRows.length > 0) parts.push('', formatColumns([devHead, ...devRows], devAlign, '  '));
+  if (pathRows.length > 0) parts.push('', formatColumns([pathHead, ...pathRows], pathAlign, '  '));
   if (linkRows.length > 0) parts.push('', formatColumns([LINK_HEAD, ...linkRows], linkAlign, '  '));
   return parts.join('\n') + '\n';
 }

@@ -188,8 +188,13 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
       profile = { ...profile, memory: { ...profile.memory, capacity: d.memory } };
     }
     const policies = (d.policies ?? {}) as Record<string, unknown>;
-    if (d.policies !== undefined && profile.driver !== 'hmm-mirror') {
-      issues.push({ path: [...at, 'policies'], at: 'key', message: `policies apply to hmm-mirror devices; profile ${profile.name} uses driver ${profile.driver}` });
+    // The path role applies to the drivers that pick a DMA path per mapping (pinning now; the
+    // mirror through SimContext.pathRoute); every other role to hmm-mirror devices only.
+    for (const role of Object.keys(policies)) {
+      if (profile.driver === 'hmm-mirror' || (role === 'path' && profile.driver === 'pinning')) continue;
+      issues.push({ path: [...at, 'policies', role], at: 'key', message: role === 'path'
+        ? `policies.path applies to pinning and hmm-mirror devices; profile ${profile.name} uses driver ${profile.driver}, which DMAs through one PCI function`
+        : `policies.${role} applies to hmm-mirror devices; profile ${profile.name} uses driver ${profile.driver}` });
     }
     const placement = policies.placement as { policy?: string } | undefined;
     if (placement?.policy === 'read-duplication' && profile.driver === 'hmm-mirror') {
@@ -254,6 +259,11 @@ function resolveProfile(ref: string, baseDir: string): { profile: Profile; sourc
 function resolveTopology(t: ScenarioTopologyInput, devices: readonly ScenarioDevice[], issues: PathIssue[]): TopologySpecInput {
   const def = defaultTopology(devices.map((d) => ({ name: d.name, profile: d.profile })));
   const byName = new Map(devices.map((d) => [d.name, d]));
+  // A device's further paths are its own PCI functions: they default to its PCIe link.
+  for (const e of t.endpoints ?? []) {
+    const d = byName.get(e.id);
+    if (d !== undefined) for (const p of e.paths ?? []) if (!byName.has(p)) byName.set(p, d);
+  }
   const endpoints = (t.endpoints ?? def.endpoints ?? []).map((e, i) => {
     const d = byName.get(e.id);
     const pcie = d?.profile.link.pcie ?? { gen: 4 as const, width: 16 as const };
@@ -274,7 +284,15 @@ function resolveTopology(t: ScenarioTopologyInput, devices: readonly ScenarioDev
   const r = TopologySpecSchema.safeParse(spec);
   if (!r.success) for (const i of r.error.issues) issues.push({ path: ['topology', ...(i.path as Path)], message: i.message });
   const ids = new Set(endpoints.map((e) => e.id));
+  const pathOwner = new Map<string, string>();
+  for (const e of endpoints) for (const p of e.paths ?? []) pathOwner.set(p, e.id);
   devices.forEach((d, i) => {
+    const owner = pathOwner.get(d.name);
+    if (owner !== undefined) issues.push({ path: ['devices', i, 'name'], message: `device '${d.name}' is a path of device '${owner}' (topology endpoint paths); a DMA initiator belongs to one device` });
+    if (owner === undefined && d.profile.driver === 'sva') {
+      const e = endpoints.findIndex((x) => x.id === d.name);
+      if (e >= 0 && (endpoints[e].paths ?? []).length > 0) issues.push({ path: ['topology', 'endpoints', e, 'paths'], message: `device '${d.name}' uses driver sva, which binds one PCI function (its PASID) to the address space; give it one path` });
+    }
     if (!ids.has(d.name)) issues.push({ path: ['devices', i, 'name'], message: `device '${d.name}' is not an endpoint of the topology (endpoints: ${[...ids].join(', ') || 'none'})` });
   });
   return spec;

@@ -6,8 +6,8 @@
 // ("8 MiB", "10 us", "300 GB/s").
 import { z } from 'zod';
 import { parseBandwidth, parseDuration, parseSize, QuantityError } from '../devices/profile/quantity.ts';
-import { AccessCounterChoiceSchema, EvictionSchema, PlacementSchema, PrefetchSchema, ThrashingSchema } from '../policy/registry.ts';
-import { LinkKindSchema, PcieGenSchema, PcieWidthSchema } from '../topology/spec.ts';
+import { AccessCounterChoiceSchema, EvictionSchema, PathSchema, PlacementSchema, PrefetchSchema, ThrashingSchema } from '../policy/registry.ts';
+import { LinkKindSchema, MAX_EXTRA_PATHS, PcieGenSchema, PcieWidthSchema } from '../topology/spec.ts';
 
 /** Pages per 2 MiB VA block. */
 const BLOCK_BYTES = 2 * 1024 * 1024;
@@ -59,6 +59,7 @@ export const ScenarioPoliciesSchema = z.strictObject({
   thrashing: ThrashingSchema.optional().meta({ description: 'thrashing-uvm (detection, throttling, pinning) or thrashing-off' }),
   accessCounters: AccessCounterChoiceSchema.optional().meta({ description: 'access-counters (migrate hot remote regions) or access-counters-off' }),
   eviction: EvictionSchema.optional().meta({ description: 'evict-lru-chunk (2 MiB root chunks), evict-lru-page or evict-random' }),
+  path: PathSchema.optional().meta({ description: 'DMA path of each mapping of a multi-path device (topology endpoint paths): nearest (default), least-loaded (fewest bytes in flight on the bottleneck segment) or avoid-iommu; pinning and hmm-mirror devices' }),
 }).meta({ id: 'Policies', description: 'policy choices per role; omitted roles keep the profile\'s defaults' });
 
 export const DeviceSchema = z.strictObject({
@@ -113,6 +114,8 @@ export const ScenarioTopologySchema = z.strictObject({
     width: PcieWidthSchema.optional().meta({ description: 'default: the device profile\'s PCIe width' }),
     parent: Id.optional().meta({ description: 'root port or switch downstream port (absent: not on PCIe, e.g. C2C only)' }),
     linkLatencyPs: Latency('latency of the PCIe link above the endpoint').optional(),
+    iommu: z.boolean().optional().meta({ description: 'DMA from this endpoint is translated by an IOMMU DMA domain (IOVAs, IOTLB misses cost an IOMMU walk); default false: identity/passthrough' }),
+    paths: z.array(Id).max(MAX_EXTRA_PATHS).optional().meta({ description: 'further DMA initiators of this device (a socket-direct NIC\'s second PCIe function, a GPU\'s NVLink port): endpoint ids, each a path the driver may pick per mapping (policies.path); they default to the device\'s PCIe gen and width' }),
   })).optional().meta({ description: 'devices on the interconnect' }),
   links: z.array(z.strictObject({
     id: Id,

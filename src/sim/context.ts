@@ -4,7 +4,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { System } from '../mm/system.ts';
 import type { Mm } from '../mm/mm.ts';
-import type { Route } from '../topology/routing.ts';
+import type { DevicePath, Route } from '../topology/routing.ts';
 import type { Transfers, SpanSink } from '../devices/transfers.ts';
 import type { Process } from '../api/machine.ts';
 import type { TimelineBuilder } from './metrics.ts';
@@ -36,6 +36,18 @@ export interface SimContext {
   socketOf(node: number): string;
   /** Route of a DMA from node `from` to node `to`, or null (bounce through host memory). */
   route(from: string, to: string): Route | null;
+  /**
+   * The DMA paths of device `index` (topology endpoint `paths`), path 0 its own endpoint first;
+   * one entry for a single-path device.
+   */
+  pathsOf(index: number): readonly DevicePath[];
+  /**
+   * The path device `index`'s path policy (policies.path) picks at time `now` for DMA between
+   * it and node `node` (an endpoint or socket), toward the device when `toDevice`, and that
+   * path's route (null: no direct route, bounce through host memory). A path without a route
+   * is never picked while another has one. A single-path device gets its own endpoint's route.
+   */
+  pathRoute(index: number, node: string, toDevice: boolean, now: number): { readonly path: DevicePath; readonly route: Route | null };
   /** Device index owning a ZONE_DEVICE pfn, or -1 for system memory. */
   deviceOfPfn(pfn: number): number;
   /**

@@ -8,7 +8,7 @@ import type { Rng } from '../engine/rng.ts';
 import type { TimePs } from '../units/time.ts';
 import { Machine, type Process } from '../api/machine.ts';
 import type { Mm } from '../mm/mm.ts';
-import { Topology, type Route } from '../topology/routing.ts';
+import { Topology, type DevicePath, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
 import { AddressSpaceGroups, ownerGroups, unreachablePair } from '../topology/groups.ts';
 import { LANDED_CROSS_DEVICE, MigrationLocks, type CrossDeviceOptions } from './cross-device.ts';
@@ -18,6 +18,7 @@ import { linkBandwidth } from '../devices/profile/load.ts';
 import { profilePolicies } from '../devices/profile/policies.ts';
 import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
+import { choosePath, type PathCandidate, type PathPolicyName } from '../policy/path.ts';
 import { CPU_NODE, type SimContext } from './context.ts';
 import { TimelineBuilder } from './metrics.ts';
 import { TimedDevice } from './device.ts';
@@ -187,6 +188,14 @@ export class SimMachine implements SimContext {
   /** Per segment: bytes and transfers of copies made outside the copy engines (syncCopy). */
   private readonly syncCopyBytes = new Map<string, number>();
   private readonly syncCopies = new Map<string, number>();
+  /**
+   * Per segment: the remote accesses and sync copies booked on it and not yet drained, as a
+   * fluid queue draining at the segment's bandwidth (bytes, as of `at` ps). Path selection
+   * (least-loaded) reads it.
+   */
+  private readonly backlog = new Map<string, { bytes: number; at: number }>();
+  /** Each device's path policy (policies.path), by device index. */
+  private readonly pathPolicy: PathPolicyName[] = [];
   private readonly procs = new Map<number, Process>();
   private readonly spanList: Span[] = [];
   private readonly maxSpans: number;
@@ -268,12 +277,15 @@ export class SimMachine implements SimContext {
       if (names.has(d.name)) throw new SimConfigError(`device name '${d.name}' is used twice`);
       names.add(d.name);
       if (!this.topology.isEndpoint(d.name)) throw new SimConfigError(`device '${d.name}' is not an endpoint of the topology`);
+      const owner0 = this.topology.pathOwnerOf(d.name);
+      if (owner0 !== null) throw new SimConfigError(`device '${d.name}' is a path (topology endpoint paths) of '${owner0}'; a DMA initiator belongs to one device`);
       let policies: DevicePolicies;
       try {
         policies = parseDevicePolicies({ ...profilePolicies(d.profile), ...((d.policies ?? {}) as object) });
       } catch (e) {
         throw new SimConfigError(`device '${d.name}': bad policies: ${(e as Error).message}`);
       }
+      this.pathPolicy.push(policies.path.policy);
       const g = this.groups.groupOf(d.name);
       if (!owners.has(g)) owners.set(g, { group: g });
       const owner = owners.get(g)!;
@@ -285,7 +297,10 @@ export class SimMachine implements SimContext {
         dev = new HmmMirrorDevice(this, index, d.name, d.profile, this.quantumPs, {
           owner, policies, canAccess: (a, b) => this.canAccess(a, b),
         });
-      } else if (d.profile.driver === 'sva') dev = new SvaDevice(this, index, d.name, d.profile, this.quantumPs);
+      } else if (d.profile.driver === 'sva') {
+        if (this.topology.pathsOf(d.name).length > 1) throw new SimConfigError(`device '${d.name}' uses driver sva, which binds one PCI function (its PASID) to the address space; give it one path`);
+        dev = new SvaDevice(this, index, d.name, d.profile, this.quantumPs);
+      }
       else dev = new PinningDevice(this, index, d.name, d.profile, this.quantumPs, owner);
       this.devices.push(dev);
       this.byName.set(d.name, dev);
@@ -311,6 +326,39 @@ export class SimMachine implements SimContext {
       this.routes.set(k, r);
     }
     return r;
+  }
+  pathsOf(index: number): readonly DevicePath[] {
+    // By the configured name: a driver asks while it is being built, before it is in `devices`.
+    return this.topology.pathsOf(this.opts.devices[index].name);
+  }
+  pathRoute(index: number, node: string, toDevice: boolean, now: number): { readonly path: DevicePath; readonly route: Route | null } {
+    const paths = this.pathsOf(index);
+    const routeOf = (p: DevicePath) => (toDevice ? this.route(node, p.endpoint) : this.route(p.endpoint, node));
+    if (paths.length === 1) return { path: paths[0], route: routeOf(paths[0]) };
+    const routed: { path: DevicePath; route: Route }[] = [];
+    for (const p of paths) {
+      const r = routeOf(p);
+      if (r !== null) routed.push({ path: p, route: r });
+    }
+    if (routed.length === 0) return { path: paths[0], route: null };
+    const policy = this.pathPolicy[index];
+    const candidates: PathCandidate[] = routed.map(({ path, route }) => ({
+      index: path.index, iommu: path.iommu, hops: route.segments.length, latencyPs: route.latencyPs, bandwidth: route.bandwidth,
+      // Only least-loaded reads the load; the others need not advance the fluid model for it.
+      inFlightBytes: policy === 'least-loaded' ? this.bottleneckInFlight(route, now) : 0,
+    }));
+    return routed[choosePath(policy, candidates)];
+  }
+  /** Bytes in flight on `route`'s bottleneck segment (the first of the slowest) at `now`: copies and booked remote traffic. */
+  private bottleneckInFlight(route: Route, now: number): number {
+    let seg = route.segments[0];
+    for (const s of route.segments) if (s.bandwidth < seg.bandwidth) seg = s;
+    if (seg === undefined) return 0;
+    const b = this.backlog.get(seg.id);
+    const queued = b === undefined ? 0 : Math.max(0, b.bytes - (Math.max(0, now - b.at) * seg.bandwidth) / 1e12);
+    // Copy flows are read at the engine's time, never ahead of it: a lane's time may run a quantum
+    // ahead, and the fluid model cannot go back for the next flow the engine starts.
+    return queued + this.transfers.inFlightOn(seg.id, Math.min(now, this.engine.now));
   }
   homeNodeOf(pfn: number): string {
     const d = this.deviceOfPfn(pfn);
@@ -350,6 +398,14 @@ export class SimMachine implements SimContext {
     const into = copy ? this.syncCopyBytes : this.remoteBytes;
     for (const s of route.segments) {
       into.set(s.id, (into.get(s.id) ?? 0) + bytes);
+      if (Number.isFinite(s.bandwidth)) {
+        // The bytes join the segment's queue when they are asked for (`t`, not when the route's
+        // server gets to them), so waiting requests count as in flight. Drained up to `t`, never
+        // backwards: lanes book out of time order within a quantum.
+        const b = this.backlog.get(s.id) ?? { bytes: 0, at: t };
+        const drained = Math.max(0, b.bytes - (Math.max(0, t - b.at) * s.bandwidth) / 1e12);
+        this.backlog.set(s.id, { bytes: drained + bytes, at: Math.max(b.at, t) });
+      }
       if (copy) this.syncCopies.set(s.id, (this.syncCopies.get(s.id) ?? 0) + 1);
       this.timeline.link(s.id, bucket, bytes);
     }

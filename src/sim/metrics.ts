@@ -21,6 +21,7 @@ export function newDeviceMetrics(id: string, profile: string, driver: DeviceMetr
     pagesTouched: 0,
     touched: [],
     kernels: [],
+    paths: [],
   };
 }
 

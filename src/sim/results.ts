@@ -197,6 +197,26 @@ export interface DeviceMetrics {
    * speed. `lanes` and `faults` are null in results written before they were recorded.
    */
   kernels: { name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null }[];
+  /**
+   * Traffic per DMA path, in the device's path order (topology endpoint `paths`; path 0 is the
+   * device's own endpoint), for drivers that choose a path per mapping (pinning); empty for the
+   * others. Summed over paths, `bytes` is every byte the device's DMA moved.
+   */
+  paths: PathMetrics[];
+}
+
+/** One DMA path of a device and what went over it. */
+export interface PathMetrics {
+  /** The path's topology endpoint. */
+  endpoint: string;
+  /** DMA over it is IOMMU-translated (IOVAs, IOTLB lookups). */
+  iommu: boolean;
+  /** Mappings (MTT entries) that chose this path. */
+  mappings: number;
+  /** Bytes of copies and remote accesses over this path. */
+  bytes: number;
+  /** IOTLB lookups that missed (an IOMMU walk each); 0 on an untranslated path. */
+  iotlbMisses: number;
 }
 
 /** Bytes carried by one direction of a link: copies and remote accesses, told apart. */

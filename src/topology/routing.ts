@@ -58,6 +58,23 @@ export interface Route {
   readonly p2pdma?: P2pdmaResult;
 }
 
+/**
+ * One DMA initiator of a device: its own endpoint (path 0) or one named in the endpoint's
+ * `paths`. `iommu` says whether its DMA is translated by an IOMMU domain (IOVAs) or not.
+ */
+export interface DevicePath {
+  /** Position in the device's path list, 0 = the device's own endpoint. */
+  readonly index: number;
+  readonly endpoint: string;
+  readonly iommu: boolean;
+}
+
+/** A candidate route of a multi-path device: one per path; null where that path has no route. */
+export interface PathRoute {
+  readonly path: DevicePath;
+  readonly route: Route | null;
+}
+
 /** Node id of a socket's DRAM; socket ids themselves denote the CPU/uncore. */
 export function memoryNode(socketId: string): string {
   return `mem:${socketId}`;
@@ -88,6 +105,10 @@ export class Topology {
   private readonly privateLinks = new Map<string, { kind: LinkKind }>();
   /** Sockets reachable from an endpoint by a private link. */
   private readonly socketLinksOf = new Map<string, string[]>();
+  /** Each endpoint's DMA initiators, path 0 first (spec `paths`). */
+  private readonly pathLists = new Map<string, readonly DevicePath[]>();
+  /** Endpoint of a path → the endpoint (device) whose path it is. */
+  private readonly pathOwners = new Map<string, string>();
   /** Socket-level shortest paths (by latency) over inter-socket links: `${a}\0${b}` → nodes. */
   private readonly socketPaths = new Map<string, readonly string[]>();
 
@@ -147,6 +168,11 @@ export class Topology {
       else if (ka === 'socket' && kb === 'endpoint') this.pushSocketLink(l.b, l.a);
     }
     this.computeSocketPaths();
+    const iommuOf = new Map(spec.endpoints.map((e) => [e.id, e.iommu] as const));
+    for (const e of spec.endpoints) {
+      this.pathLists.set(e.id, [e.id, ...e.paths].map((id, index) => ({ index, endpoint: id, iommu: iommuOf.get(id)! })));
+      for (const p of e.paths) this.pathOwners.set(p, e.id);
+    }
   }
 
   private addSegment(s: Segment): void {
@@ -213,6 +239,26 @@ export class Topology {
     const chain = this.chain(endpoint);
     const top = chain[chain.length - 1];
     return this.kinds.get(top) === 'socket' ? top : null;
+  }
+
+  /** The DMA initiators of endpoint `device`, path 0 (itself) first; one entry for a single-path device. */
+  pathsOf(device: string): readonly DevicePath[] {
+    this.requireEndpoint(device);
+    return this.pathLists.get(device)!;
+  }
+
+  /** The device (endpoint) whose path `endpoint` is, or null when it is no other endpoint's path. */
+  pathOwnerOf(endpoint: string): string | null {
+    return this.pathOwners.get(endpoint) ?? null;
+  }
+
+  /**
+   * The candidate routes between device `device` and node `node` (an endpoint or a socket, as
+   * `route` takes), one per path in path order: from the node to the path's endpoint when
+   * `toDevice` (a load, a host-to-device copy), else from the path's endpoint to the node.
+   */
+  pathRoutes(device: string, node: string, toDevice: boolean): PathRoute[] {
+    return this.pathsOf(device).map((path) => ({ path, route: toDevice ? this.route(node, path.endpoint) : this.route(path.endpoint, node) }));
   }
 
   /** Linux's map type and distance for DMA from `client` to `provider`'s memory. */

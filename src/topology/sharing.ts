@@ -270,6 +270,13 @@ export class LinkSharing {
     return this.state.flows.map((f) => f.id);
   }
 
+  /** Bytes the active transfers crossing segment `segmentId` have still to send (at the current time). */
+  remainingOn(segmentId: string): number {
+    let n = 0;
+    for (const f of this.state.flows) if (f.uses.has(segmentId)) n += f.remaining;
+    return n;
+  }
+
   /** Total bytes carried by a segment so far (utilisation = delta bytes / (bandwidth × delta t)). */
   bytesCarried(segmentId: string): number {
     return this.state.carried!.get(segmentId) ?? 0;

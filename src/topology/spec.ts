@@ -74,6 +74,12 @@ export const SwitchSpecSchema = z.strictObject({
   downstreamPorts: z.array(PortSpecSchema).min(1),
 });
 
+/**
+ * Paths a device may declare besides its own endpoint: a driver keeps the chosen path in a few
+ * bits of each mapping (the pinning driver's MTT entry holds 3), so at most 8 paths in all.
+ */
+export const MAX_EXTRA_PATHS = 7;
+
 /** A device (GPU, NIC, accelerator, NVMe...). `parent` absent = not a PCI device (e.g. C2C only). */
 export const EndpointSpecSchema = z.strictObject({
   id: Id,
@@ -83,6 +89,18 @@ export const EndpointSpecSchema = z.strictObject({
   parent: Id.optional(),
   /** Latency of the PCIe link above this endpoint, picoseconds. */
   linkLatencyPs: Ps.optional(),
+  /**
+   * DMA from this endpoint (PCI function) is translated by an IOMMU domain (IOMMU_DOMAIN_DMA:
+   * the device sees IOVAs, each access is looked up in the IOTLB). False (default): an identity
+   * or passthrough domain, or no IOMMU: the bus address is the physical address.
+   */
+  iommu: z.boolean().default(false),
+  /**
+   * Further DMA initiators of the same device (a socket-direct NIC's second PCIe function, a
+   * GPU's NVLink port declared as an endpoint of its own): endpoint ids, each its own path with
+   * its own address space (its `iommu`). The endpoint itself is path 0, these follow in order.
+   */
+  paths: z.array(Id).max(MAX_EXTRA_PATHS).default([]),
 });
 
 /**
@@ -171,6 +189,25 @@ function checkReferences(t: Shape, ctx: Ctx): void {
       if (seen.includes(cur)) break; // a cycle above us; reported on its own members
       seen.push(cur);
     }
+  });
+
+  // A path endpoint belongs to exactly one device, and is not a multi-path device itself (a
+  // driver picks among one device's initiators; a path of a path would be two devices' state).
+  const pathOwner = new Map<string, string>();
+  t.endpoints.forEach((e, i) => {
+    e.paths.forEach((p, j) => {
+      const at = ['endpoints', i, 'paths', j];
+      const k = kindOf.get(p);
+      if (k === undefined) issue(at, `unknown path endpoint '${p}' for endpoint '${e.id}'`);
+      else if (k !== 'endpoint') issue(at, `path '${p}' of endpoint '${e.id}' is a ${k}; a path is another endpoint (PCI function or link port) of the same device`);
+      else if (p === e.id) issue(at, `endpoint '${e.id}' names itself as a path; it is path 0 already`);
+      else if (pathOwner.has(p)) issue(at, `path endpoint '${p}' is claimed by '${pathOwner.get(p)}' and '${e.id}'; a DMA initiator belongs to one device`);
+      else pathOwner.set(p, e.id);
+    });
+  });
+  t.endpoints.forEach((e, i) => {
+    const owner = pathOwner.get(e.id);
+    if (owner !== undefined && e.paths.length > 0) issue(['endpoints', i, 'paths'], `endpoint '${e.id}' is a path of '${owner}' and cannot have paths of its own`);
   });
 
   const pairs = new Map<string, string>();

@@ -42,7 +42,10 @@ describe('policy registry', () => {
       thrashing: { policy: 'thrashing-uvm', threshold: 3, lapseUs: 500, napLapses: 1, pinThreshold: 10, pinLapses: 300 },
       accessCounters: { policy: 'access-counters-off' },
       eviction: { policy: 'evict-lru-chunk' },
+      path: { policy: 'nearest' },
     });
+    expect(parseDevicePolicies({ path: { policy: 'avoid-iommu' } }).path).toEqual({ policy: 'avoid-iommu' });
+    expect(() => parseDevicePolicies({ path: { policy: 'first-touch' } })).toThrow();
     const d = parseDevicePolicies({ placement: { policy: 'map-remote' }, eviction: { policy: 'evict-random' } });
     expect(d.placement).toEqual({ policy: 'map-remote', populateOn: 'system' });
     expect(d.eviction).toEqual({ policy: 'evict-random', unitPages: 1 });

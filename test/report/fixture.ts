@@ -144,6 +144,7 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
       pagesTouched: pagesIn + rng.int(0, 500),
       touched: [{ space: 1, start: 4096, end: 4096 + pagesIn }],
       kernels,
+      paths: [],
     };
   });
   for (let t = 0; t < 12; t++) {

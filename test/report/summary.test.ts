@@ -5,6 +5,21 @@ import { buildFixture } from './fixture.ts';
 import { tinyDevice, tinyResults } from './tiny.ts';
 
 describe('summaryTable', () => {
+  it('lists the traffic per DMA path of multi-path devices only', () => {
+    const nic = tinyDevice('nic0', { driver: 'pinning', paths: [
+      { endpoint: 'nic0', iommu: true, mappings: 3, bytes: 3 * 4096, iotlbMisses: 2 },
+      { endpoint: 'nic0-pf1', iommu: false, mappings: 1, bytes: 4096, iotlbMisses: 0 },
+    ] });
+    const one = tinyDevice('nic1', { driver: 'pinning', paths: [{ endpoint: 'nic1', iommu: false, mappings: 4, bytes: 4 * 4096, iotlbMisses: 0 }] });
+    const out = summaryTable(tinyResults({ devices: [nic, one] }));
+    expect(out).toContain(`  device  path      iommu       mappings   bytes  share  IOTLB misses
+  nic0    nic0      translated         3  12 KiB    75%             2
+  nic0    nic0-pf1  none               1   4 KiB    25%             -
+`);
+    expect(out).not.toMatch(/nic1 +nic1/);
+    expect(summaryTable(tinyResults())).not.toContain('IOTLB misses');
+  });
+
   it('prints run totals, a device table and a link table with aligned columns and human units', () => {
     expect(summaryTable(tinyResults())).toBe(`run tiny (seed 1)
   simulated time  250 us

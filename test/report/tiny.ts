@@ -11,7 +11,7 @@ export function tinyDevice(id: string, over: Partial<DeviceMetrics> = {}): Devic
       peerPaths: {}, populated: 0, contention: { ebusy: 0, evictedPages: 0, rwsemWaits: 0, rwsemWaitPs: 0, timesliceWaits: 0 }, accessCounterNotifications: 0,
     tlb: { hits: 4000, misses: 100, invalidations: 3 },
     time: { faultService: 40_000_000, pinning: 0, copy: 160_000_000, map: 8_000_000, invalidation: 1_500_000, stall: 2_500_000_000, busy: 9_000_000_000 },
-    pagesTouched: 1024, touched: [{ space: 1, start: 0, end: 1024 }], kernels: [{ name: 'k', startPs: 0, endPs: 250_000_000, lanes: 10, faults: 1200 }],
+    pagesTouched: 1024, touched: [{ space: 1, start: 0, end: 1024 }], kernels: [{ name: 'k', startPs: 0, endPs: 250_000_000, lanes: 10, faults: 1200 }], paths: [],
     ...over,
   };
 }

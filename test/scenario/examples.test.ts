@@ -89,6 +89,28 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(ai.pagesIn).toBeGreaterThan(0);
     expect(r.cpu.migrateToRam).toBeGreaterThan(0);
   },
+  'multipath-nic'(r) {
+    const maps = (id: string) => dev(r, id).paths.map((p) => p.mappings);
+    // 12 MiB on cpu0 and 4 MiB on cpu1 at 1/8 scale: 384 and 128 pages, each mapped once.
+    expect(maps('nic-nearest')).toEqual([384, 128]);
+    expect(maps('nic-avoid-iommu')).toEqual([0, 512]);
+    const [own, other] = maps('nic-least-loaded');
+    expect(own + other).toBe(512);
+    expect(other).toBeGreaterThan(128);
+    // Every byte a NIC moved went over one of its paths; only the translated function misses the IOTLB.
+    for (const id of ['nic-nearest', 'nic-least-loaded', 'nic-avoid-iommu']) {
+      const d = dev(r, id);
+      expect(d.paths.reduce((n, p) => n + p.bytes, 0)).toBe(512 * 4096);
+      expect(d.paths[1].iotlbMisses).toBe(0);
+      expect(d.paths[0].iotlbMisses).toBe(d.paths[0].mappings);
+    }
+    const link = (id: string) => r.links.find((l) => l.id === id)?.bytes ?? 0;
+    expect(link('nic-nearest->rc0')).toBe(384 * 4096);
+    expect(link('nic-avoid-iommu->rc0')).toBe(0);
+    expect(link('nic-avoid-iommu-pf1->rc1')).toBe(512 * 4096);
+    // nearest never crosses UPI; avoid-iommu sends all of rx0 across it.
+    expect(link('cpu1->cpu0')).toBeGreaterThanOrEqual(384 * 4096);
+  },
   'numa-placement'(r) {
     const [sva, gpu] = [dev(r, 'sva0'), dev(r, 'gpu0')];
     // 512 pages at 1/8 scale: all of them to cpu0, then the second half (offset 2048 → 256) back.

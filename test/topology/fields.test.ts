@@ -93,6 +93,26 @@ describe('topology fields (TypeScript spec)', () => {
     expect(() => topo((s) => { s.endpoints![4].id = 'gpu9'; })).toThrow(/unknown link end 'gpu3'/);
   });
 
+  it('endpoints[]: paths and iommu make one device several DMA initiators, one candidate route each', () => {
+    // gpu4 (under rc1, socket s1) becomes gpu3's second path; gpu3 itself sits under rc0 (s0).
+    const t = topo((s) => { s.endpoints![4].paths = ['gpu4']; s.endpoints![5].iommu = true; });
+    expect(t.pathsOf('gpu3')).toEqual([{ index: 0, endpoint: 'gpu3', iommu: false }, { index: 1, endpoint: 'gpu4', iommu: true }]);
+    expect(topo().pathsOf('gpu3')).toHaveLength(1);
+    expect(t.pathOwnerOf('gpu4')).toBe('gpu3');
+    const toS1 = t.pathRoutes('gpu3', 's1', false);
+    expect(toS1.map((c) => c.route!.nodes[0])).toEqual(['gpu3', 'gpu4']);
+    // The second path reaches s1's memory without crossing UPI; the first crosses it.
+    expect(toS1[0].route!.segments.some((g) => g.kind === 'upi')).toBe(true);
+    expect(toS1[1].route!.segments.some((g) => g.kind === 'upi')).toBe(false);
+    expect(t.pathRoutes('gpu3', 's0', true).map((c) => c.route!.nodes[c.route!.nodes.length - 1])).toEqual(['gpu3', 'gpu4']);
+    expect(() => topo((s) => { s.endpoints![4].paths = ['nope']; })).toThrow(/endpoints\[4\]\.paths\[0\]: unknown path endpoint 'nope' for endpoint 'gpu3'/);
+    expect(() => topo((s) => { s.endpoints![4].paths = ['gpu3']; })).toThrow(/names itself as a path/);
+    expect(() => topo((s) => { s.endpoints![4].paths = ['rp0']; })).toThrow(/path 'rp0' of endpoint 'gpu3' is a root port/);
+    expect(() => topo((s) => { s.endpoints![4].paths = ['gpu4']; s.endpoints![6].paths = ['gpu4']; })).toThrow(/path endpoint 'gpu4' is claimed by 'gpu3' and '\w+'/);
+    expect(() => topo((s) => { s.endpoints![4].paths = ['gpu4']; s.endpoints![5].paths = ['gpu5']; })).toThrow(/endpoint 'gpu4' is a path of 'gpu3' and cannot have paths of its own/);
+    expect(() => topo((s) => { s.endpoints![4].paths = Array.from({ length: 8 }, () => 'gpu4'); })).toThrow(/paths/);
+  });
+
   it('links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups', () => {
     const nv = (f: (l: NonNullable<Spec['links']>[number]) => void) => topo((s) => f(s.links!.find((l) => l.id === 'nv0')!));
     expect(nv((l) => { l.bandwidth = 100e9; }).route('gpu3', 'gpu5')!.bandwidth).toBe(100e9);
@@ -160,6 +180,22 @@ describe('topology fields in a scenario (with units)', () => {
     expect(ep(', gen: 3, width: 8').route('g0', 'cpu0')!.bandwidth).toBe(pcieBandwidth(3, 8));
     expect(ep(', linkLatencyPs: 3 us').route('g0', 'cpu0')!.latencyPs - ep('').route('g0', 'cpu0')!.latencyPs).toBe(3_000_000 - DEFAULT_PCIE_LINK_LATENCY_PS);
     expect(() => ep('').route('g0', 'nvme0')).toThrow(/'nvme0' is not an endpoint/);
+  });
+
+  it('topology.endpoints[]: paths and iommu declare a device\'s further DMA initiators (gen and width from the device)', () => {
+    const ep = (o: string) => scenarioTopology(`  sockets:
+    - { id: cpu0, memoryBytes: 1 GiB, memoryBandwidth: 100 GB/s, memoryLatencyPs: 90 ns }
+    - { id: cpu1, memoryBytes: 1 GiB, memoryBandwidth: 100 GB/s, memoryLatencyPs: 90 ns }
+  links: [{ id: upi0, kind: upi, a: cpu0, b: cpu1, bandwidth: 40 GB/s, latencyPs: 100 ns }]
+  rootComplexes: [{ id: rc0, socket: cpu0, rootPorts: [{ id: rp0 }, { id: rp1 }] }, { id: rc1, socket: cpu1, rootPorts: [{ id: rp2 }] }]
+  endpoints: [{ id: g0, parent: rp0${o} }, { id: g1, parent: rp1 }, { id: g0-f1, parent: rp2, iommu: true }]`);
+    const t = ep(', paths: [g0-f1]');
+    expect(t.pathsOf('g0').map((p) => [p.endpoint, p.iommu])).toEqual([['g0', false], ['g0-f1', true]]);
+    // The function has no gen or width of its own: it takes g0's profile link.
+    expect(t.route('g0-f1', 'cpu1')!.bandwidth).toBe(pcieBandwidth(4, 16));
+    expect(ep(', iommu: true, paths: [g0-f1]').pathsOf('g0').map((p) => p.iommu)).toEqual([true, true]);
+    // Without paths the function is a stray endpoint that needs its own gen and width.
+    expect(() => ep('')).toThrow(/endpoint 'g0-f1' is not a device of the scenario: give its gen and width/);
   });
 
   it('topology.links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs', () => {

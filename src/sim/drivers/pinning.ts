@@ -17,6 +17,16 @@
 //   migrate freely. The profile's `fault` section times it: serviceLatency + perFaultCost per
 //   further page of a batch of up to batchSize faults from a queue of bufferCapacity, resumed as
 //   replayPolicy says.
+//
+// Multi-path devices (a socket-direct NIC with a PCIe function per socket; topology endpoint
+// `paths`): every MTT entry records the path its DMA takes, chosen when the entry is written (at
+// registration in pin mode, at the page fault in odp mode) by the device's path policy
+// (policies.path, src/policy/path.ts), as a PTE bit would; that page's remote accesses then flow
+// over that path's route. A path whose PCI function sits in an IOMMU DMA domain (endpoint
+// `iommu`) translates every access through the IOMMU's IOTLB, and a miss costs an IOMMU walk
+// (the profile's tlb.missCost, what the sva driver charges per IOMMU translation); an identity
+// path does not. Choosing a path per mapping is a proposal from the cross-device HMM thread
+// (issue 12), modelled from that description: no kernel has it, nothing here is checked against one.
 import { getUserPages, putUserPages } from '../../mm/gup.ts';
 import { EBUSY } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
@@ -33,12 +43,44 @@ import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
+import { Tlb } from '../../devices/tlb.ts';
+import type { DevicePath } from '../../topology/routing.ts';
+import { MAX_EXTRA_PATHS } from '../../topology/spec.ts';
 
 /**
  * Cost of pinning one page (get_user_pages walk + refcount + IOMMU map), ps. ESTIMATE: no
  * figure in anchors-uvm.md; RDMA memory registration is commonly quoted at ~0.1–0.3 µs/page.
  */
 export const PIN_PAGE_PS = 200_000;
+
+/**
+ * Translations the IOMMU's IOTLB holds for one IOMMU-translated path. ESTIMATE: vendors do not
+ * publish IOTLB sizes; a few hundred entries is the order reported for VT-d and AMD-Vi.
+ */
+export const IOTLB_ENTRIES = 256;
+
+/** Path slots an MTT entry encodes: path 0 plus MAX_EXTRA_PATHS. */
+const MTT_PATHS = MAX_EXTRA_PATHS + 1;
+
+/**
+ * An MTT entry: the page's pfn, whether it is writable, and the DMA path the entry was mapped
+ * through (a multi-path device's per-mapping path bits); exact in a double for pfns below 2^48.
+ */
+export function mttEntry(pfn: number, writable: boolean, path: number): number {
+  return (pfn * 2 + (writable ? 1 : 0)) * MTT_PATHS + path;
+}
+/** Pfn of an MTT entry. */
+export function mttPfn(e: number): number {
+  return Math.floor(e / (2 * MTT_PATHS));
+}
+/** Whether an MTT entry allows writes. */
+export function mttWritable(e: number): boolean {
+  return Math.floor(e / MTT_PATHS) % 2 === 1;
+}
+/** The path index an MTT entry was mapped through. */
+export function mttPath(e: number): number {
+  return e % MTT_PATHS;
+}
 
 /** What one kernel registered: what it pinned and, with device memory, where its copies live. */
 interface Registration {
@@ -48,7 +90,10 @@ interface Registration {
   readonly copies: Map<number, number>;
   readonly written: Set<number>;
   readonly pfnList: number[];
-  /** Mode odp: the MTT, vpn → pfn * 2 + writable; filled by faults, emptied by invalidations. */
+  /**
+   * The MTT, vpn → mttEntry(pfn, writable, path): written at registration (pin mode, pinned
+   * pages, no device memory) or by faults (odp), emptied by invalidations (odp).
+   */
   readonly mtt: Map<number, number>;
   /** Mode odp: one interval notifier per registered region (ib_umem_odp_get). */
   readonly notifiers: IntervalNotifier[];
@@ -101,6 +146,10 @@ export class PinningDevice extends TimedDevice {
   readonly latencies: number[] = [];
   /** Mode odp, replay policy once: entries serviced but not yet resumed. */
   private readonly held: FaultEntry[] = [];
+  /** The device's DMA paths, path 0 (its own endpoint) first. */
+  readonly paths: readonly DevicePath[];
+  /** Per path: the IOMMU's IOTLB for an IOMMU-translated path, null for an untranslated one. */
+  private readonly iotlb: (Tlb | null)[];
 
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, private readonly owner: object) {
     super(ctx, index, name, profile, quantumPs);
@@ -114,6 +163,20 @@ export class PinningDevice extends TimedDevice {
       : null;
     const ce = profile.copyEngines;
     this.ce = ce ? new CopyEngines(ctx.transfers, name, ce.count, ce.bandwidth, ctx.spans) : null;
+    this.paths = ctx.pathsOf(index);
+    this.iotlb = this.paths.map((p) => (p.iommu ? new Tlb(IOTLB_ENTRIES, this.tlb.sizes) : null));
+    this.metrics.paths = this.paths.map((p) => ({ endpoint: p.endpoint, iommu: p.iommu, mappings: 0, bytes: 0, iotlbMisses: 0 }));
+  }
+
+  /**
+   * Picks the path for a mapping of `pfn` (policies.path, at `now`) and counts the mapping on
+   * it: the MTT entry's path bits. A write mapping is picked for DMA from the device to the
+   * page, a read-only one for DMA toward the device.
+   */
+  private pickPath(pfn: number, write: boolean, now: number): number {
+    const { path } = this.ctx.pathRoute(this.index, this.ctx.homeNodeOf(pfn), !write, now);
+    this.metrics.paths[path.index].mappings++;
+    return path.index;
   }
 
   protected override prepare(run: KernelRun, start: (t: number) => void): void {
@@ -154,6 +217,9 @@ export class PinningDevice extends TimedDevice {
     const t0 = this.ctx.engine.now;
     this.ctx.spans(`${this.name}/driver`, 'pin', t0, pinPs, { pages });
     if (!this.mem || !this.ce) {
+      // ib_umem_get + the MTT write: every pinned page is mapped writable (FOLL_WRITE) now, and
+      // a multi-path device picks each entry's path now, with what is in flight at registration.
+      for (const [vpn, pfn] of reg.pinned) reg.mtt.set(vpn, mttEntry(pfn, true, this.pickPath(pfn, true, t0)));
       for (const r of regions) reg.pageSize.push(bestPageSize(this.tlb.sizes, r.base, r.pages, (v) => reg.pinned.get(v)!));
       start(t0 + pinPs);
       return;
@@ -174,11 +240,12 @@ export class PinningDevice extends TimedDevice {
     this.ctx.engine.after(pinPs as TimePs, () => this.copy(pages * 4096, 'h2d', start), `${this.name}:h2d`);
   }
 
-  /** Copies `bytes` in chunks over the host link; `done(t)` when the last chunk lands. */
+  /**
+   * Copies `bytes` in chunks over the host link; `done(t)` when the last chunk lands. A
+   * multi-path device picks each chunk's path when it is submitted.
+   */
   private copy(bytes: number, dir: 'h2d' | 'd2h', done: (t: number) => void): void {
     const ce = this.profile.copyEngines!;
-    const [from, to] = dir === 'h2d' ? [this.ctx.hostNode, this.node] : [this.node, this.ctx.hostNode];
-    const route = this.ctx.route(from, to);
     let pending = 0;
     let last: number = this.ctx.engine.now;
     if (bytes === 0) {
@@ -188,6 +255,8 @@ export class PinningDevice extends TimedDevice {
     for (let left = bytes; left > 0; left -= ce.chunkSize) {
       const n = Math.min(ce.chunkSize, left);
       pending++;
+      const { path, route } = this.ctx.pathRoute(this.index, this.ctx.hostNode, dir === 'h2d', this.ctx.engine.now);
+      this.metrics.paths[path.index].bytes += n;
       const bottleneck = Math.min(route?.bandwidth ?? Infinity, ce.bandwidth ?? Infinity);
       this.ce!.submit({
         bytes: n, path: route?.segments ?? [], overheadPs: copyOverheadPs(this.profile, n, dir, bottleneck, route?.latencyPs ?? 0), label: dir,
@@ -206,8 +275,8 @@ export class PinningDevice extends TimedDevice {
       if (!reg.regions.some((r) => vpn >= r.base && vpn < r.base + r.pages)) spfn = undefined;
       else {
         const e = reg.mtt.get(vpn);
-        if (e === undefined || (write && e % 2 === 0)) return this.raise(lane, vpn, write, t);
-        spfn = Math.floor(e / 2);
+        if (e === undefined || (write && !mttWritable(e))) return this.raise(lane, vpn, write, t);
+        spfn = mttPfn(e);
         if (write) this.ctx.sys.pages.setFlag(spfn, PG_DIRTY);
       }
     }
@@ -232,9 +301,19 @@ export class PinningDevice extends TimedDevice {
       return cost;
     }
     const home = this.ctx.deviceOfPfn(spfn);
+    // The MTT entry's path: its PCI function's endpoint is where the DMA starts or ends.
+    const pi = mttPath(reg.mtt.get(vpn)!);
+    const iotlb = this.iotlb[pi];
+    if (iotlb !== null && !iotlb.lookup(mm.id, vpn, () => this.mappingPages(mm.id, vpn))) {
+      // An IOTLB miss: the IOMMU walks its page table before the DMA goes on.
+      this.metrics.paths[pi].iotlbMisses++;
+      cost += this.profile.tlb.missCost;
+    }
     // The data of a load moves from the memory to the device, that of a store the other way.
     const where = this.ctx.homeNodeOf(spfn);
-    const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
+    const via = this.paths[pi].endpoint;
+    const route = write ? this.ctx.route(via, where) : this.ctx.route(where, via);
+    this.metrics.paths[pi].bytes += spec.accessBytes;
     if (home === CPU) this.metrics.accesses.remote++;
     else this.notePeerAccess(route, spec.accessBytes);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
@@ -290,13 +369,13 @@ export class PinningDevice extends TimedDevice {
     for (const pg of pages) {
       const reg = pg.entries.map((e) => this.regOfLane(e.lane)).find((r) => r !== undefined);
       const have = reg?.mtt.get(pg.vpn);
-      if (!reg || (have !== undefined && (!pg.write || have % 2 === 1))) {
+      if (!reg || (have !== undefined && (!pg.write || mttWritable(have)))) {
         rec.duplicate_faults += pg.entries.length;
         this.metrics.faults.duplicates += pg.entries.length;
         continue;
       }
       const mm = this.ctx.processOf(pg.space).mm;
-      const e = this.resolve(mm, reg, pg.vpn, pg.write);
+      const e = this.resolve(mm, reg, pg.vpn, pg.write, t0);
       if (e < 0) {
         this.metrics.faults.fatal++;
         for (const x of pg.entries) {
@@ -320,10 +399,10 @@ export class PinningDevice extends TimedDevice {
 
   /**
    * hmm_range_fault of one page for the MR (faulting what the access needs), with the notifier
-   * retry loop; the MTT entry (pfn * 2 + writable), or -1 when the CPU side refuses (SIGSEGV-like:
-   * the QP goes to the error state).
+   * retry loop; the MTT entry (mttEntry, its path picked at `now`), or -1 when the CPU side
+   * refuses (SIGSEGV-like: the QP goes to the error state).
    */
-  private resolve(mm: Mm, reg: Registration, vpn: number, write: boolean): number {
+  private resolve(mm: Mm, reg: Registration, vpn: number, write: boolean, now: number): number {
     const sub = reg.notifiers[reg.regions.findIndex((r) => vpn >= r.base && vpn < r.base + r.pages)];
     const range = newHmmRange(sub, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), this.owner);
     // The P2P-page proposal: a GPU's device-private page reached in place over PCIe P2P.
@@ -332,7 +411,9 @@ export class PinningDevice extends TimedDevice {
       range.notifierSeq = sub.readBegin();
       const ret = hmmRangeFault(mm, range);
       if (ret === -EBUSY || (ret === 0 && sub.readRetry(range.notifierSeq))) continue;
-      return ret === 0 ? range.pfns[0] * 2 + (range.flags[0] & HMM_PFN_WRITE ? 1 : 0) : -1;
+      if (ret !== 0) return -1;
+      const pfn = range.pfns[0];
+      return mttEntry(pfn, (range.flags[0] & HMM_PFN_WRITE) !== 0, this.pickPath(pfn, write, now));
     }
     return -1;
   }
@@ -368,7 +449,11 @@ export class PinningDevice extends TimedDevice {
     sub.setSeq(cur);
     let dropped = 0;
     for (let v = Math.max(range.start, sub.start); v < range.end && v <= sub.last; v++) if (reg.mtt.delete(v)) dropped++;
-    if (dropped > 0) this.shootdown(mm.id, range.start, range.end);
+    if (dropped > 0) {
+      this.shootdown(mm.id, range.start, range.end);
+      // ib_umem_odp_unmap_dma_pages: the IOVAs go, and the IOMMU flushes their IOTLB entries.
+      for (const t of this.iotlb) t?.invalidate(mm.id, range.start, range.end);
+    }
     return true;
   }
 
