@@ -17,7 +17,7 @@ import { linkBandwidth } from '../devices/profile/load.ts';
 import { profilePolicies } from '../devices/profile/policies.ts';
 import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
-import { CPU_NODE, type SimContext } from './context.ts';
+import { CPU_NODE, type RunObserver, type SimContext } from './context.ts';
 import { TimelineBuilder } from './metrics.ts';
 import { TimedDevice } from './device.ts';
 import { HmmMirrorDevice } from './drivers/mirror.ts';
@@ -190,6 +190,8 @@ export class SimMachine implements SimContext {
   spansDropped = 0;
   private syncPs = 0;
   actor = CPU;
+  /** The run's page-level observer (SimContext.observer); set before the run starts. */
+  observer: RunObserver | null = null;
   private writeSeq = 0;
   private readonly sampledCarried = new Map<string, number>();
   private sampler = false;
