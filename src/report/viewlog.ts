@@ -22,8 +22,8 @@ export { EV };
 /** Events kept by default; later ones are counted in ViewMeta.dropped, and the log says where it stops. */
 export const DEFAULT_MAX_EVENTS = 8_000_000;
 /** Overview grid: at most this many address rows and exactly this many time columns. */
-export const OVERVIEW_ROWS = 512;
-export const OVERVIEW_COLS = 512;
+export const OVERVIEW_ROWS = 256;
+export const OVERVIEW_COLS = 256;
 
 /** Growable event columns (struct of arrays). */
 class Columns {
