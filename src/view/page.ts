@@ -418,6 +418,8 @@ export function renderViewerPage(runs: readonly LoadedRun[], staticData?: Static
   return [
     '<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    // No favicon request: the page asks for nothing but /api/*.
+    '<link rel="icon" href="data:,">',
     `<title>${escapeHtml(title)}</title>`, `<style>${STYLE}</style>`, '</head>', '<body>',
     `<h1>${escapeHtml(title)}</h1>`,
     '<div class="note">Drag or scroll in a chart to zoom (every chart follows one time window); click to set the time cursor. <span id="cursor"></span></div>',
