@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export const LAYERS = [
   'units', 'engine', 'mm', 'hmm', 'topology', 'policy', 'devices', 'api', 'sim', 'workloads',
-  'hmmtrace', 'scenario', 'report', 'faultbench', 'validate', 'cli', 'viewer',
+  'hmmtrace', 'scenario', 'report', 'faultbench', 'validate', 'view', 'cli',
 ];
 
 const layerRules = LAYERS.map((layer, i) => {
@@ -25,7 +25,7 @@ const layerRules = LAYERS.map((layer, i) => {
 
 // Model code must be deterministic: no wall clock, no unseeded randomness.
 const determinism = {
-  files: LAYERS.filter((l) => !['cli', 'report', 'viewer'].includes(l)).map((l) => `src/${l}/**/*.ts`),
+  files: LAYERS.filter((l) => !['cli', 'report', 'view'].includes(l)).map((l) => `src/${l}/**/*.ts`),
   rules: {
     'no-restricted-properties': ['error',
       { object: 'Math', property: 'random', message: 'use a seeded stream from engine/rng' },

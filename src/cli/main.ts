@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
 import { registerValidate } from '../validate/cli.ts';
+import { registerView } from '../view/cli.ts';
 import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
 import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
 
@@ -138,6 +139,10 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
+  registerView(program, (s) => void io.out.write(s), (line) => {
+    io.err.write(`${line}\n`);
+    code = 2;
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

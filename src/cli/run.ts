@@ -19,6 +19,7 @@ import { renderReportHtml } from '../report/html.ts';
 import { summaryTable, compareTable } from '../report/summary.ts';
 import { parseResults, ResultsFileError } from '../report/results-schema.ts';
 import { formatColumns, formatCount, formatRate } from '../report/format.ts';
+import { ViewRecorder, viewFiles, VIEW_FILES } from '../report/viewlog.ts';
 
 /** Where a command writes. */
 export interface Io {
@@ -56,6 +57,22 @@ export function writeOutputs(dir: string, results: RunResults): string[] {
     const path = join(dir, f);
     try {
       writeFileSync(path, contents[f]());
+    } catch (e) {
+      throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+    }
+    return path;
+  });
+}
+
+/** Writes the viewer's files (VIEW_FILES) of a finished run into `dir`. Returns their paths. */
+export function writeViewFiles(dir: string, rec: ViewRecorder, endPs: number): string[] {
+  rec.finish();
+  const files = viewFiles(rec.log(endPs));
+  return VIEW_FILES.map((f) => {
+    const path = join(dir, f);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, files[f]);
     } catch (e) {
       throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
     }
@@ -106,8 +123,11 @@ export function runCommand(file: string | undefined, o: RunCommandOptions, io: I
   if (o.seed !== undefined) s = { ...s, seed: o.seed };
   const bar = progressBar(io, s, o.progress !== false);
   let results: RunResults;
+  // The viewer's event log costs memory and time: only kept when the run writes files.
+  let rec: ViewRecorder | undefined;
   try {
     results = runScenario(s, {
+      ...(o.out !== undefined ? { onMachine: (m) => void (rec = new ViewRecorder(m)) } : {}),
       ...(o.scale !== undefined ? { scale: o.scale } : {}),
       ...(bar ? { onProgress: (t: number, e: number, done: number) => bar.update(t, e, done) } : {}),
     });
@@ -116,6 +136,7 @@ export function runCommand(file: string | undefined, o: RunCommandOptions, io: I
   }
   if (o.out !== undefined) {
     const written = writeOutputs(o.out, results);
+    if (rec) written.push(...writeViewFiles(o.out, rec, results.endPs));
     io.err.write(`wrote ${written.join(', ')}\n`);
   }
   if (o.json) io.out.write(JSON.stringify(results) + '\n');

@@ -62,6 +62,8 @@ export interface RunScenarioOptions {
   readonly onProgress?: (simPs: number, events: number, stepsDone: number, steps: number) => void;
   /** Events between progress calls (default 4096). */
   readonly progressEvents?: number;
+  /** Called with the machine once it is built, before any step runs (to attach observers). */
+  readonly onMachine?: (m: SimMachine) => void;
 }
 
 /** A scenario that could not run as written (caught only at run time): one line. */
@@ -162,6 +164,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   } catch (e) {
     return fail('', e);
   }
+  o.onMachine?.(m);
 
   // Build options of each structure come from the step that builds it; a buffer cut into
   // pipeline chunks keeps at least one page per chunk however small the scale.

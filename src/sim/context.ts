@@ -10,9 +10,25 @@ import type { Process } from '../api/machine.ts';
 import type { TimelineBuilder } from './metrics.ts';
 import type { DeviceMetrics } from './results.ts';
 import type { CrossDeviceOptions, MigrationLocks } from './cross-device.ts';
+import type { FaultEntry } from '../devices/fault-buffer.ts';
 
 /** Memory node name of system memory in metrics and timelines. */
 export const CPU_NODE = 'cpu';
+
+/**
+ * Someone watching a run page by page (the viewer's event log, src/report/viewlog.ts). Calls
+ * are notifications only: an observer must not change the model, so a run gives the same
+ * results with or without one. Residency changes need no call: an observer sees them through
+ * an MMU interval notifier, as a kernel tracer would. Times are integer ps.
+ */
+export interface RunObserver {
+  /** Device `device` (index) raised `entry` (before it enters the fault buffer). */
+  deviceFault(device: number, entry: FaultEntry): void;
+  /** Device `device`'s driver fetched batch `no` (its number in the batch records) at `t0`. */
+  batch(device: number, no: number, t0: number, entries: readonly FaultEntry[]): void;
+  /** A CPU thread of address space `space` took a page fault on `vpn` at `t`. */
+  cpuFault(space: number, vpn: number, write: boolean, t: number): void;
+}
 
 /** The machine as a driver sees it. Times are integer ps. */
 export interface SimContext {
@@ -79,6 +95,8 @@ export interface SimContext {
    */
   takeSyncPs(): number;
   addSyncPs(ps: number): void;
+  /** The run's observer, or null (the usual case: nothing records pages). */
+  readonly observer: RunObserver | null;
   /** The device whose driver is running core code right now, or -1 (the CPU). */
   actor: number;
   /**

@@ -82,6 +82,7 @@ export class CpuRun {
         if (!this.mapped(vpn, write)) {
           m.takeSyncPs();
           m.cpuStats.faults++;
+          m.observer?.cpuFault(this.proc.mm.id, vpn, write, th.time);
           cost += CPU_FAULT_PS;
         }
         const pfn = this.proc.access(vpn, write);

@@ -244,6 +244,7 @@ export abstract class TimedDevice {
   /** Counts `entry` as raised by `lane` and queues it; a full `queue` drops it (the lane retries). */
   protected raiseFault(queue: FaultBuffer, lane: Lane, entry: FaultEntry): void {
     this.countFault(lane, entry.time);
+    this.ctx.observer?.deviceFault(this.index, entry);
     if (!queue.push(entry)) {
       this.metrics.faults.overflows++;
       this.overflowed.add(lane.id);
@@ -310,6 +311,7 @@ export abstract class TimedDevice {
    */
   protected openBatch(entries: FaultEntry[], no: number, t0: number): { rec: BatchRecord; pages: CoalescedFault[] } {
     const rec = newBatchRecord(this.name, no, t0);
+    this.ctx.observer?.batch(this.index, no, t0, entries);
     this.metrics.batches++;
     rec.cached_faults = entries.length;
     const { pages, coalesced } = coalesceFaults(entries, this.fault.coalesceDuplicates);

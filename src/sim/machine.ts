@@ -19,7 +19,7 @@ import { profilePolicies } from '../devices/profile/policies.ts';
 import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
 import { choosePath, type PathCandidate, type PathPolicyName } from '../policy/path.ts';
-import { CPU_NODE, type SimContext } from './context.ts';
+import { CPU_NODE, type RunObserver, type SimContext } from './context.ts';
 import { TimelineBuilder } from './metrics.ts';
 import { TimedDevice } from './device.ts';
 import { HmmMirrorDevice } from './drivers/mirror.ts';
@@ -202,6 +202,8 @@ export class SimMachine implements SimContext {
   spansDropped = 0;
   private syncPs = 0;
   actor = CPU;
+  /** The run's page-level observer (SimContext.observer); set before the run starts. */
+  observer: RunObserver | null = null;
   private writeSeq = 0;
   private readonly sampledCarried = new Map<string, number>();
   private sampler = false;

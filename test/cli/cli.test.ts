@@ -46,7 +46,7 @@ describe('hetmem run', () => {
     const dir = join(tmp(), 'run');
     const r = hetmem('run', join(EXAMPLES_DIR, 'sva-vs-hmm.yaml'), '--scale', '0.05', '--seed', '7', '--out', dir, '--json');
     expect(r.code).toBe(0);
-    expect(r.err).toBe(`wrote ${['results.json', 'batches.csv', 'trace.json', 'report.html'].map((f) => join(dir, f)).join(', ')}\n`);
+    expect(r.err).toBe(`wrote ${['results.json', 'batches.csv', 'trace.json', 'report.html', 'view/meta.json', 'view/events.bin', 'view/overview.json'].map((f) => join(dir, f)).join(', ')}\n`);
     const printed = parseResults(r.out, 'stdout');
     expect(printed.name).toBe('sva-vs-hmm');
     expect(printed.seed).toBe(7);
