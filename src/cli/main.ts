@@ -43,6 +43,17 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       code = 2;
     }
   };
+  /** guard for a command that awaits (plug-in imports, worker pools, Redis). */
+  const guardAsync = async (body: () => Promise<number>) => {
+    try {
+      code = await body();
+    } catch (e) {
+      const line = expectedErrorLine(e);
+      if (line === undefined) throw e;
+      io.err.write(`${line}\n`);
+      code = 2;
+    }
+  };
   const program = new Command();
   program.name('hetmem').description('An executable, timed model of Linux mm + HMM').exitOverride();
   program.configureOutput({
@@ -98,8 +109,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
-    .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
-      guard(() => runCommand(file, opts, io));
+    .action(async (file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
+      await guardAsync(() => runCommand(file, opts, io));
     });
 
   program

@@ -12,6 +12,7 @@ import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '../scenario/load.ts';
 import { runScenario, ScenarioRunError } from '../scenario/run.ts';
+import { loadPolicyPlugins } from '../scenario/plugins.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { batchesCsv } from '../report/csv.ts';
 import { chromeTrace } from '../report/perfetto.ts';
@@ -100,9 +101,10 @@ function progressBar(io: Io, s: Scenario, enabled: boolean) {
 }
 
 /** `hetmem run [SCENARIO]`: runs a scenario (default: examples/default.yaml) and prints the summary. */
-export function runCommand(file: string | undefined, o: RunCommandOptions, io: Io): number {
+export async function runCommand(file: string | undefined, o: RunCommandOptions, io: Io): Promise<number> {
   const path = file ?? DEFAULT_SCENARIO;
   let s = loadScenario(path);
+  await loadPolicyPlugins(s);
   if (o.seed !== undefined) s = { ...s, seed: o.seed };
   const bar = progressBar(io, s, o.progress !== false);
   let results: RunResults;
