@@ -86,10 +86,15 @@ export const EvictRandomSchema = z.strictObject({
  * A policy from a JS/TS module (policy/plugin.ts): `policy` is its path (relative to the
  * scenario file; the loader makes it absolute), `params` is handed to its decision function.
  */
-export const PluginChoiceSchema = z.strictObject({
-  policy: z.string().refine(isModuleRef, 'expected a built-in policy name or a module path (./my-policy.ts)').meta({ description: 'path of a JS/TS module whose default export is a policy (policy/plugin.ts), relative to the scenario file' }),
-  params: z.record(z.string(), z.unknown()).default({}).meta({ description: 'parameters handed to the plug-in\'s decision function' }),
-});
+function pluginChoice(builtins: readonly string[]) {
+  return z.strictObject({
+    policy: z.string().refine(isModuleRef, {
+      error: (iss) => `expected one of ${builtins.join(', ')}, or a plug-in module path (./my-policy.ts); got ${JSON.stringify(iss.input)}`,
+    }).meta({ description: 'path of a JS/TS module whose default export is a policy (policy/plugin.ts), relative to the scenario file' }),
+    params: z.record(z.string(), z.unknown()).default({}).meta({ description: 'parameters handed to the plug-in\'s decision function' }),
+  });
+}
+export const PluginChoiceSchema = pluginChoice(['a built-in policy name']);
 /** A plug-in policy choice. */
 export type PluginChoice = z.output<typeof PluginChoiceSchema>;
 
@@ -123,13 +128,13 @@ export type PolicyName = PolicyChoice['policy'];
 /** Placement role: what a fault does (first-touch, map-remote, read-duplication). */
 export const PlacementSchema = z.discriminatedUnion('policy', [FirstTouchSchema, MapRemoteSchema, ReadDuplicationSchema]);
 /** Prefetch role: prefetch-density, prefetch-none or a plug-in module. */
-export const PrefetchSchema = z.union([z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]), PluginChoiceSchema]);
+export const PrefetchSchema = z.union([z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]), pluginChoice(['prefetch-density', 'prefetch-none'])]);
 /** Thrashing role: thrashing-uvm or thrashing-off. */
 export const ThrashingSchema = z.discriminatedUnion('policy', [ThrashingUvmSchema, ThrashingOffSchema]);
 /** Access-counter role: access-counters or access-counters-off. */
 export const AccessCounterChoiceSchema = z.discriminatedUnion('policy', [AccessCountersSchema, AccessCountersOffSchema]);
 /** Eviction role: evict-lru-chunk, evict-lru-page, evict-random or a plug-in module. */
-export const EvictionSchema = z.union([z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]), PluginChoiceSchema]);
+export const EvictionSchema = z.union([z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]), pluginChoice(['evict-lru-chunk', 'evict-lru-page', 'evict-random'])]);
 
 /**
  * Policies of one device. Omitted roles get the NVIDIA UVM profile (anchors-uvm.md "Suggested
