@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
 import { registerValidate } from '../validate/cli.ts';
+import { registerSweep } from './sweep.ts';
 import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
 import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
 
@@ -149,6 +150,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
+  registerSweep(program, io, guardAsync);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

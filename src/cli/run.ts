@@ -13,6 +13,8 @@ import { formatTime } from '../units/time.ts';
 import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '../scenario/load.ts';
 import { runScenario, ScenarioRunError } from '../scenario/run.ts';
 import { loadPolicyPlugins } from '../scenario/plugins.ts';
+import { SweepError } from '../sweep/load.ts';
+import { SweepRunError } from '../sweep/errors.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { batchesCsv } from '../report/csv.ts';
 import { chromeTrace } from '../report/perfetto.ts';
@@ -36,7 +38,7 @@ export class UsageError extends Error {}
 
 /** One line for an error we expect (bad scenario, bad results file, unwritable directory), or undefined. */
 export function expectedErrorLine(e: unknown): string | undefined {
-  if (e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError || e instanceof ProfileError) return e.message.split('\n')[0];
+  if (e instanceof SweepError || e instanceof SweepRunError || e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError || e instanceof ProfileError) return e.message.split('\n')[0];
   return undefined;
 }
 
