@@ -60,12 +60,14 @@ function connection(url: string, worker: boolean): RedisOptions {
  */
 export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   const c = new Redis({ ...connection(url, false), lazyConnect: true, retryStrategy: () => null, connectTimeout: timeoutMs });
-  c.on('error', () => {});
+  let cause: Error | undefined;
+  c.on('error', (e: Error) => (cause ??= e));
   try {
     await c.connect();
     await c.ping();
   } catch (e) {
-    throw new SweepRunError(`${shown(url)}: cannot reach Redis: ${(e as Error).message.split('\n')[0]}`);
+    // The socket's own error (ECONNREFUSED, ENOTFOUND) says more than "Connection is closed".
+    throw new SweepRunError(`${shown(url)}: cannot reach Redis: ${(cause ?? (e as Error)).message.split('\n')[0]}`);
   } finally {
     c.disconnect();
   }
