@@ -67,7 +67,7 @@ describe('sweep errors are one located line', () => {
     expect(err(sweepText('grid:\n  devices[3].memory: [8 MiB]\n'))).toMatch(/bad\.yaml:4:\d+: grid\.devices\[3\]\.memory\[0\]: point 0 .*the base scenario has no devices\[3\] \(the list has 1\)/);
     expect(err(sweepText('grid:\n  devices..memory: [8 MiB]\n'))).toMatch(/bad\.yaml:4:\d+: .*expected a field path/);
     expect(err(sweepText('grid: { seed: [1] }\npoints: [{ seed: 2 }]\n'))).toMatch(/bad\.yaml:1:1: expected only one of grid, points, random \(got grid and points\)/);
-    expect(err('name: t\nscenario: nope.yaml\ngrid: { seed: [1] }\n')).toMatch(/bad\.yaml:2:11: cannot read the base scenario .*nope\.yaml: no such file/);
+    expect(err('name: t\nscenario: nope.yaml\ngrid: { seed: [1] }\n')).toMatch(/bad\.yaml:2:11: scenario: cannot read the base scenario .*nope\.yaml: no such file/);
   });
 
   it('hetmem sweep prints the line and exits 2', async () => {
