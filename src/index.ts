@@ -23,3 +23,8 @@ export type { Profile } from './devices/profile/schema.ts';
 export { loadScenario, parseScenario, ScenarioError, DEFAULT_SCENARIO, EXAMPLES_DIR, type Scenario, type ScenarioDevice, type ActivityPlan } from './scenario/load.ts';
 export { runScenario, ScenarioRunError, type RunScenarioOptions } from './scenario/run.ts';
 export { ScenarioSchema, scenarioJsonSchema } from './scenario/schema.ts';
+// Plug-in policies: the interface hetmem's own prefetch and eviction policies are registered through.
+export {
+  POLICY_API_VERSION, PLUGGABLE_ROLES, PolicyPluginError, registerPolicy,
+  type PrefetchPolicy, type PrefetchDecisionInput, type EvictionPolicy, type EvictionView, type Policy, type PolicyParams, type PluggableRole,
+} from './policy/plugin.ts';

@@ -5,6 +5,7 @@ import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
 import { registerValidate } from '../validate/cli.ts';
 import { registerView } from '../view/cli.ts';
+import { registerSweep } from './sweep.ts';
 import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
 import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
 
@@ -37,6 +38,17 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
   const guard = (body: () => number) => {
     try {
       code = body();
+    } catch (e) {
+      const line = expectedErrorLine(e);
+      if (line === undefined) throw e;
+      io.err.write(`${line}\n`);
+      code = 2;
+    }
+  };
+  /** guard for a command that awaits (plug-in imports, worker pools, Redis). */
+  const guardAsync = async (body: () => Promise<number>) => {
+    try {
+      code = await body();
     } catch (e) {
       const line = expectedErrorLine(e);
       if (line === undefined) throw e;
@@ -99,8 +111,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
-    .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
-      guard(() => runCommand(file, opts, io));
+    .action(async (file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
+      await guardAsync(() => runCommand(file, opts, io));
     });
 
   program
@@ -143,6 +155,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     io.err.write(`${line}\n`);
     code = 2;
   });
+  registerSweep(program, io, guardAsync);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

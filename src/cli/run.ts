@@ -12,6 +12,9 @@ import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '../scenario/load.ts';
 import { runScenario, ScenarioRunError } from '../scenario/run.ts';
+import { loadPolicyPlugins } from '../scenario/plugins.ts';
+import { SweepError } from '../sweep/load.ts';
+import { SweepRunError } from '../sweep/errors.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { batchesCsv } from '../report/csv.ts';
 import { chromeTrace } from '../report/perfetto.ts';
@@ -36,7 +39,7 @@ export class UsageError extends Error {}
 
 /** One line for an error we expect (bad scenario, bad results file, unwritable directory), or undefined. */
 export function expectedErrorLine(e: unknown): string | undefined {
-  if (e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError || e instanceof ProfileError) return e.message.split('\n')[0];
+  if (e instanceof SweepError || e instanceof SweepRunError || e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError || e instanceof ProfileError) return e.message.split('\n')[0];
   return undefined;
 }
 
@@ -117,9 +120,10 @@ function progressBar(io: Io, s: Scenario, enabled: boolean) {
 }
 
 /** `hetmem run [SCENARIO]`: runs a scenario (default: examples/default.yaml) and prints the summary. */
-export function runCommand(file: string | undefined, o: RunCommandOptions, io: Io): number {
+export async function runCommand(file: string | undefined, o: RunCommandOptions, io: Io): Promise<number> {
   const path = file ?? DEFAULT_SCENARIO;
   let s = loadScenario(path);
+  await loadPolicyPlugins(s);
   if (o.seed !== undefined) s = { ...s, seed: o.seed };
   const bar = progressBar(io, s, o.progress !== false);
   let results: RunResults;

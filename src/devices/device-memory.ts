@@ -9,6 +9,7 @@
 import type { System } from '../mm/system.ts';
 import type { DevPagemap, DevPagemapOps, PagemapType } from '../mm/memremap.ts';
 import { EvictionState, pickVictim, type EvictionParams, type Victim } from '../policy/eviction.ts';
+import { evictionPolicy, type EvictionFn } from '../policy/plugin.ts';
 import type { TimePs } from '../units/time.ts';
 
 /** Root chunks per lazily created pagemap section. */
@@ -29,6 +30,8 @@ export class DeviceMemory {
   private readonly recycled: number[] = [];
   private neverUsed = 0;
   readonly eviction: EvictionState;
+  /** The registered policy that picks victims (built-in or plug-in), or null: `eviction.kind` decides. */
+  private readonly evictFn: EvictionFn | null;
   /** Root chunks taken from free memory so far. */
   rootChunkAllocs = 0;
   /** Pages currently allocated. */
@@ -52,7 +55,8 @@ export class DeviceMemory {
     this.capacityChunks = Math.floor(capacityBytes / 4096 / chunkPages);
     this.chunkKey = new Float64Array(this.capacityChunks).fill(-1);
     this.used = new Int32Array(this.capacityChunks);
-    const unitPages = eviction.kind === 'lru-chunk' || eviction.unitPages > 1 ? chunkPages : 1;
+    this.evictFn = eviction.policy ? evictionPolicy(eviction.policy.key, eviction.policy.params, chunkPages) : null;
+    const unitPages = this.evictFn?.unitPages ?? (eviction.kind === 'lru-chunk' || eviction.unitPages > 1 ? chunkPages : 1);
     this.eviction = new EvictionState({ kind: eviction.kind, unitPages });
   }
 
@@ -161,7 +165,20 @@ export class DeviceMemory {
    * (e.g. blocks the current batch is filling). Null if nothing can be evicted.
    */
   victim(rng: () => number, skip?: (unit: number) => boolean): Victim | null {
-    return pickVictim(this.eviction, rng, skip);
+    const fn = this.evictFn;
+    if (fn === null) return pickVictim(this.eviction, rng, skip);
+    const st = this.eviction;
+    let order: readonly number[] | undefined;
+    const unit = fn.pick({
+      unitPages: st.unitPages,
+      *lru() {
+        for (const u of st.lruUnits()) if (!skip || !skip(u)) yield u;
+      },
+      order: () => (order ??= skip ? st.randomOrder().filter((u) => !skip(u)) : st.randomOrder()),
+      lastUse: (u) => st.victim(u).lastUse,
+      pages: (u) => st.victim(u).pages,
+    }, rng);
+    return unit === null ? null : st.victim(unit);
   }
 
   /** Key of the (space, block) the chunk holding device page `idx` backs, or -1 if free. */

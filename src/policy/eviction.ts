@@ -34,6 +34,11 @@ export interface EvictionParams {
   readonly kind: EvictionKind;
   /** Pages per eviction unit: 512 for 'lru-chunk', 1 for 'lru-page', 1 or 512 for 'random'. */
   readonly unitPages: number;
+  /**
+   * The registered policy (policy/plugin.ts) that picks victims, by key, with its parameters;
+   * when given it decides instead of `kind`, and its own unit size applies.
+   */
+  readonly policy?: { readonly key: string; readonly params: Readonly<Record<string, unknown>> };
 }
 
 /** Default parameters of each policy (UVM root chunk = 2 MiB, §b.5; UVMSmart LRU/random 4 KB, §a). */

@@ -15,6 +15,8 @@ import { MAP_REMOTE_DEFAULTS, type MapRemoteParams } from './map-remote.ts';
 import { PREFETCH_DEFAULTS, type PrefetchParams } from './prefetch.ts';
 import { THRASHING_DEFAULTS, type ThrashingParams } from './thrashing.ts';
 import { BLOCK_PAGES } from './types.ts';
+import { computePrefetch } from './prefetch.ts';
+import { isModuleRef, registerPolicy, type PolicyParams, type PrefetchPolicy, type EvictionPolicy } from './plugin.ts';
 
 const POW2_PAGES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
 const Pow2Pages = z.literal(POW2_PAGES);
@@ -87,6 +89,26 @@ export const PathNearestSchema = z.strictObject({ policy: z.literal('nearest') }
 export const PathLeastLoadedSchema = z.strictObject({ policy: z.literal('least-loaded') });
 /** Path selection: the nearest path without IOMMU translation, else the nearest. */
 export const PathAvoidIommuSchema = z.strictObject({ policy: z.literal('avoid-iommu') });
+/**
+ * A policy from a JS/TS module (policy/plugin.ts): `policy` is its path (relative to the
+ * scenario file; the loader makes it absolute), `params` is handed to its decision function.
+ */
+function pluginChoice(builtins: readonly string[]) {
+  return z.strictObject({
+    policy: z.string().refine(isModuleRef, {
+      error: (iss) => `expected one of ${builtins.join(', ')}, or a plug-in module path (./my-policy.ts); got ${JSON.stringify(iss.input)}`,
+    }).meta({ description: 'path of a JS/TS module whose default export is a policy (policy/plugin.ts), relative to the scenario file' }),
+    params: z.record(z.string(), z.unknown()).default({}).meta({ description: 'parameters handed to the plug-in\'s decision function' }),
+  });
+}
+export const PluginChoiceSchema = pluginChoice(['a built-in policy name']);
+/** A plug-in policy choice. */
+export type PluginChoice = z.output<typeof PluginChoiceSchema>;
+
+/** Whether a role's choice names a plug-in module rather than a built-in. */
+export function isPluginChoice<C extends { policy: string }>(c: C | PluginChoice): c is PluginChoice {
+  return isModuleRef(c.policy);
+}
 
 /** Any single policy choice, discriminated by `policy`. */
 export const PolicyChoiceSchema = z.discriminatedUnion('policy', [
@@ -115,14 +137,14 @@ export type PolicyName = PolicyChoice['policy'];
 // The roles a device fills, each with the policies allowed in it.
 /** Placement role: what a fault does (first-touch, map-remote, read-duplication). */
 export const PlacementSchema = z.discriminatedUnion('policy', [FirstTouchSchema, MapRemoteSchema, ReadDuplicationSchema]);
-/** Prefetch role: prefetch-density or prefetch-none. */
-export const PrefetchSchema = z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]);
+/** Prefetch role: prefetch-density, prefetch-none or a plug-in module. */
+export const PrefetchSchema = z.union([z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]), pluginChoice(['prefetch-density', 'prefetch-none'])]);
 /** Thrashing role: thrashing-uvm or thrashing-off. */
 export const ThrashingSchema = z.discriminatedUnion('policy', [ThrashingUvmSchema, ThrashingOffSchema]);
 /** Access-counter role: access-counters or access-counters-off. */
 export const AccessCounterChoiceSchema = z.discriminatedUnion('policy', [AccessCountersSchema, AccessCountersOffSchema]);
-/** Eviction role: evict-lru-chunk, evict-lru-page or evict-random. */
-export const EvictionSchema = z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]);
+/** Eviction role: evict-lru-chunk, evict-lru-page, evict-random or a plug-in module. */
+export const EvictionSchema = z.union([z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]), pluginChoice(['evict-lru-chunk', 'evict-lru-page', 'evict-random'])]);
 
 /** Path role (multi-path devices): nearest, least-loaded or avoid-iommu. */
 export const PathSchema = z.discriminatedUnion('policy', [PathNearestSchema, PathLeastLoadedSchema, PathAvoidIommuSchema]);
@@ -190,17 +212,69 @@ export function mapRemoteParamsOf(c: z.output<typeof MapRemoteSchema>): MapRemot
   return { populateOn: c.populateOn };
 }
 
-/** Eviction parameters from a parsed choice. */
+/**
+ * Eviction parameters from a parsed choice, with the registered policy that decides (built-in
+ * or plug-in alike: device-memory.ts picks victims through it).
+ */
 export function evictionParamsOf(c: z.output<typeof EvictionSchema>): EvictionParams {
+  if (isPluginChoice(c)) return { kind: 'lru-chunk', unitPages: BLOCK_PAGES, policy: { key: c.policy, params: c.params } };
   switch (c.policy) {
     case 'evict-lru-chunk':
-      return EVICTION_DEFAULTS['lru-chunk'];
+      return { ...EVICTION_DEFAULTS['lru-chunk'], policy: { key: c.policy, params: {} } };
     case 'evict-lru-page':
-      return EVICTION_DEFAULTS['lru-page'];
+      return { ...EVICTION_DEFAULTS['lru-page'], policy: { key: c.policy, params: {} } };
     case 'evict-random':
-      return { kind: 'random', unitPages: c.unitPages };
+      return { kind: 'random', unitPages: c.unitPages, policy: { key: c.policy, params: { unitPages: c.unitPages } } };
   }
 }
+
+/**
+ * The registered prefetch policy a choice names and the parameters it gets, or null for
+ * prefetch-none (nothing to ask).
+ */
+export function prefetchChoiceOf(c: z.output<typeof PrefetchSchema>): { key: string; params: PolicyParams } | null {
+  if (isPluginChoice(c)) return { key: c.policy, params: c.params };
+  if (c.policy === 'prefetch-none') return null;
+  return { key: c.policy, params: { ...prefetchParamsOf(c) } };
+}
+
+/** The density prefetcher's choice, or null when the role holds another policy. */
+export function densityChoiceOf(c: z.output<typeof PrefetchSchema>): z.output<typeof PrefetchDensitySchema> | null {
+  return !isPluginChoice(c) && c.policy === 'prefetch-density' ? c : null;
+}
+
+// The built-in prefetch and eviction policies, registered through the same interface and table
+// as a plug-in module (policy/plugin.ts).
+const BUILTIN_PREFETCH: readonly PrefetchPolicy[] = [
+  {
+    apiVersion: 1, role: 'prefetch', name: 'prefetch-density',
+    prefetch: (i, p) => computePrefetch(i, p as unknown as PrefetchParams),
+  },
+  { apiVersion: 1, role: 'prefetch', name: 'prefetch-none', prefetch: () => [] },
+];
+
+function firstOf(units: Iterable<number>): number | null {
+  for (const u of units) return u;
+  return null;
+}
+
+const BUILTIN_EVICTION: readonly EvictionPolicy[] = [
+  { apiVersion: 1, role: 'eviction', name: 'evict-lru-chunk', unitPages: (_p, chunk) => chunk, pick: (v) => firstOf(v.lru()) },
+  { apiVersion: 1, role: 'eviction', name: 'evict-lru-page', unitPages: () => 1, pick: (v) => firstOf(v.lru()) },
+  {
+    apiVersion: 1, role: 'eviction', name: 'evict-random',
+    unitPages: (p, chunk) => ((p.unitPages as number | undefined) ?? 1) > 1 ? chunk : 1,
+    pick(v, random) {
+      const units = v.order();
+      if (units.length === 0) return null;
+      const r = random();
+      if (!(r >= 0 && r < 1)) throw new RangeError(`eviction: rng returned ${r}, expected [0, 1)`);
+      return units[Math.floor(r * units.length)];
+    },
+  },
+];
+
+for (const p of [...BUILTIN_PREFETCH, ...BUILTIN_EVICTION]) registerPolicy(p.name, p);
 
 /** One policy's defaults: the parsed default choice and, per parameter, where its value comes from. */
 export interface PolicyDefaultsEntry {

@@ -11,6 +11,7 @@ import { TopologySpecSchema, type TopologySpecInput } from '../topology/spec.ts'
 import { defaultTopology } from '../sim/machine.ts';
 import { oversubscribedPages } from '../workloads/oversubscribe.ts';
 import { formatBytes } from '../units/bytes.ts';
+import { isModuleRef, PLUGGABLE_ROLES, type PluggableRole } from '../policy/plugin.ts';
 import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
@@ -127,6 +128,15 @@ export interface Scenario {
   readonly processNuma: ReadonlyMap<string, { node: number; policy?: Mempolicy }>;
   /** Steps in order; the activities of a step start together. */
   readonly steps: readonly (readonly ActivityPlan[])[];
+  /** Plug-in policy modules the devices name (scenario/plugins.ts loads them before a run). */
+  readonly plugins?: readonly PluginRef[];
+}
+
+/** A plug-in policy module named by a scenario: absolute path, role, and `FILE:LINE:COL` of its `policy:`. */
+export interface PluginRef {
+  readonly key: string;
+  readonly role: PluggableRole;
+  readonly at: string;
 }
 
 const DEFAULT_QUANTUM_PS = 1_000_000;
@@ -173,6 +183,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
   // Devices and their profiles.
   const issues: PathIssue[] = [];
   const devices: ScenarioDevice[] = [];
+  const plugins: PluginRef[] = [];
   input.devices.forEach((d, i) => {
     const at = ['devices', i];
     const loaded = resolveProfile(d.profile, baseDir);
@@ -187,7 +198,16 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
       else if (d.memory < profile.memory.chunkSize) issues.push({ path: [...at, 'memory'], message: `expected at least one ${formatBytes(profile.memory.chunkSize)} chunk of device memory, got ${formatBytes(d.memory)}` });
       profile = { ...profile, memory: { ...profile.memory, capacity: d.memory } };
     }
-    const policies = (d.policies ?? {}) as Record<string, unknown>;
+    const policies = { ...(d.policies ?? {}) } as Record<string, unknown>;
+    for (const role of PLUGGABLE_ROLES) {
+      const c = policies[role] as { policy: string; params: Record<string, unknown> } | undefined;
+      if (c === undefined || !isModuleRef(c.policy)) continue;
+      const key = isAbsolute(c.policy) ? c.policy : resolve(baseDir, c.policy);
+      const where = src.locate({ path: [...at, 'policies', role, 'policy'], message: '' });
+      if (!existsSync(key)) issues.push({ path: [...at, 'policies', role, 'policy'], message: `no such plug-in module ${key}` });
+      policies[role] = { ...c, policy: key };
+      plugins.push({ key, role, at: `${file}:${where.line}:${where.col}` });
+    }
     // The path role applies to the drivers that pick a DMA path per mapping (pinning now; the
     // mirror through SimContext.pathRoute); every other role to hmm-mirror devices only.
     for (const role of Object.keys(policies)) {
@@ -229,6 +249,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
       ...(p.policy ? { policy: { mode: MPOL_MODE_NAMES.indexOf(p.policy.mode) as MpolMode, nodes: (p.policy.nodes ?? []).map((n) => socketIds.indexOf(n)) } } : {}),
     }])),
     steps: normaliseSteps(input, soleProcess(input), socketIds),
+    ...(plugins.length > 0 ? { plugins } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // Running a scenario: build the SimMachine (devices, topology), the processes with their buffers
 // and pointer structures, then run the steps in order — the activities of a step start together
 // and the next step starts when all of them have finished — and return the RunResults.
+import { PolicyPluginError } from '../policy/plugin.ts';
 import { setMempolicy, MPOL_MODE_NAMES, MpolMode } from '../mm/mempolicy.ts';
 import { OutOfMemory } from '../mm/errors.ts';
 import { formatBytes } from '../units/bytes.ts';
@@ -145,7 +146,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const scale = o.scale ?? 1;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`runScenario: scale must be a finite number > 0, got ${scale}`);
   const fail = (where: string, e: unknown): never => {
-    if (e instanceof SimConfigError || e instanceof SimRunError || e instanceof PinningError || e instanceof RangeError || e instanceof OutOfMemory) {
+    if (e instanceof PolicyPluginError || e instanceof SimConfigError || e instanceof SimRunError || e instanceof PinningError || e instanceof RangeError || e instanceof OutOfMemory) {
       throw new ScenarioRunError(`${s.file}: ${where === '' ? '' : `${where}: `}${(e as Error).message.split('\n')[0]}`);
     }
     throw e;

@@ -57,9 +57,11 @@ describe('policy registry', () => {
     expect(thrashingParamsOf(ThrashingUvmSchema.parse({ policy: 'thrashing-uvm' }))).toEqual(THRASHING_DEFAULTS);
     expect(accessCounterParamsOf(AccessCountersSchema.parse({ policy: 'access-counters' }))).toEqual(ACCESS_COUNTER_DEFAULTS);
     expect(mapRemoteParamsOf({ policy: 'map-remote', populateOn: 'system' })).toEqual(MAP_REMOTE_DEFAULTS);
-    expect(evictionParamsOf({ policy: 'evict-lru-chunk' })).toEqual(EVICTION_DEFAULTS['lru-chunk']);
-    expect(evictionParamsOf({ policy: 'evict-lru-page' })).toEqual(EVICTION_DEFAULTS['lru-page']);
-    expect(evictionParamsOf({ policy: 'evict-random', unitPages: 512 })).toEqual({ kind: 'random', unitPages: 512 });
+    // Each names the registered policy that picks victims (policy/plugin.ts), built-in or plug-in alike.
+    expect(evictionParamsOf({ policy: 'evict-lru-chunk' })).toEqual({ ...EVICTION_DEFAULTS['lru-chunk'], policy: { key: 'evict-lru-chunk', params: {} } });
+    expect(evictionParamsOf({ policy: 'evict-lru-page' })).toEqual({ ...EVICTION_DEFAULTS['lru-page'], policy: { key: 'evict-lru-page', params: {} } });
+    expect(evictionParamsOf({ policy: 'evict-random', unitPages: 512 })).toEqual({ kind: 'random', unitPages: 512, policy: { key: 'evict-random', params: { unitPages: 512 } } });
+    expect(evictionParamsOf({ policy: '/abs/evict-mine.ts', params: { a: 1 } }).policy).toEqual({ key: '/abs/evict-mine.ts', params: { a: 1 } });
   });
 
   it('scales thrashing times from the lapse as UVM does', () => {

@@ -44,7 +44,9 @@ import {
 import { EMPTY_ACCESS_COUNTERS, recordAccess, type AccessCounterState } from '../../policy/access-counters.ts';
 import {
   prefetchParamsOf, thrashingParamsOf, accessCounterParamsOf, evictionParamsOf, mapRemoteParamsOf, type DevicePolicies,
+  prefetchChoiceOf, densityChoiceOf,
 } from '../../policy/registry.ts';
+import { prefetchPolicy, type PrefetchFn } from '../../policy/plugin.ts';
 import type { TimePs } from '../../units/time.ts';
 import type { Route } from '../../topology/routing.ts';
 import { TimedDevice, type Lane } from '../device.ts';
@@ -185,6 +187,8 @@ export class HmmMirrorDevice extends TimedDevice {
   private accessCounters: AccessCounterState = EMPTY_ACCESS_COUNTERS;
   private readonly evictRng: () => number;
   private readonly policies: DevicePolicies;
+  /** The registered prefetch policy (built-in or plug-in), or null for prefetch-none. */
+  private readonly prefetchFn: PrefetchFn | null;
   readonly records: BatchRecord[] = [];
   /** Thrashing parameters, or null when the thrashing policy is off. */
   private readonly thrashingParams: ThrashingParams | null;
@@ -202,6 +206,8 @@ export class HmmMirrorDevice extends TimedDevice {
   constructor(ctx: SimContext, index: number, name: string, profile: Profile, quantumPs: number, readonly opts: MirrorOptions) {
     super(ctx, index, name, profile, quantumPs);
     this.policies = opts.policies;
+    const pf = prefetchChoiceOf(opts.policies.prefetch);
+    this.prefetchFn = pf && prefetchPolicy(pf.key, pf.params);
     this.thrashingParams = opts.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(opts.policies.thrashing) : null;
     this.buffer = new FaultBuffer(faultOf(profile).bufferCapacity ?? 1); // no buffer without replayable faults: it stays empty
     const ce = profile.copyEngines!;
@@ -451,15 +457,15 @@ export class HmmMirrorDevice extends TimedDevice {
     if (this.mem) busyKeys.add(this.mem.keyOf(sp.space, toMap[0].vpn));
     if (!sp.blockMigrations.has(block)) rec.num_new_vablock++;
     let prefetch: number[] = [];
-    if (toMigrate.length > 0 && this.policies.prefetch.policy === 'prefetch-density') {
+    if (toMigrate.length > 0 && this.prefetchFn) {
       const vma = mm.findVma(toMigrate[0])!;
       const resident: number[] = [];
       for (let v = block * 512; v < block * 512 + 512; v++) if (this.isResidentHere(mm, v)) resident.push(v);
       const thrashing: number[] = [];
       if (params) for (let v = block * 512; v < block * 512 + 512; v++) if (pageThrashing(sp.thrashing, v) && isThrashing(sp.thrashing, params, v)) thrashing.push(v);
-      prefetch = computePrefetch({
-        faulted: toMigrate, resident, thrashing, priorFaultMigrations: sp.blockMigrations.get(block) ?? 0,
-      }, prefetchParamsOf(this.policies.prefetch)).filter((v) => v >= vma.start && v < vma.end);
+      prefetch = this.prefetchFn({
+        blockStart: block * 512, faulted: [...toMigrate].sort((a, b) => a - b), resident, thrashing, priorFaultMigrations: sp.blockMigrations.get(block) ?? 0,
+      }).filter((v) => v >= vma.start && v < vma.end);
     }
     const wanted = new Set([...toMigrate, ...windowed, ...prefetch]);
     const moved = toMigrate.length > 0 ? this.migrateToDevice(sp, [...wanted].sort((a, b) => a - b), copies, rec, busyKeys) : [];
@@ -1186,12 +1192,13 @@ export class HmmMirrorDevice extends TimedDevice {
       const w = window / 4096;
       return [Math.max(Math.floor(vpn / w) * w, vma.start), Math.min(Math.floor(vpn / w) * w + w, vma.end)];
     }
-    if (this.policies.prefetch.policy !== 'prefetch-density') return [vpn, vpn + 1];
+    const density = densityChoiceOf(this.policies.prefetch);
+    if (density === null) return [vpn, vpn + 1];
     const block = Math.floor(vpn / 512);
     const lo = Math.max(block * 512, vma.start), hi = Math.min(block * 512 + 512, vma.end);
     const onCpu: number[] = [];
     for (let v = lo; v < hi; v++) if (v !== vpn && pteType(mm.pt.pte(v)) === PteType.PRESENT && mm.pt.pte(v) !== 0) onCpu.push(v);
-    const params = { ...prefetchParamsOf(this.policies.prefetch), bigPagePages: 1, minFaults: 1 };
+    const params = { ...prefetchParamsOf(density), bigPagePages: 1, minFaults: 1 };
     const more = computePrefetch({ faulted: [vpn], resident: onCpu, thrashing: [], priorFaultMigrations: 1 }, params).filter((v) => v >= lo && v < hi);
     if (more.length === 0) return [vpn, vpn + 1];
     return [Math.min(vpn, more[0]), Math.max(vpn, more[more.length - 1]) + 1];

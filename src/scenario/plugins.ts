@@ -1,0 +1,41 @@
+// Loading the plug-in policy modules a scenario names (policies.prefetch: ./my-prefetch.ts): each
+// is imported once per process and its default export registered under its absolute path in the
+// policy table (policy/plugin.ts), where the drivers find built-ins too. Importing is
+// asynchronous, so this runs before runScenario, which stays synchronous.
+import { pathToFileURL } from 'node:url';
+import { PolicyPluginError, registerPolicy, registeredPolicy } from '../policy/plugin.ts';
+import { ScenarioError } from './locate.ts';
+import type { PluginRef, Scenario } from './load.ts';
+
+/**
+ * Imports and registers every plug-in module `s` names (a module already registered is not
+ * imported again).
+ * @throws ScenarioError `FILE:LINE:COL: plug-in MODULE: ...` when a module cannot be imported,
+ *   has no policy as its default export, or fills another role than the one it is named for
+ */
+export async function loadPolicyPlugins(s: Pick<Scenario, 'plugins'>): Promise<void> {
+  for (const ref of s.plugins ?? []) await loadPlugin(ref);
+}
+
+async function loadPlugin(ref: PluginRef): Promise<void> {
+  const fail = (why: string): never => {
+    throw new ScenarioError([`${ref.at}: plug-in ${ref.key}: ${why}`]);
+  };
+  let p = registeredPolicy(ref.key);
+  if (p === undefined) {
+    let mod: { default?: unknown };
+    try {
+      mod = await import(pathToFileURL(ref.key).href) as { default?: unknown };
+    } catch (e) {
+      return fail(`cannot import: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (mod.default === undefined) return fail('expected a default export (the policy object)');
+    try {
+      p = registerPolicy(ref.key, mod.default);
+    } catch (e) {
+      if (!(e instanceof PolicyPluginError)) throw e;
+      return fail(e.message.slice(ref.key.length + 2));
+    }
+  }
+  if (p.role !== ref.role) fail(`is a ${p.role} policy, named for ${ref.role}`);
+}

@@ -1,0 +1,90 @@
+// `hetmem sweep`: the points not yet in the database run on the local pool (or, with a Redis URL,
+// on BullMQ workers) and each is stored as it finishes. A rerun skips what is stored: resuming
+// is running the same command again.
+import { LocalPool, defaultJobs } from './pool.ts';
+import { SweepStore } from './store.ts';
+import { SweepProgress, type ProgressIo } from './progress.ts';
+import { SweepRunError } from './errors.ts';
+import { runOnRedis } from './queue.ts';
+import type { PointPayload, Sweep } from './load.ts';
+import type { PointResult } from './point.ts';
+
+/** Options of runSweep. */
+export interface RunSweepOptions {
+  /** The DuckDB file. */
+  readonly db: string;
+  /** Local pool size (default: every core). */
+  readonly jobs?: number;
+  /** Redis URL: enqueue on BullMQ instead of running locally. */
+  readonly redis?: string;
+  /** BullMQ queue name (default hetmem-sweep). */
+  readonly queue?: string;
+  /** Also write the points table to this Parquet file. */
+  readonly parquet?: string;
+  /** Milliseconds between progress lines when stderr is not a terminal (default 10 s). */
+  readonly progressMs?: number;
+  readonly progress?: boolean;
+}
+
+/** What a sweep run did. */
+export interface SweepSummary {
+  readonly total: number;
+  readonly ran: number;
+  readonly skipped: number;
+}
+
+/** Runs the points of `sweep` not yet stored in `o.db`. */
+export async function runSweep(sweep: Sweep, o: RunSweepOptions, io: ProgressIo): Promise<SweepSummary> {
+  const store = await SweepStore.open(o.db);
+  try {
+    await store.addAxes(sweep.axes, sweep.points);
+    const done = await store.doneKeys();
+    // Two points that run the same scenario are one point.
+    const seen = new Set<string>();
+    const todo: PointPayload[] = [];
+    for (const p of sweep.points) {
+      if (done.has(p.key) || seen.has(p.key)) continue;
+      seen.add(p.key);
+      todo.push(p);
+    }
+    const unique = new Set(sweep.points.map((p) => p.key)).size;
+    const progress = new SweepProgress(sweep.name, unique, unique - todo.length, io, o.progressMs, o.progress !== false);
+    const onResult = async (p: PointPayload, r: PointResult, where: string) => {
+      await store.put(sweep.name, p, r);
+      progress.tick(where);
+    };
+    try {
+      if (todo.length > 0) {
+        if (o.redis !== undefined) await runOnRedis(o.redis, o.queue ?? 'hetmem-sweep', todo, onResult, progress);
+        else await runLocal(todo, o.jobs ?? defaultJobs(), onResult);
+      }
+    } finally {
+      progress.stop();
+    }
+    if (o.parquet !== undefined) await store.exportParquet(o.parquet);
+    return { total: unique, ran: todo.length, skipped: unique - todo.length };
+  } finally {
+    store.close();
+  }
+}
+
+async function runLocal(todo: readonly PointPayload[], jobs: number, onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>): Promise<void> {
+  const pool = new LocalPool(Math.max(1, Math.min(jobs, todo.length)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let left = todo.length;
+      let failed = false;
+      for (const p of todo) {
+        pool.run(p).then((r) => onResult(p, r, `point ${p.index}`)).then(() => {
+          if (--left === 0 && !failed) resolve();
+        }, (e: unknown) => {
+          if (failed) return;
+          failed = true;
+          reject(e instanceof SweepRunError ? e : new SweepRunError(`point ${p.index}: ${(e as Error).message}`));
+        });
+      }
+    });
+  } finally {
+    pool.close();
+  }
+}
