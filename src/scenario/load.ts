@@ -2,7 +2,7 @@
 // every problem reported as `FILE:LINE:COL: what was expected` (locate.ts). The result is a
 // Scenario that run.ts can execute: profiles loaded, topology filled in, steps normalised.
 import { MPOL_MODE_NAMES, type Mempolicy, type MpolMode } from '../mm/mempolicy.ts';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
@@ -11,6 +11,7 @@ import { TopologySpecSchema, type TopologySpecInput } from '../topology/spec.ts'
 import { defaultTopology } from '../sim/machine.ts';
 import { oversubscribedPages } from '../workloads/oversubscribe.ts';
 import { formatBytes } from '../units/bytes.ts';
+import { quoteShort } from '../units/yaml-located.ts';
 import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
@@ -135,7 +136,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
   const src: YamlSource = YamlSource.parse(text, file, SCENARIO_STYLE);
   const raw = src.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    src.fail([src.locate({ path: [], message: `expected a mapping of scenario fields at the top level (name, devices, processes, steps, ...), got ${raw === null || raw === undefined ? 'nothing' : Array.isArray(raw) ? 'a list' : JSON.stringify(raw)}` })]);
+    src.fail([src.locate({ path: [], message: `expected a mapping of scenario fields at the top level (name, devices, processes, steps, ...), got ${raw === null || raw === undefined ? 'nothing' : Array.isArray(raw) ? 'a list' : typeof raw === 'string' ? quoteShort(raw) : String(raw)}` })]);
   }
   const r = ScenarioSchema.safeParse(raw);
   if (!r.success) {
@@ -210,6 +211,7 @@ function resolveProfile(ref: string, baseDir: string): { profile: Profile; sourc
   }
   const path = isAbsolute(ref) ? ref : resolve(baseDir, ref);
   if (!existsSync(path)) return `no profile file ${JSON.stringify(ref)} (looked for ${path})`;
+  if (!statSync(path).isFile()) return `expected a profile file, but ${JSON.stringify(ref)} is a directory (${path})`;
   try {
     return { profile: loadProfile(path), source: ref };
   } catch (e) {
