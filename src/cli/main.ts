@@ -75,7 +75,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       try {
         // Under --check the recorded output is the specification: a script whose record shows
         // the kernel tool's own handling of malformed ops is replayed the same way.
-        for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f);
+        for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f, { nodes, kernel });
       } catch (e) {
         if (e instanceof TraceSyntaxError) {
           io.err.write(`${e.message}\n`);
