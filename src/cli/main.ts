@@ -98,7 +98,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
-    .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
+    .option('--force', 'run even when the input-size estimate says the model state passes 8 GiB or the events would take over an hour')
+    .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean; force?: boolean }) => {
       guard(() => runCommand(file, opts, io));
     });
 

@@ -102,6 +102,11 @@ export interface Scenario {
   readonly processNuma: ReadonlyMap<string, { node: number; policy?: Mempolicy }>;
   /** Steps in order; the activities of a step start together. */
   readonly steps: readonly (readonly ActivityPlan[])[];
+  /**
+   * `FILE:LINE:COL` of the node at `path` (or the nearest that exists), for problems found
+   * after loading; absent for scenarios not read from YAML.
+   */
+  readonly at?: (path: Path) => string;
 }
 
 const DEFAULT_QUANTUM_PS = 1_000_000;
@@ -198,6 +203,10 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
       ...(p.policy ? { policy: { mode: MPOL_MODE_NAMES.indexOf(p.policy.mode) as MpolMode, nodes: (p.policy.nodes ?? []).map((n) => socketIds.indexOf(n)) } } : {}),
     }])),
     steps: normaliseSteps(input, soleProcess(input), socketIds),
+    at: (path: Path) => {
+      const l = src.locate({ path, message: '' });
+      return `${file}:${l.line}:${l.col}`;
+    },
   };
 }
 
