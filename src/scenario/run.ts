@@ -74,15 +74,15 @@ export function checkEstimate(s: Scenario, scale = 1, force = false): Estimate {
   const at = (path: readonly (string | number)[]) => (s.at ? s.at(path) : s.file);
   const scaleNote = scale === 1 ? '' : ` at --scale ${scale}`;
   if (e.simPs > Number.MAX_SAFE_INTEGER) {
-    throw new ScenarioRunError(`${at(e.simAt)}: the compute alone takes at least ${formatTime(e.simPs)} of simulated time${scaleNote}, past the 2^53 ps (about 2.5 h) the engine represents; expected less compute per access or fewer accesses`);
+    throw new ScenarioRunError(`${at(e.simAt)}: the compute alone takes at least ${(e.simPs / 1e12).toPrecision(3)} s of simulated time${scaleNote}, past the 2^53 ps (about 2.5 h) the engine represents; expected less compute per access or fewer accesses`);
+  }
+  if (!force && !(e.bytes <= MEMORY_BUDGET)) {
+    throw new ScenarioRunError(`${at(e.bytesAt)}: the model state would take at least ${formatBytes(e.bytes)}${scaleNote} (24 B per page touched, 4 KiB per page written with data on, 64 B per lane), more than the ${formatBytes(MEMORY_BUDGET)} allowed; make it smaller, set data: false, or run with --force`);
   }
   if (e.simPs / s.bucketPs > MAX_TIMELINE_BUCKETS) {
     throw new ScenarioRunError(`${at(e.simAt)}: the compute alone takes at least ${formatTime(e.simPs)} of simulated time${scaleNote}, ${Math.ceil(e.simPs / s.bucketPs)} timeline buckets of ${formatTime(s.bucketPs)}; the timeline holds ${MAX_TIMELINE_BUCKETS}: expected bucket ≥ ${formatTime(Math.ceil(e.simPs / MAX_TIMELINE_BUCKETS))} or less compute`);
   }
   if (force) return e;
-  if (!(e.bytes <= MEMORY_BUDGET)) {
-    throw new ScenarioRunError(`${at(e.bytesAt)}: the model state would take at least ${formatBytes(e.bytes)}${scaleNote} (24 B per page touched, 4 KiB per page written with data on, 64 B per lane), more than the ${formatBytes(MEMORY_BUDGET)} allowed; make it smaller, set data: false, or run with --force`);
-  }
   const wallS = e.events / EVENTS_PER_SECOND;
   if (wallS > WALL_BUDGET_S) {
     throw new ScenarioRunError(`${at(e.simAt)}: the run needs at least ${Math.ceil(e.events).toExponential(2)} events${scaleNote} (${formatTime(e.simPs)} of simulated time in timeline buckets of ${formatTime(s.bucketPs)} and kernel quanta of ${formatTime(s.quantumPs)}), over ${(wallS / 3600).toFixed(1)} h at ${EVENTS_PER_SECOND.toExponential(0)} events/s; widen bucket and quantum, shorten the work, or run with --force`);
