@@ -87,7 +87,7 @@ describe('hetmem faultbench: bad flags', () => {
     const inv = parseInvocation({}, []);
     expect(inv.profiles.map((p) => p.name)).toEqual(NAMES);
     expect(inv).toMatchObject({ seed: 1, quick: false, csv: null, out: null, json: false });
-    expect(parseInvocation({ seed: '-3', profiles: ' sva-accelerator , rdma-nic ' }, []).profiles.map((p) => p.name)).toEqual(['sva-accelerator', 'rdma-nic']);
+    expect(parseInvocation({ seed: '3', profiles: ' sva-accelerator , rdma-nic ' }, []).profiles.map((p) => p.name)).toEqual(['sva-accelerator', 'rdma-nic']);
   });
 });
 
