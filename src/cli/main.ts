@@ -88,7 +88,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       try {
         // Under --check the recorded output is the specification: a script whose record shows
         // the kernel tool's own handling of malformed ops is replayed the same way.
-        for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f);
+        for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f, { nodes, kernel });
       } catch (e) {
         if (e instanceof TraceSyntaxError) {
           io.err.write(`${e.message}\n`);
@@ -111,7 +111,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
-    .action(async (file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
+    .option('--force', 'run even when the input-size estimate says the model state passes 8 GiB or the events would take over an hour')
+    .action(async (file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean; force?: boolean }) => {
       await guardAsync(() => runCommand(file, opts, io));
     });
 

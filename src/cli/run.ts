@@ -1,7 +1,7 @@
 // `hetmem run`, `hetmem report`, `hetmem compare`, `hetmem profiles`, `hetmem schema`: the
 // commands around scenarios and their results. Each returns the process exit code; output goes
 // to the streams passed in (stdout for results, stderr for progress and problems).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { listProfiles, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
@@ -11,7 +11,8 @@ import type { RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '../scenario/load.ts';
-import { runScenario, ScenarioRunError } from '../scenario/run.ts';
+import { checkEstimate, runScenario, ScenarioRunError } from '../scenario/run.ts';
+import { EVENTS_PER_SECOND } from '../scenario/estimate.ts';
 import { loadPolicyPlugins } from '../scenario/plugins.ts';
 import { SweepError } from '../sweep/load.ts';
 import { SweepRunError } from '../sweep/errors.ts';
@@ -43,13 +44,39 @@ export function expectedErrorLine(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Creates `dir` and its missing parents one at a time. Node's recursive mkdirSync loops forever
+ * where a parent cannot hold directories but says ENOENT for them (`/proc/x`); one mkdir per
+ * level fails once, with that level's error.
+ * @throws UsageError naming the directory and why
+ */
+export function makeOutputDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(d).isDirectory();
+    } catch {
+      isDir = undefined;
+    }
+    if (isDir === false) throw new UsageError(`${dir}: cannot create the output directory: ${d} is not a directory`);
+    if (isDir === true) break;
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`${dir}: cannot create the output directory: ${code === 'ENOENT' ? `${dirname(d)} does not take new directories` : (e as Error).message}`);
+    }
+  }
+}
+
 /** Writes the four output files of a run into `dir` (created if needed). Returns their paths. */
 export function writeOutputs(dir: string, results: RunResults): string[] {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`${dir}: cannot create the output directory: ${(e as Error).message}`);
-  }
+  makeOutputDir(dir);
   const contents: Record<(typeof OUTPUT_FILES)[number], () => string> = {
     'results.json': () => JSON.stringify(results) + '\n',
     'batches.csv': () => batchesCsv(results),
@@ -90,6 +117,8 @@ export interface RunCommandOptions {
   readonly scale?: number;
   readonly seed?: number;
   readonly progress?: boolean;
+  /** Run even when the input-size estimate refuses the scenario (see scenario/estimate.ts). */
+  readonly force?: boolean;
 }
 
 /** A progress bar on stderr (a terminal, not under CI): simulated time and events per second. */
@@ -125,26 +154,42 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
   let s = loadScenario(path);
   await loadPolicyPlugins(s);
   if (o.seed !== undefined) s = { ...s, seed: o.seed };
+  // Refused here, before the output directory is made; --force is told what it is in for.
+  const estimate = checkEstimate(s, o.scale ?? 1, o.force === true);
+  if (o.force) {
+    io.err.write(`hetmem run: --force: the estimate is at least ${formatBytes(estimate.bytes)} of model state and ${Math.ceil(estimate.events).toExponential(2)} events (${formatTime(estimate.simPs)} simulated; at ${EVENTS_PER_SECOND.toExponential(0)} events/s at best); this run may take long or run out of memory\n`);
+  }
+  if (o.out !== undefined) makeOutputDir(o.out);
   const bar = progressBar(io, s, o.progress !== false);
   let results: RunResults;
   // The viewer's event log costs memory and time: only kept when the run writes files.
   let rec: ViewRecorder | undefined;
+  let stepsDone = 0;
   try {
     results = runScenario(s, {
       ...(o.out !== undefined ? { onMachine: (m) => void (rec = new ViewRecorder(m)) } : {}),
       ...(o.scale !== undefined ? { scale: o.scale } : {}),
-      ...(bar ? { onProgress: (t: number, e: number, done: number) => bar.update(t, e, done) } : {}),
+      force: true,
+      onProgress: (t: number, e: number, done: number) => {
+        stepsDone = done;
+        bar?.update(t, e, done);
+      },
     });
   } finally {
     bar?.stop();
   }
+  // A duration that stops the run before its steps end leaves counters for part of the work.
+  const cut = stepsDone < s.steps.length && s.durationPs !== undefined
+    ? `cut short by duration ${formatTime(s.durationPs)}: ${stepsDone} of ${s.steps.length} steps finished; the counters below cover only that part\n`
+    : undefined;
+  if (cut !== undefined) io.err.write(`hetmem run: ${cut}`);
   if (o.out !== undefined) {
     const written = writeOutputs(o.out, results);
     if (rec) written.push(...writeViewFiles(o.out, rec, results.endPs));
     io.err.write(`wrote ${written.join(', ')}\n`);
   }
   if (o.json) io.out.write(JSON.stringify(results) + '\n');
-  else io.out.write(withDescription(summaryTable(results), s.description));
+  else io.out.write(withDescription(summaryTable(results), [s.description, cut?.trimEnd()].filter((x) => x !== undefined).join('\n') || undefined));
   return 0;
 }
 
@@ -170,11 +215,7 @@ function readResults(file: string): RunResults {
 export function reportCommand(file: string, o: { out?: string }, io: Io): number {
   const results = readResults(file);
   const dir = o.out ?? dirname(file);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`${dir}: cannot create the output directory: ${(e as Error).message}`);
-  }
+  makeOutputDir(dir);
   const path = join(dir, 'report.html');
   try {
     writeFileSync(path, renderReportHtml(results));

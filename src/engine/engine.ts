@@ -88,9 +88,11 @@ export class Engine {
    * Schedules `handler` to run at absolute time `at`.
    * @param at integer ps, ≥ now
    * @param label free-form name passed to observers (default "")
-   * @throws Error if `at` is in the past, or not a safe integer
+   * @throws SimTimeOverflow if `at` is past 2^53 ps (about 2.5 h); Error if it is in the past,
+   *   or otherwise not a safe integer
    */
   schedule(at: TimePs, handler: EventHandler, label = ''): EventId {
+    if (at > Number.MAX_SAFE_INTEGER) throw new SimTimeOverflow(at, label);
     if (!Number.isSafeInteger(at)) {
       throw new Error(`Engine.schedule: time must be an integer number of ps, got ${at}${labelSuffix(label)}`);
     }
@@ -232,4 +234,16 @@ export class Engine {
 
 function labelSuffix(label: string): string {
   return label === '' ? '' : ` (event '${label}')`;
+}
+
+/**
+ * An event asked for past 2^53 ps (about 2.5 h of simulated time), the last instant integer ps
+ * represent exactly in a double. Something took far longer than any real device would (a link of
+ * a few bytes per second, an hour of compute per access): bad input, not a model bug.
+ */
+export class SimTimeOverflow extends RangeError {
+  constructor(readonly at: number, label = '') {
+    super(`simulated time would pass 2^53 ps (about 2.5 h), the longest the engine represents (an event at ${(at / 1e12).toPrecision(3)} s${label === '' ? '' : ` for '${label}'`})`);
+    this.name = 'SimTimeOverflow';
+  }
 }

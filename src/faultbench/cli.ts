@@ -64,7 +64,8 @@ export function parseInvocation(raw: RawOptions, leftover: readonly string[], pr
   if (raw.seed !== undefined) {
     if (raw.seed === true) bad('--seed needs an integer');
     const s = String(raw.seed).trim();
-    if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) bad(`--seed expects an integer, got '${raw.seed}'`);
+    // The same rule as `hetmem run --seed`: seeds are non-negative.
+    if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) bad(`--seed expects a non-negative integer, got '${raw.seed}'`);
     seed = Number(s);
   }
   let all: Profile[];

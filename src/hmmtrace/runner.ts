@@ -18,6 +18,8 @@ const MAXTOK = 16;
 const NUMA_MAXPAGES = 4096;
 /** Pages in the 64-bit address space: page numbers wrap modulo this, like C pointer arithmetic. */
 const VA_PAGES = 2 ** 52;
+/** Pages of RAM of the oracle VM (QEMU -m 2G, ../shared/oracle/boot.sh). */
+const ORACLE_RAM_PAGES = (2 * 1024 * 1024 * 1024) / PAGE_SIZE;
 
 /** A named region of the op language (struct region in hmmtrace.c). */
 interface Region {
@@ -92,10 +94,12 @@ export function runTrace(text: string, opts: { nodes?: number; kernel?: KernelVe
 
 /**
  * Checks a script strictly: any op the kernel tool would call `bad_op`, and any use of an
- * unknown region or device, is an error `FILE:LINE: what was expected`.
+ * unknown region or device, is an error `FILE:LINE: what was expected`. It replays the script on
+ * the machine the run will use (`nodes`, `kernel`), so a script ends where the run's would (a
+ * kernel crash or hang stops it; what follows is never read, as on the oracle).
  */
-export function validateTrace(text: string, file: string): void {
-  new TraceRunner(true, file).run(text);
+export function validateTrace(text: string, file: string, opts: { nodes?: number; kernel?: KernelVersion } = {}): void {
+  new TraceRunner(true, file, new Machine({ nodes: opts.nodes, kernel: opts.kernel })).run(text);
 }
 
 /** Splits input the way fgets(line, 1024) reads it: at newlines and every 1023 characters. */
@@ -133,9 +137,15 @@ export class TraceRunner {
     const lines: string[] = [];
     let ops = 0, bad = 0;
     const main = new Proc(this.machine.spawn(), []);
-    let lineNo = 0;
+    // The file line a piece starts on, and where on it: a line longer than fgets's 1,023
+    // characters is read (and run) as several pieces, each reported on its own line number.
+    let lineNo = 1, column = 1;
     for (const raw of fgetsLines(text)) {
-      if (raw.endsWith('\n') || raw.length < 1023) lineNo++;
+      const at = lineNo, from = column;
+      if (raw.endsWith('\n')) {
+        lineNo++;
+        column = 1;
+      } else column += raw.length;
       const t = tokenize(raw);
       if (t.length === 0) continue;
       ops++;
@@ -145,7 +155,10 @@ export class TraceRunner {
         out = this.runOp(main, t);
       } catch (e) {
         if (e instanceof BadOp) {
-          if (this.strict) throw new TraceSyntaxError(`${this.file}:${lineNo}: ${e.message}`);
+          if (this.strict) {
+            const part = from > 1 ? ` (in the part from character ${from}: hmmtrace reads a line in pieces of at most 1,023 characters)` : '';
+            throw new TraceSyntaxError(`${this.file}:${at}: ${shortQuotes(e.message)}${part}`);
+          }
           out = 'bad_op';
           bad++;
         } else if (e instanceof KernelCrash) {
@@ -227,9 +240,15 @@ export class TraceRunner {
     }
   }
 
+  /**
+   * Region names whose last mmap failed (strict mode). An op on one is no typo: the script is
+   * valid and the op prints err=no_such_region, as hmmtrace does (a hugetlb pool can run dry).
+   */
+  private readonly failedMmap = new Set<string>();
+
   private needreg(p: Proc, name: string): Region | null {
     const r = this.findreg(p, name) ?? null;
-    if (!r && this.strict) throw new BadOp(`expected a region mapped by an earlier mmap, got '${name}'`);
+    if (!r && this.strict && !this.failedMmap.has(name)) throw new BadOp(`expected a region mapped by an earlier mmap, got '${name}'`);
     return r;
   }
 
@@ -238,6 +257,9 @@ export class TraceRunner {
     const np = num(t[2], 'NPAGES');
     const prot = parseProt(t[4]);
     if (np === 0n) throw new BadOp('expected NPAGES > 0');
+    // hmmtrace.c copies ID with a 32-byte strncpy: a longer one is cut, and later ops that
+    // name it in full never find it.
+    if (this.strict && t[1].length > 31) throw new BadOp(`expected ID of at most 31 characters, got ${t[1].length} ('${t[1].slice(0, 31)}...')`);
     if (prot < 0) throw new BadOp(`expected PROT 'none' or letters from 'rwx-', got '${t[4]}'`);
     const kind = t[3];
     let r = this.findreg(p, t[1]);
@@ -249,10 +271,12 @@ export class TraceRunner {
     }
     Object.assign(r, { name: t[1].slice(0, 31), kind: kind.slice(0, 15), base: 0, npages: 0, mapped: false, fd: null });
     const fail = (e: string) => {
+      if (this.strict) this.failedMmap.add(r!.name);
       r!.name = '';
       return `err=${e}`;
     };
     if (np > 1n << 35n) return fail('ENOMEM');
+    if (this.strict) this.failedMmap.delete(r.name);
     const npages = Number(np);
     const known = ['anon', 'shared', 'thp', 'hugetlb', 'file', 'file_private'];
     let mapKind: MapKind;
@@ -262,6 +286,12 @@ export class TraceRunner {
       const d = this.getdev(p, dev);
       if (typeof d === 'number') return fail(errnoName(d));
       mapKind = `dev${Number(dev)}`;
+      // dmirror_fops_mmap allocates a zeroed kernel page for every page of the mapping, which
+      // the model keeps too; beyond the oracle VM's RAM the kernel's alloc_page fails.
+      if (np > BigInt(ORACLE_RAM_PAGES)) {
+        if (this.strict) throw new BadOp(`expected NPAGES ≤ ${ORACLE_RAM_PAGES} for a device mapping (dmirror's mmap allocates a kernel page per page; ${np} pages would need more than the oracle's 2 GiB of RAM)`);
+        return fail('ENOMEM');
+      }
     } else {
       throw new BadOp(`expected KIND anon, shared, file, file_private, thp, hugetlb or devN, got '${kind}'`);
     }
@@ -477,6 +507,11 @@ export class TraceRunner {
     this.exitProcess(child, true);
     return `${out === '' ? '(no output)' : out} exit=0`;
   }
+}
+
+/** A message with every quoted token longer than 60 characters cut short, so it stays one readable line. */
+function shortQuotes(message: string): string {
+  return message.replace(/'([^']{61,})'/g, (_, q: string) => `'${q.slice(0, 60)}...' (${q.length} characters)`);
 }
 
 /** The data field: per page, two hex digits if uniform, else `??`. */

@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs';
+import type { KernelVersion } from '../mm/kernel.ts';
 import { validateTrace, TraceSyntaxError } from './runner.ts';
 
 export { TraceSyntaxError };
 
-/** Strictly validates one op script file; throws TraceSyntaxError with `FILE:LINE: ...`. */
-export function validateTraceFile(path: string): void {
+/**
+ * Strictly validates one op script file on the machine it will run on (`nodes`, `kernel`);
+ * throws TraceSyntaxError with `FILE:LINE: ...`, or `FILE: ...` when it cannot be read.
+ */
+export function validateTraceFile(path: string, opts: { nodes?: number; kernel?: KernelVersion } = {}): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    throw new TraceSyntaxError(`${path}:0: expected a readable op script file`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+    throw new TraceSyntaxError(`${path}: cannot read the op script: ${why}`);
   }
-  validateTrace(text, path);
+  validateTrace(text, path, opts);
 }

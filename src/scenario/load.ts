@@ -2,7 +2,7 @@
 // every problem reported as `FILE:LINE:COL: what was expected` (locate.ts). The result is a
 // Scenario that run.ts can execute: profiles loaded, topology filled in, steps normalised.
 import { MPOL_MODE_NAMES, type Mempolicy, type MpolMode } from '../mm/mempolicy.ts';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
@@ -12,6 +12,7 @@ import { defaultTopology } from '../sim/machine.ts';
 import { oversubscribedPages } from '../workloads/oversubscribe.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { isModuleRef, PLUGGABLE_ROLES, type PluggableRole } from '../policy/plugin.ts';
+import { quoteShort } from '../units/yaml-located.ts';
 import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
@@ -130,6 +131,11 @@ export interface Scenario {
   readonly steps: readonly (readonly ActivityPlan[])[];
   /** Plug-in policy modules the devices name (scenario/plugins.ts loads them before a run). */
   readonly plugins?: readonly PluginRef[];
+  /**
+   * `FILE:LINE:COL` of the node at `path` (or the nearest that exists), for problems found
+   * after loading; absent for scenarios not read from YAML.
+   */
+  readonly at?: (path: Path) => string;
 }
 
 /** A plug-in policy module named by a scenario: absolute path, role, and `FILE:LINE:COL` of its `policy:`. */
@@ -171,7 +177,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
   const src: YamlSource = YamlSource.parse(text, file, SCENARIO_STYLE);
   const raw = src.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    src.fail([src.locate({ path: [], message: `expected a mapping of scenario fields at the top level (name, devices, processes, steps, ...), got ${raw === null || raw === undefined ? 'nothing' : Array.isArray(raw) ? 'a list' : JSON.stringify(raw)}` })]);
+    src.fail([src.locate({ path: [], message: `expected a mapping of scenario fields at the top level (name, devices, processes, steps, ...), got ${raw === null || raw === undefined ? 'nothing' : Array.isArray(raw) ? 'a list' : typeof raw === 'string' ? quoteShort(raw) : String(raw)}` })]);
   }
   const r = ScenarioSchema.safeParse(raw);
   if (!r.success) {
@@ -250,6 +256,10 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     }])),
     steps: normaliseSteps(input, soleProcess(input), socketIds),
     ...(plugins.length > 0 ? { plugins } : {}),
+    at: (path: Path) => {
+      const l = src.locate({ path, message: '' });
+      return `${file}:${l.line}:${l.col}`;
+    },
   };
 }
 
@@ -263,6 +273,7 @@ function resolveProfile(ref: string, baseDir: string): { profile: Profile; sourc
   }
   const path = isAbsolute(ref) ? ref : resolve(baseDir, ref);
   if (!existsSync(path)) return `no profile file ${JSON.stringify(ref)} (looked for ${path})`;
+  if (!statSync(path).isFile()) return `expected a profile file, but ${JSON.stringify(ref)} is a directory (${path})`;
   try {
     return { profile: loadProfile(path), source: ref };
   } catch (e) {

@@ -10,6 +10,11 @@ import type { Rng } from '../engine/rng.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { SimConfigError, SimMachine, type DeviceConfig } from '../sim/machine.ts';
 import { SimRunError } from '../sim/errors.ts';
+import { TimelineFull } from '../sim/metrics.ts';
+import { SimTimeOverflow } from '../engine/engine.ts';
+import { ErrnoError } from '../api/machine.ts';
+import { formatTime } from '../units/time.ts';
+import { estimateScenario, EVENTS_PER_SECOND, MAX_TIMELINE_BUCKETS, MEMORY_BUDGET, WALL_BUDGET_S, type Estimate } from './estimate.ts';
 import { PinningError } from '../sim/drivers/pinning.ts';
 import type { CpuPhaseSpec, KernelSpec } from '../sim/program.ts';
 import type { RunResults } from '../sim/results.ts';
@@ -65,6 +70,40 @@ export interface RunScenarioOptions {
   readonly progressEvents?: number;
   /** Called with the machine once it is built, before any step runs (to attach observers). */
   readonly onMachine?: (m: SimMachine) => void;
+  /**
+   * Run even when the input-size estimate (estimate.ts) says the model state would pass
+   * MEMORY_BUDGET or the events would take more than WALL_BUDGET_S; limits the model cannot
+   * pass (2^53 ps, MAX_TIMELINE_BUCKETS) still refuse.
+   */
+  readonly force?: boolean;
+}
+
+/**
+ * Refuses a scenario the estimate says cannot run (the time or timeline past what the engine
+ * and results hold), or, unless `force`, would not fit in MEMORY_BUDGET or would take more
+ * than WALL_BUDGET_S. Messages give the estimate and point at the part that contributes most.
+ * @returns the estimate
+ * @throws ScenarioRunError
+ */
+export function checkEstimate(s: Scenario, scale = 1, force = false): Estimate {
+  const e = estimateScenario(s, scale);
+  const at = (path: readonly (string | number)[]) => (s.at ? s.at(path) : s.file);
+  const scaleNote = scale === 1 ? '' : ` at --scale ${scale}`;
+  if (e.simPs > Number.MAX_SAFE_INTEGER) {
+    throw new ScenarioRunError(`${at(e.simAt)}: the compute alone takes at least ${(e.simPs / 1e12).toPrecision(3)} s of simulated time${scaleNote}, past the 2^53 ps (about 2.5 h) the engine represents; expected less compute per access or fewer accesses`);
+  }
+  if (!force && !(e.bytes <= MEMORY_BUDGET)) {
+    throw new ScenarioRunError(`${at(e.bytesAt)}: the model state would take at least ${formatBytes(e.bytes)}${scaleNote} (24 B per page touched, 4 KiB per page written with data on, 64 B per lane), more than the ${formatBytes(MEMORY_BUDGET)} allowed; make it smaller, set data: false, or run with --force`);
+  }
+  if (e.simPs / s.bucketPs > MAX_TIMELINE_BUCKETS) {
+    throw new ScenarioRunError(`${at(e.simAt)}: the compute alone takes at least ${formatTime(e.simPs)} of simulated time${scaleNote}, ${Math.ceil(e.simPs / s.bucketPs)} timeline buckets of ${formatTime(s.bucketPs)}; the timeline holds ${MAX_TIMELINE_BUCKETS}: expected bucket ≥ ${formatTime(Math.ceil(e.simPs / MAX_TIMELINE_BUCKETS))} or less compute`);
+  }
+  if (force) return e;
+  const wallS = e.events / EVENTS_PER_SECOND;
+  if (wallS > WALL_BUDGET_S) {
+    throw new ScenarioRunError(`${at(e.simAt)}: the run needs at least ${Math.ceil(e.events).toExponential(2)} events${scaleNote} (${formatTime(e.simPs)} of simulated time in timeline buckets of ${formatTime(s.bucketPs)} and kernel quanta of ${formatTime(s.quantumPs)}), over ${(wallS / 3600).toFixed(1)} h at ${EVENTS_PER_SECOND.toExponential(0)} events/s; widen bucket and quantum, shorten the work, or run with --force`);
+  }
+  return e;
 }
 
 /** A scenario that could not run as written (caught only at run time): one line. */
@@ -145,7 +184,14 @@ function structureRegions(s: Built): Buffer[] {
 export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults {
   const scale = o.scale ?? 1;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`runScenario: scale must be a finite number > 0, got ${scale}`);
+  checkEstimate(s, scale, o.force === true);
   const fail = (where: string, e: unknown): never => {
+    if (e instanceof TimelineFull) {
+      throw new ScenarioRunError(`${s.at ? s.at(['bucket']) : s.file}: ${e.message}; expected a wider bucket, or a duration that stops the run sooner`);
+    }
+    if (e instanceof SimTimeOverflow) {
+      throw new ScenarioRunError(`${s.file}: ${e.message}; check the bandwidths, compute and duration`);
+    }
     if (e instanceof PolicyPluginError || e instanceof SimConfigError || e instanceof SimRunError || e instanceof PinningError || e instanceof RangeError || e instanceof OutOfMemory) {
       throw new ScenarioRunError(`${s.file}: ${where === '' ? '' : `${where}: `}${(e as Error).message.split('\n')[0]}`);
     }
@@ -157,7 +203,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   let m: SimMachine;
   try {
     m = new SimMachine({
-      seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs,
+      seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs, maxTimelineBuckets: MAX_TIMELINE_BUCKETS,
       ...(s.topology !== undefined ? { topology: s.topology } : {}),
       ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),
       ...(s.crossDevice !== undefined ? { crossDevice: crossDeviceOf(s.crossDevice) } : {}),
@@ -192,11 +238,19 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       throw new ScenarioRunError(`${s.file}: process ${p.name}: set_mempolicy(${MPOL_MODE_NAMES[numa.policy.mode]}) refused its nodes`);
     }
     const buffers = new Map<string, Buffer>();
-    for (const a of p.allocations) {
+    for (const [j, a] of p.allocations.entries()) {
       const pages = Math.max(minPages.get(`${p.name}/${a.name}`) ?? 1,
         a.oversubscribe ? allocationPages(a, (d) => capacity.get(d)) : scaled(allocationPages(a, () => 0), scale));
       const alignPages = Math.max(1, Math.floor((a.align ?? DEFAULT_ALIGN) / 4096));
-      buffers.set(a.name, { base: mmapAligned(proc, pages, a.kind, alignPages), pages });
+      let base: number;
+      try {
+        base = mmapAligned(proc, pages, a.kind, alignPages);
+      } catch (e) {
+        if (!(e instanceof ErrnoError)) throw e;
+        const where = s.at ? s.at(['processes', s.processes.indexOf(p), 'allocations', j]) : `${s.file}: process ${p.name}: buffer ${a.name}`;
+        throw new ScenarioRunError(`${where}: cannot map ${formatBytes(pages * 4096)}: ${e.message} (the address space holds 128 TiB)`);
+      }
+      buffers.set(a.name, { base, pages });
     }
     const structures = new Map<string, Built>();
     for (const st of p.structures) {

@@ -72,7 +72,13 @@ export const DeviceSchema = z.strictObject({
 // ---- topology ----
 
 const Id = NameSchema;
-const Bandwidth = (d: string) => quantity(parseBandwidth, `${d}: ${BANDWIDTH_HELP}`);
+/**
+ * Slowest bandwidth a scenario may give, bytes/s: at 1 MB/s a 4 KiB page already takes 4 ms; far
+ * below it a run's simulated time passes what the engine represents (2^53 ps) or its timeline.
+ */
+export const MIN_BANDWIDTH = 1e6;
+const Bandwidth = (d: string) => quantity(parseBandwidth, `${d} (at least 1 MB/s): ${BANDWIDTH_HELP}`,
+  (b) => (b >= MIN_BANDWIDTH ? undefined : `expected a bandwidth of at least 1 MB/s (a 4 KiB page would take ${(4096 / b).toPrecision(3)} s), got ${b} B/s`));
 const Latency = (d: string) => quantity(parseDuration, `${d}: ${DURATION_HELP}`);
 
 const PortSchema = z.strictObject({

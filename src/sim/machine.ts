@@ -57,6 +57,8 @@ export interface SimOptions {
   readonly bucketPs?: number;
   /** Spans kept for traces (default 100,000; later ones are counted, not kept). */
   readonly maxSpans?: number;
+  /** Most timeline buckets (default unbounded); a run that goes past them throws TimelineFull. */
+  readonly maxTimelineBuckets?: number;
   /** Load test_hmm's four dmirror devices into the core too (op-script replay on a timed machine). */
   readonly dmirror?: boolean;
   /** Bind every HMM-mirror device to every process as it is created (default false: at first launch). */
@@ -270,7 +272,7 @@ export class SimMachine implements SimContext {
     }
     this.hostNode = spec.sockets[0].id;
     this.transfers = new Transfers(this.engine);
-    this.timeline = new TimelineBuilder(opts.bucketPs ?? 10_000_000);
+    this.timeline = new TimelineBuilder(opts.bucketPs ?? 10_000_000, opts.maxTimelineBuckets);
     this.maxSpans = opts.maxSpans ?? 100_000;
     this.quantumPs = opts.quantumPs ?? 1_000_000;
     const owners = new Map<number, object>();

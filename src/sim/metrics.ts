@@ -1,4 +1,5 @@
 // Mutable counters filled during a run, and the time-bucketed timeline.
+import { formatTime } from '../units/time.ts';
 import type { BatchRecord, DeviceMetrics } from './results.ts';
 
 /** Zeroed metrics of a device. */
@@ -46,12 +47,21 @@ export class TimelineBuilder {
   readonly linkBytes = new Map<string, number[]>();
   readonly residency = new Map<string, number[]>();
 
-  /** @param bucketPs bucket width, integer ps > 0 */
-  constructor(readonly bucketPs: number) {
+  /**
+   * @param bucketPs bucket width, integer ps > 0
+   * @param maxBuckets most buckets a series may hold (default unbounded); a value for a later
+   *   bucket throws TimelineFull instead of growing every series without end
+   */
+  constructor(readonly bucketPs: number, readonly maxBuckets = Infinity) {
     if (!Number.isInteger(bucketPs) || bucketPs <= 0) throw new RangeError(`timeline bucket must be a positive integer ps, got ${bucketPs}`);
   }
 
-  private static add(m: Map<string, number[]>, key: string, bucket: number, n: number): void {
+  private check(bucket: number): void {
+    if (bucket >= this.maxBuckets) throw new TimelineFull(this.bucketPs, this.maxBuckets);
+  }
+
+  private add(m: Map<string, number[]>, key: string, bucket: number, n: number): void {
+    this.check(bucket);
     let a = m.get(key);
     if (!a) m.set(key, (a = []));
     while (a.length <= bucket) a.push(0);
@@ -60,14 +70,15 @@ export class TimelineBuilder {
 
   /** Counts `n` faults of `device` at time `t`. */
   fault(device: string, t: number, n = 1): void {
-    TimelineBuilder.add(this.faults, device, Math.floor(t / this.bucketPs), n);
+    this.add(this.faults, device, Math.floor(t / this.bucketPs), n);
   }
   /** Adds `bytes` carried by segment `seg` during bucket `bucket`. */
   link(seg: string, bucket: number, bytes: number): void {
-    TimelineBuilder.add(this.linkBytes, seg, bucket, bytes);
+    this.add(this.linkBytes, seg, bucket, bytes);
   }
   /** Sets the resident page count of memory node `node` at the end of `bucket`. */
   resident(node: string, bucket: number, pages: number): void {
+    this.check(bucket);
     let a = this.residency.get(node);
     if (!a) this.residency.set(node, (a = []));
     while (a.length <= bucket) a.push(a.length > 0 ? a[a.length - 1] : 0);
@@ -86,5 +97,16 @@ export class TimelineBuilder {
       return out;
     };
     return { faults: pad(this.faults, false), linkBytes: pad(this.linkBytes, false), residency: pad(this.residency, true) };
+  }
+}
+
+/**
+ * A run went on past its timeline's last bucket (TimelineBuilder.maxBuckets): the simulated time
+ * is far longer than the bucket width suits, which would otherwise fill memory with buckets.
+ */
+export class TimelineFull extends RangeError {
+  constructor(readonly bucketPs: number, readonly maxBuckets: number) {
+    super(`the run went past ${maxBuckets} timeline buckets of ${bucketPs} ps (${formatTime(bucketPs * maxBuckets)} of simulated time)`);
+    this.name = 'TimelineFull';
   }
 }

@@ -66,10 +66,22 @@ export function describeNode(n: Node | null): string {
   if (isScalar(n)) {
     const v = n.value;
     if (v === null) return 'nothing';
-    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'string') return quoteShort(v);
     return String(v);
   }
   return 'an alias';
+}
+
+/** Longest quoted text a message repeats from the file before cutting it short. */
+const QUOTE_MAX = 60;
+
+/**
+ * `text` as JSON, cut to QUOTE_MAX characters with "…" and its length, so that a message stays
+ * one short line even when the file given is not YAML at all (`profile: /etc/passwd`).
+ */
+export function quoteShort(text: string): string {
+  if (text.length <= QUOTE_MAX) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, QUOTE_MAX))}… (${text.length} characters)`;
 }
 
 /** How a zod type name reads in an "expected ..." message. */
@@ -219,9 +231,27 @@ export class YamlSource {
     return src;
   }
 
-  /** The document as plain data. */
+  /**
+   * The document as plain data.
+   * @throws style.error at the first alias when aliases would expand past the style's limit
+   *   (10,000 with `anchors`, else the yaml library's 100): a few lines of anchors referring to
+   *   each other can otherwise expand to billions of nodes (the "billion laughs").
+   */
   toJS(): unknown {
-    return this.doc.toJS(this.style.anchors ? { maxAliasCount: 10_000 } : {});
+    const maxAliasCount = this.style.anchors ? 10_000 : 100;
+    try {
+      return this.doc.toJS({ maxAliasCount });
+    } catch (e) {
+      if (!(e instanceof ReferenceError) || !/alias count/i.test(e.message)) throw e;
+      let first: number | undefined;
+      visit(this.doc, {
+        Alias(_, a) {
+          first ??= a.range?.[0];
+          return visit.BREAK;
+        },
+      });
+      this.fail([this.pos(first, `invalid YAML: aliases expand to more than ${maxAliasCount.toLocaleString('en-US')} nodes (anchors that refer to each other); write the values out or use fewer aliases`)]);
+    }
   }
 
   /** Throws the style's error with the located problems, sorted by position. */

@@ -43,9 +43,10 @@ describe('hetmem faultbench: bad flags', () => {
     [['--profiles', 'nope'], `hetmem faultbench: unknown profile 'nope' (profiles: ${NAMES.join(', ')})\n`],
     [['--profiles', 'gpu-pcie4,gpu-pcie4'], "hetmem faultbench: profile 'gpu-pcie4' is listed twice\n"],
     [['--profiles', ','], `hetmem faultbench: --profiles needs at least one name (profiles: ${NAMES.join(', ')})\n`],
-    [['--seed', 'abc'], "hetmem faultbench: --seed expects an integer, got 'abc'\n"],
-    [['--seed', '1.5'], "hetmem faultbench: --seed expects an integer, got '1.5'\n"],
-    [['--seed', '99999999999999999999'], "hetmem faultbench: --seed expects an integer, got '99999999999999999999'\n"],
+    [['--seed', 'abc'], "hetmem faultbench: --seed expects a non-negative integer, got 'abc'\n"],
+    [['--seed', '1.5'], "hetmem faultbench: --seed expects a non-negative integer, got '1.5'\n"],
+    [['--seed', '99999999999999999999'], "hetmem faultbench: --seed expects a non-negative integer, got '99999999999999999999'\n"],
+    [['--seed', '-3'], "hetmem faultbench: --seed expects a non-negative integer, got '-3'\n"],
     [['--seed'], 'hetmem faultbench: --seed needs an integer\n'],
     [['--csv'], 'hetmem faultbench: --csv needs a directory\n'],
     [['--out', '--quick'], 'hetmem faultbench: --out needs a directory\n'],
@@ -86,7 +87,7 @@ describe('hetmem faultbench: bad flags', () => {
     const inv = parseInvocation({}, []);
     expect(inv.profiles.map((p) => p.name)).toEqual(NAMES);
     expect(inv).toMatchObject({ seed: 1, quick: false, csv: null, out: null, json: false });
-    expect(parseInvocation({ seed: '-3', profiles: ' sva-accelerator , rdma-nic ' }, []).profiles.map((p) => p.name)).toEqual(['sva-accelerator', 'rdma-nic']);
+    expect(parseInvocation({ seed: '3', profiles: ' sva-accelerator , rdma-nic ' }, []).profiles.map((p) => p.name)).toEqual(['sva-accelerator', 'rdma-nic']);
   });
 });
 
