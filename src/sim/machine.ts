@@ -547,7 +547,8 @@ export class SimMachine implements SimContext {
    * Xe's PREFERRED_LOC madvise on device `name` for pages [start, start + npages) of `proc`:
    * `loc` is a device name or 'system'. A peer without a fast interconnect (not in this
    * device's owner group) is refused with -ENOLINK, and the advice falls back as Xe's IGT does:
-   * local memory, then system memory. Returns what was applied; it is also in the results.
+   * local memory, then system memory. Returns what was applied and the errno of the request
+   * (positive: 67 = ENOLINK; 0 when it was applied); both are also in the results.
    */
   advise(name: string, proc: Process, start: number, npages: number, loc: string): { applied: string; errno: number } {
     const dev = this.device(name);
@@ -558,8 +559,9 @@ export class SimMachine implements SimContext {
       const err = dev.advise(proc.mm, start, start + npages, t === 'system' ? CPU : this.device(t).index);
       if (t === loc) first = err;
       if (err === 0) {
-        this.adviceLog.push({ device: name, space: proc.mm.id, start, pages: npages, requested: loc, applied: t, errno: first });
-        return { applied: t, errno: first };
+        // errno as a positive number (ENOLINK = 67), 0 when the requested location was applied.
+        this.adviceLog.push({ device: name, space: proc.mm.id, start, pages: npages, requested: loc, applied: t, errno: -first });
+        return { applied: t, errno: -first };
       }
     }
     throw new SimConfigError(`device '${name}': no preferred location could be applied`);

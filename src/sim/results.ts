@@ -320,8 +320,9 @@ export interface RunResults {
   spans: Span[];
   /**
    * The cross-device design the run used (sim/cross-device.ts), the pagemap owner groups of two
-   * or more devices, and each preferred-location advice with what was applied (-ENOLINK = 67
-   * when the requested peer had no fast interconnect). Absent in older results.
+   * or more devices, and each preferred-location advice: its range (`start`: first virtual page
+   * number, `pages`: 4 KiB pages) with what was applied and the request's errno (67 = ENOLINK
+   * when the requested peer had no fast interconnect, 0 when applied). Absent in older results.
    */
   crossDevice?: {
     owners: string;

@@ -181,3 +181,43 @@ describe('policies.path in a scenario', () => {
   - { name: acc, profile: sva-accelerator, policies: { path: { policy: nearest } } }`), 'mp.yaml')).toThrow(/^mp\.yaml:5:\d+: .*policies\.path applies to pinning and hmm-mirror devices/);
   });
 });
+
+describe('multi-path HMM mirror (a GPU with a PCIe function per socket)', () => {
+  /** gpu0 on cpu0's root complex (IOMMU-translated), its second function on cpu1's. */
+  function gpuTopology(): TopologySpecInput {
+    const t = topology();
+    return { ...t, endpoints: [{ id: 'gpu0', gen: 4, width: 16, parent: 'rp0', iommu: true, paths: ['gpu0-pf1'] }, { id: 'gpu0-pf1', gen: 4, width: 16, parent: 'rp1' }] };
+  }
+  /** gpu0 reads, in place, a buffer the CPU wrote on NUMA node 1 (map-remote, populated in system memory). */
+  function readRemote(policy: string, node = 1): RunResults {
+    const m = new SimMachine({
+      seed: 1, topology: gpuTopology(),
+      devices: [{ name: 'gpu0', profile: profile('gpu-pcie4'), policies: { path: { policy }, placement: { policy: 'map-remote', populateOn: 'system' }, prefetch: { policy: 'prefetch-none' } } }],
+    });
+    const p = m.spawn();
+    p.mm.node = node;
+    const base = p.mmap(PAGES, 'anon', 'rw');
+    sequence(m, [
+      () => m.cpuPhase(p, { name: 'fill', threads: streamLanes(base, PAGES, 1, true), computePs: 0, accessBytes: 4096 }),
+      () => m.launch('gpu0', p, { name: 'read', lanes: streamLanes(base, PAGES, 4, false), computePs: 1000, accessBytes: 256 }),
+    ]);
+    m.run();
+    return m.results('mirror-mp');
+  }
+
+  it('the path policy picks the function each remote access goes over, and the link traffic follows', () => {
+    const near = readRemote('nearest');
+    const avoid = readRemote('avoid-iommu');
+    // Node 1's memory is nearest to the second function (no UPI hop): both policies use it here...
+    expect(near.devices[0].paths.map((p) => p.bytes)).toEqual([0, PAGES * 256]);
+    expect(avoid.devices[0].paths.map((p) => p.bytes)).toEqual([0, PAGES * 256]);
+    expect(linkBytes(near, 'cpu1->cpu0') + linkBytes(near, 'cpu0->cpu1')).toBe(0);
+    // ...node 0's memory is nearest to the translated function: avoid-iommu crosses UPI instead.
+    const near0 = readRemote('nearest', 0);
+    const avoid0 = readRemote('avoid-iommu', 0);
+    expect(near0.devices[0].paths.map((p) => p.bytes)).toEqual([PAGES * 256, 0]);
+    expect(avoid0.devices[0].paths.map((p) => p.bytes)).toEqual([0, PAGES * 256]);
+    expect(linkBytes(near0, 'cpu0->cpu1')).toBe(0);
+    expect(linkBytes(avoid0, 'cpu0->cpu1')).toBe(PAGES * 256);
+  });
+});

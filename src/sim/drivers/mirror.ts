@@ -198,6 +198,16 @@ export class HmmMirrorDevice extends TimedDevice {
   private migrated = { pages: 0, folios: 0 };
   /** -EBUSY met by the current batch (its migrations found blocks another device was migrating). */
   private ebusy = 0;
+  /** Blocks migrated here whose timeslice starts when their copies land. */
+  private timesliceBlocks: [MirrorSpace, number][] = [];
+  /** Peers that migrated pages for the current batch (preferred-location advice). */
+  private readonly peersUsed = new Set<HmmMirrorDevice>();
+
+  /** The copies of the migrations since the last call landed at `t`: their timeslices start now. */
+  private settleTimeslice(t: number): void {
+    for (const [sp, b] of this.timesliceBlocks) sp.timeslice.set(b, t + this.ctx.cross.timeslicePs);
+    this.timesliceBlocks = [];
+  }
   /** VA blocks the current batch migrated as one folio: they bind as one device PTE. */
   private readonly folioBlocks = new Set<number>();
   /** Device page-table entries written by mapping ops since the last bindPs(). */
@@ -222,6 +232,7 @@ export class HmmMirrorDevice extends TimedDevice {
       : null;
     const rng = ctx.rng(`${name}:evict`);
     this.evictRng = () => rng.nextFloat();
+    this.metrics.paths = ctx.pathsOf(index).map((p) => ({ endpoint: p.endpoint, iommu: p.iommu, mappings: 0, bytes: 0, iotlbMisses: 0 }));
   }
 
   /** MIGRATE_VMA_SELECT_* for pages of this device's kind. */
@@ -269,7 +280,9 @@ export class HmmMirrorDevice extends TimedDevice {
     } else {
       // The data of a load moves from the memory to the device, that of a store the other way.
       const where = this.ctx.homeNodeOf(pfn);
-      const route = write ? this.ctx.route(this.node, where) : this.ctx.route(where, this.node);
+      // A multi-path device's path policy picks the DMA path (a single-path device: its endpoint).
+      const { path, route } = this.ctx.pathRoute(this.index, where, !write, this.ctx.engine.now);
+      if (this.metrics.paths[path.index]) this.metrics.paths[path.index].bytes += spec.accessBytes;
       if (home === CPU) this.metrics.accesses.remote++;
       else this.notePeerAccess(route, spec.accessBytes);
       if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
@@ -362,6 +375,9 @@ export class HmmMirrorDevice extends TimedDevice {
     const copyStart = t0 + fixed + syncPs;
     this.ctx.spans(`${this.name}/driver`, 'fault batch', t0, fixed + syncPs, { faults: entries.length, pages: pages.length });
     const finish = (tCopies: number) => {
+      this.settleTimeslice(tCopies);
+      for (const peer of this.peersUsed) peer.settleTimeslice(tCopies);
+      this.peersUsed.clear();
       rec.batch_transfer = Math.floor((tCopies - copyStart) / 1000);
       rec.make_resident = rec.batch_transfer;
       this.ctx.engine.schedule((tCopies + mapPs) as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:bound`);
@@ -557,6 +573,7 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     for (const [p, list] of byPeer) {
       const peer = this.ctx.deviceAt(p) as HmmMirrorDevice;
+      this.peersUsed.add(peer);
       const psp = peer.spaceOf(sp.mm);
       const wanted = [...new Set([...list, ...this.windowPages(sp.mm, list, this.fault.migrateWindow)])]
         .filter((v) => !peer.isResidentHere(sp.mm, v)).sort((a, b) => a - b);
@@ -641,6 +658,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.ctx.spans(`${this.name}/driver`, 'populate_mm', t0, cpu, { pages: moved });
     this.ctx.engine.schedule((t0 + cpu) as TimePs, () => {
       this.submitCopies(copies, (t) => {
+        this.settleTimeslice(t);
         locks.release(token, this.index, true);
         done(t);
       });
@@ -795,7 +813,12 @@ export class HmmMirrorDevice extends TimedDevice {
       }
     }
     if (this.ctx.cross.timeslicePs > 0) {
-      for (const b of new Set(moved.map((v) => Math.floor(v / 512)))) sp.timeslice.set(b, this.ctx.engine.now + this.ctx.cross.timeslicePs);
+      // Provisional until the copies land (settleTimeslice): the kernel starts the timeslice
+      // when migrate_to_devmem returns, and a CPU fault meanwhile waits on the migration entry.
+      for (const b of new Set(moved.map((v) => Math.floor(v / 512)))) {
+        sp.timeslice.set(b, this.ctx.engine.now + this.ctx.cross.timeslicePs);
+        this.timesliceBlocks.push([sp, b]);
+      }
     }
     rec.not_already_resident += moved.length;
     rec.unmap_res_count += moved.length;
@@ -931,7 +954,12 @@ export class HmmMirrorDevice extends TimedDevice {
     };
     const reqs: { bytes: number; c: PlannedCopy; route: Route | null }[] = [];
     for (const c of order) {
-      const route = this.ctx.route(c.from, c.to);
+      // The copying engine's device picks its DMA path (multi-path devices; one path otherwise).
+      const eng = c.engine ?? this;
+      const chosen = c.to === eng.node ? this.ctx.pathRoute(eng.index, c.from, true, now)
+        : c.from === eng.node ? this.ctx.pathRoute(eng.index, c.to, false, now) : null;
+      const route = chosen ? chosen.route : this.ctx.route(c.from, c.to);
+      if (chosen && eng.metrics.paths[chosen.path.index]) eng.metrics.paths[chosen.path.index].bytes += c.bytes;
       for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route });
     }
     if (reqs.length === 0) {
@@ -960,7 +988,7 @@ export class HmmMirrorDevice extends TimedDevice {
    * not forward, see topology/groups.ts).
    */
   private peerLabel(from: string): string {
-    return this.ctx.route(from, this.node)?.kind === 'private' ? 'p2p' : 'p2p-pcie';
+    return this.ctx.pathRoute(this.index, from, true, this.ctx.engine.now).route?.kind === 'private' ? 'p2p' : 'p2p-pcie';
   }
 
   private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
@@ -1086,7 +1114,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.ctx.noteMigrateToRam();
     this.metrics.pagesOut += movedVpns.length;
     this.metrics.bytesOut += movedVpns.length * 4096;
-    const route = this.ctx.route(this.node, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)));
+    const route = this.ctx.pathRoute(this.index, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)), false, this.ctx.engine.now).route;
     const fp = this.fault;
     const bytes = n * 4096;
     // A whole folio comes back as one on the THP path (the device folio was migrated whole).
