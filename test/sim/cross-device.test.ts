@@ -146,6 +146,13 @@ describe('steps[].advise (Xe PREFERRED_LOC)', () => {
     expect(dev(sys, 'gpu0').pagesIn).toBe(0);
     expect(dev(sys, 'gpu0').accesses.remote).toBe(1024);
   });
+  it('steps[].advise offset and pages: only the advised range goes to the peer', () => {
+    const r = run(twoGpus('  - advise: { device: gpu0, buffer: buf, preferredLocation: gpu1, offset: 256, pages: 256 }\n  - kernel: { device: gpu0, workload: { type: streaming, buffer: buf, lanes: 32 } }\n'));
+    expect(r.crossDevice?.advice).toMatchObject([{ pages: 256, applied: 'gpu1' }]);
+    expect(dev(r, 'gpu1').pagesIn).toBe(256);
+    expect(dev(r, 'gpu0').pagesIn).toBe(768);
+    expect(dev(r, 'gpu0').accesses.peer).toBe(256);
+  });
 });
 
 describe('crossDevice.migrateLock: two Xe devices migrating one range', () => {
@@ -255,5 +262,28 @@ steps:
     expect(dev(p2p, 'gpu0').pagesOut).toBe(0);
     expect(dev(p2p, 'nic0').peerPaths['p2p-bus-addr']).toEqual({ accesses: 1024, bytes: 1024 * 4096 });
     expect(link(p2p, 'nic0->sw0')!.remoteBytes).toBe(1024 * 4096);
+  });
+});
+
+describe('steps[].migrate and steps[].advise in one of several processes', () => {
+  it('steps[].migrate process and steps[].advise process pick the address space whose buffer the step names', () => {
+    const r = run(`name: procs
+devices:
+  - { name: gpu0, profile: gpu-pcie4 }
+  - { name: gpu1, profile: gpu-pcie4 }
+${underSwitch(['gpu0', 'gpu1'])}processes:
+  - { name: a, allocations: [{ name: buf, size: 1 MiB }] }
+  - { name: b, allocations: [{ name: buf, size: 2 MiB }] }
+steps:
+  - migrate: { process: b, buffer: buf, to: gpu0 }
+  - migrate: { process: a, buffer: buf, to: gpu1 }
+  - advise: { process: b, device: gpu1, buffer: buf, preferredLocation: system }
+`);
+    // b's buffer (512 pages) went to gpu0, a's (256) to gpu1.
+    expect(dev(r, 'gpu0').populated).toBe(512);
+    expect(dev(r, 'gpu1').populated).toBe(256);
+    expect(r.crossDevice?.advice).toHaveLength(1);
+    // The advice covers b's buffer: 512 pages, not a's 256.
+    expect(r.crossDevice?.advice[0].pages).toBe(512);
   });
 });
