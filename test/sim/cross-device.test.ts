@@ -5,10 +5,9 @@ import { parseScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
 
-/** Runs scenario text (YAML) at full scale; fails the test on any run error. */
+/** Runs scenario text (YAML) at full scale (runScenario throws on a load or run error). */
 function run(text: string): RunResults {
-  const r = runScenario(parseScenario(text, 'x.yaml'));
-  return r;
+  return runScenario(parseScenario(text, 'x.yaml'));
 }
 const dev = (r: RunResults, id: string): DeviceMetrics => r.devices.find((d) => d.id === id)!;
 const link = (r: RunResults, id: string) => r.links.find((l) => l.id === id);
@@ -57,7 +56,8 @@ describe('owner groups: PCIe P2P under a switch counts as an interconnect (drm_p
     // gpu0's pages back through migrate_to_ram.
     const links = run(p2pUnderSwitch('crossDevice: { owners: links }\n'));
     expect(links.crossDevice?.groups).toEqual([]);
-    expect(links.cpu.deviceMigrateToRam + dev(links, 'gpu0').pagesOut).toBeGreaterThan(0);
+    expect(links.cpu.deviceMigrateToRam).toBeGreaterThan(0);
+    expect(dev(links, 'gpu0').pagesOut).toBeGreaterThan(0);
     expect(dev(links, 'gpu1').peerPaths['p2p-bus-addr']).toBeUndefined();
   });
 
