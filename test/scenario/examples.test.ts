@@ -20,6 +20,8 @@ const dev = (r: RunResults, id: string): DeviceMetrics => {
   return d;
 };
 const linkBytes = (r: RunResults, kind: string) => r.links.filter((l) => l.kind === kind).reduce((s, l) => s + l.bytes, 0);
+const remoteOn = (r: RunResults, id: string) => r.links.find((l) => l.id === id)?.remoteBytes ?? 0;
+const contention = (r: RunResults, k: keyof DeviceMetrics['contention']) => r.devices.reduce((s, d) => s + d.contention[k], 0);
 
 const runs = new Map<string, RunResults>();
 function results(name: string): RunResults {
@@ -123,6 +125,63 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(gpu.faults.serviced).toBe(512);
     expect(gpu.pagesIn).toBe(0);
     expect(r.spans.filter((s) => s.name === 'move_pages')).toHaveLength(2);
+  },
+  'p2p-under-switch'(r) {
+    const [g0, g1] = [dev(r, 'gpu0'), dev(r, 'gpu1')];
+    // One owner over PCIe P2P: gpu1 reads gpu0's memory in place through the switch only.
+    expect(r.crossDevice?.groups).toEqual([['gpu0', 'gpu1']]);
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(g1.pagesIn).toBe(0);
+    expect(g1.peerPaths['p2p-bus-addr']?.accesses).toBe(g0.pagesIn);
+    expect(remoteOn(r, 'gpu0->sw0')).toBe(g1.peerPaths['p2p-bus-addr']?.bytes);
+    expect(remoteOn(r, 'sw0->gpu1')).toBe(g1.peerPaths['p2p-bus-addr']?.bytes);
+    expect(remoteOn(r, 'rc0->sw0') + remoteOn(r, 'sw0->rc0')).toBe(0);
+  },
+  'p2p-under-switch-acs'(r) {
+    const g1 = dev(r, 'gpu1');
+    // ACS redirect: the same peer reads, up through the root complex.
+    expect(g1.peerPaths['p2p-bus-addr']).toBeUndefined();
+    expect(g1.peerPaths['p2p-host-bridge']?.accesses).toBe(dev(results('p2p-under-switch'), 'gpu1').peerPaths['p2p-bus-addr']?.accesses);
+    expect(remoteOn(r, 'rc0->sw0')).toBe(g1.peerPaths['p2p-host-bridge']?.bytes);
+    expect(r.cpu.migrateToRam).toBe(0);
+  },
+  'migrate-to-peer'(r) {
+    const [g0, g1] = [dev(r, 'gpu0'), dev(r, 'gpu1')];
+    expect(g0.populated).toBeGreaterThan(0);
+    // Device to device, once: the second migrate to gpu1 finds the pages there.
+    expect(g1.populated).toBe(g0.populated);
+    expect(g0.pagesOut).toBe(g1.pagesIn);
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(r.spans.some((s) => s.track.startsWith('gpu0/ce') && s.name === 'p2p-pcie')).toBe(true);
+    // Both kernels read local memory only.
+    expect(g0.accesses.peer + g1.accesses.peer + g0.accesses.remote + g1.accesses.remote).toBe(0);
+  },
+  'contention-livelock'(r) {
+    expect(r.crossDevice?.migrateLock).toBe('none');
+    expect(contention(r, 'ebusy')).toBeGreaterThan(0);
+    expect(contention(r, 'evictedPages')).toBeGreaterThan(0);
+    expect(contention(r, 'rwsemWaits')).toBe(0);
+  },
+  'contention-rwsem'(r) {
+    expect(r.crossDevice?.migrateLock).toBe('rwsem');
+    expect(contention(r, 'ebusy')).toBeGreaterThan(0);
+    expect(contention(r, 'rwsemWaits')).toBeGreaterThan(0);
+    expect(contention(r, 'evictedPages')).toBe(0);
+  },
+  'nic-odp-into-gpu'(r) {
+    // What landed: every page the NIC touches in gpu0's memory goes back to RAM first.
+    expect(r.cpu.deviceMigrateToRam).toBeGreaterThan(0);
+    expect(dev(r, 'gpu0').pagesOut).toBe(dev(r, 'gpu0').pagesIn);
+    expect(dev(r, 'nic0').accesses.peer).toBe(0);
+  },
+  'nic-odp-into-gpu-p2p'(r) {
+    // HMM_PFN_ALLOW_P2P: the NIC writes gpu0's memory in place under the switch.
+    const nic = dev(r, 'nic0');
+    expect(r.cpu.deviceMigrateToRam).toBe(0);
+    expect(dev(r, 'gpu0').pagesOut).toBe(0);
+    expect(nic.peerPaths['p2p-bus-addr']?.accesses).toBe(nic.accesses.peer);
+    expect(nic.accesses.peer).toBeGreaterThan(0);
+    expect(r.endPs).toBeLessThan(results('nic-odp-into-gpu').endPs);
   },
   'sva-vs-hmm'(r) {
     const [sva, gpu] = [dev(r, 'sva0'), dev(r, 'gpu0')];

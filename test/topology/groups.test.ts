@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { AddressSpaceGroups, unreachablePair } from '../../src/topology/groups.ts';
+import { AddressSpaceGroups, acquireOwners, ownerGroups, unreachablePair } from '../../src/topology/groups.ts';
 import { Topology } from '../../src/topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput } from '../../src/topology/spec.ts';
 
@@ -93,5 +93,39 @@ describe('a chain of NVLink links (links do not forward)', () => {
     expect(unreachablePair(g, t)).toEqual({ a: 'gpu0', b: 'gpu2' });
     // Only the endpoints asked about count: the linked neighbours alone are fine.
     expect(unreachablePair(g, t, ['gpu0', 'gpu1'])).toBeNull();
+  });
+});
+
+describe('acquireOwners (drm_pagemap_acquire_owner, Linux 7.0)', () => {
+  /** An interconnect relation from unordered pairs "a-b". */
+  const rel = (...pairs: string[]) => (a: string, b: string) => pairs.includes(`${a}-${b}`) || pairs.includes(`${b}-${a}`);
+
+  it('a device joins the first owner with every member of which it has an interconnect, else starts its own', () => {
+    // c reaches a but not b: the owner {a, b} is closed to it.
+    expect(acquireOwners(['a', 'b', 'c'], rel('a-b', 'a-c'))).toEqual([['a', 'b'], ['c']]);
+    // d reaches every member of the second owner only: it skips the first and joins the second.
+    expect(acquireOwners(['a', 'b', 'c', 'd'], rel('a-b', 'c-d'))).toEqual([['a', 'b'], ['c', 'd']]);
+    // A full clique is one owner.
+    expect(acquireOwners(['a', 'b', 'c'], rel('a-b', 'a-c', 'b-c'))).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('is greedy: the registration order decides the owners', () => {
+    // a-b, b-c, no a-c. Registering b first puts a with it, so c is left alone; registering a
+    // last leaves b with c.
+    const r = rel('a-b', 'b-c');
+    expect(acquireOwners(['a', 'b', 'c'], r)).toEqual([['a', 'b'], ['c']]);
+    expect(acquireOwners(['c', 'b', 'a'], r)).toEqual([['c', 'b'], ['a']]);
+  });
+
+  it('is not transitive, unlike the link hives of owners: links', () => {
+    // g0–g1 and g1–g2 NVLink, none between g0 and g2: one hive under links, two owners under
+    // interconnect (g2 has no interconnect with g0).
+    const s = parseTopologySpec(spec([nv('l0', 'g0', 'g1'), nv('l1', 'g1', 'g2')]));
+    const t = new Topology(s);
+    const direct = (a: string, b: string) => t.route(a, b)?.kind === 'private';
+    const members = (g: AddressSpaceGroups) => g.groups.map((x) => x.members).filter((m) => m.length > 1);
+    expect(members(ownerGroups(s, 'links', ['g0', 'g1', 'g2'], direct))).toEqual([['g0', 'g1', 'g2']]);
+    expect(members(ownerGroups(s, 'interconnect', ['g0', 'g1', 'g2'], direct))).toEqual([['g0', 'g1']]);
+    expect(members(ownerGroups(s, 'device', ['g0', 'g1', 'g2'], direct))).toEqual([]);
   });
 });
