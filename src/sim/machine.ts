@@ -560,8 +560,8 @@ export class SimMachine implements SimContext {
       if (t === loc) first = err;
       if (err === 0) {
         // errno as a positive number (ENOLINK = 67), 0 when the requested location was applied.
-        this.adviceLog.push({ device: name, space: proc.mm.id, start, pages: npages, requested: loc, applied: t, errno: -first });
-        return { applied: t, errno: -first };
+        this.adviceLog.push({ device: name, space: proc.mm.id, start, pages: npages, requested: loc, applied: t, errno: first === 0 ? 0 : -first });
+        return { applied: t, errno: first === 0 ? 0 : -first };
       }
     }
     throw new SimConfigError(`device '${name}': no preferred location could be applied`);
