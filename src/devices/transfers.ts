@@ -32,6 +32,8 @@ export interface TransferRequest {
   readonly label: string;
   /** Called at completion time, integer ps. */
   readonly onDone: (t: number) => void;
+  /** Extra trace args of the copy's slice (address range, source and destination, batch). */
+  readonly args?: Record<string, number | string>;
 }
 
 /**
@@ -141,7 +143,7 @@ export class CopyEngines {
       this.busyPs += t - start;
       this.transfers++;
       this.bytes += req.bytes;
-      this.spans?.(`${this.device}/ce${i}`, req.label, start, t - start, { bytes: req.bytes });
+      this.spans?.(`${this.device}/ce${i}`, req.label, start, t - start, { bytes: req.bytes, ...req.args });
       req.onDone(t);
       this.runNext(i);
     };

@@ -17,7 +17,7 @@ import { linkBandwidth } from '../devices/profile/load.ts';
 import { profilePolicies } from '../devices/profile/policies.ts';
 import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
-import { CPU_NODE, type SimContext } from './context.ts';
+import { CPU_NODE, migrateToRamArgs, type MigrateToRamNote, type SimContext } from './context.ts';
 import { TimelineBuilder } from './metrics.ts';
 import { TimedDevice } from './device.ts';
 import { HmmMirrorDevice } from './drivers/mirror.ts';
@@ -189,6 +189,7 @@ export class SimMachine implements SimContext {
   private readonly maxSpans: number;
   spansDropped = 0;
   private syncPs = 0;
+  private readonly cpuMigrateToRam: MigrateToRamNote[] = [];
   actor = CPU;
   private writeSeq = 0;
   private readonly sampledCarried = new Map<string, number>();
@@ -336,13 +337,23 @@ export class SimMachine implements SimContext {
     this.sys.pages.writeU32(pfn, offset, value);
     for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
   }
-  noteMigrateToRam(): void {
+  noteMigrateToRam(detail?: MigrateToRamNote): void {
     this.sys.stats.migrateToRam++;
     if (this.actor !== CPU) this.deviceMigrateToRam++;
+    if (detail === undefined) return;
+    // A CPU thread runs ahead of engine time within its quantum, so cpu.ts places the slice
+    // inside the fault that caused it; a device's fault waits at the batch start (engine time).
+    if (this.actor === CPU) this.cpuMigrateToRam.push(detail);
+    else this.spans(`${detail.device}/driver`, 'migrate_to_ram', this.engine.now, detail.costPs, { ...migrateToRamArgs(detail), for: this.devices[this.actor]?.name ?? String(this.actor) });
+  }
+  /** migrate_to_ram calls CPU faults made since the last call (or the last takeSyncPs). */
+  takeMigrateToRam(): MigrateToRamNote[] {
+    return this.cpuMigrateToRam.splice(0);
   }
   takeSyncPs(): number {
     const s = this.syncPs;
     this.syncPs = 0;
+    this.cpuMigrateToRam.length = 0;
     return s;
   }
   addSyncPs(ps: number): void {
