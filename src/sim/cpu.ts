@@ -38,8 +38,10 @@ interface FaultRun {
   hi: number;
 }
 
-/** Track of CPU page-fault slices in the trace. */
-export const CPU_FAULT_TRACK = 'cpu/faults';
+/** Track of the page-fault slices of thread `i` of CPU phase `phase` in the trace. */
+export function cpuFaultTrack(phase: string, i: number): string {
+  return `cpu/${phase}/t${i}`;
+}
 
 /** A CPU phase in flight. */
 export class CpuRun {
@@ -93,7 +95,7 @@ export class CpuRun {
       while (th.time <= horizon) {
         const a = prog.next();
         if (a < 0) {
-          this.flushFaults(th);
+          this.flushFaults(th, i);
           th.done = true;
           if (--this.live === 0) this.finish(th.time);
           return;
@@ -110,8 +112,8 @@ export class CpuRun {
         const m2r = m.takeMigrateToRam();
         const sync = m.takeSyncPs();
         cost += sync;
-        if (faulted) this.traceFault(th, th.time + this.spec.computePs, vpn, write, sync, m2r);
-        else this.flushFaults(th);
+        if (faulted) this.traceFault(th, i, th.time + this.spec.computePs, vpn, write, sync, m2r);
+        else this.flushFaults(th, i);
         m.cpuStats.accesses++;
         if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);
         if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
@@ -128,7 +130,7 @@ export class CpuRun {
    * plain faults extend the thread's run; one that did synchronous work gets a slice of its own
    * with its migrate_to_ram calls inside, one after another after the fault's own cost.
    */
-  private traceFault(th: Thread, start: number, vpn: number, write: boolean, sync: number, m2r: readonly MigrateToRamNote[]): void {
+  private traceFault(th: Thread, i: number, start: number, vpn: number, write: boolean, sync: number, m2r: readonly MigrateToRamNote[]): void {
     const end = start + CPU_FAULT_PS + sync;
     if (sync === 0 && m2r.length === 0) {
       const run = th.faults;
@@ -140,21 +142,21 @@ export class CpuRun {
       } else th.faults = { start, end, faults: 1, lo: vpn, hi: vpn };
       return;
     }
-    this.flushFaults(th);
-    const spans = this.machine.spans;
-    spans(CPU_FAULT_TRACK, 'page fault', start, end - start, { phase: this.spec.name, range: formatVpnRange(vpn, 1), write: write ? 1 : 0, migrate_to_ram: m2r.length });
+    this.flushFaults(th, i);
+    const spans = this.machine.spans, track = cpuFaultTrack(this.spec.name, i);
+    spans(track, 'page fault', start, end - start, { phase: this.spec.name, range: formatVpnRange(vpn, 1), write: write ? 1 : 0, migrate_to_ram: m2r.length });
     let t = start + CPU_FAULT_PS;
     for (const d of m2r) {
-      spans(CPU_FAULT_TRACK, 'migrate_to_ram', t, d.costPs, migrateToRamArgs(d));
+      spans(track, 'migrate_to_ram', t, d.costPs, migrateToRamArgs(d));
       t += d.costPs;
     }
   }
 
-  private flushFaults(th: Thread): void {
+  private flushFaults(th: Thread, i: number): void {
     const run = th.faults;
     if (!run) return;
     th.faults = null;
-    this.machine.spans(CPU_FAULT_TRACK, run.faults === 1 ? 'page fault' : 'page faults', run.start, run.end - run.start, {
+    this.machine.spans(cpuFaultTrack(this.spec.name, i), run.faults === 1 ? 'page fault' : 'page faults', run.start, run.end - run.start, {
       phase: this.spec.name, faults: run.faults, range: formatVpnRange(run.lo, run.hi - run.lo + 1),
     });
   }
