@@ -14,10 +14,11 @@ import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '..
 import { runScenario, ScenarioRunError } from '../scenario/run.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { batchesCsv } from '../report/csv.ts';
+import { statsTxt } from '../report/stats.ts';
 import { chromeTrace } from '../report/perfetto.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { summaryTable, compareTable } from '../report/summary.ts';
-import { parseResults, ResultsFileError } from '../report/results-schema.ts';
+import { parseResults, ResultsFileError, resultsJson } from '../report/results-schema.ts';
 import { formatColumns, formatCount, formatRate } from '../report/format.ts';
 
 /** Where a command writes. */
@@ -28,7 +29,7 @@ export interface Io {
 }
 
 /** The files `hetmem run --out DIR` writes, in order. */
-export const OUTPUT_FILES = ['results.json', 'batches.csv', 'trace.json', 'report.html'] as const;
+export const OUTPUT_FILES = ['results.json', 'stats.txt', 'batches.csv', 'trace.json', 'report.html'] as const;
 
 /** A problem worth one line and exit code 2 (bad input), not a stack trace. */
 export class UsageError extends Error {}
@@ -39,7 +40,7 @@ export function expectedErrorLine(e: unknown): string | undefined {
   return undefined;
 }
 
-/** Writes the four output files of a run into `dir` (created if needed). Returns their paths. */
+/** Writes the output files of a run into `dir` (created if needed). Returns their paths. */
 export function writeOutputs(dir: string, results: RunResults): string[] {
   try {
     mkdirSync(dir, { recursive: true });
@@ -47,7 +48,8 @@ export function writeOutputs(dir: string, results: RunResults): string[] {
     throw new UsageError(`${dir}: cannot create the output directory: ${(e as Error).message}`);
   }
   const contents: Record<(typeof OUTPUT_FILES)[number], () => string> = {
-    'results.json': () => JSON.stringify(results) + '\n',
+    'results.json': () => resultsJson(results),
+    'stats.txt': () => statsTxt(results),
     'batches.csv': () => batchesCsv(results),
     'trace.json': () => JSON.stringify(chromeTrace(results)) + '\n',
     'report.html': () => renderReportHtml(results),
@@ -118,7 +120,7 @@ export function runCommand(file: string | undefined, o: RunCommandOptions, io: I
     const written = writeOutputs(o.out, results);
     io.err.write(`wrote ${written.join(', ')}\n`);
   }
-  if (o.json) io.out.write(JSON.stringify(results) + '\n');
+  if (o.json) io.out.write(resultsJson(results));
   else io.out.write(withDescription(summaryTable(results), s.description));
   return 0;
 }

@@ -84,6 +84,11 @@ export const BATCH_FIELDS: readonly (keyof BatchRecord)[] = [
   'resident_pages', 'pop_pages', 'unmap_res', 'unmap_rdup', 'block_gpu_state', 'num_new_vablock', 'unmap_res_count', 'num_replays',
 ];
 
+/** The BatchRecord fields that are times (ns in the record and in batches.csv). */
+export const BATCH_TIME_FIELDS: readonly (keyof BatchRecord)[] = [
+  'start_time', 'time', 'batch_transfer', 'map', 'unmap', 'service', 'make_resident', 'unmap_res', 'unmap_rdup', 'block_gpu_state',
+];
+
 /** Where a device's time went, integer ps. Buckets overlap: lanes stall while the driver works. */
 export interface TimeBreakdown {
   /** Driver time servicing fault batches (fixed costs + per-fault costs). */
