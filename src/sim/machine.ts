@@ -11,7 +11,7 @@ import type { Mm } from '../mm/mm.ts';
 import { Topology, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
 import { AddressSpaceGroups, unreachablePair } from '../topology/groups.ts';
-import { Transfers } from '../devices/transfers.ts';
+import { Transfers, type SpanArgs } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
 import { profilePolicies } from '../devices/profile/policies.ts';
@@ -344,7 +344,7 @@ export class SimMachine implements SimContext {
     // A CPU thread runs ahead of engine time within its quantum, so cpu.ts places the slice
     // inside the fault that caused it; a device's fault waits at the batch start (engine time).
     if (this.actor === CPU) this.cpuMigrateToRam.push(detail);
-    else this.spans(`${detail.device}/driver`, 'migrate_to_ram', this.engine.now, detail.costPs, { ...migrateToRamArgs(detail), for: this.devices[this.actor]?.name ?? String(this.actor) });
+    else this.spans(`${detail.device}/driver`, 'migrate_to_ram', this.engine.now, detail.costPs, () => ({ ...migrateToRamArgs(detail), for: this.devices[this.actor]?.name ?? String(this.actor) }));
   }
   /** migrate_to_ram calls CPU faults made since the last call (or the last takeSyncPs). */
   takeMigrateToRam(): MigrateToRamNote[] {
@@ -359,12 +359,13 @@ export class SimMachine implements SimContext {
   addSyncPs(ps: number): void {
     this.syncPs += ps;
   }
-  spans = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>): void => {
+  spans = (track: string, name: string, startPs: number, durPs: number, args?: SpanArgs | (() => SpanArgs)): void => {
     if (this.spanList.length >= this.maxSpans) {
       this.spansDropped++;
       return;
     }
-    this.spanList.push(args ? { track, name, startPs, durPs, args } : { track, name, startPs, durPs });
+    const a = typeof args === 'function' ? args() : args;
+    this.spanList.push(a ? { track, name, startPs, durPs, args: a } : { track, name, startPs, durPs });
   };
 
   /**

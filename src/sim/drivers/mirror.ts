@@ -320,7 +320,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.time.faultService += fixed + syncPs;
     this.metrics.time.map += mapPs;
     const copyStart = t0 + fixed + syncPs;
-    this.ctx.spans(`${this.name}/driver`, 'fault batch', t0, fixed + syncPs, batchArgs(rec.batch, entries, pages));
+    this.ctx.spans(`${this.name}/driver`, 'fault batch', t0, fixed + syncPs, () => batchArgs(rec.batch, entries, pages));
     const oldest = entries.reduce((m, e) => Math.min(m, e.time), t0);
     this.ctx.spans(`${this.name}/faults`, 'faults waiting', oldest, t0 - oldest, { batch: rec.batch, faults: entries.length });
     const finish = (tCopies: number) => {
@@ -716,7 +716,7 @@ export class HmmMirrorDevice extends TimedDevice {
         overheadPs: this.copyOverhead(r.bytes, r.c, bottleneck, r.route),
         label: r.c.label,
         onDone: one,
-        args: copyArgs(r.c, r.offset, r.bytes, batch),
+        args: () => copyArgs(r.c, r.offset, r.bytes, batch),
       });
     }
     return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
