@@ -192,10 +192,12 @@ function flowStage(span: Span, device: string): (typeof FLOW_STAGES)[number] | n
 }
 
 /**
- * Flow arrows of every fault batch: from its faults' wait to the batch, from the batch to each
- * copy, from the copy that ends last to the map, from the map to the replay (a stage a batch
- * lacks is skipped). Each arrow is an "s" event at the source slice's start and an "f" (bp "e")
- * at the target slice's start, so each binds to the slice enclosing it. Ids count from 1.
+ * Flow arrows of every fault batch: from its faults' wait to the batch, from the batch to its
+ * first copy on each copy-engine thread (the others follow on the same thread: an arrow each
+ * would double an eviction-heavy trace), from the copy that ends last to the map, from the map
+ * to the replay (a stage a batch lacks is skipped). Each arrow is an "s" event at the source
+ * slice's start and an "f" (bp "e") at the target slice's start, so each binds to the slice
+ * enclosing it. Ids count from 1.
  */
 function flowEvents(results: RunResults, placed: readonly { span: Span; pid: number; tid: number }[]): TraceEvent[] {
   const batches = new Map<string, Map<string, { span: Span; pid: number; tid: number }[]>>();
@@ -227,7 +229,11 @@ function flowEvents(results: RunResults, placed: readonly { span: Span; pid: num
     for (const stage of FLOW_STAGES) {
       const list = stages.get(stage);
       if (list === undefined) continue;
-      if (prev !== undefined) for (const p of list) arrow(prev, p);
+      if (prev !== undefined) {
+        const first = new Map<number, { span: Span; pid: number; tid: number }>();
+        for (const p of list) if (!first.has(p.tid)) first.set(p.tid, p); // placed is in start order
+        for (const p of first.values()) arrow(prev, p);
+      }
       // The stage after the copies waits for all of them: its arrow comes from the last to end.
       prev = list.reduce((a, b) => (b.span.startPs + b.span.durPs > a.span.startPs + a.span.durPs ? b : a));
     }
