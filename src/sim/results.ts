@@ -1,6 +1,7 @@
 // The results of a timed run: what `hetmem run --json` prints and results.json holds. Every
-// time is integer picoseconds unless the field name ends in _ns (the uvm-eval batch record keeps
-// that tool's nanosecond fields so its scripts read our batches.csv unchanged).
+// time is integer picoseconds except in BatchRecord, which keeps uvm-eval's nanosecond fields so
+// its scripts read our batches.csv unchanged (results.json stores those in ps too, and says so:
+// see report/results-schema.ts).
 
 /** Schema version of RunResults; bump on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
