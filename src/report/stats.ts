@@ -12,7 +12,8 @@ export interface Stat {
   name: string;
   value: number | null;
   description: string;
-  unit: 'Count' | 'ps' | 'Byte' | 'Byte/Second' | 'Ratio';
+  /** gem5's unit names; Unspecified for values without one (a seed, a flag). */
+  unit: 'Count' | 'ps' | 'Byte' | 'Byte/Second' | 'Ratio' | 'Unspecified';
 }
 
 const BEGIN = '---------- Begin Simulation Statistics ----------';
@@ -89,8 +90,8 @@ export function runStats(results: RunResults): Stat[] {
   return [
     { name: 'sim.time', value: results.endPs, description: 'simulated time at the end of the run', unit: 'ps' },
     { name: 'sim.events', value: results.events, description: 'engine events run', unit: 'Count' },
-    { name: 'sim.seed', value: results.seed, description: 'seed of the run', unit: 'Count' },
-    { name: 'sim.data', value: results.data ? 1 : 0, description: 'whether page contents were kept (0: no-data mode)', unit: 'Count' },
+    { name: 'sim.seed', value: results.seed, description: 'seed of the run', unit: 'Unspecified' },
+    { name: 'sim.data', value: results.data ? 1 : 0, description: 'whether page contents were kept (0: no-data mode)', unit: 'Unspecified' },
     { name: 'sim.spans', value: results.spans.length, description: 'trace spans kept', unit: 'Count' },
     { name: 'cpu.faults', value: c.faults, description: 'CPU page faults taken by CPU phases', unit: 'Count' },
     { name: 'cpu.migrateToRam', value: c.migrateToRam, description: 'migrate_to_ram calls (CPU faults and other devices\' faults)', unit: 'Count' },

@@ -109,10 +109,11 @@ export class CpuRun {
           cost += CPU_FAULT_PS;
         }
         const pfn = this.proc.access(vpn, write);
-        const m2r = m.takeMigrateToRam();
+        // Only a fault reaches migrate_to_ram (a device-private entry is never mapped).
+        const m2r = faulted ? m.takeMigrateToRam() : null;
         const sync = m.takeSyncPs();
         cost += sync;
-        if (faulted) this.traceFault(th, i, th.time + this.spec.computePs, vpn, write, sync, m2r);
+        if (m2r !== null) this.traceFault(th, i, th.time + this.spec.computePs, vpn, write, sync, m2r);
         else this.flushFaults(th, i);
         m.cpuStats.accesses++;
         if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);

@@ -161,6 +161,9 @@ export interface Activity {
   onDone(cb: (t: number) => void): void;
 }
 
+/** What takeMigrateToRam returns when no migrate_to_ram ran (shared: no array per access). */
+const NO_MIGRATE_TO_RAM: readonly MigrateToRamNote[] = [];
+
 /** The timed machine. */
 export class SimMachine implements SimContext {
   readonly engine: Engine;
@@ -347,8 +350,8 @@ export class SimMachine implements SimContext {
     else this.spans(`${detail.device}/driver`, 'migrate_to_ram', this.engine.now, detail.costPs, () => ({ ...migrateToRamArgs(detail), for: this.devices[this.actor]?.name ?? String(this.actor) }));
   }
   /** migrate_to_ram calls CPU faults made since the last call (or the last takeSyncPs). */
-  takeMigrateToRam(): MigrateToRamNote[] {
-    return this.cpuMigrateToRam.splice(0);
+  takeMigrateToRam(): readonly MigrateToRamNote[] {
+    return this.cpuMigrateToRam.length === 0 ? NO_MIGRATE_TO_RAM : this.cpuMigrateToRam.splice(0);
   }
   takeSyncPs(): number {
     const s = this.syncPs;

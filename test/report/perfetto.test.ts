@@ -332,7 +332,7 @@ describe('chromeTrace of a timed run', () => {
       // One arrow to the first copy on each copy engine the batch used; the rest follow on that thread.
       const firsts = new Set(['gpu0/ce0', 'gpu0/ce1'].map((ce) => copies.filter((c) => names.get(c.tid)!.replace(/ #\d+$/, '') === ce)[0]).filter((c) => c !== undefined));
       expect(kinds.filter((k) => k === 'fault batch>copy').length).toBe(firsts.size);
-      for (const [s, f] of mine.filter(([s]) => s.name === 'fault batch')) if (f.name !== 'map' && f.name !== 'replay') expect(firsts.has(f)).toBe(true);
+      for (const [, f] of mine.filter(([s]) => s.name === 'fault batch')) if (f.name !== 'map' && f.name !== 'replay') expect(firsts.has(f)).toBe(true);
       expect(copies.length).toBeGreaterThan(0);
       expect(copies[0].args).toMatchObject({ from: 'cpu0', to: 'gpu0' });
       expect(String(copies[0].args!.range)).toMatch(/^0x[0-9a-f]+-0x[0-9a-f]+$/);
