@@ -195,9 +195,9 @@ function flowStage(span: Span, device: string): (typeof FLOW_STAGES)[number] | n
  * Flow arrows of every fault batch: from its faults' wait to the batch, from the batch to its
  * first copy on each copy-engine thread (the others follow on the same thread: an arrow each
  * would double an eviction-heavy trace), from the copy that ends last to the map, from the map
- * to the replay (a stage a batch lacks is skipped). Each arrow is an "s" event at the source
- * slice's start and an "f" (bp "e") at the target slice's start, so each binds to the slice
- * enclosing it. Ids count from 1.
+ * to the replay. A stage a batch lacks, or whose slice has no length, is skipped. Each arrow is
+ * an "s" event at the source slice's start and an "f" (bp "e") at the target slice's start, so
+ * each binds to the slice enclosing it. Ids count from 1.
  */
 function flowEvents(results: RunResults, placed: readonly { span: Span; pid: number; tid: number }[]): TraceEvent[] {
   const batches = new Map<string, Map<string, { span: Span; pid: number; tid: number }[]>>();
@@ -209,7 +209,8 @@ function flowEvents(results: RunResults, placed: readonly { span: Span; pid: num
     const device = deviceOf(p.span.track);
     if (device === undefined) continue;
     const stage = flowStage(p.span, device);
-    if (stage === null) continue;
+    // A zero-length slice is closed at the instant it opens: a viewer may find nothing to bind to.
+    if (stage === null || p.span.durPs === 0) continue;
     const key = `${device}\u0000${p.span.args!.batch as number}`;
     let stages = batches.get(key);
     if (stages === undefined) batches.set(key, (stages = new Map()));

@@ -288,6 +288,8 @@ describe('chromeTrace of a timed run', () => {
   it('validates, with every flow bound to a slice at both ends', () => {
     expect(validateChromeTrace(t)).toEqual([]);
     expect(ev.some((e) => e.ph === 's')).toBe(true);
+    // Batches that waited for their faults have the arrow from the wait.
+    expect(on('gpu0/faults').some((w) => w.dur! > 0)).toBe(true);
   });
 
   it('draws the first-touch faults of a thread as one slice with their count and range', () => {
@@ -327,7 +329,10 @@ describe('chromeTrace of a timed run', () => {
       const batch = b.args!.batch;
       const mine = edges.filter(([s, f]) => s.args?.batch === batch && f.args?.batch === batch && names.get(s.tid)!.startsWith('gpu0/'));
       const kinds = mine.map(([s, f]) => `${s.name}>${names.get(f.tid)!.startsWith('gpu0/ce') ? 'copy' : f.name}`);
-      expect(kinds).toContain('faults waiting>fault batch');
+      // A batch fetched the instant its first fault arrived waited 0: no slice length to bind to.
+      const waited = on('gpu0/faults').find((w) => w.args!.batch === batch)!;
+      if (waited.dur! > 0) expect(kinds).toContain('faults waiting>fault batch');
+      else expect(kinds).not.toContain('faults waiting>fault batch');
       const copies = on('gpu0/ce0').concat(on('gpu0/ce1')).filter((c) => c.args!.batch === batch);
       // One arrow to the first copy on each copy engine the batch used; the rest follow on that thread.
       const firsts = new Set(['gpu0/ce0', 'gpu0/ce1'].map((ce) => copies.filter((c) => names.get(c.tid)!.replace(/ #\d+$/, '') === ce)[0]).filter((c) => c !== undefined));
