@@ -18,10 +18,11 @@ import { SweepError } from '../sweep/load.ts';
 import { SweepRunError } from '../sweep/errors.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
 import { batchesCsv } from '../report/csv.ts';
+import { statsTxt } from '../report/stats.ts';
 import { chromeTrace } from '../report/perfetto.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { summaryTable, compareTable } from '../report/summary.ts';
-import { parseResults, ResultsFileError } from '../report/results-schema.ts';
+import { parseResults, ResultsFileError, resultsJson } from '../report/results-schema.ts';
 import { formatColumns, formatCount, formatRate } from '../report/format.ts';
 import { ViewRecorder, viewFiles, VIEW_FILES } from '../report/viewlog.ts';
 
@@ -33,7 +34,7 @@ export interface Io {
 }
 
 /** The files `hetmem run --out DIR` writes, in order. */
-export const OUTPUT_FILES = ['results.json', 'batches.csv', 'trace.json', 'report.html'] as const;
+export const OUTPUT_FILES = ['results.json', 'stats.txt', 'batches.csv', 'trace.json', 'report.html'] as const;
 
 /** A problem worth one line and exit code 2 (bad input), not a stack trace. */
 export class UsageError extends Error {}
@@ -74,11 +75,12 @@ export function makeOutputDir(dir: string): void {
   }
 }
 
-/** Writes the four output files of a run into `dir` (created if needed). Returns their paths. */
+/** Writes the output files of a run into `dir` (created if needed). Returns their paths. */
 export function writeOutputs(dir: string, results: RunResults): string[] {
   makeOutputDir(dir);
   const contents: Record<(typeof OUTPUT_FILES)[number], () => string> = {
-    'results.json': () => JSON.stringify(results) + '\n',
+    'results.json': () => resultsJson(results),
+    'stats.txt': () => statsTxt(results),
     'batches.csv': () => batchesCsv(results),
     'trace.json': () => JSON.stringify(chromeTrace(results)) + '\n',
     'report.html': () => renderReportHtml(results),
@@ -188,7 +190,7 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
     if (rec) written.push(...writeViewFiles(o.out, rec, results.endPs));
     io.err.write(`wrote ${written.join(', ')}\n`);
   }
-  if (o.json) io.out.write(JSON.stringify(results) + '\n');
+  if (o.json) io.out.write(resultsJson(results));
   else io.out.write(withDescription(summaryTable(results), [s.description, cut?.trimEnd()].filter((x) => x !== undefined).join('\n') || undefined));
   return 0;
 }

@@ -20,8 +20,14 @@ export function copyOverheadPs(profile: Profile, bytes: number, dir: Direction, 
   return Math.max(0, Math.round(total - flow)) + latency;
 }
 
-/** A span of work on a named track, for traces (integer ps). */
-export type SpanSink = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>) => void;
+/** Trace args of a span. */
+export type SpanArgs = Record<string, number | string>;
+
+/**
+ * A span of work on a named track, for traces (integer ps). `args` may be a function: it is
+ * called only if the span is kept, so a run without a trace (maxSpans 0) formats no strings.
+ */
+export type SpanSink = (track: string, name: string, startPs: number, durPs: number, args?: SpanArgs | (() => SpanArgs)) => void;
 
 /** One transfer. `path` lists the directed segments its bytes cross; `overheadPs` passes before the first byte. */
 export interface TransferRequest {
@@ -32,6 +38,8 @@ export interface TransferRequest {
   readonly label: string;
   /** Called at completion time, integer ps. */
   readonly onDone: (t: number) => void;
+  /** Extra trace args of the copy's slice (address range, source and destination, batch), made only if the slice is kept. */
+  readonly args?: () => SpanArgs;
 }
 
 /**
@@ -147,7 +155,8 @@ export class CopyEngines {
       this.busyPs += t - start;
       this.transfers++;
       this.bytes += req.bytes;
-      this.spans?.(`${this.device}/ce${i}`, req.label, start, t - start, { bytes: req.bytes });
+      const args = req.args;
+      this.spans?.(`${this.device}/ce${i}`, req.label, start, t - start, args ? () => ({ bytes: req.bytes, ...args() }) : { bytes: req.bytes });
       req.onDone(t);
       this.runNext(i);
     };

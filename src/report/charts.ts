@@ -11,6 +11,8 @@ export interface ChartSpec {
   name: string;
   title: string;
   option: EChartsOption;
+  /** Height of the chart's container in px, when it needs other than the page's default (small multiples). */
+  height?: number;
 }
 
 /** The charts of the report, in page order. */
@@ -179,38 +181,79 @@ function faultsChart(results: RunResults): ChartSpec {
   return { name: 'faults', title: 'Faults raised per bucket', option: devices.length === 0 ? noData(option, 'no fault samples') : option };
 }
 
+/** The smallest of 1, 2, 5 × 10^k at or above `v` (v > 0), for a shared axis maximum. */
+export function niceCeil(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v * (1 - 1e-12)) return Number((m * p).toPrecision(6));
+  return 10 * p;
+}
+
+/** Height of one small multiple of the link chart, px (its plot and its title). */
+export const LINK_PANEL_PX = 96;
+
+/**
+ * Link utilisation as small multiples: one panel per link direction, stacked, all on the same
+ * time axis (zoomed together) and the same y axis, so panels compare at a glance where one
+ * chart of many lines was a tangle. A direction with a bandwidth shows % of it; the shared
+ * maximum is the busiest bucket of any direction, rounded up to 1, 2 or 5 × 10^k (at most
+ * 100 %), since a fixed 100 % would flatten links that never pass 1 %. Unlimited directions
+ * show MiB per bucket on their own shared maximum.
+ */
 function linkChart(results: RunResults): ChartSpec {
   const tl = results.timeline;
   const unit = timeUnit(bucketCount(results) * tl.bucketPs);
   const bucketSeconds = tl.bucketPs / 1e12;
   const segs = Object.keys(tl.linkBytes);
   const bandwidthOf = (seg: string): number | null => results.links.find((l) => l.id === seg)?.bandwidth ?? null;
-  const anyBytes = segs.some((s) => bandwidthOf(s) === null);
-  const anyPercent = segs.some((s) => bandwidthOf(s) !== null);
-  const yAxis: EChartsOption['yAxis'] = [];
-  if (anyPercent || !anyBytes) yAxis.push({ type: 'value', name: '% of bandwidth', min: 0 });
-  if (anyBytes) yAxis.push({ type: 'value', name: 'MiB/bucket (unlimited)', min: 0, splitLine: { show: !anyPercent } });
-  const series: LineSeriesOption[] = segs.map((seg) => {
+  const values = (seg: string): number[] => {
     const bw = bandwidthOf(seg);
-    const x = (i: number): number => r6(((i + 0.5) * tl.bucketPs) / unit.ps);
-    return bw === null
-      ? {
-          type: 'line', name: `${seg} (MiB)`, yAxisIndex: anyPercent ? 1 : 0, showSymbol: false, sampling: 'lttb',
-          lineStyle: { type: 'dashed' }, data: tl.linkBytes[seg].map((b, i) => [x(i), r6(b / MIB)]),
-        }
-      : {
-          type: 'line', name: `${seg} (${formatRate(bw)})`, yAxisIndex: 0, showSymbol: false, sampling: 'lttb',
-          data: tl.linkBytes[seg].map((b, i) => [x(i), r6((100 * b) / (bw * bucketSeconds))]),
-        };
-  });
-  const option: EChartsOption = {
-    ...chartBase('Link utilisation', 'bytes carried per bucket as % of each direction\'s bandwidth; unlimited links in MiB'),
-    xAxis: timeAxis(results, unit),
-    yAxis,
-    dataZoom: zoom,
-    series,
+    return tl.linkBytes[seg].map((b) => r6(bw === null ? b / MIB : (100 * b) / (bw * bucketSeconds)));
   };
-  return { name: 'link-utilisation', title: 'Link utilisation', option: segs.length === 0 ? noData(option, 'no link samples') : option };
+  const peak = (limited: boolean): number => {
+    const m = Math.max(0, ...segs.filter((s) => (bandwidthOf(s) !== null) === limited).flatMap(values));
+    return m > 0 ? (limited ? Math.min(100, niceCeil(m)) : niceCeil(m)) : limited ? 100 : 1;
+  };
+  const pctMax = peak(true), mibMax = peak(false);
+  const top = 76, bottom = 64;
+  const end = r6((bucketCount(results) * tl.bucketPs) / unit.ps);
+  const x = (i: number): number => r6(((i + 0.5) * tl.bucketPs) / unit.ps);
+  const panels = segs.map((seg, k) => {
+    const bw = bandwidthOf(seg);
+    const y0 = top + k * LINK_PANEL_PX;
+    return {
+      title: { text: bw === null ? `${seg} (unlimited): MiB per bucket` : `${seg} (${formatRate(bw)}): % of bandwidth`, left: 72, top: y0, textStyle: { fontSize: 12, fontWeight: 'normal' as const } },
+      grid: { left: 72, right: 40, top: y0 + 20, height: LINK_PANEL_PX - 36 },
+      xAxis: {
+        type: 'value' as const, gridIndex: k, min: 0, max: end, axisLabel: { show: k === segs.length - 1 },
+        ...(k === segs.length - 1 ? { name: `time (${unit.label})`, nameLocation: 'middle' as const, nameGap: 28 } : {}),
+      },
+      yAxis: { type: 'value' as const, gridIndex: k, min: 0, max: bw === null ? mibMax : pctMax, splitNumber: 2, name: bw === null ? 'MiB' : '%', nameGap: 6 },
+      series: {
+        type: 'line' as const, name: seg, xAxisIndex: k, yAxisIndex: k, showSymbol: false, sampling: 'lttb' as const, areaStyle: { opacity: 0.25 },
+        ...(bw === null ? { lineStyle: { type: 'dashed' as const } } : {}),
+        data: values(seg).map((v, i) => [x(i), v]),
+      } satisfies LineSeriesOption,
+    };
+  });
+  const all = panels.map((_, k) => k);
+  const base = chartBase('Link utilisation', 'one panel per link direction, same axes: bytes carried per bucket as % of its bandwidth (unlimited: MiB)');
+  const option: EChartsOption = segs.length === 0
+    ? { ...base, xAxis: timeAxis(results, unit), yAxis: { type: 'value', name: '% of bandwidth', min: 0 }, series: [] }
+    : {
+        ...base,
+        title: [base.title as object, ...panels.map((p) => p.title)],
+        legend: { show: false },
+        grid: panels.map((p) => p.grid),
+        xAxis: panels.map((p) => p.xAxis),
+        yAxis: panels.map((p) => p.yAxis),
+        dataZoom: [{ type: 'inside', xAxisIndex: all }, { type: 'slider', xAxisIndex: all, height: 16, bottom: 8 }],
+        series: panels.map((p) => p.series),
+      };
+  return {
+    name: 'link-utilisation', title: 'Link utilisation',
+    option: segs.length === 0 ? noData(option, 'no link samples') : option,
+    ...(segs.length === 0 ? {} : { height: top + segs.length * LINK_PANEL_PX + bottom }),
+  };
 }
 
 /** Log-spaced histogram of fault latencies in µs. */
@@ -272,29 +315,36 @@ const FIELD_LABELS: Record<keyof TimeBreakdown, string> = {
   faultService: 'fault service', pinning: 'pinning (registration)', copy: 'copy', map: 'map', invalidation: 'invalidation', stall: 'lane stall (lane-seconds)', busy: 'lane busy (lane-seconds)',
 };
 
+/**
+ * Where each device's time went, on log axes with one bar per bucket (not stacked): lane stall
+ * is often 10^3-10^5 times lane busy (every lane waits on each batch), which a linear stacked
+ * bar drew as nothing at all. Each bar is labelled with its time; a zero has no bar (log
+ * axes have no 0). Driver work (left) and lane-seconds (right) stay apart: they overlap in time.
+ */
 function breakdownChart(results: RunResults): ChartSpec {
   const ids = results.devices.map((d) => d.id);
-  const total = (fields: readonly (keyof TimeBreakdown)[]): number =>
-    Math.max(0, ...results.devices.map((d) => fields.reduce((s, f) => s + d.time[f], 0)));
-  const driverUnit = timeUnit(total(DRIVER_FIELDS));
-  const laneUnit = timeUnit(total(LANE_FIELDS));
+  const values = (fields: readonly (keyof TimeBreakdown)[]): number[] => results.devices.flatMap((d) => fields.map((f) => d.time[f])).filter((v) => v > 0);
+  const driverUnit = timeUnit(Math.max(0, ...values(DRIVER_FIELDS)));
+  const laneUnit = timeUnit(Math.max(0, ...values(LANE_FIELDS)));
   const bars = (fields: readonly (keyof TimeBreakdown)[], grid: number, unit: { ps: number }): BarSeriesOption[] =>
     fields.map((f) => ({
-      type: 'bar', name: FIELD_LABELS[f], stack: grid === 0 ? 'driver' : 'lanes', xAxisIndex: grid, yAxisIndex: grid,
-      data: results.devices.map((d) => r6(d.time[f] / unit.ps)),
+      type: 'bar', name: FIELD_LABELS[f], xAxisIndex: grid, yAxisIndex: grid, barMaxWidth: 14,
+      label: { show: true, position: 'right', fontSize: 10, color: '#444' },
+      data: results.devices.map((d) => (d.time[f] > 0 ? { value: r6(d.time[f] / unit.ps), label: { formatter: formatTime(d.time[f]) } } : '-')),
     }));
+  const logAxis = (grid: number, name: string): object => ({
+    type: 'log', gridIndex: grid, name, nameLocation: 'middle', nameGap: 28, logBase: 10,
+    axisLabel: { hideOverlap: true },
+  });
   const option: EChartsOption = {
-    ...chartBase('Where each device\'s time went', 'driver work (left) and lane-seconds, summed over every lane (right; can exceed the run); the two overlap'),
+    ...chartBase('Where each device\'s time went', 'log scale, each bar labelled: driver work (left); lane-seconds summed over every lane (right; can exceed the run); the two overlap'),
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     legend: { top: 40, left: 12, type: 'scroll' },
     grid: [
       { left: 72, right: '54%', top: 88, bottom: 56 },
-      { left: '54%', right: 32, top: 88, bottom: 56 },
+      { left: '54%', right: 56, top: 88, bottom: 56 },
     ],
-    xAxis: [
-      { type: 'value', gridIndex: 0, name: `driver (${driverUnit.label})`, nameLocation: 'middle', nameGap: 28 },
-      { type: 'value', gridIndex: 1, name: `lane-seconds (lane-${laneUnit.label})`, nameLocation: 'middle', nameGap: 28 },
-    ],
+    xAxis: [logAxis(0, `driver (${driverUnit.label}, log)`), logAxis(1, `lane-seconds (lane-${laneUnit.label}, log)`)] as EChartsOption['xAxis'],
     yAxis: [
       { type: 'category', gridIndex: 0, data: ids, inverse: true },
       { type: 'category', gridIndex: 1, data: ids, inverse: true, axisLabel: { show: false } },

@@ -3,7 +3,7 @@
 // options are computed in Node (charts.ts) and embedded as JSON.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { RunResults } from '../sim/results.ts';
+import { BATCH_FIELDS, type RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
@@ -117,6 +117,63 @@ function summaryHtml(r: RunResults): string {
   ].join('\n');
 }
 
+/** Batch rows the page holds at most; batches.csv has every one. */
+export const MAX_BATCH_ROWS = 2000;
+
+/**
+ * batches.csv's content as a table whose column headers sort it (click: ascending, again:
+ * descending). Values are written as the CSV writes them (times in ns, uvm-eval's fields), so a
+ * row can be found in the file. At most MAX_BATCH_ROWS rows, the first ones, with a note.
+ */
+function batchesHtml(r: RunResults): string {
+  if (r.batches.length === 0) return '<p class="none">no fault batches</p>';
+  const rows = r.batches.slice(0, MAX_BATCH_ROWS);
+  const numeric = (f: string): boolean => f !== 'device';
+  const note = `One row per fault batch, the fields of batches.csv (uvm-eval's; times in ns). Click a column to sort.` +
+    (r.batches.length > rows.length ? ` Showing the first ${formatCount(rows.length)} of ${formatCount(r.batches.length)} batches; batches.csv has all.` : '');
+  return [
+    `<p class="note">${escapeHtml(note)}</p>`,
+    '<div class="scroll batches"><table id="batches" class="sortable">',
+    `<thead><tr>${BATCH_FIELDS.map((f) => `<th${numeric(f) ? ' class="num"' : ''} aria-sort="none"><button type="button">${escapeHtml(f)}</button></th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...rows.map((b) => `<tr>${BATCH_FIELDS.map((f) => `<td${numeric(f) ? ' class="num"' : ''}>${escapeHtml(String(b[f]))}</td>`).join('')}</tr>`),
+    '</tbody>',
+    '</table></div>',
+  ].join('\n');
+}
+
+/**
+ * Sorting for `table.sortable`: a header's button sorts the rows by that column, numerically
+ * where both cells are numbers, ascending first, then descending; ties keep their order.
+ */
+const SORT_SCRIPT = `
+(function () {
+  'use strict';
+  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (table) {
+    var heads = table.tHead.rows[0].cells;
+    var body = table.tBodies[0];
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.querySelector('button').addEventListener('click', function () {
+        var asc = th.getAttribute('aria-sort') !== 'ascending';
+        Array.prototype.forEach.call(heads, function (h) { h.setAttribute('aria-sort', 'none'); });
+        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+        var rows = Array.prototype.slice.call(body.rows).map(function (row, i) {
+          var t = row.cells[col].textContent;
+          return { row: row, i: i, t: t, n: t === '' ? NaN : Number(t) };
+        });
+        rows.sort(function (a, b) {
+          var c = !isNaN(a.n) && !isNaN(b.n) ? a.n - b.n : a.t < b.t ? -1 : a.t > b.t ? 1 : 0;
+          return (asc ? c : -c) || a.i - b.i;
+        });
+        var frag = document.createDocumentFragment();
+        rows.forEach(function (r) { frag.appendChild(r.row); });
+        body.appendChild(frag);
+      });
+    });
+  });
+})();
+`;
+
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; padding: 16px 24px; max-width: 1400px; color: #222; background: #fafafa; }
 h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 17px; margin: 20px 0 8px; }
@@ -129,6 +186,10 @@ th { background: #f0f0f0; font-weight: 600; } .num { text-align: right; }
 .chart { width: 100%; height: 380px; background: #fff; border: 1px solid #e3e3e3; margin: 0 0 16px; }
 .chart.failed { height: auto; padding: 12px; color: #b00020; }
 .none { color: #888; } .note { color: #555; margin: 4px 0; }
+.batches { max-height: 520px; overflow: auto; border: 1px solid #e3e3e3; }
+.batches thead th { position: sticky; top: 0; z-index: 1; }
+th button { all: unset; cursor: pointer; } th button:focus-visible { outline: 2px solid #4a7bd0; }
+th[aria-sort="ascending"] button::after { content: " ▲"; } th[aria-sort="descending"] button::after { content: " ▼"; }
 `;
 
 /**
@@ -159,7 +220,7 @@ export function chartInitScript(tool: string): string {
 `;
 }
 
-const INIT = chartInitScript('hetmem report');
+const INIT = chartInitScript('hetmem report') + SORT_SCRIPT;
 
 /** A chart to place on a page: rendered by the init script into the div `chart-<name>`. */
 export interface PageChart {
@@ -203,8 +264,9 @@ export function chartScriptsAndEnd(charts: readonly PageChart[], init: string): 
 }
 
 /**
- * The report page of a run: a header, summary facts, device and link tables, and one ECharts
- * chart per CHART_NAMES entry, each in `<div id="chart-NAME" data-chart="NAME">`. The page is
+ * The report page of a run: a header, summary facts, device and link tables, one ECharts
+ * chart per CHART_NAMES entry, each in `<div id="chart-NAME" data-chart="NAME">`, and the
+ * fault batches as a sortable table (`table#batches`). The page is
  * self-contained (ECharts is inlined; no URL is fetched) and sets
  * `window.__hetmemChartsReady` to the number of charts initialised. Deterministic: identical
  * results give byte-identical HTML (no timestamps).
@@ -218,6 +280,8 @@ export function renderReportHtml(results: RunResults): string {
     summaryHtml(results),
     '<h2>Charts</h2>',
     ...chartDivs(specs),
+    '<h2>Fault batches</h2>',
+    batchesHtml(results),
     ...chartScriptsAndEnd(specs, INIT),
   ].join('\n');
 }

@@ -1,22 +1,29 @@
 // The Perfetto / chrome://tracing view of a run, in the Chrome Trace Event Format (JSON object
 // form). Layout: one process per group of tracks — "devices", "links", "cpu" (and "other" for
 // tracks that belong to none) — and one thread per Span.track. Spans become complete ("X")
-// events; timeline series become counter ("C") events of their group. Times are µs (ps / 1e6).
+// events; timeline series become counter ("C") events of their group, one counter per series,
+// written only when its value changes; a fault batch's slices are joined by flow arrows (fault →
+// batch → copies → map → replay). Times are µs (ps / 1e6).
 //
 // Trace viewers draw the slices of one thread as a stack, so slices on a thread must nest: a
 // span that starts inside another and ends after it would be drawn wrong or dropped. Such spans
 // are moved to overflow threads named "TRACK #2", "TRACK #3", ... (see laneSpans).
 import type { RunResults, Span } from '../sim/results.ts';
+import { formatTime } from '../units/time.ts';
 
 /** One event of the Chrome Trace Event Format (only the fields this module writes). */
 export interface TraceEvent {
-  ph: 'X' | 'C' | 'M';
+  ph: 'X' | 'C' | 'M' | 's' | 'f';
   name: string;
   pid: number;
   tid: number;
   ts?: number;
   dur?: number;
   cat?: string;
+  /** Flow events: the arrow's id, shared by its start ("s") and end ("f"). */
+  id?: number;
+  /** Flow end: "e" binds it to the slice enclosing its ts (not the next slice to start). */
+  bp?: 'e';
   args?: Record<string, number | string>;
 }
 
@@ -36,15 +43,21 @@ function us(psValue: number): number {
   return psValue / 1e6;
 }
 
+/** Average rate of `bytes` over `ps` picoseconds, GB/s (10^9 B/s), to 6 significant digits. */
+function gbPerS(bytes: number, ps: number): number {
+  return Number(((bytes / ps) * 1e3).toPrecision(6));
+}
+
 /**
- * The group a track belongs to: a link segment id or link name → links; "cpu" or "cpu/…" →
- * cpu; a device id or "DEVICE/…" → devices; anything else with "->" → links; else other.
+ * The group a track belongs to: a device id or "DEVICE/…" → devices; "cpu" or "cpu/…" → cpu;
+ * a link segment id or link name, or anything else with "->" → links; else other. Devices come
+ * first: a device's PCIe link is often named like the device, and its kernels belong to it.
  */
 export function trackGroup(track: string, results: Pick<RunResults, 'devices' | 'links'>): TrackGroup {
-  if (results.links.some((l) => l.id === track || l.link === track)) return 'links';
-  if (track === 'cpu' || track.startsWith('cpu/')) return 'cpu';
   const head = track.split('/')[0];
   if (results.devices.some((d) => d.id === head)) return 'devices';
+  if (track === 'cpu' || track.startsWith('cpu/')) return 'cpu';
+  if (results.links.some((l) => l.id === track || l.link === track)) return 'links';
   if (track.includes('->')) return 'links';
   return 'other';
 }
@@ -134,26 +147,97 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Counter events of one series set: value i at `tsOf(i)`, plus an optional closing sample. */
+/**
+ * Events of one counter: `values[i]` at `tsOf(i)`, written only where the value changes (the
+ * first always), plus a closing `closeWith` at `closeAt` when the last value differs from it.
+ * A viewer holds a counter's value until its next sample, so nothing is lost; a 40-bucket-per-ms
+ * run no longer writes one event per bucket per series.
+ */
 function counterEvents(
   name: string,
+  arg: string,
   pid: number,
-  series: [string, number[]][],
+  values: readonly number[],
   tsOf: (i: number) => number,
-  closeAt: number | null,
+  close: { at: number; value: number } | null,
 ): TraceEvent[] {
-  if (series.length === 0) return [];
-  const n = Math.max(...series.map(([, v]) => v.length));
   const out: TraceEvent[] = [];
-  for (let i = 0; i < n; i++) {
-    const args: Record<string, number> = {};
-    for (const [key, values] of series) if (i < values.length) args[key] = values[i];
-    out.push({ ph: 'C', name, pid, tid: 0, ts: us(tsOf(i)), args });
+  let last: number | undefined;
+  values.forEach((v, i) => {
+    if (v === last) return;
+    last = v;
+    out.push({ ph: 'C', name, pid, tid: 0, ts: us(tsOf(i)), args: { [arg]: v } });
+  });
+  if (close !== null && last !== undefined && last !== close.value) out.push({ ph: 'C', name, pid, tid: 0, ts: us(close.at), args: { [arg]: close.value } });
+  return out;
+}
+
+/** A fault batch's stages in the order its flow arrows follow; copies may be many. */
+const FLOW_STAGES = ['faults', 'batch', 'copy', 'map', 'replay'] as const;
+
+/**
+ * Which stage of a fault batch of `device` a span is, or null: the wait in the fault buffer
+ * (`DEVICE/faults`), the driver's "fault batch", a copy-engine chunk (`DEVICE/ceN`), the "map"
+ * and the "replay"; only spans that carry a numeric `batch` arg.
+ */
+function flowStage(span: Span, device: string): (typeof FLOW_STAGES)[number] | null {
+  if (typeof span.args?.batch !== 'number') return null;
+  const sub = span.track.slice(device.length + 1);
+  if (sub === 'faults') return 'faults';
+  if (/^ce\d+$/.test(sub)) return 'copy';
+  if (sub === 'driver' && span.name === 'fault batch') return 'batch';
+  if (sub === 'driver' && span.name === 'map') return 'map';
+  if (sub === 'driver' && span.name === 'replay') return 'replay';
+  return null;
+}
+
+/**
+ * Flow arrows of every fault batch: from its faults' wait to the batch, from the batch to its
+ * first copy on each copy-engine thread (the others follow on the same thread: an arrow each
+ * would double an eviction-heavy trace), from the copy that ends last to the map, from the map
+ * to the replay. A stage a batch lacks, or whose slice has no length, is skipped. Each arrow is
+ * an "s" event at the source slice's start and an "f" (bp "e") at the target slice's start, so
+ * each binds to the slice enclosing it. Ids count from 1.
+ */
+function flowEvents(results: RunResults, placed: readonly { span: Span; pid: number; tid: number }[]): TraceEvent[] {
+  const batches = new Map<string, Map<string, { span: Span; pid: number; tid: number }[]>>();
+  const deviceOf = (track: string): string | undefined => {
+    const head = track.split('/')[0];
+    return results.devices.some((d) => d.id === head) && track !== head ? head : undefined;
+  };
+  for (const p of placed) {
+    const device = deviceOf(p.span.track);
+    if (device === undefined) continue;
+    const stage = flowStage(p.span, device);
+    // A zero-length slice is closed at the instant it opens: a viewer may find nothing to bind to.
+    if (stage === null || p.span.durPs === 0) continue;
+    const key = `${device}\u0000${p.span.args!.batch as number}`;
+    let stages = batches.get(key);
+    if (stages === undefined) batches.set(key, (stages = new Map()));
+    let list = stages.get(stage);
+    if (list === undefined) stages.set(stage, (list = []));
+    list.push(p);
   }
-  if (closeAt !== null && n > 0) {
-    const args: Record<string, number> = {};
-    for (const [key] of series) args[key] = 0;
-    out.push({ ph: 'C', name, pid, tid: 0, ts: us(closeAt), args });
+  const out: TraceEvent[] = [];
+  let id = 0;
+  const arrow = (from: { span: Span; pid: number; tid: number }, to: { span: Span; pid: number; tid: number }): void => {
+    id++;
+    out.push({ ph: 's', name: 'fault batch', cat: 'flow', id, pid: from.pid, tid: from.tid, ts: us(from.span.startPs) });
+    out.push({ ph: 'f', bp: 'e', name: 'fault batch', cat: 'flow', id, pid: to.pid, tid: to.tid, ts: us(to.span.startPs) });
+  };
+  for (const stages of batches.values()) {
+    let prev: { span: Span; pid: number; tid: number } | undefined;
+    for (const stage of FLOW_STAGES) {
+      const list = stages.get(stage);
+      if (list === undefined) continue;
+      if (prev !== undefined) {
+        const first = new Map<number, { span: Span; pid: number; tid: number }>();
+        for (const p of list) if (!first.has(p.tid)) first.set(p.tid, p); // placed is in start order
+        for (const p of first.values()) arrow(prev, p);
+      }
+      // The stage after the copies waits for all of them: its arrow comes from the last to end.
+      prev = list.reduce((a, b) => (b.span.startPs + b.span.durPs > a.span.startPs + a.span.durPs ? b : a));
+    }
   }
   return out;
 }
@@ -195,17 +279,21 @@ export function chromeTrace(results: RunResults): ChromeTrace {
     }
   }
 
-  // Counters.
+  // Counters: one per series, named "SERIES WHAT" with the unit as its one arg, so Perfetto
+  // shows "gpu0 resident pages" and chrome://tracing a counter per series (it zeroes series
+  // missing from a sample of a multi-series counter, which change-only samples would be).
   const tl = results.timeline;
   const bucketCount = Math.max(0, ...[tl.residency, tl.faults, tl.linkBytes].flatMap((r) => Object.values(r).map((v) => v.length)));
   const end = bucketCount * tl.bucketPs;
-  const entries = (r: Record<string, number[]>): [string, number[]][] => Object.entries(r);
   const isCpuNode = (node: string): boolean => node === 'cpu' || node.startsWith('cpu/') || node.startsWith('cpu:');
+  const startOf = (i: number): number => i * tl.bucketPs;
+  const perBucket = `per ${formatTime(tl.bucketPs)}`;
   const counters: TraceEvent[] = [
-    ...counterEvents('resident pages', pidOf('devices'), entries(tl.residency).filter(([k]) => !isCpuNode(k)), (i) => (i + 1) * tl.bucketPs, null),
-    ...counterEvents('resident pages', pidOf('cpu'), entries(tl.residency).filter(([k]) => isCpuNode(k)), (i) => (i + 1) * tl.bucketPs, null),
-    ...counterEvents('faults per bucket', pidOf('devices'), entries(tl.faults), (i) => i * tl.bucketPs, end),
-    ...counterEvents('bytes per bucket', pidOf('links'), entries(tl.linkBytes), (i) => i * tl.bucketPs, end),
+    ...Object.entries(tl.residency).flatMap(([node, v]) =>
+      counterEvents(`${node} resident`, 'pages', pidOf(isCpuNode(node) ? 'cpu' : 'devices'), v, (i) => (i + 1) * tl.bucketPs, null)),
+    ...Object.entries(tl.faults).flatMap(([dev, v]) => counterEvents(`${dev} faults`, perBucket, pidOf('devices'), v, startOf, { at: end, value: 0 })),
+    ...Object.entries(tl.linkBytes).flatMap(([seg, v]) =>
+      counterEvents(seg, 'GB/s', pidOf('links'), v.map((b) => gbPerS(b, tl.bucketPs)), startOf, { at: end, value: 0 })),
   ];
 
   // Metadata for every process and thread that has events.
@@ -223,17 +311,18 @@ export function chromeTrace(results: RunResults): ChromeTrace {
     meta.push({ ph: 'M', name: 'thread_sort_index', pid, tid: t.tid, args: { sort_index: t.tid } });
   }
 
-  const slices = laned
+  const ordered = laned
     .map((l) => ({ l, th: threads.get(l.thread)! }))
-    .sort((x, y) => x.l.span.startPs - y.l.span.startPs || y.l.span.durPs - x.l.span.durPs || x.th.tid - y.th.tid)
-    .map(({ l, th }): TraceEvent => {
-      const e: TraceEvent = { ph: 'X', name: l.span.name, cat: th.group, pid: pidOf(th.group), tid: th.tid, ts: us(l.span.startPs), dur: us(l.span.durPs) };
-      if (l.span.args !== undefined) e.args = { ...l.span.args };
-      return e;
-    });
+    .sort((x, y) => x.l.span.startPs - y.l.span.startPs || y.l.span.durPs - x.l.span.durPs || x.th.tid - y.th.tid);
+  const slices = ordered.map(({ l, th }): TraceEvent => {
+    const e: TraceEvent = { ph: 'X', name: l.span.name, cat: th.group, pid: pidOf(th.group), tid: th.tid, ts: us(l.span.startPs), dur: us(l.span.durPs) };
+    if (l.span.args !== undefined) e.args = { ...l.span.args };
+    return e;
+  });
+  const flows = flowEvents(results, ordered.map(({ l, th }) => ({ span: l.span, pid: pidOf(th.group), tid: th.tid })));
 
   return {
-    traceEvents: [...meta, ...slices, ...counters],
+    traceEvents: [...meta, ...slices, ...flows, ...counters],
     displayTimeUnit: 'ns',
     otherData: { name: results.name, seed: results.seed, schema: results.schema },
   };
@@ -258,7 +347,10 @@ function isNum(v: unknown): v is number {
  *   finite numbers;
  * - "X" slices on each (pid, tid) nest: none starts inside another and ends after it
  *   (tolerance 1e-7 µs, well below the 1 ps = 1e-6 µs resolution of hetmem times);
- * - "B"/"E" pairs on each (pid, tid) balance.
+ * - "B"/"E" pairs on each (pid, tid) balance;
+ * - flow events ("s", "t", "f") have an id; each flow (cat, id) has one "s" and one "f"; each
+ *   binds to an "X" slice of its (pid, tid) enclosing its ts (an arrow with nothing to bind to
+ *   is not drawn).
  * Each problem is one line naming the event index (`traceEvents[i]: ...`).
  */
 export function validateChromeTrace(obj: unknown): string[] {
@@ -275,6 +367,8 @@ export function validateChromeTrace(obj: unknown): string[] {
 
   const slices = new Map<string, { i: number; ts: number; end: number }[]>();
   const open = new Map<string, number[]>();
+  const flows = new Map<string, { s: number[]; f: number[] }>();
+  const flowPoints: { i: number; key: string; ts: number }[] = [];
   (events as unknown[]).forEach((e, i) => {
     const at = `traceEvents[${i}]`;
     if (!isRecord(e)) {
@@ -307,6 +401,16 @@ export function validateChromeTrace(obj: unknown): string[] {
       list.push({ i, ts, end: ts + e.dur });
     } else if (e.ph === 'C') {
       if (!isRecord(e.args) || !Object.values(e.args).every(isNum)) problems.push(`${at}: C event: expected args of finite numbers`);
+    } else if (e.ph === 's' || e.ph === 't' || e.ph === 'f') {
+      if (typeof e.id !== 'number' && typeof e.id !== 'string') {
+        problems.push(`${at}: ${e.ph} event: expected a flow id`);
+        return;
+      }
+      const fk = `${String(e.cat)}/${String(e.id)}`;
+      let fl = flows.get(fk);
+      if (fl === undefined) flows.set(fk, (fl = { s: [], f: [] }));
+      if (e.ph !== 't') fl[e.ph].push(i);
+      flowPoints.push({ i, key, ts });
     } else if (e.ph === 'B') {
       let stack = open.get(key);
       if (stack === undefined) open.set(key, (stack = []));
@@ -319,6 +423,15 @@ export function validateChromeTrace(obj: unknown): string[] {
   });
   for (const [key, stack] of open) for (const i of stack) problems.push(`traceEvents[${i}]: B event never ended on pid/tid ${key}`);
 
+  for (const [fk, fl] of flows) {
+    if (fl.s.length !== 1 || fl.f.length !== 1) problems.push(`traceEvents[${[...fl.s, ...fl.f][0]}]: flow ${fk}: expected one "s" and one "f", got ${fl.s.length} and ${fl.f.length}`);
+  }
+  for (const p of flowPoints) {
+    const eps = 1e-7 + Math.abs(p.ts) * 1e-14;
+    if (!(slices.get(p.key) ?? []).some((sl) => sl.ts <= p.ts + eps && p.ts <= sl.end + eps)) {
+      problems.push(`traceEvents[${p.i}]: flow event at ${p.ts} µs on pid/tid ${p.key} has no X slice to bind to`);
+    }
+  }
   for (const [key, list] of slices) {
     list.sort((a, b) => a.ts - b.ts || b.end - a.end || a.i - b.i);
     const stack: { i: number; end: number }[] = [];

@@ -1,8 +1,33 @@
-// Validation of results.json files read back by `hetmem report` and `hetmem compare`. A bad file
-// stops with one line, `FILE: PATH: what was expected`, e.g.
-// `runs/a.json: devices[0].faults.raised: expected a number`.
+// results.json: writing it (`resultsJson`, every time in ps, stated by its `timeUnit` field) and
+// validating it when `hetmem report` and `hetmem compare` read it back. A bad file stops with one
+// line, `FILE: PATH: what was expected`, e.g. `runs/a.json: devices[0].faults.raised: expected a number`.
 import { z } from 'zod';
-import { RESULTS_SCHEMA_VERSION, type RunResults } from '../sim/results.ts';
+import { BATCH_TIME_FIELDS, RESULTS_SCHEMA_VERSION, type BatchRecord, type RunResults } from '../sim/results.ts';
+
+/**
+ * The one time unit of results.json. RunResults keeps its batch records in uvm-eval's ns (what
+ * batches.csv writes); the file holds them in ps like every other time, so a reader needs no
+ * per-field unit. Files without `timeUnit` were written before: their batch times are ns.
+ */
+export const RESULTS_TIME_UNIT = 'ps';
+
+/** A batch record with `f` applied to its time fields (ns ↔ ps). */
+function scaleBatchTimes(b: BatchRecord, f: (ns: number) => number): BatchRecord {
+  const out = { ...b };
+  for (const k of BATCH_TIME_FIELDS) (out as Record<string, unknown>)[k] = f(b[k] as number);
+  return out;
+}
+
+/**
+ * The text of results.json (and of `hetmem run --json`): RunResults with `timeUnit: "ps"` after
+ * `schema` and the batch records' times in ps (ns × 1000). `parseResults` reads it back to the
+ * same RunResults. Deterministic: identical results give identical text.
+ */
+export function resultsJson(results: RunResults): string {
+  const { schema, ...rest } = results;
+  const file = { schema, timeUnit: RESULTS_TIME_UNIT, ...rest, batches: results.batches.map((b) => scaleBatchTimes(b, (ns) => ns * 1000)) };
+  return JSON.stringify(file) + '\n';
+}
 
 /** A count or an integer time (ps or ns): a non-negative integer. */
 const Count = z.number().int().min(0);
@@ -169,6 +194,11 @@ export const RunResultsSchema = z.object({
   }).optional(),
 });
 
+/** The file: RunResults and the unit of its times (absent in files written before it was stated). */
+const ResultsFileSchema = RunResultsSchema.extend({
+  timeUnit: z.literal(RESULTS_TIME_UNIT).optional(),
+});
+
 // Compile-time: the schema and RunResults describe the same shape, in both directions.
 type Parsed = z.infer<typeof RunResultsSchema>;
 const _toResults = (p: Parsed): RunResults => p;
@@ -235,8 +265,12 @@ export function checkResults(value: unknown, fileName: string): RunResults {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ResultsFileError(`${fileName}: expected a JSON object of hetmem run results, got ${describe(value)}`);
   }
-  const r = RunResultsSchema.safeParse(value, { error: issueMessage });
-  if (r.success) return r.data;
+  const r = ResultsFileSchema.safeParse(value, { error: issueMessage });
+  if (r.success) {
+    const { timeUnit, ...results } = r.data;
+    // Batch times in ps back to the record's ns; flooring keeps a hand-edited file's integers.
+    return timeUnit === undefined ? results : { ...results, batches: results.batches.map((b) => scaleBatchTimes(b, (ps) => Math.floor(ps / 1000))) };
+  }
   const first = r.error.issues[0];
   const path = formatPath(first.path);
   throw new ResultsFileError(`${fileName}: ${path === '' ? '' : `${path}: `}${first.message}`);

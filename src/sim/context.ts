@@ -11,6 +11,7 @@ import type { TimelineBuilder } from './metrics.ts';
 import type { DeviceMetrics } from './results.ts';
 import type { CrossDeviceOptions, MigrationLocks } from './cross-device.ts';
 import type { FaultEntry } from '../devices/fault-buffer.ts';
+import { formatVpnRange } from '../units/vpn.ts';
 
 /** Memory node name of system memory in metrics and timelines. */
 export const CPU_NODE = 'cpu';
@@ -104,7 +105,7 @@ export interface SimContext {
    * runs core code now (`actor`): a CPU page fault, or a device's fault that reached a page of a
    * device outside its address-space group (hmm_range_fault, a PRI request, pin_user_pages).
    */
-  noteMigrateToRam(): void;
+  noteMigrateToRam(detail?: MigrateToRamNote): void;
   /** The machine's cross-device design (cross-device.ts). */
   readonly cross: CrossDeviceOptions;
   /** Blocks being migrated now and the driver-wide rwsem, shared by every mirror driver. */
@@ -123,4 +124,24 @@ export interface SimContext {
    * signalled first, then waited for (the maximum).
    */
   chargeShootdown(ps: number): void;
+}
+
+/** What one migrate_to_ram call moved, for the trace (the CPU fault or device slice it ran in). */
+export interface MigrateToRamNote {
+  /** The device whose memory the pages left. */
+  readonly device: string;
+  /** Pages moved, between page `first` and page `end` (exclusive). */
+  readonly first: number;
+  readonly end: number;
+  readonly pages: number;
+  readonly bytes: number;
+  /** Topology node the pages went to (a socket). */
+  readonly to: string;
+  /** What the call cost whoever waited for it, ps (fault cost, per-page work, the copy). */
+  readonly costPs: number;
+}
+
+/** Trace args of a migrate_to_ram slice: the address range, source and destination, bytes. */
+export function migrateToRamArgs(d: MigrateToRamNote): Record<string, number | string> {
+  return { range: formatVpnRange(d.first, d.end - d.first), pages: d.pages, bytes: d.bytes, from: d.device, to: d.to };
 }

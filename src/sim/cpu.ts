@@ -9,6 +9,8 @@ import { PteType, pteType, pteHas, PTE_WRITE } from '../mm/pte.ts';
 import { accessIsWrite, accessVpn, type CpuPhaseSpec } from './program.ts';
 import type { SimMachine } from './machine.ts';
 import { SimRunError } from './errors.ts';
+import { migrateToRamArgs, type MigrateToRamNote } from './context.ts';
+import { formatVpnRange } from '../units/vpn.ts';
 
 /**
  * Cost of a CPU page fault that handle_mm_fault resolves without I/O, ps. ESTIMATE: a minor
@@ -19,6 +21,26 @@ export const CPU_FAULT_PS = 1_000_000;
 interface Thread {
   time: number;
   done: boolean;
+  /** The thread's current run of plain page faults, not yet written as a slice. */
+  faults: FaultRun | null;
+}
+
+/**
+ * Consecutive faulting accesses of one thread that did no synchronous work (no migrate_to_ram,
+ * no shootdown): one slice for the run, since a first-touch loop takes one fault per page and
+ * a slice each would swamp the trace.
+ */
+interface FaultRun {
+  start: number;
+  end: number;
+  faults: number;
+  lo: number;
+  hi: number;
+}
+
+/** Track of the page-fault slices of thread `i` of CPU phase `phase` in the trace. */
+export function cpuFaultTrack(phase: string, i: number): string {
+  return `cpu/${phase}/t${i}`;
 }
 
 /** A CPU phase in flight. */
@@ -32,7 +54,7 @@ export class CpuRun {
 
   constructor(readonly machine: SimMachine, readonly proc: Process, readonly spec: CpuPhaseSpec) {
     this.startPs = machine.engine.now;
-    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false }));
+    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false, faults: null }));
     this.live = this.threads.length;
     machine.cpuStats.threads += this.threads.length;
   }
@@ -73,20 +95,27 @@ export class CpuRun {
       while (th.time <= horizon) {
         const a = prog.next();
         if (a < 0) {
+          this.flushFaults(th, i);
           th.done = true;
           if (--this.live === 0) this.finish(th.time);
           return;
         }
         const vpn = accessVpn(a), write = accessIsWrite(a);
         let cost = this.spec.computePs;
-        if (!this.mapped(vpn, write)) {
+        const faulted = !this.mapped(vpn, write);
+        if (faulted) {
           m.takeSyncPs();
           m.cpuStats.faults++;
           m.observer?.cpuFault(this.proc.mm.id, vpn, write, th.time);
           cost += CPU_FAULT_PS;
         }
         const pfn = this.proc.access(vpn, write);
-        cost += m.takeSyncPs();
+        // Only a fault reaches migrate_to_ram (a device-private entry is never mapped).
+        const m2r = faulted ? m.takeMigrateToRam() : null;
+        const sync = m.takeSyncPs();
+        cost += sync;
+        if (m2r !== null) this.traceFault(th, i, th.time + this.spec.computePs, vpn, write, sync, m2r);
+        else this.flushFaults(th, i);
         m.cpuStats.accesses++;
         if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);
         if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
@@ -96,6 +125,42 @@ export class CpuRun {
       next = Math.min(next, th.time);
     });
     if (this.live > 0 && next < Infinity) this.schedule(next);
+  }
+
+  /**
+   * Records a fault at `start` (after the access's compute time) taking CPU_FAULT_PS + `sync`:
+   * plain faults extend the thread's run; one that did synchronous work gets a slice of its own
+   * with its migrate_to_ram calls inside, one after another after the fault's own cost.
+   */
+  private traceFault(th: Thread, i: number, start: number, vpn: number, write: boolean, sync: number, m2r: readonly MigrateToRamNote[]): void {
+    const end = start + CPU_FAULT_PS + sync;
+    if (sync === 0 && m2r.length === 0) {
+      const run = th.faults;
+      if (run) {
+        run.end = end;
+        run.faults++;
+        run.lo = Math.min(run.lo, vpn);
+        run.hi = Math.max(run.hi, vpn);
+      } else th.faults = { start, end, faults: 1, lo: vpn, hi: vpn };
+      return;
+    }
+    this.flushFaults(th, i);
+    const spans = this.machine.spans, track = cpuFaultTrack(this.spec.name, i);
+    spans(track, 'page fault', start, end - start, { phase: this.spec.name, range: formatVpnRange(vpn, 1), write: write ? 1 : 0, migrate_to_ram: m2r.length });
+    let t = start + CPU_FAULT_PS;
+    for (const d of m2r) {
+      spans(track, 'migrate_to_ram', t, d.costPs, migrateToRamArgs(d));
+      t += d.costPs;
+    }
+  }
+
+  private flushFaults(th: Thread, i: number): void {
+    const run = th.faults;
+    if (!run) return;
+    th.faults = null;
+    this.machine.spans(cpuFaultTrack(this.spec.name, i), run.faults === 1 ? 'page fault' : 'page faults', run.start, run.end - run.start, {
+      phase: this.spec.name, faults: run.faults, range: formatVpnRange(run.lo, run.hi - run.lo + 1),
+    });
   }
 
   private finish(t: number): void {

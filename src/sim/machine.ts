@@ -12,14 +12,14 @@ import { Topology, type DevicePath, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
 import { AddressSpaceGroups, ownerGroups, unreachablePair } from '../topology/groups.ts';
 import { LANDED_CROSS_DEVICE, MigrationLocks, type CrossDeviceOptions } from './cross-device.ts';
-import { Transfers } from '../devices/transfers.ts';
+import { Transfers, type SpanArgs } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
 import { profilePolicies } from '../devices/profile/policies.ts';
 import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
 import { choosePath, type PathCandidate, type PathPolicyName } from '../policy/path.ts';
-import { CPU_NODE, type RunObserver, type SimContext } from './context.ts';
+import { CPU_NODE, migrateToRamArgs, type MigrateToRamNote, type RunObserver, type SimContext } from './context.ts';
 import { TimelineBuilder } from './metrics.ts';
 import { TimedDevice } from './device.ts';
 import { HmmMirrorDevice } from './drivers/mirror.ts';
@@ -167,6 +167,9 @@ export interface Activity {
   onDone(cb: (t: number) => void): void;
 }
 
+/** What takeMigrateToRam returns when no migrate_to_ram ran (shared: no array per access). */
+const NO_MIGRATE_TO_RAM: readonly MigrateToRamNote[] = [];
+
 /** The timed machine. */
 export class SimMachine implements SimContext {
   readonly engine: Engine;
@@ -203,6 +206,7 @@ export class SimMachine implements SimContext {
   private readonly maxSpans: number;
   spansDropped = 0;
   private syncPs = 0;
+  private readonly cpuMigrateToRam: MigrateToRamNote[] = [];
   actor = CPU;
   /** The run's page-level observer (SimContext.observer); set before the run starts. */
   observer: RunObserver | null = null;
@@ -421,13 +425,23 @@ export class SimMachine implements SimContext {
     this.sys.pages.writeU32(pfn, offset, value);
     for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
   }
-  noteMigrateToRam(): void {
+  noteMigrateToRam(detail?: MigrateToRamNote): void {
     this.sys.stats.migrateToRam++;
     if (this.actor !== CPU) this.deviceMigrateToRam++;
+    if (detail === undefined) return;
+    // A CPU thread runs ahead of engine time within its quantum, so cpu.ts places the slice
+    // inside the fault that caused it; a device's fault waits at the batch start (engine time).
+    if (this.actor === CPU) this.cpuMigrateToRam.push(detail);
+    else this.spans(`${detail.device}/driver`, 'migrate_to_ram', this.engine.now, detail.costPs, () => ({ ...migrateToRamArgs(detail), for: this.devices[this.actor]?.name ?? String(this.actor) }));
+  }
+  /** migrate_to_ram calls CPU faults made since the last call (or the last takeSyncPs). */
+  takeMigrateToRam(): readonly MigrateToRamNote[] {
+    return this.cpuMigrateToRam.length === 0 ? NO_MIGRATE_TO_RAM : this.cpuMigrateToRam.splice(0);
   }
   takeSyncPs(): number {
     const s = this.syncPs;
     this.syncPs = 0;
+    this.cpuMigrateToRam.length = 0;
     return s;
   }
   addSyncPs(ps: number): void {
@@ -447,12 +461,13 @@ export class SimMachine implements SimContext {
   deviceAt(index: number): TimedDevice {
     return this.devices[index];
   }
-  spans = (track: string, name: string, startPs: number, durPs: number, args?: Record<string, number | string>): void => {
+  spans = (track: string, name: string, startPs: number, durPs: number, args?: SpanArgs | (() => SpanArgs)): void => {
     if (this.spanList.length >= this.maxSpans) {
       this.spansDropped++;
       return;
     }
-    this.spanList.push(args ? { track, name, startPs, durPs, args } : { track, name, startPs, durPs });
+    const a = typeof args === 'function' ? args() : args;
+    this.spanList.push(a ? { track, name, startPs, durPs, args: a } : { track, name, startPs, durPs });
   };
 
   /**

@@ -1,6 +1,7 @@
 // The results of a timed run: what `hetmem run --json` prints and results.json holds. Every
-// time is integer picoseconds unless the field name ends in _ns (the uvm-eval batch record keeps
-// that tool's nanosecond fields so its scripts read our batches.csv unchanged).
+// time is integer picoseconds except in BatchRecord, which keeps uvm-eval's nanosecond fields so
+// its scripts read our batches.csv unchanged (results.json stores those in ps too, and says so:
+// see report/results-schema.ts).
 
 /** Schema version of RunResults; bump on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -82,6 +83,11 @@ export const BATCH_FIELDS: readonly (keyof BatchRecord)[] = [
   'not_already_resident', 'num_vablock', 'num_prefetch', 'num_evict', 'num_evict_ops', 'num_transfers', 'transfer_size',
   'num_mapped_pages', 'num_mapping_ops', 'root_chunk_allocs', 'batch_transfer', 'map', 'unmap', 'service', 'make_resident',
   'resident_pages', 'pop_pages', 'unmap_res', 'unmap_rdup', 'block_gpu_state', 'num_new_vablock', 'unmap_res_count', 'num_replays',
+];
+
+/** The BatchRecord fields that are times (ns in the record and in batches.csv). */
+export const BATCH_TIME_FIELDS: readonly (keyof BatchRecord)[] = [
+  'start_time', 'time', 'batch_transfer', 'map', 'unmap', 'service', 'make_resident', 'unmap_res', 'unmap_rdup', 'block_gpu_state',
 ];
 
 /** Where a device's time went, integer ps. Buckets overlap: lanes stall while the driver works. */

@@ -32,3 +32,11 @@ export function vpnOfAddress(addr: number): Vpn {
 export function addressOfVpn(v: Vpn): number {
   return v * PAGE_SIZE;
 }
+
+/**
+ * The byte range of `pages` pages from page `first` as `0xSTART-0xEND` (end exclusive, lower-case
+ * hex), the form trace args use: a reader matches it against /proc/PID/maps.
+ */
+export function formatVpnRange(first: number, pages: number): string {
+  return `0x${(first * PAGE_SIZE).toString(16)}-0x${((first + pages) * PAGE_SIZE).toString(16)}`;
+}

@@ -42,16 +42,25 @@ describe('hetmem run', () => {
     expect(r.out.trimEnd().split('\n').at(-1)).toMatch(/^ {2}\S+ +\S+ +.*%$/);
   });
 
-  it('--out writes results.json, batches.csv, trace.json and report.html; --json prints the results', () => {
+  it('--out writes results.json, stats.txt, batches.csv, trace.json and report.html; --json prints the results', () => {
     const dir = join(tmp(), 'run');
     const r = hetmem('run', join(EXAMPLES_DIR, 'sva-vs-hmm.yaml'), '--scale', '0.05', '--seed', '7', '--out', dir, '--json');
     expect(r.code).toBe(0);
-    expect(r.err).toBe(`wrote ${['results.json', 'batches.csv', 'trace.json', 'report.html', 'view/meta.json', 'view/events.bin', 'view/overview.json'].map((f) => join(dir, f)).join(', ')}\n`);
+    expect(r.err).toBe(`wrote ${['results.json', 'stats.txt', 'batches.csv', 'trace.json', 'report.html', 'view/meta.json', 'view/events.bin', 'view/overview.json'].map((f) => join(dir, f)).join(', ')}\n`);
+    // One time unit per file, stated in it: results.json's batch records are ps like the rest.
+    const raw = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { timeUnit: string; batches: { start_time: number }[] };
+    expect(Object.keys(raw).slice(0, 2)).toEqual(['schema', 'timeUnit']);
+    expect(raw.timeUnit).toBe('ps');
+    const stats = readFileSync(join(dir, 'stats.txt'), 'utf8');
+    expect(stats).toMatch(/^# time unit: ps /m);
+    expect(stats).toMatch(/^sim\.time +\d+ +# simulated time at the end of the run \(ps\)$/m);
     const printed = parseResults(r.out, 'stdout');
     expect(printed.name).toBe('sva-vs-hmm');
     expect(printed.seed).toBe(7);
     const saved = parseResults(readFileSync(join(dir, 'results.json'), 'utf8'), 'results.json');
     expect(saved).toEqual(printed);
+    expect(stats).toMatch(new RegExp(`^sim\\.time +${saved.endPs} `, 'm'));
+    expect(raw.batches.map((b) => b.start_time)).toEqual(saved.batches.map((b) => b.start_time * 1000));
     const csv = readFileSync(join(dir, 'batches.csv'), 'utf8').split('\n');
     expect(csv[0]).toBe(BATCH_FIELDS.join(','));
     expect(csv.length - 2).toBe(saved.batches.length);

@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHART_NAMES } from '../../src/report/charts.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
 import { buildFixture } from './fixture.ts';
+import { BATCH_FIELDS } from '../../src/sim/results.ts';
 import { tinyResults } from './tiny.ts';
 
 const ARGS = CHROMIUM_ARGS;
@@ -126,8 +127,8 @@ describe('report.html in headless Chromium', () => {
         expect(c.inked, c.name).toBeGreaterThan(5_000);
         expect(c.coloured, c.name).toBeGreaterThan(5_000);
       }
-      // The summary tables made it too: devices, kernels (two per device), links.
-      expect(await page.locator('table').count()).toBe(3);
+      // The summary tables made it too: devices, kernels (two per device), links, batches.
+      expect(await page.locator('table').count()).toBe(4);
       expect(await page.locator('table').first().locator('tbody tr').count()).toBe(2);
       expect(await page.locator('table').nth(1).locator('tbody tr').count()).toBe(4);
     } finally {
@@ -161,6 +162,85 @@ describe('report.html in headless Chromium', () => {
       expect(errors).toEqual([]);
       expect(await page.evaluate(() => window.__hetmemChartsReady)).toBe(CHART_NAMES.length);
       for (const c of await chartPixels(page)) expect(c.coloured, c.name).toBeGreaterThan(5_000);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('draws the link chart as one panel per link direction, one above the other', async () => {
+    const r = buildFixture();
+    const { page, errors } = await open('links.html', renderReportHtml(r));
+    try {
+      expect(errors).toEqual([]);
+      // Each panel's line, found through ECharts: grid k holds segment k, all grids share the time range.
+      const panels = await page.evaluate(() => {
+        const w = window as unknown as { echarts: { getInstanceByDom(el: unknown): { convertToPixel(finder: object, value: number[]): number[] } } };
+        const el = (document as unknown as { getElementById(id: string): unknown }).getElementById('chart-link-utilisation');
+        const chart = w.echarts.getInstanceByDom(el);
+        return [0, 1, 2].map((k) => [chart.convertToPixel({ gridIndex: k }, [0, 0]), chart.convertToPixel({ gridIndex: k }, [1000, 0])]);
+      });
+      expect(panels.length).toBe(r.links.length);
+      for (let k = 1; k < panels.length; k++) {
+        expect(panels[k][0][0]).toBe(panels[0][0][0]); // same left edge and x scale
+        expect(panels[k][1][0]).toBe(panels[0][1][0]);
+        expect(panels[k][0][1]).toBeGreaterThan(panels[k - 1][0][1] + 50); // each panel below the last
+      }
+      const charts = await chartPixels(page);
+      expect(charts.find((c) => c.name === 'link-utilisation')!.height).toBeGreaterThan(charts.find((c) => c.name === 'residency')!.height);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows lane busy time beside a stall a thousand times longer', async () => {
+    const r = tinyResults();
+    const dev = { ...r.devices[0], time: { ...r.devices[0].time, stall: 9_000_000_000_000, busy: 9_000_000_000 } };
+    const { page, errors } = await open('breakdown.html', renderReportHtml({ ...r, devices: [dev] }));
+    try {
+      expect(errors).toEqual([]);
+      // Bar lengths in px on the lane grid (index 1): from where the axis starts to each value
+      // (lane time is in s here: 9 and 0.009).
+      const px = await page.evaluate(() => {
+        type Chart = { convertToPixel(finder: object, value: number): number; getModel(): { getComponent(kind: string, i: number): { axis: { getExtent(): number[] } } } };
+        const w = window as unknown as { echarts: { getInstanceByDom(el: unknown): Chart } };
+        const el = (document as unknown as { getElementById(id: string): unknown }).getElementById('chart-time-breakdown');
+        const chart = w.echarts.getInstanceByDom(el);
+        const start = chart.getModel().getComponent('xAxis', 1).axis.getExtent()[0];
+        const at = (v: number): number => chart.convertToPixel({ xAxisIndex: 1 }, v) - start;
+        return { stall: at(9), busy: at(0.009) };
+      });
+      // On a linear axis the busy bar would be 1/1000 of the stall bar: under a pixel.
+      expect(px.stall).toBeGreaterThan(200);
+      expect(px.busy).toBeGreaterThan(20);
+      expect(px.busy).toBeGreaterThan(px.stall / 10);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('sorts the batch table by a column, ascending then descending', async () => {
+    const r = buildFixture();
+    const { page, errors } = await open('batches.html', renderReportHtml(r));
+    try {
+      expect(errors).toEqual([]);
+      const table = page.locator('table#batches');
+      const column = async (i: number): Promise<number[]> => (await table.locator(`tbody tr td:nth-child(${i + 1})`).allTextContents()).map(Number);
+      const t = BATCH_FIELDS.indexOf('time');
+      const times = r.batches.map((b) => b.time);
+      expect(await column(t)).toEqual(times);
+      await table.locator('th button', { hasText: /^time$/ }).click();
+      expect(await column(t)).toEqual([...times].sort((a, b) => a - b));
+      expect(await table.locator('th').nth(t).getAttribute('aria-sort')).toBe('ascending');
+      await table.locator('th button', { hasText: /^time$/ }).click();
+      expect(await column(t)).toEqual([...times].sort((a, b) => b - a));
+      // Rows move whole: the top row is the longest batch, every field of it.
+      const longest = r.batches.reduce((a, x) => (x.time > a.time ? x : a));
+      expect(await table.locator('tbody tr').first().locator('td').allTextContents()).toEqual(BATCH_FIELDS.map((f) => String(longest[f])));
+      // Text columns sort as text.
+      await table.locator('th button', { hasText: /^device$/ }).click();
+      const devices = await table.locator('tbody tr td:nth-child(1)').allTextContents();
+      expect(devices).toEqual([...devices].sort());
+      expect(errors).toEqual([]);
     } finally {
       await page.close();
     }

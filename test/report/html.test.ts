@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { bucketCount, CHART_NAMES, chartSpecs, latencyHistogram, timeUnit } from '../../src/report/charts.ts';
-import { echartsLibrary, escapeHtml, jsonForScript, renderReportHtml } from '../../src/report/html.ts';
+import { bucketCount, CHART_NAMES, chartSpecs, latencyHistogram, LINK_PANEL_PX, niceCeil, timeUnit } from '../../src/report/charts.ts';
+import { echartsLibrary, escapeHtml, jsonForScript, MAX_BATCH_ROWS, renderReportHtml } from '../../src/report/html.ts';
+import { batchesCsv } from '../../src/report/csv.ts';
+import { BATCH_FIELDS } from '../../src/sim/results.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { buildFixture } from './fixture.ts';
 import { tinyResults } from './tiny.ts';
@@ -49,6 +51,22 @@ describe('renderReportHtml', () => {
     expect(html).toContain('<td>gpu0</td><td>a100-80g</td><td>hmm-mirror</td>');
     expect(html).toContain('<td>gpu0-&gt;gpu1</td><td>peer0</td><td>other</td><td class="num">unlimited</td>');
     expect(html).toContain('<td class="num">26.4 GB/s</td>');
+  });
+
+  it('has batches.csv\'s content as a sortable table, one row per batch, capped with a note', () => {
+    const table = /<table id="batches" class="sortable">([\s\S]*?)<\/table>/.exec(html)![1];
+    const heads = [...table.matchAll(/<button type="button">([^<]*)<\/button>/g)].map((m) => m[1]);
+    expect(heads).toEqual([...BATCH_FIELDS]);
+    const rows = [...table.matchAll(/<tr>(.*?)<\/tr>/g)].slice(1).map((m) => [...m[1].matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1]));
+    expect(rows.length).toBe(results.batches.length);
+    // The cells are the CSV's values, field for field.
+    expect(rows.map((r) => r.join(','))).toEqual(batchesCsv(results).trimEnd().split('\n').slice(1));
+    expect(html).not.toContain('Showing the first');
+    const many = buildFixture(3, { devices: 2, batches: MAX_BATCH_ROWS + 5, buckets: 10, latencies: 10 });
+    const big = renderReportHtml(many);
+    expect(big).toContain(`Showing the first 2,000 of 2,005 batches; batches.csv has all.`);
+    expect(/<table id="batches"[\s\S]*?<\/table>/.exec(big)![0].match(/<tr>/g)!.length).toBe(MAX_BATCH_ROWS + 1);
+    expect(renderReportHtml(tinyResults())).toContain('<h2>Fault batches</h2>\n<p class="none">no fault batches</p>');
   });
 
   it('is deterministic: identical results give identical bytes', () => {
@@ -115,32 +133,55 @@ describe('chart data', () => {
     expect(series[0].data).toEqual([[25, 3], [75, 2], [125, 0], [175, 0], [225, 1]]);
   });
 
-  it('link utilisation: bytes per bucket as % of bandwidth, or MiB on a second axis when unlimited', () => {
-    let series = specs['link-utilisation'].series as Series;
+  it('link utilisation: one panel per link direction, all on the same axes', () => {
+    let opt = specs['link-utilisation'];
+    let series = opt.series as (Series[number] & { xAxisIndex: number })[];
     // 8192 B in 50 µs at 32 GB/s (1.6 MB per bucket) = 0.512 %.
-    expect(series[0].name).toBe('cpu->gpu0 (32 GB/s)');
+    expect(series[0]).toMatchObject({ name: 'cpu->gpu0', xAxisIndex: 0, yAxisIndex: 0 });
     expect(series[0].data.map((p) => (p as number[])[1])).toEqual([0, 0.256, 0.512, 0, 0]);
+    // The shared maximum: the busiest bucket, rounded up to 1, 2 or 5 x 10^k.
+    expect((opt.yAxis as { max: number }[])[0].max).toBe(1);
     const mixed = tinyResults({
-      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 }],
-      timeline: { ...results.timeline, linkBytes: { ...results.timeline.linkBytes, 'gpu0->gpu1': [0, 1048576, 0, 0, 0] } },
+      links: [...results.links, { id: 'gpu0->gpu1', link: 'p', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 },
+        { id: 'gpu0->cpu', link: 'pcie0', kind: 'pcie', from: 'gpu0', to: 'cpu', bandwidth: 32e9, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 }],
+      timeline: { ...results.timeline, linkBytes: { ...results.timeline.linkBytes, 'gpu0->gpu1': [0, 1048576 * 3, 0, 0, 0], 'gpu0->cpu': [0, 0, 0, 40_000, 0] } },
     });
-    const opt = chartSpecs(mixed)[2].option;
-    series = opt.series as Series;
-    expect(series[1]).toMatchObject({ name: 'gpu0->gpu1 (MiB)', yAxisIndex: 1 });
-    expect(series[1].data[1]).toEqual([75, 1]);
-    expect((opt.yAxis as { name: string }[]).map((a) => a.name)).toEqual(['% of bandwidth', 'MiB/bucket (unlimited)']);
-    const onlyUnlimited = chartSpecs({ ...mixed, links: [mixed.links[1]], timeline: { ...mixed.timeline, linkBytes: { 'gpu0->gpu1': [1, 2] } } })[2].option;
-    expect((onlyUnlimited.series as Series)[0].yAxisIndex).toBe(0);
-    expect((onlyUnlimited.yAxis as { name: string }[]).map((a) => a.name)).toEqual(['MiB/bucket (unlimited)']);
+    const spec = chartSpecs(mixed)[2];
+    opt = spec.option;
+    series = opt.series as (Series[number] & { xAxisIndex: number })[];
+    expect(series.map((x) => [x.name, x.xAxisIndex, x.yAxisIndex])).toEqual([['cpu->gpu0', 0, 0], ['gpu0->gpu1', 1, 1], ['gpu0->cpu', 2, 2]]);
+    expect(series[1].data[1]).toEqual([75, 3]); // MiB per bucket on the unlimited direction
+    const yAxes = opt.yAxis as { max: number; name: string }[];
+    // % panels share one maximum (40 KB in 50 µs at 32 GB/s = 2.5 % -> 5), MiB panels theirs (3 -> 5).
+    expect(yAxes.map((a) => [a.name, a.max])).toEqual([['%', 5], ['MiB', 5], ['%', 5]]);
+    const xAxes = opt.xAxis as { min: number; max: number }[];
+    expect(new Set(xAxes.map((a) => `${a.min}-${a.max}`))).toEqual(new Set(['0-250']));
+    expect((opt.dataZoom as { xAxisIndex: number[] }[])[0].xAxisIndex).toEqual([0, 1, 2]);
+    expect((opt.title as { text: string }[]).slice(1).map((t) => t.text)).toEqual([
+      'cpu->gpu0 (32 GB/s): % of bandwidth', 'gpu0->gpu1 (unlimited): MiB per bucket', 'gpu0->cpu (32 GB/s): % of bandwidth',
+    ]);
+    // The container grows with the panels; the grids do not overlap.
+    expect(spec.height).toBe(76 + 3 * LINK_PANEL_PX + 64);
+    const grids = opt.grid as { top: number; height: number }[];
+    for (let k = 1; k < grids.length; k++) expect(grids[k].top).toBeGreaterThanOrEqual(grids[k - 1].top + grids[k - 1].height);
   });
 
-  it('time breakdown: driver fields stacked on the left grid, lane fields on the right', () => {
-    const series = specs['time-breakdown'].series as Series & { xAxisIndex: number }[];
+  it('rounds a shared axis maximum up to 1, 2 or 5 x 10^k', () => {
+    expect([0.512, 1, 1.01, 2.5, 7, 42, 0.0003].map(niceCeil)).toEqual([1, 1, 2, 5, 10, 50, 0.0005]);
+  });
+
+  it('time breakdown: one labelled bar per field on log axes, driver left, lanes right', () => {
+    const opt = specs['time-breakdown'];
+    const series = opt.series as (Series[number] & { xAxisIndex: number; data: ({ value: number; label: { formatter: string } } | string)[] })[];
     expect(series.map((s) => s.name)).toEqual(['fault service', 'pinning (registration)', 'copy', 'map', 'invalidation', 'lane stall (lane-seconds)', 'lane busy (lane-seconds)']);
-    expect(series.map((s) => s.stack)).toEqual(['driver', 'driver', 'driver', 'driver', 'driver', 'lanes', 'lanes']);
-    // driver total 209.5 µs → µs; lanes 11.5 ms → ms.
-    expect(series[0].data).toEqual([40]);
-    expect(series[5].data).toEqual([2.5]);
+    expect(series.map((s) => s.stack)).toEqual(new Array(7).fill(undefined)); // not stacked: a log axis cannot stack
+    expect(series.map((s) => s.xAxisIndex)).toEqual([0, 0, 0, 0, 0, 1, 1]);
+    expect((opt.xAxis as { type: string }[]).map((a) => a.type)).toEqual(['log', 'log']);
+    // Driver's largest is 160 µs -> µs; lanes 9 ms -> ms. Pinning is 0: no bar.
+    expect(series[0].data).toEqual([{ value: 40, label: { formatter: '40 us' } }]);
+    expect(series[1].data).toEqual(['-']);
+    expect(series[5].data).toEqual([{ value: 2.5, label: { formatter: '2.5 ms' } }]);
+    expect(series[6].data).toEqual([{ value: 9, label: { formatter: '9 ms' } }]);
   });
 
   it('picks the time unit and counts buckets', () => {

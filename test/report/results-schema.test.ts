@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { checkResults, parseResults, ResultsFileError } from '../../src/report/results-schema.ts';
+import { checkResults, parseResults, ResultsFileError, resultsJson } from '../../src/report/results-schema.ts';
+import { BATCH_FIELDS, BATCH_TIME_FIELDS } from '../../src/sim/results.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { summaryTable } from '../../src/report/summary.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
@@ -35,6 +36,27 @@ describe('parseResults', () => {
     expect(parseResults(text, FILE)).toEqual(good);
     expect(parseResults('\uFEFF' + text, FILE)).toEqual(good);
     expect(checkResults(JSON.parse(text), FILE)).toEqual(good);
+  });
+
+  it('writes every time in ps, stated by timeUnit, and reads the file back to the same results', () => {
+    const text = resultsJson(good);
+    const raw = JSON.parse(text) as Loose;
+    expect(Object.keys(raw).slice(0, 2)).toEqual(['schema', 'timeUnit']);
+    expect(raw.timeUnit).toBe('ps');
+    // The batch records' uvm-eval ns become ps; their counts stay as they are.
+    for (const f of BATCH_FIELDS) {
+      const scale = (BATCH_TIME_FIELDS as readonly string[]).includes(f) ? 1000 : 1;
+      expect(raw.batches.map((b: Loose) => b[f])).toEqual(good.batches.map((b) => (typeof b[f] === 'number' ? (b[f] as number) * scale : b[f])));
+    }
+    expect(raw.batches[3].time).toBeGreaterThan(0);
+    expect(parseResults(text, FILE)).toEqual(good);
+    expect(resultsJson(good)).toBe(text);
+  });
+
+  it('reads a file without timeUnit (written before it) with its batch times as ns, and refuses another unit', () => {
+    // An older file is the bare RunResults: batch times in ns already.
+    expect(parseResults(JSON.stringify(good), FILE)).toEqual(good);
+    expect(errorFor((r) => (r.timeUnit = 'ns'))).toBe('runs/a.json: timeUnit: expected one of "ps", got "ns"');
   });
 
   it('accepts null bandwidth and spans without args, and drops unknown keys', () => {

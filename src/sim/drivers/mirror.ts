@@ -55,6 +55,7 @@ import { newBatchRecord } from '../metrics.ts';
 import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
 import { MigrationLocks } from '../cross-device.ts';
+import { formatVpnRange } from '../../units/vpn.ts';
 
 /** Device page-table entry: pfn * 2 + writable. */
 type DptEntry = number;
@@ -373,17 +374,20 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.time.faultService += fixed + syncPs;
     this.metrics.time.map += mapPs;
     const copyStart = t0 + fixed + syncPs;
-    this.ctx.spans(`${this.name}/driver`, 'fault batch', t0, fixed + syncPs, { faults: entries.length, pages: pages.length });
+    this.ctx.spans(`${this.name}/driver`, 'fault batch', t0, fixed + syncPs, () => batchArgs(rec.batch, entries, pages));
+    const oldest = entries.reduce((m, e) => Math.min(m, e.time), t0);
+    this.ctx.spans(`${this.name}/faults`, 'faults waiting', oldest, t0 - oldest, { batch: rec.batch, faults: entries.length });
     const finish = (tCopies: number) => {
       this.settleTimeslice(tCopies);
       for (const peer of this.peersUsed) peer.settleTimeslice(tCopies);
       this.peersUsed.clear();
+      if (mapPs > 0) this.ctx.spans(`${this.name}/driver`, 'map', tCopies, mapPs, { batch: rec.batch, pages: rec.num_mapped_pages, ops: rec.num_mapping_ops });
       rec.batch_transfer = Math.floor((tCopies - copyStart) / 1000);
       rec.make_resident = rec.batch_transfer;
       this.ctx.engine.schedule((tCopies + mapPs) as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:bound`);
     };
     this.ctx.engine.schedule(copyStart as TimePs, () => {
-      const n = this.submitCopies(copies, finish);
+      const n = this.submitCopies(copies, finish, rec.batch);
       rec.num_transfers = n.transfers;
       rec.transfer_size = n.bytes;
     }, `${this.name}:copies`);
@@ -934,7 +938,7 @@ export class HmmMirrorDevice extends TimedDevice {
    * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
    * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
    */
-  private submitCopies(copies: PlannedCopy[], done: (t: number) => void): { transfers: number; bytes: number } {
+  private submitCopies(copies: PlannedCopy[], done: (t: number) => void, batch?: number): { transfers: number; bytes: number } {
     const now = this.ctx.engine.now;
     const order: PlannedCopy[] = [];
     // Evictions go first: their room is what the migrations use.
@@ -952,7 +956,7 @@ export class HmmMirrorDevice extends TimedDevice {
       last = Math.max(last, t);
       if (--pending === 0) done(last);
     };
-    const reqs: { bytes: number; c: PlannedCopy; route: Route | null }[] = [];
+    const reqs: { bytes: number; c: PlannedCopy; route: Route | null; offset: number }[] = [];
     for (const c of order) {
       // The copying engine's device picks its DMA path (multi-path devices; one path otherwise).
       const eng = c.engine ?? this;
@@ -960,7 +964,7 @@ export class HmmMirrorDevice extends TimedDevice {
         : c.from === eng.node ? this.ctx.pathRoute(eng.index, c.to, false, now) : null;
       const route = chosen ? chosen.route : this.ctx.route(c.from, c.to);
       if (chosen && eng.metrics.paths[chosen.path.index]) eng.metrics.paths[chosen.path.index].bytes += c.bytes;
-      for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route });
+      for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route, offset: c.bytes - left });
     }
     if (reqs.length === 0) {
       done(now);
@@ -977,6 +981,7 @@ export class HmmMirrorDevice extends TimedDevice {
         overheadPs: eng.copyOverhead(r.bytes, r.c, bottleneck, r.route),
         label: r.c.label,
         onDone: one,
+        args: () => copyArgs(r.c, r.offset, r.bytes, batch),
       });
     }
     return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
@@ -1015,6 +1020,7 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.replays += rec.num_replays;
     const replayPs = rec.num_replays * this.fault.replayCost!;
     this.metrics.time.faultService += replayPs;
+    if (replayPs > 0) this.ctx.spans(`${this.name}/driver`, 'replay', now, replayPs, { batch: rec.batch, replays: rec.num_replays });
     if (replayPs === 0) this.replay(now, rec, entries, t0);
     else this.ctx.engine.schedule((now + replayPs) as TimePs, (t) => this.replay(t, rec, entries, t0), `${this.name}:replay`);
   }
@@ -1111,7 +1117,6 @@ export class HmmMirrorDevice extends TimedDevice {
     const sp = this.spaces.get(f.mm.id);
     for (const v of movedVpns) sp?.pt.delete(v);
     const n = Math.max(1, movedVpns.length);
-    this.ctx.noteMigrateToRam();
     this.metrics.pagesOut += movedVpns.length;
     this.metrics.bytesOut += movedVpns.length * 4096;
     const route = this.ctx.pathRoute(this.index, this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)), false, this.ctx.engine.now).route;
@@ -1120,6 +1125,8 @@ export class HmmMirrorDevice extends TimedDevice {
     // A whole folio comes back as one on the THP path (the device folio was migrated whole).
     const cpuPs = this.isWholeFolio(start, end) && movedVpns.length === 512 ? fp.perFolioCost! : fp.perPageCost! * n;
     const cost = fp.cpuFaultCost! + cpuPs + Math.ceil((bytes / effectiveBandwidth(this.profile, bytes, 'd2h')) * 1e12);
+    const first = movedVpns[0] ?? f.vpn, last = movedVpns[movedVpns.length - 1] ?? f.vpn;
+    this.ctx.noteMigrateToRam({ device: this.name, first, end: last + 1, pages: n, bytes, to: this.ctx.socketOf(policyNode(f.mm, f.vma, f.vpn)), costPs: cost });
     if (route) this.ctx.syncCopy(route, bytes, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
@@ -1262,3 +1269,27 @@ export function runs(sorted: readonly number[]): [number, number][] {
   return out;
 }
 
+/** Trace args of a fault batch: its number, entries, pages and the address range they span. */
+function batchArgs(batch: number, entries: readonly FaultEntry[], pages: readonly CoalescedFault[]): Record<string, number | string> {
+  let lo = Infinity, hi = -Infinity;
+  for (const p of pages) {
+    lo = Math.min(lo, p.vpn);
+    hi = Math.max(hi, p.vpn);
+  }
+  const args: Record<string, number | string> = { batch, faults: entries.length, pages: pages.length };
+  if (pages.length > 0) args.range = formatVpnRange(lo, hi - lo + 1);
+  return args;
+}
+
+/**
+ * Trace args of one copy-engine chunk: `bytes` from `offset` into copy `c`. An eviction's pages
+ * are device pfns, not addresses (and need not be consecutive): it names its first pfn.
+ */
+function copyArgs(c: PlannedCopy, offset: number, bytes: number, batch: number | undefined): Record<string, number | string> {
+  const first = c.first + Math.floor(offset / 4096);
+  const args: Record<string, number | string> = c.label === 'evict'
+    ? { bytes, from: c.from, to: c.to, pages: Math.ceil(bytes / 4096), first_pfn: `0x${c.first.toString(16)}` }
+    : { bytes, from: c.from, to: c.to, range: formatVpnRange(first, Math.ceil(bytes / 4096)) };
+  if (batch !== undefined) args.batch = batch;
+  return args;
+}
