@@ -131,6 +131,12 @@ export function summaryTable(results: RunResults): string {
     ['cpu', `${formatCount(c.faults)} faults, ${migrationsToRam(c)}, ${formatCount(c.cow)} COW, ${c.numaMigrated > 0 ? `${formatCount(c.numaMigrated)} pages moved between NUMA nodes, ` : ''}${cpuBusy(c)}`],
   ];
   if (c.deviceMigrateToRam !== null) totals.push(['device pulls', devicePulls(c.deviceMigrateToRam)]);
+  const peer = peerAccessLine(results);
+  if (peer !== null) totals.push(['peer access', peer]);
+  const owners = ownerGroupsLine(results);
+  if (owners !== null) totals.push(['owner groups', owners]);
+  const contention = contentionLine(results);
+  if (contention !== null) totals.push(['contention', contention]);
   if (results.devices.length > 0) totals.push(['lane time', LANE_TIME_NOTE]);
 
   // Faults per device: the columns after "raised" add up to it (throttled, flushed and overflowed
@@ -280,4 +286,40 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     return [m.name, formatValue(va, m.kind), formatValue(vb, m.kind), formatDelta(va, vb, m.kind)];
   });
   return formatColumns([['metric', labelA, labelB, 'delta'], ...rows], ['left', 'right', 'right', 'left']) + '\n';
+}
+
+const PATH_NAMES: Record<string, string> = {
+  'private': 'a private link', 'p2p-bus-addr': 'PCIe P2P under a switch', 'p2p-host-bridge': 'PCIe P2P through the root complex', none: 'no route',
+};
+
+/**
+ * "gpu1 2,048 accesses (512 KiB) over PCIe P2P under a switch": loads and stores to a peer's
+ * memory in place, per device and path; null when no device made any.
+ */
+export function peerAccessLine(r: RunResults): string | null {
+  const parts: string[] = [];
+  for (const d of r.devices) {
+    for (const [kind, p] of Object.entries(d.peerPaths ?? {})) {
+      if (p.accesses > 0) parts.push(`${d.id} ${formatCount(p.accesses)} accesses (${formatBytes(p.bytes)}) over ${PATH_NAMES[kind] ?? kind}`);
+    }
+  }
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
+/** "gpu0 + gpu1 (interconnect)": the pagemap owner groups of two or more devices; null without any. */
+export function ownerGroupsLine(r: RunResults): string | null {
+  const x = r.crossDevice;
+  if (!x || x.groups.length === 0) return null;
+  return `${x.groups.map((g) => g.join(' + ')).join(', ')} (owners: ${x.owners})`;
+}
+
+/** -EBUSY, evictions and rwsem waits of devices migrating one range; null when none met another. */
+export function contentionLine(r: RunResults): string | null {
+  const t = r.devices.reduce((a, d) => ({
+    ebusy: a.ebusy + (d.contention?.ebusy ?? 0), evicted: a.evicted + (d.contention?.evictedPages ?? 0),
+    waits: a.waits + (d.contention?.rwsemWaits ?? 0), waitPs: a.waitPs + (d.contention?.rwsemWaitPs ?? 0),
+    slices: a.slices + (d.contention?.timesliceWaits ?? 0),
+  }), { ebusy: 0, evicted: 0, waits: 0, waitPs: 0, slices: 0 });
+  if (t.ebusy + t.waits + t.slices === 0) return null;
+  return `${formatCount(t.ebusy)} -EBUSY, ${formatCount(t.evicted)} pages evicted to retry, ${formatCount(t.waits)} rwsem waits (${formatTime(t.waitPs)}), ${formatCount(t.slices)} timeslice waits`;
 }

@@ -156,3 +156,22 @@ describe('format helpers', () => {
     expect(linkUtilisation(1, 1e9, 0)).toBeNull();
   });
 });
+
+describe('cross-device lines', () => {
+  it('peer access per path, owner groups and contention appear only when a run has them', () => {
+    const plain = summaryTable(tinyResults());
+    for (const k of ['peer access', 'owner groups', 'contention']) expect(plain).not.toContain(k);
+    const dev = tinyDevice('gpu1', {
+      peerPaths: { 'p2p-bus-addr': { accesses: 2048, bytes: 2048 * 256 } },
+      contention: { ebusy: 3, evictedPages: 512, rwsemWaits: 2, rwsemWaitPs: 5_000_000, timesliceWaits: 1 },
+    });
+    const r = tinyResults({
+      devices: [tinyDevice('gpu0'), dev],
+      crossDevice: { owners: 'interconnect', peerPages: 'owner', migrateLock: 'none', invalidation: 'one-pass', sourcePeerMigrates: true, timeslicePs: 0, groups: [['gpu0', 'gpu1']], advice: [] },
+    });
+    const out = summaryTable(r);
+    expect(out).toMatch(/peer access +gpu1 2,048 accesses \(512 KiB\) over PCIe P2P under a switch/);
+    expect(out).toMatch(/owner groups +gpu0 \+ gpu1 \(owners: interconnect\)/);
+    expect(out).toMatch(/contention +3 -EBUSY, 512 pages evicted to retry, 2 rwsem waits \(5 us\), 1 timeslice waits/);
+  });
+});
