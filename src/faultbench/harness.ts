@@ -84,7 +84,10 @@ export function machine(p: Profile, seed: number, opts: { policies?: object; pee
   if (opts.peer) devices.push({ name: PEER, profile: opts.peerProfile ?? p, policies: opts.policies });
   // No timeline or spans are read: one bucket per simulated second and no spans keep the
   // bookkeeping negligible even when a run is bounded far in the future.
-  return new SimMachine({ seed, data: false, devices, bucketPs: 1_000_000_000_000, maxSpans: 0, numaNodes: opts.numaNodes, ...(opts.crossDevice ? { crossDevice: opts.crossDevice } : {}) });
+  // The measures' peer rows compare a peer joined by a link with one in another owner group
+  // (through RAM): owners formed from NVLink/XGMI links, as before Linux 7.0. The peers measure
+  // (peers.ts) compares 7.0's owner groups per path explicitly.
+  return new SimMachine({ seed, data: false, devices, bucketPs: 1_000_000_000_000, maxSpans: 0, numaNodes: opts.numaNodes, crossDevice: opts.crossDevice ?? { owners: 'links' } });
 }
 
 /** First page of a new `pages`-page region that starts on a 2 MiB boundary. */

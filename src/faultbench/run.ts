@@ -1,4 +1,4 @@
-// Runs the six measures over a list of profiles with a full or a reduced (--quick) configuration.
+// Runs the seven measures over a list of profiles with a full or a reduced (--quick) configuration.
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
 import { latencyMeasure } from './latency.ts';
@@ -7,6 +7,7 @@ import { bandwidthMeasure, DEFAULT_SIZES } from './bandwidth.ts';
 import { invalidationMeasure } from './invalidation.ts';
 import { oversubscriptionMeasure, type OversubscriptionConfig } from './oversubscription.ts';
 import { driversMeasure, type DriversConfig } from './drivers.ts';
+import { peersMeasure, type PeersConfig } from './peers.ts';
 import { FAULTBENCH_SCHEMA_VERSION, MEASURE_IDS, type FaultbenchResults, type MeasureId, type MeasureTable } from './types.ts';
 
 /** Everything that sizes a faultbench run. */
@@ -16,6 +17,7 @@ export interface FaultbenchConfig {
   readonly bandwidthSizes: readonly number[];
   readonly oversubscription: OversubscriptionConfig;
   readonly drivers: DriversConfig;
+  readonly peers: PeersConfig;
 }
 
 /** The full run. */
@@ -24,6 +26,7 @@ export const FULL_CONFIG: FaultbenchConfig = {
   bandwidthSizes: DEFAULT_SIZES,
   oversubscription: { factors: [0.5, 1, 1.25, 1.5, 2], policies: ['evict-lru-chunk', 'evict-lru-page', 'evict-random'], chunks: 2, lanes: 16, passes: 2, randomPerPage: 1 },
   drivers: { pages: 2048, lanes: 32 },
+  peers: { pages: 1024, migrateSizes: [65536, 2 << 20, 8 << 20], contenders: [2, 4, 8], contentionPages: 1024 },
 };
 
 /** The reduced run (--quick): fewer sizes, fewer lanes, one eviction policy. */
@@ -32,6 +35,7 @@ export const QUICK_CONFIG: FaultbenchConfig = {
   bandwidthSizes: [4096, 65536, 2 << 20, 8 << 20],
   oversubscription: { factors: [0.5, 1, 1.25, 1.5, 2], policies: ['evict-lru-chunk'], chunks: 2, lanes: 16, passes: 1, randomPerPage: 0.5 },
   drivers: { pages: 512, lanes: 32 },
+  peers: { pages: 512, migrateSizes: [65536, 2 << 20], contenders: [2, 4], contentionPages: 512 },
 };
 
 /** Options of runFaultbench. */
@@ -60,6 +64,7 @@ export function runFaultbench(o: FaultbenchOptions): FaultbenchResults {
     invalidation: () => invalidationMeasure(ps, o.seed),
     oversubscription: () => oversubscriptionMeasure(ps, cfg.oversubscription, o.seed),
     drivers: () => driversMeasure(ps, cfg.drivers, o.seed),
+    peers: () => peersMeasure(ps, cfg.peers, o.seed),
   };
   for (const id of MEASURE_IDS) {
     if (!wanted.has(id)) continue;

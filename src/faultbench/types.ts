@@ -5,8 +5,8 @@
 /** Schema version of FaultbenchResults; bump on any incompatible change. */
 export const FAULTBENCH_SCHEMA_VERSION = 1;
 
-/** The six measures, in the order they are run and printed. */
-export const MEASURE_IDS = ['latency', 'throughput', 'bandwidth', 'invalidation', 'oversubscription', 'drivers'] as const;
+/** The seven measures, in the order they are run and printed. */
+export const MEASURE_IDS = ['latency', 'throughput', 'bandwidth', 'invalidation', 'oversubscription', 'drivers', 'peers'] as const;
 export type MeasureId = (typeof MEASURE_IDS)[number];
 
 /**

@@ -50,6 +50,7 @@ const TINY: FaultbenchConfig = {
   bandwidthSizes: [4096, 65536, 2 << 20],
   oversubscription: { factors: [0.5, 2], policies: ['evict-lru-chunk'], chunks: 2, lanes: 8, passes: 1, randomPerPage: 0.25 },
   drivers: { pages: 64, lanes: 8 },
+  peers: { pages: 32, migrateSizes: [65536], contenders: [2], contentionPages: 32 },
 };
 
 /** The drawn layout of every chart on the page. */
