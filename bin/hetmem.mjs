@@ -1,6 +1,34 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so that no build step stands between a checkout and use.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../src/cli/main.ts');
+// Runs the compiled CLI (dist/, built by `npm run build` and by `prepare`, so `npm ci` builds
+// it). In a checkout whose src/ has changed since that build, or with HETMEM_FROM_SOURCE=1, it
+// runs the TypeScript through tsx instead (a dev dependency), so an edit is never hidden by a
+// stale dist/. The published package ships dist/ and no src/.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+
+const root = new URL('../', import.meta.url);
+const compiled = new URL('dist/cli/main.js', root);
+
+/** Newest modification time (ms) of any file under dir, or -Infinity. */
+function newest(dir) {
+  let t = -Infinity;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) t = Math.max(t, statSync(`${e.parentPath}/${e.name}`).mtimeMs);
+  }
+  return t;
+}
+
+function useCompiled() {
+  if (process.env.HETMEM_FROM_SOURCE === '1' || !existsSync(compiled)) return false;
+  const src = new URL('src/', root);
+  return !existsSync(src) || newest(src) <= statSync(compiled).mtimeMs;
+}
+
+let main;
+if (useCompiled()) {
+  ({ main } = await import(compiled.href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(new URL('src/cli/main.ts', root).href));
+}
 process.exitCode = await main(process.argv.slice(2));
