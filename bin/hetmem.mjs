@@ -31,4 +31,11 @@ if (useCompiled()) {
   register();
   ({ main } = await import(new URL('src/cli/main.ts', root).href));
 }
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  // Bad input and differences have their own codes (0, 1, 2); anything thrown past main is a
+  // bug: its stack trace, and a code no check or input error uses (EX_SOFTWARE).
+  process.stderr.write(`hetmem: internal error (a bug, please report it):\n${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 70;
+}

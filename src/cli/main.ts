@@ -26,31 +26,50 @@ function seedArg(v: string): number {
   return n;
 }
 
+/** The package's version (package.json sits two folders up from src/cli and from dist/cli). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Exit codes of every command (README: Exit codes). Anything else, e.g. an uncaught exception, is a bug. */
+export const EXIT = { ok: 0, differences: 1, badInput: 2 } as const;
+
 /**
- * The `hetmem` command line. Returns the process exit code: 0 success, 1 a check failed,
- * 2 bad input (one line naming the file, line and what was expected).
+ * Commander's own messages ("error: unknown option '--x'") in the one error style of every
+ * command: `hetmem SUBCOMMAND: message` (`hetmem: message` before a subcommand is known).
+ * Messages that already carry a `hetmem ` prefix (faultbench's and validate's) pass unchanged.
+ */
+export function commanderLine(command: string, message: string): string {
+  const one = message.trim().replace(/\s*\n\s*/g, ' ');
+  return one.startsWith('hetmem ') ? one : `${command}: ${one.replace(/^error: /, '')}`;
+}
+
+/**
+ * The `hetmem` command line. Returns the process exit code: 0 success, 1 a check found
+ * differences, 2 bad input: one line `hetmem SUBCOMMAND: message` on stderr, the message
+ * naming the file, line and what was expected.
  */
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
   let code = 0;
   /** Runs a command body; expected problems become one line on stderr and exit code 2. */
-  const guard = (body: () => number) => {
+  const guard = (command: string, body: () => number) => {
     try {
       code = body();
     } catch (e) {
       const line = expectedErrorLine(e);
       if (line === undefined) throw e;
-      io.err.write(`${line}\n`);
-      code = 2;
+      io.err.write(`hetmem ${command}: ${line}\n`);
+      code = EXIT.badInput;
     }
   };
   const program = new Command();
   program.name('hetmem').description('An executable, timed model of Linux mm + HMM').exitOverride();
-  program.configureOutput({
-    writeOut: (s) => io.out.write(s),
-    writeErr: (s) => io.err.write(s),
-    // Usage errors are one line (commander puts "(Did you mean ...?)" on a line of its own).
-    outputError: (s, write) => write(`${s.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+  program.version(VERSION, '-V, --version', 'print the version and exit');
+  /** Output settings for `command`: usage errors are one line in the common style. */
+  const output = (command: string) => ({
+    writeOut: (s: string) => void io.out.write(s),
+    writeErr: (s: string) => void io.err.write(s),
+    outputError: (s: string, write: (s: string) => void) => write(`${commanderLine(command, s)}\n`),
   });
+  program.configureOutput(output('hetmem'));
 
   program
     .command('trace')
@@ -63,13 +82,13 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
         io.err.write(`hetmem trace: --nodes: expected an integer 1..64, got '${opts.nodes}'\n`);
-        code = 2;
+        code = EXIT.badInput;
         return;
       }
       const kernel = opts.kernel;
       if (!isKernelVersion(kernel)) {
         io.err.write(`hetmem trace: --kernel: expected ${KERNEL_VERSIONS.join(' or ')}, got '${kernel}'\n`);
-        code = 2;
+        code = EXIT.badInput;
         return;
       }
       try {
@@ -78,15 +97,15 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
         for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f);
       } catch (e) {
         if (e instanceof TraceSyntaxError) {
-          io.err.write(`${e.message}\n`);
-          code = 2;
+          io.err.write(`hetmem trace: ${e.message}\n`);
+          code = EXIT.badInput;
           return;
         }
         throw e;
       }
       const r = traceCommand(files, !!opts.check, nodes, kernel);
       io.out.write(r.output);
-      if (opts.check && r.matched !== r.total) code = 1;
+      if (opts.check && r.matched !== r.total) code = EXIT.differences;
     });
 
   program
@@ -99,7 +118,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
     .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
-      guard(() => runCommand(file, opts, io));
+      guard('run', () => runCommand(file, opts, io));
     });
 
   program
@@ -108,7 +127,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('<results>', 'results.json written by hetmem run --out')
     .option('--out <dir>', 'directory for report.html (default: beside the results)')
     .action((file: string, opts: { out?: string }) => {
-      guard(() => reportCommand(file, opts, io));
+      guard('report', () => reportCommand(file, opts, io));
     });
 
   program
@@ -117,7 +136,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('<a>', 'results.json of run A')
     .argument('<b>', 'results.json of run B')
     .action((a: string, b: string) => {
-      guard(() => compareCommand(a, b, io));
+      guard('compare', () => compareCommand(a, b, io));
     });
 
   program
@@ -126,23 +145,24 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('[names...]', 'only these profiles')
     .option('--sources', 'print the source of every number')
     .action((names: string[], opts: { sources?: boolean }) => {
-      guard(() => profilesCommand(names, opts, io));
+      guard('profiles', () => profilesCommand(names, opts, io));
     });
 
   program
     .command('schema')
     .description('print the JSON Schema of scenario files (hetmem schema > hetmem.schema.json)')
     .action(() => {
-      guard(() => schemaCommand(io));
+      guard('schema', () => schemaCommand(io));
     });
 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
+  for (const c of program.commands) c.configureOutput(output(`hetmem ${c.name()}`));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     throw e;
   }
   return code;
