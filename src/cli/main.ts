@@ -1,11 +1,12 @@
+// Each command's module is imported when the command runs, not up front: `hetmem --version` or
+// `hetmem trace` should not pay for zod, yaml, the timed model and the report code at start-up
+// (bench/README.md, CLI start-up).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { traceCommand } from './trace.ts';
-import { registerFaultbench } from '../faultbench/cli.ts';
-import { registerValidate } from '../validate/cli.ts';
-import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
-import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
+import { registerFaultbench } from '../faultbench/command.ts';
+import { registerValidate } from '../validate/command.ts';
+import type { Io } from './run.ts';
 
 /** Whether NAME.out beside a script records bad_op / no_such_region / open_err results. */
 function recordShowsToolErrors(file: string): boolean {
@@ -50,11 +51,12 @@ export function commanderLine(command: string, message: string): string {
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
   let code = 0;
   /** Runs a command body; expected problems become one line on stderr and exit code 2. */
-  const guard = (command: string, body: () => number) => {
+  const guard = async (command: string, body: (cmds: typeof import('./run.ts')) => number) => {
+    const cmds = await import('./run.ts');
     try {
-      code = body();
+      code = body(cmds);
     } catch (e) {
-      const line = expectedErrorLine(e);
+      const line = cmds.expectedErrorLine(e);
       if (line === undefined) throw e;
       io.err.write(`hetmem ${command}: ${line}\n`);
       code = EXIT.badInput;
@@ -78,7 +80,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
     .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, '6.1')
-    .action((files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
+    .action(async (files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
         io.err.write(`hetmem trace: --nodes: expected an integer 1..64, got '${opts.nodes}'\n`);
@@ -91,6 +93,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
         code = EXIT.badInput;
         return;
       }
+      const { TraceSyntaxError, validateTraceFile } = await import('../hmmtrace/validate.ts');
+      const { traceCommand } = await import('./trace.ts');
       try {
         // Under --check the recorded output is the specification: a script whose record shows
         // the kernel tool's own handling of malformed ops is replayed the same way.
@@ -117,8 +121,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
-    .action((file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
-      guard('run', () => runCommand(file, opts, io));
+    .action(async (file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean }) => {
+      await guard('run', (c) => c.runCommand(file, opts, io));
     });
 
   program
@@ -126,8 +130,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('regenerate report.html from a results.json')
     .argument('<results>', 'results.json written by hetmem run --out')
     .option('--out <dir>', 'directory for report.html (default: beside the results)')
-    .action((file: string, opts: { out?: string }) => {
-      guard('report', () => reportCommand(file, opts, io));
+    .action(async (file: string, opts: { out?: string }) => {
+      await guard('report', (c) => c.reportCommand(file, opts, io));
     });
 
   program
@@ -135,8 +139,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('print two runs side by side')
     .argument('<a>', 'results.json of run A')
     .argument('<b>', 'results.json of run B')
-    .action((a: string, b: string) => {
-      guard('compare', () => compareCommand(a, b, io));
+    .action(async (a: string, b: string) => {
+      await guard('compare', (c) => c.compareCommand(a, b, io));
     });
 
   program
@@ -144,15 +148,15 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('list the shipped device profiles and where their numbers come from')
     .argument('[names...]', 'only these profiles')
     .option('--sources', 'print the source of every number')
-    .action((names: string[], opts: { sources?: boolean }) => {
-      guard('profiles', () => profilesCommand(names, opts, io));
+    .action(async (names: string[], opts: { sources?: boolean }) => {
+      await guard('profiles', (c) => c.profilesCommand(names, opts, io));
     });
 
   program
     .command('schema')
     .description('print the JSON Schema of scenario files (hetmem schema > hetmem.schema.json)')
-    .action(() => {
-      guard('schema', () => schemaCommand(io));
+    .action(async () => {
+      await guard('schema', (c) => c.schemaCommand(io));
     });
 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
