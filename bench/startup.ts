@@ -31,8 +31,8 @@ if (!Number.isInteger(opts.runs) || opts.runs < 1) {
 const BIN = join(ROOT, 'bin', 'hetmem.mjs');
 const COMPILED = join(ROOT, 'dist', 'cli', 'main.js');
 // The bin runs tsx when src/ is newer than dist/; the "compiled" rows would then measure tsx.
-const newestSource = Math.max(...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
-  .filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+const newestSource = Math.max(statSync(join(ROOT, 'src')).mtimeMs, ...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
+  .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
 if (!existsSync(COMPILED) || statSync(COMPILED).mtimeMs < newestSource) {
   process.stderr.write('bench:startup: dist/ is missing or older than src/: run npm run build first (npm run bench:startup does)\n');
   process.exit(2);

@@ -8,11 +8,14 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 const root = new URL('../', import.meta.url);
 const compiled = new URL('dist/cli/main.js', root);
 
-/** Newest modification time (ms) of any file under dir, or -Infinity. */
+/**
+ * Newest modification time (ms) of dir and anything under it. Folders count too: deleting or
+ * renaming a source file changes only its folder's time.
+ */
 function newest(dir) {
-  let t = -Infinity;
+  let t = statSync(dir).mtimeMs;
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) t = Math.max(t, statSync(`${e.parentPath}/${e.name}`).mtimeMs);
+    t = Math.max(t, statSync(`${e.parentPath}/${e.name}`).mtimeMs);
   }
   return t;
 }
