@@ -36,7 +36,7 @@ const determinism = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist.tmp/**', 'out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Which Chromium the browser tests drive: Debian's, or the npm package's where that is absent.
+    globalSetup: ['test/chromium-setup.ts'],
     ...ciReporters,
   },
 });

@@ -1,6 +1,7 @@
 // `npm run bench` (node --expose-gc --import tsx bench/run.ts): page-event throughput against a
 // raw typed-array loop, metadata bytes per tracked page, the largest footprint that runs, and
-// how each figure grows from 2^16 to 2^24 pages. Writes bench/results.json (or --out FILE,
+// how each figure grows from 2^16 to 2^24 pages. Writes bench/results.json (--quick:
+// bench/results-quick.json, git-ignored; or --out FILE,
 // validated against bench/schema.ts) and prints a table. See bench/README.md.
 import { Command } from 'commander';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -12,7 +13,7 @@ import {
   resultsSchema, type Results, type Timing, type ThroughputResult, type BaselineResult, type GrowthResult, type Target,
 } from './schema.ts';
 import { nowNs, fullGc, hasGc, median, logLogSlope } from './lib/timing.ts';
-import { ROOT } from './lib/child.ts';
+import { defaultResultsFile } from './lib/results-file.ts';
 import { printTable } from './lib/table.ts';
 import { fmt } from './measures/scale.ts';
 
@@ -20,11 +21,12 @@ const opts = new Command()
   .name('bench')
   .description('hetmem benchmarks: throughput, memory, scale, growth')
   .option('--quick', 'small sizes and few repetitions (the smoke test; well under 30 s)', false)
-  .option('--out <file>', 'where to write the results', resolve(ROOT, 'bench', 'results.json'))
+  .option('--out <file>', 'where to write the results (default: bench/results.json, with --quick bench/results-quick.json)')
   .option('--reps <n>', 'timed repetitions per figure (median reported)', (v) => Number(v))
   .option('--warmup <n>', 'untimed warm-up runs per figure', (v) => Number(v))
   .parse()
-  .opts<{ quick: boolean; out: string; reps?: number; warmup?: number }>();
+  .opts<{ quick: boolean; out?: string; reps?: number; warmup?: number }>();
+const outFile = resolve(opts.out ?? defaultResultsFile(opts.quick));
 
 if (!hasGc()) {
   console.error('bench: run with node --expose-gc (npm run bench does)');
@@ -195,7 +197,7 @@ const results: Results = {
   seconds: Number(nowNs() - t0) / 1e9,
 };
 const checked = resultsSchema.parse(results);
-mkdirSync(dirname(resolve(opts.out)), { recursive: true });
-writeFileSync(resolve(opts.out), JSON.stringify(checked, null, 2) + '\n');
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, JSON.stringify(checked, null, 2) + '\n');
 printTable(checked);
-console.log(`\nwrote ${resolve(opts.out)} in ${checked.seconds.toFixed(1)} s (largest footprint: ${scale.largest ? fmt(scale.largest.footprintBytes) : 'none'})`);
+console.log(`\nwrote ${outFile} in ${checked.seconds.toFixed(1)} s (largest footprint: ${scale.largest ? fmt(scale.largest.footprintBytes) : 'none'})`);

@@ -1,9 +1,17 @@
-// What the headless-Chromium tests share: Debian's Chromium and its flags (never
-// `npx playwright install`; .ci/run installs the package), and the few DOM shapes the
-// page.evaluate callbacks use (tsconfig has no DOM lib).
+// What the headless-Chromium tests share: the browser and its flags (never
+// `npx playwright install`), and the few DOM shapes the page.evaluate callbacks use (tsconfig
+// has no DOM lib).
+import { inject } from 'vitest';
 
-/** Debian's Chromium; HETMEM_CHROMIUM overrides it (e.g. to check the missing-browser failure). */
-export const CHROMIUM = process.env.HETMEM_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * The Chromium that test/chromium-setup.ts chose for this run: Debian's /usr/bin/chromium, or
+ * the binary of the npm package @sparticuz/chromium where Debian's is absent.
+ * HETMEM_CHROMIUM=PATH overrides it (e.g. to check the missing-browser failure); HETMEM_CHROMIUM=npm
+ * forces the npm package's.
+ */
+export const CHROMIUM: string = inject('chromium');
+/** What a browser test says when CHROMIUM is not there. */
+export const CHROMIUM_MISSING = `${CHROMIUM} is missing: unset HETMEM_CHROMIUM to use /usr/bin/chromium or the binary of the npm package @sparticuz/chromium (npm ci installs it)`;
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export interface PageCanvas {

@@ -1,13 +1,14 @@
+// Each command's module is imported when the command runs, not up front: `hetmem --version` or
+// `hetmem trace` should not pay for zod, yaml, the timed model and the report code at start-up
+// (bench/README.md, CLI start-up).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { traceCommand } from './trace.ts';
-import { registerFaultbench } from '../faultbench/cli.ts';
-import { registerValidate } from '../validate/cli.ts';
-import { registerView } from '../view/cli.ts';
+import { registerFaultbench } from '../faultbench/command.ts';
+import { registerValidate } from '../validate/command.ts';
+import { registerView } from '../view/command.ts';
 import { registerSweep } from './sweep.ts';
-import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
-import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
+import type { Io } from './run.ts';
 
 /** Whether NAME.out beside a script records bad_op / no_such_region / open_err results. */
 function recordShowsToolErrors(file: string): boolean {
@@ -28,42 +29,63 @@ function seedArg(v: string): number {
   return n;
 }
 
+/** The package's version (package.json sits two folders up from src/cli and from dist/cli). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Exit codes of every command (README: Exit codes). Anything else, e.g. an uncaught exception, is a bug. */
+export const EXIT = { ok: 0, differences: 1, badInput: 2 } as const;
+
 /**
- * The `hetmem` command line. Returns the process exit code: 0 success, 1 a check failed,
- * 2 bad input (one line naming the file, line and what was expected).
+ * Commander's own messages ("error: unknown option '--x'") in the one error style of every
+ * command: `hetmem SUBCOMMAND: message` (`hetmem: message` before a subcommand is known).
+ * Messages that already carry a `hetmem ` prefix (faultbench's and validate's) pass unchanged.
+ */
+export function commanderLine(command: string, message: string): string {
+  const one = message.trim().replace(/\s*\n\s*/g, ' ');
+  return one.startsWith('hetmem ') ? one : `${command}: ${one.replace(/^error: /, '')}`;
+}
+
+/**
+ * The `hetmem` command line. Returns the process exit code: 0 success, 1 a check found
+ * differences, 2 bad input: one line `hetmem SUBCOMMAND: message` on stderr, the message
+ * naming the file, line and what was expected.
  */
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
   let code = 0;
   /** Runs a command body; expected problems become one line on stderr and exit code 2. */
-  const guard = (body: () => number) => {
+  const guard = async (command: string, body: (cmds: typeof import('./run.ts')) => number) => {
+    const cmds = await import('./run.ts');
     try {
-      code = body();
+      code = body(cmds);
     } catch (e) {
-      const line = expectedErrorLine(e);
+      const line = cmds.expectedErrorLine(e);
       if (line === undefined) throw e;
-      io.err.write(`${line}\n`);
-      code = 2;
+      io.err.write(`hetmem ${command}: ${line}\n`);
+      code = EXIT.badInput;
     }
   };
   /** guard for a command that awaits (plug-in imports, worker pools, Redis). */
-  const guardAsync = async (body: () => Promise<number>) => {
+  const guardAsync = async (command: string, body: (cmds: typeof import('./run.ts')) => Promise<number>) => {
+    const cmds = await import('./run.ts');
     try {
-      code = await body();
+      code = await body(cmds);
     } catch (e) {
-      const line = expectedErrorLine(e);
+      const line = cmds.expectedErrorLine(e);
       if (line === undefined) throw e;
-      io.err.write(`${line}\n`);
-      code = 2;
+      io.err.write(`hetmem ${command}: ${line}\n`);
+      code = EXIT.badInput;
     }
   };
   const program = new Command();
   program.name('hetmem').description('An executable, timed model of Linux mm + HMM').exitOverride();
-  program.configureOutput({
-    writeOut: (s) => io.out.write(s),
-    writeErr: (s) => io.err.write(s),
-    // Usage errors are one line (commander puts "(Did you mean ...?)" on a line of its own).
-    outputError: (s, write) => write(`${s.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+  program.version(VERSION, '-V, --version', 'print the version and exit');
+  /** Output settings for `command`: usage errors are one line in the common style. */
+  const output = (command: string) => ({
+    writeOut: (s: string) => void io.out.write(s),
+    writeErr: (s: string) => void io.err.write(s),
+    outputError: (s: string, write: (s: string) => void) => write(`${commanderLine(command, s)}\n`),
   });
+  program.configureOutput(output('hetmem'));
 
   program
     .command('trace')
@@ -72,34 +94,36 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
     .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, '6.1')
-    .action((files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
+    .action(async (files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
         io.err.write(`hetmem trace: --nodes: expected an integer 1..64, got '${opts.nodes}'\n`);
-        code = 2;
+        code = EXIT.badInput;
         return;
       }
       const kernel = opts.kernel;
       if (!isKernelVersion(kernel)) {
         io.err.write(`hetmem trace: --kernel: expected ${KERNEL_VERSIONS.join(' or ')}, got '${kernel}'\n`);
-        code = 2;
+        code = EXIT.badInput;
         return;
       }
+      const { TraceSyntaxError, validateTraceFile } = await import('../hmmtrace/validate.ts');
+      const { traceCommand } = await import('./trace.ts');
       try {
         // Under --check the recorded output is the specification: a script whose record shows
         // the kernel tool's own handling of malformed ops is replayed the same way.
         for (const f of files) if (!(opts.check && recordShowsToolErrors(f))) validateTraceFile(f, { nodes, kernel });
       } catch (e) {
         if (e instanceof TraceSyntaxError) {
-          io.err.write(`${e.message}\n`);
-          code = 2;
+          io.err.write(`hetmem trace: ${e.message}\n`);
+          code = EXIT.badInput;
           return;
         }
         throw e;
       }
       const r = traceCommand(files, !!opts.check, nodes, kernel);
       io.out.write(r.output);
-      if (opts.check && r.matched !== r.total) code = 1;
+      if (opts.check && r.matched !== r.total) code = EXIT.differences;
     });
 
   program
@@ -113,7 +137,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
     .option('--force', 'run even when the input-size estimate says the model state passes 8 GiB or the events would take over an hour')
     .action(async (file: string | undefined, opts: { json?: boolean; out?: string; scale?: number; seed?: number; progress?: boolean; force?: boolean }) => {
-      await guardAsync(() => runCommand(file, opts, io));
+      await guardAsync('run', (c) => c.runCommand(file, opts, io));
     });
 
   program
@@ -121,8 +145,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('regenerate report.html from a results.json')
     .argument('<results>', 'results.json written by hetmem run --out')
     .option('--out <dir>', 'directory for report.html (default: beside the results)')
-    .action((file: string, opts: { out?: string }) => {
-      guard(() => reportCommand(file, opts, io));
+    .action(async (file: string, opts: { out?: string }) => {
+      await guard('report', (c) => c.reportCommand(file, opts, io));
     });
 
   program
@@ -130,8 +154,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('print two runs side by side')
     .argument('<a>', 'results.json of run A')
     .argument('<b>', 'results.json of run B')
-    .action((a: string, b: string) => {
-      guard(() => compareCommand(a, b, io));
+    .action(async (a: string, b: string) => {
+      await guard('compare', (c) => c.compareCommand(a, b, io));
     });
 
   program
@@ -139,29 +163,30 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('list the shipped device profiles and where their numbers come from')
     .argument('[names...]', 'only these profiles')
     .option('--sources', 'print the source of every number')
-    .action((names: string[], opts: { sources?: boolean }) => {
-      guard(() => profilesCommand(names, opts, io));
+    .action(async (names: string[], opts: { sources?: boolean }) => {
+      await guard('profiles', (c) => c.profilesCommand(names, opts, io));
     });
 
   program
     .command('schema')
     .description('print the JSON Schema of scenario files (hetmem schema > hetmem.schema.json)')
-    .action(() => {
-      guard(() => schemaCommand(io));
+    .action(async () => {
+      await guard('schema', (c) => c.schemaCommand(io));
     });
 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
   registerView(program, (s) => void io.out.write(s), (line) => {
     io.err.write(`${line}\n`);
-    code = 2;
+    code = EXIT.badInput;
   });
-  registerSweep(program, io, guardAsync);
+  registerSweep(program, io, (body) => guardAsync('sweep', () => body()));
+  for (const c of program.commands) c.configureOutput(output(`hetmem ${c.name()}`));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     throw e;
   }
   return code;

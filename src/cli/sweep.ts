@@ -2,11 +2,6 @@
 // around src/sweep. Each returns the exit code; expected problems are one line (exit 2).
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { loadSweep } from '../sweep/load.ts';
-import { runSweep } from '../sweep/run.ts';
-import { runWorker } from '../sweep/queue.ts';
-import { writeSweepReport } from '../sweep/report.ts';
-import { sweepJsonSchema } from '../sweep/schema.ts';
 import type { Io } from './run.ts';
 
 function intArg(v: string): number {
@@ -30,6 +25,10 @@ export function registerSweep(program: Command, io: Io, guard: (body: () => Prom
     .option('--no-progress', 'no progress bar or progress lines')
     .action(async (file: string | undefined, opts: { db?: string; jobs?: string; redis?: string; queue: string; parquet?: string; schema?: boolean; progress?: boolean }) => {
       await guard(async () => {
+        // The sweep engine (DuckDB, BullMQ) loads only when a sweep runs: start-up stays small.
+        const { sweepJsonSchema } = await import('../sweep/schema.ts');
+        const { loadSweep } = await import('../sweep/load.ts');
+        const { runSweep } = await import('../sweep/run.ts');
         if (opts.schema) {
           io.out.write(JSON.stringify(sweepJsonSchema(), null, 2) + '\n');
           return 0;
@@ -71,6 +70,7 @@ export function registerSweep(program: Command, io: Io, guard: (body: () => Prom
     .option('--pareto <a,b>', 'two metrics for the Pareto view (both minimised)', 'sim_time_ps,bytes_in')
     .action(async (db: string, opts: { out?: string; metric: string; pareto: string }) => {
       await guard(async () => {
+        const { writeSweepReport } = await import('../sweep/report.ts');
         const out = opts.out ?? dirname(db);
         const path = await writeSweepReport(db, out, { metric: opts.metric, pareto: opts.pareto.split(',') as [string, string] });
         io.out.write(`wrote ${path}\n`);
@@ -91,6 +91,7 @@ export function registerSweep(program: Command, io: Io, guard: (body: () => Prom
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
         });
+        const { runWorker } = await import('../sweep/queue.ts');
         io.err.write(`worker: pulling points from ${opts.queue}\n`);
         await runWorker(opts.redis, {
           queue: opts.queue, lockMs: Number(opts.lockMs),

@@ -1,4 +1,5 @@
-// `hetmem faultbench`: the command, for the CLI layer to register on its program.
+// `hetmem faultbench`: the command's implementation; command.ts registers it on the CLI's program
+// and loads this module only when the command runs.
 //
 //   hetmem faultbench [--profiles a,b,c] [--quick] [--seed N] [--csv DIR] [--out DIR] [--json]
 //
@@ -9,7 +10,6 @@
 // program's exitOverride (a CommanderError with exitCode 2) or exits the process with 2.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { listProfiles, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { runFaultbench } from './run.ts';
@@ -24,7 +24,8 @@ export interface FaultbenchIo {
   profilesDir: string;
 }
 
-interface RawOptions {
+/** Option values as commander hands them over (all optional; checked by parseInvocation). */
+export interface RawOptions {
   profiles?: string | true;
   quick?: boolean;
   csv?: string | true;
@@ -110,33 +111,4 @@ export function executeFaultbench(inv: FaultbenchInvocation, stdout: (s: string)
       ['faultbench.json', `${JSON.stringify(results, null, 2)}\n`],
     ]));
   }
-}
-
-/**
- * Adds `faultbench` to `program`. Option values are optional to commander and checked here, so
- * every bad flag ends the same way: one line `hetmem faultbench: ...` on the program's error
- * output and exit code 2.
- */
-export function registerFaultbench(program: Command, io: Partial<FaultbenchIo> = {}): void {
-  const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
-  program
-    .command('faultbench')
-    .description('page-fault benchmark: every measure for every device profile, profiles side by side')
-    .option('--profiles [list]', 'comma-separated profile names (default: every profile in profiles/)')
-    .option('--quick', 'reduced run: fewer sizes, lanes and policies (well under 20 s for all profiles)')
-    .option('--seed [n]', 'seed of the simulated machines (default 1); results are deterministic for a seed')
-    .option('--csv [dir]', 'also write faultbench-<measure>.csv files (long form) into DIR')
-    .option('--out [dir]', 'also write faultbench.html (tables and charts) and faultbench.json into DIR')
-    .option('--json', 'print the results as JSON instead of tables')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(function (this: Command) {
-      try {
-        const inv = parseInvocation(this.opts<RawOptions>(), this.args, io.profilesDir ?? PROFILES_DIR);
-        executeFaultbench(inv, stdout);
-      } catch (e) {
-        if (e instanceof FaultbenchUsageError) this.error(`hetmem faultbench: ${e.message}`, { exitCode: 2, code: 'hetmem.faultbench.usage' });
-        throw e;
-      }
-    });
 }

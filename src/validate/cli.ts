@@ -1,12 +1,12 @@
-// `hetmem validate`: the command, for the CLI layer to register on its program.
+// `hetmem validate`: the command's implementation; command.ts registers it on the CLI's program
+// and loads this module only when the command runs.
 //
 //   hetmem validate [--only id,id] [--json]
 //
 // Prints one line per held-out check (what is reproduced, the source, the published value, the
 // model's value, the tolerance, pass/fail), then the verdict; exit code 0 when every counted
 // check passes, 1 otherwise. A bad flag prints one line `hetmem validate: ...` and exits 2.
-import type { Command } from 'commander';
-import { CHECKS, runChecks, verdict, type CheckResult } from './checks.ts';
+import { CHECKS, verdict, type CheckResult } from './checks.ts';
 
 /** A user error: the message after the `hetmem validate: ` prefix. */
 export class ValidateUsageError extends Error {}
@@ -38,30 +38,4 @@ export function parseOnly(raw: string | true | undefined): string[] | undefined 
   if (names.length === 0) throw new ValidateUsageError(`--only needs at least one check id (checks: ${ids.join(', ')})`);
   for (const n of names) if (!ids.includes(n)) throw new ValidateUsageError(`unknown check '${n}' (checks: ${ids.join(', ')})`);
   return names;
-}
-
-/** Adds `validate` to `program`; `setCode` receives the exit code (0 pass, 1 fail). */
-export function registerValidate(program: Command, stdout: (s: string) => void, setCode: (code: number) => void): void {
-  program
-    .command('validate')
-    .description('reproduce published measurements that set no profile parameter (held-out validation)')
-    .option('--only [ids]', 'comma-separated check ids (default: every check)')
-    .option('--json', 'print the results as JSON')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(function (this: Command) {
-      try {
-        if (this.args.length > 0) {
-          const a = this.args[0];
-          throw new ValidateUsageError(a.startsWith('-') ? `unknown option '${a}' (options: --only, --json)` : `unexpected argument '${a}'`);
-        }
-        const opts = this.opts<{ only?: string | true; json?: boolean }>();
-        const results = runChecks(parseOnly(opts.only));
-        stdout(opts.json ? `${JSON.stringify({ results, verdict: verdict(results) }, null, 2)}\n` : validateText(results));
-        setCode(verdict(results).ok ? 0 : 1);
-      } catch (e) {
-        if (e instanceof ValidateUsageError) this.error(`hetmem validate: ${e.message}`, { exitCode: 2, code: 'hetmem.validate.usage' });
-        throw e;
-      }
-    });
 }

@@ -1,12 +1,13 @@
 // Benchmarks are not tests: nothing here asserts a timing. This only checks that
-// `npm run bench -- --quick` runs and writes a results file that matches bench/schema.ts.
+// `npm run bench -- --quick` runs and writes a results file that matches bench/schema.ts, to
+// bench/results-quick.json (git-ignored), leaving the committed bench/results.json alone.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../paths.ts';
 import { resultsSchema } from '../../bench/schema.ts';
+import { defaultResultsFile } from '../../bench/lib/results-file.ts';
 
 /** Every number anywhere in `v`, with its path. */
 function numbers(v: unknown, path = '$'): Array<[string, number]> {
@@ -17,15 +18,23 @@ function numbers(v: unknown, path = '$'): Array<[string, number]> {
 }
 
 describe('bench --quick', () => {
-  it('writes a well-formed results file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hetmem-bench-'));
+  it('writes a well-formed results file to bench/results-quick.json, not over bench/results.json', () => {
+    const out = join(ROOT, 'bench', 'results-quick.json');
+    const committed = join(ROOT, 'bench', 'results.json');
+    expect(defaultResultsFile(true)).toBe(out);
+    expect(defaultResultsFile(false)).toBe(committed);
+    // The quick file is git-ignored (check-ignore exits 0 for an ignored path).
+    expect(spawnSync('git', ['check-ignore', '-q', out], { cwd: ROOT }).status).toBe(0);
+    const before = readFileSync(committed, 'utf8');
+    rmSync(out, { force: true });
     try {
-      const out = join(dir, 'results.json');
-      // What `npm run bench -- --quick --out FILE` runs.
-      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+      // What `npm run bench -- --quick` runs.
+      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', '--quick'], {
         cwd: ROOT, encoding: 'utf8', timeout: 110_000,
       });
       expect(r.status, `bench exited with ${r.status}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`wrote ${out} in `);
+      expect(readFileSync(committed, 'utf8')).toBe(before);
       const results = resultsSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
 
       for (const [path, x] of numbers(results)) expect(Number.isFinite(x), path).toBe(true);
@@ -45,7 +54,7 @@ describe('bench --quick', () => {
       expect(results.scale.largest?.ok).toBe(true);
       expect(results.targets.length).toBeGreaterThan(0);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(out, { force: true });
     }
   });
 });

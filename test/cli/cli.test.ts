@@ -77,22 +77,23 @@ describe('hetmem run', () => {
     const r = hetmem('run', f);
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
-    expect(r.err).toBe(`${f}:3:19: devices[0]: unknown key "profle" (did you mean "profile"?)\n`);
+    expect(r.err).toBe(`hetmem run: ${f}:3:19: devices[0]: unknown key "profle" (did you mean "profile"?)\n`);
   });
 
   it('a missing scenario file is one line and exit 2', () => {
     const r = hetmem('run', 'no/such.yaml');
     expect(r.code).toBe(2);
-    expect(r.err).toBe('no/such.yaml: cannot read the scenario: no such file\n');
+    expect(r.err).toBe('hetmem run: no/such.yaml: cannot read the scenario: no such file\n');
   });
 
   const badFlags: [string[], string][] = [
-    [['run', '--bogus'], "error: unknown option '--bogus'\n"],
-    [['run', '--ot', 'x'], "error: unknown option '--ot' (Did you mean --out?)\n"],
-    [['run', '--scale', '-1'], "error: option '--scale <factor>' argument '-1' is invalid. expected a number > 0, e.g. 0.1\n"],
-    [['run', '--seed', 'x'], "error: option '--seed <n>' argument 'x' is invalid. expected a non-negative integer\n"],
-    [['run', 'a.yaml', 'b.yaml'], "error: too many arguments for 'run'. Expected 1 argument but got 2.\n"],
-    [['compare', 'a.json'], "error: missing required argument 'b'\n"],
+    [['run', '--bogus'], "hetmem run: unknown option '--bogus'\n"],
+    [['run', '--ot', 'x'], "hetmem run: unknown option '--ot' (Did you mean --out?)\n"],
+    [['run', '--scale', '-1'], "hetmem run: option '--scale <factor>' argument '-1' is invalid. expected a number > 0, e.g. 0.1\n"],
+    [['run', '--seed', 'x'], "hetmem run: option '--seed <n>' argument 'x' is invalid. expected a non-negative integer\n"],
+    [['run', 'a.yaml', 'b.yaml'], "hetmem run: too many arguments for 'run'. Expected 1 argument but got 2.\n"],
+    [['compare', 'a.json'], "hetmem compare: missing required argument 'b'\n"],
+    [['frobnicate'], "hetmem: unknown command 'frobnicate'\n"],
   ];
   for (const [args, line] of badFlags) {
     it(`bad flags give one line and exit 2: ${args.join(' ')}`, () => {
@@ -130,7 +131,7 @@ describe('hetmem report and compare', () => {
     const r = hetmem('report', f);
     expect(r.code).toBe(2);
     expect(r.err.split('\n')).toHaveLength(2);
-    expect(r.err.startsWith(`${f}: `)).toBe(true);
+    expect(r.err.startsWith(`hetmem report: ${f}: `)).toBe(true);
     expect(existsSync(join(dir, 'report.html'))).toBe(false);
   });
 

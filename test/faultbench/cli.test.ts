@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { registerFaultbench, parseInvocation } from '../../src/faultbench/cli.ts';
+import { parseInvocation } from '../../src/faultbench/cli.ts';
+import { registerFaultbench } from '../../src/faultbench/command.ts';
 import { MEASURE_IDS, type FaultbenchResults } from '../../src/faultbench/types.ts';
 import { listProfiles } from '../../src/devices/profile/load.ts';
 

@@ -1,13 +1,13 @@
-// Opens faultbench.html in headless Debian Chromium (playwright-core, file://) and checks that
+// Opens faultbench.html in headless Chromium (playwright-core, file://) and checks that
 // every chart draws, that n/a cells are marked (an "n/a" label per n/a bar, the reason in its
 // tooltip, notes under line charts), that no legend overlaps its plot and that no text leaves
-// its chart. Needs /usr/bin/chromium, as test/report/html.browser.test.ts does.
+// its chart. The browser is Debian's or the npm package's (test/chromium-setup.ts).
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CHROMIUM, CHROMIUM_ARGS, type PageElement } from '../browser.ts';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, type PageElement } from '../browser.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runFaultbench, type FaultbenchConfig } from '../../src/faultbench/run.ts';
 import { FAULTBENCH_CHART_NAMES, faultbenchCharts, renderFaultbenchHtml, type FaultbenchChart } from '../../src/faultbench/html.ts';
@@ -107,7 +107,7 @@ describe('faultbench.html in headless Chromium', () => {
   });
 
   it('draws every chart of a tiny run without errors or network access', async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`).toBe(true);
+    expect(existsSync(CHROMIUM), CHROMIUM_MISSING).toBe(true);
     // rdma-nic (pinning) and sva-accelerator (no device memory) have n/a cells in every measure.
     const results = runFaultbench({ profiles: [profile('pascal-pcie3'), profile('mi250x-xnack'), profile('sva-accelerator'), profile('rdma-nic')], seed: 1, config: TINY });
     const path = join(dir, 'faultbench.html');

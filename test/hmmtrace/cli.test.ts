@@ -40,7 +40,7 @@ describe('hetmem trace', () => {
     }
     const malformed = hetmem('trace', script('mmap A 1 anon rw\nmove_pages A 0 1 1 some\n'));
     expect(malformed.code).toBe(2);
-    expect(malformed.err).toMatch(/bad\.trace:2: expected 'all' or nothing after NODE, got 'some'/);
+    expect(malformed.err).toMatch(/^hetmem trace: .*bad\.trace:2: expected 'all' or nothing after NODE, got 'some'\n$/);
   });
 
   it('--kernel 6.12 replays the 6.12 records (6.1 does not); a bad --kernel is one line and exit 2', () => {
@@ -101,7 +101,7 @@ describe('hetmem trace', () => {
       const r = hetmem('trace', f);
       expect(r.code).toBe(2);
       expect(r.out).toBe('');
-      expect(r.err).toBe(`${f}${msg}\n`);
+      expect(r.err).toBe(`hetmem trace: ${f}${msg}\n`);
     });
   }
 });

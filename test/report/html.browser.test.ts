@@ -1,12 +1,12 @@
-// Opens report.html in headless Debian Chromium (playwright-core, file://) and checks that every
-// chart really draws. Needs /usr/bin/chromium: a missing browser FAILS this test (CI installs it
-// in .ci/run); never `npx playwright install`.
+// Opens report.html in headless Chromium (playwright-core, file://) and checks that every
+// chart really draws. The browser is Debian's or the npm package's (test/chromium-setup.ts): a
+// missing browser FAILS this test; never `npx playwright install`.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CHROMIUM, CHROMIUM_ARGS, type PageElement } from '../browser.ts';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, type PageElement } from '../browser.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHART_NAMES } from '../../src/report/charts.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
@@ -47,7 +47,7 @@ describe('report.html in headless Chromium', () => {
   /** The shared browser, launched on first use. A missing Chromium fails the calling test. */
   async function launched(): Promise<Browser> {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium); .ci/run does this before the tests`);
+      throw new Error(CHROMIUM_MISSING);
     }
     browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     return browser;
@@ -63,7 +63,7 @@ describe('report.html in headless Chromium', () => {
   });
 
   it('has Chromium at the expected path', () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`).toBe(true);
+    expect(existsSync(CHROMIUM), CHROMIUM_MISSING).toBe(true);
   });
 
   async function open(file: string, html: string): Promise<Opened> {

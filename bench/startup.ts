@@ -1,0 +1,95 @@
+// `npm run bench:startup`: how long `hetmem` takes to start, from the compiled dist/ (what the
+// bin runs after `npm run build`) and from the TypeScript sources through tsx (what it ran
+// before, and still runs with HETMEM_FROM_SOURCE=1). Each command runs --runs times (default 9,
+// after one untimed run); the medians of wall time and of the child's own CPU time (user +
+// system, read at its exit through a preload) go to bench/startup.json (or --out FILE) and a
+// table. CPU time is the figure to compare on a shared machine: wall time there includes
+// waiting for a core. Target: under 0.3 s.
+import { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ROOT } from './lib/child.ts';
+import { median, nowNs } from './lib/timing.ts';
+
+/** The start-up target, seconds. */
+export const STARTUP_TARGET_S = 0.3;
+
+const opts = new Command()
+  .name('bench:startup')
+  .option('--runs <n>', 'timed runs per command (median reported)', (v) => Number(v), 9)
+  .option('--out <file>', 'where to write the results', resolve(ROOT, 'bench', 'startup.json'))
+  .parse()
+  .opts<{ runs: number; out: string }>();
+if (!Number.isInteger(opts.runs) || opts.runs < 1) {
+  process.stderr.write(`bench:startup: --runs: expected an integer >= 1, got ${opts.runs}\n`);
+  process.exit(2);
+}
+
+const BIN = join(ROOT, 'bin', 'hetmem.mjs');
+const COMPILED = join(ROOT, 'dist', 'cli', 'main.js');
+// The bin runs tsx when src/ is newer than dist/; the "compiled" rows would then measure tsx.
+const newestSource = Math.max(statSync(join(ROOT, 'src')).mtimeMs, ...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
+  .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+if (!existsSync(COMPILED) || statSync(COMPILED).mtimeMs < newestSource) {
+  process.stderr.write('bench:startup: dist/ is missing or older than src/: run npm run build first (npm run bench:startup does)\n');
+  process.exit(2);
+}
+
+// The preload writes the child's CPU time to fd 3 as it exits.
+const CPU_PRELOAD = `data:text/javascript,${encodeURIComponent("import { writeSync } from 'node:fs'; process.on('exit', () => { const u = process.cpuUsage(); writeSync(3, String(u.user + u.system)); });")}`;
+
+const COMMANDS: Array<{ id: string; args: string[] }> = [
+  { id: '--version', args: ['--version'] },
+  { id: 'profiles', args: ['profiles'] },
+  { id: 'trace (one op)', args: ['trace', join(ROOT, 'bench', 'startup.trace')] },
+];
+const BUILDS = [
+  { id: 'compiled', env: {} },
+  { id: 'tsx', env: { HETMEM_FROM_SOURCE: '1' } },
+] as const;
+
+const rowSchema = z.object({ build: z.enum(['compiled', 'tsx']), command: z.string(), wallS: z.number().positive(), cpuS: z.number().positive() });
+const resultsSchema = z.object({
+  node: z.string(), cpus: z.number().int().positive(), cpuModel: z.string(), loadAvg1m: z.number().nonnegative(),
+  runs: z.number().int().positive(), targetS: z.number().positive(), rows: z.array(rowSchema),
+});
+
+/** One run: wall seconds, CPU seconds. */
+function once(args: string[], env: Record<string, string>): [number, number] {
+  const t0 = nowNs();
+  const r = spawnSync(process.execPath, ['--import', CPU_PRELOAD, BIN, ...args], {
+    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8',
+  });
+  const wall = Number(nowNs() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`hetmem ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return [wall, Number((r.output[3] as string | null) ?? NaN) / 1e6];
+}
+
+const rows: Array<z.infer<typeof rowSchema>> = [];
+for (const build of BUILDS) {
+  for (const c of COMMANDS) {
+    once(c.args, build.env);
+    const walls: number[] = [], cpuTimes: number[] = [];
+    for (let i = 0; i < opts.runs; i++) {
+      const [w, u] = once(c.args, build.env);
+      walls.push(w);
+      cpuTimes.push(u);
+    }
+    rows.push({ build: build.id, command: c.id, wallS: median(walls), cpuS: median(cpuTimes) });
+  }
+}
+const results = resultsSchema.parse({
+  node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAvg1m: loadavg()[0],
+  runs: opts.runs, targetS: STARTUP_TARGET_S, rows,
+});
+writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
+const w = Math.max(...COMMANDS.map((c) => c.id.length));
+console.log(`hetmem start-up: node ${results.node}, ${results.cpus} CPUs, load ${results.loadAvg1m.toFixed(1)}; median of ${results.runs} runs`);
+console.log(`${'build'.padEnd(9)}  ${'command'.padEnd(w)}  wall s  CPU s  target ${STARTUP_TARGET_S} s`);
+for (const r of rows) {
+  console.log(`${r.build.padEnd(9)}  ${r.command.padEnd(w)}  ${r.wallS.toFixed(3)}   ${r.cpuS.toFixed(3)}  ${r.cpuS < STARTUP_TARGET_S ? 'met (CPU)' : 'not met'}`);
+}
+console.log(`wrote ${resolve(opts.out)}`);

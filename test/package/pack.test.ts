@@ -1,0 +1,122 @@
+// The package as a stranger gets it: `npm pack` of a fresh build, installed into an empty
+// project, imported from plain Node (ESM and CommonJS), type-checked from TypeScript, and its
+// CLI run. Offline: the tarball is unpacked into node_modules/hetmem by hand and its runtime
+// dependencies are linked from this checkout (only those package.json lists, so a missing one
+// fails); dev dependencies such as tsx are not there, so nothing can fall back to the sources.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ROOT } from '../paths.ts';
+
+interface Pkg { name: string; version: string; dependencies: Record<string, string>; files: string[] }
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Pkg;
+
+function ok(r: SpawnSyncReturns<string>, what: string): string {
+  expect(r.error, what).toBeUndefined();
+  expect(r.status, `${what} exited ${r.status}\n${r.stderr}\n${r.stdout}`).toBe(0);
+  return r.stdout;
+}
+
+describe('the npm package', () => {
+  let dir = '';
+  let app = '';
+  let files: string[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hetmem-pack-'));
+    // A staging copy, built there, so the test packs the current sources and never touches
+    // this checkout's dist/ (which CLI tests may be running at the same time).
+    const stage = join(dir, 'stage');
+    mkdirSync(stage);
+    for (const f of ['package.json', 'README.md', 'ARCHITECTURE.md', 'bin', 'profiles', 'examples']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    ok(spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { encoding: 'utf8' }), 'tsc');
+    const packed = ok(spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: stage, encoding: 'utf8' }), 'npm pack');
+    const [info] = JSON.parse(packed) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    files = info.files.map((f) => f.path);
+
+    app = join(dir, 'app');
+    const modules = join(app, 'node_modules');
+    mkdirSync(modules, { recursive: true });
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    ok(spawnSync('tar', ['-xzf', join(dir, info.filename), '-C', modules], { encoding: 'utf8' }), 'tar');
+    renameSync(join(modules, 'package'), join(modules, PKG.name));
+    for (const dep of [...Object.keys(PKG.dependencies), '@types/node']) {
+      mkdirSync(dirname(join(modules, dep)), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep), 'dir');
+    }
+  }, 180_000);
+
+  afterAll(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+
+  it('holds the compiled code, its types, the profiles and the examples, and no sources or tests', () => {
+    for (const f of ['package.json', 'bin/hetmem.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'profiles/gpu-pcie4.yaml', 'examples/default.yaml', 'README.md']) {
+      expect(files, f).toContain(f);
+    }
+    expect(files.filter((f) => /^(src|test|bench|tools|profiles\/research)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('imports from plain Node as ESM and runs the README example', () => {
+    writeFileSync(join(app, 'esm.mjs'), `
+import { Machine, SimMachine, loadProfile, PROFILES_DIR } from 'hetmem';
+const m = new Machine();
+const p = m.spawn();
+const a = p.mmap(4, 'anon', 'rw');
+p.write(a, 0x11);
+const gpu = p.device(0);
+const moved = gpu.migrateToDevice(a, 2);
+const perm = [...gpu.snapshot(a, 4).perm];
+const back = p.read(a)[0];
+const profile = loadProfile(PROFILES_DIR + 'pascal-pcie3.yaml');
+console.log(JSON.stringify({ ret: moved.ret, cpages: moved.cpages, perm, back, sim: typeof SimMachine, profile: profile.name }));
+`);
+    const out = JSON.parse(ok(node(['esm.mjs']), 'esm.mjs')) as Record<string, unknown>;
+    expect(out).toEqual({ ret: 0, cpages: 2, perm: [0x22, 0x22, 0, 0], back: 0x11, sim: 'function', profile: 'pascal-pcie3' });
+  });
+
+  it('requires from CommonJS the very same module (one copy of every class)', () => {
+    writeFileSync(join(app, 'cjs.cjs'), `
+const { Machine } = require('hetmem');
+import('hetmem').then((esm) => {
+  const p = new Machine().spawn();
+  const a = p.mmap(1, 'anon', 'rw');
+  p.write(a, 0x42);
+  console.log(JSON.stringify({ same: esm.Machine === Machine, byte: p.read(a)[0] }));
+});
+`);
+    expect(JSON.parse(ok(node(['cjs.cjs']), 'cjs.cjs'))).toEqual({ same: true, byte: 0x42 });
+  });
+
+  it('type-checks from TypeScript through its .d.ts: right uses pass, a wrong type is the one error', () => {
+    // skipLibCheck, as most projects set: the .d.ts files are tsc's own output; what is checked
+    // is that `hetmem` resolves to them and that they carry real types (not any).
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['use.ts'] }));
+    writeFileSync(join(app, 'use.ts'), [
+      "import { Machine, type RunResults } from 'hetmem';",
+      "const start: number = new Machine().spawn().mmap(1, 'anon', 'rw');",
+      'export const r: RunResults | number = start;',
+      "export const wrong: string = new Machine().spawn().mmap(1, 'anon', 'rw');",
+      '',
+    ].join('\n'));
+    const r = node([join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+    expect(r.status).toBe(2);
+    expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^use\.ts\(4,14\): error TS2322: Type 'number' is not assignable to type 'string'\.$/)]);
+  });
+
+  it('runs its CLI from the compiled code: --version, profiles, a scenario with its report', () => {
+    const bin = join(app, 'node_modules', PKG.name, 'bin', 'hetmem.mjs');
+    expect(ok(node([bin, '--version']), '--version')).toBe(`${PKG.version}\n`);
+    expect(ok(node([bin, 'profiles']), 'profiles')).toMatch(/pascal-pcie3/);
+    const out = join(dir, 'run');
+    const run = node([bin, 'run', '--scale', '0.05', '--out', out]);
+    ok(run, 'run');
+    expect(run.stdout.startsWith('run default (seed 1)\n')).toBe(true);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('data-chart=');
+  });
+});
