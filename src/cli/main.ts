@@ -177,10 +177,10 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
   registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
   registerView(program, (s) => void io.out.write(s), (line) => {
-    io.err.write(`${line}\n`);
+    io.err.write(`hetmem view: ${line}\n`);
     code = EXIT.badInput;
   });
-  registerSweep(program, io, (body) => guardAsync('sweep', () => body()));
+  registerSweep(program, io, (command, body) => guardAsync(command, () => body()));
   for (const c of program.commands) c.configureOutput(output(`hetmem ${c.name()}`));
 
   try {

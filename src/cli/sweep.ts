@@ -11,7 +11,7 @@ function intArg(v: string): number {
 }
 
 /** Registers `sweep`, `sweep report` and `worker`. */
-export function registerSweep(program: Command, io: Io, guard: (body: () => Promise<number>) => Promise<void>): void {
+export function registerSweep(program: Command, io: Io, guard: (command: string, body: () => Promise<number>) => Promise<void>): void {
   const sweep = program
     .command('sweep')
     .description('run a parameter sweep (grid, list or random sample over scenario fields) into a DuckDB file; rerun to resume')
@@ -24,7 +24,7 @@ export function registerSweep(program: Command, io: Io, guard: (body: () => Prom
     .option('--schema', 'print the JSON Schema of sweep files and exit')
     .option('--no-progress', 'no progress bar or progress lines')
     .action(async (file: string | undefined, opts: { db?: string; jobs?: string; redis?: string; queue: string; parquet?: string; schema?: boolean; progress?: boolean }) => {
-      await guard(async () => {
+      await guard('sweep', async () => {
         // The sweep engine (DuckDB, BullMQ) loads only when a sweep runs: start-up stays small.
         const { sweepJsonSchema } = await import('../sweep/schema.ts');
         const { loadSweep } = await import('../sweep/load.ts');
@@ -69,7 +69,7 @@ export function registerSweep(program: Command, io: Io, guard: (body: () => Prom
     .option('--metric <name>', 'metric of the heatmap and the lines', 'sim_time_ps')
     .option('--pareto <a,b>', 'two metrics for the Pareto view (both minimised)', 'sim_time_ps,bytes_in')
     .action(async (db: string, opts: { out?: string; metric: string; pareto: string }) => {
-      await guard(async () => {
+      await guard('sweep', async () => {
         const { writeSweepReport } = await import('../sweep/report.ts');
         const out = opts.out ?? dirname(db);
         const path = await writeSweepReport(db, out, { metric: opts.metric, pareto: opts.pareto.split(',') as [string, string] });
@@ -86,7 +86,7 @@ export function registerSweep(program: Command, io: Io, guard: (body: () => Prom
     .option('--jobs <n>', 'points run at once (default: every core)')
     .option('--lock-ms <ms>', 'job lock; a worker silent this long is taken for dead and its point rerun elsewhere', '30000')
     .action(async (opts: { redis: string; queue: string; jobs?: string; lockMs: string }) => {
-      await guard(async () => {
+      await guard('worker', async () => {
         const stop = new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());

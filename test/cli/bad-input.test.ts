@@ -39,12 +39,13 @@ steps:
   - kernel: { device: gpu0, workload: { type: streaming, buffer: a } }
 `;
 
-/** Exit 2 with exactly one line, starting with `prefix`, and no stack trace. */
+/** Exit 2 with exactly one line, `hetmem SUBCOMMAND: ` then `prefix`, and no stack trace. */
 function oneLine(r: { code: number; out: string; err: string }, prefix: string, pattern: RegExp) {
   expect(r.code).toBe(2);
   expect(r.err.endsWith('\n')).toBe(true);
   expect(r.err.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.err.startsWith(prefix)).toBe(true);
+  expect(r.err).toMatch(/^hetmem (run|trace|report|faultbench): /);
+  expect(r.err.replace(/^hetmem (run|trace|report|faultbench): /, '').startsWith(prefix)).toBe(true);
   expect(r.err).toMatch(pattern);
   expect(r.err).not.toMatch(/\n\s+at /);
 }
@@ -89,7 +90,7 @@ describe('scenario files', () => {
     const [warning, line, ...rest] = r.err.trimEnd().split('\n');
     expect(rest).toEqual([]);
     expect(warning).toMatch(/^hetmem run: --force: the estimate is at least 768 GiB of model state/);
-    expect(line).toBe(`${f}:7:9: cannot map 128 TiB: mmap: ENOMEM (the address space holds 128 TiB)`);
+    expect(line).toBe(`hetmem run: ${f}:7:9: cannot map 128 TiB: mmap: ENOMEM (the address space holds 128 TiB)`);
   });
 
   it('lanes: 4294967296 is refused by the estimate at the lanes', async () => {

@@ -57,6 +57,9 @@ describe('exit codes and the error style of every subcommand', () => {
     [['schema', 'extra'], 'schema'],
     [['faultbench', '--seed', 'x'], 'faultbench'],
     [['validate', '--only', 'nope'], 'validate'],
+    [['view', join(dir, 'no-such-run')], 'view'],
+    [['sweep', join(dir, 'no-such-sweep.yaml')], 'sweep'],
+    [['worker'], 'worker'],
     [['frobnicate'], ''],
   ];
 
