@@ -2,7 +2,6 @@
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidArgumentError, type Command } from 'commander';
 import { renderFaultbenchHtml } from '../faultbench/html.ts';
 import { loadDir, ViewError, type LoadedRun } from './load.ts';
 import { renderStaticViewer } from './page.ts';
@@ -11,11 +10,6 @@ import { startViewer, type Viewer } from './server.ts';
 /** Largest event log a static page inlines (base64 grows it by a third). */
 export const MAX_STATIC_EVENT_BYTES = 96 * 2 ** 20;
 
-function portArg(v: string): number {
-  const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0..65535 (0: any free port)');
-  return n;
-}
 
 /** Options of `hetmem view`. */
 export interface ViewOptions {
