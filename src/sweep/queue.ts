@@ -8,7 +8,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { LocalPool, defaultJobs } from './pool.ts';
-import { SweepRunError } from './errors.ts';
+import { failedPoints, SweepRunError, type PointFailure } from './errors.ts';
 import type { PointPayload } from './load.ts';
 import type { PointResult } from './point.ts';
 import type { SweepProgress } from './progress.ts';
@@ -74,9 +74,11 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
 }
 
 /**
- * Enqueues `todo` and waits for every result, handing each to `onResult` as its job finishes.
- * @throws SweepRunError when Redis is unreachable (at the start, or for `lostMs` later), or a point
- *   failed on every attempt
+ * Enqueues `todo` and waits for every result, handing each to `onResult` as its job finishes. A
+ * point that fails on every attempt does not stop the others: once every point has finished or
+ * failed, the failures are thrown as one line.
+ * @throws SweepRunError when Redis is unreachable (at the start, or for `lostMs` ms later), or
+ *   points failed on every attempt
  */
 export async function runOnRedis(
   url: string, name: string, todo: readonly PointPayload[],
@@ -89,6 +91,7 @@ export async function runOnRedis(
     const jobOpts = { attempts: ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS }, removeOnComplete: false, removeOnFail: false };
     await queue.addBulk(todo.map((p) => ({ name: 'point', data: p, opts: { ...jobOpts, jobId: p.key } })));
     const left = new Map(todo.map((p) => [p.key, p]));
+    const failures: PointFailure[] = [];
     let lastOk = Date.now();
     let lastLine = Date.now();
     while (left.size > 0) {
@@ -104,7 +107,9 @@ export async function runOnRedis(
             left.delete(key);
             await onResult(p, job.returnvalue as PointResult, `worker ${job.processedBy ?? '?'}`);
           } else if (job.failedReason && job.attemptsMade >= ATTEMPTS) {
-            throw new SweepRunError(`point ${p.index}: failed on every attempt (${ATTEMPTS}): ${job.failedReason}`);
+            left.delete(key);
+            failures.push({ index: p.index, key, error: job.failedReason.split('\n')[0] });
+            progress.line(`point ${p.index}: failed on every attempt (${ATTEMPTS}): ${job.failedReason.split('\n')[0]}`);
           }
         }
         lastOk = Date.now();
@@ -119,6 +124,7 @@ export async function runOnRedis(
       }
       if (left.size > 0) await new Promise((r) => setTimeout(r, 200));
     }
+    if (failures.length > 0) throw failedPoints(failures, todo.length, ` on every attempt (${ATTEMPTS})`);
   } finally {
     await queue.close().catch(() => {});
   }
