@@ -1,4 +1,4 @@
-// Which test exercises each field of the profile, scenario and topology schemas: changes the
+// Which test exercises each field of the profile, scenario, topology and sweep schemas: changes the
 // field and asserts the effect the schema documents. test/schema/coverage.test.ts holds this
 // registry against the schemas (every field listed, nothing listed that the schemas lack) and
 // against the tests (the file exists, has a test with exactly that title, and the test's title
@@ -243,4 +243,14 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "topology:links[].bandwidth": { file: "test/topology/fields.test.ts", test: "links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups" },
   "topology:links[].reverseBandwidth": { file: "test/topology/fields.test.ts", test: "links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups" },
   "topology:links[].latencyPs": { file: "test/topology/fields.test.ts", test: "links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups" },
+  "sweep:name": { file: "test/sweep/sweep.test.ts", test: "name and description: the rows carry the sweep's name, and sweep.html shows the name and the description" },
+  "sweep:description": { file: "test/sweep/sweep.test.ts", test: "name and description: the rows carry the sweep's name, and sweep.html shows the name and the description" },
+  "sweep:scenario": { file: "test/sweep/sweep.test.ts", test: "scenario is the base every point runs: another base file gives other points and other results" },
+  "sweep:scale": { file: "test/sweep/sweep.test.ts", test: "scale sizes every point as hetmem run --scale does, and is part of the point's key" },
+  "sweep:grid": { file: "test/sweep/sweep.test.ts", test: "a grid is every combination, the first axis slowest; seeds multiply every point" },
+  "sweep:seeds[]": { file: "test/sweep/sweep.test.ts", test: "a grid is every combination, the first axis slowest; seeds multiply every point" },
+  "sweep:points[]": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
+  "sweep:random.samples": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
+  "sweep:random.seed": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
+  "sweep:random.axes": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
 };
