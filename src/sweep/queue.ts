@@ -85,8 +85,14 @@ export async function runOnRedis(
   onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>, progress: SweepProgress, lostMs = 30_000,
 ): Promise<void> {
   await checkRedis(url);
-  const queue = new Queue(name, { connection: connection(url, false) });
-  queue.on('error', () => {}); // reported through the polls below
+  // A client of our own, handed to the queue: BullMQ leaves a client it was given open, so the
+  // finally below can stop it. Without that, a Redis lost for good keeps ioredis reconnecting
+  // (the process never exits) and printing an unhandled error per try once the queue is closed.
+  const client = new Redis(connection(url, false));
+  let socketError: Error | undefined;
+  client.on('error', (e: Error) => (socketError = e)); // reported through the polls below
+  const queue = new Queue(name, { connection: client });
+  queue.on('error', () => {});
   try {
     const jobOpts = { attempts: ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS }, removeOnComplete: false, removeOnFail: false };
     await queue.addBulk(todo.map((p) => ({ name: 'point', data: p, opts: { ...jobOpts, jobId: p.key } })));
@@ -115,7 +121,8 @@ export async function runOnRedis(
         lastOk = Date.now();
       } catch (e) {
         if (e instanceof SweepRunError) throw e;
-        if (Date.now() - lastOk > lostMs) throw new SweepRunError(`${shown(url)}: lost Redis for ${Math.round(lostMs / 1000)} s: ${(e as Error).message.split('\n')[0]}`);
+        // The socket's own error (ECONNREFUSED...) says more than the refused command's.
+        if (Date.now() - lastOk > lostMs) throw new SweepRunError(`${shown(url)}: lost Redis for ${Math.round(lostMs / 1000)} s: ${(socketError ?? (e as Error)).message.split('\n')[0]}`);
       }
       if (Date.now() - lastLine > 10_000) {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed').catch(() => undefined);
@@ -127,6 +134,7 @@ export async function runOnRedis(
     if (failures.length > 0) throw failedPoints(failures, todo.length, ` on every attempt (${ATTEMPTS})`);
   } finally {
     await queue.close().catch(() => {});
+    client.disconnect();
   }
 }
 
