@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
-import { baselines, throughput, memoryMeasure, scaleMeasure } from './measures/index.ts';
+import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure } from './measures/index.ts';
 import type { BenchConfig, Mode, ThroughputMeasure } from './measures/types.ts';
 import {
   resultsSchema, type Results, type Timing, type ThroughputResult, type BaselineResult, type GrowthResult, type Target,
@@ -155,6 +155,7 @@ for (const m of throughput) {
 const ctx = { config, log };
 const memory = await memoryMeasure.run(ctx);
 const scale = await scaleMeasure.run(ctx);
+const sweep = await sweepPoolMeasure.run(ctx);
 
 // ---- targets ----
 const targets: Target[] = [];
@@ -175,6 +176,12 @@ targets.push({
 for (const g of growth) {
   targets.push({ id: `${g.id}-growth`, description: `${g.id}: time grows linearly or better in pages`, target: 1.1, value: g.timeExponent, unit: 'log-log slope', met: g.linearOrBetter });
 }
+// Half of linear scaling: the points are independent, so the pool should come within 2x of one
+// process per core (process start-up and a loaded machine take the rest).
+targets.push({
+  id: 'sweep-pool-speedup', description: `sweep: the local pool of ${sweep.jobs} runs points at least ${sweep.jobs / 2}x as fast as one process in turn`,
+  target: sweep.jobs / 2, value: sweep.speedup, unit: 'x faster', met: sweep.speedup >= sweep.jobs / 2,
+});
 targets.push({ id: 'memory-growth', description: 'metadata grows linearly or better in pages', target: 1.1, value: memory.growthExponent, unit: 'log-log slope', met: memory.linearOrBetter });
 
 const cpuList = cpus();
@@ -192,6 +199,7 @@ const results: Results = {
   growth,
   memory,
   scale,
+  sweep,
   targets,
   missing,
   seconds: Number(nowNs() - t0) / 1e9,

@@ -106,6 +106,20 @@ export const scaleSchema = z.object({
   stoppedBecause: z.string(),
 });
 
+/** Sweep points per minute on the local pool against one process running them in turn. */
+export const sweepBenchSchema = z.object({
+  description: z.string(),
+  points: pos,
+  /** Pool size: one child per core, at most one per point. */
+  jobs: pos,
+  oneProcessSeconds: pos,
+  poolSeconds: pos,
+  oneProcessPointsPerMin: pos,
+  poolPointsPerMin: pos,
+  /** oneProcessSeconds / poolSeconds: what the pool buys on this machine. */
+  speedup: pos,
+});
+
 export const targetSchema = z.object({
   id: z.string(),
   description: z.string(),
@@ -142,6 +156,7 @@ export const resultsSchema = z.object({
   growth: z.array(growthSchema),
   memory: memorySchema,
   scale: scaleSchema,
+  sweep: sweepBenchSchema,
   targets: z.array(targetSchema),
   missing: z.array(z.object({ id: z.string(), title: z.string(), reason: z.string() })),
   seconds: pos,
@@ -157,3 +172,4 @@ export type MemoryResult = z.infer<typeof memorySchema>;
 export type ScaleAttempt = z.infer<typeof scaleAttemptSchema>;
 export type ScaleResult = z.infer<typeof scaleSchema>;
 export type Target = z.infer<typeof targetSchema>;
+export type SweepBenchResult = z.infer<typeof sweepBenchSchema>;

@@ -23,8 +23,14 @@ export type { Profile } from './devices/profile/schema.ts';
 export { loadScenario, parseScenario, ScenarioError, DEFAULT_SCENARIO, EXAMPLES_DIR, type Scenario, type ScenarioDevice, type ActivityPlan } from './scenario/load.ts';
 export { runScenario, ScenarioRunError, type RunScenarioOptions } from './scenario/run.ts';
 export { ScenarioSchema, scenarioJsonSchema } from './scenario/schema.ts';
-// Plug-in policies: the interface hetmem's own prefetch and eviction policies are registered through.
+// Plug-in policies: the interface hetmem's own policies (every role) are registered through, and
+// the pure decision functions of the built-ins, for plug-ins that build on them.
 export {
   POLICY_API_VERSION, PLUGGABLE_ROLES, PolicyPluginError, registerPolicy,
   type PrefetchPolicy, type PrefetchDecisionInput, type EvictionPolicy, type EvictionView, type Policy, type PolicyParams, type PluggableRole,
+  type PlacementPolicy, type PlacementDecisionInput, type ThrashingPolicy, type ThrashingHintContext, type ThrashingHintResult,
+  type AccessCounterPolicy, type AccessCounterResult, type PathPolicy,
 } from './policy/plugin.ts';
+export { CPU, NO_DECISION, type AccessEvent, type AccessibilityFn, type Decision, type ProcessorId } from './policy/types.ts';
+export type { PathCandidate } from './policy/path.ts';
+export type { MigrationRecord } from './policy/thrashing.ts';

@@ -45,7 +45,13 @@ export function printTable(r: Results): void {
     r.scale.attempts.map((a) => [fmt(a.footprintBytes), a.ok ? 'yes' : 'no', a.seconds.toFixed(1), a.ok ? fmt(a.peakRssBytes) : '-', String(a.touchedPages), String(a.migratedPages), String(a.pfnsReserved)])));
   out.push(`  largest: ${r.scale.largest ? fmt(r.scale.largest.footprintBytes) : 'none'}; stopped: ${r.scale.stoppedBecause}`);
 
+  out.push(`\nSweep: ${r.sweep.description}`);
+  out.push(table(['run', 'processes', 'seconds', 'points/min'], [
+    ['one process in turn', '1', r.sweep.oneProcessSeconds.toFixed(1), r.sweep.oneProcessPointsPerMin.toFixed(1)],
+    ['local pool', String(r.sweep.jobs), r.sweep.poolSeconds.toFixed(1), r.sweep.poolPointsPerMin.toFixed(1)],
+  ]));
+  out.push(`  speedup ${r.sweep.speedup.toFixed(2)}x with ${r.sweep.jobs} processes`);
   out.push('\nTargets');
-  out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
+  out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : t.unit === 'x faster' ? `>= ${t.target}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
   console.log(out.join('\n'));
 }

@@ -3,7 +3,7 @@
 // of its modes, and reports it against the raw loop) and list it here; a measure that cannot
 // run yet is a MissingMeasure and lands in results.json under `missing`.
 import type { ThroughputMeasure, MissingMeasure, ChildMeasure } from './types.ts';
-import type { MemoryResult, ScaleResult } from '../schema.ts';
+import type { MemoryResult, ScaleResult, SweepBenchResult } from '../schema.ts';
 import { rawLoop } from './raw-loop.ts';
 import { copyLoop } from './copy-loop.ts';
 import { migrate } from './migrate.ts';
@@ -13,6 +13,7 @@ import { deviceFaults } from './device-faults.ts';
 import { streaming } from './streaming.ts';
 import { memory } from './memory.ts';
 import { scale } from './scale.ts';
+import { sweepMeasure as sweep } from './sweep.ts';
 
 export const baselines = { rawLoop, copyLoop };
 
@@ -21,3 +22,4 @@ export const throughput: Array<ThroughputMeasure | MissingMeasure> = [migrate, m
 
 export const memoryMeasure: ChildMeasure<MemoryResult> = memory;
 export const scaleMeasure: ChildMeasure<ScaleResult> = scale;
+export const sweepPoolMeasure: ChildMeasure<SweepBenchResult> = sweep;

@@ -16,7 +16,17 @@ import { PREFETCH_DEFAULTS, type PrefetchParams } from './prefetch.ts';
 import { THRASHING_DEFAULTS, type ThrashingParams } from './thrashing.ts';
 import { BLOCK_PAGES } from './types.ts';
 import { computePrefetch } from './prefetch.ts';
-import { isModuleRef, registerPolicy, type PolicyParams, type PrefetchPolicy, type EvictionPolicy } from './plugin.ts';
+import {
+  isModuleRef, registerPolicy, type PolicyParams, type PrefetchPolicy, type EvictionPolicy, type PlacementPolicy, type ThrashingPolicy,
+  type AccessCounterPolicy, type PathPolicy,
+} from './plugin.ts';
+import { firstTouchDecision } from './first-touch.ts';
+import { mapRemoteDecision } from './map-remote.ts';
+import { readDuplicationDecision } from './read-duplication.ts';
+import { isThrashing, mutableThrashingState, pageThrashing, recordMigration, thrashingHint, type ThrashingState } from './thrashing.ts';
+import { EMPTY_ACCESS_COUNTERS, recordAccess, type AccessCounterState } from './access-counters.ts';
+import { choosePath } from './path.ts';
+import { NO_DECISION } from './types.ts';
 
 const POW2_PAGES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
 const Pow2Pages = z.literal(POW2_PAGES);
@@ -135,19 +145,19 @@ export type PolicyChoice = z.output<typeof PolicyChoiceSchema>;
 export type PolicyName = PolicyChoice['policy'];
 
 // The roles a device fills, each with the policies allowed in it.
-/** Placement role: what a fault does (first-touch, map-remote, read-duplication). */
-export const PlacementSchema = z.discriminatedUnion('policy', [FirstTouchSchema, MapRemoteSchema, ReadDuplicationSchema]);
+/** Placement role: what a fault does (first-touch, map-remote, read-duplication) or a plug-in module. */
+export const PlacementSchema = z.union([z.discriminatedUnion('policy', [FirstTouchSchema, MapRemoteSchema, ReadDuplicationSchema]), pluginChoice(['first-touch', 'map-remote', 'read-duplication'])]);
 /** Prefetch role: prefetch-density, prefetch-none or a plug-in module. */
 export const PrefetchSchema = z.union([z.discriminatedUnion('policy', [PrefetchDensitySchema, PrefetchNoneSchema]), pluginChoice(['prefetch-density', 'prefetch-none'])]);
-/** Thrashing role: thrashing-uvm or thrashing-off. */
-export const ThrashingSchema = z.discriminatedUnion('policy', [ThrashingUvmSchema, ThrashingOffSchema]);
-/** Access-counter role: access-counters or access-counters-off. */
-export const AccessCounterChoiceSchema = z.discriminatedUnion('policy', [AccessCountersSchema, AccessCountersOffSchema]);
+/** Thrashing role: thrashing-uvm, thrashing-off or a plug-in module. */
+export const ThrashingSchema = z.union([z.discriminatedUnion('policy', [ThrashingUvmSchema, ThrashingOffSchema]), pluginChoice(['thrashing-uvm', 'thrashing-off'])]);
+/** Access-counter role: access-counters, access-counters-off or a plug-in module. */
+export const AccessCounterChoiceSchema = z.union([z.discriminatedUnion('policy', [AccessCountersSchema, AccessCountersOffSchema]), pluginChoice(['access-counters', 'access-counters-off'])]);
 /** Eviction role: evict-lru-chunk, evict-lru-page, evict-random or a plug-in module. */
 export const EvictionSchema = z.union([z.discriminatedUnion('policy', [EvictLruChunkSchema, EvictLruPageSchema, EvictRandomSchema]), pluginChoice(['evict-lru-chunk', 'evict-lru-page', 'evict-random'])]);
 
-/** Path role (multi-path devices): nearest, least-loaded or avoid-iommu. */
-export const PathSchema = z.discriminatedUnion('policy', [PathNearestSchema, PathLeastLoadedSchema, PathAvoidIommuSchema]);
+/** Path role (multi-path devices): nearest, least-loaded, avoid-iommu or a plug-in module. */
+export const PathSchema = z.union([z.discriminatedUnion('policy', [PathNearestSchema, PathLeastLoadedSchema, PathAvoidIommuSchema]), pluginChoice(['nearest', 'least-loaded', 'avoid-iommu'])]);
 
 /**
  * Policies of one device. Omitted roles get the NVIDIA UVM profile (anchors-uvm.md "Suggested
@@ -238,6 +248,40 @@ export function prefetchChoiceOf(c: z.output<typeof PrefetchSchema>): { key: str
   return { key: c.policy, params: { ...prefetchParamsOf(c) } };
 }
 
+/** A registered policy and the parameters it is asked with (policy/plugin.ts). */
+export interface RegisteredChoice {
+  readonly key: string;
+  readonly params: PolicyParams;
+}
+
+/** The registered placement policy a choice names and its parameters. */
+export function placementChoiceOf(c: z.output<typeof PlacementSchema>): RegisteredChoice {
+  if (isPluginChoice(c)) return { key: c.policy, params: c.params };
+  return { key: c.policy, params: c.policy === 'map-remote' ? { ...mapRemoteParamsOf(c) } : {} };
+}
+
+/**
+ * The registered thrashing policy a choice names and its parameters (times in ps), or null for
+ * thrashing-off (nothing to ask: no hint, no state).
+ */
+export function thrashingChoiceOf(c: z.output<typeof ThrashingSchema>): RegisteredChoice | null {
+  if (isPluginChoice(c)) return { key: c.policy, params: c.params };
+  if (c.policy === 'thrashing-off') return null;
+  return { key: c.policy, params: { ...thrashingParamsOf(c) } };
+}
+
+/** The registered access-counter policy a choice names and its parameters, or null when off. */
+export function accessCounterChoiceOf(c: z.output<typeof AccessCounterChoiceSchema>): RegisteredChoice | null {
+  if (isPluginChoice(c)) return { key: c.policy, params: c.params };
+  if (c.policy === 'access-counters-off') return null;
+  return { key: c.policy, params: { ...accessCounterParamsOf(c) } };
+}
+
+/** The registered path policy a choice names and its parameters. */
+export function pathChoiceOf(c: z.output<typeof PathSchema>): RegisteredChoice {
+  return { key: c.policy, params: isPluginChoice(c) ? c.params : {} };
+}
+
 /** The density prefetcher's choice, or null when the role holds another policy. */
 export function densityChoiceOf(c: z.output<typeof PrefetchSchema>): z.output<typeof PrefetchDensitySchema> | null {
   return !isPluginChoice(c) && c.policy === 'prefetch-density' ? c : null;
@@ -274,7 +318,82 @@ const BUILTIN_EVICTION: readonly EvictionPolicy[] = [
   },
 ];
 
-for (const p of [...BUILTIN_PREFETCH, ...BUILTIN_EVICTION]) registerPolicy(p.name, p);
+// Placement: the pure decision functions of first-touch.ts, map-remote.ts, read-duplication.ts.
+const BUILTIN_PLACEMENT: readonly PlacementPolicy[] = [
+  { apiVersion: 1, role: 'placement', name: 'first-touch', place: (i) => firstTouchDecision(i, i.residency) },
+  {
+    apiVersion: 1, role: 'placement', name: 'map-remote',
+    place: (i, canAccess, p) => mapRemoteDecision(i, i.residency, canAccess, p as unknown as MapRemoteParams),
+  },
+  // Refused on hmm-mirror devices (scenario/load.ts), the only driver asking placement; a page's
+  // copies are its residency here.
+  { apiVersion: 1, role: 'placement', name: 'read-duplication', place: (i) => readDuplicationDecision(i, i.residency === null ? [] : [i.residency]) },
+];
+
+/**
+ * UVM thrashing detection's state in an address space: per-page history (thrashing.ts, updated
+ * in place: the driver never looks at an old state again) and, per VA block, the last
+ * migration's time and target for UVM's phase 0.
+ */
+interface UvmThrashingState {
+  pages: ThrashingState;
+  readonly blockLast: Map<number, { t: number; target: number }>;
+}
+
+const uvmParams = (p: PolicyParams) => p as unknown as ThrashingParams;
+
+const BUILTIN_THRASHING: readonly ThrashingPolicy<UvmThrashingState | null>[] = [
+  {
+    apiVersion: 1, role: 'thrashing', name: 'thrashing-uvm',
+    init: () => ({ pages: mutableThrashingState(), blockLast: new Map() }),
+    // UVM's phase 0: per block first, per page only once the block has seen migrations to
+    // different processors within a lapse (or already tracks pages). Streaming never pays for
+    // per-page history.
+    migrated(s, m, p) {
+      if (s === null || m.vpns.length === 0) return s;
+      const params = uvmParams(p);
+      const block = Math.floor(m.vpns[0] / BLOCK_PAGES);
+      const last = s.blockLast.get(block);
+      s.blockLast.set(block, { t: m.time, target: m.target });
+      const tracked = s.pages.blocks.has(block);
+      if (!tracked && (!last || last.target === m.target || m.time - last.t > params.lapse)) return s;
+      s.pages = recordMigration(s.pages, params, m);
+      return s;
+    },
+    hint(s, ev, ctx, p) {
+      if (s === null) return { state: s, decision: NO_DECISION };
+      const h = thrashingHint(s.pages, uvmParams(p), ev, ctx);
+      s.pages = h.state;
+      return { state: s, decision: h.decision };
+    },
+    isThrashing: (s, vpn, p) => s !== null && pageThrashing(s.pages, vpn) !== undefined && isThrashing(s.pages, uvmParams(p), vpn),
+    stealGuard: (p) => ({ lapse: uvmParams(p).lapse, pinDuration: uvmParams(p).pinDuration }),
+  },
+  {
+    apiVersion: 1, role: 'thrashing', name: 'thrashing-off',
+    init: () => null, migrated: (s) => s, hint: (s) => ({ state: s, decision: NO_DECISION }), isThrashing: () => false,
+  },
+];
+
+const BUILTIN_ACCESS_COUNTERS: readonly AccessCounterPolicy<AccessCounterState>[] = [
+  {
+    apiVersion: 1, role: 'accessCounters', name: 'access-counters',
+    init: () => EMPTY_ACCESS_COUNTERS,
+    count: (s, ev, residency, p) => recordAccess(s, ev, residency, p as unknown as AccessCounterParams),
+  },
+  {
+    apiVersion: 1, role: 'accessCounters', name: 'access-counters-off',
+    init: () => EMPTY_ACCESS_COUNTERS, count: (s) => ({ state: s, decision: NO_DECISION }),
+  },
+];
+
+const BUILTIN_PATH: readonly PathPolicy[] = [
+  { apiVersion: 1, role: 'path', name: 'nearest', readsLoad: false, choose: (c) => choosePath('nearest', c) },
+  { apiVersion: 1, role: 'path', name: 'least-loaded', readsLoad: true, choose: (c) => choosePath('least-loaded', c) },
+  { apiVersion: 1, role: 'path', name: 'avoid-iommu', readsLoad: false, choose: (c) => choosePath('avoid-iommu', c) },
+];
+
+for (const p of [...BUILTIN_PLACEMENT, ...BUILTIN_PREFETCH, ...BUILTIN_THRASHING, ...BUILTIN_ACCESS_COUNTERS, ...BUILTIN_EVICTION, ...BUILTIN_PATH]) registerPolicy(p.name, p);
 
 /** One policy's defaults: the parsed default choice and, per parameter, where its value comes from. */
 export interface PolicyDefaultsEntry {

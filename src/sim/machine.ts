@@ -16,9 +16,10 @@ import { Transfers, type SpanArgs } from '../devices/transfers.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { linkBandwidth } from '../devices/profile/load.ts';
 import { profilePolicies } from '../devices/profile/policies.ts';
-import { parseDevicePolicies, type DevicePolicies } from '../policy/registry.ts';
+import { parseDevicePolicies, pathChoiceOf, type DevicePolicies } from '../policy/registry.ts';
 import { CPU, type ProcessorId } from '../policy/types.ts';
-import { choosePath, type PathCandidate, type PathPolicyName } from '../policy/path.ts';
+import type { PathCandidate } from '../policy/path.ts';
+import { pathPolicy, type PathFn } from '../policy/plugin.ts';
 import { CPU_NODE, migrateToRamArgs, type MigrateToRamNote, type RunObserver, type SimContext } from './context.ts';
 import { TimelineBuilder } from './metrics.ts';
 import { TimedDevice } from './device.ts';
@@ -199,8 +200,8 @@ export class SimMachine implements SimContext {
    * (least-loaded) reads it.
    */
   private readonly backlog = new Map<string, { bytes: number; at: number }>();
-  /** Each device's path policy (policies.path), by device index. */
-  private readonly pathPolicy: PathPolicyName[] = [];
+  /** Each device's registered path policy (policies.path, built-in or plug-in), by device index. */
+  private readonly pathPolicy: PathFn[] = [];
   private readonly procs = new Map<number, Process>();
   private readonly spanList: Span[] = [];
   private readonly maxSpans: number;
@@ -293,7 +294,8 @@ export class SimMachine implements SimContext {
       } catch (e) {
         throw new SimConfigError(`device '${d.name}': bad policies: ${(e as Error).message}`);
       }
-      this.pathPolicy.push(policies.path.policy);
+      const path = pathChoiceOf(policies.path);
+      this.pathPolicy.push(pathPolicy(path.key, path.params));
       const g = this.groups.groupOf(d.name);
       if (!owners.has(g)) owners.set(g, { group: g });
       const owner = owners.get(g)!;
@@ -352,10 +354,10 @@ export class SimMachine implements SimContext {
     const policy = this.pathPolicy[index];
     const candidates: PathCandidate[] = routed.map(({ path, route }) => ({
       index: path.index, iommu: path.iommu, hops: route.segments.length, latencyPs: route.latencyPs, bandwidth: route.bandwidth,
-      // Only least-loaded reads the load; the others need not advance the fluid model for it.
-      inFlightBytes: policy === 'least-loaded' ? this.bottleneckInFlight(route, now) : 0,
+      // Only a policy that reads the load (least-loaded) has the fluid model advanced for it.
+      inFlightBytes: policy.readsLoad ? this.bottleneckInFlight(route, now) : 0,
     }));
-    return routed[choosePath(policy, candidates)];
+    return routed[policy.choose(candidates)];
   }
   /** Bytes in flight on `route`'s bottleneck segment (the first of the slowest) at `now`: copies and booked remote traffic. */
   private bottleneckInFlight(route: Route, now: number): number {

@@ -18,3 +18,21 @@ export function oneLine(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message.split('\n')[0]}`;
   return String(e);
 }
+
+/** A point that failed (on every attempt, on Redis): its position, key and one line. */
+export interface PointFailure {
+  readonly index: number;
+  readonly key: string;
+  readonly error: string;
+}
+
+/**
+ * One line for the points that failed while the others ran to the end and were stored.
+ * @returns a SweepRunError naming each failed point (the first three, then how many more)
+ */
+export function failedPoints(failures: readonly PointFailure[], total: number, how: string): SweepRunError {
+  const sorted = [...failures].sort((a, b) => a.index - b.index);
+  const shown = sorted.slice(0, 3).map((f) => `point ${f.index} (${f.key}): ${f.error}`).join('; ');
+  const more = sorted.length > 3 ? `; and ${sorted.length - 3} more` : '';
+  return new SweepRunError(`${sorted.length} of ${total} points failed${how}, the others are stored (rerun to retry the failed ones): ${shown}${more}`);
+}

@@ -8,7 +8,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { LocalPool, defaultJobs } from './pool.ts';
-import { SweepRunError } from './errors.ts';
+import { failedPoints, SweepRunError, type PointFailure } from './errors.ts';
 import type { PointPayload } from './load.ts';
 import type { PointResult } from './point.ts';
 import type { SweepProgress } from './progress.ts';
@@ -74,21 +74,30 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
 }
 
 /**
- * Enqueues `todo` and waits for every result, handing each to `onResult` as its job finishes.
- * @throws SweepRunError when Redis is unreachable (at the start, or for `lostMs` later), or a point
- *   failed on every attempt
+ * Enqueues `todo` and waits for every result, handing each to `onResult` as its job finishes. A
+ * point that fails on every attempt does not stop the others: once every point has finished or
+ * failed, the failures are thrown as one line.
+ * @throws SweepRunError when Redis is unreachable (at the start, or for `lostMs` ms later), or
+ *   points failed on every attempt
  */
 export async function runOnRedis(
   url: string, name: string, todo: readonly PointPayload[],
   onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>, progress: SweepProgress, lostMs = 30_000,
 ): Promise<void> {
   await checkRedis(url);
-  const queue = new Queue(name, { connection: connection(url, false) });
-  queue.on('error', () => {}); // reported through the polls below
+  // A client of our own, handed to the queue: BullMQ leaves a client it was given open, so the
+  // finally below can stop it. Without that, a Redis lost for good keeps ioredis reconnecting
+  // (the process never exits) and printing an unhandled error per try once the queue is closed.
+  const client = new Redis(connection(url, false));
+  let socketError: Error | undefined;
+  client.on('error', (e: Error) => (socketError = e)); // reported through the polls below
+  const queue = new Queue(name, { connection: client });
+  queue.on('error', () => {});
   try {
     const jobOpts = { attempts: ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS }, removeOnComplete: false, removeOnFail: false };
     await queue.addBulk(todo.map((p) => ({ name: 'point', data: p, opts: { ...jobOpts, jobId: p.key } })));
     const left = new Map(todo.map((p) => [p.key, p]));
+    const failures: PointFailure[] = [];
     let lastOk = Date.now();
     let lastLine = Date.now();
     while (left.size > 0) {
@@ -104,13 +113,16 @@ export async function runOnRedis(
             left.delete(key);
             await onResult(p, job.returnvalue as PointResult, `worker ${job.processedBy ?? '?'}`);
           } else if (job.failedReason && job.attemptsMade >= ATTEMPTS) {
-            throw new SweepRunError(`point ${p.index}: failed on every attempt (${ATTEMPTS}): ${job.failedReason}`);
+            left.delete(key);
+            failures.push({ index: p.index, key, error: job.failedReason.split('\n')[0] });
+            progress.line(`point ${p.index}: failed on every attempt (${ATTEMPTS}): ${job.failedReason.split('\n')[0]}`);
           }
         }
         lastOk = Date.now();
       } catch (e) {
         if (e instanceof SweepRunError) throw e;
-        if (Date.now() - lastOk > lostMs) throw new SweepRunError(`${shown(url)}: lost Redis for ${Math.round(lostMs / 1000)} s: ${(e as Error).message.split('\n')[0]}`);
+        // The socket's own error (ECONNREFUSED...) says more than the refused command's.
+        if (Date.now() - lastOk > lostMs) throw new SweepRunError(`${shown(url)}: lost Redis for ${Math.round(lostMs / 1000)} s: ${(socketError ?? (e as Error)).message.split('\n')[0]}`);
       }
       if (Date.now() - lastLine > 10_000) {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed').catch(() => undefined);
@@ -119,8 +131,10 @@ export async function runOnRedis(
       }
       if (left.size > 0) await new Promise((r) => setTimeout(r, 200));
     }
+    if (failures.length > 0) throw failedPoints(failures, todo.length, ` on every attempt (${ATTEMPTS})`);
   } finally {
     await queue.close().catch(() => {});
+    client.disconnect();
   }
 }
 

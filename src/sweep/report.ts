@@ -61,8 +61,10 @@ export async function writeSweepReport(db: string, dir: string, o: SweepReportOp
   if (!existsSync(db)) throw new SweepRunError(`${db}: no such sweep database`);
   const store = await SweepStore.open(db);
   let points: StoredPoint[];
+  let description: string | undefined;
   try {
     points = await store.all();
+    if (points.length > 0) description = await store.sweepDescription(points[0].sweep);
   } finally {
     store.close();
   }
@@ -99,7 +101,7 @@ export async function writeSweepReport(db: string, dir: string, o: SweepReportOp
 <style>body{font-family:sans-serif;margin:1em}div.chart{width:100%;height:420px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>
 <script>${echartsLibrary()}</script></head>
 <body><h1>sweep ${esc(data.name)}</h1>
-<p>${points.length} points; metric ${esc(o.metric)}; seeds pooled as error bars (min..max) where the sweep has them.</p>
+${description === undefined ? '' : `<p id="description">${esc(description)}</p>\n`}<p>${points.length} points; metric ${esc(o.metric)}; seeds pooled as error bars (min..max) where the sweep has them.</p>
 <h2 id="heatmap">${esc(o.metric)} over ${esc(ax ?? '')}${ay ? ` × ${esc(ay)}` : ''}</h2><div class="chart" id="heat"></div>
 <h2 id="lines">${esc(o.metric)} per axis</h2><div id="lines-box"></div>
 <h2 id="pareto">Pareto: ${esc(o.pareto[0])} vs ${esc(o.pareto[1])}</h2><div class="chart" id="pareto-chart"></div>

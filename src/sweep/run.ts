@@ -4,7 +4,7 @@
 import { LocalPool, defaultJobs } from './pool.ts';
 import { SweepStore } from './store.ts';
 import { SweepProgress, type ProgressIo } from './progress.ts';
-import { SweepRunError } from './errors.ts';
+import { failedPoints, oneLine, type PointFailure } from './errors.ts';
 import { runOnRedis } from './queue.ts';
 import type { PointPayload, Sweep } from './load.ts';
 import type { PointResult } from './point.ts';
@@ -24,6 +24,8 @@ export interface RunSweepOptions {
   /** Milliseconds between progress lines when stderr is not a terminal (default 10 s). */
   readonly progressMs?: number;
   readonly progress?: boolean;
+  /** With `redis`: how long Redis may stay unreachable once the sweep has started, ms (default 30 s). */
+  readonly lostMs?: number;
 }
 
 /** What a sweep run did. */
@@ -37,6 +39,7 @@ export interface SweepSummary {
 export async function runSweep(sweep: Sweep, o: RunSweepOptions, io: ProgressIo): Promise<SweepSummary> {
   const store = await SweepStore.open(o.db);
   try {
+    await store.putSweep(sweep.name, sweep.description);
     await store.addAxes(sweep.axes, sweep.points);
     const done = await store.doneKeys();
     // Two points that run the same scenario are one point.
@@ -55,7 +58,7 @@ export async function runSweep(sweep: Sweep, o: RunSweepOptions, io: ProgressIo)
     };
     try {
       if (todo.length > 0) {
-        if (o.redis !== undefined) await runOnRedis(o.redis, o.queue ?? 'hetmem-sweep', todo, onResult, progress);
+        if (o.redis !== undefined) await runOnRedis(o.redis, o.queue ?? 'hetmem-sweep', todo, onResult, progress, o.lostMs);
         else await runLocal(todo, o.jobs ?? defaultJobs(), onResult);
       }
     } finally {
@@ -68,23 +71,22 @@ export async function runSweep(sweep: Sweep, o: RunSweepOptions, io: ProgressIo)
   }
 }
 
+/**
+ * Runs `todo` on a local pool. A point that fails does not stop the others: every other point
+ * runs and is stored, then the failures are thrown as one line.
+ */
 async function runLocal(todo: readonly PointPayload[], jobs: number, onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>): Promise<void> {
   const pool = new LocalPool(Math.max(1, Math.min(jobs, todo.length)));
+  const failures: PointFailure[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      let left = todo.length;
-      let failed = false;
-      for (const p of todo) {
-        pool.run(p).then((r) => onResult(p, r, `point ${p.index}`)).then(() => {
-          if (--left === 0 && !failed) resolve();
-        }, (e: unknown) => {
-          if (failed) return;
-          failed = true;
-          reject(e instanceof SweepRunError ? e : new SweepRunError(`point ${p.index}: ${(e as Error).message}`));
-        });
-      }
-    });
+    await Promise.all(todo.map((p) => pool.run(p).then(
+      (r) => onResult(p, r, `point ${p.index}`),
+      (e: unknown) => {
+        failures.push({ index: p.index, key: p.key, error: oneLine(e) });
+      },
+    )));
   } finally {
     pool.close();
   }
+  if (failures.length > 0) throw failedPoints(failures, todo.length, '');
 }

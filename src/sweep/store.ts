@@ -35,7 +35,20 @@ export class SweepStore {
     await con.run(`CREATE TABLE IF NOT EXISTS points (
       key VARCHAR PRIMARY KEY, sweep VARCHAR, idx INTEGER, params JSON,
       ${METRICS.map((m) => `${m} DOUBLE`).join(', ')}, results JSON)`);
+    await con.run('CREATE TABLE IF NOT EXISTS sweeps (name VARCHAR PRIMARY KEY, description VARCHAR)');
     return new SweepStore(db, con, path);
+  }
+
+  /** Records a sweep's name and description (the sweep file's; the report shows them). */
+  async putSweep(name: string, description: string | undefined): Promise<void> {
+    await this.con.run('INSERT OR REPLACE INTO sweeps (name, description) VALUES ($1, $2)', [name, description ?? null]);
+  }
+
+  /** The description recorded for sweep `name`, if any. */
+  async sweepDescription(name: string): Promise<string | undefined> {
+    const r = await this.con.runAndReadAll('SELECT description FROM sweeps WHERE name = $1', [name]);
+    const d = r.getRowObjectsJS()[0]?.description;
+    return d === null || d === undefined ? undefined : String(d);
   }
 
   /** Adds a column per axis (numbers as DOUBLE, anything else as its JSON text or the string). */

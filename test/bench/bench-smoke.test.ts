@@ -53,6 +53,11 @@ describe('bench --quick', () => {
       expect(results.scale.attempts.length).toBeGreaterThan(0);
       expect(results.scale.largest?.ok).toBe(true);
       expect(results.targets.length).toBeGreaterThan(0);
+      // Sweep points per minute, pool against one process in turn, and their ratio.
+      expect(results.sweep.points).toBeGreaterThan(1);
+      expect(results.sweep.speedup).toBeCloseTo(results.sweep.oneProcessSeconds / results.sweep.poolSeconds, 6);
+      expect(results.sweep.poolPointsPerMin).toBeCloseTo((results.sweep.points / results.sweep.poolSeconds) * 60, 6);
+      expect(results.targets.map((t) => t.id)).toContain('sweep-pool-speedup');
     } finally {
       rmSync(out, { force: true });
     }

@@ -73,7 +73,8 @@ describe('built-ins and plug-ins share one registry', () => {
 
   it('registering another object under a taken name, or a non-policy, is refused', () => {
     expect(() => registerPolicy('prefetch-density', { apiVersion: 1, role: 'prefetch', name: 'x', prefetch: () => [] })).toThrow(/already registered/);
-    expect(() => registerPolicy('/x.ts', { apiVersion: 1, role: 'placement', name: 'x' })).toThrow(/expected role prefetch or eviction/);
+    expect(() => registerPolicy('/x.ts', { apiVersion: 1, role: 'scheduler', name: 'x' })).toThrow(/expected role placement, prefetch, thrashing, accessCounters, eviction, path/);
+    expect(() => registerPolicy('/y.ts', { apiVersion: 1, role: 'thrashing', name: 'y', init: () => null })).toThrow(/a thrashing policy needs the functions init, migrated, hint, isThrashing \(missing migrated, hint, isThrashing\)/);
   });
 });
 

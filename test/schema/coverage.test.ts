@@ -1,4 +1,4 @@
-// Every field live: each leaf field of the device-profile, scenario and topology schemas must be
+// Every field live: each leaf field of the device-profile, scenario, topology and sweep schemas must be
 // exercised by a test that changes it and checks its effect. The schemas are walked (not a list
 // kept by hand), so a new field fails here until a test for it is registered in fields.ts, and
 // the registry is checked against the tests themselves: the file exists, holds a test with that
@@ -19,12 +19,13 @@ const fieldName = (path: string) => path.split(/[:.]/).pop()!.replace(/\[\]/g, '
 describe('every schema field is exercised by a test', () => {
   const paths = allSchemaPaths();
 
-  it('walks the three schemas into leaf paths (sanity of the walker)', () => {
+  it('walks the schemas into leaf paths (sanity of the walker)', () => {
     expect(paths).toContain('profile:memory.pageSizes[]');
     expect(paths).toContain('profile:policy.thrashing.lapse');
     expect(paths).toContain('scenario:steps[].kernel.workload.writeEvery');
     expect(paths).toContain('scenario:devices[].policies.thrashing.pinLapses');
     expect(paths).toContain('topology:sockets[].memoryBytes');
+    expect(paths).toContain('sweep:random.samples');
     // A schema the walker has not seen before is walked too: objects, arrays, optionals,
     // defaults, unions, pipes.
     const s = z.strictObject({

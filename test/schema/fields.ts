@@ -1,4 +1,4 @@
-// Which test exercises each field of the profile, scenario and topology schemas: changes the
+// Which test exercises each field of the profile, scenario, topology and sweep schemas: changes the
 // field and asserts the effect the schema documents. test/schema/coverage.test.ts holds this
 // registry against the schemas (every field listed, nothing listed that the schemas lack) and
 // against the tests (the file exists, has a test with exactly that title, and the test's title
@@ -104,6 +104,10 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "scenario:devices[].policies.prefetch.params": { file: "test/scenario/plugins.test.ts", test: "the example read-ahead prefetcher prefetches, and a larger ahead param leaves fewer faults to service" },
   "scenario:devices[].policies.eviction.params": { file: "test/scenario/plugins.test.ts", test: "devices[].policies.eviction.params: a plug-in LRU of root chunks runs exactly as evict-lru-chunk; the MRU example differs" },
   "scenario:devices[].policies.eviction.unitPages": { file: "test/scenario/fields.test.ts", test: "devices[].policies.eviction: policy and unitPages decide what an eviction takes (chunks or pages)" },
+  "scenario:devices[].policies.placement.params": { file: "test/scenario/plugin-roles.test.ts", test: "devices[].policies.placement.params: a plug-in map-remote with populateOn in its params runs exactly as map-remote" },
+  "scenario:devices[].policies.thrashing.params": { file: "test/scenario/plugin-roles.test.ts", test: "devices[].policies.thrashing.params: a plug-in UVM thrashing detection (immutable state, lapseUs in its params) runs exactly as thrashing-uvm" },
+  "scenario:devices[].policies.accessCounters.params": { file: "test/scenario/plugin-roles.test.ts", test: "devices[].policies.accessCounters.params: a plug-in on recordAccess with threshold and subRegions in its params runs exactly as access-counters" },
+  "scenario:devices[].policies.path.params": { file: "test/scenario/plugin-roles.test.ts", test: "devices[].policies.path.params: a plug-in least-loaded path policy runs exactly as least-loaded" },
   "scenario:devices[].policies.path.policy": { file: "test/sim/multipath.test.ts", test: "devices[].policies.path.policy: nearest, least-loaded and avoid-iommu send the NIC's pages over different functions" },
   "scenario:topology.sockets[].id": { file: "test/topology/fields.test.ts", test: "topology.sockets[]: id, memoryBandwidth and memoryLatencyPs reach the DRAM segments (memoryBytes: see test/sim/node-memory.test.ts)" },
   "scenario:topology.sockets[].memoryBandwidth": { file: "test/topology/fields.test.ts", test: "topology.sockets[]: id, memoryBandwidth and memoryLatencyPs reach the DRAM segments (memoryBytes: see test/sim/node-memory.test.ts)" },
@@ -256,4 +260,14 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "topology:links[].bandwidth": { file: "test/topology/fields.test.ts", test: "links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups" },
   "topology:links[].reverseBandwidth": { file: "test/topology/fields.test.ts", test: "links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups" },
   "topology:links[].latencyPs": { file: "test/topology/fields.test.ts", test: "links[]: id, kind, a, b, bandwidth, reverseBandwidth and latencyPs; nvlink and xgmi join address-space groups" },
+  "sweep:name": { file: "test/sweep/sweep.test.ts", test: "name and description: the rows carry the sweep's name, and sweep.html shows the name and the description" },
+  "sweep:description": { file: "test/sweep/sweep.test.ts", test: "name and description: the rows carry the sweep's name, and sweep.html shows the name and the description" },
+  "sweep:scenario": { file: "test/sweep/sweep.test.ts", test: "scenario is the base every point runs: another base file gives other points and other results" },
+  "sweep:scale": { file: "test/sweep/sweep.test.ts", test: "scale sizes every point as hetmem run --scale does, and is part of the point's key" },
+  "sweep:grid": { file: "test/sweep/sweep.test.ts", test: "a grid is every combination, the first axis slowest; seeds multiply every point" },
+  "sweep:seeds[]": { file: "test/sweep/sweep.test.ts", test: "a grid is every combination, the first axis slowest; seeds multiply every point" },
+  "sweep:points[]": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
+  "sweep:random.samples": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
+  "sweep:random.seed": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
+  "sweep:random.axes": { file: "test/sweep/sweep.test.ts", test: "a list of points is those points; a seeded random sample repeats with its seed and changes with another" },
 };

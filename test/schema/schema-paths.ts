@@ -1,12 +1,13 @@
-// Every leaf field of the three input schemas (device profile, scenario, topology), as dotted
+// Every leaf field of the four input schemas (device profile, scenario, topology, sweep), as dotted
 // paths: what test/schema/coverage.test.ts holds against the registry of field tests.
 import { z } from 'zod';
 import { ProfileSchema } from '../../src/devices/profile/schema.ts';
 import { ScenarioSchema } from '../../src/scenario/schema.ts';
 import { TopologySpecSchema } from '../../src/topology/spec.ts';
+import { SweepSchema } from '../../src/sweep/schema.ts';
 
 /** The schemas whose fields must all be live, by the prefix their paths carry. */
-export const SCHEMAS = { profile: ProfileSchema, scenario: ScenarioSchema, topology: TopologySpecSchema } as const;
+export const SCHEMAS = { profile: ProfileSchema, scenario: ScenarioSchema, topology: TopologySpecSchema, sweep: SweepSchema } as const;
 
 type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; element?: z.ZodType; options?: z.ZodType[]; in?: z.ZodType };
 
@@ -51,7 +52,7 @@ export function leafPaths(schema: z.ZodType): string[] {
   return [...out];
 }
 
-/** Every leaf path of every schema, prefixed "profile:", "scenario:" or "topology:". */
+/** Every leaf path of every schema, prefixed "profile:", "scenario:", "topology:" or "sweep:". */
 export function allSchemaPaths(): string[] {
   return Object.entries(SCHEMAS).flatMap(([name, s]) => leafPaths(s as z.ZodType).map((p) => `${name}:${p}`));
 }

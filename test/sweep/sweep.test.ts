@@ -10,6 +10,7 @@ import { runSweep } from '../../src/sweep/run.ts';
 import { SweepStore } from '../../src/sweep/store.ts';
 import { paretoFront, writeSweepReport } from '../../src/sweep/report.ts';
 import { main } from '../../src/cli/main.ts';
+import { SweepRunError } from '../../src/sweep/errors.ts';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'sweeps');
 const SWEEP = join(FIX, 'small.yaml');
@@ -44,6 +45,32 @@ describe('expanding a sweep', () => {
     expect(r(7).points.map((p) => p.params)).toEqual(r(7).points.map((p) => p.params));
     expect(r(7).points.map((p) => p.params)).not.toEqual(r(8).points.map((p) => p.params));
     for (const p of r(7).points) expect(Number.isInteger(p.params.seed) && (p.params.seed as number) >= 1 && (p.params.seed as number) <= 1000).toBe(true);
+    // samples is how many points are drawn; axes are what each draws from.
+    expect(r(7).points).toHaveLength(6);
+    expect(parseSweep(sweepText('random:\n  samples: 2\n  axes:\n    seed: [5, 6]\n'), join(FIX, 'r.yaml')).points.map((p) => p.params.seed).every((v) => v === 5 || v === 6)).toBe(true);
+    expect(parseSweep(sweepText('random:\n  samples: 2\n  axes:\n    seed: [5, 6]\n'), join(FIX, 'r.yaml')).points).toHaveLength(2);
+  });
+
+  it('scenario is the base every point runs: another base file gives other points and other results', async () => {
+    const at = (base: string) => parseSweep(`name: t\nscenario: ${base}\npoints: [{ seed: 1 }]\n`, join(FIX, 's.yaml')).points[0];
+    const [tiny, wide] = [at('tiny.yaml'), at('tiny-wide.yaml')];
+    expect(tiny.file).toBe(join(FIX, 'tiny.yaml'));
+    expect(wide.file).toBe(join(FIX, 'tiny-wide.yaml'));
+    expect(tiny.key).not.toBe(wide.key);
+    const touched = async (p: typeof tiny) => (JSON.parse((await runPoint(p)).results) as { devices: { pagesTouched: number }[] }).devices[0].pagesTouched;
+    expect(await touched(tiny)).toBe(64);
+    expect(await touched(wide)).toBe(256);
+  });
+
+  it('scale sizes every point as hetmem run --scale does, and is part of the point\'s key', async () => {
+    const at = (scale: string) => parseSweep(`name: t\nscenario: tiny.yaml\n${scale}points: [{ seed: 1 }]\n`, join(FIX, 's.yaml')).points[0];
+    const [whole, half] = [at(''), at('scale: 0.5\n')];
+    expect(whole.scale).toBe(1);
+    expect(half.scale).toBe(0.5);
+    expect(half.key).not.toBe(whole.key);
+    const touched = async (p: typeof whole) => (JSON.parse((await runPoint(p)).results) as { devices: { pagesTouched: number }[] }).devices[0].pagesTouched;
+    expect(await touched(half)).toBe(32);
+    expect(await touched(whole)).toBe(64);
   });
 });
 
@@ -109,6 +136,35 @@ describe('running a sweep on the local pool', () => {
     store.close();
     for (const k of keys) expect(existsSync(join(dir, 'points', k, 'report.html'))).toBe(true);
     await expect(writeSweepReport(db, dir, { metric: 'nope', pareto: ['sim_time_ps', 'bytes_in'] })).rejects.toThrow(/unknown metric 'nope'/);
+  }, 120_000);
+
+  it('name and description: the rows carry the sweep\'s name, and sweep.html shows the name and the description', async () => {
+    for (const [name, description] of [['alpha', 'the first sweep'], ['beta', 'another one']]) {
+      const s = parseSweep(`name: ${name}\ndescription: ${description}\nscenario: tiny.yaml\npoints: [{ seed: 1 }]\n`, join(FIX, 'n.yaml'));
+      const file = join(dir, `${name}.duckdb`);
+      expect(await runSweep(s, { db: file, jobs: 1 }, io)).toEqual({ total: 1, ran: 1, skipped: 0 });
+      const store = await SweepStore.open(file);
+      expect((await store.all()).map((r) => r.sweep)).toEqual([name]);
+      store.close();
+      const html = readFileSync(await writeSweepReport(file, join(dir, name), { metric: 'sim_time_ps', pareto: ['sim_time_ps', 'bytes_in'] }), 'utf8');
+      expect(html).toContain(`<h1>sweep ${name}</h1>`);
+      expect(html).toContain(`<p id="description">${description}</p>`);
+    }
+  }, 120_000);
+
+  it('a point that fails does not stop the others: they are stored, and one line names the failed point', async () => {
+    const s = loadSweep(join(FIX, 'one-fails.yaml'));
+    const file = join(dir, 'one-fails.duckdb');
+    const e = await runSweep(s, { db: file, jobs: 2 }, io).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(SweepRunError);
+    const m = (e as Error).message;
+    expect(m.split('\n')).toHaveLength(1);
+    expect(m).toMatch(new RegExp(`^1 of 3 points failed, the others are stored \\(rerun to retry the failed ones\\): point 2 \\(${s.points[2].key}\\): .*prefetch-throws\\.ts: prefetch decision for block at vpn \\d+ .*: threw Error: boom$`));
+    const store = await SweepStore.open(file);
+    const rows = await store.all();
+    store.close();
+    expect(rows.map((r) => r.idx)).toEqual([0, 1]);
+    expect(rows[0].results).toBe((await runPoint(s.points[0])).results);
   }, 120_000);
 
   it('the Pareto front keeps the points no other beats on both metrics', () => {

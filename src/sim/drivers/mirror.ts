@@ -39,14 +39,12 @@ import { effectiveBandwidth } from '../../devices/profile/load.ts';
 import { computePrefetch } from '../../policy/prefetch.ts';
 import { CPU, type ProcessorId } from '../../policy/types.ts';
 import {
-  mutableThrashingState, recordMigration, thrashingHint, isThrashing, pageThrashing, type ThrashingState, type ThrashingParams,
-} from '../../policy/thrashing.ts';
-import { EMPTY_ACCESS_COUNTERS, recordAccess, type AccessCounterState } from '../../policy/access-counters.ts';
-import {
-  prefetchParamsOf, thrashingParamsOf, accessCounterParamsOf, evictionParamsOf, mapRemoteParamsOf, type DevicePolicies,
-  prefetchChoiceOf, densityChoiceOf,
+  prefetchParamsOf, evictionParamsOf, type DevicePolicies,
+  prefetchChoiceOf, densityChoiceOf, placementChoiceOf, thrashingChoiceOf, accessCounterChoiceOf,
 } from '../../policy/registry.ts';
-import { prefetchPolicy, type PrefetchFn } from '../../policy/plugin.ts';
+import {
+  accessCounterPolicy, placementPolicy, prefetchPolicy, thrashingPolicy, type AccessCounterFn, type PlacementFn, type PrefetchFn, type ThrashingFn,
+} from '../../policy/plugin.ts';
 import type { TimePs } from '../../units/time.ts';
 import type { Route } from '../../topology/routing.ts';
 import { TimedDevice, type Lane } from '../device.ts';
@@ -64,11 +62,10 @@ type DptEntry = number;
 export class MirrorSpace {
   readonly pt = new Map<number, DptEntry>();
   readonly notifier: IntervalNotifier;
-  thrashing: ThrashingState = mutableThrashingState();
+  /** The thrashing policy's state for this space (its own type; null when the role is off). */
+  thrashing: unknown = null;
   /** Fault migrations per VA block to this device (the prefetcher's min_faults). */
   readonly blockMigrations = new Map<number, number>();
-  /** Per VA block: the last migration's time and target (UVM's thrashing phase 0). */
-  private readonly blockLast = new Map<number, { t: number; target: ProcessorId }>();
 
   /**
    * Preferred locations advised for ranges of this space (Xe's DRM_IOCTL_XE_MADVISE
@@ -102,9 +99,9 @@ export class MirrorSpace {
    * devices without a direct link otherwise pull a page back and forth between a batch and its
    * replay, each round longer than the 500 µs lapse, so per-page detection never fires; UVM's
    * adaptive lapse (up to 500 ms) is what catches this on real systems. The pin lasts the
-   * thrashing pin time.
+   * thrashing pin time. `params`: the thrashing policy's steal guard (ps).
    */
-  remotelyPinned(vpn: number, t: number, params: ThrashingParams, residency: ProcessorId | null, self: ProcessorId): boolean {
+  remotelyPinned(vpn: number, t: number, params: { readonly lapse: number; readonly pinDuration: number }, residency: ProcessorId | null, self: ProcessorId): boolean {
     const s = this.stolen.get(vpn);
     if (!s) return false;
     if (t < s.until) return true;
@@ -116,21 +113,6 @@ export class MirrorSpace {
     s.until = t + params.pinDuration;
     s.n = 0;
     return true;
-  }
-
-  /**
-   * Records a migration for thrashing detection the way UVM does it: per block first, and per
-   * page only once the block has seen migrations to different processors within a lapse (or
-   * already tracks pages). Streaming never pays for per-page history.
-   */
-  noteMigration(params: ThrashingParams, vpns: readonly number[], target: ProcessorId, t: number): void {
-    if (vpns.length === 0) return;
-    const block = Math.floor(vpns[0] / 512);
-    const last = this.blockLast.get(block);
-    this.blockLast.set(block, { t, target });
-    const tracked = this.thrashing.blocks.has(block);
-    if (!tracked && (!last || last.target === target || t - last.t > params.lapse)) return;
-    this.thrashing = recordMigration(this.thrashing, params, { vpns, target, time: t as TimePs });
   }
 
   constructor(readonly driver: HmmMirrorDevice, readonly mm: Mm) {
@@ -185,14 +167,18 @@ export class HmmMirrorDevice extends TimedDevice {
   private batchNo = 0;
   /** Set while this device runs its own migrate_vma, so its notifier skips its own migrations. */
   private selfMigrating = false;
-  private accessCounters: AccessCounterState = EMPTY_ACCESS_COUNTERS;
+  /** The access-counter policy (built-in or plug-in) and its state, or null when the role is off. */
+  private readonly accessCounterFn: AccessCounterFn | null;
+  private accessCounters: unknown;
   private readonly evictRng: () => number;
   private readonly policies: DevicePolicies;
   /** The registered prefetch policy (built-in or plug-in), or null for prefetch-none. */
   private readonly prefetchFn: PrefetchFn | null;
   readonly records: BatchRecord[] = [];
-  /** Thrashing parameters, or null when the thrashing policy is off. */
-  private readonly thrashingParams: ThrashingParams | null;
+  /** The registered thrashing policy (built-in or plug-in), or null when the role is off. */
+  private readonly thrashingFn: ThrashingFn | null;
+  /** The registered placement policy (built-in or plug-in). */
+  private readonly placementFn: PlacementFn;
   /** Raise → replay latency of every serviced fault entry, ps. */
   readonly latencies: number[] = [];
   /** What the current batch migrated, for its CPU cost: 4 KiB pages, and whole 2 MiB folios (THP path). */
@@ -219,7 +205,13 @@ export class HmmMirrorDevice extends TimedDevice {
     this.policies = opts.policies;
     const pf = prefetchChoiceOf(opts.policies.prefetch);
     this.prefetchFn = pf && prefetchPolicy(pf.key, pf.params);
-    this.thrashingParams = opts.policies.thrashing.policy === 'thrashing-uvm' ? thrashingParamsOf(opts.policies.thrashing) : null;
+    const th = thrashingChoiceOf(opts.policies.thrashing);
+    this.thrashingFn = th && thrashingPolicy(th.key, th.params);
+    const pl = placementChoiceOf(opts.policies.placement);
+    this.placementFn = placementPolicy(pl.key, pl.params);
+    const ac = accessCounterChoiceOf(opts.policies.accessCounters);
+    this.accessCounterFn = ac && accessCounterPolicy(ac.key, ac.params);
+    this.accessCounters = this.accessCounterFn?.init();
     this.buffer = new FaultBuffer(faultOf(profile).bufferCapacity ?? 1); // no buffer without replayable faults: it stays empty
     const ce = profile.copyEngines!;
     this.ce = new CopyEngines(ctx.transfers, name, ce.count, ce.bandwidth, ctx.spans);
@@ -244,7 +236,10 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Mirror of `mm`, created on first use (the driver binds the process's address space). */
   spaceOf(mm: Mm): MirrorSpace {
     let sp = this.spaces.get(mm.id);
-    if (!sp) this.spaces.set(mm.id, (sp = new MirrorSpace(this, mm)));
+    if (!sp) {
+      this.spaces.set(mm.id, (sp = new MirrorSpace(this, mm)));
+      if (this.thrashingFn) sp.thrashing = this.thrashingFn.init();
+    }
     return sp;
   }
 
@@ -287,7 +282,7 @@ export class HmmMirrorDevice extends TimedDevice {
       if (home === CPU) this.metrics.accesses.remote++;
       else this.notePeerAccess(route, spec.accessBytes);
       if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
-      if (this.policies.accessCounters.policy === 'access-counters' && this.mem) this.countRemote(sp, vpn, write, home, t);
+      if (this.accessCounterFn && this.mem) this.countRemote(this.accessCounterFn, sp, vpn, write, home, t);
     }
     if (write) {
       if (home === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
@@ -303,9 +298,8 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   /** Access-counter notifications: a hot remote region migrates here (anchors-uvm.md b.4). */
-  private countRemote(sp: MirrorSpace, vpn: number, write: boolean, home: ProcessorId, t: number): void {
-    const params = accessCounterParamsOf(this.policies.accessCounters as Extract<DevicePolicies['accessCounters'], { policy: 'access-counters' }>);
-    const r = recordAccess(this.accessCounters, { vpn, deviceId: this.index, write, time: t as TimePs }, home, params);
+  private countRemote(fn: AccessCounterFn, sp: MirrorSpace, vpn: number, write: boolean, home: ProcessorId, t: number): void {
+    const r = fn.count(this.accessCounters, { vpn, deviceId: this.index, write, time: t as TimePs }, home);
     this.accessCounters = r.state;
     if (r.decision.kind !== 'migrate') return;
     this.metrics.accessCounterNotifications++;
@@ -396,7 +390,7 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Services the faults of one VA block. */
   private serviceBlock(sp: MirrorSpace, faults: CoalescedFault[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>, t0: number): void {
     const mm = sp.mm;
-    const params = this.thrashingParams;
+    const th = this.thrashingFn;
     const toMigrate: number[] = [];
     const toMap: CoalescedFault[] = [];
     const toPeer: number[] = [];
@@ -415,13 +409,11 @@ export class HmmMirrorDevice extends TimedDevice {
         continue;
       }
       const residency = this.residencyOf(mm, fl.vpn);
-      let target: 'migrate' | 'map' = 'migrate';
-      if (this.policies.placement.policy === 'map-remote') {
-        const where = residency ?? (mapRemoteParamsOf(this.policies.placement).populateOn === 'system' ? CPU : this.index);
-        target = where === this.index ? 'migrate' : this.opts.canAccess(this.index, where) ? 'map' : 'migrate';
-      }
-      if (params) {
-        const hint = thrashingHint(sp.thrashing, params, { vpn: fl.vpn, deviceId: this.index, write: fl.write, time: t0 as TimePs }, {
+      // The placement policy: migrate here, or map where it lies (`none`: it lies here).
+      const placed = this.placementFn({ vpn: fl.vpn, deviceId: this.index, write: fl.write, time: t0 as TimePs, residency }, this.opts.canAccess);
+      let target: 'migrate' | 'map' = placed.kind === 'migrate' ? 'migrate' : 'map';
+      if (th) {
+        const hint = th.hint(sp.thrashing, { vpn: fl.vpn, deviceId: this.index, write: fl.write, time: t0 as TimePs }, {
           canAccess: this.opts.canAccess, residency,
         });
         sp.thrashing = hint.state;
@@ -434,7 +426,7 @@ export class HmmMirrorDevice extends TimedDevice {
           this.metrics.thrashing.pins++;
           target = hint.decision.residency === this.index ? 'migrate' : 'map';
         }
-        if (sp.remotelyPinned(fl.vpn, t0, params, residency, this.index)) {
+        if (th.stealGuard && sp.remotelyPinned(fl.vpn, t0, th.stealGuard, residency, this.index)) {
           if (target === 'migrate') this.metrics.thrashing.pins++;
           target = 'map';
         }
@@ -482,7 +474,7 @@ export class HmmMirrorDevice extends TimedDevice {
       const resident: number[] = [];
       for (let v = block * 512; v < block * 512 + 512; v++) if (this.isResidentHere(mm, v)) resident.push(v);
       const thrashing: number[] = [];
-      if (params) for (let v = block * 512; v < block * 512 + 512; v++) if (pageThrashing(sp.thrashing, v) && isThrashing(sp.thrashing, params, v)) thrashing.push(v);
+      if (th) for (let v = block * 512; v < block * 512 + 512; v++) if (th.isThrashing(sp.thrashing, v)) thrashing.push(v);
       prefetch = this.prefetchFn({
         blockStart: block * 512, faulted: [...toMigrate].sort((a, b) => a - b), resident, thrashing, priorFaultMigrations: sp.blockMigrations.get(block) ?? 0,
       }).filter((v) => v >= vma.start && v < vma.end);
@@ -494,10 +486,10 @@ export class HmmMirrorDevice extends TimedDevice {
     rec.num_prefetch += prefetched.length;
     this.metrics.prefetched += prefetched.length;
     sp.blockMigrations.set(block, (sp.blockMigrations.get(block) ?? 0) + (toMigrate.length > 0 ? 1 : 0));
-    if (params && moved.length > 0) {
-      const before = moved.filter((v) => isThrashing(sp.thrashing, params, v)).length;
-      sp.noteMigration(params, moved, this.index, t0);
-      const after = moved.filter((v) => isThrashing(sp.thrashing, params, v)).length;
+    if (th && moved.length > 0) {
+      const before = moved.filter((v) => th.isThrashing(sp.thrashing, v)).length;
+      sp.thrashing = th.migrated(sp.thrashing, { vpns: moved, target: this.index, time: t0 as TimePs });
+      const after = moved.filter((v) => th.isThrashing(sp.thrashing, v)).length;
       if (after > before) this.metrics.thrashing.events += after - before;
     }
     // Map the faulted pages (and what the prefetcher brought) with hmm_range_fault.
@@ -1072,10 +1064,10 @@ export class HmmMirrorDevice extends TimedDevice {
     // UVM runs CPU faults through the thrashing heuristics too: a throttled CPU sleeps out the
     // nap; a pin settles the page in system memory, where the device then maps it remotely.
     const sp0 = this.spaces.get(f.mm.id);
-    const tp = this.thrashingParams;
+    const tp = this.thrashingFn;
     if (sp0 && tp) {
       const now = this.ctx.engine.now as TimePs;
-      const hint = thrashingHint(sp0.thrashing, tp, { vpn: f.vpn, deviceId: CPU, write: true, time: now }, { canAccess: this.opts.canAccess, residency: this.index });
+      const hint = tp.hint(sp0.thrashing, { vpn: f.vpn, deviceId: CPU, write: true, time: now }, { canAccess: this.opts.canAccess, residency: this.index });
       sp0.thrashing = hint.state;
       if (hint.decision.kind === 'throttle') {
         this.metrics.thrashing.throttles++;
@@ -1130,9 +1122,9 @@ export class HmmMirrorDevice extends TimedDevice {
     if (route) this.ctx.syncCopy(route, bytes, this.ctx.engine.now);
     this.ctx.addSyncPs(cost);
     if (sp && tp) {
-      sp.noteMigration(tp, [f.vpn], CPU, this.ctx.engine.now);
+      sp.thrashing = tp.migrated(sp.thrashing, { vpns: [f.vpn], target: CPU, time: this.ctx.engine.now as TimePs });
       // Only another device counts: CPU ping-pong is what per-page thrashing detection is for.
-      if (this.ctx.actor !== CPU && this.ctx.actor !== this.index) sp.noteStolen(f.vpn, this.ctx.engine.now);
+      if (tp.stealGuard && this.ctx.actor !== CPU && this.ctx.actor !== this.index) sp.noteStolen(f.vpn, this.ctx.engine.now);
     }
     return 0;
   }
