@@ -37,6 +37,8 @@ export interface ThroughputMeasure {
   targetEventsPerSec?: number;
   /** Largest size worth timing (the timed model is slower per page than the core paths). */
   maxPages?: number;
+  /** Largest acceptable growth exponent (log-log slope of time against pages); default 1.1. */
+  growthTarget?: number;
 }
 
 /** A measure the issue asks for that cannot run yet. */

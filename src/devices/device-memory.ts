@@ -8,7 +8,7 @@
 // so a 128 GiB device costs nothing until it is used.
 import type { System } from '../mm/system.ts';
 import type { DevPagemap, DevPagemapOps, PagemapType } from '../mm/memremap.ts';
-import { EvictionState, pickVictim, type EvictionParams, type Victim } from '../policy/eviction.ts';
+import { EvictionState, pickVictim, type EvictionParams, type SkipUnits, type Victim } from '../policy/eviction.ts';
 import type { TimePs } from '../units/time.ts';
 
 /** Root chunks per lazily created pagemap section. */
@@ -157,11 +157,31 @@ export class DeviceMemory {
   }
 
   /**
-   * The next eviction victim (device page indices), skipping units for which `skip` is true
-   * (e.g. blocks the current batch is filling). Null if nothing can be evicted.
+   * The next eviction victim (device page indices), skipping the units of the chunks that back
+   * `busyKeys` (keyOf keys: the blocks the current batch is filling). Null if nothing can be
+   * evicted. Cost does not grow with resident memory: the busy chunks are found through their
+   * keys, not by testing every resident unit.
    */
-  victim(rng: () => number, skip?: (unit: number) => boolean): Victim | null {
-    return pickVictim(this.eviction, rng, skip);
+  victim(rng: () => number, busyKeys?: ReadonlySet<number>): Victim | null {
+    return pickVictim(this.eviction, rng, busyKeys && busyKeys.size > 0 ? this.busyUnits(busyKeys) : undefined);
+  }
+
+  /** The eviction units of the chunks backing `keys`, as the policy's skip list. */
+  private busyUnits(keys: ReadonlySet<number>): SkipUnits {
+    const unitPages = this.eviction.unitPages, chunkPages = this.chunkPages;
+    const chunkKey = this.chunkKey, keyToChunk = this.keyToChunk, eviction = this.eviction;
+    return {
+      has: (unit) => keys.has(chunkKey[Math.floor((unit * unitPages) / chunkPages)]),
+      *[Symbol.iterator]() {
+        for (const key of keys) {
+          const c = keyToChunk.get(key);
+          if (c === undefined) continue;
+          // A unit is the whole chunk, or one of its pages.
+          if (unitPages === chunkPages) yield c;
+          else for (let idx = c * chunkPages; idx < (c + 1) * chunkPages; idx++) if (eviction.hasUnit(idx)) yield idx;
+        }
+      },
+    };
   }
 
   /** Key of the (space, block) the chunk holding device page `idx` backs, or -1 if free. */

@@ -20,8 +20,15 @@
 // DISCARDED → USED order (all chunks here are USED), PMA batch allocation.
 //
 // Random picks are deterministic for a given sequence of operations and rng outputs: units sit
-// in an array (insertion order, swap-with-last on removal) and the pick is
-// array[floor(rng() × length)].
+// in an array (insertion order, swap-with-last on removal) and the pick is the
+// floor(rng() × m)-th of the m units not skipped, in array order.
+//
+// Cost (issue 17): every operation is O(1) in the number of resident units, and a pick is
+// O(1 + skipped units) for LRU (a walk from the list head past the skipped ones, which are the
+// recently used blocks a batch is filling, so at the tail) and O(k log k) for random with k
+// skipped units (their array positions, sorted, shift the index). Recency is an intrusive
+// doubly linked list rather than a Map's insertion order: deleting from a Map's front leaves
+// holes that every new iterator walks past, which made each LRU pick O(resident units).
 
 import { BLOCK_PAGES, checkVpn } from './types.ts';
 import type { TimePs } from '../units/time.ts';
@@ -50,9 +57,28 @@ export interface Victim {
   readonly lastUse: TimePs;
 }
 
+/**
+ * Units that may not be evicted now (e.g. blocks the current batch is filling). `has` answers
+ * for one unit; iterating lists them, so the random policy can count them and keep its pick
+ * uniform over the rest without testing every resident unit. Listed units that are not resident
+ * are ignored; a `Set<number>` of units is one.
+ */
+export interface SkipUnits extends Iterable<number> {
+  has(unit: number): boolean;
+}
+
+/** One resident unit: a node of the recency list, with its slot in the random policy's array. */
 interface UnitEntry {
-  readonly pages: Set<number>;
+  readonly unit: number;
+  /** Resident pages of the unit, by offset in it; null when a unit is one page (unitPages 1). */
+  readonly pages: Uint8Array | null;
+  count: number;
   lastUse: TimePs;
+  /** Neighbours in recency order (prev = less recently used). */
+  prev: UnitEntry | null;
+  next: UnitEntry | null;
+  /** Index in the random policy's array. */
+  slot: number;
 }
 
 /**
@@ -62,11 +88,12 @@ interface UnitEntry {
 export class EvictionState {
   readonly kind: EvictionKind;
   readonly unitPages: number;
-  /** Map iteration order = recency order, least recently used first. */
   private readonly units = new Map<number, UnitEntry>();
-  /** Random policy: units in a swap-remove array, and each unit's index in it. */
-  private readonly order: number[] = [];
-  private readonly index = new Map<number, number>();
+  /** Least and most recently used ends of the recency list. */
+  private head: UnitEntry | null = null;
+  private tail: UnitEntry | null = null;
+  /** Random policy: units in a swap-remove array (each entry knows its slot). */
+  private readonly order: UnitEntry[] = [];
   private lastTime: TimePs | null = null;
   private pageCount = 0;
 
@@ -94,24 +121,34 @@ export class EvictionState {
     return this.units.size;
   }
 
+  private hasPage(entry: UnitEntry, page: number): boolean {
+    return entry.pages === null || entry.pages[page - entry.unit * this.unitPages] === 1;
+  }
+
   /** True if `page` is resident. */
   has(page: number): boolean {
-    return this.units.get(this.unitOf(page))?.pages.has(page) ?? false;
+    const entry = this.units.get(this.unitOf(page));
+    return entry !== undefined && this.hasPage(entry, page);
+  }
+
+  /** True if `unit` has a resident page. */
+  hasUnit(unit: number): boolean {
+    return this.units.has(unit);
   }
 
   /** Units, least recently used first (a snapshot array). */
   lruOrder(): number[] {
-    return [...this.units.keys()];
+    return [...this.lruUnits()];
   }
 
   /** Units, least recently used first, as a live iterator (do not mutate while iterating). */
-  lruUnits(): IterableIterator<number> {
-    return this.units.keys();
+  *lruUnits(): IterableIterator<number> {
+    for (let e = this.head; e !== null; e = e.next) yield e.unit;
   }
 
-  /** Resident units in the random policy's array order (for inspection). */
-  randomOrder(): readonly number[] {
-    return this.order;
+  /** Resident units in the random policy's array order (a snapshot, for inspection). */
+  randomOrder(): number[] {
+    return this.order.map((e) => e.unit);
   }
 
   private checkTime(time: TimePs): void {
@@ -121,10 +158,22 @@ export class EvictionState {
     this.lastTime = time;
   }
 
-  private moveToTail(unit: number, entry: UnitEntry, time: TimePs): void {
-    this.units.delete(unit);
+  private unlink(entry: UnitEntry): void {
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else this.tail = entry.prev;
+    entry.prev = entry.next = null;
+  }
+
+  private moveToTail(entry: UnitEntry, time: TimePs): void {
     entry.lastUse = time;
-    this.units.set(unit, entry);
+    if (this.tail === entry) return;
+    if (entry.prev !== null || entry.next !== null || this.head === entry) this.unlink(entry);
+    entry.prev = this.tail;
+    if (this.tail) this.tail.next = entry;
+    else this.head = entry;
+    this.tail = entry;
   }
 
   /**
@@ -137,15 +186,27 @@ export class EvictionState {
     this.checkTime(time);
     let entry = this.units.get(unit);
     if (!entry) {
-      entry = { pages: new Set(), lastUse: time };
-      this.index.set(unit, this.order.length);
-      this.order.push(unit);
+      entry = {
+        unit, pages: this.unitPages === 1 ? null : new Uint8Array(this.unitPages), count: 0, lastUse: time,
+        prev: null, next: null, slot: this.order.length,
+      };
+      this.units.set(unit, entry);
+      this.order.push(entry);
     }
-    if (!entry.pages.has(page)) {
-      entry.pages.add(page);
-      this.pageCount++;
+    if (entry.pages === null) {
+      if (entry.count === 0) {
+        entry.count = 1;
+        this.pageCount++;
+      }
+    } else {
+      const off = page - unit * this.unitPages;
+      if (entry.pages[off] === 0) {
+        entry.pages[off] = 1;
+        entry.count++;
+        this.pageCount++;
+      }
     }
-    this.moveToTail(unit, entry, time);
+    this.moveToTail(entry, time);
   }
 
   /**
@@ -153,46 +214,91 @@ export class EvictionState {
    * @throws RangeError if the page is not resident or the time goes backwards.
    */
   touch(page: number, time: TimePs): void {
-    const unit = this.unitOf(page);
-    const entry = this.units.get(unit);
-    if (!entry || !entry.pages.has(page)) throw new RangeError(`eviction: touch of non-resident page ${page}`);
+    const entry = this.units.get(this.unitOf(page));
+    if (!entry || !this.hasPage(entry, page)) throw new RangeError(`eviction: touch of non-resident page ${page}`);
     this.checkTime(time);
-    this.moveToTail(unit, entry, time);
+    this.moveToTail(entry, time);
   }
 
   /** Drops `page` (evicted or freed); its unit disappears with its last page. No-op if absent. */
   remove(page: number): void {
-    const unit = this.unitOf(page);
-    const entry = this.units.get(unit);
-    if (!entry || !entry.pages.delete(page)) return;
+    const entry = this.units.get(this.unitOf(page));
+    if (!entry || !this.hasPage(entry, page)) return;
+    if (entry.pages !== null) entry.pages[page - entry.unit * this.unitPages] = 0;
+    entry.count--;
     this.pageCount--;
-    if (entry.pages.size === 0) this.dropUnit(unit);
+    if (entry.count === 0) this.dropUnit(entry);
   }
 
   /** Drops a whole unit; returns the pages it held (ascending, empty if absent). */
   removeUnit(unit: number): number[] {
     const entry = this.units.get(unit);
     if (!entry) return [];
-    this.pageCount -= entry.pages.size;
-    this.dropUnit(unit);
-    return [...entry.pages].sort((a, b) => a - b);
+    const pages = this.pagesOf(entry);
+    this.pageCount -= entry.count;
+    this.dropUnit(entry);
+    return pages;
   }
 
-  private dropUnit(unit: number): void {
-    this.units.delete(unit);
-    const i = this.index.get(unit)!;
+  private dropUnit(entry: UnitEntry): void {
+    this.units.delete(entry.unit);
+    this.unlink(entry);
     const last = this.order.pop()!;
-    if (last !== unit) {
-      this.order[i] = last;
-      this.index.set(last, i);
+    if (last !== entry) {
+      this.order[entry.slot] = last;
+      last.slot = entry.slot;
     }
-    this.index.delete(unit);
+  }
+
+  /** Resident pages of a unit, ascending. */
+  private pagesOf(entry: UnitEntry): number[] {
+    if (entry.pages === null) return [entry.unit];
+    const base = entry.unit * this.unitPages, out: number[] = [];
+    for (let off = 0; off < this.unitPages; off++) if (entry.pages[off] === 1) out.push(base + off);
+    return out;
+  }
+
+  private victimOf(entry: UnitEntry): Victim {
+    return { unit: entry.unit, pages: this.pagesOf(entry), lastUse: entry.lastUse };
   }
 
   /** @internal Victim record for `unit` (must be resident). */
   victim(unit: number): Victim {
-    const entry = this.units.get(unit)!;
-    return { unit, pages: [...entry.pages].sort((a, b) => a - b), lastUse: entry.lastUse };
+    return this.victimOf(this.units.get(unit)!);
+  }
+
+  /** @internal The least recently used unit not in `skip`, or null. */
+  leastRecent(skip?: SkipUnits): Victim | null {
+    for (let e = this.head; e !== null; e = e.next) if (!skip || !skip.has(e.unit)) return this.victimOf(e);
+    return null;
+  }
+
+  /**
+   * @internal The `floor(r × m)`-th of the m units not in `skip`, in array order, or null when
+   * m is 0 (then `r` is not drawn). `r` is called at most once.
+   */
+  randomPick(r: () => number, skip?: SkipUnits): Victim | null {
+    // Array positions of the resident skipped units, ascending and distinct.
+    const skipped: number[] = [];
+    if (skip) for (const u of skip) {
+      const e = this.units.get(u);
+      if (e) skipped.push(e.slot);
+    }
+    skipped.sort((a, b) => a - b);
+    let distinct = 0;
+    for (let i = 0; i < skipped.length; i++) if (i === 0 || skipped[i] !== skipped[i - 1]) skipped[distinct++] = skipped[i];
+    skipped.length = distinct;
+    const m = this.order.length - distinct;
+    if (m === 0) return null;
+    const x = r();
+    if (!(x >= 0 && x < 1)) throw new RangeError(`eviction: rng returned ${x}, expected [0, 1)`);
+    // The k-th unskipped slot: each skipped slot at or before it pushes it one further.
+    let slot = Math.floor(x * m);
+    for (const s of skipped) {
+      if (s <= slot) slot++;
+      else break;
+    }
+    return this.victimOf(this.order[slot]);
   }
 }
 
@@ -206,21 +312,10 @@ export class EvictionState {
  *   ('random') among those not skipped; null if there is none
  * @throws RangeError for 'random' without rng, or if rng returns a value outside [0, 1)
  */
-export function pickVictim(
-  state: EvictionState,
-  rng?: () => number,
-  skip?: (unit: number) => boolean,
-): Victim | null {
+export function pickVictim(state: EvictionState, rng?: () => number, skip?: SkipUnits): Victim | null {
   if (state.kind === 'random') {
     if (!rng) throw new RangeError('eviction: the random policy needs a seeded rng function');
-    const candidates = skip ? state.randomOrder().filter((u) => !skip(u)) : state.randomOrder();
-    if (candidates.length === 0) return null;
-    const r = rng();
-    if (!(r >= 0 && r < 1)) throw new RangeError(`eviction: rng returned ${r}, expected [0, 1)`);
-    return state.victim(candidates[Math.floor(r * candidates.length)]);
+    return state.randomPick(rng, skip);
   }
-  for (const unit of state.lruUnits()) {
-    if (!skip || !skip(unit)) return state.victim(unit);
-  }
-  return null;
+  return state.leastRecent(skip);
 }

@@ -99,8 +99,10 @@ describe('eviction: LRU of 2 MiB root chunks', () => {
     s.insert(513, t(2));
     s.remove(1);
     expect(pickVictim(s)).toEqual({ unit: 0, pages: [2], lastUse: t(1) });
-    expect(pickVictim(s, undefined, (u) => u === 0)!.unit).toBe(1);
-    expect(pickVictim(s, undefined, () => true)).toBeNull();
+    expect(pickVictim(s, undefined, new Set([0]))!.unit).toBe(1);
+    expect(pickVictim(s, undefined, new Set([0, 1]))).toBeNull();
+    // Units that are not resident in the skip list change nothing.
+    expect(pickVictim(s, undefined, new Set([5, 9]))!.unit).toBe(0);
     s.remove(2);
     expect(pickVictim(s)!.unit).toBe(1);
   });
@@ -153,6 +155,23 @@ describe('eviction: random', () => {
     expect(() => pickVictim(s)).toThrow(RangeError);
     s.remove(10); // swap-with-last: [30, 20]
     expect(s.randomOrder()).toEqual([30, 20]);
+  });
+
+  it('with units skipped, picks the floor(r × m)-th of the m others in array order (a reference filter)', () => {
+    const op = fc.record({ ins: fc.boolean(), page: fc.integer({ min: 0, max: 30 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.array(fc.integer({ min: 0, max: 34 }), { maxLength: 12 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (ops, skipList, r) => {
+        const s = new EvictionState(EVICTION_DEFAULTS.random);
+        ops.forEach((o, i) => (o.ins ? s.insert(o.page, t(i)) : s.remove(o.page)));
+        const skip = new Set(skipList);
+        const rest = s.randomOrder().filter((u) => !skip.has(u));
+        let draws = 0;
+        const v = pickVictim(s, () => (draws++, r), skip);
+        expect(v?.unit ?? null).toBe(rest.length === 0 ? null : rest[Math.floor(r * rest.length)]);
+        // No unit to pick: no number drawn, so the stream stays where it was.
+        expect(draws).toBe(rest.length === 0 ? 0 : 1);
+      }),
+    );
   });
 
   it('can pick whole 2 MiB chunks', () => {
