@@ -86,8 +86,36 @@ export class Transfers {
   }
 }
 
-interface Queued {
-  req: TransferRequest;
+/**
+ * A FIFO of transfers waiting for one engine. `Array.prototype.shift` moves every element once an
+ * array is large (V8 cannot trim large arrays in place), and eviction under a random policy can
+ * queue one copy per page, so the queue keeps a head index and compacts when half is consumed.
+ */
+class TransferQueue {
+  private items: TransferRequest[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(req: TransferRequest): void {
+    this.items.push(req);
+  }
+
+  /** The oldest waiting transfer, removed; undefined when empty. */
+  shift(): TransferRequest | undefined {
+    if (this.head === this.items.length) return undefined;
+    const req = this.items[this.head++];
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return req;
+  }
 }
 
 /**
@@ -96,7 +124,7 @@ interface Queued {
  * goes to the engine with the least queued work (lowest index on ties).
  */
 export class CopyEngines {
-  private readonly queues: Queued[][];
+  private readonly queues: TransferQueue[];
   private readonly busy: boolean[];
   private readonly segs: (SharedSegment | null)[];
   /** Engine-busy time summed over engines, ps. */
@@ -106,7 +134,7 @@ export class CopyEngines {
 
   constructor(readonly transfersModel: Transfers, readonly device: string, readonly count: number, bandwidth: number | undefined, readonly spans?: SpanSink) {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`copy engine count must be a positive integer, got ${count}`);
-    this.queues = Array.from({ length: count }, () => []);
+    this.queues = Array.from({ length: count }, () => new TransferQueue());
     this.busy = new Array<boolean>(count).fill(false);
     this.segs = Array.from({ length: count }, (_, i) => (bandwidth !== undefined ? { id: `ce:${device}:${i}`, bandwidth } : null));
   }
@@ -117,7 +145,7 @@ export class CopyEngines {
     for (let i = 1; i < this.count; i++) {
       if (this.load(i) < this.load(best)) best = i;
     }
-    this.queues[best].push({ req });
+    this.queues[best].push(req);
     if (!this.busy[best]) this.runNext(best);
   }
 
@@ -126,15 +154,14 @@ export class CopyEngines {
   }
 
   private runNext(i: number): void {
-    const q = this.queues[i].shift();
-    if (!q) {
+    const req = this.queues[i].shift();
+    if (!req) {
       this.busy[i] = false;
       return;
     }
     this.busy[i] = true;
     const engine = this.transfersModel.engine;
     const start = engine.now;
-    const { req } = q;
     const seg = this.segs[i];
     const path = seg ? [...req.path, seg] : req.path;
     const finish = (t: number) => {
