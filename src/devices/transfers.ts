@@ -3,7 +3,7 @@
 // engine, so contention changes completion times deterministically.
 import type { Engine, EventId } from '../engine/engine.ts';
 import type { TimePs } from '../units/time.ts';
-import { LinkSharing, type SharedSegment } from '../topology/sharing.ts';
+import { LinkSharing, type FlowHandle, type SharedSegment } from '../topology/sharing.ts';
 import type { Profile } from './profile/schema.ts';
 import { effectiveBandwidth, type Direction } from './profile/load.ts';
 
@@ -41,19 +41,19 @@ export interface TransferRequest {
 export class Transfers {
   readonly sharing = new LinkSharing();
   private next: EventId | null = null;
-  private seq = 0;
-  private readonly done = new Map<string, (t: number) => void>();
-  /** Transfers started per segment id. */
-  readonly transfersPerSegment = new Map<string, number>();
+  private readonly done = new Map<FlowHandle, (t: number) => void>();
 
   constructor(readonly engine: Engine) {}
 
+  /** Transfers started per segment id (for the results; not kept on the hot path). */
+  get transfersPerSegment(): ReadonlyMap<string, number> {
+    return this.sharing.startsPerSegment();
+  }
+
   /** Starts a flow of `bytes` over `path` at the current time (after any overhead the caller waited). */
   startFlow(bytes: number, path: readonly SharedSegment[], onDone: (t: number) => void): void {
-    const id = `t${this.seq++}`;
-    for (const s of path) this.transfersPerSegment.set(s.id, (this.transfersPerSegment.get(s.id) ?? 0) + 1);
-    this.done.set(id, onDone);
-    this.sharing.start(this.engine.now, id, bytes, path, 0);
+    const flow = this.sharing.begin(this.engine.now, bytes, path, 0);
+    this.done.set(flow, onDone);
     this.reschedule();
   }
 
@@ -71,9 +71,9 @@ export class Transfers {
     for (;;) {
       const c = this.sharing.nextCompletion();
       if (c === null || c.time > now) break;
-      this.sharing.finish(c.id);
-      const cb = this.done.get(c.id)!;
-      this.done.delete(c.id);
+      this.sharing.finishFlow(c.flow);
+      const cb = this.done.get(c.flow)!;
+      this.done.delete(c.flow);
       cb(now);
     }
     this.reschedule();
