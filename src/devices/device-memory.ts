@@ -29,6 +29,8 @@ export class DeviceMemory {
   private readonly recycled: number[] = [];
   private neverUsed = 0;
   readonly eviction: EvictionState;
+  /** The skip list `victim` hands the policy (one object, re-aimed at each call's keys). */
+  private readonly busy: BusyChunkUnits;
   /** Root chunks taken from free memory so far. */
   rootChunkAllocs = 0;
   /** Pages currently allocated. */
@@ -54,6 +56,7 @@ export class DeviceMemory {
     this.used = new Int32Array(this.capacityChunks);
     const unitPages = eviction.kind === 'lru-chunk' || eviction.unitPages > 1 ? chunkPages : 1;
     this.eviction = new EvictionState({ kind: eviction.kind, unitPages });
+    this.busy = new BusyChunkUnits(this.eviction, chunkPages, this.chunkKey, this.keyToChunk);
   }
 
   /** Capacity in 4 KiB pages. */
@@ -163,25 +166,9 @@ export class DeviceMemory {
    * keys, not by testing every resident unit.
    */
   victim(rng: () => number, busyKeys?: ReadonlySet<number>): Victim | null {
-    return pickVictim(this.eviction, rng, busyKeys && busyKeys.size > 0 ? this.busyUnits(busyKeys) : undefined);
-  }
-
-  /** The eviction units of the chunks backing `keys`, as the policy's skip list. */
-  private busyUnits(keys: ReadonlySet<number>): SkipUnits {
-    const unitPages = this.eviction.unitPages, chunkPages = this.chunkPages;
-    const chunkKey = this.chunkKey, keyToChunk = this.keyToChunk, eviction = this.eviction;
-    return {
-      has: (unit) => keys.has(chunkKey[Math.floor((unit * unitPages) / chunkPages)]),
-      *[Symbol.iterator]() {
-        for (const key of keys) {
-          const c = keyToChunk.get(key);
-          if (c === undefined) continue;
-          // A unit is the whole chunk, or one of its pages.
-          if (unitPages === chunkPages) yield c;
-          else for (let idx = c * chunkPages; idx < (c + 1) * chunkPages; idx++) if (eviction.hasUnit(idx)) yield idx;
-        }
-      },
-    };
+    if (!busyKeys || busyKeys.size === 0) return pickVictim(this.eviction, rng);
+    this.busy.keys = busyKeys;
+    return pickVictim(this.eviction, rng, this.busy);
   }
 
   /** Key of the (space, block) the chunk holding device page `idx` backs, or -1 if free. */
@@ -192,5 +179,34 @@ export class DeviceMemory {
   /** Eviction unit of a device page index. */
   unitOf(idx: number): number {
     return this.eviction.unitOf(idx);
+  }
+}
+
+/**
+ * The eviction units of the chunks backing a set of block keys: the whole chunk, or each of its
+ * resident pages, depending on the unit size.
+ */
+class BusyChunkUnits implements SkipUnits {
+  keys: ReadonlySet<number> = new Set();
+
+  constructor(
+    private readonly eviction: EvictionState,
+    private readonly chunkPages: number,
+    private readonly chunkKey: Float64Array,
+    private readonly keyToChunk: ReadonlyMap<number, number>,
+  ) {}
+
+  has(unit: number): boolean {
+    return this.keys.has(this.chunkKey[Math.floor((unit * this.eviction.unitPages) / this.chunkPages)]);
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    const chunkPages = this.chunkPages;
+    for (const key of this.keys) {
+      const c = this.keyToChunk.get(key);
+      if (c === undefined) continue;
+      if (this.eviction.unitPages === chunkPages) yield c;
+      else for (let idx = c * chunkPages; idx < (c + 1) * chunkPages; idx++) if (this.eviction.hasUnit(idx)) yield idx;
+    }
   }
 }

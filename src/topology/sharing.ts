@@ -47,6 +47,11 @@ function ceilPs(x: number): number {
   return Math.ceil(x);
 }
 
+/** Start order: how the from-scratch filling visited flows. */
+function bySeq(a: Flow, b: Flow): number {
+  return a.seq - b.seq;
+}
+
 interface Flow extends FlowHandle {
   readonly seq: number;
   readonly bytes: number;
@@ -218,23 +223,36 @@ export class LinkSharing {
     this.t = t;
   }
 
-  /** Progress to `target`, handling each drain (and the rate change it causes) in time order. */
-  private progress(target: number, onDrain?: (f: Flow) => void): void {
+  /**
+   * Progress to `target`, handling each drain (and the rate change it causes) in time order.
+   * Flows that drain are appended to `drained` when given.
+   */
+  private progress(target: number, drained?: Flow[]): void {
     while (true) {
       const tD = this.nextDrain();
       if (tD > target) break;
-      const draining = this.flows.filter((f) => this.drainTime(f) === tD);
+      const draining: Flow[] = [];
+      for (const f of this.flows) if (this.drainTime(f) === tD) draining.push(f);
       this.moveTo(tD);
       for (const f of draining) {
         this.credit(f, f.remaining); // the rounding slack: count exactly `bytes` in total
         f.remaining = 0;
         f.rate = 0;
         f.drainedAt = tD;
-        onDrain?.(f);
+        drained?.push(f);
       }
       this.recomputeAround(draining);
     }
     this.moveTo(target);
+  }
+
+  /** Pushes the finite segments of `f` not yet visited in walk `stamp`. */
+  private pushSegs(f: Flow, stamp: number, stack: number[]): void {
+    for (const n of f.segs) {
+      if (this.capacity[n] === Infinity || this.segVisit[n] === stamp) continue;
+      this.segVisit[n] = stamp;
+      stack.push(n);
+    }
   }
 
   /**
@@ -246,14 +264,7 @@ export class LinkSharing {
     const stamp = ++this.visitStamp;
     const comp: Flow[] = [], compSegs: number[] = [];
     const stack: number[] = [];
-    const enqueueSegs = (f: Flow) => {
-      for (const n of f.segs) {
-        if (this.capacity[n] === Infinity || this.segVisit[n] === stamp) continue;
-        this.segVisit[n] = stamp;
-        stack.push(n);
-      }
-    };
-    for (const f of changed) enqueueSegs(f);
+    for (const f of changed) this.pushSegs(f, stamp, stack);
     while (stack.length > 0) {
       const n = stack.pop()!;
       compSegs.push(n);
@@ -261,12 +272,12 @@ export class LinkSharing {
         if (f.drainedAt !== null || f.visit === stamp) continue;
         f.visit = stamp;
         comp.push(f);
-        enqueueSegs(f);
+        this.pushSegs(f, stamp, stack);
       }
     }
     if (comp.length === 0) return;
     // Start order, as the from-scratch filling visits flows.
-    comp.sort((a, b) => a.seq - b.seq);
+    comp.sort(bySeq);
     const { remCap, load, capacity } = this;
     const live: number[] = [];
     for (const n of compSegs) {
@@ -274,8 +285,17 @@ export class LinkSharing {
       load[n] = 0;
     }
     for (const f of comp) for (let k = 0; k < f.segs.length; k++) if (capacity[f.segs[k]] !== Infinity) load[f.segs[k]] += f.mult[k];
-    for (const n of compSegs) if (load[n] > 0) live.push(n);
-    live.sort((a, b) => this.rank[a] - this.rank[b]);
+    // In id order (insertion sort: a component crosses a handful of segments).
+    for (const n of compSegs) {
+      if (!(load[n] > 0)) continue;
+      let i = live.length;
+      live.push(n);
+      while (i > 0 && this.rank[live[i - 1]] > this.rank[n]) {
+        live[i] = live[i - 1];
+        i--;
+      }
+      live[i] = n;
+    }
     const frozen = new Uint8Array(comp.length);
     let unfrozen = comp.length;
     while (unfrozen > 0) {
@@ -312,33 +332,44 @@ export class LinkSharing {
    * Null when nothing is active.
    */
   nextCompletion(): Completion | null {
+    // The earliest (completion time, start order) among the drained flows and those the
+    // look-ahead drains.
     let best: Flow | null = null;
     let bestTime = Infinity;
-    const consider = (f: Flow) => {
-      const t = f.drainedAt! + f.latencyPs;
+    for (const f of this.flows) {
+      if (f.drainedAt === null) continue;
+      const t = f.drainedAt + f.latencyPs;
       if (t < bestTime || (t === bestTime && best !== null && f.seq < best.seq)) {
         best = f;
         bestTime = t;
       }
-    };
-    for (const f of this.flows) if (f.drainedAt !== null) consider(f);
+    }
     // Look ahead on the live state and put it back: drains change rates, so the first
     // completion may come after others have sped up.
     if (this.nextDrain() <= bestTime) {
       const n = this.flows.length, now = this.t;
-      const remaining = new Float64Array(n), rate = new Float64Array(n), drained = new Float64Array(n);
+      const remaining = new Float64Array(n), rate = new Float64Array(n), drainedAt = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const f = this.flows[i];
         remaining[i] = f.remaining;
         rate[i] = f.rate;
-        drained[i] = f.drainedAt ?? NaN;
+        drainedAt[i] = f.drainedAt ?? NaN;
       }
       this.lookingAhead = true;
       try {
+        const drained: Flow[] = [];
         while (true) {
           const tD = this.nextDrain();
           if (tD === Infinity || tD > bestTime) break;
-          this.progress(tD, consider);
+          drained.length = 0;
+          this.progress(tD, drained);
+          for (const f of drained) {
+            const t = f.drainedAt! + f.latencyPs;
+            if (t < bestTime || (t === bestTime && best !== null && f.seq < best.seq)) {
+              best = f;
+              bestTime = t;
+            }
+          }
         }
       } finally {
         this.lookingAhead = false;
@@ -347,12 +378,11 @@ export class LinkSharing {
           const f = this.flows[i];
           f.remaining = remaining[i];
           f.rate = rate[i];
-          f.drainedAt = Number.isNaN(drained[i]) ? null : drained[i];
+          f.drainedAt = Number.isNaN(drainedAt[i]) ? null : drainedAt[i];
         }
       }
     }
-    const b = best as Flow | null;
-    return b === null ? null : { id: b.id, time: bestTime, flow: b };
+    return best === null ? null : { id: best.id, time: bestTime, flow: best };
   }
 
   private remove(f: Flow): void {
