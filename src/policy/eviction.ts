@@ -26,8 +26,8 @@
 // Cost (issue 17): every operation is O(1) in the number of resident units, and a pick is
 // O(1 + skipped units) for LRU (a walk from the list head past the skipped ones, which are the
 // recently used blocks a batch is filling, so at the tail) and O(k log k) for random with k
-// skipped units (their array positions, sorted, shift the index). Recency is an intrusive
-// doubly linked list rather than a Map's insertion order: deleting from a Map's front leaves
+// skipped units (their array positions, sorted, shift the index). Recency is a doubly linked
+// list in typed arrays rather than a Map's insertion order: deleting from a Map's front leaves
 // holes that every new iterator walks past, which made each LRU pick O(resident units).
 
 import { BLOCK_PAGES, checkVpn } from './types.ts';
@@ -67,33 +67,39 @@ export interface SkipUnits extends Iterable<number> {
   has(unit: number): boolean;
 }
 
-/** One resident unit: a node of the recency list, with its slot in the random policy's array. */
-interface UnitEntry {
-  readonly unit: number;
-  /** Resident pages of the unit, by offset in it; null when a unit is one page (unitPages 1). */
-  readonly pages: Uint8Array | null;
-  count: number;
-  lastUse: TimePs;
-  /** Neighbours in recency order (prev = less recently used). */
-  prev: UnitEntry | null;
-  next: UnitEntry | null;
-  /** Index in the random policy's array. */
-  slot: number;
-}
+/** No unit: the end of the recency list. */
+const NIL = -1;
+
+/** Largest unit number the state accepts (its arrays are indexed by unit). */
+export const MAX_EVICTION_UNIT = 2 ** 30;
 
 /**
  * Resident units of one device memory, in recency order. Explicit mutable state: the policy's
  * decision is `pickVictim(state, rng)`; the caller then removes the pages it evicted.
+ *
+ * Storage is typed arrays indexed by unit number (device memory numbers its pages densely from
+ * 0), grown by doubling up to the largest unit seen: a Map of per-unit objects made each
+ * lookup a cache miss once millions of pages were resident.
  */
 export class EvictionState {
   readonly kind: EvictionKind;
   readonly unitPages: number;
-  private readonly units = new Map<number, UnitEntry>();
-  /** Least and most recently used ends of the recency list. */
-  private head: UnitEntry | null = null;
-  private tail: UnitEntry | null = null;
-  /** Random policy: units in a swap-remove array (each entry knows its slot). */
-  private readonly order: UnitEntry[] = [];
+  /** Resident pages per unit (0: not resident). */
+  private count = new Int32Array(0);
+  /** Last use per unit, ps. */
+  private lastUse = new Float64Array(0);
+  /** Recency list links (prev = less recently used), NIL at the ends. */
+  private prev = new Int32Array(0);
+  private next = new Int32Array(0);
+  /** Index of each resident unit in `order`. */
+  private slot = new Int32Array(0);
+  /** Resident pages, one byte per page of every unit (only when units span several pages). */
+  private pageBits = new Uint8Array(0);
+  private head = NIL;
+  private tail = NIL;
+  /** Random policy: resident units in a swap-remove array of `orderLength` entries. */
+  private order = new Int32Array(0);
+  private orderLength = 0;
   private lastTime: TimePs | null = null;
   private pageCount = 0;
 
@@ -118,37 +124,56 @@ export class EvictionState {
 
   /** Resident units tracked. */
   get unitCount(): number {
-    return this.units.size;
+    return this.orderLength;
   }
 
-  private hasPage(entry: UnitEntry, page: number): boolean {
-    return entry.pages === null || entry.pages[page - entry.unit * this.unitPages] === 1;
+  /** Makes the arrays hold unit `unit`. */
+  private reserve(unit: number): void {
+    if (unit < this.count.length) return;
+    if (unit >= MAX_EVICTION_UNIT) throw new RangeError(`eviction: unit ${unit} is beyond ${MAX_EVICTION_UNIT} (pages are numbered densely from 0)`);
+    const n = Math.max(1024, 2 ** Math.ceil(Math.log2(unit + 1)));
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, make: (len: number) => T, len: number): T => {
+      const a = make(len);
+      a.set(old);
+      return a;
+    };
+    this.count = grow(this.count, (l) => new Int32Array(l), n);
+    this.lastUse = grow(this.lastUse, (l) => new Float64Array(l), n);
+    this.prev = grow(this.prev, (l) => new Int32Array(l), n);
+    this.next = grow(this.next, (l) => new Int32Array(l), n);
+    this.slot = grow(this.slot, (l) => new Int32Array(l), n);
+    this.order = grow(this.order, (l) => new Int32Array(l), n);
+    if (this.unitPages > 1) this.pageBits = grow(this.pageBits, (l) => new Uint8Array(l), n * this.unitPages);
+  }
+
+  private isResident(unit: number): boolean {
+    return unit < this.count.length && this.count[unit] > 0;
+  }
+
+  private hasPage(unit: number, page: number): boolean {
+    return this.isResident(unit) && (this.unitPages === 1 || this.pageBits[page] === 1);
   }
 
   /** True if `page` is resident. */
   has(page: number): boolean {
-    const entry = this.units.get(this.unitOf(page));
-    return entry !== undefined && this.hasPage(entry, page);
+    return this.hasPage(this.unitOf(page), page);
   }
 
   /** True if `unit` has a resident page. */
   hasUnit(unit: number): boolean {
-    return this.units.has(unit);
+    return Number.isInteger(unit) && unit >= 0 && this.isResident(unit);
   }
 
   /** Units, least recently used first (a snapshot array). */
   lruOrder(): number[] {
-    return [...this.lruUnits()];
-  }
-
-  /** Units, least recently used first, as a live iterator (do not mutate while iterating). */
-  *lruUnits(): IterableIterator<number> {
-    for (let e = this.head; e !== null; e = e.next) yield e.unit;
+    const out: number[] = [];
+    for (let u = this.head; u !== NIL; u = this.next[u]) out.push(u);
+    return out;
   }
 
   /** Resident units in the random policy's array order (a snapshot, for inspection). */
   randomOrder(): number[] {
-    return this.order.map((e) => e.unit);
+    return Array.from(this.order.subarray(0, this.orderLength));
   }
 
   private checkTime(time: TimePs): void {
@@ -158,55 +183,58 @@ export class EvictionState {
     this.lastTime = time;
   }
 
-  private unlink(entry: UnitEntry): void {
-    if (entry.prev) entry.prev.next = entry.next;
-    else this.head = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    else this.tail = entry.prev;
-    entry.prev = entry.next = null;
+  private unlink(unit: number): void {
+    const p = this.prev[unit], n = this.next[unit];
+    if (p !== NIL) this.next[p] = n;
+    else this.head = n;
+    if (n !== NIL) this.prev[n] = p;
+    else this.tail = p;
   }
 
-  private moveToTail(entry: UnitEntry, time: TimePs): void {
-    entry.lastUse = time;
-    if (this.tail === entry) return;
-    if (entry.prev !== null || entry.next !== null || this.head === entry) this.unlink(entry);
-    entry.prev = this.tail;
-    if (this.tail) this.tail.next = entry;
-    else this.head = entry;
-    this.tail = entry;
+  /** Appends a unit that is not in the list. */
+  private append(unit: number): void {
+    this.prev[unit] = this.tail;
+    this.next[unit] = NIL;
+    if (this.tail !== NIL) this.next[this.tail] = unit;
+    else this.head = unit;
+    this.tail = unit;
+  }
+
+  private moveToTail(unit: number, time: TimePs): void {
+    this.lastUse[unit] = time;
+    if (this.tail === unit) return;
+    this.unlink(unit);
+    this.append(unit);
   }
 
   /**
    * Makes `page` resident (allocated) at `time`; its unit becomes the most recently used.
    * Inserting a resident page just touches it.
-   * @throws RangeError on a bad page number or a time earlier than the last call's.
+   * @throws RangeError on a bad page number, a unit beyond MAX_EVICTION_UNIT or a time earlier
+   *   than the last call's.
    */
   insert(page: number, time: TimePs): void {
     const unit = this.unitOf(page);
+    this.reserve(unit);
     this.checkTime(time);
-    let entry = this.units.get(unit);
-    if (!entry) {
-      entry = {
-        unit, pages: this.unitPages === 1 ? null : new Uint8Array(this.unitPages), count: 0, lastUse: time,
-        prev: null, next: null, slot: this.order.length,
-      };
-      this.units.set(unit, entry);
-      this.order.push(entry);
+    if (this.count[unit] === 0) {
+      // A new unit: the most recent, and last in the random array.
+      this.slot[unit] = this.orderLength;
+      this.order[this.orderLength++] = unit;
+      this.lastUse[unit] = time;
+      this.append(unit);
     }
-    if (entry.pages === null) {
-      if (entry.count === 0) {
-        entry.count = 1;
+    if (this.unitPages === 1) {
+      if (this.count[unit] === 0) {
+        this.count[unit] = 1;
         this.pageCount++;
       }
-    } else {
-      const off = page - unit * this.unitPages;
-      if (entry.pages[off] === 0) {
-        entry.pages[off] = 1;
-        entry.count++;
-        this.pageCount++;
-      }
+    } else if (this.pageBits[page] === 0) {
+      this.pageBits[page] = 1;
+      this.count[unit]++;
+      this.pageCount++;
     }
-    this.moveToTail(entry, time);
+    this.moveToTail(unit, time);
   }
 
   /**
@@ -214,62 +242,58 @@ export class EvictionState {
    * @throws RangeError if the page is not resident or the time goes backwards.
    */
   touch(page: number, time: TimePs): void {
-    const entry = this.units.get(this.unitOf(page));
-    if (!entry || !this.hasPage(entry, page)) throw new RangeError(`eviction: touch of non-resident page ${page}`);
+    const unit = this.unitOf(page);
+    if (!this.hasPage(unit, page)) throw new RangeError(`eviction: touch of non-resident page ${page}`);
     this.checkTime(time);
-    this.moveToTail(entry, time);
+    this.moveToTail(unit, time);
   }
 
   /** Drops `page` (evicted or freed); its unit disappears with its last page. No-op if absent. */
   remove(page: number): void {
-    const entry = this.units.get(this.unitOf(page));
-    if (!entry || !this.hasPage(entry, page)) return;
-    if (entry.pages !== null) entry.pages[page - entry.unit * this.unitPages] = 0;
-    entry.count--;
+    const unit = this.unitOf(page);
+    if (!this.hasPage(unit, page)) return;
+    if (this.unitPages > 1) this.pageBits[page] = 0;
+    this.count[unit]--;
     this.pageCount--;
-    if (entry.count === 0) this.dropUnit(entry);
+    if (this.count[unit] === 0) this.dropUnit(unit);
   }
 
   /** Drops a whole unit; returns the pages it held (ascending, empty if absent). */
   removeUnit(unit: number): number[] {
-    const entry = this.units.get(unit);
-    if (!entry) return [];
-    const pages = this.pagesOf(entry);
-    this.pageCount -= entry.count;
-    this.dropUnit(entry);
+    if (!this.hasUnit(unit)) return [];
+    const pages = this.pagesOf(unit);
+    if (this.unitPages > 1) this.pageBits.fill(0, unit * this.unitPages, (unit + 1) * this.unitPages);
+    this.pageCount -= this.count[unit];
+    this.count[unit] = 0;
+    this.dropUnit(unit);
     return pages;
   }
 
-  private dropUnit(entry: UnitEntry): void {
-    this.units.delete(entry.unit);
-    this.unlink(entry);
-    const last = this.order.pop()!;
-    if (last !== entry) {
-      this.order[entry.slot] = last;
-      last.slot = entry.slot;
+  private dropUnit(unit: number): void {
+    this.unlink(unit);
+    const last = this.order[--this.orderLength];
+    if (last !== unit) {
+      this.order[this.slot[unit]] = last;
+      this.slot[last] = this.slot[unit];
     }
   }
 
   /** Resident pages of a unit, ascending. */
-  private pagesOf(entry: UnitEntry): number[] {
-    if (entry.pages === null) return [entry.unit];
-    const base = entry.unit * this.unitPages, out: number[] = [];
-    for (let off = 0; off < this.unitPages; off++) if (entry.pages[off] === 1) out.push(base + off);
+  private pagesOf(unit: number): number[] {
+    if (this.unitPages === 1) return [unit];
+    const base = unit * this.unitPages, out: number[] = [];
+    for (let page = base; page < base + this.unitPages; page++) if (this.pageBits[page] === 1) out.push(page);
     return out;
-  }
-
-  private victimOf(entry: UnitEntry): Victim {
-    return { unit: entry.unit, pages: this.pagesOf(entry), lastUse: entry.lastUse };
   }
 
   /** @internal Victim record for `unit` (must be resident). */
   victim(unit: number): Victim {
-    return this.victimOf(this.units.get(unit)!);
+    return { unit, pages: this.pagesOf(unit), lastUse: this.lastUse[unit] as TimePs };
   }
 
   /** @internal The least recently used unit not in `skip`, or null. */
   leastRecent(skip?: SkipUnits): Victim | null {
-    for (let e = this.head; e !== null; e = e.next) if (!skip || !skip.has(e.unit)) return this.victimOf(e);
+    for (let u = this.head; u !== NIL; u = this.next[u]) if (!skip || !skip.has(u)) return this.victim(u);
     return null;
   }
 
@@ -280,15 +304,12 @@ export class EvictionState {
   randomPick(r: () => number, skip?: SkipUnits): Victim | null {
     // Array positions of the resident skipped units, ascending and distinct.
     const skipped: number[] = [];
-    if (skip) for (const u of skip) {
-      const e = this.units.get(u);
-      if (e) skipped.push(e.slot);
-    }
+    if (skip) for (const u of skip) if (this.hasUnit(u)) skipped.push(this.slot[u]);
     skipped.sort((a, b) => a - b);
     let distinct = 0;
     for (let i = 0; i < skipped.length; i++) if (i === 0 || skipped[i] !== skipped[i - 1]) skipped[distinct++] = skipped[i];
     skipped.length = distinct;
-    const m = this.order.length - distinct;
+    const m = this.orderLength - distinct;
     if (m === 0) return null;
     const x = r();
     if (!(x >= 0 && x < 1)) throw new RangeError(`eviction: rng returned ${x}, expected [0, 1)`);
@@ -298,7 +319,7 @@ export class EvictionState {
       if (s <= slot) slot++;
       else break;
     }
-    return this.victimOf(this.order[slot]);
+    return this.victim(this.order[slot]);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { EVICTION_DEFAULTS, EvictionState, pickVictim } from '../../src/policy/eviction.ts';
+import { EVICTION_DEFAULTS, EvictionState, MAX_EVICTION_UNIT, pickVictim } from '../../src/policy/eviction.ts';
 import { ps, type TimePs } from '../../src/units/time.ts';
 
 /** mulberry32: a tiny seeded generator returning [0, 1). */
@@ -59,6 +59,22 @@ describe('eviction: LRU of 4 KiB pages', () => {
         });
       }),
     );
+  });
+
+  it('keeps its order while its arrays grow, and refuses units beyond MAX_EVICTION_UNIT', () => {
+    const s = new EvictionState(EVICTION_DEFAULTS['lru-page']);
+    s.insert(3, t(1));
+    s.insert(100_000, t(2)); // far past the first allocation: the arrays grow
+    s.insert(7, t(3));
+    s.touch(3, t(4));
+    expect(s.lruOrder()).toEqual([100_000, 7, 3]);
+    expect(s.randomOrder()).toEqual([3, 100_000, 7]);
+    expect(s.has(100_000)).toBe(true);
+    expect(s.has(99_999)).toBe(false);
+    expect(() => s.insert(MAX_EVICTION_UNIT, t(5))).toThrow(RangeError);
+    const chunks = new EvictionState(EVICTION_DEFAULTS['lru-chunk']);
+    expect(() => chunks.insert(MAX_EVICTION_UNIT * 512, t(0))).toThrow(RangeError);
+    expect(chunks.size).toBe(0);
   });
 
   it('rejects time going backwards and touching a non-resident page', () => {
