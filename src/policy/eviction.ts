@@ -297,29 +297,60 @@ export class EvictionState {
     return null;
   }
 
-  /**
-   * @internal The `floor(r × m)`-th of the m units not in `skip`, in array order, or null when
-   * m is 0 (then `r` is not drawn). `r` is called at most once.
-   */
-  randomPick(r: () => number, skip?: SkipUnits): Victim | null {
-    // Array positions of the resident skipped units, ascending and distinct.
+  /** Array positions of the resident units in `skip`, ascending and distinct. */
+  private skippedSlots(skip?: SkipUnits): number[] {
     const skipped: number[] = [];
     if (skip) for (const u of skip) if (this.hasUnit(u)) skipped.push(this.slot[u]);
     skipped.sort((a, b) => a - b);
     let distinct = 0;
     for (let i = 0; i < skipped.length; i++) if (i === 0 || skipped[i] !== skipped[i - 1]) skipped[distinct++] = skipped[i];
     skipped.length = distinct;
-    const m = this.orderLength - distinct;
-    if (m === 0) return null;
-    const x = r();
-    if (!(x >= 0 && x < 1)) throw new RangeError(`eviction: rng returned ${x}, expected [0, 1)`);
-    // The k-th unskipped slot: each skipped slot at or before it pushes it one further.
-    let slot = Math.floor(x * m);
+    return skipped;
+  }
+
+  /** The `k`-th unskipped slot: each skipped slot at or before it pushes it one further. */
+  private unskippedSlot(k: number, skipped: readonly number[]): number {
+    let slot = k;
     for (const s of skipped) {
       if (s <= slot) slot++;
       else break;
     }
-    return this.victim(this.order[slot]);
+    return slot;
+  }
+
+  /**
+   * Resident units not in `skip`: how many there are, and the `i`-th of them in the random
+   * policy's array order (`randomOrder()` filtered by `skip`), without building that list.
+   * O(k log k) for k skipped units. `at` throws RangeError outside [0, count).
+   */
+  candidates(skip?: SkipUnits): { readonly count: number; at(i: number): number } {
+    const skipped = this.skippedSlots(skip);
+    const count = this.orderLength - skipped.length;
+    return {
+      count,
+      at: (i) => {
+        if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`eviction: candidate ${i} of ${count}`);
+        return this.order[this.unskippedSlot(i, skipped)];
+      },
+    };
+  }
+
+  /** Units, least recently used first, as a live iterator (do not mutate while iterating). */
+  *lruUnits(): IterableIterator<number> {
+    for (let u = this.head; u !== NIL; u = this.next[u]) yield u;
+  }
+
+  /**
+   * @internal The `floor(r × m)`-th of the m units not in `skip`, in array order, or null when
+   * m is 0 (then `r` is not drawn). `r` is called at most once.
+   */
+  randomPick(r: () => number, skip?: SkipUnits): Victim | null {
+    const skipped = this.skippedSlots(skip);
+    const m = this.orderLength - skipped.length;
+    if (m === 0) return null;
+    const x = r();
+    if (!(x >= 0 && x < 1)) throw new RangeError(`eviction: rng returned ${x}, expected [0, 1)`);
+    return this.victim(this.order[this.unskippedSlot(Math.floor(x * m), skipped)]);
   }
 }
 

@@ -434,6 +434,14 @@ export class LinkSharing {
     return this.flows.map((f) => f.id);
   }
 
+  /** Bytes the unfinished transfers crossing segment `segmentId` have still to send (at the current time). */
+  remainingOn(segmentId: string): number {
+    const seg = this.segNumberById.get(segmentId);
+    let n = 0;
+    if (seg !== undefined) for (const f of this.flows) if (f.segs.includes(seg)) n += f.remaining;
+    return n;
+  }
+
   /** Total bytes carried by a segment so far (utilisation = delta bytes / (bandwidth × delta t)). */
   bytesCarried(segmentId: string): number {
     const n = this.segNumberById.get(segmentId);

@@ -68,6 +68,7 @@ describe('eviction: LRU of 4 KiB pages', () => {
     s.insert(7, t(3));
     s.touch(3, t(4));
     expect(s.lruOrder()).toEqual([100_000, 7, 3]);
+    expect([...s.lruUnits()]).toEqual([100_000, 7, 3]);
     expect(s.randomOrder()).toEqual([3, 100_000, 7]);
     expect(s.has(100_000)).toBe(true);
     expect(s.has(99_999)).toBe(false);
@@ -186,6 +187,11 @@ describe('eviction: random', () => {
         expect(v?.unit ?? null).toBe(rest.length === 0 ? null : rest[Math.floor(r * rest.length)]);
         // No unit to pick: no number drawn, so the stream stays where it was.
         expect(draws).toBe(rest.length === 0 ? 0 : 1);
+        // The same list through candidates(): its count and every entry, in order.
+        const c = s.candidates(skip);
+        expect(c.count).toBe(rest.length);
+        expect(Array.from({ length: c.count }, (_, i) => c.at(i))).toEqual(rest);
+        expect(() => c.at(c.count)).toThrow(RangeError);
       }),
     );
   });

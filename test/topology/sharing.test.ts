@@ -165,6 +165,7 @@ describe('LinkSharing', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
         const ls = new LinkSharing(), ref = new ReferenceLinkSharing();
+        const pathOf = new Map<string, SharedSegment[]>();
         let n = 0;
         const same = () => {
           expect(ls.now).toBe(ref.now);
@@ -174,6 +175,11 @@ describe('LinkSharing', () => {
             expect(Object.is(ls.remainingOf(id), ref.remainingOf(id)), `remaining of ${id}`).toBe(true);
           }
           expect([...ls.carriedBytes()]).toEqual([...ref.carriedBytes()]);
+          // Bytes still to send per segment: the sum over the unfinished transfers crossing it.
+          for (const sg of segs) {
+            const want = ref.activeIds().filter((id) => pathOf.get(id)!.includes(sg)).reduce((a, id) => a + ref.remainingOf(id), 0);
+            expect(ls.remainingOn(sg.id)).toBe(want);
+          }
           const c = ls.nextCompletion(), r = ref.nextCompletion();
           expect(c === null ? null : { id: c.id, time: c.time }).toEqual(r);
           return r;
@@ -181,6 +187,7 @@ describe('LinkSharing', () => {
         for (const o of ops) {
           if (o.kind === 'start') {
             const id = `t${n++}`, path = o.path.map((i) => segs[i]);
+            pathOf.set(id, path);
             ls.start(ls.now + o.dt, id, o.bytes, path, o.latency);
             ref.start(ref.now + o.dt, id, o.bytes, path, o.latency);
           } else if (o.kind === 'cancel') {
