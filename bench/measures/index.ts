@@ -10,7 +10,7 @@ import { migrate } from './migrate.ts';
 import { mirror } from './mirror.ts';
 import { cow } from './cow.ts';
 import { deviceFaults } from './device-faults.ts';
-import { streaming } from './streaming.ts';
+import { streaming, streamingLruPage, streamingRandom } from './streaming.ts';
 import { memory } from './memory.ts';
 import { scale } from './scale.ts';
 import { sweepMeasure as sweep } from './sweep.ts';
@@ -18,7 +18,7 @@ import { sweepMeasure as sweep } from './sweep.ts';
 export const baselines = { rawLoop, copyLoop };
 
 /** Page-event throughput, section 1 of the issue (plus the two that wait for the timed model). */
-export const throughput: Array<ThroughputMeasure | MissingMeasure> = [migrate, mirror, deviceFaults, cow, streaming];
+export const throughput: Array<ThroughputMeasure | MissingMeasure> = [migrate, mirror, deviceFaults, cow, streaming, streamingLruPage, streamingRandom];
 
 export const memoryMeasure: ChildMeasure<MemoryResult> = memory;
 export const scaleMeasure: ChildMeasure<ScaleResult> = scale;

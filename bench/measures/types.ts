@@ -29,14 +29,22 @@ export interface ThroughputMeasure {
   event: string;
   /** Modes this measure runs in. */
   modes: readonly Mode[];
-  /** Page-events one run over `n` pages does. */
+  /** Page-events one run over `n` pages does (the least, when `eventsFromRun`). */
   eventsPerRun(n: number): number;
+  /**
+   * The count depends on the model's decisions (random eviction evicts more than N/2 pages:
+   * it empties a chunk page by page at random): the runner takes the first run's count and
+   * checks that every later run (deterministic, same seed) does the same.
+   */
+  eventsFromRun?: boolean;
   /** Builds the state for `n` pages (untimed). */
   prepare(n: number, mode: Mode): Prepared;
   /** Issue target in page-events per second (no-data mode), if any. */
   targetEventsPerSec?: number;
   /** Largest size worth timing (the timed model is slower per page than the core paths). */
   maxPages?: number;
+  /** Largest acceptable growth exponent (log-log slope of time against pages); default 1.1. */
+  growthTarget?: number;
 }
 
 /** A measure the issue asks for that cannot run yet. */

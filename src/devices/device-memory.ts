@@ -8,7 +8,7 @@
 // so a 128 GiB device costs nothing until it is used.
 import type { System } from '../mm/system.ts';
 import type { DevPagemap, DevPagemapOps, PagemapType } from '../mm/memremap.ts';
-import { EvictionState, pickVictim, type EvictionParams, type Victim } from '../policy/eviction.ts';
+import { EvictionState, pickVictim, type EvictionParams, type SkipUnits, type Victim } from '../policy/eviction.ts';
 import { evictionPolicy, type EvictionFn } from '../policy/plugin.ts';
 import type { TimePs } from '../units/time.ts';
 
@@ -32,6 +32,8 @@ export class DeviceMemory {
   readonly eviction: EvictionState;
   /** The registered policy that picks victims (built-in or plug-in), or null: `eviction.kind` decides. */
   private readonly evictFn: EvictionFn | null;
+  /** The skip list `victim` hands the policy (one object, re-aimed at each call's keys). */
+  private readonly busy: BusyChunkUnits;
   /** Root chunks taken from free memory so far. */
   rootChunkAllocs = 0;
   /** Pages currently allocated. */
@@ -58,6 +60,7 @@ export class DeviceMemory {
     this.evictFn = eviction.policy ? evictionPolicy(eviction.policy.key, eviction.policy.params, chunkPages) : null;
     const unitPages = this.evictFn?.unitPages ?? (eviction.kind === 'lru-chunk' || eviction.unitPages > 1 ? chunkPages : 1);
     this.eviction = new EvictionState({ kind: eviction.kind, unitPages });
+    this.busy = new BusyChunkUnits(this.eviction, chunkPages, this.chunkKey, this.keyToChunk);
   }
 
   /** Capacity in 4 KiB pages. */
@@ -161,10 +164,17 @@ export class DeviceMemory {
   }
 
   /**
-   * The next eviction victim (device page indices), skipping units for which `skip` is true
-   * (e.g. blocks the current batch is filling). Null if nothing can be evicted.
+   * The next eviction victim (device page indices), skipping the units of the chunks that back
+   * `busyKeys` (keyOf keys: the blocks the current batch is filling). Null if nothing can be
+   * evicted. Cost does not grow with resident memory: the busy chunks are found through their
+   * keys, not by testing every resident unit.
    */
-  victim(rng: () => number, skip?: (unit: number) => boolean): Victim | null {
+  victim(rng: () => number, busyKeys?: ReadonlySet<number>): Victim | null {
+    let skip: SkipUnits | undefined;
+    if (busyKeys && busyKeys.size > 0) {
+      this.busy.keys = busyKeys;
+      skip = this.busy;
+    }
     const fn = this.evictFn;
     if (fn === null) return pickVictim(this.eviction, rng, skip);
     const st = this.eviction;
@@ -172,9 +182,11 @@ export class DeviceMemory {
     const unit = fn.pick({
       unitPages: st.unitPages,
       *lru() {
-        for (const u of st.lruUnits()) if (!skip || !skip(u)) yield u;
+        for (const u of st.lruUnits()) if (!skip || !skip.has(u)) yield u;
       },
-      order: () => (order ??= skip ? st.randomOrder().filter((u) => !skip(u)) : st.randomOrder()),
+      // A plug-in may ask for the whole list (O(resident units)); the built-ins never do.
+      order: () => (order ??= skip ? st.randomOrder().filter((u) => !skip.has(u)) : st.randomOrder()),
+      candidates: () => st.candidates(skip),
       lastUse: (u) => st.victim(u).lastUse,
       pages: (u) => st.victim(u).pages,
     }, rng);
@@ -189,5 +201,34 @@ export class DeviceMemory {
   /** Eviction unit of a device page index. */
   unitOf(idx: number): number {
     return this.eviction.unitOf(idx);
+  }
+}
+
+/**
+ * The eviction units of the chunks backing a set of block keys: the whole chunk, or each of its
+ * resident pages, depending on the unit size.
+ */
+class BusyChunkUnits implements SkipUnits {
+  keys: ReadonlySet<number> = new Set();
+
+  constructor(
+    private readonly eviction: EvictionState,
+    private readonly chunkPages: number,
+    private readonly chunkKey: Float64Array,
+    private readonly keyToChunk: ReadonlyMap<number, number>,
+  ) {}
+
+  has(unit: number): boolean {
+    return this.keys.has(this.chunkKey[Math.floor((unit * this.eviction.unitPages) / this.chunkPages)]);
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    const chunkPages = this.chunkPages;
+    for (const key of this.keys) {
+      const c = this.keyToChunk.get(key);
+      if (c === undefined) continue;
+      if (this.eviction.unitPages === chunkPages) yield c;
+      else for (let idx = c * chunkPages; idx < (c + 1) * chunkPages; idx++) if (this.eviction.hasUnit(idx)) yield idx;
+    }
   }
 }

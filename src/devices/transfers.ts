@@ -3,7 +3,7 @@
 // engine, so contention changes completion times deterministically.
 import type { Engine, EventId } from '../engine/engine.ts';
 import type { TimePs } from '../units/time.ts';
-import { LinkSharing, type SharedSegment } from '../topology/sharing.ts';
+import { LinkSharing, type FlowHandle, type SharedSegment } from '../topology/sharing.ts';
 import type { Profile } from './profile/schema.ts';
 import { effectiveBandwidth, type Direction } from './profile/load.ts';
 
@@ -49,19 +49,19 @@ export interface TransferRequest {
 export class Transfers {
   readonly sharing = new LinkSharing();
   private next: EventId | null = null;
-  private seq = 0;
-  private readonly done = new Map<string, (t: number) => void>();
-  /** Transfers started per segment id. */
-  readonly transfersPerSegment = new Map<string, number>();
+  private readonly done = new Map<FlowHandle, (t: number) => void>();
 
   constructor(readonly engine: Engine) {}
 
+  /** Transfers started per segment id (for the results; not kept on the hot path). */
+  get transfersPerSegment(): ReadonlyMap<string, number> {
+    return this.sharing.startsPerSegment();
+  }
+
   /** Starts a flow of `bytes` over `path` at the current time (after any overhead the caller waited). */
   startFlow(bytes: number, path: readonly SharedSegment[], onDone: (t: number) => void): void {
-    const id = `t${this.seq++}`;
-    for (const s of path) this.transfersPerSegment.set(s.id, (this.transfersPerSegment.get(s.id) ?? 0) + 1);
-    this.done.set(id, onDone);
-    this.sharing.start(this.engine.now, id, bytes, path, 0);
+    const flow = this.sharing.begin(this.engine.now, bytes, path, 0);
+    this.done.set(flow, onDone);
     this.reschedule();
   }
 
@@ -79,9 +79,9 @@ export class Transfers {
     for (;;) {
       const c = this.sharing.nextCompletion();
       if (c === null || c.time > now) break;
-      this.sharing.finish(c.id);
-      const cb = this.done.get(c.id)!;
-      this.done.delete(c.id);
+      this.sharing.finishFlow(c.flow);
+      const cb = this.done.get(c.flow)!;
+      this.done.delete(c.flow);
       cb(now);
     }
     this.reschedule();
@@ -100,8 +100,36 @@ export class Transfers {
   }
 }
 
-interface Queued {
-  req: TransferRequest;
+/**
+ * A FIFO of transfers waiting for one engine. `Array.prototype.shift` moves every element once an
+ * array is large (V8 cannot trim large arrays in place), and eviction under a random policy can
+ * queue one copy per page, so the queue keeps a head index and compacts when half is consumed.
+ */
+class TransferQueue {
+  private items: TransferRequest[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(req: TransferRequest): void {
+    this.items.push(req);
+  }
+
+  /** The oldest waiting transfer, removed; undefined when empty. */
+  shift(): TransferRequest | undefined {
+    if (this.head === this.items.length) return undefined;
+    const req = this.items[this.head++];
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return req;
+  }
 }
 
 /**
@@ -110,7 +138,7 @@ interface Queued {
  * goes to the engine with the least queued work (lowest index on ties).
  */
 export class CopyEngines {
-  private readonly queues: Queued[][];
+  private readonly queues: TransferQueue[];
   private readonly busy: boolean[];
   private readonly segs: (SharedSegment | null)[];
   /** Engine-busy time summed over engines, ps. */
@@ -120,7 +148,7 @@ export class CopyEngines {
 
   constructor(readonly transfersModel: Transfers, readonly device: string, readonly count: number, bandwidth: number | undefined, readonly spans?: SpanSink) {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`copy engine count must be a positive integer, got ${count}`);
-    this.queues = Array.from({ length: count }, () => []);
+    this.queues = Array.from({ length: count }, () => new TransferQueue());
     this.busy = new Array<boolean>(count).fill(false);
     this.segs = Array.from({ length: count }, (_, i) => (bandwidth !== undefined ? { id: `ce:${device}:${i}`, bandwidth } : null));
   }
@@ -131,7 +159,7 @@ export class CopyEngines {
     for (let i = 1; i < this.count; i++) {
       if (this.load(i) < this.load(best)) best = i;
     }
-    this.queues[best].push({ req });
+    this.queues[best].push(req);
     if (!this.busy[best]) this.runNext(best);
   }
 
@@ -140,15 +168,14 @@ export class CopyEngines {
   }
 
   private runNext(i: number): void {
-    const q = this.queues[i].shift();
-    if (!q) {
+    const req = this.queues[i].shift();
+    if (!req) {
       this.busy[i] = false;
       return;
     }
     this.busy[i] = true;
     const engine = this.transfersModel.engine;
     const start = engine.now;
-    const { req } = q;
     const seg = this.segs[i];
     const path = seg ? [...req.path, seg] : req.path;
     const finish = (t: number) => {

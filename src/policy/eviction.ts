@@ -20,8 +20,15 @@
 // DISCARDED → USED order (all chunks here are USED), PMA batch allocation.
 //
 // Random picks are deterministic for a given sequence of operations and rng outputs: units sit
-// in an array (insertion order, swap-with-last on removal) and the pick is
-// array[floor(rng() × length)].
+// in an array (insertion order, swap-with-last on removal) and the pick is the
+// floor(rng() × m)-th of the m units not skipped, in array order.
+//
+// Cost (issue 17): every operation is O(1) in the number of resident units, and a pick is
+// O(1 + skipped units) for LRU (a walk from the list head past the skipped ones, which are the
+// recently used blocks a batch is filling, so at the tail) and O(k log k) for random with k
+// skipped units (their array positions, sorted, shift the index). Recency is a doubly linked
+// list in typed arrays rather than a Map's insertion order: deleting from a Map's front leaves
+// holes that every new iterator walks past, which made each LRU pick O(resident units).
 
 import { BLOCK_PAGES, checkVpn } from './types.ts';
 import type { TimePs } from '../units/time.ts';
@@ -55,23 +62,49 @@ export interface Victim {
   readonly lastUse: TimePs;
 }
 
-interface UnitEntry {
-  readonly pages: Set<number>;
-  lastUse: TimePs;
+/**
+ * Units that may not be evicted now (e.g. blocks the current batch is filling). `has` answers
+ * for one unit; iterating lists them, so the random policy can count them and keep its pick
+ * uniform over the rest without testing every resident unit. Listed units that are not resident
+ * are ignored; a `Set<number>` of units is one.
+ */
+export interface SkipUnits extends Iterable<number> {
+  has(unit: number): boolean;
 }
+
+/** No unit: the end of the recency list. */
+const NIL = -1;
+
+/** Largest unit number the state accepts (its arrays are indexed by unit). */
+export const MAX_EVICTION_UNIT = 2 ** 30;
 
 /**
  * Resident units of one device memory, in recency order. Explicit mutable state: the policy's
  * decision is `pickVictim(state, rng)`; the caller then removes the pages it evicted.
+ *
+ * Storage is typed arrays indexed by unit number (device memory numbers its pages densely from
+ * 0), grown by doubling up to the largest unit seen: a Map of per-unit objects made each
+ * lookup a cache miss once millions of pages were resident.
  */
 export class EvictionState {
   readonly kind: EvictionKind;
   readonly unitPages: number;
-  /** Map iteration order = recency order, least recently used first. */
-  private readonly units = new Map<number, UnitEntry>();
-  /** Random policy: units in a swap-remove array, and each unit's index in it. */
-  private readonly order: number[] = [];
-  private readonly index = new Map<number, number>();
+  /** Resident pages per unit (0: not resident). */
+  private count = new Int32Array(0);
+  /** Last use per unit, ps. */
+  private lastUse = new Float64Array(0);
+  /** Recency list links (prev = less recently used), NIL at the ends. */
+  private prev = new Int32Array(0);
+  private next = new Int32Array(0);
+  /** Index of each resident unit in `order`. */
+  private slot = new Int32Array(0);
+  /** Resident pages, one byte per page of every unit (only when units span several pages). */
+  private pageBits = new Uint8Array(0);
+  private head = NIL;
+  private tail = NIL;
+  /** Random policy: resident units in a swap-remove array of `orderLength` entries. */
+  private order = new Int32Array(0);
+  private orderLength = 0;
   private lastTime: TimePs | null = null;
   private pageCount = 0;
 
@@ -96,27 +129,56 @@ export class EvictionState {
 
   /** Resident units tracked. */
   get unitCount(): number {
-    return this.units.size;
+    return this.orderLength;
+  }
+
+  /** Makes the arrays hold unit `unit`. */
+  private reserve(unit: number): void {
+    if (unit < this.count.length) return;
+    if (unit >= MAX_EVICTION_UNIT) throw new RangeError(`eviction: unit ${unit} is beyond ${MAX_EVICTION_UNIT} (pages are numbered densely from 0)`);
+    const n = Math.max(1024, 2 ** Math.ceil(Math.log2(unit + 1)));
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, make: (len: number) => T, len: number): T => {
+      const a = make(len);
+      a.set(old);
+      return a;
+    };
+    this.count = grow(this.count, (l) => new Int32Array(l), n);
+    this.lastUse = grow(this.lastUse, (l) => new Float64Array(l), n);
+    this.prev = grow(this.prev, (l) => new Int32Array(l), n);
+    this.next = grow(this.next, (l) => new Int32Array(l), n);
+    this.slot = grow(this.slot, (l) => new Int32Array(l), n);
+    this.order = grow(this.order, (l) => new Int32Array(l), n);
+    if (this.unitPages > 1) this.pageBits = grow(this.pageBits, (l) => new Uint8Array(l), n * this.unitPages);
+  }
+
+  private isResident(unit: number): boolean {
+    return unit < this.count.length && this.count[unit] > 0;
+  }
+
+  private hasPage(unit: number, page: number): boolean {
+    return this.isResident(unit) && (this.unitPages === 1 || this.pageBits[page] === 1);
   }
 
   /** True if `page` is resident. */
   has(page: number): boolean {
-    return this.units.get(this.unitOf(page))?.pages.has(page) ?? false;
+    return this.hasPage(this.unitOf(page), page);
+  }
+
+  /** True if `unit` has a resident page. */
+  hasUnit(unit: number): boolean {
+    return Number.isInteger(unit) && unit >= 0 && this.isResident(unit);
   }
 
   /** Units, least recently used first (a snapshot array). */
   lruOrder(): number[] {
-    return [...this.units.keys()];
+    const out: number[] = [];
+    for (let u = this.head; u !== NIL; u = this.next[u]) out.push(u);
+    return out;
   }
 
-  /** Units, least recently used first, as a live iterator (do not mutate while iterating). */
-  lruUnits(): IterableIterator<number> {
-    return this.units.keys();
-  }
-
-  /** Resident units in the random policy's array order (for inspection). */
-  randomOrder(): readonly number[] {
-    return this.order;
+  /** Resident units in the random policy's array order (a snapshot, for inspection). */
+  randomOrder(): number[] {
+    return Array.from(this.order.subarray(0, this.orderLength));
   }
 
   private checkTime(time: TimePs): void {
@@ -126,31 +188,58 @@ export class EvictionState {
     this.lastTime = time;
   }
 
-  private moveToTail(unit: number, entry: UnitEntry, time: TimePs): void {
-    this.units.delete(unit);
-    entry.lastUse = time;
-    this.units.set(unit, entry);
+  private unlink(unit: number): void {
+    const p = this.prev[unit], n = this.next[unit];
+    if (p !== NIL) this.next[p] = n;
+    else this.head = n;
+    if (n !== NIL) this.prev[n] = p;
+    else this.tail = p;
+  }
+
+  /** Appends a unit that is not in the list. */
+  private append(unit: number): void {
+    this.prev[unit] = this.tail;
+    this.next[unit] = NIL;
+    if (this.tail !== NIL) this.next[this.tail] = unit;
+    else this.head = unit;
+    this.tail = unit;
+  }
+
+  private moveToTail(unit: number, time: TimePs): void {
+    this.lastUse[unit] = time;
+    if (this.tail === unit) return;
+    this.unlink(unit);
+    this.append(unit);
   }
 
   /**
    * Makes `page` resident (allocated) at `time`; its unit becomes the most recently used.
    * Inserting a resident page just touches it.
-   * @throws RangeError on a bad page number or a time earlier than the last call's.
+   * @throws RangeError on a bad page number, a unit beyond MAX_EVICTION_UNIT or a time earlier
+   *   than the last call's.
    */
   insert(page: number, time: TimePs): void {
     const unit = this.unitOf(page);
+    this.reserve(unit);
     this.checkTime(time);
-    let entry = this.units.get(unit);
-    if (!entry) {
-      entry = { pages: new Set(), lastUse: time };
-      this.index.set(unit, this.order.length);
-      this.order.push(unit);
+    if (this.count[unit] === 0) {
+      // A new unit: the most recent, and last in the random array.
+      this.slot[unit] = this.orderLength;
+      this.order[this.orderLength++] = unit;
+      this.lastUse[unit] = time;
+      this.append(unit);
     }
-    if (!entry.pages.has(page)) {
-      entry.pages.add(page);
+    if (this.unitPages === 1) {
+      if (this.count[unit] === 0) {
+        this.count[unit] = 1;
+        this.pageCount++;
+      }
+    } else if (this.pageBits[page] === 0) {
+      this.pageBits[page] = 1;
+      this.count[unit]++;
       this.pageCount++;
     }
-    this.moveToTail(unit, entry, time);
+    this.moveToTail(unit, time);
   }
 
   /**
@@ -159,45 +248,114 @@ export class EvictionState {
    */
   touch(page: number, time: TimePs): void {
     const unit = this.unitOf(page);
-    const entry = this.units.get(unit);
-    if (!entry || !entry.pages.has(page)) throw new RangeError(`eviction: touch of non-resident page ${page}`);
+    if (!this.hasPage(unit, page)) throw new RangeError(`eviction: touch of non-resident page ${page}`);
     this.checkTime(time);
-    this.moveToTail(unit, entry, time);
+    this.moveToTail(unit, time);
   }
 
   /** Drops `page` (evicted or freed); its unit disappears with its last page. No-op if absent. */
   remove(page: number): void {
     const unit = this.unitOf(page);
-    const entry = this.units.get(unit);
-    if (!entry || !entry.pages.delete(page)) return;
+    if (!this.hasPage(unit, page)) return;
+    if (this.unitPages > 1) this.pageBits[page] = 0;
+    this.count[unit]--;
     this.pageCount--;
-    if (entry.pages.size === 0) this.dropUnit(unit);
+    if (this.count[unit] === 0) this.dropUnit(unit);
   }
 
   /** Drops a whole unit; returns the pages it held (ascending, empty if absent). */
   removeUnit(unit: number): number[] {
-    const entry = this.units.get(unit);
-    if (!entry) return [];
-    this.pageCount -= entry.pages.size;
+    if (!this.hasUnit(unit)) return [];
+    const pages = this.pagesOf(unit);
+    if (this.unitPages > 1) this.pageBits.fill(0, unit * this.unitPages, (unit + 1) * this.unitPages);
+    this.pageCount -= this.count[unit];
+    this.count[unit] = 0;
     this.dropUnit(unit);
-    return [...entry.pages].sort((a, b) => a - b);
+    return pages;
   }
 
   private dropUnit(unit: number): void {
-    this.units.delete(unit);
-    const i = this.index.get(unit)!;
-    const last = this.order.pop()!;
+    this.unlink(unit);
+    const last = this.order[--this.orderLength];
     if (last !== unit) {
-      this.order[i] = last;
-      this.index.set(last, i);
+      this.order[this.slot[unit]] = last;
+      this.slot[last] = this.slot[unit];
     }
-    this.index.delete(unit);
+  }
+
+  /** Resident pages of a unit, ascending. */
+  private pagesOf(unit: number): number[] {
+    if (this.unitPages === 1) return [unit];
+    const base = unit * this.unitPages, out: number[] = [];
+    for (let page = base; page < base + this.unitPages; page++) if (this.pageBits[page] === 1) out.push(page);
+    return out;
   }
 
   /** @internal Victim record for `unit` (must be resident). */
   victim(unit: number): Victim {
-    const entry = this.units.get(unit)!;
-    return { unit, pages: [...entry.pages].sort((a, b) => a - b), lastUse: entry.lastUse };
+    return { unit, pages: this.pagesOf(unit), lastUse: this.lastUse[unit] as TimePs };
+  }
+
+  /** @internal The least recently used unit not in `skip`, or null. */
+  leastRecent(skip?: SkipUnits): Victim | null {
+    for (let u = this.head; u !== NIL; u = this.next[u]) if (!skip || !skip.has(u)) return this.victim(u);
+    return null;
+  }
+
+  /** Array positions of the resident units in `skip`, ascending and distinct. */
+  private skippedSlots(skip?: SkipUnits): number[] {
+    const skipped: number[] = [];
+    if (skip) for (const u of skip) if (this.hasUnit(u)) skipped.push(this.slot[u]);
+    skipped.sort((a, b) => a - b);
+    let distinct = 0;
+    for (let i = 0; i < skipped.length; i++) if (i === 0 || skipped[i] !== skipped[i - 1]) skipped[distinct++] = skipped[i];
+    skipped.length = distinct;
+    return skipped;
+  }
+
+  /** The `k`-th unskipped slot: each skipped slot at or before it pushes it one further. */
+  private unskippedSlot(k: number, skipped: readonly number[]): number {
+    let slot = k;
+    for (const s of skipped) {
+      if (s <= slot) slot++;
+      else break;
+    }
+    return slot;
+  }
+
+  /**
+   * Resident units not in `skip`: how many there are, and the `i`-th of them in the random
+   * policy's array order (`randomOrder()` filtered by `skip`), without building that list.
+   * O(k log k) for k skipped units. `at` throws RangeError outside [0, count).
+   */
+  candidates(skip?: SkipUnits): { readonly count: number; at(i: number): number } {
+    const skipped = this.skippedSlots(skip);
+    const count = this.orderLength - skipped.length;
+    return {
+      count,
+      at: (i) => {
+        if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`eviction: candidate ${i} of ${count}`);
+        return this.order[this.unskippedSlot(i, skipped)];
+      },
+    };
+  }
+
+  /** Units, least recently used first, as a live iterator (do not mutate while iterating). */
+  *lruUnits(): IterableIterator<number> {
+    for (let u = this.head; u !== NIL; u = this.next[u]) yield u;
+  }
+
+  /**
+   * @internal The `floor(r × m)`-th of the m units not in `skip`, in array order, or null when
+   * m is 0 (then `r` is not drawn). `r` is called at most once.
+   */
+  randomPick(r: () => number, skip?: SkipUnits): Victim | null {
+    const skipped = this.skippedSlots(skip);
+    const m = this.orderLength - skipped.length;
+    if (m === 0) return null;
+    const x = r();
+    if (!(x >= 0 && x < 1)) throw new RangeError(`eviction: rng returned ${x}, expected [0, 1)`);
+    return this.victim(this.order[this.unskippedSlot(Math.floor(x * m), skipped)]);
   }
 }
 
@@ -211,21 +369,10 @@ export class EvictionState {
  *   ('random') among those not skipped; null if there is none
  * @throws RangeError for 'random' without rng, or if rng returns a value outside [0, 1)
  */
-export function pickVictim(
-  state: EvictionState,
-  rng?: () => number,
-  skip?: (unit: number) => boolean,
-): Victim | null {
+export function pickVictim(state: EvictionState, rng?: () => number, skip?: SkipUnits): Victim | null {
   if (state.kind === 'random') {
     if (!rng) throw new RangeError('eviction: the random policy needs a seeded rng function');
-    const candidates = skip ? state.randomOrder().filter((u) => !skip(u)) : state.randomOrder();
-    if (candidates.length === 0) return null;
-    const r = rng();
-    if (!(r >= 0 && r < 1)) throw new RangeError(`eviction: rng returned ${r}, expected [0, 1)`);
-    return state.victim(candidates[Math.floor(r * candidates.length)]);
+    return state.randomPick(rng, skip);
   }
-  for (const unit of state.lruUnits()) {
-    if (!skip || !skip(unit)) return state.victim(unit);
-  }
-  return null;
+  return state.leastRecent(skip);
 }

@@ -67,6 +67,11 @@ export interface EvictionView {
   lru(): Iterable<number>;
   /** Candidate units in residency order (insertion, swap-with-last on removal), for random picks. */
   order(): readonly number[];
+  /**
+   * The same candidates as `order()` without building the list: `count` of them and the i-th
+   * (0 ≤ i < count), in O(log) per call — what a policy that picks one at random should use.
+   */
+  candidates(): { readonly count: number; at(i: number): number };
   /** Last use of a resident unit, ps. */
   lastUse(unit: number): TimePs;
   /** Resident device pages of a unit, ascending. */

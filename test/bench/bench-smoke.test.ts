@@ -40,7 +40,7 @@ describe('bench --quick', () => {
       for (const [path, x] of numbers(results)) expect(Number.isFinite(x), path).toBe(true);
       expect(results.quick).toBe(true);
       const ids = results.throughput.map((t) => `${t.id}/${t.mode}`);
-      expect(ids).toEqual(expect.arrayContaining(['migrate/no-data', 'migrate/data', 'mirror/no-data', 'cow-fork/no-data', 'device-faults/no-data', 'streaming-eviction/no-data']));
+      expect(ids).toEqual(expect.arrayContaining(['migrate/no-data', 'migrate/data', 'mirror/no-data', 'cow-fork/no-data', 'device-faults/no-data', 'streaming-eviction/no-data', 'streaming-eviction-lru-page/no-data', 'streaming-eviction-random/no-data']));
       for (const t of results.throughput) {
         expect(t.eventsPerSec).toBeGreaterThan(0);
         expect(t.slowdownVsRaw).toBeCloseTo(t.rawLoopEventsPerSec / t.eventsPerSec, 6);
@@ -58,6 +58,10 @@ describe('bench --quick', () => {
       expect(results.sweep.speedup).toBeCloseTo(results.sweep.oneProcessSeconds / results.sweep.poolSeconds, 6);
       expect(results.sweep.poolPointsPerMin).toBeCloseTo((results.sweep.points / results.sweep.poolSeconds) * 60, 6);
       expect(results.targets.map((t) => t.id)).toContain('sweep-pool-speedup');
+      // Streaming with eviction grows near-linearly under every eviction policy (issue 17).
+      for (const id of ['streaming-eviction', 'streaming-eviction-lru-page', 'streaming-eviction-random']) {
+        expect(results.targets.find((t) => t.id === `${id}-growth`)?.target, id).toBe(1.05);
+      }
     } finally {
       rmSync(out, { force: true });
     }

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { DeviceMemory, SECTION_CHUNKS } from '../../src/devices/device-memory.ts';
 import { System } from '../../src/mm/system.ts';
-import { EVICTION_DEFAULTS, type EvictionKind } from '../../src/policy/eviction.ts';
+import { EVICTION_DEFAULTS, type EvictionKind, type EvictionParams } from '../../src/policy/eviction.ts';
 import type { TimePs } from '../../src/units/time.ts';
 
 const t = (n: number) => n as TimePs;
@@ -225,8 +225,10 @@ describe('DeviceMemory: eviction', () => {
     mem.allocPage(1, CHUNK + 2, t(50));
     expect(mem.victim(never)).toEqual({ unit: 2, pages: [2 * CHUNK], lastUse: 30 });
     // Units the caller is busy with are skipped.
-    expect(mem.victim(never, (u) => u === 2)?.unit).toBe(0);
-    expect(mem.victim(never, () => true)).toBeNull();
+    expect(mem.victim(never, new Set([mem.keyOf(2, 0)]))?.unit).toBe(0);
+    expect(mem.victim(never, new Set([mem.keyOf(1, 0), mem.keyOf(1, CHUNK), mem.keyOf(2, 0)]))).toBeNull();
+    // A busy key with no chunk behind it skips nothing.
+    expect(mem.victim(never, new Set([mem.keyOf(7, 0)]))?.unit).toBe(2);
   });
 
   it('lru-chunk: a touch of a pfn that is not resident changes nothing', () => {
@@ -268,6 +270,26 @@ describe('DeviceMemory: eviction', () => {
     // Units in insertion order [4, 6, 512]: rng 0.5 -> floor(1.5) = index 1 -> unit 6.
     expect(mem.victim(() => 0.5)?.unit).toBe(6);
     expect(mem.victim(() => 0.99)?.unit).toBe(CHUNK);
+  });
+
+  it('busy chunks are skipped under every policy: LRU takes the oldest of the rest, random the floor(r × m)-th of the rest in array order', () => {
+    const policies: EvictionParams[] = [EVICTION_DEFAULTS.random, { kind: 'random', unitPages: CHUNK }, EVICTION_DEFAULTS['lru-page'], EVICTION_DEFAULTS['lru-chunk']];
+    for (const params of policies) {
+      const kind = params.kind;
+      const mem: DeviceMemory = new DeviceMemory(new System(), 'private', {}, { pageFree: (pfn) => mem.pageFreed(pfn), migrateToRam: () => 0 }, 64 * MiB, CHUNK, params);
+      // 4 chunks of space 1 with 3 pages each, allocated in an interleaved order.
+      let time = 0;
+      for (let off = 0; off < 3; off++) for (let c = 0; c < 4; c++) mem.allocPage(1, c * CHUNK + off * 7, t(time++));
+      const all = kind === 'random' ? mem.eviction.randomOrder() : mem.eviction.lruOrder();
+      const busy = new Set([mem.keyOf(1, 0), mem.keyOf(1, 3 * CHUNK)]);
+      const inBusy = (unit: number) => busy.has(mem.keyOfIndex(unit * mem.eviction.unitPages));
+      const rest = all.filter((u) => !inBusy(u));
+      expect(rest.length).toBeLessThan(all.length);
+      for (const r of [0, 0.3, 0.5, 0.99]) {
+        const want = kind === 'random' ? rest[Math.floor(r * rest.length)] : rest[0];
+        expect(mem.victim(() => r, busy)?.unit, `${kind}/${params.unitPages} r=${r}`).toBe(want);
+      }
+    }
   });
 });
 

@@ -114,6 +114,19 @@ describe('Transfers', () => {
 });
 
 describe('CopyEngines', () => {
+  it('runs thousands of queued transfers on one engine one after another, in submission order', () => {
+    // 5000 copies of 1 MB at 1e9 B/s queued at once: the i-th ends at (i + 1) * 1e9 ps. Enough to
+    // pass the queue's compaction point several times.
+    const { engine, transfers } = setup();
+    const ce = new CopyEngines(transfers, 'gpu', 1, undefined);
+    const ends: number[] = [];
+    for (let i = 0; i < 5000; i++) ce.submit({ bytes: MB, path: [H2D], overheadPs: 0, label: `c${i}`, onDone: (at) => ends.push(at) });
+    engine.run();
+    expect(ends).toEqual(Array.from({ length: 5000 }, (_, i) => (i + 1) * 1e9));
+    expect(ce.transfers).toBe(5000);
+    expect(ce.idle).toBe(true);
+  });
+
   it('rejects an engine count that is not a positive integer', () => {
     const { transfers } = setup();
     expect(() => new CopyEngines(transfers, 'gpu', 0, undefined)).toThrow(RangeError);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { EVICTION_DEFAULTS, EvictionState, pickVictim } from '../../src/policy/eviction.ts';
+import { EVICTION_DEFAULTS, EvictionState, MAX_EVICTION_UNIT, pickVictim } from '../../src/policy/eviction.ts';
 import { ps, type TimePs } from '../../src/units/time.ts';
 
 /** mulberry32: a tiny seeded generator returning [0, 1). */
@@ -61,6 +61,23 @@ describe('eviction: LRU of 4 KiB pages', () => {
     );
   });
 
+  it('keeps its order while its arrays grow, and refuses units beyond MAX_EVICTION_UNIT', () => {
+    const s = new EvictionState(EVICTION_DEFAULTS['lru-page']);
+    s.insert(3, t(1));
+    s.insert(100_000, t(2)); // far past the first allocation: the arrays grow
+    s.insert(7, t(3));
+    s.touch(3, t(4));
+    expect(s.lruOrder()).toEqual([100_000, 7, 3]);
+    expect([...s.lruUnits()]).toEqual([100_000, 7, 3]);
+    expect(s.randomOrder()).toEqual([3, 100_000, 7]);
+    expect(s.has(100_000)).toBe(true);
+    expect(s.has(99_999)).toBe(false);
+    expect(() => s.insert(MAX_EVICTION_UNIT, t(5))).toThrow(RangeError);
+    const chunks = new EvictionState(EVICTION_DEFAULTS['lru-chunk']);
+    expect(() => chunks.insert(MAX_EVICTION_UNIT * 512, t(0))).toThrow(RangeError);
+    expect(chunks.size).toBe(0);
+  });
+
   it('rejects time going backwards and touching a non-resident page', () => {
     const s = new EvictionState(EVICTION_DEFAULTS['lru-page']);
     s.insert(1, t(10));
@@ -99,8 +116,10 @@ describe('eviction: LRU of 2 MiB root chunks', () => {
     s.insert(513, t(2));
     s.remove(1);
     expect(pickVictim(s)).toEqual({ unit: 0, pages: [2], lastUse: t(1) });
-    expect(pickVictim(s, undefined, (u) => u === 0)!.unit).toBe(1);
-    expect(pickVictim(s, undefined, () => true)).toBeNull();
+    expect(pickVictim(s, undefined, new Set([0]))!.unit).toBe(1);
+    expect(pickVictim(s, undefined, new Set([0, 1]))).toBeNull();
+    // Units that are not resident in the skip list change nothing.
+    expect(pickVictim(s, undefined, new Set([5, 9]))!.unit).toBe(0);
     s.remove(2);
     expect(pickVictim(s)!.unit).toBe(1);
   });
@@ -153,6 +172,28 @@ describe('eviction: random', () => {
     expect(() => pickVictim(s)).toThrow(RangeError);
     s.remove(10); // swap-with-last: [30, 20]
     expect(s.randomOrder()).toEqual([30, 20]);
+  });
+
+  it('with units skipped, picks the floor(r × m)-th of the m others in array order (a reference filter)', () => {
+    const op = fc.record({ ins: fc.boolean(), page: fc.integer({ min: 0, max: 30 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.array(fc.integer({ min: 0, max: 34 }), { maxLength: 12 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (ops, skipList, r) => {
+        const s = new EvictionState(EVICTION_DEFAULTS.random);
+        ops.forEach((o, i) => (o.ins ? s.insert(o.page, t(i)) : s.remove(o.page)));
+        const skip = new Set(skipList);
+        const rest = s.randomOrder().filter((u) => !skip.has(u));
+        let draws = 0;
+        const v = pickVictim(s, () => (draws++, r), skip);
+        expect(v?.unit ?? null).toBe(rest.length === 0 ? null : rest[Math.floor(r * rest.length)]);
+        // No unit to pick: no number drawn, so the stream stays where it was.
+        expect(draws).toBe(rest.length === 0 ? 0 : 1);
+        // The same list through candidates(): its count and every entry, in order.
+        const c = s.candidates(skip);
+        expect(c.count).toBe(rest.length);
+        expect(Array.from({ length: c.count }, (_, i) => c.at(i))).toEqual(rest);
+        expect(() => c.at(c.count)).toThrow(RangeError);
+      }),
+    );
   });
 
   it('can pick whole 2 MiB chunks', () => {

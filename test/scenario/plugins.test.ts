@@ -66,7 +66,7 @@ describe('built-ins and plug-ins share one registry', () => {
   it('the registered eviction built-ins pick what pickVictim picks', () => {
     const st = new EvictionState({ kind: 'random', unitPages: 1 });
     [5, 9, 2, 7].forEach((p, i) => st.insert(p, i as never));
-    const view = { unitPages: 1, lru: () => st.lruUnits(), order: () => st.randomOrder(), lastUse: (u: number) => st.victim(u).lastUse, pages: (u: number) => st.victim(u).pages };
+    const view = { unitPages: 1, lru: () => st.lruUnits(), order: () => st.randomOrder(), candidates: () => st.candidates(), lastUse: (u: number) => st.victim(u).lastUse, pages: (u: number) => st.victim(u).pages };
     expect(evictionPolicy('evict-random', { unitPages: 1 }, 512).pick(view, () => 0.6)).toBe(pickVictim(st, () => 0.6)!.unit);
     expect(evictionPolicy('evict-lru-page', {}, 512).pick(view, () => 0)).toBe(5);
   });

@@ -30,6 +30,26 @@ describe('SVA driver', () => {
   });
 });
 
+describe('per-device access tracking', () => {
+  it('reports touched pages as runs in (space, vpn) order, across 2 MiB block boundaries and spaces', () => {
+    const m = new SimMachine({ seed: 1, devices: [{ name: 'acc0', profile: profile('sva-accelerator') }] });
+    const [p, q] = [m.spawn(), m.spawn()];
+    const base = p.mmap(2048, 'anon', 'rw'), other = q.mmap(16, 'anon', 'rw');
+    // Pages 500..539 of p (crossing a block boundary), then 1030 and 1031 twice, one page of q.
+    const pages = [...Array.from({ length: 40 }, (_, i) => base + 500 + i), base + 1031, base + 1030, base + 1031];
+    let i = 0, j = 0;
+    sequence(m, [
+      () => m.launch('acc0', p, { name: 'k', lanes: [{ next: () => (i < pages.length ? encodeAccess(pages[i++], false) : -1) }], computePs: 1000, accessBytes: 64 }),
+      () => m.launch('acc0', q, { name: 'k2', lanes: [{ next: () => (j++ < 1 ? encodeAccess(other + 3, false) : -1) }], computePs: 1000, accessBytes: 64 }),
+    ]);
+    m.run();
+    const d = m.results('touch').devices[0];
+    expect(d.pagesTouched).toBe(43);
+    const runs = [{ space: p.mm.id, start: base + 500, end: base + 540 }, { space: p.mm.id, start: base + 1030, end: base + 1032 }, { space: q.mm.id, start: other + 3, end: other + 4 }];
+    expect(d.touched).toEqual(runs.sort((a, b) => a.space - b.space || a.start - b.start));
+  });
+});
+
 describe('pinning driver', () => {
   it('copies in, runs on the copy, copies written pages back, unpins', () => {
     const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: { ...profile('pascal-pcie3'), driver: 'pinning' as const } }] });

@@ -832,7 +832,7 @@ export class HmmMirrorDevice extends TimedDevice {
   private evictOne(busyKeys: Set<number>, copies: PlannedCopy[], rec: BatchRecord): boolean {
     const mem = this.mem!, sys = this.ctx.sys, p = sys.pages;
     // Chunks backing blocks this batch is filling must stay.
-    const victim = mem.victim(this.evictRng, (unit) => busyKeys.has(mem.keyOfIndex(unit * mem.eviction.unitPages)));
+    const victim = mem.victim(this.evictRng, busyKeys);
     if (!victim) return false;
     const pfns = victim.pages.map((idx) => mem.pfnOf(idx));
     // Evicted pages land on the NUMA node of the address space the unit belongs to.
