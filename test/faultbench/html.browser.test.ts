@@ -142,7 +142,7 @@ describe('faultbench.html in headless Chromium', () => {
     expect(charts.map((c) => c.name)).toEqual([...FAULTBENCH_CHART_NAMES]);
     for (const c of charts) expect(c.coloured, c.name).toBeGreaterThan(1_000);
     // One table per measure plus the profile table.
-    expect(await page.locator('table').count()).toBe(7);
+    expect(await page.locator('table').count()).toBe(8);
 
     const expected = faultbenchCharts(results);
     // The wide window, then one close to the charts' minimum width (820 px), where legends wrap.

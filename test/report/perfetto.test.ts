@@ -259,11 +259,11 @@ describe('validateChromeTrace', () => {
 });
 
 describe('chromeTrace of a timed run', () => {
-  // gpu0 writes 256 pages the CPU filled, gpu1 (no link to gpu0: another address-space group)
+  // gpu0 writes 256 pages the CPU filled, gpu1 (one pagemap owner per device: another group)
   // reads them, which takes them back to RAM through gpu0's migrate_to_ram, then the CPU reads
   // them back from gpu1: CPU faults with migrate_to_ram inside.
   const gpu = loadProfile(`${PROFILES_DIR}h100-pcie5.yaml`); // a bind and a replay cost: every stage of a batch
-  const m = new SimMachine({ seed: 3, devices: [{ name: 'gpu0', profile: gpu }, { name: 'gpu1', profile: gpu }] });
+  const m = new SimMachine({ seed: 3, crossDevice: { owners: 'device' }, devices: [{ name: 'gpu0', profile: gpu }, { name: 'gpu1', profile: gpu }] });
   const p = m.spawn();
   const base = p.mmap(256, 'anon', 'rw');
   const lane = (from: number, n: number, write: boolean) => {
