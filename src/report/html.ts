@@ -9,7 +9,7 @@ import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
 import { formatCount, formatPercent, quantile } from './format.ts';
 import {
-  LANE_TIME_NOTE, LINK_HEAD, cpuBusy, linkCells, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
+  LANE_TIME_NOTE, LINK_HEAD, contentionLine, cpuBusy, ownerGroupsLine, peerAccessLine, linkCells, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
   migrationsToRam, perLane,
 } from './summary.ts';
 
@@ -73,6 +73,10 @@ function summaryHtml(r: RunResults): string {
     ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, ${cpuBusy(r.cpu)}`],
   ];
   if (r.cpu.deviceMigrateToRam !== null) facts.push(['device pulls', devicePulls(r.cpu.deviceMigrateToRam)]);
+  // Cross-device lines, as in the terminal summary: only for runs that have them.
+  for (const [k, line] of [['peer access', peerAccessLine(r)], ['owner groups', ownerGroupsLine(r)], ['contention', contentionLine(r)]] as const) {
+    if (line !== null) facts.push([k, line]);
+  }
   if (r.devices.length > 0) facts.push(['lane time', LANE_TIME_NOTE]);
   // The fault columns after "faults raised" add up to it (DeviceMetrics.faults).
   const withPending = r.devices.some((d) => d.faults.pending > 0);

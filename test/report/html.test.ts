@@ -211,3 +211,17 @@ describe('latencyHistogram', () => {
     expect(latencyHistogram([])).toEqual({ edgesUs: [], counts: [] });
   });
 });
+
+describe('cross-device facts in report.html', () => {
+  it('lists peer access per path and owner groups when a run has them, and not otherwise', () => {
+    const plain = withoutLibrary(renderReportHtml(tinyResults()));
+    expect(plain).not.toContain('peer access');
+    const r = tinyResults({
+      devices: [{ ...tinyResults().devices[0], peerPaths: { 'p2p-host-bridge': { accesses: 16, bytes: 4096 } } }],
+      crossDevice: { owners: 'interconnect', peerPages: 'owner', migrateLock: 'serial', invalidation: 'one-pass', sourcePeerMigrates: true, timeslicePs: 0, groups: [['gpu0', 'gpu1']], advice: [] },
+    });
+    const page = withoutLibrary(renderReportHtml(r));
+    expect(page).toContain('gpu0 16 accesses (4 KiB) over PCIe P2P through the root complex');
+    expect(page).toContain('gpu0 + gpu1 (owners: interconnect)');
+  });
+});
