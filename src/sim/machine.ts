@@ -28,6 +28,7 @@ import { PinningDevice } from './drivers/pinning.ts';
 import { CpuRun } from './cpu.ts';
 import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
+import { MmCallRun } from './mm-call.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 import { appendAll } from '../units/append.ts';
@@ -69,6 +70,8 @@ export interface SimOptions {
    * whose sockets are the nodes.
    */
   readonly numaNodes?: number;
+  /** 2 MiB pages in the hugetlb pool (vm.nr_hugepages; default 16), for MAP_HUGETLB mappings. */
+  readonly hugetlbPages?: number;
   /** The Linux version the core reproduces where 6.1 and 6.12 differ (default '6.1'; src/mm/kernel.ts). */
   readonly kernel?: KernelVersion;
   /** Cross-device design (cross-device.ts); omitted fields take the design as landed in 7.0. */
@@ -249,7 +252,10 @@ export class SimMachine implements SimContext {
     this.socketIds = spec.sockets.map((s) => s.id);
     // Each node holds its socket's memoryBytes: a full node falls back to the next (mempolicy.ts).
     const nodes = Math.min(spec.sockets.length, MAX_NUMNODES);
-    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, kernel: opts.kernel, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
+    this.core = new Machine({
+      keepData: this.data, dmirror: opts.dmirror ?? false, kernel: opts.kernel, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes),
+      ...(opts.hugetlbPages !== undefined ? { hugetlbPages: opts.hugetlbPages } : {}),
+    });
     this.cross = { ...LANDED_CROSS_DEVICE, ...opts.crossDevice };
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
@@ -513,6 +519,24 @@ export class SimMachine implements SimContext {
     this.actor = CPU;
     try {
       return new MoveRun(this, proc, start, npages, node);
+    } finally {
+      this.actor = prev;
+    }
+  }
+
+  /**
+   * A CPU thread of `proc` makes an mm system call, now: `call` runs at once (the core's
+   * semantics, MMU notifiers and all); the activity ends after the TLB shootdowns it waited for,
+   * the syscall cost and `entries` page-table entries' worth of walking (see MmCallRun).
+   */
+  mmCall(proc: Process, name: string, entries: number, call: () => void): MmCallRun {
+    this.procs.set(proc.mm.id, proc);
+    proc.mm.notifiers.pass = this.invalidationPass;
+    this.ensureSampler();
+    const prev = this.actor;
+    this.actor = CPU;
+    try {
+      return new MmCallRun(this, name, entries, call);
     } finally {
       this.actor = prev;
     }
