@@ -75,7 +75,7 @@ export interface RunScenarioOptions {
    * Called with each process as it comes to be: the declared ones before any step runs, a
    * fork's child at its fork, the new image at an exec (to inspect address spaces after a run).
    */
-  readonly onProcess?: (name: string, proc: Process) => void;
+  readonly onProcess?: (name: string, proc: Process, buffers: ReadonlyMap<string, { readonly base: number; readonly pages: number }>) => void;
   /** Called with the machine once it is built, before any step runs (to attach observers). */
   readonly onMachine?: (m: SimMachine) => void;
   /**
@@ -295,7 +295,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       }
     }
     procs.set(p.name, { proc, buffers, structures });
-    o.onProcess?.(p.name, proc);
+    o.onProcess?.(p.name, proc, buffers);
   }
 
   checkFootprint(s, m, procs);
@@ -476,7 +476,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       }).onDone(() => done());
       // The child has the parent's buffers and structures at the same addresses.
       procs.set(plan.child, { proc: child!, buffers: ps.buffers, structures: ps.structures });
-      o.onProcess?.(plan.child, child!);
+      o.onProcess?.(plan.child, child!, ps.buffers);
     } catch (e) {
       fail(plan.path, e);
     }
@@ -490,7 +490,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
         const root = s.processes.find((p) => p.name === rootOf(plan.process))!;
         const { proc, buffers } = newImage({ ...root, name: plan.process });
         procs.set(plan.process, { proc, buffers, structures: new Map() });
-        o.onProcess?.(plan.process, proc);
+        o.onProcess?.(plan.process, proc, buffers);
       }
     } catch (e) {
       fail(plan.path, e);
