@@ -124,6 +124,25 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(gpu.pagesIn).toBe(0);
     expect(r.spans.filter((s) => s.name === 'move_pages')).toHaveLength(2);
   },
+  'cow-after-fork-odp'(r) {
+    // At 1/8 scale the buffer is 32 pages; the parent's write breaks COW on each.
+    expect(r.cpu.cow).toBe(32);
+    const fork = r.spans.find((s) => s.name === 'fork app → child')!;
+    for (const id of ['nic0', 'sva0', 'gpu0']) {
+      const d = dev(r, id);
+      // Each device was reading across the fork and the parent's writes, and the notifier
+      // dropped its entries (the ODP MTT, the ATS device TLB, the mirror's page table).
+      expect(d.kernels[0].startPs).toBeLessThan(fork.startPs);
+      expect(d.kernels[0].endPs).toBeGreaterThan(fork.startPs + fork.durPs);
+      expect(d.tlb.invalidations).toBeGreaterThan(0);
+      expect(d.pagesIn).toBe(0);
+    }
+    // The faulting devices faulted again after the invalidations (the SVA device re-walks instead).
+    expect(dev(r, 'nic0').faults.raised).toBeGreaterThan(32);
+    expect(dev(r, 'gpu0').faults.raised).toBeGreaterThan(32);
+    expect(dev(r, 'sva0').tlb.misses).toBeGreaterThan(32);
+    expect(r.spans.map((s) => s.name)).toContain('child reads');
+  },
   'sva-vs-hmm'(r) {
     const [sva, gpu] = [dev(r, 'sva0'), dev(r, 'gpu0')];
     expect(sva.driver).toBe('sva');
@@ -173,7 +192,7 @@ describe('the JSON Schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'CpuPhase', 'Kernel', 'Move', 'Policies', 'Stage', 'Workload']);
+    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'Advise', 'CpuPhase', 'CrossDevice', 'Exec', 'Exit', 'Fork', 'Kernel', 'Madvise', 'Migrate', 'Move', 'Mprotect', 'Munmap', 'Policies', 'Stage', 'Workload']);
     const props = schema.properties as Record<string, { description?: string }>;
     for (const k of ['seed', 'data', 'quantum', 'devices', 'processes', 'steps']) expect(props[k].description, k).toBeTruthy();
   });

@@ -2,7 +2,9 @@
 // (and an activity's delay), each run on a small scenario and checked where its effect shows:
 // page tables, page contents, the devices' invalidations, the page allocator.
 import { describe, it, expect } from 'vitest';
-import { parseScenario, ScenarioError } from '../../src/scenario/load.ts';
+import { join } from 'node:path';
+import { parseScenario, loadScenario, ScenarioError, EXAMPLES_DIR } from '../../src/scenario/load.ts';
+import { HmmMirrorDevice } from '../../src/sim/drivers/mirror.ts';
 import { runScenario, ScenarioRunError } from '../../src/scenario/run.ts';
 import type { Process } from '../../src/api/machine.ts';
 import type { SimMachine } from '../../src/sim/machine.ts';
@@ -233,5 +235,41 @@ steps:
   - exec: {}
   - kernel: { device: g0, workload: { type: chaseList, structure: l } }
 `)).toMatch(/^x\.yaml:8:\d+: .*process 'p' replaced its image \(exec at steps\[1\]\.exec\)/);
+  });
+
+  it('copy-on-write after fork (examples/cow-after-fork-odp.yaml): the mirroring devices re-sync to the parent\'s new pages; the child keeps the old pages and their bytes', () => {
+    let m: SimMachine | undefined;
+    const procs = new Map<string, Process>();
+    let base = 0, pages = 0;
+    /** Each page's bytes in the parent at the fork, read from the frames without touching the page tables. */
+    const atFork: Uint8Array[] = [];
+    runScenario(loadScenario(join(EXAMPLES_DIR, 'cow-after-fork-odp.yaml')), {
+      scale: 0.125,
+      onMachine: (x) => (m = x),
+      onProcess: (name, p, buffers) => {
+        procs.set(name, p);
+        if (name === 'app') ({ base, pages } = buffers.get('buf')!);
+        if (name === 'child') for (let v = base; v < base + pages; v++) atFork.push(new Uint8Array(m!.sys.pages.bytes(pfnOf(procs.get('app')!, v))));
+      },
+    });
+    const app = procs.get('app')!, child = procs.get('child')!;
+    const gpu = m!.device('gpu0') as HmmMirrorDevice;
+    const mirror = gpu.spaces.get(app.mm.id)!.pt;
+    let mirrored = 0;
+    for (let i = 0; i < pages; i++) {
+      const v = base + i;
+      expect(pfnOf(app, v)).not.toBe(pfnOf(child, v));
+      // The GPU maps the parent's current page, never the child's.
+      const e = mirror.get(v);
+      if (e !== undefined) {
+        mirrored++;
+        expect(Math.floor(e / 2)).toBe(pfnOf(app, v));
+      }
+      expect(gpu.spaces.get(child.mm.id)).toBeUndefined();
+      // The child's page holds what the parent's held at the fork; the parent's has moved on.
+      expect(child.read(v)).toEqual(atFork[i]);
+      expect(app.read(v)).not.toEqual(atFork[i]);
+    }
+    expect(mirrored).toBeGreaterThan(0);
   });
 });
