@@ -106,7 +106,7 @@ export function estimateScenario(s: Scenario, scale = 1): Estimate {
         touch(`${a.process}/${w.buffer}`, w.write === true || w.write === 'rw');
         break;
       case 'strided': total = Math.ceil(of(w.buffer) / w.stride) * (w.passes ?? 1); break;
-      case 'random': total = lanes * sc(w.accesses); break;
+      case 'random': case 'atomics': total = lanes * sc(w.accesses); break;
       case 'readMostly': total = lanes * sc(w.lookups); break;
       case 'searchTree': total = lanes * sc(w.lookups); break;
       case 'stencil': {

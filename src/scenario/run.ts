@@ -337,6 +337,12 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
         k = random({ ...c, base: b.base, pages: b.pages, lanes, accessesPerLane: scaled(w.accesses, scale), writeFraction: w.writeFraction ?? 0, rng });
         break;
       }
+      case 'atomics': {
+        const b = bufferOf(ps, w.buffer, chunk);
+        regions = [b];
+        k = { ...random({ ...c, base: b.base, pages: b.pages, lanes, accessesPerLane: scaled(w.accesses, scale), writeFraction: 1, rng }), atomic: true };
+        break;
+      }
       case 'readMostly': {
         const b = bufferOf(ps, w.buffer, chunk);
         regions = [b];

@@ -215,7 +215,7 @@ const bufferRef = NameSchema.meta({ description: 'an allocation of the process' 
 const structureRef = NameSchema.meta({ description: 'a structure of the process' });
 const WriteSchema = z.union([z.boolean(), z.literal('rw')]).meta({ description: 'false: reads; true: writes; rw: read then write each page' });
 
-export const WORKLOAD_TYPES = ['streaming', 'strided', 'random', 'stencil', 'readMostly', 'allToAll', 'bfs', 'chaseList', 'searchTree', 'build'] as const;
+export const WORKLOAD_TYPES = ['streaming', 'strided', 'random', 'atomics', 'stencil', 'readMostly', 'allToAll', 'bfs', 'chaseList', 'searchTree', 'build'] as const;
 
 export const WorkloadSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -235,6 +235,10 @@ export const WorkloadSchema = z.discriminatedUnion('type', [
     accesses: Int(1, 'accesses per lane (scaled by --scale)'),
     writeFraction: z.number().min(0).max(1).optional().meta({ description: 'probability an access writes (default 0)' }),
   }).meta({ description: 'uniform random pages of the buffer' }),
+  z.strictObject({
+    type: z.literal('atomics'), ...common, buffer: bufferRef,
+    accesses: Int(1, 'atomic operations per lane (scaled by --scale)'),
+  }).meta({ description: 'atomic read-modify-writes on uniform random pages of the buffer: an HMM mirror device on a non-coherent link takes each system page device-exclusive first (make_device_exclusive_range), and a CPU touch takes it back; on the CPU and other devices, writes' }),
   z.strictObject({
     type: z.literal('stencil'), ...common, buffer: bufferRef,
     cols: Int(1, 'grid row width, pages'),

@@ -47,6 +47,13 @@ export interface KernelSpec {
    * driver, which registers (pins) it before the lanes start; others ignore it.
    */
   readonly regions?: readonly { readonly base: number; readonly pages: number }[];
+  /**
+   * Every write of the kernel is an atomic read-modify-write. An HMM mirror device whose link to
+   * system memory is not cache-coherent (PCIe) cannot do one on a page in system memory, so its
+   * driver takes the page device-exclusive first (make_device_exclusive_range, as nouveau's
+   * atomic fault does); other drivers treat atomics as writes.
+   */
+  readonly atomic?: boolean;
 }
 
 /**

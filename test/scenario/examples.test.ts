@@ -124,6 +124,20 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(gpu.pagesIn).toBe(0);
     expect(r.spans.filter((s) => s.name === 'move_pages')).toHaveLength(2);
   },
+  'atomics-exclusive'(r) {
+    const g = dev(r, 'gpu0');
+    const k = (name: string) => g.kernels.find((x) => x.name === name)!;
+    // At 1/8 scale: 8 counter pages, 128 data pages, 1 flag page. Every CPU fault beyond one per
+    // page is a CPU touch taking an exclusive page back from the GPU's atomics.
+    expect(r.cpu.faults).toBeGreaterThan(8 + 128 + 2 + 8);
+    expect(k('gpu atomics').faults).toBeGreaterThan(8);
+    expect(g.tlb.invalidations).toBeGreaterThan(0);
+    // The flag (and everything else) stays in system memory; the work is not slowed by the polls.
+    expect(g.pagesIn).toBe(0);
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(k('work').endPs - k('work').startPs).toBeLessThan(1.05 * (k('work alone').endPs - k('work alone').startPs));
+    expect(k('gpu polls flag').faults).toBeLessThanOrEqual(2);
+  },
   'cow-after-fork-odp'(r) {
     // At 1/8 scale the buffer is 32 pages; the parent's write breaks COW on each.
     expect(r.cpu.cow).toBe(32);
