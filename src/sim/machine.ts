@@ -29,7 +29,7 @@ import { CpuRun } from './cpu.ts';
 import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
 import { MmCallRun } from './mm-call.ts';
-import type { CpuPhaseSpec, KernelSpec } from './program.ts';
+import type { CpuPhaseSpec, KernelSpec, LaneData, LaneProgram } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 import { appendAll } from '../units/append.ts';
 
@@ -423,9 +423,43 @@ export class SimMachine implements SimContext {
   }
   storeWord(who: string, mm: Mm, vpn: number, pfn: number): void {
     const value = ++this.writeSeq >>> 0;
+    const fields = this.data ? this.laneData?.store?.(vpn) : undefined;
+    if (fields !== undefined) {
+      // The lane's own fields (a node's pointers), not the counter word.
+      for (let i = 0; i < fields.length; i += 2) {
+        this.sys.pages.writeU32(pfn, fields[i], fields[i + 1]);
+        for (const o of this.storeObservers) o(who, mm, vpn, fields[i], fields[i + 1]);
+      }
+      return;
+    }
     const offset = (this.writeSeq % 1024) * 4;
     this.sys.pages.writeU32(pfn, offset, value);
     for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
+  }
+  /**
+   * The data of the lane whose access is being made (set around each access by the kernel and
+   * CPU loops), and the frame its access reached (-1 until a driver reports one).
+   */
+  laneData: LaneData | null = null;
+  lastPfn = -1;
+  noteAccess(pfn: number): void {
+    this.lastPfn = pfn;
+  }
+  /**
+   * Runs one lane access `access()` (returning its cost, or < 0 when it stalls) with `prog`'s data:
+   * its stores write the program's fields, and a completed access tells the program the frame.
+   */
+  dataAccess(prog: LaneProgram, vpn: number, access: () => number): number {
+    if (!this.data || prog.data === undefined) return access();
+    this.laneData = prog.data;
+    this.lastPfn = -1;
+    try {
+      const cost = access();
+      if (cost >= 0 && this.lastPfn >= 0) prog.data.loaded?.(this.lastPfn, vpn);
+      return cost;
+    } finally {
+      this.laneData = null;
+    }
   }
   noteMigrateToRam(): void {
     this.sys.stats.migrateToRam++;

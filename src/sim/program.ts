@@ -9,6 +9,23 @@
  */
 export interface LaneProgram {
   next(): number;
+  /** What the lane's accesses carry in data mode (pointer structures); absent: the machine's counter words. */
+  readonly data?: LaneData;
+}
+
+/**
+ * The bytes behind a lane's accesses, for programs whose next access depends on what they read
+ * (a traversal follows the pointers it loads) or whose stores are real fields (the CPU writing
+ * a node's pointers). Only consulted with page data kept.
+ */
+export interface LaneData {
+  /**
+   * The words a store to page `vpn` writes, as flat pairs [byteOffset, u32 value, ...] (offsets
+   * multiples of 4 below 4096), instead of the machine's counter word.
+   */
+  store?(vpn: number): readonly number[];
+  /** Called once an access to page `vpn` completed, with the frame it reached (to read its words). */
+  loaded?(pfn: number, vpn: number): void;
 }
 
 /** Encodes an access for LaneProgram.next. */

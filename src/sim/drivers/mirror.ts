@@ -291,6 +291,7 @@ export class HmmMirrorDevice extends TimedDevice {
       if (home === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
       this.ctx.storeWord(this.name, sp.mm, vpn, pfn);
     }
+    this.ctx.noteAccess(pfn);
     return cost;
   }
 

@@ -298,6 +298,7 @@ export class PinningDevice extends TimedDevice {
         reg.written.add(vpn);
         this.ctx.storeWord(this.name, mm, vpn, dpfn);
       }
+      this.ctx.noteAccess(dpfn);
       return cost;
     }
     const home = this.ctx.deviceOfPfn(spfn);
@@ -318,6 +319,7 @@ export class PinningDevice extends TimedDevice {
     else this.notePeerAccess(route, spec.accessBytes);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
+    this.ctx.noteAccess(spfn);
     return cost;
   }
 
