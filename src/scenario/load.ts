@@ -444,6 +444,8 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
         else if (d.profile.memory.capacity < d.profile.memory.chunkSize) issue([...at, 'oversubscribe', 'device'], `device '${d.name}' has no device memory to oversubscribe`);
       }
       pages.set(a.name, allocationPages(a, capacityOf));
+      // mmap places MAP_HUGETLB on a huge-page boundary and cannot trim it finer.
+      if (a.kind === 'hugetlb' && a.align !== undefined && a.align > 2 * 1024 * 1024) issue([...at, 'align'], `a hugetlb buffer is aligned to its 2 MiB pages; expected an align of at most 2 MiB, got ${formatBytes(a.align)}`);
     });
     p.structures.forEach((s, j) => {
       if (names.has(s.name)) issue(['processes', i, 'structures', j, 'name'], `name '${s.name}' is used twice in process '${p.name}'`);

@@ -211,6 +211,11 @@ ${exit ? '  - exit: { process: c }\n' : ''}`;
     expect(late.k.endPs).toBeGreaterThan(late.k.startPs + 20_000_000);
   });
 
+  it('refuses a hugetlb buffer aligned past its 2 MiB pages, where the align is written', () => {
+    expect(() => parseScenario(scenario('  - cpu: { workload: { type: streaming, buffer: a } }', '      - { name: a, pages: 16, kind: hugetlb, align: 4 MiB }'), 'x.yaml'))
+      .toThrow(/^x\.yaml:8:53: processes\[0\]\.allocations\[0\]\.align: a hugetlb buffer is aligned to its 2 MiB pages/);
+  });
+
   it('refuses a child named before its fork, a taken name, and a traversal of structures an exec dropped, each where it is written', () => {
     const at = (text: string) => {
       try {
