@@ -12,6 +12,8 @@ import { PteType, pteType, ptePfn } from '../../src/mm/pte.ts';
 import type { Process } from '../../src/api/machine.ts';
 import type { CpuPhaseSpec, KernelSpec } from '../../src/sim/program.ts';
 import { profile } from './helpers.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
+import { runScenario } from '../../src/scenario/run.ts';
 
 /** The frame `vpn` of `p` maps (present), for reading and patching its words. */
 function frame(p: Process, vpn: number): number {
@@ -109,5 +111,30 @@ describe('pointer structures in page data', () => {
     expect(right.touched[1]).toBe(rightChild);
     // Unless the plain search went right too, the paths differ.
     if (plain.touched[1] !== rightChild) expect(right.touched).not.toEqual(plain.touched);
+  });
+
+  it('a built list and tree traversed by GPUs that migrate the nodes into their memory: the bytes lead where the builder\'s arrays do, so data and no-data runs match', () => {
+    const text = (data: boolean) => `name: p
+data: ${data}
+devices:
+  - { name: g0, profile: gpu-pcie4 }
+  - { name: g1, profile: gpu-pcie4, policies: { placement: { policy: map-remote } } }
+processes:
+  - name: p
+    structures:
+      - { name: l, type: list, nodes: 300, nodePages: 2, arenaPages: 64 }
+      - { name: t, type: tree, nodes: 200, arenaPages: 64 }
+steps:
+  - cpu: { workload: { type: build, structure: l } }
+  - cpu: { workload: { type: build, structure: t } }
+  - - kernel: { device: g0, workload: { type: chaseList, structure: l, lanes: 4 } }
+    - kernel: { device: g1, workload: { type: searchTree, structure: t, lookups: 20, lanes: 4 } }
+  - - kernel: { device: g1, workload: { type: chaseList, structure: l, lanes: 4, steps: 100 } }
+    - kernel: { device: g0, workload: { type: searchTree, structure: t, lookups: 20, lanes: 4, miss: true } }
+`;
+    const withData = runScenario(parseScenario(text(true), 'p.yaml'));
+    const without = runScenario(parseScenario(text(false), 'p.yaml'));
+    expect(withData.devices[0].pagesIn).toBeGreaterThan(0);
+    expect(JSON.stringify({ ...without, data: true })).toBe(JSON.stringify(withData));
   });
 });
