@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import { parseScenario, loadScenario, ScenarioError, EXAMPLES_DIR } from '../../src/scenario/load.ts';
 import { HmmMirrorDevice } from '../../src/sim/drivers/mirror.ts';
+import { PinningDevice } from '../../src/sim/drivers/pinning.ts';
 import { runScenario, ScenarioRunError } from '../../src/scenario/run.ts';
 import type { Process } from '../../src/api/machine.ts';
 import type { SimMachine } from '../../src/sim/machine.ts';
@@ -242,15 +243,38 @@ steps:
 `)).toMatch(/^x\.yaml:8:\d+: .*process 'p' replaced its image \(exec at steps\[1\]\.exec\)/);
   });
 
-  it('copy-on-write after fork (examples/cow-after-fork-odp.yaml): the mirroring devices re-sync to the parent\'s new pages; the child keeps the old pages and their bytes', () => {
+  it('copy-on-write after fork (examples/cow-after-fork-odp.yaml): the ODP NIC and the mirror GPU re-sync to the parent\'s new pages while they run; the child keeps the old pages and their bytes', () => {
     let m: SimMachine | undefined;
     const procs = new Map<string, Process>();
     let base = 0, pages = 0;
     /** Each page's bytes in the parent at the fork, read from the frames without touching the page tables. */
     const atFork: Uint8Array[] = [];
+    // While the devices still read after the parent's writes, every page the ODP NIC's MTT or
+    // the GPU's mirror maps is the parent's current page (never the child's, never a stale one).
+    const seen = { nic: 0, gpu: 0, stale: 0 };
+    const probe = () => {
+      const app = procs.get('app')!, child = procs.get('child');
+      if (!child) return;
+      const nic = m!.device('nic0') as PinningDevice, gpu = m!.device('gpu0') as HmmMirrorDevice;
+      for (let v = base; v < base + pages; v++) {
+        const want = pfnOf(app, v);
+        const n = nic.mttPfn(app.mm, v), g = gpu.spaces.get(app.mm.id)?.pt.get(v);
+        if (n >= 0) {
+          if (n === want) seen.nic++;
+          else seen.stale++;
+        }
+        if (g !== undefined) {
+          if (Math.floor(g / 2) === want) seen.gpu++;
+          else seen.stale++;
+        }
+      }
+    };
     runScenario(loadScenario(join(EXAMPLES_DIR, 'cow-after-fork-odp.yaml')), {
       scale: 0.125,
-      onMachine: (x) => (m = x),
+      onMachine: (x) => {
+        m = x;
+        for (const t of [1.3e9, 1.5e9, 1.8e9]) x.at(t, probe);
+      },
       onProcess: (name, p, buffers) => {
         procs.set(name, p);
         if (name === 'app') ({ base, pages } = buffers.get('buf')!);
@@ -276,5 +300,8 @@ steps:
       expect(app.read(v)).not.toEqual(atFork[i]);
     }
     expect(mirrored).toBeGreaterThan(0);
+    expect(seen.nic).toBeGreaterThan(0);
+    expect(seen.gpu).toBeGreaterThan(0);
+    expect(seen.stale).toBe(0);
   });
 });
