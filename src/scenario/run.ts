@@ -493,8 +493,10 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       m.mmCall(ps.proc, `${plan.kind} ${plan.process}`, mappedEntries(ps.proc.mm), () => ps.proc.exit()).onDone(() => done());
       if (plan.kind === 'exec') {
         // execve's new image: the declared allocations mapped again, empty; no structures.
+        // The new image keeps the NUMA node and memory policy (exec keeps the mempolicy; a
+        // child has its root's, inherited at fork) and maps the root's allocations.
         const root = s.processes.find((p) => p.name === rootOf(plan.process))!;
-        const { proc, buffers } = newImage({ ...root, name: plan.process });
+        const { proc, buffers } = newImage(root);
         procs.set(plan.process, { proc, buffers, structures: new Map() });
         o.onProcess?.(plan.process, proc, buffers);
       }

@@ -134,6 +134,28 @@ ${exit ? '  - exit: { process: c }\n' : ''}`;
     expect(g.kernels[1].faults).toBeGreaterThan(0);
   });
 
+  it('an exec keeps the process\'s NUMA node and policy, a forked child\'s included', () => {
+    const x = run(`name: n
+devices: [{ name: g0, profile: gpu-pcie4 }]
+topology:
+  sockets:
+    - { id: cpu0, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
+    - { id: cpu1, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
+  links: [{ id: upi0, kind: upi, a: cpu0, b: cpu1, bandwidth: 96 GB/s, latencyPs: 60 ns }]
+processes:
+  - { name: p, node: cpu1, allocations: [{ name: a, pages: 4 }] }
+steps:
+  - fork: { child: c }
+  - [ { exec: { process: p } }, { exec: { process: c } } ]
+  - [ { cpu: { process: p, workload: { type: streaming, buffer: a, write: true } } }, { cpu: { process: c, workload: { type: streaming, buffer: a, write: true } } } ]
+`);
+    for (const name of ['p', 'c']) {
+      const [, now] = x.images.get(name)!;
+      expect(now.mm.node).toBe(1);
+      expect(now.movePages(x.base(name, 'a'), 4, null).status).toEqual([1, 1, 1, 1]);
+    }
+  });
+
   it('steps[].munmap: process, buffer, offset and pages unmap that range of the buffer, and devices drop their mappings of it', () => {
     const steps = (m: string) => `  - [ { kernel: { device: g0, workload: { type: streaming, buffer: a } } }, { kernel: { device: s0, workload: { type: streaming, buffer: b } } } ]
   - munmap: { ${m} }
