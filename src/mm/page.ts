@@ -557,6 +557,12 @@ export class PageStore {
     b[offset + 2] = (value >>> 16) & 0xff;
     b[offset + 3] = (value >>> 24) & 0xff;
   }
+  /** The little-endian 32-bit word at byte `offset` (a multiple of 4 below 4096); 0 without page data. */
+  readU32(pfn: number, offset: number): number {
+    const b = this.data.get(pfn);
+    if (!b) return 0;
+    return (b[offset] | (b[offset + 1] << 8) | (b[offset + 2] << 16) | (b[offset + 3] << 24)) >>> 0;
+  }
   /** copy_highpage(dst, src). */
   copy(dst: number, src: number): void {
     if (!this.keepData) return;

@@ -43,7 +43,7 @@ export interface Estimate {
 }
 
 /** A path written "steps[2][0].kernel" back as its segments. */
-function parsePath(p: string): Path {
+export function parsePath(p: string): Path {
   return [...p.matchAll(/([A-Za-z_]\w*)|\[(\d+)\]/g)].map((m) => (m[1] !== undefined ? m[1] : Number(m[2])));
 }
 
@@ -73,6 +73,11 @@ export function estimateScenario(s: Scenario, scale = 1): Estimate {
     });
   });
 
+  // A fork's child has its parent's buffers at the same sizes; what it writes is its own copy.
+  for (const [name, root] of s.processRoot) {
+    if (name === root) continue;
+    for (const [k, v] of [...pages]) if (k.startsWith(`${root}/`)) pages.set(`${name}/${k.slice(root.length + 1)}`, v);
+  }
   const touched = new Map<string, { pages: number; written: boolean }>();
   let laneBytes = 0, lanesAt: Path = [];
   let maxLanes = 0;
@@ -101,7 +106,7 @@ export function estimateScenario(s: Scenario, scale = 1): Estimate {
         touch(`${a.process}/${w.buffer}`, w.write === true || w.write === 'rw');
         break;
       case 'strided': total = Math.ceil(of(w.buffer) / w.stride) * (w.passes ?? 1); break;
-      case 'random': total = lanes * sc(w.accesses); break;
+      case 'random': case 'atomics': total = lanes * sc(w.accesses); break;
       case 'readMostly': total = lanes * sc(w.lookups); break;
       case 'searchTree': total = lanes * sc(w.lookups); break;
       case 'stencil': {
@@ -135,11 +140,13 @@ export function estimateScenario(s: Scenario, scale = 1): Estimate {
     };
     for (const a of step as readonly ActivityPlan[]) {
       // move_pages, populate_mm and advice are bounded by the buffers, not by compute.
-      if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise') continue;
+      // (so are the mm calls: fork, exit, exec, munmap, mprotect, madvise).
+      if (a.kind !== 'kernel' && a.kind !== 'cpu' && a.kind !== 'pipeline') continue;
       // Point at the compute that makes an activity long, when the file sets it.
       const where = (p: KernelPlan | CpuPlan) => (p.workload.compute !== undefined ? `${p.path}.workload.compute` : p.path);
-      if (a.kind === 'pipeline') for (const stage of a.stages) for (const p of stage) consider(activity(p), where(p));
-      else consider(activity(a), where(a));
+      const delay = a.delayPs ?? 0;
+      if (a.kind === 'pipeline') for (const stage of a.stages) for (const p of stage) consider(delay + activity(p), where(p));
+      else consider(delay + activity(a), where(a));
     }
     simPs += longest;
     if (longest > simMax) {

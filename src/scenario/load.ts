@@ -17,6 +17,7 @@ import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type 
 import {
   ScenarioSchema,
   type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type MigrateActivityInput, type AdviseActivityInput, type CrossDeviceInput, type PipelineInput, type ProcessInput,
+  type ForkActivityInput, type ExitActivityInput, type ExecActivityInput, type MunmapActivityInput, type MprotectActivityInput, type MadviseActivityInput, type ActivityInput,
   type ScenarioInput, type ScenarioTopologyInput, type WorkloadInput,
 } from './schema.ts';
 
@@ -101,7 +102,40 @@ export interface AdvisePlan {
   readonly path: string;
 }
 
-export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan | MovePlan | MigratePlan | AdvisePlan;
+/** fork(2) of `process`; the child is known as `child` from the next step on. */
+export interface ForkPlan {
+  readonly kind: 'fork';
+  readonly process: string;
+  readonly child: string;
+  readonly path: string;
+}
+
+/** exit(2) or execve(2) of `process`. */
+export interface ExitPlan {
+  readonly kind: 'exit' | 'exec';
+  readonly process: string;
+  readonly path: string;
+}
+
+/** munmap, mprotect or madvise of pages [offset, offset + pages) of a buffer. */
+export interface MmRangePlan {
+  readonly kind: 'munmap' | 'mprotect' | 'madvise';
+  readonly process: string;
+  readonly buffer: string;
+  readonly offset: number;
+  readonly pages?: number;
+  /** mprotect's protection ('none' or rwx letters). */
+  readonly prot?: string;
+  /** madvise's advice. */
+  readonly advice?: MadviseActivityInput['advice'];
+  readonly path: string;
+}
+
+/**
+ * What a step runs. `delayPs` (ps, default 0): the activity starts that long after its step
+ * starts; the step still ends when every activity of it has ended.
+ */
+export type ActivityPlan = (KernelPlan | CpuPlan | PipelinePlan | MovePlan | MigratePlan | AdvisePlan | ForkPlan | ExitPlan | MmRangePlan) & { readonly delayPs?: number };
 
 /** A validated scenario, ready for runScenario. Times in ps, sizes in bytes. */
 export interface Scenario {
@@ -127,6 +161,11 @@ export interface Scenario {
    * if it sets one, its memory policy with node numbers.
    */
   readonly processNuma: ReadonlyMap<string, { node: number; policy?: Mempolicy }>;
+  /**
+   * The declared process each process name descends from: itself for `processes:` entries, the
+   * parent's root for a fork's child (whose buffers are the parent's).
+   */
+  readonly processRoot: ReadonlyMap<string, string>;
   /** Steps in order; the activities of a step start together. */
   readonly steps: readonly (readonly ActivityPlan[])[];
   /** Plug-in policy modules the devices name (scenario/plugins.ts loads them before a run). */
@@ -254,6 +293,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
       node: Math.max(0, socketIds.indexOf(p.node ?? socketIds[0])),
       ...(p.policy ? { policy: { mode: MPOL_MODE_NAMES.indexOf(p.policy.mode) as MpolMode, nodes: (p.policy.nodes ?? []).map((n) => socketIds.indexOf(n)) } } : {}),
     }])),
+    processRoot: processRoots(input),
     steps: normaliseSteps(input, soleProcess(input), socketIds),
     ...(plugins.length > 0 ? { plugins } : {}),
     at: (path: Path) => {
@@ -341,7 +381,10 @@ type Found =
   | { path: Path; kind: 'pipeline'; a: PipelineInput }
   | { path: Path; kind: 'move'; a: MoveActivityInput }
   | { path: Path; kind: 'migrate'; a: MigrateActivityInput }
-  | { path: Path; kind: 'advise'; a: AdviseActivityInput };
+  | { path: Path; kind: 'advise'; a: AdviseActivityInput }
+  | { path: Path; kind: 'fork'; a: ForkActivityInput }
+  | { path: Path; kind: 'exit' | 'exec'; a: ExitActivityInput | ExecActivityInput }
+  | { path: Path; kind: 'munmap' | 'mprotect' | 'madvise'; a: MunmapActivityInput | MprotectActivityInput | MadviseActivityInput };
 
 /** Every activity of the scenario with its path in the file. */
 function activities(input: ScenarioInput): Found[] {
@@ -355,6 +398,12 @@ function activities(input: ScenarioInput): Found[] {
       else if (a.move) out.push({ path: [...path, 'move'], kind: 'move', a: a.move });
       else if (a.migrate) out.push({ path: [...path, 'migrate'], kind: 'migrate', a: a.migrate });
       else if (a.advise) out.push({ path: [...path, 'advise'], kind: 'advise', a: a.advise });
+      else if (a.fork) out.push({ path: [...path, 'fork'], kind: 'fork', a: a.fork });
+      else if (a.exit) out.push({ path: [...path, 'exit'], kind: 'exit', a: a.exit });
+      else if (a.exec) out.push({ path: [...path, 'exec'], kind: 'exec', a: a.exec });
+      else if (a.munmap) out.push({ path: [...path, 'munmap'], kind: 'munmap', a: a.munmap });
+      else if (a.mprotect) out.push({ path: [...path, 'mprotect'], kind: 'mprotect', a: a.mprotect });
+      else if (a.madvise) out.push({ path: [...path, 'madvise'], kind: 'madvise', a: a.madvise });
     }
   });
   return out;
@@ -395,6 +444,8 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
         else if (d.profile.memory.capacity < d.profile.memory.chunkSize) issue([...at, 'oversubscribe', 'device'], `device '${d.name}' has no device memory to oversubscribe`);
       }
       pages.set(a.name, allocationPages(a, capacityOf));
+      // mmap places MAP_HUGETLB on a huge-page boundary and cannot trim it finer.
+      if (a.kind === 'hugetlb' && a.align !== undefined && a.align > 2 * 1024 * 1024) issue([...at, 'align'], `a hugetlb buffer is aligned to its 2 MiB pages; expected an align of at most 2 MiB, got ${formatBytes(a.align)}`);
     });
     p.structures.forEach((s, j) => {
       if (names.has(s.name)) issue(['processes', i, 'structures', j, 'name'], `name '${s.name}' is used twice in process '${p.name}'`);
@@ -415,6 +466,14 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
 
   const sole = soleProcess(input);
   const built = new Set<string>();
+  // Which processes exist when a step starts: the declared ones from the first step; a fork's
+  // child from the step after its fork; none after its exit. An exec keeps the name but not the
+  // structures. Activities are checked against the step they run in.
+  const live = new Map<string, { p: ProcessInput; pages: Map<string, number> }>(procs);
+  const gone = new Map<string, string>();
+  const execed = new Map<string, string>();
+  const forkAt = new Map<string, string>();
+  for (const f of activities(input)) if (f.kind === 'fork' && !forkAt.has((f.a as ForkActivityInput).child)) forkAt.set((f.a as ForkActivityInput).child, formatPath(f.path));
   /** The process an activity at `path` runs in, or undefined after reporting why there is none. */
   const processOf = (path: Path, named: string | undefined): { name: string; proc: { p: ProcessInput; pages: Map<string, number> } } | undefined => {
     const name = named ?? sole;
@@ -422,8 +481,13 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       issue(path, `missing "process": there are ${input.processes.length} processes (${input.processes.map((p) => p.name).join(', ')})`, 'key');
       return undefined;
     }
-    const proc = procs.get(name);
-    if (!proc) issue([...path, 'process'], `unknown process '${name}' (processes: ${[...procs.keys()].join(', ')})`);
+    const proc = live.get(name);
+    if (!proc) {
+      const at = named === undefined ? path : [...path, 'process'];
+      if (gone.has(name)) issue(at, `process '${name}' has exited (${gone.get(name)}); later steps cannot run in it`);
+      else if (forkAt.has(name)) issue(at, `process '${name}' does not exist yet: the fork at ${forkAt.get(name)} creates it, for the steps after that one`);
+      else issue(at, `unknown process '${name}' (processes: ${[...live.keys()].join(', ')})`);
+    }
     return proc ? { name, proc } : undefined;
   };
   /**
@@ -478,6 +542,10 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       if (w.index >= w.buffers.length) issue([...wp, 'index'], `expected an index below ${w.buffers.length} (one per buffer), got ${w.index}`);
     }
     if ('structure' in w) {
+      if (execed.has(procName)) {
+        issue([...wp, 'structure'], `process '${procName}' replaced its image (${execed.get(procName)}); its structures went with the old address space`);
+        return;
+      }
       const s = proc.p.structures.find((x) => x.name === w.structure);
       if (!s) {
         issue([...wp, 'structure'], `unknown structure '${w.structure}' (structures of '${procName}': ${proc.p.structures.map((x) => x.name).join(', ') || 'none'})`);
@@ -523,7 +591,60 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       if (loc !== 'system' && !deviceByName.has(loc)) issue([...path, 'preferredLocation'], `expected a device name or 'system', got '${loc}' (devices: ${devices.map((x) => x.name).join(', ')})`);
     }
   };
+  // munmap, mprotect, madvise: a range of a buffer.
+  const checkMmRange = (path: Path, a: MunmapActivityInput) => {
+    const found = processOf(path, a.process);
+    if (!found) return;
+    const pages = bufferPages(found.name, found.proc, a.buffer, [...path, 'buffer'], false);
+    if (pages === undefined) return;
+    const offset = a.offset ?? 0;
+    if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
+    else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
+  };
+  // What a step's forks, exits and execs change, applied once the whole step is checked (its
+  // activities start together, so they all see the processes as the step began).
+  let effects: (() => void)[] = [];
+  let stepIndex = -1;
+  const endStep = () => {
+    for (const e of effects) e();
+    effects = [];
+  };
+  const ended = new Map<string, string>();
   for (const f of activities(input)) {
+    if (f.path[1] !== stepIndex) {
+      endStep();
+      stepIndex = f.path[1] as number;
+      ended.clear();
+    }
+    const where = formatPath(f.path);
+    if (f.kind === 'fork') {
+      const a = f.a as ForkActivityInput;
+      const found = processOf(f.path, a.process);
+      const taken = procs.has(a.child) || gone.has(a.child) || live.has(a.child) || forkAt.get(a.child) !== where;
+      if (taken) issue([...f.path, 'child'], `process name '${a.child}' is taken (${procs.has(a.child) ? 'a declared process' : 'another fork\'s child'}); a child needs a name of its own`);
+      else if (found) {
+        const parent = found.proc;
+        effects.push(() => live.set(a.child, parent));
+        if (execed.has(found.name)) effects.push(() => execed.set(a.child, execed.get(found.name)!));
+      }
+      continue;
+    }
+    if (f.kind === 'exit' || f.kind === 'exec') {
+      const found = processOf(f.path, f.a.process);
+      if (!found) continue;
+      if (ended.has(found.name)) {
+        issue(f.path, `process '${found.name}' already ${ended.get(found.name)} in this step`, 'key');
+        continue;
+      }
+      ended.set(found.name, f.kind === 'exit' ? `exits (${where})` : `execs (${where})`);
+      if (f.kind === 'exit') effects.push(() => { live.delete(found.name); gone.set(found.name, `exit at ${where}`); });
+      else effects.push(() => execed.set(found.name, `exec at ${where}`));
+      continue;
+    }
+    if (f.kind === 'munmap' || f.kind === 'mprotect' || f.kind === 'madvise') {
+      checkMmRange(f.path, f.a);
+      continue;
+    }
     if (f.kind === 'move') checkMove(f.path, f.a);
     else if (f.kind === 'migrate') checkRange(f.path, f.a, 'to');
     else if (f.kind === 'advise') checkRange(f.path, f.a, 'device');
@@ -535,8 +656,22 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
           else if (s.cpu) checkActivity([...at, 'cpu'], 'cpu', s.cpu, f.a.chunks);
         }
       });
-    } else checkActivity(f.path, f.kind, f.a);
+    } else if (f.kind === 'kernel' || f.kind === 'cpu') checkActivity(f.path, f.kind, f.a);
   }
+  endStep();
+}
+
+/** Each process name's declared ancestor: declared processes map to themselves, children to their parent's. */
+function processRoots(input: ScenarioInput): Map<string, string> {
+  const roots = new Map(input.processes.map((p) => [p.name, p.name]));
+  const sole = soleProcess(input);
+  for (const f of activities(input)) {
+    if (f.kind !== 'fork') continue;
+    const a = f.a as ForkActivityInput;
+    const root = roots.get(a.process ?? sole ?? '');
+    if (root !== undefined && !roots.has(a.child)) roots.set(a.child, root);
+  }
+  return roots;
 }
 
 function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketIds: readonly string[]): ActivityPlan[][] {
@@ -547,6 +682,27 @@ function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketId
   return input.steps.map((step, i) => {
     const list = Array.isArray(step) ? step.map((a, j) => ({ a, path: ['steps', i, j] as Path })) : [{ a: step, path: ['steps', i] as Path }];
     return list.map(({ a, path }): ActivityPlan => {
+      const p = planOf(a, path);
+      return a.delay === undefined ? p : { ...p, delayPs: a.delay };
+    });
+  });
+
+  function planOf(a: ActivityInput, path: Path): ActivityPlan {
+    {
+      if (a.fork) return { kind: 'fork', process: a.fork.process ?? sole!, child: a.fork.child, path: formatPath([...path, 'fork']) };
+      if (a.exit) return { kind: 'exit', process: a.exit.process ?? sole!, path: formatPath([...path, 'exit']) };
+      if (a.exec) return { kind: 'exec', process: a.exec.process ?? sole!, path: formatPath([...path, 'exec']) };
+      const range = a.munmap ?? a.mprotect ?? a.madvise;
+      if (range) {
+        const kind = a.munmap ? 'munmap' : a.mprotect ? 'mprotect' : 'madvise';
+        return {
+          kind, process: range.process ?? sole!, buffer: range.buffer, offset: range.offset ?? 0,
+          ...(range.pages !== undefined ? { pages: range.pages } : {}),
+          ...(a.mprotect ? { prot: a.mprotect.prot } : {}),
+          ...(a.madvise ? { advice: a.madvise.advice } : {}),
+          path: formatPath([...path, kind]),
+        };
+      }
       if (a.move) {
         const mv = a.move;
         return {
@@ -577,6 +733,6 @@ function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketId
         };
       }
       return plan(a, path);
-    });
-  });
+    }
+  }
 }

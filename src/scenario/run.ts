@@ -13,8 +13,11 @@ import { SimRunError } from '../sim/errors.ts';
 import { TimelineFull } from '../sim/metrics.ts';
 import { SimTimeOverflow } from '../engine/engine.ts';
 import { ErrnoError } from '../api/machine.ts';
+import { errnoName } from '../mm/constants.ts';
 import { formatTime } from '../units/time.ts';
-import { estimateScenario, EVENTS_PER_SECOND, MAX_TIMELINE_BUCKETS, MEMORY_BUDGET, WALL_BUDGET_S, type Estimate } from './estimate.ts';
+import { mappedEntries } from '../sim/mm-call.ts';
+import { PMD_NR } from '../mm/constants.ts';
+import { estimateScenario, parsePath, EVENTS_PER_SECOND, MAX_TIMELINE_BUCKETS, MEMORY_BUDGET, WALL_BUDGET_S, type Estimate } from './estimate.ts';
 import { PinningError } from '../sim/drivers/pinning.ts';
 import type { CpuPhaseSpec, KernelSpec } from '../sim/program.ts';
 import type { RunResults } from '../sim/results.ts';
@@ -31,8 +34,8 @@ import { binaryTree, searchTree, type BinaryTree } from '../workloads/tree.ts';
 import { partLength, partStart } from '../workloads/split.ts';
 import type { BuildOptions } from '../workloads/page-list-phase.ts';
 import type { CostOptions } from '../workloads/options.ts';
-import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type MigratePlan, type AdvisePlan, type Scenario } from './load.ts';
-import { DEFAULT_ALIGN, type CrossDeviceInput, type StructureInput, type WorkloadInput } from './schema.ts';
+import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type MigratePlan, type AdvisePlan, type ForkPlan, type ExitPlan, type MmRangePlan, type Scenario } from './load.ts';
+import { DEFAULT_ALIGN, type AllocationInput, type CrossDeviceInput, type ProcessInput, type StructureInput, type WorkloadInput } from './schema.ts';
 import type { CrossDeviceOptions } from '../sim/cross-device.ts';
 
 /** The scenario's `crossDevice:` as SimMachine options (fields left out keep the landed design). */
@@ -68,6 +71,11 @@ export interface RunScenarioOptions {
   readonly onProgress?: (simPs: number, events: number, stepsDone: number, steps: number) => void;
   /** Events between progress calls (default 4096). */
   readonly progressEvents?: number;
+  /**
+   * Called with each process as it comes to be: the declared ones before any step runs, a
+   * fork's child at its fork, the new image at an exec (to inspect address spaces after a run).
+   */
+  readonly onProcess?: (name: string, proc: Process, buffers: ReadonlyMap<string, { readonly base: number; readonly pages: number }>) => void;
   /** Called with the machine once it is built, before any step runs (to attach observers). */
   readonly onMachine?: (m: SimMachine) => void;
   /**
@@ -144,6 +152,14 @@ interface ProcState {
   readonly structures: Map<string, Built>;
 }
 
+/** The core's mmap kind of a scenario allocation kind. */
+const MAP_KIND: Record<AllocationInput['kind'], MapKind> = { anon: 'anon', shared: 'shared', thp: 'thp', file: 'file', filePrivate: 'file_private', hugetlb: 'hugetlb' };
+
+/** Pages of a hugetlb buffer of `pages` pages: whole 2 MiB pages. */
+function hugetlbRounded(pages: number): number {
+  return Math.ceil(pages / PMD_NR) * PMD_NR;
+}
+
 /** Maps `pages` pages aligned to `alignPages` (the slack around them is unmapped again). */
 function mmapAligned(p: Process, pages: number, kind: MapKind, alignPages: number): number {
   if (alignPages <= 1) return p.mmap(pages, kind, 'rw');
@@ -200,10 +216,36 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
 
   const devices: DeviceConfig[] = s.devices.map((d) => ({ name: d.name, profile: scaleProfile(d.profile, scale), policies: d.policies }));
   const capacity = new Map(devices.map((d) => [d.name, d.profile.memory.capacity as number]));
+  const pagesOf = (p: ProcessInput, a: AllocationInput) => {
+    const n = Math.max(minPages.get(`${p.name}/${a.name}`) ?? 1,
+      a.oversubscribe ? allocationPages(a, (d) => capacity.get(d)) : scaled(allocationPages(a, () => 0), scale));
+    return a.kind === 'hugetlb' ? hugetlbRounded(n) : n;
+  };
+  // Build options of each structure come from the step that builds it; a buffer cut into
+  // pipeline chunks keeps at least one page per chunk however small the scale (a fork's child
+  // works on its root process's buffers).
+  const buildOf = new Map<string, WorkloadInput>();
+  const minPages = new Map<string, number>();
+  const rootOf = (name: string) => s.processRoot.get(name) ?? name;
+  const visit = (a: ActivityPlan, chunks = 1) => {
+    if (a.kind !== 'kernel' && a.kind !== 'cpu' && a.kind !== 'pipeline') return;
+    if (a.kind === 'pipeline') a.stages.forEach((stage) => stage.forEach((p) => visit(p, a.chunks)));
+    else if (a.workload.type === 'build') buildOf.set(`${rootOf(a.process)}/${a.workload.structure}`, a.workload);
+    else if ('buffer' in a.workload) {
+      const key = `${rootOf(a.process)}/${a.workload.buffer}`;
+      minPages.set(key, Math.max(minPages.get(key) ?? 1, chunks));
+    }
+  };
+  s.steps.forEach((step) => step.forEach((a) => visit(a)));
+  // The hugetlb pool (vm.nr_hugepages) holds every hugetlb buffer, once per process that may
+  // copy it: each fork's child or parent can break copy-on-write on every huge page.
+  const forks = s.steps.reduce((n, step) => n + step.filter((a) => a.kind === 'fork' || a.kind === 'exec').length, 0);
+  const hugePages = s.processes.reduce((n, p) => n + p.allocations.filter((a) => a.kind === 'hugetlb').reduce((k, a) => k + pagesOf(p, a) / PMD_NR, 0), 0);
   let m: SimMachine;
   try {
     m = new SimMachine({
       seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs, maxTimelineBuckets: MAX_TIMELINE_BUCKETS,
+      ...(hugePages > 0 ? { hugetlbPages: Math.max(16, hugePages * (1 + forks)) } : {}),
       ...(s.topology !== undefined ? { topology: s.topology } : {}),
       ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),
       ...(s.crossDevice !== undefined ? { crossDevice: crossDeviceOf(s.crossDevice) } : {}),
@@ -213,24 +255,11 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   }
   o.onMachine?.(m);
 
-  // Build options of each structure come from the step that builds it; a buffer cut into
-  // pipeline chunks keeps at least one page per chunk however small the scale.
-  const buildOf = new Map<string, WorkloadInput>();
-  const minPages = new Map<string, number>();
-  const visit = (a: ActivityPlan, chunks = 1) => {
-    if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise') return;
-    if (a.kind === 'pipeline') a.stages.forEach((stage) => stage.forEach((p) => visit(p, a.chunks)));
-    else if (a.workload.type === 'build') buildOf.set(`${a.process}/${a.workload.structure}`, a.workload);
-    else if ('buffer' in a.workload) {
-      const key = `${a.process}/${a.workload.buffer}`;
-      minPages.set(key, Math.max(minPages.get(key) ?? 1, chunks));
-    }
-  };
-  s.steps.forEach((step) => step.forEach((a) => visit(a)));
 
   // Processes, their buffers and structures, in declaration order.
   const procs = new Map<string, ProcState>();
-  for (const p of s.processes) {
+  /** A new address space for process `p` (at start, or the image an exec maps) with its NUMA policy and buffers. */
+  const newImage = (p: ProcessInput): { proc: Process; buffers: Map<string, Buffer> } => {
     const proc = m.spawn();
     const numa = s.processNuma.get(p.name);
     proc.mm.node = numa?.node ?? 0;
@@ -239,19 +268,24 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     }
     const buffers = new Map<string, Buffer>();
     for (const [j, a] of p.allocations.entries()) {
-      const pages = Math.max(minPages.get(`${p.name}/${a.name}`) ?? 1,
-        a.oversubscribe ? allocationPages(a, (d) => capacity.get(d)) : scaled(allocationPages(a, () => 0), scale));
+      const pages = pagesOf(p, a);
       const alignPages = Math.max(1, Math.floor((a.align ?? DEFAULT_ALIGN) / 4096));
       let base: number;
       try {
-        base = mmapAligned(proc, pages, a.kind, alignPages);
+        // mmap places a hugetlb mapping on a huge-page boundary itself, and its slack could
+        // not be trimmed in 4 KiB pieces (hugetlb_vm_op_split).
+        base = a.kind === 'hugetlb' ? proc.mmap(pages, 'hugetlb', 'rw') : mmapAligned(proc, pages, MAP_KIND[a.kind], alignPages);
       } catch (e) {
         if (!(e instanceof ErrnoError)) throw e;
         const where = s.at ? s.at(['processes', s.processes.indexOf(p), 'allocations', j]) : `${s.file}: process ${p.name}: buffer ${a.name}`;
-        throw new ScenarioRunError(`${where}: cannot map ${formatBytes(pages * 4096)}: ${e.message} (the address space holds 128 TiB)`);
+        throw new ScenarioRunError(`${where}: cannot map ${formatBytes(pages * 4096)}: ${e.message} (${a.kind === 'hugetlb' ? `the hugetlb pool holds ${m.sys.hugetlbTotal} huge pages` : 'the address space holds 128 TiB'})`);
       }
       buffers.set(a.name, { base, pages });
     }
+    return { proc, buffers };
+  };
+  for (const p of s.processes) {
+    const { proc, buffers } = newImage(p);
     const structures = new Map<string, Built>();
     for (const st of p.structures) {
       try {
@@ -261,6 +295,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       }
     }
     procs.set(p.name, { proc, buffers, structures });
+    o.onProcess?.(p.name, proc, buffers);
   }
 
   checkFootprint(s, m, procs);
@@ -300,6 +335,12 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
         const b = bufferOf(ps, w.buffer, chunk);
         regions = [b];
         k = random({ ...c, base: b.base, pages: b.pages, lanes, accessesPerLane: scaled(w.accesses, scale), writeFraction: w.writeFraction ?? 0, rng });
+        break;
+      }
+      case 'atomics': {
+        const b = bufferOf(ps, w.buffer, chunk);
+        regions = [b];
+        k = { ...random({ ...c, base: b.base, pages: b.pages, lanes, accessesPerLane: scaled(w.accesses, scale), writeFraction: 1, rng }), atomic: true };
         break;
       }
       case 'readMostly': {
@@ -428,11 +469,73 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     }
     done();
   };
+  /** An mm call refused with an errno: one line, located at its step. */
+  const refused = (plan: { path: string }, what: string, errno: number): never => {
+    throw new ScenarioRunError(`${s.at ? s.at(parsePath(plan.path)) : `${s.file}: ${plan.path}`}: ${what} failed: ${errnoName(-errno)}`);
+  };
+  const fork = (plan: ForkPlan): Runner => (done) => {
+    try {
+      const ps = procs.get(plan.process)!;
+      let child: Process | undefined;
+      m.mmCall(ps.proc, `fork ${plan.process} → ${plan.child}`, mappedEntries(ps.proc.mm), () => {
+        child = ps.proc.fork();
+      }).onDone(() => done());
+      // The child has the parent's buffers and structures at the same addresses.
+      procs.set(plan.child, { proc: child!, buffers: ps.buffers, structures: ps.structures });
+      o.onProcess?.(plan.child, child!, ps.buffers);
+    } catch (e) {
+      fail(plan.path, e);
+    }
+  };
+  const exitOrExec = (plan: ExitPlan): Runner => (done) => {
+    try {
+      const ps = procs.get(plan.process)!;
+      m.mmCall(ps.proc, `${plan.kind} ${plan.process}`, mappedEntries(ps.proc.mm), () => ps.proc.exit()).onDone(() => done());
+      if (plan.kind === 'exec') {
+        // execve's new image: the declared allocations mapped again, empty; no structures.
+        // The new image keeps the NUMA node and memory policy (exec keeps the mempolicy; a
+        // child has its root's, inherited at fork) and maps the root's allocations.
+        const root = s.processes.find((p) => p.name === rootOf(plan.process))!;
+        const { proc, buffers } = newImage(root);
+        procs.set(plan.process, { proc, buffers, structures: new Map() });
+        o.onProcess?.(plan.process, proc, buffers);
+      }
+    } catch (e) {
+      fail(plan.path, e);
+    }
+  };
+  const mmRange = (plan: MmRangePlan): Runner => (done) => {
+    try {
+      const ps = procs.get(plan.process)!;
+      const b = ps.buffers.get(plan.buffer)!;
+      const offset = Math.min(b.pages - 1, plan.offset === 0 ? 0 : scaled(plan.offset, scale, 0));
+      const pages = Math.min(b.pages - offset, plan.pages === undefined ? b.pages : scaled(plan.pages, scale));
+      const start = b.base + offset;
+      let ret = 0;
+      m.mmCall(ps.proc, `${plan.kind} ${plan.buffer}`, mappedEntries(ps.proc.mm, start, start + pages), () => {
+        if (plan.kind === 'munmap') ret = ps.proc.munmap(start, pages);
+        else if (plan.kind === 'mprotect') ret = ps.proc.mprotect(start, pages, plan.prot!);
+        else ret = ps.proc.madvise(start, pages, plan.advice!);
+      }).onDone(() => done());
+      if (ret < 0) refused(plan, `${plan.kind}(${plan.buffer}, ${pages} pages${plan.prot !== undefined ? `, ${plan.prot}` : plan.advice !== undefined ? `, ${plan.advice}` : ''})`, ret);
+    } catch (e) {
+      if (e instanceof ScenarioRunError) throw e;
+      fail(plan.path, e);
+    }
+  };
   const activity = (a: ActivityPlan): Runner => {
+    const r = activityNow(a);
+    const delay = a.delayPs ?? 0;
+    return delay === 0 ? r : (done) => m.at(m.engine.now + delay, () => r(done));
+  };
+  const activityNow = (a: ActivityPlan): Runner => {
+    if (a.kind === 'fork') return fork(a);
+    if (a.kind === 'exit' || a.kind === 'exec') return exitOrExec(a);
+    if (a.kind === 'munmap' || a.kind === 'mprotect' || a.kind === 'madvise') return mmRange(a);
     if (a.kind === 'move') return move(a);
     if (a.kind === 'migrate') return migrate(a);
     if (a.kind === 'advise') return advise(a);
-    if (a.kind !== 'pipeline') return start(a);
+    if (a.kind !== 'pipeline') return start(a as KernelPlan | CpuPlan);
     const waves: Runner[] = [];
     for (let w = 0; w < a.chunks + a.stages.length - 1; w++) {
       const inWave: Runner[] = [];

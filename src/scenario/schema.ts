@@ -138,7 +138,13 @@ export const ScenarioTopologySchema = z.strictObject({
 
 // ---- processes ----
 
-export const ALLOCATION_KINDS = ['anon', 'shared', 'thp'] as const;
+/**
+ * mmap kinds of a buffer: anon (MAP_PRIVATE|MAP_ANONYMOUS), shared (MAP_SHARED|MAP_ANONYMOUS,
+ * i.e. shmem), thp (anon with MADV_HUGEPAGE), file (MAP_SHARED of a page-cache file),
+ * filePrivate (MAP_PRIVATE of one: writes copy on write) and hugetlb (MAP_HUGETLB, 2 MiB pages
+ * from the hugetlb pool, which the run sizes to fit).
+ */
+export const ALLOCATION_KINDS = ['anon', 'shared', 'thp', 'file', 'filePrivate', 'hugetlb'] as const;
 
 export const AllocationSchema = z.strictObject({
   name: NameSchema.meta({ description: 'buffer name, referenced by workloads' }),
@@ -148,7 +154,7 @@ export const AllocationSchema = z.strictObject({
     device: NameSchema.meta({ description: 'the device whose memory the buffer oversubscribes' }),
     factor: z.number().positive().meta({ description: 'buffer size as a multiple of that device\'s memory (1.5 = 150 %)' }),
   }).optional().meta({ description: 'size the buffer relative to a device\'s memory' }),
-  kind: z.enum(ALLOCATION_KINDS).default('anon').meta({ description: 'mmap kind: anon (private anonymous), shared (shmem) or thp (anonymous, MADV_HUGEPAGE)' }),
+  kind: z.enum(ALLOCATION_KINDS).default('anon').meta({ description: 'mmap kind: anon (private anonymous), shared (shmem), thp (anonymous, MADV_HUGEPAGE), file (a shared mapping of a page-cache file), filePrivate (a private mapping of one: writes copy on write) or hugetlb (2 MiB hugetlb pages; the size is rounded up to whole huge pages, aligned to 2 MiB)' }),
   align: quantity(parseSize, `alignment of the first page, a power of two ≥ 4 KiB (default 2 MiB, a VA block, as cudaMallocManaged does): ${SIZE_HELP}`,
     (b) => (b >= 4096 && Number.isInteger(Math.log2(b)) ? undefined : 'expected a power-of-two alignment of at least 4 KiB')).optional(),
 }).superRefine((a, ctx) => {
@@ -209,7 +215,7 @@ const bufferRef = NameSchema.meta({ description: 'an allocation of the process' 
 const structureRef = NameSchema.meta({ description: 'a structure of the process' });
 const WriteSchema = z.union([z.boolean(), z.literal('rw')]).meta({ description: 'false: reads; true: writes; rw: read then write each page' });
 
-export const WORKLOAD_TYPES = ['streaming', 'strided', 'random', 'stencil', 'readMostly', 'allToAll', 'bfs', 'chaseList', 'searchTree', 'build'] as const;
+export const WORKLOAD_TYPES = ['streaming', 'strided', 'random', 'atomics', 'stencil', 'readMostly', 'allToAll', 'bfs', 'chaseList', 'searchTree', 'build'] as const;
 
 export const WorkloadSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -229,6 +235,10 @@ export const WorkloadSchema = z.discriminatedUnion('type', [
     accesses: Int(1, 'accesses per lane (scaled by --scale)'),
     writeFraction: z.number().min(0).max(1).optional().meta({ description: 'probability an access writes (default 0)' }),
   }).meta({ description: 'uniform random pages of the buffer' }),
+  z.strictObject({
+    type: z.literal('atomics'), ...common, buffer: bufferRef,
+    accesses: Int(1, 'atomic operations per lane (scaled by --scale)'),
+  }).meta({ description: 'atomic read-modify-writes on uniform random pages of the buffer: an HMM mirror device on a non-coherent link takes each system page device-exclusive first (make_device_exclusive_range), and a CPU touch takes it back; on the CPU and other devices, writes' }),
   z.strictObject({
     type: z.literal('stencil'), ...common, buffer: bufferRef,
     cols: Int(1, 'grid row width, pages'),
@@ -311,6 +321,42 @@ export const CrossDeviceSchema = z.strictObject({
   timeslice: quantity(parseDuration, `drm_pagemap timeslice: after a migration into device memory, migrate_to_ram leaves the pages there this long (default 0): ${DURATION_HELP}`).optional(),
 }).meta({ id: 'CrossDevice', description: 'cross-device HMM design (see ARCHITECTURE.md: cross-device HMM)' });
 
+const rangeFields = {
+  process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
+  buffer: bufferRef,
+  offset: Int(0, 'first page of the buffer (default 0; scaled by --scale)').optional(),
+  pages: Int(1, 'pages (default: the rest of the buffer; scaled by --scale)').optional(),
+};
+
+export const ForkActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'the parent (may be left out when there is one process)' }),
+  child: NameSchema.meta({ description: 'name of the new process, which later steps name as their process; it has the parent\'s buffers and structures at the same addresses' }),
+}).meta({ id: 'Fork', description: "fork(2): the child gets a copy-on-write copy of the parent's address space (dup_mmap: private writable PTEs become read-only in both, under an MMU_NOTIFY_PROTECTION_PAGE invalidation of the parent that mirroring devices see); either side's next write copies the page" });
+
+export const ExitActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'the process that exits (may be left out when there is one process)' }),
+}).meta({ id: 'Exit', description: "exit(2): exit_mmap sends MMU_NOTIFY_RELEASE to every mirroring device, then tears the address space down and frees its pages; later steps may not name the process" });
+
+export const ExecActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'the process that execs (may be left out when there is one process)' }),
+}).meta({ id: 'Exec', description: "execve(2): the old address space goes as at exit (MMU_NOTIFY_RELEASE, pages freed) and the new image maps the process's allocations again, empty, in a fresh address space; its structures are gone (later steps may not traverse them)" });
+
+export const MunmapActivitySchema = z.strictObject({
+  ...rangeFields,
+}).meta({ id: 'Munmap', description: 'munmap(2) of a range of a buffer (MMU_NOTIFY_UNMAP: devices drop their mappings); a later access to it is an error' });
+
+export const MprotectActivitySchema = z.strictObject({
+  ...rangeFields,
+  prot: z.string().regex(/^(none|[rwx-]+)$/, "expected 'none' or letters of rwx").meta({ description: "new protection: 'none' or letters of rwx ('r' makes the range read-only: devices lose write access through MMU_NOTIFY_PROTECTION_VMA)" }),
+}).meta({ id: 'Mprotect', description: 'mprotect(2) of a range of a buffer' });
+
+export const MADVICE = ['dontneed', 'free', 'cold', 'pageout', 'willneed', 'hugepage', 'nohugepage', 'remove', 'collapse'] as const;
+
+export const MadviseActivitySchema = z.strictObject({
+  ...rangeFields,
+  advice: z.enum(MADVICE).meta({ description: 'MADV_DONTNEED (zap: the next touch reads zeroes), FREE, COLD, PAGEOUT, WILLNEED, HUGEPAGE, NOHUGEPAGE, REMOVE (shared mappings: punch the file) or COLLAPSE (6.1: into THPs)' }),
+}).meta({ id: 'Madvise', description: 'madvise(2) of a range of a buffer' });
+
 function exactlyOne(keys: readonly string[]) {
   return (v: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
     const given = keys.filter((k) => v[k] !== undefined);
@@ -330,6 +376,9 @@ export const PipelineSchema = z.strictObject({
   }),
 }).meta({ description: 'a software pipeline over buffer chunks (streaming, strided, random and readMostly stages)' });
 
+/** The keys of an activity, one of which it gives. */
+export const ACTIVITY_KEYS = ['kernel', 'cpu', 'pipeline', 'move', 'migrate', 'advise', 'fork', 'exit', 'exec', 'munmap', 'mprotect', 'madvise'] as const;
+
 export const ActivitySchema = z.strictObject({
   kernel: KernelActivitySchema.optional(),
   cpu: CpuActivitySchema.optional(),
@@ -337,7 +386,14 @@ export const ActivitySchema = z.strictObject({
   move: MoveActivitySchema.optional(),
   migrate: MigrateActivitySchema.optional(),
   advise: AdviseActivitySchema.optional(),
-}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline', 'move', 'migrate', 'advise'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline, move, migrate, advise' });
+  fork: ForkActivitySchema.optional(),
+  exit: ExitActivitySchema.optional(),
+  exec: ExecActivitySchema.optional(),
+  munmap: MunmapActivitySchema.optional(),
+  mprotect: MprotectActivitySchema.optional(),
+  madvise: MadviseActivitySchema.optional(),
+  delay: quantity(parseDuration, `start the activity this long after its step starts (default 0), e.g. a fork while the step's kernels run: ${DURATION_HELP}`).optional(),
+}).superRefine(exactlyOne(ACTIVITY_KEYS)).meta({ id: 'Activity', description: `one of ${ACTIVITY_KEYS.join(', ')}; with an optional delay` });
 
 export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1)]).meta({
   description: 'an activity, or a list of activities that start together; the next step starts when all of them have finished',
@@ -373,6 +429,12 @@ export type CpuActivityInput = z.output<typeof CpuActivitySchema>;
 export type MoveActivityInput = z.output<typeof MoveActivitySchema>;
 export type MigrateActivityInput = z.output<typeof MigrateActivitySchema>;
 export type AdviseActivityInput = z.output<typeof AdviseActivitySchema>;
+export type ForkActivityInput = z.output<typeof ForkActivitySchema>;
+export type ExitActivityInput = z.output<typeof ExitActivitySchema>;
+export type ExecActivityInput = z.output<typeof ExecActivitySchema>;
+export type MunmapActivityInput = z.output<typeof MunmapActivitySchema>;
+export type MprotectActivityInput = z.output<typeof MprotectActivitySchema>;
+export type MadviseActivityInput = z.output<typeof MadviseActivitySchema>;
 export type CrossDeviceInput = z.output<typeof CrossDeviceSchema>;
 export type ActivityInput = z.output<typeof ActivitySchema>;
 export type PipelineInput = z.output<typeof PipelineSchema>;

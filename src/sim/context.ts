@@ -12,6 +12,7 @@ import type { DeviceMetrics } from './results.ts';
 import type { CrossDeviceOptions, MigrationLocks } from './cross-device.ts';
 import type { FaultEntry } from '../devices/fault-buffer.ts';
 import { formatVpnRange } from '../units/vpn.ts';
+import type { LaneProgram } from './program.ts';
 
 /** Memory node name of system memory in metrics and timelines. */
 export const CPU_NODE = 'cpu';
@@ -90,6 +91,10 @@ export interface SimContext {
    * (data mode) and tells the run's observers.
    */
   storeWord(who: string, mm: Mm, vpn: number, pfn: number): void;
+  /** A lane's access reached frame `pfn` (drivers call it on every completed access, for LaneData.loaded). */
+  noteAccess(pfn: number): void;
+  /** Runs a lane's access with its program's LaneData (see SimMachine.dataAccess). */
+  dataAccess(prog: LaneProgram, vpn: number, access: () => number): number;
   /**
    * Cost accumulated by synchronous work the current operation triggered (migrate_to_ram on
    * another device, TLB shootdowns it waited for); reading it resets it.

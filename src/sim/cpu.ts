@@ -118,7 +118,15 @@ export class CpuRun {
         else this.flushFaults(th, i);
         m.cpuStats.accesses++;
         if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);
-        if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
+        if (prog.data === undefined) {
+          if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
+        } else {
+          // The thread's own fields (a node's pointers) and what its load read (LaneData).
+          m.laneData = prog.data;
+          if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
+          m.laneData = null;
+          if (m.data) prog.data.loaded?.(pfn, vpn);
+        }
         m.cpuStats.busyPs += cost;
         th.time += cost;
       }

@@ -83,13 +83,16 @@ export class KernelRun {
           lane.time = d.blockedUntil;
           if (lane.time > horizon) break;
         }
-        const a = lane.pending >= 0 ? lane.pending : this.spec.lanes[lane.id - this.laneBase].next();
+        const prog = this.spec.lanes[lane.id - this.laneBase];
+        const a = lane.pending >= 0 ? lane.pending : prog.next();
         if (a < 0) {
           lane.done = true;
           if (--this.live === 0) this.finish(lane.time);
           break;
         }
-        const cost = d.access(lane, accessVpn(a), accessIsWrite(a), lane.time);
+        const cost = prog.data === undefined
+          ? d.access(lane, accessVpn(a), accessIsWrite(a), lane.time)
+          : d.ctx.dataAccess(prog, accessVpn(a), () => d.access(lane, accessVpn(a), accessIsWrite(a), lane.time));
         if (cost < 0) {
           lane.pending = a;
           if (!lane.done) {

@@ -29,7 +29,8 @@ import { PinningDevice } from './drivers/pinning.ts';
 import { CpuRun } from './cpu.ts';
 import { SimRunError } from './errors.ts';
 import { MoveRun } from './move-pages.ts';
-import type { CpuPhaseSpec, KernelSpec } from './program.ts';
+import { MmCallRun } from './mm-call.ts';
+import type { CpuPhaseSpec, KernelSpec, LaneData, LaneProgram } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 import { appendAll } from '../units/append.ts';
 
@@ -70,6 +71,8 @@ export interface SimOptions {
    * whose sockets are the nodes.
    */
   readonly numaNodes?: number;
+  /** 2 MiB pages in the hugetlb pool (vm.nr_hugepages; default 16), for MAP_HUGETLB mappings. */
+  readonly hugetlbPages?: number;
   /** The Linux version the core reproduces where 6.1 and 6.12 differ (default '6.1'; src/mm/kernel.ts). */
   readonly kernel?: KernelVersion;
   /** Cross-device design (cross-device.ts); omitted fields take the design as landed in 7.0. */
@@ -254,7 +257,10 @@ export class SimMachine implements SimContext {
     this.socketIds = spec.sockets.map((s) => s.id);
     // Each node holds its socket's memoryBytes: a full node falls back to the next (mempolicy.ts).
     const nodes = Math.min(spec.sockets.length, MAX_NUMNODES);
-    this.core = new Machine({ keepData: this.data, dmirror: opts.dmirror ?? false, kernel: opts.kernel, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes) });
+    this.core = new Machine({
+      keepData: this.data, dmirror: opts.dmirror ?? false, kernel: opts.kernel, nodes, nodeBytes: spec.sockets.slice(0, nodes).map((s) => s.memoryBytes),
+      ...(opts.hugetlbPages !== undefined ? { hugetlbPages: opts.hugetlbPages } : {}),
+    });
     this.cross = { ...LANDED_CROSS_DEVICE, ...opts.crossDevice };
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
@@ -423,9 +429,43 @@ export class SimMachine implements SimContext {
   }
   storeWord(who: string, mm: Mm, vpn: number, pfn: number): void {
     const value = ++this.writeSeq >>> 0;
+    const fields = this.data ? this.laneData?.store?.(vpn) : undefined;
+    if (fields !== undefined) {
+      // The lane's own fields (a node's pointers), not the counter word.
+      for (let i = 0; i < fields.length; i += 2) {
+        this.sys.pages.writeU32(pfn, fields[i], fields[i + 1]);
+        for (const o of this.storeObservers) o(who, mm, vpn, fields[i], fields[i + 1]);
+      }
+      return;
+    }
     const offset = (this.writeSeq % 1024) * 4;
     this.sys.pages.writeU32(pfn, offset, value);
     for (const o of this.storeObservers) o(who, mm, vpn, offset, value);
+  }
+  /**
+   * The data of the lane whose access is being made (set around each access by the kernel and
+   * CPU loops), and the frame its access reached (-1 until a driver reports one).
+   */
+  laneData: LaneData | null = null;
+  lastPfn = -1;
+  noteAccess(pfn: number): void {
+    this.lastPfn = pfn;
+  }
+  /**
+   * Runs one lane access `access()` (returning its cost, or < 0 when it stalls) with `prog`'s data:
+   * its stores write the program's fields, and a completed access tells the program the frame.
+   */
+  dataAccess(prog: LaneProgram, vpn: number, access: () => number): number {
+    if (!this.data || prog.data === undefined) return access();
+    this.laneData = prog.data;
+    this.lastPfn = -1;
+    try {
+      const cost = access();
+      if (cost >= 0 && this.lastPfn >= 0) prog.data.loaded?.(this.lastPfn, vpn);
+      return cost;
+    } finally {
+      this.laneData = null;
+    }
   }
   noteMigrateToRam(detail?: MigrateToRamNote): void {
     this.sys.stats.migrateToRam++;
@@ -530,6 +570,24 @@ export class SimMachine implements SimContext {
     this.actor = CPU;
     try {
       return new MoveRun(this, proc, start, npages, node);
+    } finally {
+      this.actor = prev;
+    }
+  }
+
+  /**
+   * A CPU thread of `proc` makes an mm system call, now: `call` runs at once (the core's
+   * semantics, MMU notifiers and all); the activity ends after the TLB shootdowns it waited for,
+   * the syscall cost and `entries` page-table entries' worth of walking (see MmCallRun).
+   */
+  mmCall(proc: Process, name: string, entries: number, call: () => void): MmCallRun {
+    this.procs.set(proc.mm.id, proc);
+    proc.mm.notifiers.pass = this.invalidationPass;
+    this.ensureSampler();
+    const prev = this.actor;
+    this.actor = CPU;
+    try {
+      return new MmCallRun(this, name, entries, call);
     } finally {
       this.actor = prev;
     }

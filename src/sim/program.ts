@@ -9,6 +9,23 @@
  */
 export interface LaneProgram {
   next(): number;
+  /** What the lane's accesses carry in data mode (pointer structures); absent: the machine's counter words. */
+  readonly data?: LaneData;
+}
+
+/**
+ * The bytes behind a lane's accesses, for programs whose next access depends on what they read
+ * (a traversal follows the pointers it loads) or whose stores are real fields (the CPU writing
+ * a node's pointers). Only consulted with page data kept.
+ */
+export interface LaneData {
+  /**
+   * The words a store to page `vpn` writes, as flat pairs [byteOffset, u32 value, ...] (offsets
+   * multiples of 4 below 4096), instead of the machine's counter word.
+   */
+  store?(vpn: number): readonly number[];
+  /** Called once an access to page `vpn` completed, with the frame it reached (to read its words). */
+  loaded?(pfn: number, vpn: number): void;
 }
 
 /** Encodes an access for LaneProgram.next. */
@@ -47,6 +64,13 @@ export interface KernelSpec {
    * driver, which registers (pins) it before the lanes start; others ignore it.
    */
   readonly regions?: readonly { readonly base: number; readonly pages: number }[];
+  /**
+   * Every write of the kernel is an atomic read-modify-write. An HMM mirror device whose link to
+   * system memory is not cache-coherent (PCIe) cannot do one on a page in system memory, so its
+   * driver takes the page device-exclusive first (make_device_exclusive_range, as nouveau's
+   * atomic fault does); other drivers treat atomics as writes.
+   */
+  readonly atomic?: boolean;
 }
 
 /**

@@ -3,12 +3,21 @@
 // dereferences the CPU's own pointers and no bulk copy can stage the list beforehand.
 
 import type { Process } from '../api/machine.ts';
+import type { PageStore } from '../mm/page.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { CpuPhaseSpec, KernelSpec, LaneProgram } from '../sim/program.ts';
 import { placeInArenas, type Region } from './arena.ts';
 import { DEFAULT_ARENA_PAGES, LINE_ACCESS_BYTES } from './defaults.ts';
 import { costs, nonNegativeInt, optionsObject, positiveInt, rngOption, type CostOptions } from './options.ts';
-import { buildOptions, objectPageAt, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
+import { buildOptions, objectPageAt, pointerVpn, pointerWords, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
+
+/**
+ * A node's fields in its first page, byte offsets: the next pointer (a 64-bit address, low word
+ * then high word; 0 = the tail) and the node's number (payload). Later pages of a node hold the
+ * number only.
+ */
+export const LIST_NEXT_OFFSET = 0;
+export const LIST_PAYLOAD_OFFSET = 8;
 import { partLength, partStart } from './split.ts';
 
 /** Options of `linkedList`. */
@@ -33,7 +42,13 @@ export interface LinkedList {
   readonly nodeVpn: Float64Array;
   /** Arenas the nodes were allocated from. */
   readonly arenas: readonly Region[];
-  /** The CPU building the list: writes every page of every node once, head to tail. */
+  /** The page store holding the nodes' bytes (the traversal reads its pointers there). */
+  readonly pages: PageStore;
+  /**
+   * The CPU building the list: writes every page of every node once, head to tail; in data mode
+   * each node's first page gets its next pointer (LIST_NEXT_OFFSET) and every page the node's
+   * number (LIST_PAYLOAD_OFFSET).
+   */
   readonly build: CpuPhaseSpec;
 }
 
@@ -52,8 +67,15 @@ export function linkedList(proc: Process, o: LinkedListOptions): LinkedList {
   const arenaPages = o.arenaPages ?? DEFAULT_ARENA_PAGES;
   const b = buildOptions(fn, fn, o.build);
   const placed = placeInArenas(proc, rng.fork('placement'), nodes, nodePages, arenaPages, fn);
-  const build = writePagesPhase(b.costs, nodes * nodePages, b.threads, objectPageAt(placed.objectVpn, nodePages));
-  return { nodes, nodePages, nodeVpn: placed.objectVpn, arenas: placed.arenas, build };
+  const nodeVpn = placed.objectVpn;
+  const fields = (k: number): readonly number[] => {
+    const node = Math.floor(k / nodePages);
+    if (k % nodePages !== 0) return [LIST_PAYLOAD_OFFSET, node];
+    const [lo, hi] = node + 1 < nodes ? pointerWords(nodeVpn[node + 1]) : [0, 0];
+    return [LIST_NEXT_OFFSET, lo, LIST_NEXT_OFFSET + 4, hi, LIST_PAYLOAD_OFFSET, node];
+  };
+  const build = writePagesPhase(b.costs, nodes * nodePages, b.threads, objectPageAt(nodeVpn, nodePages), fields);
+  return { nodes, nodePages, nodeVpn, arenas: placed.arenas, pages: proc.sys.pages, build };
 }
 
 /** Options of `chaseList`. */
@@ -91,21 +113,47 @@ export function chaseList(list: LinkedList, o: ChaseListOptions): KernelSpec {
   return { name: c.name, lanes: programs, computePs: c.computePs, accessBytes: c.accessBytes };
 }
 
+/**
+ * A lane following next pointers. On a timed machine with page data, the pointer it follows is
+ * the one it read from the node's first page (LaneData.loaded, from the frame the access
+ * reached), so the traversal is driven by the bytes: a null pointer (the tail, or a node nobody
+ * built) goes back to the head. Only the lane's starting node and the head come from the
+ * builder, as a host hands a kernel its segment heads. Driven without page data (no-data mode,
+ * or next() called directly), it follows the builder's node order (nodeVpn), which is where the
+ * pointers the build phase writes lead.
+ */
 function chaseLane(list: LinkedList, start: number, steps: number): LaneProgram {
   const { nodes, nodePages, nodeVpn } = list;
-  let node = start;
+  const head = nodeVpn[0];
+  let node = start; // node index, for the builder's order
+  let at = nodeVpn[start]; // first page of the node being read
   let left = steps;
   let page = 0;
+  let fromBytes = false;
+  let nextAt = 0; // the next pointer read from the current node, when fromBytes
   return {
     next(): number {
       if (left <= 0) return -1;
-      const a = (nodeVpn[node] + page) * 2;
+      const a = (at + page) * 2;
       if (++page === nodePages) {
         page = 0;
         left--;
         if (++node === nodes) node = 0;
+        at = fromBytes ? (nextAt === 0 ? head : nextAt) : nodeVpn[node];
       }
       return a;
+    },
+    data: {
+      loaded(pfn: number, vpn: number): void {
+        // The node's first page holds its next pointer; the access just made was to `vpn`, and
+        // next() has already moved `page` on (to 1, or to 0 of the next node when nodePages = 1).
+        if (nodePages === 1 || vpn === at) {
+          fromBytes = true;
+          const pages = list.pages;
+          nextAt = pointerVpn(pages.readU32(pfn, LIST_NEXT_OFFSET), pages.readU32(pfn, LIST_NEXT_OFFSET + 4));
+          if (nodePages === 1) at = nextAt === 0 ? head : nextAt;
+        }
+      },
     },
   };
 }

@@ -10,16 +10,40 @@ import { partLength, partStart } from './split.ts';
  * A CPU phase whose threads write pages pageAt(0), ..., pageAt(total − 1), one write each. The
  * indices are split contiguously (split.ts): thread i writes indices [partStart(total, threads,
  * i), partStart(total, threads, i + 1)) in ascending order. `pageAt` must be a pure function
- * returning valid VPNs; each thread keeps O(1) state.
+ * returning valid VPNs; each thread keeps O(1) state. With `fields`, the write of index k stores
+ * fields(k) (flat [byteOffset, u32 value] pairs, LaneData.store) in data mode.
  */
-export function writePagesPhase(c: Costs, total: number, threads: number, pageAt: (k: number) => number): CpuPhaseSpec {
+export function writePagesPhase(c: Costs, total: number, threads: number, pageAt: (k: number) => number, fields?: (k: number) => readonly number[]): CpuPhaseSpec {
   const programs: LaneProgram[] = [];
   for (let t = 0; t < threads; t++) {
     let k = partStart(total, threads, t);
     const end = k + partLength(total, threads, t);
-    programs.push({ next: () => (k < end ? pageAt(k++) * 2 + 1 : -1) });
+    if (fields === undefined) {
+      programs.push({ next: () => (k < end ? pageAt(k++) * 2 + 1 : -1) });
+      continue;
+    }
+    // With fields, each write stores index k's fields (a node's pointers) in data mode: the
+    // store belongs to the access next() just returned (a CPU access is never retried).
+    let last = -1;
+    programs.push({
+      next: () => {
+        if (k >= end) return -1;
+        last = k;
+        return pageAt(k++) * 2 + 1;
+      },
+      data: { store: () => fields(last) },
+    });
   }
   return { name: c.name, threads: programs, computePs: c.computePs, accessBytes: c.accessBytes };
+}
+
+/** A pointer to page `vpn` (its first byte) as the two little-endian words of a 64-bit address: [low, high]. */
+export function pointerWords(vpn: number): [number, number] {
+  return [((vpn % 2 ** 20) * 4096) >>> 0, Math.floor(vpn / 2 ** 20)];
+}
+/** The page a 64-bit address given as [low, high] words points into, or 0 for a null pointer. */
+export function pointerVpn(low: number, high: number): number {
+  return high * 2 ** 20 + Math.floor(low / 4096);
 }
 
 /**

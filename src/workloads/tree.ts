@@ -7,7 +7,16 @@ import type { CpuPhaseSpec, KernelSpec, LaneProgram } from '../sim/program.ts';
 import { placeInArenas, type Region } from './arena.ts';
 import { DEFAULT_ARENA_PAGES, LINE_ACCESS_BYTES } from './defaults.ts';
 import { badOption, costs, nonNegativeInt, optionsObject, positiveInt, rngOption, type CostOptions } from './options.ts';
-import { buildOptions, objectPageAt, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
+import { buildOptions, objectPageAt, pointerVpn, pointerWords, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
+import type { PageStore } from '../mm/page.ts';
+
+/**
+ * A node's fields in its first page, byte offsets: the key (u32), then the left and right child
+ * pointers (64-bit addresses, low word then high word; 0 = no child).
+ */
+export const TREE_KEY_OFFSET = 0;
+export const TREE_LEFT_OFFSET = 8;
+export const TREE_RIGHT_OFFSET = 16;
 
 /**
  * Tree shape. 'random': the BST of the keys inserted in uniformly random order (expected depth
@@ -49,7 +58,12 @@ export interface BinaryTree {
   /** Nodes on the longest root-to-leaf path. */
   readonly height: number;
   readonly arenas: readonly Region[];
-  /** The CPU building the tree: writes every page of every node once, in allocation order. */
+  /** The page store holding the nodes' bytes (a search reads keys and pointers there). */
+  readonly pages: PageStore;
+  /**
+   * The CPU building the tree: writes every page of every node once, in allocation order; in
+   * data mode each node's first page gets its key and child pointers (TREE_*_OFFSET).
+   */
   readonly build: CpuPhaseSpec;
 }
 
@@ -76,8 +90,16 @@ export function binaryTree(proc: Process, o: BinaryTreeOptions): BinaryTree {
     ? buildRandom(rng.fork('shape'), key, left, right)
     : buildBalanced(key, left, right);
   const placed = placeInArenas(proc, rng.fork('placement'), nodes, nodePages, arenaPages, fn);
-  const build = writePagesPhase(b.costs, nodes * nodePages, b.threads, objectPageAt(placed.objectVpn, nodePages));
-  return { nodes, nodePages, nodeVpn: placed.objectVpn, key, left, right, root: 0, height, arenas: placed.arenas, build };
+  const nodeVpn = placed.objectVpn;
+  const ptr = (id: number) => (id < 0 ? [0, 0] : pointerWords(nodeVpn[id]));
+  const fields = (k: number): readonly number[] => {
+    if (k % nodePages !== 0) return [];
+    const id = k / nodePages;
+    const [ll, lh] = ptr(left[id]), [rl, rh] = ptr(right[id]);
+    return [TREE_KEY_OFFSET, key[id], TREE_LEFT_OFFSET, ll, TREE_LEFT_OFFSET + 4, lh, TREE_RIGHT_OFFSET, rl, TREE_RIGHT_OFFSET + 4, rh];
+  };
+  const build = writePagesPhase(b.costs, nodes * nodePages, b.threads, objectPageAt(nodeVpn, nodePages), fields);
+  return { nodes, nodePages, nodeVpn, key, left, right, root: 0, height, arenas: placed.arenas, pages: proc.sys.pages, build };
 }
 
 /** Inserts a random permutation of the keys; node k gets the k-th key inserted. Returns the height. */
@@ -180,30 +202,66 @@ export function searchTree(tree: BinaryTree, o: SearchTreeOptions): KernelSpec {
   return { name: c.name, lanes: programs, computePs: c.computePs, accessBytes: c.accessBytes };
 }
 
+/**
+ * A lane of searches. On a timed machine with page data each node's key and child pointers are
+ * read from the node's first page (LaneData.loaded, from the frame the access reached) and the
+ * search goes down the pointer the bytes give (a null one ends it); only the root pointer comes
+ * from the builder, as a host passes it to the kernel. Driven without page data (no-data mode,
+ * or next() called directly) it goes down the builder's key/left/right arrays, which hold what
+ * the build phase writes.
+ */
 function searchLane(tree: BinaryTree, lookups: number, miss: boolean, rng: Rng): LaneProgram {
   const { nodes, nodePages, nodeVpn, key, left, right, root } = tree;
   let remaining = lookups;
-  let at = -1; // node being read; −1 between searches
+  let at = -1; // node id being read (builder's arrays); −1 between searches
+  let vpn = -1; // first page of the node being read; −1 between searches
   let target = 0;
   let page = 0;
+  let fromBytes = false;
+  let fKey = 0, fLeft = 0, fRight = 0; // the fields read from the current node, when fromBytes
+  /** Where the search goes from a node with this key and children: a child, or −1 when it ends. */
+  const down = (k: number, l: number, r: number): number => (!miss && target === k ? -1 : (miss ? target <= k : target < k) ? l : r);
+  const fromFields = () => {
+    const c = down(fKey, fLeft, fRight);
+    vpn = c <= 0 ? -1 : c;
+  };
   return {
     next(): number {
-      if (at < 0) {
+      if (vpn < 0) {
         if (remaining <= 0) return -1;
         remaining--;
         // A miss target g stands for the value g − ½: greater than key g − 1, less than key g.
         target = miss ? rng.int(0, nodes + 1) : rng.int(0, nodes);
         at = root;
+        vpn = nodeVpn[root];
         page = 0;
       }
-      const a = (nodeVpn[at] + page) * 2;
+      const a = (vpn + page) * 2;
       if (++page === nodePages) {
         page = 0;
-        const k = key[at];
-        if (!miss && target === k) at = -1;
-        else at = (miss ? target <= k : target < k) ? left[at] : right[at];
+        if (fromBytes) {
+          // With one page per node, loaded() (called for this very access) decides.
+          if (nodePages > 1) fromFields();
+        } else {
+          // The builder's arrays (with one page per node, loaded() then decides from the bytes).
+          at = down(key[at], left[at], right[at]);
+          vpn = at < 0 ? -1 : nodeVpn[at];
+        }
       }
       return a;
+    },
+    data: {
+      loaded(pfn: number, v: number): void {
+        // The first page of the node just read: with one page per node next() has moved on, so
+        // the node is the one before; either way it is the access at page 0.
+        if (nodePages > 1 && (page !== 1 || v !== vpn)) return;
+        fromBytes = true;
+        const pg = tree.pages;
+        fKey = pg.readU32(pfn, TREE_KEY_OFFSET);
+        fLeft = pointerVpn(pg.readU32(pfn, TREE_LEFT_OFFSET), pg.readU32(pfn, TREE_LEFT_OFFSET + 4));
+        fRight = pointerVpn(pg.readU32(pfn, TREE_RIGHT_OFFSET), pg.readU32(pfn, TREE_RIGHT_OFFSET + 4));
+        if (nodePages === 1) fromFields();
+      },
     },
   };
 }

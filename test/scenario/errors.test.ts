@@ -66,7 +66,7 @@ describe('schema errors: exact lines', () => {
     ['a number out of range', edit("buffer: a }", 'buffer: a, passes: 0 }'), 'bad.yaml:13:77: steps[0].kernel.workload.passes: expected a number ≥ 1, got 0'],
     ['an empty list', BASE.replace(/steps:[\s\S]*/, 'steps: []\n'), 'bad.yaml:12:8: steps: expected at least 1 item, got 0 items'],
     ['a value outside an enum', edit('    profile: gpu-pcie4\n', '    profile: gpu-pcie4\n    policies: { eviction: { policy: evict-lru } }\n'), 'bad.yaml:5:37: devices[0].policies.eviction.policy: expected one of evict-lru-chunk, evict-lru-page, evict-random, or a plug-in module path (./my-policy.ts); got "evict-lru"'],
-    ['an unknown workload type', edit('type: streaming', 'type: stream'), 'bad.yaml:13:47: steps[0].kernel.workload.type: expected one of streaming, strided, random, stencil, readMostly, allToAll, bfs, chaseList, searchTree, build; got "stream"'],
+    ['an unknown workload type', edit('type: streaming', 'type: stream'), 'bad.yaml:13:47: steps[0].kernel.workload.type: expected one of streaming, strided, random, atomics, stencil, readMostly, allToAll, bfs, chaseList, searchTree, build; got "stream"'],
     ['a value no union option takes', edit('buffer: a }', 'buffer: a, write: sometimes }'), 'bad.yaml:13:76: steps[0].kernel.workload.write: expected true or false or "rw", got "sometimes"'],
     ['a PCIe generation that does not exist', edit('processes:', 'topology:\n  endpoints: [{ id: gpu0, gen: 7 }, { id: nic0 }]\nprocesses:'), 'bad.yaml:7:32: topology.endpoints[0].gen: expected one of 1, 2, 3, 4, 5, 6; got 7'],
     // quantities
@@ -87,8 +87,8 @@ describe('schema errors: exact lines', () => {
     ['a missing workload type', edit('type: streaming, buffer: a }', 'buffer: a }'), 'bad.yaml:13:29: steps[0].kernel.workload: missing required field "type"'],
     ['a buffer without a size', edit('{ name: a, size: 4 MiB }', '{ name: a }'), 'bad.yaml:9:9: processes[0].allocations[0]: give the buffer a size: one of size, pages, oversubscribe'],
     ['a buffer with two sizes', edit('{ name: a, size: 4 MiB }', '{ name: a, size: 4 MiB, pages: 3 }'), 'bad.yaml:9:9: processes[0].allocations[0]: give only one of size, pages, oversubscribe (got size and pages)'],
-    ['an empty activity', edit(STEP, '  - {}'), 'bad.yaml:13:5: steps[0]: expected one of kernel, cpu, pipeline, move, migrate, advise'],
-    ['two activities in one mapping', edit(STEP, `${STEP}\n    cpu: { workload: { type: streaming, buffer: a } }`), 'bad.yaml:13:5: steps[0]: expected only one of kernel, cpu, pipeline, move, migrate, advise (got kernel and cpu); list activities that start together as a list'],
+    ['an empty activity', edit(STEP, '  - {}'), 'bad.yaml:13:5: steps[0]: expected one of kernel, cpu, pipeline, move, migrate, advise, fork, exit, exec, munmap, mprotect, madvise'],
+    ['two activities in one mapping', edit(STEP, `${STEP}\n    cpu: { workload: { type: streaming, buffer: a } }`), 'bad.yaml:13:5: steps[0]: expected only one of kernel, cpu, pipeline, move, migrate, advise, fork, exit, exec, munmap, mprotect, madvise (got kernel and cpu); list activities that start together as a list'],
     // YAML syntax
     ['bad YAML syntax', edit('  - name: app', '  - name: app: x'), 'bad.yaml:7:11: invalid YAML: Nested mappings are not allowed in compact mappings'],
     ['a tab in the indentation', edit('  - name: gpu0', '\t- name: gpu0'), 'bad.yaml:3:1: invalid YAML: Tabs are not allowed as indentation'],

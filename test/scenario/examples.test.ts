@@ -183,6 +183,39 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(nic.accesses.peer).toBeGreaterThan(0);
     expect(r.endPs).toBeLessThan(results('nic-odp-into-gpu').endPs);
   },
+  'atomics-exclusive'(r) {
+    const g = dev(r, 'gpu0');
+    const k = (name: string) => g.kernels.find((x) => x.name === name)!;
+    // At 1/8 scale: 8 counter pages, 128 data pages, 1 flag page. Every CPU fault beyond one per
+    // page is a CPU touch taking an exclusive page back from the GPU's atomics.
+    expect(r.cpu.faults).toBeGreaterThan(8 + 128 + 2 + 8);
+    expect(k('gpu atomics').faults).toBeGreaterThan(8);
+    expect(g.tlb.invalidations).toBeGreaterThan(0);
+    // The flag (and everything else) stays in system memory; the work is not slowed by the polls.
+    expect(g.pagesIn).toBe(0);
+    expect(r.cpu.migrateToRam).toBe(0);
+    expect(k('work').endPs - k('work').startPs).toBeLessThan(1.05 * (k('work alone').endPs - k('work alone').startPs));
+    expect(k('gpu polls flag').faults).toBeLessThanOrEqual(2);
+  },
+  'cow-after-fork-odp'(r) {
+    // At 1/8 scale the buffer is 32 pages; the parent's write breaks COW on each.
+    expect(r.cpu.cow).toBe(32);
+    const fork = r.spans.find((s) => s.name === 'fork app → child')!;
+    for (const id of ['nic0', 'sva0', 'gpu0']) {
+      const d = dev(r, id);
+      // Each device was reading across the fork and the parent's writes, and the notifier
+      // dropped its entries (the ODP MTT, the ATS device TLB, the mirror's page table).
+      expect(d.kernels[0].startPs).toBeLessThan(fork.startPs);
+      expect(d.kernels[0].endPs).toBeGreaterThan(fork.startPs + fork.durPs);
+      expect(d.tlb.invalidations).toBeGreaterThan(0);
+      expect(d.pagesIn).toBe(0);
+    }
+    // The faulting devices faulted again after the invalidations (the SVA device re-walks instead).
+    expect(dev(r, 'nic0').faults.raised).toBeGreaterThan(32);
+    expect(dev(r, 'gpu0').faults.raised).toBeGreaterThan(32);
+    expect(dev(r, 'sva0').tlb.misses).toBeGreaterThan(32);
+    expect(r.spans.map((s) => s.name)).toContain('child reads');
+  },
   'sva-vs-hmm'(r) {
     const [sva, gpu] = [dev(r, 'sva0'), dev(r, 'gpu0')];
     expect(sva.driver).toBe('sva');
@@ -232,7 +265,7 @@ describe('the JSON Schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'Advise', 'CpuPhase', 'CrossDevice', 'Kernel', 'Migrate', 'Move', 'Policies', 'Stage', 'Workload']);
+    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'Advise', 'CpuPhase', 'CrossDevice', 'Exec', 'Exit', 'Fork', 'Kernel', 'Madvise', 'Migrate', 'Move', 'Mprotect', 'Munmap', 'Policies', 'Stage', 'Workload']);
     const props = schema.properties as Record<string, { description?: string }>;
     for (const k of ['seed', 'data', 'quantum', 'devices', 'processes', 'steps']) expect(props[k].description, k).toBeTruthy();
   });

@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
+import type { Process } from '../../src/api/machine.ts';
 
 function run(text: string): RunResults {
   return runScenario(parseScenario(text, 'fields.yaml'));
@@ -177,12 +178,35 @@ steps:
     expect(over(0.5)).toBe(512);
   });
 
-  it('processes[].allocations[].kind: shared (shmem) pages are mapped in place, not migrated; thp gets 2 MiB pages', () => {
+  it('processes[].allocations[].kind: shared (shmem) and file pages are mapped in place, not migrated; thp and hugetlb get 2 MiB pages; file is shared across fork, filePrivate copies on write', () => {
     const k = filled('x', kernel('type: streaming, buffer: x'));
     const r = (kind: string) => run(gpu(k, { process: `      - { name: x, pages: 512, kind: ${kind} }` }));
     expect(dev(r('anon')).pagesIn).toBe(512);
     expect(dev(r('shared')).pagesIn).toBe(0);
+    expect(dev(r('file')).pagesIn).toBe(0);
+    expect(dev(r('file')).accesses.remote).toBe(512);
     expect(r('thp').cpu.faults).toBeLessThan(r('anon').cpu.faults);
+    // hugetlb: one fault maps the whole 2 MiB page; the buffer is rounded up to whole huge pages.
+    expect(r('hugetlb').cpu.faults).toBe(1);
+    expect(run(gpu(filled('x', ''), { process: '      - { name: x, pages: 10, kind: hugetlb }' })).cpu.faults).toBe(1);
+    // A child's store to a shared file mapping reaches the parent's view; to a private one it does not.
+    const seen = (kind: string) => {
+      let parent: Process | undefined, base = 0;
+      runScenario(parseScenario(`name: k
+devices: [{ name: g0, profile: gpu-pcie4 }]
+processes:
+  - { name: p, allocations: [{ name: x, pages: 4, kind: ${kind} }] }
+steps:
+  - cpu: { workload: { type: streaming, buffer: x } }
+  - fork: { child: c }
+  - cpu: { process: c, workload: { type: streaming, buffer: x, write: true } }
+`, 'k.yaml'), { onProcess: (n, p, b) => {
+        if (n === 'p') [parent, base] = [p, b.get('x')!.base];
+      } });
+      return parent!.read(base).some((b) => b !== 0);
+    };
+    expect(seen('file')).toBe(true);
+    expect(seen('filePrivate')).toBe(false);
   });
 
   it('processes[].allocations[].align: the buffer starts on that alignment', () => {

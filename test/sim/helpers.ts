@@ -61,4 +61,11 @@ export class FlatReference {
     });
     return this;
   }
+  /** fork(): every page of `parent` starts out in `child` with the parent's words (private mappings). */
+  fork(parent: Mm, child: Mm): void {
+    for (const [k, pg] of [...this.pages]) {
+      const [id, vpn] = k.split(':');
+      if (Number(id) === parent.id) this.pages.set(`${child.id}:${vpn}`, new Map(pg));
+    }
+  }
 }

@@ -2,12 +2,14 @@
 // GPUs with tiny memories that must evict, an SVA accelerator, a pinning NIC), some running
 // concurrently on shared buffers, and move_pages between two NUMA nodes (of pages that devices
 // may hold, map or have pinned at that moment), checked word by word against a flat reference
-// of every store.
+// of every store. Processes fork (copy-on-write while devices may be using the parent), exit and
+// exec along the way; each live process's buffers are checked against its own reference.
 import { describe, it, expect } from 'vitest';
 import { SimMachine } from '../../src/sim/machine.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { encodeAccess, type LaneProgram } from '../../src/sim/program.ts';
 import { profile, streamLanes, FlatReference } from './helpers.ts';
+import { PROT_READ, PROT_WRITE } from '../../src/mm/constants.ts';
 
 const LONG = process.env.HETMEM_LONG === '1';
 
@@ -95,7 +97,9 @@ function runCross(seed: number): { m: SimMachine; ref: FlatReference; bufs: { ba
   return { m, ref, bufs, proc };
 }
 
-function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatReference; bufs: { base: number; pages: number }[]; proc: ReturnType<SimMachine['spawn']> } {
+type Proc = ReturnType<SimMachine['spawn']>;
+
+function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatReference; bufs: { base: number; pages: number }[]; procs: Proc[]; forks: number; execs: number } {
   const rng = new Rng(seed);
   const m = new SimMachine({
     seed, data,
@@ -108,18 +112,61 @@ function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatRefer
     numaNodes: 2,
   });
   const ref = new FlatReference().attach(m);
-  const proc = m.spawn();
-  const bufs = [1500, 700, 300].map((pages) => ({ base: proc.mmap(pages, 'anon', 'rw'), pages }));
-  const steps = 10;
+  const first = m.spawn();
+  const sizes = [1500, 700, 300];
+  const bufs = sizes.map((pages) => ({ base: first.mmap(pages, 'anon', 'rw'), pages }));
+  // The live processes: the first, the children its forks make, the images execs map. A child
+  // has the parent's buffers at the same addresses (fork), an exec'd image maps them again.
+  let procs: Proc[] = [first];
+  let forks = 0, execs = 0;
+  const steps = 14;
   const go = (i: number) => {
     if (i >= steps) return;
-    const k = rng.int(1, 3);
+    // Every fourth step forks, exits or execs (alone: exit and exec wait for the process's
+    // activities; a fork may land while devices use the parent, so it shares its step).
+    const mmStep = i % 4 === 3 ? rng.int(0, 3) : -1;
+    const k = mmStep === 1 || mmStep === 2 ? 1 : rng.int(1, 3);
     let pending = k;
     const done = () => {
       if (--pending === 0) go(i + 1);
     };
     for (let j = 0; j < k; j++) {
       const buf = rng.pick(bufs);
+      const proc = rng.pick(procs);
+      if (j === 0 && mmStep === 0) {
+        // fork(): the child's reference starts as a copy of the parent's.
+        let child: Proc | undefined;
+        m.mmCall(proc, 'fork', 0, () => {
+          child = proc.fork();
+          ref.fork(proc.mm, child.mm);
+        }).onDone(done);
+        procs.push(child!);
+        forks++;
+        continue;
+      }
+      if (j === 0 && mmStep === 1 && procs.length > 1) {
+        m.mmCall(proc, 'exit', 0, () => proc.exit()).onDone(done);
+        procs = procs.filter((p) => p !== proc);
+        continue;
+      }
+      if (j === 0 && mmStep === 2) {
+        // execve(): the old image goes; the new one maps the buffers at the same addresses, empty.
+        const image = m.spawn();
+        m.mmCall(proc, 'exec', 0, () => {
+          proc.exit();
+          for (const b of bufs) {
+            const ok = image.mmapRaw(b.pages, 'anon', PROT_READ | PROT_WRITE);
+            if (typeof ok === 'number') throw new Error('exec: mmap failed');
+            if (ok.start !== b.base) {
+              image.munmap(ok.start, b.pages);
+              throw new Error('exec: the new image maps elsewhere');
+            }
+          }
+        }).onDone(done);
+        procs = procs.map((p) => (p === proc ? image : p));
+        execs++;
+        continue;
+      }
       const what = rng.int(0, 6);
       const lanes = randomLanes(rng.fork(`s${i}.${j}`), buf, rng.int(1, 16), rng.int(20, 200), rng.nextFloat());
       if (what === 0) m.cpuPhase(proc, { name: `cpu${i}`, threads: lanes.slice(0, 4), computePs: 100_000, accessBytes: 4096 }).onDone(done);
@@ -135,7 +182,7 @@ function runRandom(seed: number, data: boolean): { m: SimMachine; ref: FlatRefer
   };
   m.at(0, () => go(0));
   m.run();
-  return { m, ref, bufs, proc };
+  return { m, ref, bufs, procs, forks, execs };
 }
 
 /** Every word of `bufs` as `proc` reads it now against the reference; returns the words checked. */
@@ -158,12 +205,16 @@ function checkAgainst(seed: number, ref: FlatReference, bufs: { base: number; pa
 }
 
 describe('timed runs keep every byte (flat reference)', () => {
-  let numaMoved = 0;
+  let numaMoved = 0, forks = 0, execs = 0;
   const seeds = LONG ? Array.from({ length: 200 }, (_, i) => i + 1) : [1, 2, 3, 4, 5, 6];
   for (const seed of seeds) {
     it(`seed ${seed}`, () => {
-      const { m, ref, bufs, proc } = runRandom(seed, true);
-      expect(checkAgainst(seed, ref, bufs, proc)).toBeGreaterThan(0);
+      const { m, ref, bufs, procs, forks: f, execs: x } = runRandom(seed, true);
+      forks += f;
+      execs += x;
+      let checked = 0;
+      for (const proc of procs) checked += checkAgainst(seed, ref, bufs, proc);
+      expect(checked).toBeGreaterThan(0);
       // The mix did exercise the machinery.
       const r = m.results('integrity');
       expect(r.devices.reduce((a, d) => a + d.accesses.local + d.accesses.remote + d.accesses.peer, 0)).toBeGreaterThan(0);
@@ -171,6 +222,10 @@ describe('timed runs keep every byte (flat reference)', () => {
     });
   }
   it('the seeds above moved pages between NUMA nodes', () => expect(numaMoved).toBeGreaterThan(0));
+  it('the seeds above forked and exec\'d with devices attached', () => {
+    expect(forks).toBeGreaterThan(0);
+    expect(execs).toBeGreaterThan(0);
+  });
 
   it('a run without page data has the same timing and counters as one with data', () => {
     const a = runRandom(7, true).m.results('x');

@@ -48,6 +48,7 @@ import {
 import type { TimePs } from '../../units/time.ts';
 import type { Route } from '../../topology/routing.ts';
 import { TimedDevice, type Lane } from '../device.ts';
+import { makeDeviceExclusiveRange } from '../../mm/exclusive.ts';
 import type { SimContext } from '../context.ts';
 import { newBatchRecord } from '../metrics.ts';
 import type { BatchRecord } from '../results.ts';
@@ -61,6 +62,10 @@ type DptEntry = number;
 /** One address space mirrored by the device. */
 export class MirrorSpace {
   readonly pt = new Map<number, DptEntry>();
+  /** Pages of `pt` mapped for atomics: the CPU's entry is device-exclusive (make_device_exclusive_range). */
+  readonly atomic = new Set<number>();
+  /** Pages whose pending fault is an atomic that needs exclusive access. */
+  readonly atomicWanted = new Set<number>();
   readonly notifier: IntervalNotifier;
   /** The thrashing policy's state for this space (its own type; null when the role is off). */
   thrashing: unknown = null;
@@ -253,7 +258,14 @@ export class HmmMirrorDevice extends TimedDevice {
       restorePs = this.restore(sp, vpn);
       e = sp.pt.get(vpn);
     }
+    // An atomic on a system page over a non-coherent link needs the page device-exclusive: a
+    // mapping without it faults, and the driver takes exclusivity (see atomicFault).
+    if (e !== undefined && write && lane.run.spec.atomic === true && !sp.atomic.has(vpn) && this.needsExclusive(Math.floor(e / 2))) {
+      sp.atomicWanted.add(vpn);
+      e = undefined;
+    }
     if (e === undefined || (write && e % 2 === 0)) {
+      if (write && lane.run.spec.atomic === true) sp.atomicWanted.add(vpn);
       // A non-replayable device cannot retry: a write to a page the restore mapped read-only is
       // a VM fault that kills the queue, as with XNACK off.
       if (!this.fault.replayable) {
@@ -288,6 +300,7 @@ export class HmmMirrorDevice extends TimedDevice {
       if (home === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
       this.ctx.storeWord(this.name, sp.mm, vpn, pfn);
     }
+    this.ctx.noteAccess(pfn);
     return cost;
   }
 
@@ -498,6 +511,40 @@ export class HmmMirrorDevice extends TimedDevice {
     for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
     for (const v of window) if (!mapVpns.has(v) && !sp.pt.has(v)) mapVpns.set(v, false);
     this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, toMap);
+    for (const fl of toMap) if (fl.write && sp.atomicWanted.delete(fl.vpn)) this.atomicFault(sp, fl.vpn);
+  }
+
+  /** Whether an atomic on page `pfn` needs it device-exclusive: a system page over a link that is not coherent. */
+  private needsExclusive(pfn: number): boolean {
+    return !this.profile.link.coherent && this.ctx.deviceOfPfn(pfn) === CPU;
+  }
+
+  /** Exclusive grants (make_device_exclusive_range succeeded) and revocations (the entry went, e.g. a CPU touch). */
+  readonly exclusive = { grants: 0, revoked: 0 };
+
+  /**
+   * nouveau_atomic_range_fault: the page just mapped is in system memory and the device cannot
+   * do atomics there over its link, so the driver makes the CPU's entry device-exclusive
+   * (MMU_NOTIFY_EXCLUSIVE with this driver as owner, which its own notifier ignores) and maps
+   * the page for atomics. A CPU access restores the CPU's entry under MMU_NOTIFY_EXCLUSIVE
+   * without owner, which drops this mapping, so the next atomic faults and takes it again.
+   * Pages exclusivity cannot take (not anonymous, hugetlb, a THP tail) keep their plain mapping:
+   * the device then does its atomics as ordinary writes, as a coherent device would.
+   */
+  private atomicFault(sp: MirrorSpace, vpn: number): void {
+    const e = sp.pt.get(vpn);
+    if (e === undefined || !this.needsExclusive(Math.floor(e / 2))) return;
+    this.selfMigrating = true;
+    let got: number[] | number;
+    try {
+      got = makeDeviceExclusiveRange(sp.mm, vpn, vpn + 1, this.opts.owner);
+    } finally {
+      this.selfMigrating = false;
+    }
+    if (typeof got === 'number' || got[0] < 0) return;
+    sp.pt.set(vpn, got[0] * 2 + 1);
+    sp.atomic.add(vpn);
+    this.exclusive.grants++;
   }
 
   /**
@@ -1041,7 +1088,17 @@ export class HmmMirrorDevice extends TimedDevice {
     // Own migrations still drop the entries (the driver remaps them right after) but need no
     // shootdown wait, as nouveau skips its own MMU_NOTIFY_MIGRATE.
     const own = range.event === NotifyEvent.MIGRATE && range.owner === this.opts.owner && this.selfMigrating;
+    // nouveau_svmm_invalidate: its own make_device_exclusive_range keeps the mirror as it is.
+    if (range.event === NotifyEvent.EXCLUSIVE && range.owner === this.opts.owner && this.selfMigrating) return true;
     if (!own) sub.setSeq(cur);
+    if (sp.atomic.size > 0) {
+      for (const k of [...sp.atomic]) {
+        if (k >= range.start && k < range.end) {
+          sp.atomic.delete(k);
+          this.exclusive.revoked++;
+        }
+      }
+    }
     let dropped = 0;
     if (range.end - range.start > sp.pt.size) {
       for (const k of [...sp.pt.keys()]) if (k >= range.start && k < range.end && sp.pt.delete(k)) dropped++;

@@ -136,6 +136,18 @@ export class PinningDevice extends TimedDevice {
   readonly ce: CopyEngines | null;
   readonly mode: RegistrationMode;
   private readonly regs = new Map<KernelRun, Registration>();
+  /**
+   * The system frame the MTT of a running kernel in `mm` maps at `vpn`, or -1: what the NIC
+   * would DMA to now (for checks that a mapping follows the CPU's page, e.g. after COW).
+   */
+  mttPfn(mm: Mm, vpn: number): number {
+    for (const [run, reg] of this.regs) {
+      if (run.mm !== mm) continue;
+      const e = reg.mtt.get(vpn);
+      if (e !== undefined) return mttPfn(e);
+    }
+    return -1;
+  }
   /** Mode odp: the page-fault queue the NIC writes and the driver drains. */
   readonly faultQueue: FaultBuffer;
   private servicing = false;
@@ -298,6 +310,7 @@ export class PinningDevice extends TimedDevice {
         reg.written.add(vpn);
         this.ctx.storeWord(this.name, mm, vpn, dpfn);
       }
+      this.ctx.noteAccess(dpfn);
       return cost;
     }
     const home = this.ctx.deviceOfPfn(spfn);
@@ -318,6 +331,7 @@ export class PinningDevice extends TimedDevice {
     else this.notePeerAccess(route, spec.accessBytes);
     if (route) cost += this.ctx.remoteAccess(route, spec.accessBytes, t + cost) - (t + cost);
     if (write) this.ctx.storeWord(this.name, mm, vpn, spfn);
+    this.ctx.noteAccess(spfn);
     return cost;
   }
 

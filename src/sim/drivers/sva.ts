@@ -171,6 +171,7 @@ export class SvaDevice extends TimedDevice {
       this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
       this.ctx.storeWord(this.name, mm, vpn, pfn);
     }
+    this.ctx.noteAccess(pfn);
     return cost;
   }
 
