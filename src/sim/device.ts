@@ -150,7 +150,7 @@ export class KernelRun {
  */
 export abstract class TimedDevice {
   /** The fault section of the profile; only drivers whose device faults read it (see faultOf). */
-  protected get fault(): FaultProfile {
+  get fault(): FaultProfile {
     return faultOf(this.profile);
   }
   readonly metrics: DeviceMetrics;

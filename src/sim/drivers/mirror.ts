@@ -17,8 +17,15 @@
 // effects (PTEs, struct pages, data) happen when the batch is fetched; lanes that faulted resume
 // only at the replay, and a CPU touching a migrated page earlier just faults it back, so data
 // stays exact whatever the interleaving.
+//
+// The driver is split along drm_gpusvm / drm_pagemap's structure: this file is the fault service
+// (batches, policies per block, replay), residency and migration (migrate_vma to and from device
+// memory, eviction, migrate_to_ram) and mapping (hmm_range_fault, the device page table);
+// mirror/space.ts is the per-address-space state (drm_gpusvm's notifier and ranges),
+// mirror/pagemap.ts the drm_pagemap side (populate_mm, preferred-location advice, contention),
+// mirror/copies.ts the copies (copy_to_devmem / copy_to_ram on the copying device's engines).
 import { policyNode } from '../../mm/mempolicy.ts';
-import { EBUSY, ENOLINK } from '../../mm/constants.ts';
+import { EBUSY } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
 import type { Vma } from '../../mm/vma.ts';
 import { NotifyEvent } from '../../mm/constants.ts';
@@ -32,7 +39,7 @@ import {
 } from '../../mm/migrate-device.ts';
 import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
 import { FaultBuffer, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
-import { CopyEngines, copyOverheadPs } from '../../devices/transfers.ts';
+import { CopyEngines } from '../../devices/transfers.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
 import { faultOf, type Profile } from '../../devices/profile/schema.ts';
 import { effectiveBandwidth } from '../../devices/profile/load.ts';
@@ -46,103 +53,22 @@ import {
   accessCounterPolicy, placementPolicy, prefetchPolicy, thrashingPolicy, type AccessCounterFn, type PlacementFn, type PrefetchFn, type ThrashingFn,
 } from '../../policy/plugin.ts';
 import type { TimePs } from '../../units/time.ts';
-import type { Route } from '../../topology/routing.ts';
 import { TimedDevice, type Lane } from '../device.ts';
 import { makeDeviceExclusiveRange } from '../../mm/exclusive.ts';
 import type { SimContext } from '../context.ts';
 import { newBatchRecord } from '../metrics.ts';
 import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
-import { MigrationLocks } from '../cross-device.ts';
 import { formatVpnRange } from '../../units/vpn.ts';
+import { MirrorSpace } from './mirror/space.ts';
+import { runs, submitCopies, peerLabel, type PlannedCopy } from './mirror/copies.ts';
+import { lockBlock, populateForPeer, populateMm, advise } from './mirror/pagemap.ts';
 
-/** Device page-table entry: pfn * 2 + writable. */
-type DptEntry = number;
+export { MirrorSpace } from './mirror/space.ts';
+export { runs } from './mirror/copies.ts';
 
-/** One address space mirrored by the device. */
-export class MirrorSpace {
-  readonly pt = new Map<number, DptEntry>();
-  /** Pages of `pt` mapped for atomics: the CPU's entry is device-exclusive (make_device_exclusive_range). */
-  readonly atomic = new Set<number>();
-  /** Pages whose pending fault is an atomic that needs exclusive access. */
-  readonly atomicWanted = new Set<number>();
-  readonly notifier: IntervalNotifier;
-  /** The thrashing policy's state for this space (its own type; null when the role is off). */
-  thrashing: unknown = null;
-  /** Fault migrations per VA block to this device (the prefetcher's min_faults). */
-  readonly blockMigrations = new Map<number, number>();
 
-  /**
-   * Preferred locations advised for ranges of this space (Xe's DRM_IOCTL_XE_MADVISE
-   * PREFERRED_LOC): a peer device's index, or CPU for system memory. Later advice wins.
-   */
-  readonly preferred: { start: number; end: number; loc: ProcessorId }[] = [];
-  /** drm_pagemap timeslice: per VA block migrated here, when migrate_to_ram may take it back, ps. */
-  readonly timeslice = new Map<number, number>();
 
-  /** Preferred location of `vpn`, or null when none was advised. */
-  preferredOf(vpn: number): ProcessorId | null {
-    for (let i = this.preferred.length - 1; i >= 0; i--) {
-      const p = this.preferred[i];
-      if (vpn >= p.start && vpn < p.end) return p.loc;
-    }
-    return null;
-  }
-
-  /** Pages taken from this device (migrate_to_ram) and when, with how many times in a row. */
-  private readonly stolen = new Map<number, { t: number; n: number; until: number }>();
-
-  /** Notes that `vpn` left this device at `t` (a CPU touch or another device pulled it). */
-  noteStolen(vpn: number, t: number): void {
-    const s = this.stolen.get(vpn);
-    this.stolen.set(vpn, { t, n: (s?.n ?? 0) + 1, until: s?.until ?? 0 });
-  }
-
-  /**
-   * Whether a fault on `vpn` should map it where it is instead of migrating it here: the page was
-   * taken from this device twice, each time within STEAL_WINDOW_LAPSES lapses of the fault. Two
-   * devices without a direct link otherwise pull a page back and forth between a batch and its
-   * replay, each round longer than the 500 µs lapse, so per-page detection never fires; UVM's
-   * adaptive lapse (up to 500 ms) is what catches this on real systems. The pin lasts the
-   * thrashing pin time. `params`: the thrashing policy's steal guard (ps).
-   */
-  remotelyPinned(vpn: number, t: number, params: { readonly lapse: number; readonly pinDuration: number }, residency: ProcessorId | null, self: ProcessorId): boolean {
-    const s = this.stolen.get(vpn);
-    if (!s) return false;
-    if (t < s.until) return true;
-    if (residency === self || residency === null || t - s.t > STEAL_WINDOW_LAPSES * params.lapse) {
-      if (t - s.t > STEAL_WINDOW_LAPSES * params.lapse) this.stolen.delete(vpn);
-      return false;
-    }
-    if (s.n < 2) return false;
-    s.until = t + params.pinDuration;
-    s.n = 0;
-    return true;
-  }
-
-  constructor(readonly driver: HmmMirrorDevice, readonly mm: Mm) {
-    this.notifier = mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => driver.invalidate(this, sub, range, cur));
-  }
-  get space(): number {
-    return this.mm.id;
-  }
-}
-
-/** A transfer planned by a batch: bytes from one node to another. */
-interface PlannedCopy {
-  bytes: number;
-  from: string;
-  to: string;
-  label: string;
-  /** First page (vpn or device pfn) of the copy: consecutive pages merge into one copy. */
-  first: number;
-  pages: number;
-  /**
-   * The device whose copy engines do it (default: the batch's device): the destination pulls
-   * (copy_to_devmem), or with source_peer_migrates the source peer pushes (its copy_to_ram).
-   */
-  engine?: HmmMirrorDevice;
-}
 
 /** Options of the mirror driver beyond the profile. */
 export interface MirrorOptions {
@@ -154,12 +80,6 @@ export interface MirrorOptions {
   readonly canAccess: (a: ProcessorId, b: ProcessorId) => boolean;
 }
 
-const MIGRATE_RUN_MAX = 512;
-/**
- * How long after a page was taken from a device a new fault on it counts as a steal, in lapses
- * (50 ms at UVM's 500 µs). ESTIMATE: a stand-in for UVM's adaptive lapse, bounded at 500 ms.
- */
-const STEAL_WINDOW_LAPSES = 100;
 
 /** A device serviced by the HMM mirror driver. */
 export class HmmMirrorDevice extends TimedDevice {
@@ -187,16 +107,21 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Raise → replay latency of every serviced fault entry, ps. */
   readonly latencies: number[] = [];
   /** What the current batch migrated, for its CPU cost: 4 KiB pages, and whole 2 MiB folios (THP path). */
-  private migrated = { pages: 0, folios: 0 };
+  /** @internal shared with mirror/*.ts */
+  migrated = { pages: 0, folios: 0 };
   /** -EBUSY met by the current batch (its migrations found blocks another device was migrating). */
-  private ebusy = 0;
+  /** @internal shared with mirror/*.ts */
+  ebusy = 0;
   /** Blocks migrated here whose timeslice starts when their copies land. */
-  private timesliceBlocks: [MirrorSpace, number][] = [];
+  /** @internal shared with mirror/*.ts */
+  timesliceBlocks: [MirrorSpace, number][] = [];
   /** Peers that migrated pages for the current batch (preferred-location advice). */
-  private readonly peersUsed = new Set<HmmMirrorDevice>();
+  /** @internal shared with mirror/*.ts */
+  readonly peersUsed = new Set<HmmMirrorDevice>();
 
   /** The copies of the migrations since the last call landed at `t`: their timeslices start now. */
-  private settleTimeslice(t: number): void {
+  /** @internal shared with mirror/*.ts */
+  settleTimeslice(t: number): void {
     for (const [sp, b] of this.timesliceBlocks) sp.timeslice.set(b, t + this.ctx.cross.timeslicePs);
     this.timesliceBlocks = [];
   }
@@ -323,7 +248,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const moved = this.migrateToDevice(sp, [...r.decision.vpns], copies, rec, new Set());
     if (moved.length > 0) this.remap(sp, moved, new Set(), rec);
     this.ctx.actor = CPU;
-    this.submitCopies(copies, () => undefined);
+    submitCopies(this, copies, () => undefined);
   }
 
   // ---- fault servicing ----
@@ -394,7 +319,7 @@ export class HmmMirrorDevice extends TimedDevice {
       this.ctx.engine.schedule((tCopies + mapPs) as TimePs, (now) => this.endBatch(now, rec, entries, t0), `${this.name}:bound`);
     };
     this.ctx.engine.schedule(copyStart as TimePs, () => {
-      const n = this.submitCopies(copies, finish, rec.batch);
+      const n = submitCopies(this, copies, finish, rec.batch);
       rec.num_transfers = n.transfers;
       rec.transfer_size = n.bytes;
     }, `${this.name}:copies`);
@@ -469,11 +394,11 @@ export class HmmMirrorDevice extends TimedDevice {
     }
     if (toMap.length === 0) return;
     const block = Math.floor(toMap[0].vpn / 512);
-    if (toMigrate.length > 0 && !this.lockBlock(sp, block, toMigrate, toMap, writeOf, rec)) {
+    if (toMigrate.length > 0 && !lockBlock(this, sp, block, toMigrate, toMap, writeOf, rec)) {
       if (toMap.length === 0) return;
       toMigrate.length = 0;
     }
-    if (toPeer.length > 0) this.populateForPeer(sp, toPeer, copies, rec);
+    if (toPeer.length > 0) populateForPeer(this, sp, toPeer, copies, rec);
     // KFD and drm_gpusvm work on a whole aligned window (svm_range granularity, gpusvm range)
     // around a faulting page: it migrates with the fault when the fault migrates, and is
     // collected (hmm_range_fault) and mapped with it either way.
@@ -547,181 +472,22 @@ export class HmmMirrorDevice extends TimedDevice {
     this.exclusive.grants++;
   }
 
-  /**
-   * Takes block `block` for this batch's migration, or finds it being migrated by another device:
-   * migrate_vma_setup then cannot lock its pages (cpages != npages) and drm_gpusvm returns
-   * -EBUSY. Without the rwsem the driver evicts the range (drm_gpusvm_range_evict: every device
-   * page of it back to RAM) and retries; with it, it takes the driver-wide rwsem for write so its
-   * retry runs alone (xe_svm, Linux 7.0; modelled from the patch, not run). Either way the
-   * faults that wanted the migration are answered by this batch's replay and raised again: the
-   * model takes Xe's devmem-only path (atomics: no fallback to mapping the pages where they are).
-   * Returns true when the block was taken.
-   */
-  private lockBlock(sp: MirrorSpace, block: number, toMigrate: number[], toMap: CoalescedFault[], writeOf: Map<number, boolean>, rec: BatchRecord): boolean {
-    if (this.ctx.cross.migrateLock === 'serial') return true;
-    const locks = this.ctx.locks;
-    const key = MigrationLocks.key(sp.space, block);
-    const h = locks.holder(key);
-    if (h < 0 || h === this.index) {
-      locks.take(this.index, key, this);
-      return true;
-    }
-    this.ebusy++;
-    this.metrics.contention.ebusy++;
-    if (this.ctx.cross.migrateLock === 'rwsem') {
-      if (locks.writer === -1) locks.writer = this.index;
-    } else this.evictBlock(sp, block);
-    const busy = new Set(toMigrate);
-    for (let i = toMap.length - 1; i >= 0; i--) {
-      if (!busy.has(toMap[i].vpn)) continue;
-      writeOf.delete(toMap[i].vpn);
-      toMap.splice(i, 1);
-      rec.actual_faults--;
-      this.metrics.faults.serviced--;
-      this.metrics.faults.busy++;
-    }
-    return false;
-  }
+
+
+
+
 
   /**
-   * drm_gpusvm_range_evict: hmm_range_fault over the block with no pagemap owner, so every
-   * device-private page in it (any device's) goes back to RAM through its driver's
-   * migrate_to_ram.
-   */
-  private evictBlock(sp: MirrorSpace, block: number): void {
-    const vma = sp.mm.findVma(block * 512) ?? sp.mm.findVma(block * 512 + 511);
-    const lo = Math.max(block * 512, vma?.start ?? block * 512), hi = Math.min(block * 512 + 512, vma?.end ?? block * 512);
-    const onDevice: number[] = [];
-    for (let v = lo; v < hi; v++) {
-      const r = this.residencyOf(sp.mm, v);
-      if (r !== null && r !== CPU) onDevice.push(v);
-    }
-    // One fault moves its driver's whole window back; the pages after it may be home already.
-    for (const v of onDevice) if (this.residencyOf(sp.mm, v) !== CPU) this.faultIn(sp, v, false, null);
-    for (const v of onDevice) if (this.residencyOf(sp.mm, v) === CPU) this.metrics.contention.evictedPages++;
-  }
-
-  /**
-   * Pages whose advised preferred location is a peer: that peer's driver migrates them into its
-   * memory now (drm_pagemap_populate_mm → migrate_to_devmem over the faulted pages and this
-   * driver's window), inside this batch, which waits for the copies and pays the CPU time.
-   */
-  private populateForPeer(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord): void {
-    const byPeer = new Map<number, number[]>();
-    for (const v of vpns) {
-      const p = sp.preferredOf(v)!;
-      const list = byPeer.get(p) ?? [];
-      list.push(v);
-      byPeer.set(p, list);
-    }
-    for (const [p, list] of byPeer) {
-      const peer = this.ctx.deviceAt(p) as HmmMirrorDevice;
-      this.peersUsed.add(peer);
-      const psp = peer.spaceOf(sp.mm);
-      const wanted = [...new Set([...list, ...this.windowPages(sp.mm, list, this.fault.migrateWindow)])]
-        .filter((v) => !peer.isResidentHere(sp.mm, v)).sort((a, b) => a - b);
-      for (const b of new Set(wanted.map((v) => Math.floor(v / 512)))) this.ctx.locks.take(this.index, MigrationLocks.key(sp.space, b), this);
-      const before = { ...peer.migrated };
-      peer.migrated = { pages: 0, folios: 0 };
-      const actor = this.ctx.actor;
-      this.ctx.actor = p;
-      try {
-        peer.migrateToDevice(psp, wanted, copies, rec, new Set());
-      } finally {
-        this.ctx.actor = actor;
-      }
-      this.migrated.pages += peer.migrated.pages;
-      this.migrated.folios += peer.migrated.folios;
-      peer.migrated = before;
-    }
-  }
-
-  /**
-   * drm_pagemap_populate_mm(dpagemap, start, end, mm): migrates pages [start, end) of `mm`
-   * into this device's memory without mapping them (Xe's populate_mm → migrate_to_devmem),
-   * skipping what already lives here; pages of peers in this owner group move device to device
-   * (copied by the source's engine with source_peer_migrates, else pulled by this one), pages
-   * of devices outside it come back through RAM first. Waits while another device migrates a
-   * block of the range (the rwsem). `done(t)` when the copies have landed. Returns the number
-   * of 4 KiB pages planned to move (0 for memory that cannot migrate: file, shared, hugetlb).
+   * drm_pagemap_populate_mm(dpagemap, start, end, mm): migrates pages [start, end) of `mm` into
+   * this device's memory without mapping them (mirror/pagemap.ts). `done(t)` when the copies land.
    */
   populateMm(mm: Mm, start: number, end: number, done: (t: number) => void): void {
-    const sp = this.spaceOf(mm);
-    const locks = this.ctx.locks;
-    const blocks: number[] = [];
-    for (let b = Math.floor(start / 512); b * 512 < end; b++) blocks.push(b);
-    const busy = this.ctx.cross.migrateLock === 'serial' ? undefined : blocks.find((b) => {
-      const h = locks.holder(MigrationLocks.key(sp.space, b));
-      return h >= 0 && h !== this.index;
-    });
-    if (!this.mem || busy !== undefined || locks.mustWait(this.index)) {
-      if (!this.mem) {
-        done(this.ctx.engine.now);
-        return;
-      }
-      this.metrics.contention.ebusy += busy !== undefined ? 1 : 0;
-      this.metrics.contention.rwsemWaits++;
-      const t0 = this.ctx.engine.now;
-      locks.onRelease(() => {
-        this.metrics.contention.rwsemWaitPs += this.ctx.engine.now - t0;
-        this.ctx.engine.schedule(this.ctx.engine.now as TimePs, () => this.populateMm(mm, start, end, done), `${this.name}:populate`);
-      });
-      return;
-    }
-    const token = {};
-    const t0 = this.ctx.engine.now;
-    const copies: PlannedCopy[] = [];
-    const rec = newBatchRecord(this.name, -1, t0);
-    const saved = this.migrated;
-    this.migrated = { pages: 0, folios: 0 };
-    const actor = this.ctx.actor;
-    this.ctx.actor = this.index;
-    this.ctx.takeSyncPs();
-    let moved = 0;
-    try {
-      for (const b of blocks) {
-        const lo = Math.max(b * 512, start), hi = Math.min(b * 512 + 512, end);
-        const vpns: number[] = [];
-        for (let v = lo; v < hi; v++) {
-          const vma = mm.findVma(v);
-          if (vma && this.migratable(vma) && !this.isResidentHere(mm, v)) vpns.push(v);
-        }
-        if (vpns.length === 0) continue;
-        locks.take(this.index, MigrationLocks.key(sp.space, b), token);
-        rec.num_vablock++;
-        moved += this.migrateToDevice(sp, vpns, copies, rec, new Set([this.mem.keyOf(sp.space, lo)])).length;
-      }
-    } finally {
-      this.ctx.actor = actor;
-    }
-    const f = this.fault;
-    const cpu = this.ctx.takeSyncPs() + (f.perBlockCost ?? 0) * rec.num_vablock + (f.perPageCost ?? 0) * this.migrated.pages + (f.perFolioCost ?? 0) * this.migrated.folios;
-    this.migrated = saved;
-    this.metrics.populated += moved;
-    this.ctx.spans(`${this.name}/driver`, 'populate_mm', t0, cpu, { pages: moved });
-    this.ctx.engine.schedule((t0 + cpu) as TimePs, () => {
-      this.submitCopies(copies, (t) => {
-        this.settleTimeslice(t);
-        locks.release(token, this.index, true);
-        done(t);
-      });
-    }, `${this.name}:populate-copies`);
+    populateMm(this, mm, start, end, done);
   }
 
-  /**
-   * Xe's DRM_IOCTL_XE_MADVISE PREFERRED_LOC for [start, end) of `mm` on this device: `loc` is a
-   * device index (this one: local memory), or CPU (system memory). Another device is refused
-   * with -ENOLINK unless it shares this device's pagemap owner (a fast interconnect) and has
-   * device memory. The advice takes effect at the next fault (or populate).
-   */
+  /** Xe's PREFERRED_LOC for [start, end) of `mm` (mirror/pagemap.ts): 0, or -ENOLINK. */
   advise(mm: Mm, start: number, end: number, loc: ProcessorId): number {
-    if (loc !== CPU && loc !== this.index) {
-      const peer = this.ctx.deviceAt(loc);
-      if (!(peer instanceof HmmMirrorDevice) || peer.opts.owner !== this.opts.owner || !peer.mem) return -ENOLINK;
-    }
-    if (loc === this.index && !this.mem) return -ENOLINK;
-    this.spaceOf(mm).preferred.push({ start, end, loc });
-    return 0;
+    return advise(this, mm, start, end, loc);
   }
 
   private fatal(fl: CoalescedFault): void {
@@ -733,12 +499,14 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   /** Pages that migrate_vma can move: private anonymous memory (not hugetlb, file or shared). */
-  private migratable(vma: Vma): boolean {
+  /** @internal shared with mirror/*.ts */
+  migratable(vma: Vma): boolean {
     return vma.isAnonymous && !vma.isHugetlb && !vma.isMixed;
   }
 
   /** Where `vpn` lives now: CPU, a device index, or null (never populated / zero page). */
-  private residencyOf(mm: Mm, vpn: number): ProcessorId | null {
+  /** @internal shared with mirror/*.ts */
+  residencyOf(mm: Mm, vpn: number): ProcessorId | null {
     const pmd = mm.pt.pmd(vpn);
     if (pmd && pmd.huge !== 0) return this.ctx.sys.isHugeZero(ptePfn(pmd.huge)) ? null : CPU;
     const e = mm.pt.pte(vpn);
@@ -790,7 +558,8 @@ export class HmmMirrorDevice extends TimedDevice {
    * full. Pages on a device outside this address-space group come back to RAM first (their
    * driver's migrate_to_ram, through hmm_range_fault). Returns the vpns that moved.
    */
-  private migrateToDevice(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>): number[] {
+  /** @internal shared with mirror/*.ts */
+  migrateToDevice(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>): number[] {
     const mm = sp.mm, sys = this.ctx.sys, p = sys.pages, mem = this.mem!;
     // Bounce pages held by foreign devices through RAM.
     const foreign = vpns.filter((v) => {
@@ -827,7 +596,7 @@ export class HmmMirrorDevice extends TimedDevice {
             source[i] = home;
             const from = this.ctx.homeNodeOf(spfn);
             const engine = home !== CPU && this.ctx.cross.sourcePeerMigrates ? this.ctx.deviceAt(home) as HmmMirrorDevice : this;
-            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : this.peerLabel(from), first: s + i, pages: 1, engine });
+            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : peerLabel(this, from), first: s + i, pages: 1, engine });
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -914,7 +683,8 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   /** hmm_range_fault one page with a fault request (migrates foreign device pages to RAM). */
-  private faultIn(sp: MirrorSpace, vpn: number, write: boolean, owner: object | null = this.opts.owner): void {
+  /** @internal shared with mirror/*.ts */
+  faultIn(sp: MirrorSpace, vpn: number, write: boolean, owner: object | null = this.opts.owner): void {
     const range = newHmmRange(sp.notifier, vpn, vpn + 1, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), owner);
     for (let tries = 0; tries < 16; tries++) {
       range.flags.fill(0);
@@ -973,74 +743,8 @@ export class HmmMirrorDevice extends TimedDevice {
     }
   }
 
-  /**
-   * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
-   * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
-   */
-  private submitCopies(copies: PlannedCopy[], done: (t: number) => void, batch?: number): { transfers: number; bytes: number } {
-    const now = this.ctx.engine.now;
-    const order: PlannedCopy[] = [];
-    // Evictions go first: their room is what the migrations use.
-    for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
-      const last = order[order.length - 1];
-      if (last && last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first) {
-        last.bytes += c.bytes;
-        last.pages += c.pages;
-      } else order.push({ ...c });
-    }
-    const chunk = this.profile.copyEngines!.chunkSize;
-    let pending = 0;
-    let last: number = now;
-    const one = (t: number) => {
-      last = Math.max(last, t);
-      if (--pending === 0) done(last);
-    };
-    const reqs: { bytes: number; c: PlannedCopy; route: Route | null; offset: number }[] = [];
-    for (const c of order) {
-      // The copying engine's device picks its DMA path (multi-path devices; one path otherwise).
-      const eng = c.engine ?? this;
-      const chosen = c.to === eng.node ? this.ctx.pathRoute(eng.index, c.from, true, now)
-        : c.from === eng.node ? this.ctx.pathRoute(eng.index, c.to, false, now) : null;
-      const route = chosen ? chosen.route : this.ctx.route(c.from, c.to);
-      if (chosen && eng.metrics.paths[chosen.path.index]) eng.metrics.paths[chosen.path.index].bytes += c.bytes;
-      for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route, offset: c.bytes - left });
-    }
-    if (reqs.length === 0) {
-      done(now);
-      return { transfers: 0, bytes: 0 };
-    }
-    pending = reqs.length;
-    for (const r of reqs) {
-      const path = r.route ? r.route.segments : [];
-      const eng = r.c.engine ?? this;
-      const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
-      eng.ce.submit({
-        bytes: r.bytes,
-        path,
-        overheadPs: eng.copyOverhead(r.bytes, r.c, bottleneck, r.route),
-        label: r.c.label,
-        onDone: one,
-        args: () => copyArgs(r.c, r.offset, r.bytes, batch),
-      });
-    }
-    return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
-  }
 
-  /**
-   * Label of a copy from peer `from` (same address-space group): 'p2p' over a link of their
-   * own, 'p2p-pcie' over PCIe peer-to-peer (peers joined only through another device: links do
-   * not forward, see topology/groups.ts).
-   */
-  private peerLabel(from: string): string {
-    return this.ctx.pathRoute(this.index, from, true, this.ctx.engine.now).route?.kind === 'private' ? 'p2p' : 'p2p-pcie';
-  }
 
-  private copyOverhead(bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
-    // The profile's curve describes its host link; a peer copy pays the engine's setup and the
-    // peer route's latency, and its flow runs at the peer route's rate.
-    if (c.label === 'p2p' || c.label === 'p2p-pcie') return this.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
-    return copyOverheadPs(this.profile, bytes, c.from === this.node ? 'd2h' : 'h2d', bottleneck, route?.latencyPs ?? 0);
-  }
 
   /** Replay: per the profile's policy, wake lanes; start the next batch if faults wait. */
   /** The batch is bound: replay now (per the policy, after replayCost per replay), or, under ONCE with faults waiting, service on. */
@@ -1219,7 +923,8 @@ export class HmmMirrorDevice extends TimedDevice {
    * The other pages of the aligned `window` (bytes) around each of `vpns`, clipped to the VMA
    * and the 2 MiB block. Empty when the profile has no window.
    */
-  private windowPages(mm: Mm, vpns: readonly number[], window: number | undefined): number[] {
+  /** @internal shared with mirror/*.ts */
+  windowPages(mm: Mm, vpns: readonly number[], window: number | undefined): number[] {
     if (window === undefined || window <= 4096) return [];
     const w = window / 4096;
     const out = new Set<number>();
@@ -1305,18 +1010,6 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 }
 
-/** Maximal runs of consecutive numbers in a sorted list, as [start, end) pairs, at most 512 long. */
-export function runs(sorted: readonly number[]): [number, number][] {
-  const out: [number, number][] = [];
-  let i = 0;
-  while (i < sorted.length) {
-    let j = i + 1;
-    while (j < sorted.length && sorted[j] === sorted[j - 1] + 1 && j - i < MIGRATE_RUN_MAX) j++;
-    out.push([sorted[i], sorted[j - 1] + 1]);
-    i = j;
-  }
-  return out;
-}
 
 /** Trace args of a fault batch: its number, entries, pages and the address range they span. */
 function batchArgs(batch: number, entries: readonly FaultEntry[], pages: readonly CoalescedFault[]): Record<string, number | string> {
@@ -1330,15 +1023,3 @@ function batchArgs(batch: number, entries: readonly FaultEntry[], pages: readonl
   return args;
 }
 
-/**
- * Trace args of one copy-engine chunk: `bytes` from `offset` into copy `c`. An eviction's pages
- * are device pfns, not addresses (and need not be consecutive): it names its first pfn.
- */
-function copyArgs(c: PlannedCopy, offset: number, bytes: number, batch: number | undefined): Record<string, number | string> {
-  const first = c.first + Math.floor(offset / 4096);
-  const args: Record<string, number | string> = c.label === 'evict'
-    ? { bytes, from: c.from, to: c.to, pages: Math.ceil(bytes / 4096), first_pfn: `0x${c.first.toString(16)}` }
-    : { bytes, from: c.from, to: c.to, range: formatVpnRange(first, Math.ceil(bytes / 4096)) };
-  if (batch !== undefined) args.batch = batch;
-  return args;
-}

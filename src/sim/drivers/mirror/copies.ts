@@ -1,0 +1,122 @@
+// The mirror driver's copies (drm_pagemap's copy_to_devmem / copy_to_ram, UVM's copy engine
+// pushes): planned by a batch or a populate_mm, merged where pages are consecutive, split at the
+// copy engines' chunk size, routed over the path the copying device's path policy picks, and run
+// on that device's engines (the source's with source_peer_migrates).
+import { copyOverheadPs } from '../../../devices/transfers.ts';
+import type { Route } from '../../../topology/routing.ts';
+import { formatVpnRange } from '../../../units/vpn.ts';
+import type { HmmMirrorDevice } from '../mirror.ts';
+
+/** Longest run migrate_vma takes in one call, pages (one 2 MiB block). */
+const MIGRATE_RUN_MAX = 512;
+
+/** A transfer planned by a batch: bytes from one node to another. */
+export interface PlannedCopy {
+  bytes: number;
+  from: string;
+  to: string;
+  label: string;
+  /** First page (vpn or device pfn) of the copy: consecutive pages merge into one copy. */
+  first: number;
+  pages: number;
+  /**
+   * The device whose copy engines do it (default: the batch's device): the destination pulls
+   * (copy_to_devmem), or with source_peer_migrates the source peer pushes (its copy_to_ram).
+   */
+  engine?: HmmMirrorDevice;
+}
+
+/**
+ * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
+ * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
+ */
+export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: (t: number) => void, batch?: number): { transfers: number; bytes: number } {
+  const now = dev.ctx.engine.now;
+  const order: PlannedCopy[] = [];
+  // Evictions go first: their room is what the migrations use.
+  for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
+    const last = order[order.length - 1];
+    if (last && last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first) {
+      last.bytes += c.bytes;
+      last.pages += c.pages;
+    } else order.push({ ...c });
+  }
+  const chunk = dev.profile.copyEngines!.chunkSize;
+  let pending = 0;
+  let last: number = now;
+  const one = (t: number) => {
+    last = Math.max(last, t);
+    if (--pending === 0) done(last);
+  };
+  const reqs: { bytes: number; c: PlannedCopy; route: Route | null; offset: number }[] = [];
+  for (const c of order) {
+    // The copying engine's device picks its DMA path (multi-path devices; one path otherwise).
+    const eng = c.engine ?? dev;
+    const chosen = c.to === eng.node ? dev.ctx.pathRoute(eng.index, c.from, true, now)
+      : c.from === eng.node ? dev.ctx.pathRoute(eng.index, c.to, false, now) : null;
+    const route = chosen ? chosen.route : dev.ctx.route(c.from, c.to);
+    if (chosen && eng.metrics.paths[chosen.path.index]) eng.metrics.paths[chosen.path.index].bytes += c.bytes;
+    for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route, offset: c.bytes - left });
+  }
+  if (reqs.length === 0) {
+    done(now);
+    return { transfers: 0, bytes: 0 };
+  }
+  pending = reqs.length;
+  for (const r of reqs) {
+    const path = r.route ? r.route.segments : [];
+    const eng = r.c.engine ?? dev;
+    const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
+    eng.ce.submit({
+      bytes: r.bytes,
+      path,
+      overheadPs: copyOverhead(eng, r.bytes, r.c, bottleneck, r.route),
+      label: r.c.label,
+      onDone: one,
+      args: () => copyArgs(r.c, r.offset, r.bytes, batch),
+    });
+  }
+  return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
+}
+
+/**
+ * Label of a copy from peer `from` (same address-space group): 'p2p' over a link of their
+ * own, 'p2p-pcie' over PCIe peer-to-peer (peers joined only through another device: links do
+ * not forward, see topology/groups.ts).
+ */
+export function peerLabel(dev: HmmMirrorDevice, from: string): string {
+  return dev.ctx.pathRoute(dev.index, from, true, dev.ctx.engine.now).route?.kind === 'private' ? 'p2p' : 'p2p-pcie';
+}
+
+export function copyOverhead(dev: HmmMirrorDevice, bytes: number, c: PlannedCopy, bottleneck: number, route: Route | null): number {
+  // The profile's curve describes its host link; a peer copy pays the engine's setup and the
+  // peer route's latency, and its flow runs at the peer route's rate.
+  if (c.label === 'p2p' || c.label === 'p2p-pcie') return dev.profile.copyEngines!.setupLatency + (route?.latencyPs ?? 0);
+  return copyOverheadPs(dev.profile, bytes, c.from === dev.node ? 'd2h' : 'h2d', bottleneck, route?.latencyPs ?? 0);
+}
+
+/**
+ * Trace args of one copy-engine chunk: `bytes` from `offset` into copy `c`. An eviction's pages
+ * are device pfns, not addresses (and need not be consecutive): it names its first pfn.
+ */
+function copyArgs(c: PlannedCopy, offset: number, bytes: number, batch: number | undefined): Record<string, number | string> {
+  const first = c.first + Math.floor(offset / 4096);
+  const args: Record<string, number | string> = c.label === 'evict'
+    ? { bytes, from: c.from, to: c.to, pages: Math.ceil(bytes / 4096), first_pfn: `0x${c.first.toString(16)}` }
+    : { bytes, from: c.from, to: c.to, range: formatVpnRange(first, Math.ceil(bytes / 4096)) };
+  if (batch !== undefined) args.batch = batch;
+  return args;
+}
+
+/** Maximal runs of consecutive numbers in a sorted list, as [start, end) pairs, at most 512 long. */
+export function runs(sorted: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i + 1;
+    while (j < sorted.length && sorted[j] === sorted[j - 1] + 1 && j - i < MIGRATE_RUN_MAX) j++;
+    out.push([sorted[i], sorted[j - 1] + 1]);
+    i = j;
+  }
+  return out;
+}
