@@ -100,7 +100,10 @@ const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   time: TimeBreakdownSchema,
   pagesTouched: Count,
   touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
-  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null) })),
+  kernels: z.array(z.object({
+    name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null),
+    sched: z.object({ queuedPs: Count, runningPs: Count, stalledPs: Count, preemptions: Count, faultSwitches: Count }).optional(),
+  })),
   // Older files have no per-path traffic.
   paths: z.array(z.object({ endpoint: Name, iommu: z.boolean(), mappings: Count, bytes: Count, iotlbMisses: Count })).default([]),
 }));

@@ -9,7 +9,9 @@ import type { TimePs } from '../units/time.ts';
 import type { EventId } from '../engine/engine.ts';
 import type { Mm } from '../mm/mm.ts';
 import type { Route } from '../topology/routing.ts';
-import { faultOf, type FaultProfile, type Profile } from '../devices/profile/schema.ts';
+import { faultOf, schedOf, type FaultProfile, type Profile, type SchedProfile } from '../devices/profile/schema.ts';
+import type { SchedPolicy } from '../policy/scheduler.ts';
+import type { RunQueues, TaskSchedMetrics } from './scheduler.ts';
 import { Tlb } from '../devices/tlb.ts';
 import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
 import type { DeviceMetrics } from './results.ts';
@@ -43,9 +45,84 @@ export class KernelRun {
   /** Faults its lanes raised (a kernel whose pages are all mapped already raises none). */
   faults = 0;
   private readonly waiters: ((t: number) => void)[] = [];
+  /**
+   * Whether the task holds its device and its lanes may run. Always true without a scheduler
+   * (policy concurrent); under one, only between the run queue's activate and deactivate.
+   */
+  active = true;
+  /** The last lane finished or was killed (the run may still be copying back). */
+  lanesDone = false;
+  /** Scheduler metrics; null under policy concurrent (no run queue). */
+  sched: TaskSchedMetrics | null = null;
+  /** Lanes stalled on a fault now. */
+  private nStalled = 0;
+  /** Since when every live lane has been stalled while the task held the device, or -1. */
+  private allStalledSince = -1;
+  private queuedSince = -1;
+  private runningSince = -1;
+  private chargedTo = -1;
 
   constructor(readonly device: TimedDevice, readonly spec: KernelSpec, readonly mm: Mm, readonly startPs: number) {
     this.live = spec.lanes.length;
+  }
+
+  /** @internal run queue: the task waits for its device from `t`. */
+  markQueued(t: number): void {
+    this.queuedSince = t;
+  }
+
+  /** @internal run queue: the task gets its device at `t` (its context loaded). */
+  activate(t: number): void {
+    if (this.queuedSince >= 0 && this.sched) this.sched.queuedPs += Math.max(0, t - this.queuedSince);
+    this.queuedSince = -1;
+    this.active = true;
+    this.runningSince = this.chargedTo = t;
+    let runnable = false;
+    for (const lane of this.lanes) {
+      if (lane.done) continue;
+      lane.time = Math.max(lane.time, t);
+      if (!lane.stalled) runnable = true;
+    }
+    if (runnable) this.schedule(t);
+    else if (this.nStalled > 0) this.allStalledSince = t;
+  }
+
+  /** @internal run queue: the task loses its device at `t`; `queued`: it waits to run again. */
+  deactivate(t: number, queued: boolean): void {
+    this.markOff(t);
+    this.active = false;
+    if (this.step !== null) this.device.ctx.engine.cancel(this.step);
+    this.step = null;
+    this.stepAt = Infinity;
+    if (queued) this.queuedSince = t;
+  }
+
+  /** @internal closes the running (and stalled) intervals at `t`. */
+  markOff(t: number): void {
+    if (this.runningSince >= 0 && this.sched) this.sched.runningPs += Math.max(0, t - this.runningSince);
+    this.runningSince = -1;
+    this.closeStall(t);
+  }
+
+  /** @internal device time used since the last charge, ps (fair share). */
+  chargeSince(now: number): number {
+    if (this.chargedTo < 0) return 0;
+    const d = Math.max(0, now - this.chargedTo);
+    this.chargedTo = this.runningSince >= 0 ? now : -1;
+    return d;
+  }
+
+  private closeStall(t: number): void {
+    if (this.allStalledSince >= 0 && this.sched) this.sched.stalledPs += Math.max(0, t - this.allStalledSince);
+    this.allStalledSince = -1;
+  }
+
+  private noteStall(lane: Lane): void {
+    this.nStalled++;
+    if (this.nStalled === this.live && this.active) {
+      this.allStalledSince = lane.time;
+      this.device.queues?.allStalled(this, lane.time);
+    }
   }
 
   /** Calls `cb` with the end time when the last lane finishes (at once if already done). */
@@ -56,6 +133,7 @@ export class KernelRun {
 
   /** Makes sure a step runs no later than `t`. */
   schedule(t: number): void {
+    if (!this.active) return;
     const engine = this.device.ctx.engine;
     t = Math.max(t, engine.now);
     if (this.step !== null && this.stepAt <= t) return;
@@ -67,6 +145,7 @@ export class KernelRun {
   private runStep(now: number): void {
     this.step = null;
     this.stepAt = Infinity;
+    if (!this.active) return;
     const d = this.device;
     const horizon = now + d.quantumPs;
     let next = Infinity;
@@ -95,6 +174,7 @@ export class KernelRun {
           if (!lane.done) {
             lane.stalled = true;
             lane.stalledAt = lane.time;
+            this.noteStall(lane);
           }
           break;
         }
@@ -119,6 +199,7 @@ export class KernelRun {
   kill(lane: Lane): void {
     if (lane.done) return;
     lane.done = true;
+    if (lane.stalled) this.nStalled--;
     lane.stalled = false;
     if (--this.live === 0) this.finish(lane.time);
   }
@@ -127,13 +208,18 @@ export class KernelRun {
   wake(lane: Lane, t: number): void {
     if (!lane.stalled) return;
     lane.stalled = false;
+    this.nStalled--;
+    this.closeStall(t);
     this.device.metrics.time.stall += Math.max(0, t - lane.stalledAt);
     lane.time = Math.max(lane.time, t);
-    this.schedule(lane.time);
+    if (this.active) this.schedule(lane.time);
+    else this.device.queues?.woken(this, t);
   }
 
   private finish(t: number): void {
     const lanesDone = Math.max(t, this.device.ctx.engine.now);
+    this.lanesDone = true;
+    this.device.queues?.finished(this, lanesDone);
     this.device.kernelDone(this, lanesDone, (end) => {
       this.endPs = end;
       for (const w of this.waiters.splice(0)) w(end);
@@ -162,6 +248,14 @@ export abstract class TimedDevice {
   /** Distinct (space, vpn) touched, for per-device access tracking. */
   readonly touched = new Set<number>();
   readonly quantumPs: number;
+  /** How kernels share this device (scenario device `scheduler.policy`; default concurrent). */
+  schedPolicy: SchedPolicy = 'concurrent';
+  /** The machine's run queues, set when this device's policy is not concurrent. */
+  queues: RunQueues | null = null;
+  /** The profile's scheduler properties (defaults applied). */
+  readonly schedProfile: SchedProfile;
+  /** Context loads and preemption saves on this device, ps (under a scheduler). */
+  switchPs = 0;
 
   constructor(
     readonly ctx: SimContext,
@@ -173,6 +267,7 @@ export abstract class TimedDevice {
     this.metrics = newDeviceMetrics(name, profile.name, profile.driver);
     this.tlb = new Tlb(profile.tlb.entries, profile.memory.pageSizes.map((b) => b / 4096));
     this.quantumPs = quantumPs;
+    this.schedProfile = schedOf(profile);
   }
 
   /** Topology node of this device. */
@@ -196,9 +291,11 @@ export abstract class TimedDevice {
       run.lanes.push(lane);
     }
     this.running.add(run);
+    if (this.queues) run.active = false;
     this.prepare(run, (t) => {
       for (const lane of run.lanes) lane.time = t;
       if (spec.lanes.length === 0) run.lanesFinished(t);
+      else if (this.queues) this.queues.submit(run, t);
       else run.schedule(t);
     });
     return run;
@@ -231,7 +328,9 @@ export abstract class TimedDevice {
     this.running.delete(run);
     for (const lane of run.lanes) this.laneTable.delete(lane.id);
     this.complete(run, t, (end) => {
-      this.metrics.kernels.push({ name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults });
+      this.metrics.kernels.push(run.sched
+        ? { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults, sched: { ...run.sched } }
+        : { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults });
       this.ctx.spans(this.name, run.spec.name, run.startPs, end - run.startPs, { lanes: run.lanes.length, faults: run.faults });
       // Lanes run ahead of the engine within a quantum: tell waiters at the kernel's real end.
       this.ctx.engine.schedule(Math.max(end, this.ctx.engine.now) as TimePs, () => done(end), `${this.name}:kernel-end`);

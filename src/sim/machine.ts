@@ -31,6 +31,8 @@ import { MoveRun } from './move-pages.ts';
 import type { CpuPhaseSpec, KernelSpec } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 import { appendAll } from '../units/append.ts';
+import type { SchedPolicy } from '../policy/scheduler.ts';
+import { RunQueues } from './scheduler.ts';
 
 /** A device of the machine: a name (its topology endpoint id), a profile and its policies. */
 export interface DeviceConfig {
@@ -38,6 +40,8 @@ export interface DeviceConfig {
   readonly profile: Profile;
   /** Policy choices (policy/registry.ts); omitted roles take the defaults. */
   readonly policies?: unknown;
+  /** How kernels share the device (src/policy/scheduler.ts); default concurrent: all at once. */
+  readonly scheduler?: SchedPolicy;
 }
 
 /** Options of a timed machine. */
@@ -309,6 +313,16 @@ export class SimMachine implements SimContext {
       this.devices.push(dev);
       this.byName.set(d.name, dev);
     });
+    // One set of run queues for every scheduled device, so a gang job can span devices.
+    if (opts.devices.some((d) => (d.scheduler ?? 'concurrent') !== 'concurrent')) {
+      const queues = new RunQueues(this.devices);
+      opts.devices.forEach((d, i) => {
+        const policy = d.scheduler ?? 'concurrent';
+        if (policy === 'concurrent') return;
+        this.devices[i].schedPolicy = policy;
+        this.devices[i].queues = queues;
+      });
+    }
   }
 
   // ---- SimContext ----

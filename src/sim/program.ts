@@ -47,6 +47,13 @@ export interface KernelSpec {
    * driver, which registers (pins) it before the lanes start; others ignore it.
    */
   readonly regions?: readonly { readonly base: number; readonly pages: number }[];
+  /**
+   * What the device's run queue reads (src/sim/scheduler.ts); ignored under policy concurrent.
+   * `priority`: higher runs first under policy priority (default 0). `gang`, `gangSize`: under
+   * policy gang, the `gangSize` kernels of one address space launched with one gang name are one
+   * job that runs on all their devices in the same slices.
+   */
+  readonly sched?: { readonly priority?: number; readonly gang?: string; readonly gangSize?: number };
 }
 
 /**

@@ -196,7 +196,11 @@ export interface DeviceMetrics {
    * (the prefetcher may have brought them with an earlier kernel's batch) and ran at compute
    * speed. `lanes` and `faults` are null in results written before they were recorded.
    */
-  kernels: { name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null }[];
+  kernels: {
+    name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null;
+    /** Under a scheduling policy other than concurrent: the task's run-queue times (src/sim/scheduler.ts). */
+    sched?: { queuedPs: number; runningPs: number; stalledPs: number; preemptions: number; faultSwitches: number };
+  }[];
   /**
    * Traffic per DMA path, in the device's path order (topology endpoint `paths`; path 0 is the
    * device's own endpoint), for drivers that choose a path per mapping (pinning); empty for the

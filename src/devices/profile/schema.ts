@@ -317,6 +317,32 @@ export const IommuSchema = z.strictObject({
   ats: z.boolean(),
 });
 
+/**
+ * How the device shares itself between off-CPU tasks (kernels, queues, contexts) when a scenario
+ * gives it a scheduling policy other than `concurrent` (src/policy/scheduler.ts). Absent: the
+ * defaults of `schedOf`.
+ */
+export const SchedulerSchema = z.strictObject({
+  /** Length of one task's turn before the scheduler may switch to another, ps. */
+  timeslice: DurationSchema.refine((v) => v > 0, { message: 'expected a timeslice greater than zero' }).optional(),
+  /** Loading a task's context (page-table base, queue state) before it runs, ps. */
+  contextSwitchCost: DurationSchema.optional(),
+  /** Saving a running task's state when it is preempted (compute preemption), ps. */
+  preemptionCost: DurationSchema.optional(),
+  /**
+   * What a fault does to the engine: stall (the task keeps the device while its lanes wait for
+   * the replay) or switch (once every lane waits, the task is switched out and another runs; it
+   * queues again at the replay).
+   */
+  faultMode: z.enum(['stall', 'switch']).default('stall'),
+  /**
+   * Whether a running job can be stopped in the middle. false: slices never preempt (jobs run to
+   * completion), and an MMU-notifier invalidation of pages a running job mirrors cannot update
+   * the device page table until the job ends: the CPU side waits for the job.
+   */
+  preemptible: z.boolean().default(true),
+});
+
 export const ProfileSchema = z
   .strictObject({
     name: Name,
@@ -340,6 +366,8 @@ export const ProfileSchema = z
     iommu: IommuSchema.optional(),
     /** Driver pinning: memory registration mode; absent = pin. */
     registration: RegistrationSchema.optional(),
+    /** Off-CPU task scheduling costs and properties (see SchedulerSchema); absent = schedOf's defaults. */
+    scheduler: SchedulerSchema.optional(),
     /** Policy defaults of the device (see ProfilePolicySchema). */
     policy: ProfilePolicySchema.default({}),
     /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
@@ -417,6 +445,35 @@ export function faultOf(p: Profile): FaultProfile {
   return p.fault;
 }
 export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
+
+/** A device's scheduler properties with defaults applied: durations in integer ps. */
+export interface SchedProfile {
+  readonly timeslicePs: number;
+  readonly contextSwitchPs: number;
+  readonly preemptionPs: number;
+  readonly faultSwitch: boolean;
+  readonly preemptible: boolean;
+}
+
+/**
+ * Defaults of a profile without `scheduler:` values. ESTIMATES: a 2 ms slice (the order of the
+ * Linux amdgpu/nouveau runlist timeslices, 1–5 ms), 25 µs to load a context and 100 µs to save
+ * a preempted one (compute preemption on Pascal and later drains or saves every SM's state; the
+ * order of magnitude reported for instruction-level preemption, tens to a hundred µs).
+ */
+export const DEFAULT_SCHED = { timeslicePs: 2_000_000_000, contextSwitchPs: 25_000_000, preemptionPs: 100_000_000 } as const;
+
+/** The scheduler properties of `p` (defaults where the profile is silent). */
+export function schedOf(p: Profile): SchedProfile {
+  const s = p.scheduler;
+  return {
+    timeslicePs: s?.timeslice ?? DEFAULT_SCHED.timeslicePs,
+    contextSwitchPs: s?.contextSwitchCost ?? DEFAULT_SCHED.contextSwitchPs,
+    preemptionPs: s?.preemptionCost ?? DEFAULT_SCHED.preemptionPs,
+    faultSwitch: (s?.faultMode ?? 'stall') === 'switch',
+    preemptible: s?.preemptible ?? true,
+  };
+}
 export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];
 export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;
