@@ -123,4 +123,9 @@ export interface SimContext {
    * signalled first, then waited for (the maximum).
    */
   chargeShootdown(ps: number): void;
+  /**
+   * The operation running now invalidated pages a non-preemptible device job uses: whoever runs
+   * it (a CPU thread) waits until `job` ends. Collected with takeJobWaits.
+   */
+  waitForJob(job: { onDone(cb: (t: number) => void): void }): void;
 }

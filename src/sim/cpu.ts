@@ -19,6 +19,8 @@ export const CPU_FAULT_PS = 1_000_000;
 interface Thread {
   time: number;
   done: boolean;
+  /** Waiting for non-preemptible device jobs to end (an invalidation it made). */
+  waiting: boolean;
 }
 
 /** A CPU phase in flight. */
@@ -32,7 +34,7 @@ export class CpuRun {
 
   constructor(readonly machine: SimMachine, readonly proc: Process, readonly spec: CpuPhaseSpec) {
     this.startPs = machine.engine.now;
-    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false }));
+    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false, waiting: false }));
     this.live = this.threads.length;
     machine.cpuStats.threads += this.threads.length;
   }
@@ -68,7 +70,7 @@ export class CpuRun {
     let next = Infinity;
     this.spec.threads.forEach((prog, i) => {
       const th = this.threads[i];
-      if (th.done) return;
+      if (th.done || th.waiting) return;
       if (th.time < now) th.time = now;
       while (th.time <= horizon) {
         const a = prog.next();
@@ -85,17 +87,41 @@ export class CpuRun {
           m.observer?.cpuFault(this.proc.mm.id, vpn, write, th.time);
           cost += CPU_FAULT_PS;
         }
+        m.takeJobWaits();
         const pfn = this.proc.access(vpn, write);
         cost += m.takeSyncPs();
+        const waits = m.takeJobWaits();
         m.cpuStats.accesses++;
         if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);
         if (write) m.storeWord('cpu', this.proc.mm, vpn, pfn);
         m.cpuStats.busyPs += cost;
         th.time += cost;
+        if (waits.length > 0) {
+          this.waitJobs(th, waits);
+          return;
+        }
       }
       next = Math.min(next, th.time);
     });
-    if (this.live > 0 && next < Infinity) this.schedule(next);
+    if (this.live > 0 && next < Infinity && this.step === null) this.schedule(next);
+  }
+
+  /** `th` sleeps until every job in `jobs` has ended, then goes on from there. */
+  private waitJobs(th: Thread, jobs: { onDone(cb: (t: number) => void): void }[]): void {
+    th.waiting = true;
+    let left = jobs.length;
+    let until = th.time;
+    for (const j of jobs) {
+      j.onDone((end) => {
+        until = Math.max(until, end);
+        if (--left > 0) return;
+        this.machine.cpuStats.jobWaitPs += until - th.time;
+        th.time = until;
+        th.waiting = false;
+        // A step already pending picks the thread up (it reads every thread's time).
+        if (this.step === null) this.schedule(Math.max(th.time, this.machine.engine.now));
+      });
+    }
   }
 
   private finish(t: number): void {

@@ -8,6 +8,7 @@
 import type { TimePs } from '../units/time.ts';
 import type { EventId } from '../engine/engine.ts';
 import type { Mm } from '../mm/mm.ts';
+import { mmdrop, mmget, mmgrab, mmput } from '../mm/mmap.ts';
 import type { Route } from '../topology/routing.ts';
 import { faultOf, schedOf, type FaultProfile, type Profile, type SchedProfile } from '../devices/profile/schema.ts';
 import type { SchedPolicy } from '../policy/scheduler.ts';
@@ -54,6 +55,10 @@ export class KernelRun {
   lanesDone = false;
   /** Scheduler metrics; null under policy concurrent (no run queue). */
   sched: TaskSchedMetrics | null = null;
+  /** The task holds an mm_users reference (mmget at bind); else an mm_count one (mmgrab). */
+  holdsUsers = false;
+  /** The device file closed under the task (its process exited): the driver stopped it. */
+  stopped = false;
   /** Lanes stalled on a fault now. */
   private nStalled = 0;
   /** Since when every live lane has been stalled while the task held the device, or -1. */
@@ -161,6 +166,12 @@ export class KernelRun {
           d.metrics.time.stall += d.blockedUntil - lane.time;
           lane.time = d.blockedUntil;
           if (lane.time > horizon) break;
+        }
+        if (!this.mm.alive && !d.survivesExit) {
+          // The address space was torn down under the task (it held only mm_count): the
+          // driver's fault path finds no mm (mmget_not_zero fails) and the fault is fatal.
+          d.mmGone(lane);
+          break;
         }
         const a = lane.pending >= 0 ? lane.pending : this.spec.lanes[lane.id - this.laneBase].next();
         if (a < 0) {
@@ -282,6 +293,10 @@ export abstract class TimedDevice {
   launch(spec: KernelSpec, mm: Mm): KernelRun {
     const now = this.ctx.engine.now;
     const run = new KernelRun(this, spec, mm, now);
+    // Binding the task to the address space: an mm user (mmget) or a reference to the struct only.
+    run.holdsUsers = this.schedProfile.holdsMmUsers;
+    if (run.holdsUsers) mmget(mm);
+    else mmgrab(mm);
     run.laneBase = this.nextLaneId;
     this.nextLaneId += spec.lanes.length;
     this.metrics.lanes += spec.lanes.length;
@@ -328,14 +343,49 @@ export abstract class TimedDevice {
     this.running.delete(run);
     for (const lane of run.lanes) this.laneTable.delete(lane.id);
     this.complete(run, t, (end) => {
+      // The task is over: its reference goes (the last mm_users one runs exit_mmap).
+      if (run.holdsUsers) mmput(run.mm);
+      else mmdrop(run.mm);
       this.metrics.kernels.push(run.sched
-        ? { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults, sched: { ...run.sched } }
-        : { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults });
+        ? { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults, sched: { ...run.sched }, ...(run.stopped ? { stopped: true } : {}) }
+        : { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults, ...(run.stopped ? { stopped: true } : {}) });
       this.ctx.spans(this.name, run.spec.name, run.startPs, end - run.startPs, { lanes: run.lanes.length, faults: run.faults });
       // Lanes run ahead of the engine within a quantum: tell waiters at the kernel's real end.
       this.ctx.engine.schedule(Math.max(end, this.ctx.engine.now) as TimePs, () => done(end), `${this.name}:kernel-end`);
     });
   }
+
+  /**
+   * Whether the device keeps working on pages it pinned after the address space is gone (the
+   * pinning driver in pin mode: pinned pages outlive exit_mmap until the registration goes).
+   */
+  get survivesExit(): boolean {
+    return false;
+  }
+
+  /** A lane of a task whose address space was torn down touched memory: a fatal fault. */
+  mmGone(lane: Lane): void {
+    this.countFault(lane, lane.time);
+    this.metrics.faults.fatal++;
+    lane.run.kill(lane);
+  }
+
+  /**
+   * The process's device file closes (exit_files at exit): the driver stops the process's tasks
+   * (running and queued: their lanes end where they are, the kernel records them as stopped)
+   * and lets go of its binding to the address space (`unbind`).
+   */
+  closeFile(mm: Mm): void {
+    for (const run of [...this.running]) {
+      if (run.mm !== mm) continue;
+      run.stopped = true;
+      for (const lane of run.lanes) run.kill(lane);
+    }
+    this.unbind(mm);
+  }
+
+  /** Drops the driver's binding to `mm` (notifier subscription, its mmgrab). Default: none. */
+  protected unbind(_mm: Mm): void {}
 
   /** Lanes whose fault a full queue dropped: they retry at the next answer or replay. */
   protected readonly overflowed = new Set<number>();
@@ -396,6 +446,12 @@ export abstract class TimedDevice {
 
   /** A shootdown of this device's TLB for [start, end) of `space`, charged to its lanes. */
   shootdown(space: number, start: number, end: number): void {
+    // A device that cannot preempt a job cannot update the page table under it: whoever
+    // invalidates waits until the running job of that address space ends (profile
+    // scheduler.preemptible false). Timing only: the model applies the invalidation now.
+    if (!this.schedProfile.preemptible) {
+      for (const run of this.running) if (run.mm.id === space && run.active && !run.lanesDone) this.ctx.waitForJob(run);
+    }
     this.tlb.invalidate(space, start, end);
     const cost = this.profile.tlb.invalidationCost;
     this.metrics.time.invalidation += cost;

@@ -341,6 +341,14 @@ export const SchedulerSchema = z.strictObject({
    * the device page table until the job ends: the CPU side waits for the job.
    */
   preemptible: z.boolean().default(true),
+  /**
+   * How a task references its address space. true: mmget when it is bound (mm_users), so the
+   * process's exit or exec leaves the address space alive until the task ends or the device file
+   * closes. false: only mmgrab (mm_count, as a notifier subscriber holds it): the last task
+   * thread's exit or exec tears the address space down under it, the driver's notifier sees
+   * RELEASE, and the task's next access is a fatal fault (its mmget_not_zero fails).
+   */
+  holdsMmUsers: z.boolean().default(true),
 });
 
 export const ProfileSchema = z
@@ -453,6 +461,7 @@ export interface SchedProfile {
   readonly preemptionPs: number;
   readonly faultSwitch: boolean;
   readonly preemptible: boolean;
+  readonly holdsMmUsers: boolean;
 }
 
 /**
@@ -472,6 +481,7 @@ export function schedOf(p: Profile): SchedProfile {
     preemptionPs: s?.preemptionCost ?? DEFAULT_SCHED.preemptionPs,
     faultSwitch: (s?.faultMode ?? 'stall') === 'switch',
     preemptible: s?.preemptible ?? true,
+    holdsMmUsers: s?.holdsMmUsers ?? true,
   };
 }
 export type TransferPoint = z.output<typeof TransferPointSchema>;

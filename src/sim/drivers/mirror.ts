@@ -20,6 +20,7 @@
 import { policyNode } from '../../mm/mempolicy.ts';
 import { EBUSY, ENOLINK } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
+import { mmdrop, mmgrab } from '../../mm/mmap.ts';
 import type { Vma } from '../../mm/vma.ts';
 import { NotifyEvent } from '../../mm/constants.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
@@ -134,6 +135,8 @@ export class MirrorSpace {
 
   constructor(readonly driver: HmmMirrorDevice, readonly mm: Mm) {
     this.notifier = mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => driver.invalidate(this, sub, range, cur));
+    // The subscription keeps the mm_struct (not its mappings): mmu_notifier_register's mmgrab.
+    mmgrab(mm);
   }
   get space(): number {
     return this.mm.id;
@@ -227,6 +230,20 @@ export class HmmMirrorDevice extends TimedDevice {
   /** MIGRATE_VMA_SELECT_* for pages of this device's kind. */
   private get selectDevice(): number {
     return this.mem?.type === 'coherent' ? MIGRATE_VMA_SELECT_DEVICE_COHERENT : MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+  }
+
+  /**
+   * The device file closes: the mirror of `mm` goes (its entries, its subscription, the
+   * subscription's mm_count). Its entries are already gone if exit_mmap's RELEASE came first.
+   */
+  protected override unbind(mm: Mm): void {
+    const sp = this.spaces.get(mm.id);
+    if (!sp) return;
+    if (sp.pt.size > 0) this.shootdown(sp.space, 0, Number.MAX_SAFE_INTEGER);
+    sp.pt.clear();
+    mm.notifiers.remove(sp.notifier);
+    this.spaces.delete(mm.id);
+    mmdrop(mm);
   }
 
   /** Mirror of `mm`, created on first use (the driver binds the process's address space). */

@@ -457,6 +457,11 @@ export class PinningDevice extends TimedDevice {
     return true;
   }
 
+  /** Pin mode: the pinned pages outlive exit_mmap (their pins hold them) until the registration goes. */
+  override get survivesExit(): boolean {
+    return this.mode === 'pin';
+  }
+
   protected override complete(run: KernelRun, t: number, done: (t: number) => void): void {
     const reg = this.regs.get(run)!;
     this.regs.delete(run);
