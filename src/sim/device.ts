@@ -104,7 +104,11 @@ export class KernelRun {
 
   /** @internal closes the running (and stalled) intervals at `t`. */
   markOff(t: number): void {
-    if (this.runningSince >= 0 && this.sched) this.sched.runningPs += Math.max(0, t - this.runningSince);
+    if (this.runningSince >= 0 && this.sched) {
+      this.sched.runningPs += Math.max(0, t - this.runningSince);
+      // One span per turn on the device, on the device's run-queue track.
+      this.device.ctx.spans(`${this.device.name}:run-queue`, this.spec.name, this.runningSince, Math.max(0, t - this.runningSince), { space: this.mm.id });
+    }
     this.runningSince = -1;
     this.closeStall(t);
   }
