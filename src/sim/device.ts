@@ -448,14 +448,23 @@ export abstract class TimedDevice {
     p.bytes += bytes;
   }
 
+  /**
+   * An invalidation of `space` reached this device: if it cannot preempt a job (profile
+   * scheduler.preemptible false), whoever invalidates waits until the running jobs of that
+   * address space end. Timing only: the model applies the invalidation at once. The device's
+   * own fault handling never waits for itself (its job is stalled on that fault).
+   */
+  protected waitForJobs(space: number): void {
+    if (this.schedProfile.preemptible || this.ctx.actor === this.index) return;
+    for (const run of this.running) if (run.mm.id === space && run.active && !run.lanesDone) this.ctx.waitForJob(run);
+  }
+
   /** A shootdown of this device's TLB for [start, end) of `space`, charged to its lanes. */
   shootdown(space: number, start: number, end: number): void {
     // A device that cannot preempt a job cannot update the page table under it: whoever
     // invalidates waits until the running job of that address space ends (profile
     // scheduler.preemptible false). Timing only: the model applies the invalidation now.
-    if (!this.schedProfile.preemptible) {
-      for (const run of this.running) if (run.mm.id === space && run.active && !run.lanesDone) this.ctx.waitForJob(run);
-    }
+    this.waitForJobs(space);
     this.tlb.invalidate(space, start, end);
     const cost = this.profile.tlb.invalidationCost;
     this.metrics.time.invalidation += cost;

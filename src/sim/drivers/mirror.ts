@@ -1042,6 +1042,9 @@ export class HmmMirrorDevice extends TimedDevice {
     if (dropped > 0 && !own) {
       this.shootdown(sp.space, range.start, range.end);
       this.metrics.tlb.invalidations++;
+    } else if (dropped > 0) {
+      // Its own migrate_to_ram for a CPU fault still cannot change a running job's page table.
+      this.waitForJobs(sp.space);
     }
     return true;
   }
