@@ -135,7 +135,7 @@ export function estimateScenario(s: Scenario, scale = 1): Estimate {
     };
     for (const a of step as readonly ActivityPlan[]) {
       // move_pages, populate_mm and advice are bounded by the buffers, not by compute.
-      if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise') continue;
+      if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise' || a.kind === 'exit') continue;
       // Point at the compute that makes an activity long, when the file sets it.
       const where = (p: KernelPlan | CpuPlan) => (p.workload.compute !== undefined ? `${p.path}.workload.compute` : p.path);
       if (a.kind === 'pipeline') for (const stage of a.stages) for (const p of stage) consider(activity(p), where(p));

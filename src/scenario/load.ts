@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
+import type { SchedPolicy } from '../policy/scheduler.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { TopologySpecSchema, type TopologySpecInput } from '../topology/spec.ts';
 import { defaultTopology } from '../sim/machine.ts';
@@ -16,7 +17,7 @@ import { quoteShort } from '../units/yaml-located.ts';
 import { SCENARIO_STYLE, ScenarioError, YamlSource, formatPath, type Path, type PathIssue } from './locate.ts';
 import {
   ScenarioSchema,
-  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type MigrateActivityInput, type AdviseActivityInput, type CrossDeviceInput, type PipelineInput, type ProcessInput,
+  type AllocationInput, type CpuActivityInput, type KernelActivityInput, type MoveActivityInput, type MigrateActivityInput, type AdviseActivityInput, type ExitActivityInput, type CrossDeviceInput, type PipelineInput, type ProcessInput,
   type ScenarioInput, type ScenarioTopologyInput, type WorkloadInput,
 } from './schema.ts';
 
@@ -36,6 +37,8 @@ export interface ScenarioDevice {
   readonly profileSource: string;
   /** Policy choices by role (only the roles the scenario sets). */
   readonly policies: Readonly<Record<string, unknown>>;
+  /** How kernels share the device (src/policy/scheduler.ts); undefined = concurrent. */
+  readonly scheduler?: SchedPolicy;
 }
 
 /** A device kernel to launch. `path` locates it in the file ("steps[2][0].kernel"). */
@@ -44,6 +47,18 @@ export interface KernelPlan {
   readonly device: string;
   readonly process: string;
   readonly workload: WorkloadInput;
+  readonly path: string;
+  /** Run-queue priority (device scheduler priority). */
+  readonly priority?: number;
+  /** Gang name and how many kernels of the step and process share it (device scheduler gang). */
+  readonly gang?: { readonly name: string; readonly size: number };
+}
+
+/** The process exits `afterPs` after its step starts. */
+export interface ExitPlan {
+  readonly kind: 'exit';
+  readonly process: string;
+  readonly afterPs: number;
   readonly path: string;
 }
 
@@ -101,7 +116,7 @@ export interface AdvisePlan {
   readonly path: string;
 }
 
-export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan | MovePlan | MigratePlan | AdvisePlan;
+export type ActivityPlan = KernelPlan | CpuPlan | PipelinePlan | MovePlan | MigratePlan | AdvisePlan | ExitPlan;
 
 /** A validated scenario, ready for runScenario. Times in ps, sizes in bytes. */
 export interface Scenario {
@@ -226,7 +241,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     if (placement?.policy === 'read-duplication' && profile.driver === 'hmm-mirror') {
       issues.push({ path: [...at, 'policies', 'placement', 'policy'], message: 'read-duplication is not available for HMM-managed memory (a CPU store through a writable PTE raises no notifier, so a device copy would go stale)' });
     }
-    devices.push({ name: d.name, profile, profileSource: loaded.source, policies });
+    devices.push({ name: d.name, profile, profileSource: loaded.source, policies, ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}) });
   });
   if (issues.length > 0) src.fail(issues.map((i) => src.locate(i)));
 
@@ -341,7 +356,8 @@ type Found =
   | { path: Path; kind: 'pipeline'; a: PipelineInput }
   | { path: Path; kind: 'move'; a: MoveActivityInput }
   | { path: Path; kind: 'migrate'; a: MigrateActivityInput }
-  | { path: Path; kind: 'advise'; a: AdviseActivityInput };
+  | { path: Path; kind: 'advise'; a: AdviseActivityInput }
+  | { path: Path; kind: 'exit'; a: ExitActivityInput };
 
 /** Every activity of the scenario with its path in the file. */
 function activities(input: ScenarioInput): Found[] {
@@ -355,6 +371,7 @@ function activities(input: ScenarioInput): Found[] {
       else if (a.move) out.push({ path: [...path, 'move'], kind: 'move', a: a.move });
       else if (a.migrate) out.push({ path: [...path, 'migrate'], kind: 'migrate', a: a.migrate });
       else if (a.advise) out.push({ path: [...path, 'advise'], kind: 'advise', a: a.advise });
+      else if (a.exit) out.push({ path: [...path, 'exit'], kind: 'exit', a: a.exit });
     }
   });
   return out;
@@ -523,7 +540,32 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       if (loc !== 'system' && !deviceByName.has(loc)) issue([...path, 'preferredLocation'], `expected a device name or 'system', got '${loc}' (devices: ${devices.map((x) => x.name).join(', ')})`);
     }
   };
+  // A process that exited in an earlier step runs nothing more; kernels of one gang sit on
+  // distinct devices scheduled as gang.
+  const exitedAt = new Map<string, number>();
+  const gangDevices = new Map<string, Set<string>>();
   for (const f of activities(input)) {
+    const stepNo = f.path[1] as number;
+    const procName = f.kind === 'pipeline' ? undefined : (f.a as { process?: string }).process ?? sole;
+    if (procName !== undefined && (exitedAt.get(procName) ?? Infinity) < stepNo) {
+      issue(f.path, `process '${procName}' exited in steps[${exitedAt.get(procName)}]; a later step cannot use it`);
+    }
+    if (f.kind === 'exit') {
+      if (processOf(f.path, f.a.process) && procName !== undefined) {
+        if (exitedAt.has(procName)) issue(f.path, `process '${procName}' exits twice`);
+        else exitedAt.set(procName, stepNo);
+      }
+      continue;
+    }
+    if (f.kind === 'kernel' && f.a.gang !== undefined) {
+      const d = deviceByName.get(f.a.device);
+      if (d && d.scheduler !== 'gang') issue([...f.path, 'gang'], `device '${f.a.device}' does not schedule gangs; give it scheduler: gang`);
+      const key = `${stepNo}/${procName}/${f.a.gang}`;
+      const set = gangDevices.get(key) ?? new Set<string>();
+      if (set.has(f.a.device)) issue([...f.path, 'gang'], `gang '${f.a.gang}' has two kernels on device '${f.a.device}'; a gang runs one kernel per device`);
+      set.add(f.a.device);
+      gangDevices.set(key, set);
+    }
     if (f.kind === 'move') checkMove(f.path, f.a);
     else if (f.kind === 'migrate') checkRange(f.path, f.a, 'to');
     else if (f.kind === 'advise') checkRange(f.path, f.a, 'device');
@@ -540,13 +582,23 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
 }
 
 function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketIds: readonly string[]): ActivityPlan[][] {
-  const plan = (a: { kernel?: KernelActivityInput; cpu?: CpuActivityInput }, path: Path): KernelPlan | CpuPlan => {
-    if (a.kernel) return { kind: 'kernel', device: a.kernel.device, process: a.kernel.process ?? sole!, workload: a.kernel.workload, path: formatPath([...path, 'kernel']) };
+  const plan = (a: { kernel?: KernelActivityInput; cpu?: CpuActivityInput }, path: Path, gangSize?: (k: KernelActivityInput) => number): KernelPlan | CpuPlan => {
+    if (a.kernel) {
+      const k = a.kernel;
+      return {
+        kind: 'kernel', device: k.device, process: k.process ?? sole!, workload: k.workload, path: formatPath([...path, 'kernel']),
+        ...(k.priority !== undefined ? { priority: k.priority } : {}),
+        ...(k.gang !== undefined && gangSize ? { gang: { name: k.gang, size: gangSize(k) } } : {}),
+      };
+    }
     return { kind: 'cpu', process: a.cpu!.process ?? sole!, workload: a.cpu!.workload, path: formatPath([...path, 'cpu']) };
   };
   return input.steps.map((step, i) => {
     const list = Array.isArray(step) ? step.map((a, j) => ({ a, path: ['steps', i, j] as Path })) : [{ a: step, path: ['steps', i] as Path }];
+    // Kernels of this step in one process with one gang name form one job.
+    const gangSize = (k: KernelActivityInput) => list.filter(({ a }) => a.kernel?.gang === k.gang && (a.kernel?.process ?? sole) === (k.process ?? sole)).length;
     return list.map(({ a, path }): ActivityPlan => {
+      if (a.exit) return { kind: 'exit', process: a.exit.process ?? sole!, afterPs: a.exit.after ?? 0, path: formatPath([...path, 'exit']) };
       if (a.move) {
         const mv = a.move;
         return {
@@ -576,7 +628,7 @@ function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketId
             : [plan(stage, [...path, 'pipeline', 'stages', k])]),
         };
       }
-      return plan(a, path);
+      return plan(a, path, gangSize);
     });
   });
 }

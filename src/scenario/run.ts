@@ -31,7 +31,7 @@ import { binaryTree, searchTree, type BinaryTree } from '../workloads/tree.ts';
 import { partLength, partStart } from '../workloads/split.ts';
 import type { BuildOptions } from '../workloads/page-list-phase.ts';
 import type { CostOptions } from '../workloads/options.ts';
-import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type MigratePlan, type AdvisePlan, type Scenario } from './load.ts';
+import { allocationPages, type ActivityPlan, type CpuPlan, type KernelPlan, type MovePlan, type MigratePlan, type AdvisePlan, type ExitPlan, type Scenario } from './load.ts';
 import { DEFAULT_ALIGN, type CrossDeviceInput, type StructureInput, type WorkloadInput } from './schema.ts';
 import type { CrossDeviceOptions } from '../sim/cross-device.ts';
 
@@ -198,7 +198,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     throw e;
   };
 
-  const devices: DeviceConfig[] = s.devices.map((d) => ({ name: d.name, profile: scaleProfile(d.profile, scale), policies: d.policies }));
+  const devices: DeviceConfig[] = s.devices.map((d) => ({ name: d.name, profile: scaleProfile(d.profile, scale), policies: d.policies, ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}) }));
   const capacity = new Map(devices.map((d) => [d.name, d.profile.memory.capacity as number]));
   let m: SimMachine;
   try {
@@ -218,7 +218,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const buildOf = new Map<string, WorkloadInput>();
   const minPages = new Map<string, number>();
   const visit = (a: ActivityPlan, chunks = 1) => {
-    if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise') return;
+    if (a.kind === 'move' || a.kind === 'migrate' || a.kind === 'advise' || a.kind === 'exit') return;
     if (a.kind === 'pipeline') a.stages.forEach((stage) => stage.forEach((p) => visit(p, a.chunks)));
     else if (a.workload.type === 'build') buildOf.set(`${a.process}/${a.workload.structure}`, a.workload);
     else if ('buffer' in a.workload) {
@@ -369,7 +369,13 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     const where = `${plan.path}${chunk ? ` (chunk ${chunk.c})` : ''}`;
     try {
       const proc = procs.get(plan.process)!.proc;
-      if (plan.kind === 'kernel') m.launch(plan.device, proc, makeKernel(plan, plan.workload.lanes ?? DEFAULT_KERNEL_LANES, chunk)).onDone(() => done());
+      if (plan.kind === 'kernel') {
+        const k = makeKernel(plan, plan.workload.lanes ?? DEFAULT_KERNEL_LANES, chunk);
+        const sched = plan.priority !== undefined || plan.gang !== undefined
+          ? { sched: { ...(plan.priority !== undefined ? { priority: plan.priority } : {}), ...(plan.gang ? { gang: plan.gang.name, gangSize: plan.gang.size } : {}) } }
+          : {};
+        m.launch(plan.device, proc, { ...k, ...sched }).onDone(() => done());
+      }
       else m.cpuPhase(proc, cpuPhase(plan, chunk)).onDone(() => done());
     } catch (e) {
       fail(where, e);
@@ -428,7 +434,20 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     }
     done();
   };
+  // do_exit of the process, `afterPs` into the step; the step's other activities go on (its
+  // device tasks are stopped by the exit, its CPU phases end with it).
+  const exit = (plan: ExitPlan): Runner => (done) => {
+    m.at(m.engine.now + plan.afterPs, () => {
+      try {
+        m.exit(procs.get(plan.process)!.proc);
+      } catch (e) {
+        fail(plan.path, e);
+      }
+      done();
+    });
+  };
   const activity = (a: ActivityPlan): Runner => {
+    if (a.kind === 'exit') return exit(a);
     if (a.kind === 'move') return move(a);
     if (a.kind === 'migrate') return migrate(a);
     if (a.kind === 'advise') return advise(a);

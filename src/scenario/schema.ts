@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseBandwidth, parseDuration, parseSize, QuantityError } from '../devices/profile/quantity.ts';
 import { AccessCounterChoiceSchema, EvictionSchema, PathSchema, PlacementSchema, PrefetchSchema, ThrashingSchema } from '../policy/registry.ts';
 import { LinkKindSchema, MAX_EXTRA_PATHS, PcieGenSchema, PcieWidthSchema } from '../topology/spec.ts';
+import { SCHED_POLICIES } from '../policy/scheduler.ts';
 
 /** Pages per 2 MiB VA block. */
 const BLOCK_BYTES = 2 * 1024 * 1024;
@@ -67,6 +68,7 @@ export const DeviceSchema = z.strictObject({
   profile: z.string().min(1).meta({ description: 'a shipped profile name (hetmem profiles) or a path to a profile YAML file, relative to the scenario file' }),
   memory: quantity(parseSize, `device memory, overriding the profile's capacity: ${SIZE_HELP}`).optional(),
   policies: ScenarioPoliciesSchema.optional(),
+  scheduler: z.enum(SCHED_POLICIES).optional().meta({ description: "how kernels share the device: concurrent (default: all at once, as before), fifo (one at a time in launch order), priority (kernel priority, equals take turns by timeslice), fair (processes take turns, least device time first) or gang (kernels with one gang name run on all their devices in the same slices); slices and switch costs from the profile's scheduler section" }),
 }).meta({ description: 'a device built from a profile' });
 
 // ---- topology ----
@@ -270,6 +272,8 @@ export const KernelActivitySchema = z.strictObject({
   device: NameSchema.meta({ description: 'the device that runs the kernel' }),
   process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
   workload: WorkloadSchema,
+  priority: z.int().optional().meta({ description: 'run-queue priority under the device scheduler priority: higher runs first (default 0)' }),
+  gang: NameSchema.optional().meta({ description: 'gang name under the device scheduler gang: the kernels of one step and process with this name, on distinct devices, are one job that starts and stops on all of them together' }),
 }).meta({ id: 'Kernel', description: 'a device kernel' });
 
 export const CpuActivitySchema = z.strictObject({
@@ -301,6 +305,11 @@ export const AdviseActivitySchema = z.strictObject({
   pages: Int(1, 'pages the advice covers (default: the rest of the buffer; scaled by --scale)').optional(),
   preferredLocation: NameSchema.meta({ description: "where the pages should live when this device faults on them: a device name (the device itself: its local memory; another: that peer's memory, refused with -ENOLINK without a fast interconnect, then local memory, then system memory, as Xe's IGT falls back), or 'system'" }),
 }).meta({ id: 'Advise', description: "Xe's DRM_IOCTL_XE_MADVISE PREFERRED_LOC: a preferred location for a range, applied at the device's next fault" });
+
+export const ExitActivitySchema = z.strictObject({
+  process: NameSchema.optional().meta({ description: 'the process that exits (may be left out when there is one process)' }),
+  after: quantity(parseDuration, `how long after the step starts the process exits (default 0): ${DURATION_HELP}`).optional(),
+}).meta({ id: 'Exit', description: "the process exits (do_exit): exit_mm drops its mm_users reference, then its device files close, stopping its device tasks (running or queued); the address space goes when the last user does (device tasks hold one per profile scheduler.holdsMmUsers). Later steps may not use the process" });
 
 export const CrossDeviceSchema = z.strictObject({
   owners: z.enum(['interconnect', 'links', 'device']).optional().meta({ description: "how devices share a pagemap owner: interconnect (default; Linux 7.0 drm_pagemap_acquire_owner: a clique of devices with a private link or PCIe P2P between every pair), links (NVLink/XGMI hives only, transitive), device (one owner per device)" }),
@@ -337,7 +346,8 @@ export const ActivitySchema = z.strictObject({
   move: MoveActivitySchema.optional(),
   migrate: MigrateActivitySchema.optional(),
   advise: AdviseActivitySchema.optional(),
-}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline', 'move', 'migrate', 'advise'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline, move, migrate, advise' });
+  exit: ExitActivitySchema.optional(),
+}).superRefine(exactlyOne(['kernel', 'cpu', 'pipeline', 'move', 'migrate', 'advise', 'exit'])).meta({ id: 'Activity', description: 'one of kernel, cpu, pipeline, move, migrate, advise, exit' });
 
 export const StepSchema = z.union([ActivitySchema, z.array(ActivitySchema).min(1)]).meta({
   description: 'an activity, or a list of activities that start together; the next step starts when all of them have finished',
@@ -373,6 +383,7 @@ export type CpuActivityInput = z.output<typeof CpuActivitySchema>;
 export type MoveActivityInput = z.output<typeof MoveActivitySchema>;
 export type MigrateActivityInput = z.output<typeof MigrateActivitySchema>;
 export type AdviseActivityInput = z.output<typeof AdviseActivitySchema>;
+export type ExitActivityInput = z.output<typeof ExitActivitySchema>;
 export type CrossDeviceInput = z.output<typeof CrossDeviceSchema>;
 export type ActivityInput = z.output<typeof ActivitySchema>;
 export type PipelineInput = z.output<typeof PipelineSchema>;

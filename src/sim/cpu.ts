@@ -66,6 +66,15 @@ export class CpuRun {
   private runStep(now: number): void {
     this.step = null;
     const m = this.machine;
+    if (this.proc.exited) {
+      // The process exited (or exec'd) under the phase: its threads are gone with it.
+      for (const th of this.threads) th.done = true;
+      if (this.live > 0) {
+        this.live = 0;
+        this.finish(now);
+      }
+      return;
+    }
     const horizon = now + m.quantumPs;
     let next = Infinity;
     this.spec.threads.forEach((prog, i) => {
