@@ -573,6 +573,7 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       f.a.stages.forEach((stage, k) => {
         const list = Array.isArray(stage) ? stage.map((s, l) => ({ s, at: [...f.path, 'stages', k, l] })) : [{ s: stage, at: [...f.path, 'stages', k] }];
         for (const { s, at } of list) {
+          if (s.kernel?.gang !== undefined) issue([...at, 'kernel', 'gang'], 'a pipeline stage kernel cannot be part of a gang (its chunks run in separate waves); put gang kernels in one step');
           if (s.kernel) checkActivity([...at, 'kernel'], 'kernel', s.kernel, f.a.chunks);
           else if (s.cpu) checkActivity([...at, 'cpu'], 'cpu', s.cpu, f.a.chunks);
         }

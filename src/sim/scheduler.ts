@@ -12,7 +12,6 @@ import type { TimePs } from '../units/time.ts';
 import type { EventId } from '../engine/engine.ts';
 import { planStarts, shouldPreempt, type SchedJob, type SchedPolicy } from '../policy/scheduler.ts';
 import type { KernelRun, TimedDevice } from './device.ts';
-import type { SchedProfile } from '../devices/profile/schema.ts';
 
 /** Per-task scheduler metrics, ps (integers). Kept in the device's kernel records. */
 export interface TaskSchedMetrics {

@@ -6,7 +6,6 @@ import { SimMachine, type DeviceConfig } from '../../src/sim/machine.ts';
 import type { Profile } from '../../src/devices/profile/schema.ts';
 import type { SchedPolicy } from '../../src/policy/scheduler.ts';
 import type { KernelSpec } from '../../src/sim/program.ts';
-import type { Process } from '../../src/api/machine.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
 
 const US = 1_000_000;
