@@ -250,4 +250,6 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "scenario:steps[].kernel.gang": { file: "test/scenario/offcpu.test.ts", test: "steps[].kernel.gang: the gang's kernels on gpu0 and gpu1 start together, after the kernel holding gpu0; without it ka1 starts at once" },
   "scenario:steps[].exit.process": { file: "test/scenario/offcpu.test.ts", test: "steps[].exit.process and steps[].exit.after: the process exits that long into the step, stopping its running kernel; later steps may not use it" },
   "scenario:steps[].exit.after": { file: "test/scenario/offcpu.test.ts", test: "steps[].exit.process and steps[].exit.after: the process exits that long into the step, stopping its running kernel; later steps may not use it" },
+  "profile:memory.granularity": { file: "test/sim/hw-switches.test.ts", test: "memory.granularity: a 64 KiB device migrates the 16-page unit around one faulting page, and a CPU read of one page brings all 16 back (false sharing)" },
+  "profile:memory.dirtyTracking": { file: "test/sim/hw-switches.test.ts", test: "memory.dirtyTracking false: the pinning driver copies every page back after the kernel, not only those the device wrote" },
 };

@@ -80,6 +80,18 @@ export const MemorySchema = z.strictObject({
    * with one permission; for SVA the CPU page table's leaf), and a TLB entry covers one such
    * page: so these sizes decide the TLB's reach.
    */
+  /**
+   * The unit the device mirrors and migrates in (hmm-mirror): a fault maps and migrates the
+   * aligned unit around the page, and a CPU fault on a device page brings the unit back, so
+   * pages sharing a unit move together (false sharing). Default 4 KiB. At most 2 MiB.
+   */
+  granularity: PowerOfTwoSize.refine((b) => b >= 4096 && b <= DEFAULT_CHUNK_SIZE, { message: 'expected a granularity from 4 KiB to 2 MiB' }).optional(),
+  /**
+   * Whether the device page table records which pages the device wrote (default true). false:
+   * every page the device may write is treated as dirty: the pinning driver copies every
+   * registered page back after the kernel, not only those written.
+   */
+  dirtyTracking: z.boolean().default(true),
   pageSizes: z.array(PowerOfTwoSize).min(1).superRefine((sizes, ctx) => {
     if (sizes[0] !== 4096) ctx.addIssue({ code: 'custom', path: [0], message: 'the first page size must be 4 KiB (the base page every device maps)' });
     if (sizes.length > 8) ctx.addIssue({ code: 'custom', path: [8], message: 'at most 8 page sizes' });

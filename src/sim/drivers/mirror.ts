@@ -1155,8 +1155,10 @@ export class HmmMirrorDevice extends TimedDevice {
    * The other pages of the aligned `window` (bytes) around each of `vpns`, clipped to the VMA
    * and the 2 MiB block. Empty when the profile has no window.
    */
-  private windowPages(mm: Mm, vpns: readonly number[], window: number | undefined): number[] {
-    if (window === undefined || window <= 4096) return [];
+  private windowPages(mm: Mm, vpns: readonly number[], window0: number | undefined): number[] {
+    // The device's granularity is the least it mirrors and migrates (profile memory.granularity).
+    const window = Math.max(window0 ?? 0, this.profile.memory.granularity ?? 0);
+    if (window <= 4096) return [];
     const w = window / 4096;
     const out = new Set<number>();
     for (const v of vpns) {
@@ -1207,7 +1209,9 @@ export class HmmMirrorDevice extends TimedDevice {
    * growth; without a density prefetcher (nouveau, dmirror), the page alone.
    */
   private cpuFaultRange(mm: Mm, vma: Vma, vpn: number): [number, number] {
-    const window = this.fault.cpuFaultWindow;
+    // A device page is at least a granularity unit: the CPU's fault brings the whole unit back.
+    const gran = this.profile.memory.granularity ?? 4096;
+    const window = gran > 4096 ? Math.max(gran, this.fault.cpuFaultWindow ?? 0) : this.fault.cpuFaultWindow;
     if (window !== undefined) {
       const w = window / 4096;
       return [Math.max(Math.floor(vpn / w) * w, vma.start), Math.min(Math.floor(vpn / w) * w + w, vma.end)];

@@ -482,6 +482,9 @@ export class PinningDevice extends TimedDevice {
       done(t);
       return;
     }
+    // Without dirty tracking the driver cannot tell which pages the device wrote: every copied
+    // page goes back (profile memory.dirtyTracking false).
+    if (!this.profile.memory.dirtyTracking) for (const vpn of reg.copies.keys()) reg.written.add(vpn);
     for (const vpn of reg.written) p.copy(reg.pinned.get(vpn)!, reg.copies.get(vpn)!);
     for (const d of reg.copies.values()) this.ctx.sys.putPage(d);
     this.metrics.pagesOut += reg.written.size;
