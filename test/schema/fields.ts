@@ -252,4 +252,5 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "scenario:steps[].exit.after": { file: "test/scenario/offcpu.test.ts", test: "steps[].exit.process and steps[].exit.after: the process exits that long into the step, stopping its running kernel; later steps may not use it" },
   "profile:memory.granularity": { file: "test/sim/hw-switches.test.ts", test: "memory.granularity: a 64 KiB device migrates the 16-page unit around one faulting page, and a CPU read of one page brings all 16 back (false sharing)" },
   "profile:memory.dirtyTracking": { file: "test/sim/hw-switches.test.ts", test: "memory.dirtyTracking false: the pinning driver copies every page back after the kernel, not only those the device wrote" },
+  "profile:memory.readOnlyProtection": { file: "test/sim/hw-switches.test.ts", test: "memory.readOnlyProtection false: the device maps untouched pages for write (real pages instead of the zero page), and cannot map a read-only VMA at all (fatal)" },
 };

@@ -32,6 +32,26 @@ describe('hardware switches', () => {
     expect(coarse.pagesOut).toBe(16);
   });
 
+  it('memory.readOnlyProtection false: the device maps untouched pages for write (real pages instead of the zero page), and cannot map a read-only VMA at all (fatal)', () => {
+    const run = (readOnlyProtection: boolean, prot: string) => {
+      const base0 = profile('gpu-pcie4');
+      const prof: Profile = { ...base0, memory: { ...base0.memory, readOnlyProtection } };
+      const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: prof, policies: { placement: { policy: 'map-remote' }, prefetch: { policy: 'prefetch-none' } } }] });
+      const p = m.spawn();
+      const base = p.mmap(16, 'anon', prot);
+      const before = m.sys.pages.systemInUse;
+      m.at(0, () => m.launch('gpu0', p, { name: 'read', lanes: streamLanes(base, 16, 4, false), computePs: 0, accessBytes: 64 }));
+      m.run();
+      return { d: m.results('ro').devices[0], grew: m.sys.pages.systemInUse - before };
+    };
+    const ro = run(true, 'rw'), noRo = run(false, 'rw');
+    expect(ro.grew).toBe(0); // reads map the shared zero page read-only
+    expect(noRo.grew).toBe(16); // each page faulted in for write
+    expect(ro.d.faults.fatal).toBe(0);
+    expect(run(true, 'r').d.faults.fatal).toBe(0);
+    expect(run(false, 'r').d.faults.fatal).toBeGreaterThan(0);
+  });
+
   it('memory.dirtyTracking false: the pinning driver copies every page back after the kernel, not only those the device wrote', () => {
     const run = (dirtyTracking: boolean) => {
       const base0 = profile('pascal-pcie3');

@@ -92,6 +92,13 @@ export const MemorySchema = z.strictObject({
    * registered page back after the kernel, not only those written.
    */
   dirtyTracking: z.boolean().default(true),
+  /**
+   * Whether a device page-table entry can be read-only (default true). false (hmm-mirror): the
+   * driver must not map a page the device may not write, so every page it maps in a writable
+   * VMA is faulted in for write (breaking COW, replacing the zero page) and pages of a read-only
+   * VMA cannot be mapped at all: the device's access is a fatal fault.
+   */
+  readOnlyProtection: z.boolean().default(true),
   pageSizes: z.array(PowerOfTwoSize).min(1).superRefine((sizes, ctx) => {
     if (sizes[0] !== 4096) ctx.addIssue({ code: 'custom', path: [0], message: 'the first page size must be 4 KiB (the base page every device maps)' });
     if (sizes.length > 8) ctx.addIssue({ code: 'custom', path: [8], message: 'at most 8 page sizes' });

@@ -18,7 +18,7 @@
 // only at the replay, and a CPU touching a migrated page earlier just faults it back, so data
 // stays exact whatever the interleaving.
 import { policyNode } from '../../mm/mempolicy.ts';
-import { EBUSY, ENOLINK } from '../../mm/constants.ts';
+import { EBUSY, ENOLINK, VM_WRITE } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
 import { mmdrop, mmgrab } from '../../mm/mmap.ts';
 import type { Vma } from '../../mm/vma.ts';
@@ -886,12 +886,26 @@ export class HmmMirrorDevice extends TimedDevice {
       const vma = sp.mm.findVma(s);
       if (!vma) continue;
       const end = Math.min(e, vma.end);
+      // A device page table without read-only entries (profile memory.readOnlyProtection false):
+      // a page goes in writable or not at all. In a read-only VMA nothing can be mapped (the
+      // access is fatal); in a writable one every page is faulted in for write.
+      const writeAll = !this.profile.memory.readOnlyProtection;
+      if (writeAll && (vma.flags & VM_WRITE) === 0) {
+        for (let v = s; v < end; v++) {
+          const fl = faults?.find((f) => f.vpn === v);
+          if (!fl) continue;
+          rec.actual_faults--;
+          this.metrics.faults.serviced--;
+          this.fatal(fl);
+        }
+        continue;
+      }
       const range = newHmmRange(sp.notifier, s, end, 0, this.opts.owner);
       range.pfnFlagsMask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
       if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = (pfn) => this.ctx.p2pPage(this.index, pfn);
       let ret = 0;
       for (let tries = 0; tries < 16; tries++) {
-        for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
+        for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writeAll || writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
         range.notifierSeq = sp.notifier.readBegin();
         ret = hmmRangeFault(sp.mm, range);
         if (ret === -EBUSY) continue;
