@@ -463,7 +463,12 @@ export class PinningDevice extends TimedDevice {
   }
 
   protected override complete(run: KernelRun, t: number, done: (t: number) => void): void {
-    const reg = this.regs.get(run)!;
+    const reg = this.regs.get(run);
+    // A kernel stopped (its process exited) before its registration finished has nothing to undo yet.
+    if (!reg) {
+      done(t);
+      return;
+    }
     this.regs.delete(run);
     if (this.mode === 'odp') {
       // ib_umem_odp_release: unsubscribe; nothing was pinned.
