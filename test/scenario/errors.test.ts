@@ -77,7 +77,7 @@ describe('schema errors: exact lines', () => {
     ['accessBytes above a page', edit('buffer: a }', 'buffer: a, accessBytes: 8 KiB }'), 'bad.yaml:13:82: steps[0].kernel.workload.accessBytes: expected accessBytes between 1 B and 4 KiB'],
     // unknown keys
     ['a misspelt key', edit('    profile: gpu-pcie4\n', '    profle: gpu-pcie4\n'), 'bad.yaml:4:5: devices[0]: unknown key "profle" (did you mean "profile"?)'],
-    ['an unknown top-level key', BASE + 'colour: red\n', 'bad.yaml:14:1: unknown key "colour" (expected one of: name, description, seed, data, quantum, bucket, duration, maxSpans, devices, topology, processes, steps)'],
+    ['an unknown top-level key', BASE + 'colour: red\n', 'bad.yaml:14:1: unknown key "colour" (expected one of: name, description, seed, data, quantum, bucket, duration, maxSpans, devices, topology, crossDevice, processes, steps)'],
     ['an unknown key inside a workload', edit('buffer: a }', 'buffer: a, pases: 2 }'), 'bad.yaml:13:69: steps[0].kernel.workload: unknown key "pases" (did you mean "passes"?)'],
     ['a misspelt activity', edit(STEP, '  - kernal: { device: gpu0, workload: { type: streaming, buffer: a } }'), 'bad.yaml:13:5: steps[0]: unknown key "kernal" (did you mean "kernel"?)'],
     // missing fields
@@ -87,8 +87,8 @@ describe('schema errors: exact lines', () => {
     ['a missing workload type', edit('type: streaming, buffer: a }', 'buffer: a }'), 'bad.yaml:13:29: steps[0].kernel.workload: missing required field "type"'],
     ['a buffer without a size', edit('{ name: a, size: 4 MiB }', '{ name: a }'), 'bad.yaml:9:9: processes[0].allocations[0]: give the buffer a size: one of size, pages, oversubscribe'],
     ['a buffer with two sizes', edit('{ name: a, size: 4 MiB }', '{ name: a, size: 4 MiB, pages: 3 }'), 'bad.yaml:9:9: processes[0].allocations[0]: give only one of size, pages, oversubscribe (got size and pages)'],
-    ['an empty activity', edit(STEP, '  - {}'), 'bad.yaml:13:5: steps[0]: expected one of kernel, cpu, pipeline, move'],
-    ['two activities in one mapping', edit(STEP, `${STEP}\n    cpu: { workload: { type: streaming, buffer: a } }`), 'bad.yaml:13:5: steps[0]: expected only one of kernel, cpu, pipeline, move (got kernel and cpu); list activities that start together as a list'],
+    ['an empty activity', edit(STEP, '  - {}'), 'bad.yaml:13:5: steps[0]: expected one of kernel, cpu, pipeline, move, migrate, advise, exit'],
+    ['two activities in one mapping', edit(STEP, `${STEP}\n    cpu: { workload: { type: streaming, buffer: a } }`), 'bad.yaml:13:5: steps[0]: expected only one of kernel, cpu, pipeline, move, migrate, advise, exit (got kernel and cpu); list activities that start together as a list'],
     // YAML syntax
     ['bad YAML syntax', edit('  - name: app', '  - name: app: x'), 'bad.yaml:7:11: invalid YAML: Nested mappings are not allowed in compact mappings'],
     ['a tab in the indentation', edit('  - name: gpu0', '\t- name: gpu0'), 'bad.yaml:3:1: invalid YAML: Tabs are not allowed as indentation'],
