@@ -9,7 +9,7 @@ import type { Profile } from '../../src/devices/profile/schema.ts';
 import { NotifyEvent } from '../../src/mm/constants.ts';
 import type { KernelRun } from '../../src/sim/device.ts';
 import { assertNoLeaks } from '../invariants.ts';
-import { profile, streamLanes } from './helpers.ts';
+import { profile, streamLanes, FlatReference } from './helpers.ts';
 
 function withSched(p: Profile, s: Partial<NonNullable<Profile['scheduler']>>): Profile {
   return { ...p, scheduler: { faultMode: 'stall', preemptible: true, holdsMmUsers: true, ...p.scheduler, ...s } as Profile['scheduler'] };
@@ -114,5 +114,33 @@ describe('device tasks are mm users', () => {
     expect(m.results('sva-exit').devices[0].kernels[0].stopped).toBe(true);
     expect(p.mm.count).toBe(0);
     assertNoLeaks(m.core, 'after SVA exit');
+  });
+
+  it('a process exiting under its GPU and SVA tasks leaves another process sharing the devices byte-exact (flat reference), and frees everything when both are gone', () => {
+    const m = new SimMachine({ seed: 3, devices: [{ name: 'gpu0', profile: profile('h100-pcie5') }, { name: 'sva0', profile: profile('sva-accelerator') }] });
+    const ref = new FlatReference().attach(m);
+    const a = m.spawn(), b = m.spawn();
+    const ba = a.mmap(96, 'anon', 'rw'), bb = b.mmap(96, 'anon', 'rw');
+    m.at(0, () => {
+      for (const [p, base] of [[a, ba], [b, bb]] as const) {
+        m.launch('gpu0', p, { name: 'w', lanes: streamLanes(base, 64, 4, true, 30), computePs: 10_000, accessBytes: 64 });
+        m.launch('sva0', p, { name: 's', lanes: streamLanes(base + 64, 32, 2, true, 30), computePs: 10_000, accessBytes: 64 });
+      }
+    });
+    m.at(150_000_000, () => m.exit(a));
+    m.run();
+    let checked = 0;
+    for (let v = bb; v < bb + 96; v++) {
+      const bytes = b.read(v);
+      const words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const expected = ref.pages.get(`${b.mm.id}:${v}`);
+      for (let off = 0; off < 4096; off += 4) expect(words.getUint32(off, true)).toBe(expected?.get(off) ?? 0);
+      checked += expected?.size ?? 0;
+    }
+    expect(checked).toBeGreaterThan(0);
+    const r = m.results('exit-integrity');
+    expect(r.devices.every((d) => d.kernels.filter((k) => k.stopped).length === 1)).toBe(true);
+    m.exit(b);
+    assertNoLeaks(m.core, 'after both exits');
   });
 });
