@@ -198,7 +198,7 @@ describe('the JSON Schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'CpuPhase', 'Kernel', 'Move', 'Policies', 'Stage', 'Workload']);
+    expect(Object.keys(schema.$defs as object).sort()).toEqual(['Activity', 'Advise', 'CpuPhase', 'CrossDevice', 'Exit', 'Kernel', 'Migrate', 'Move', 'Policies', 'Stage', 'Workload']);
     const props = schema.properties as Record<string, { description?: string }>;
     for (const k of ['seed', 'data', 'quantum', 'devices', 'processes', 'steps']) expect(props[k].description, k).toBeTruthy();
   });
