@@ -3,7 +3,7 @@ import { movePages, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, type MovePagesResult } from 
 import { System, type SystemOptions } from '../mm/system.ts';
 import { Mm } from '../mm/mm.ts';
 import { PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
-import { mmapFixed, munmap, exitMmap, getUnmappedArea } from '../mm/mmap.ts';
+import { mmapFixed, munmap, mmput, getUnmappedArea } from '../mm/mmap.ts';
 import { mprotect } from '../mm/mprotect.ts';
 import { madvise, type Advice } from '../mm/madvise.ts';
 import { forkMm } from '../mm/fork.ts';
@@ -60,6 +60,12 @@ export class Machine {
   }
   /** Called with every new process (spawned or forked): timed devices bind to it. */
   readonly spawnHooks: ((p: Process) => void)[] = [];
+  /**
+   * Called by Process.exit after exit_mm and before the remaining files close (do_exit's order:
+   * exit_mm, then exit_files): the timed machine closes the process's device files here, which
+   * stops its device tasks.
+   */
+  readonly exitHooks: ((p: Process) => void)[] = [];
   /** A new process with an empty address space. */
   spawn(): Process {
     const p = new Process(this, new Mm(this.sys));
@@ -289,7 +295,10 @@ export class Process {
     if (this.exited) return;
     this.exited = true;
     if (closeDevicesFirst) for (let i = 0; i < this.devfd.length; i++) this.close(i);
-    exitMmap(this.mm);
+    // exit_mm: the task's own mm_users reference. Off-CPU users (device tasks that mmget'd the mm)
+    // keep the address space until they let go; with none, this is the last and exit_mmap runs.
+    mmput(this.mm);
+    for (const h of this.machine.exitHooks) h(this);
     for (let i = 0; i < this.devfd.length; i++) this.close(i);
     for (const fd of [...this.ownedFds, ...extraFds]) {
       if (fd.file) this.sys.fileput(fd.file);

@@ -22,6 +22,18 @@ export class Mm {
   /** mm_users > 0: false after exit_mmap. */
   alive = true;
   /**
+   * mm_users: the tasks using the address space (the process's own thread, and any off-CPU task a
+   * driver bound with mmget). The last mmput runs exit_mmap (kernel/fork.c mmput → __mmput).
+   * Invariant: ≥ 0; 0 exactly when `alive` is false.
+   */
+  users = 1;
+  /**
+   * mm_count: references to the mm_struct itself (mmgrab), held by whoever must still look at it
+   * after exit_mmap, such as an MMU-notifier subscriber (mmu_notifier_register grabs one). mm_users
+   * > 0 holds one mm_count between them, as in the kernel. Invariant: ≥ 1 while anyone holds it.
+   */
+  count = 1;
+  /**
    * Where the next top-down mapping ends (page number). x86-64, ASLR off, 8 MiB stack
    * rlimit: mmap_base is TASK_SIZE minus the 128 MiB minimum gap (0x7ffff7fff000), and the
    * vDSO with its 4 vvar pages sits right below it (5 pages on 6.1, 6 on 6.12: k.vdsoPages).

@@ -128,6 +128,7 @@ function releaseVma(mm: Mm, v: Vma): void {
  */
 export function exitMmap(mm: Mm): void {
   if (!mm.alive) return;
+  mm.users = 0;
   mm.notifiers.invalidate({ start: 0, end: Number.MAX_SAFE_INTEGER, event: NotifyEvent.RELEASE, owner: null }, () => undefined);
   const vmas = mm.vmas;
   for (const v of vmas) zapRange(mm, v, v.start, v.end);
@@ -135,4 +136,42 @@ export function exitMmap(mm: Mm): void {
   for (const v of vmas) releaseVma(mm, v);
   mm.alive = false;
   mm.sys.mms.delete(mm);
+}
+
+/**
+ * mmget: an off-CPU user of the address space (a device task bound to it) keeps exit_mmap from
+ * running until it lets go. Only on a live mm (callers that may race exit use mmgetNotZero).
+ */
+export function mmget(mm: Mm): void {
+  if (mm.users <= 0) throw new Error(`mmget on mm ${mm.id} with no users: use mmgetNotZero`);
+  mm.users++;
+}
+
+/** mmget_not_zero: a user reference only while the mm still has users; false after the last mmput. */
+export function mmgetNotZero(mm: Mm): boolean {
+  if (mm.users <= 0) return false;
+  mm.users++;
+  return true;
+}
+
+/**
+ * mmput: drops a user reference; the last one tears the address space down (__mmput → exit_mmap:
+ * the RELEASE notification, then every mapping and VMA) and drops the users' mm_count.
+ */
+export function mmput(mm: Mm): void {
+  if (mm.users <= 0) throw new Error(`mmput on mm ${mm.id} with no users`);
+  if (--mm.users > 0) return;
+  exitMmap(mm);
+  mmdrop(mm);
+}
+
+/** mmgrab: keeps the mm_struct (not its mappings) for someone who must look at it after exit. */
+export function mmgrab(mm: Mm): void {
+  mm.count++;
+}
+
+/** mmdrop: drops an mm_count reference. The struct is then garbage; nothing to free in the model. */
+export function mmdrop(mm: Mm): void {
+  if (mm.count <= 0) throw new Error(`mmdrop on mm ${mm.id} with no references`);
+  mm.count--;
 }

@@ -125,7 +125,11 @@ const DeviceMetricsSchema = z.preprocess(pinningTimeOfOlderFiles, z.object({
   time: TimeBreakdownSchema,
   pagesTouched: Count,
   touched: z.array(z.strictObject({ space: Count, start: Count, end: Count })),
-  kernels: z.array(z.object({ name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null) })),
+  kernels: z.array(z.object({
+    name: Name, startPs: Count, endPs: Count, lanes: Count.nullable().default(null), faults: Count.nullable().default(null),
+    sched: z.object({ queuedPs: Count, runningPs: Count, stalledPs: Count, preemptions: Count, faultSwitches: Count }).optional(),
+    stopped: z.boolean().optional(),
+  })),
   // Older files have no per-path traffic.
   paths: z.array(z.object({ endpoint: Name, iommu: z.boolean(), mappings: Count, bytes: Count, iotlbMisses: Count })).default([]),
 }));
@@ -180,7 +184,7 @@ export const RunResultsSchema = z.object({
     faults: Count, migrateToRam: Count,
     // Older files counted every migrate_to_ram together: who caused them is unknown (null).
     deviceMigrateToRam: Count.nullable().default(null),
-    cow: Count, accesses: Count, busyPs: Count, threads: Count.default(0), numaMigrated: Count.default(0),
+    cow: Count, accesses: Count, busyPs: Count, threads: Count.default(0), numaMigrated: Count.default(0), jobWaitPs: Count.optional(),
   }),
   batches: z.array(BatchRecordSchema),
   faultLatencies: z.array(Count),

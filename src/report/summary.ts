@@ -177,6 +177,20 @@ export function summaryTable(results: RunResults): string {
     }
   }
 
+  // Run queues: only kernels a scheduler ran (device scheduler other than concurrent) or an
+  // exit stopped, so runs without either print as before.
+  const queueHead = ['device', 'kernel', 'start', 'end', 'queued', 'running', 'stalled on faults', 'preempted', 'fault switches', 'stopped'];
+  const queueAlign: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'];
+  const queueRows: string[][] = [];
+  for (const d of results.devices) {
+    for (const k of d.kernels) {
+      if (!k.sched && !k.stopped) continue;
+      const q = k.sched;
+      queueRows.push([d.id, k.name, formatTime(k.startPs), formatTime(k.endPs), q ? formatTime(q.queuedPs) : '-', q ? formatTime(q.runningPs) : '-',
+        q ? formatTime(q.stalledPs) : '-', q ? formatCount(q.preemptions) : '-', q ? formatCount(q.faultSwitches) : '-', k.stopped ? 'by exit' : '']);
+    }
+  }
+
   const parts = [
     `run ${results.name} (seed ${results.seed}${results.data ? '' : ', no page data'})`,
     formatColumns(totals, [], '  '),
@@ -184,6 +198,7 @@ export function summaryTable(results: RunResults): string {
   if (faultRows.length > 0) parts.push('', formatColumns([faultHead, ...faultRows], faultAlign, '  '));
   if (devRows.length > 0) parts.push('', formatColumns([devHead, ...devRows], devAlign, '  '));
   if (pathRows.length > 0) parts.push('', formatColumns([pathHead, ...pathRows], pathAlign, '  '));
+  if (queueRows.length > 0) parts.push('', formatColumns([queueHead, ...queueRows], queueAlign, '  '));
   if (linkRows.length > 0) parts.push('', formatColumns([LINK_HEAD, ...linkRows], linkAlign, '  '));
   return parts.join('\n') + '\n';
 }

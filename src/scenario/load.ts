@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
+import type { SchedPolicy } from '../policy/scheduler.ts';
 import type { Profile } from '../devices/profile/schema.ts';
 import { TopologySpecSchema, type TopologySpecInput } from '../topology/spec.ts';
 import { defaultTopology } from '../sim/machine.ts';
@@ -37,6 +38,8 @@ export interface ScenarioDevice {
   readonly profileSource: string;
   /** Policy choices by role (only the roles the scenario sets). */
   readonly policies: Readonly<Record<string, unknown>>;
+  /** How kernels share the device (src/policy/scheduler.ts); undefined = concurrent. */
+  readonly scheduler?: SchedPolicy;
 }
 
 /** A device kernel to launch. `path` locates it in the file ("steps[2][0].kernel"). */
@@ -46,7 +49,12 @@ export interface KernelPlan {
   readonly process: string;
   readonly workload: WorkloadInput;
   readonly path: string;
+  /** Run-queue priority (device scheduler priority). */
+  readonly priority?: number;
+  /** Gang name and how many kernels of the step and process share it (device scheduler gang). */
+  readonly gang?: { readonly name: string; readonly size: number };
 }
+
 
 /** A CPU phase to run. */
 export interface CpuPlan {
@@ -265,7 +273,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     if (placement?.policy === 'read-duplication' && profile.driver === 'hmm-mirror') {
       issues.push({ path: [...at, 'policies', 'placement', 'policy'], message: 'read-duplication is not available for HMM-managed memory (a CPU store through a writable PTE raises no notifier, so a device copy would go stale)' });
     }
-    devices.push({ name: d.name, profile, profileSource: loaded.source, policies });
+    devices.push({ name: d.name, profile, profileSource: loaded.source, policies, ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}) });
   });
   if (issues.length > 0) src.fail(issues.map((i) => src.locate(i)));
 
@@ -610,6 +618,7 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
     effects = [];
   };
   const ended = new Map<string, string>();
+  const gangDevices = new Map<string, Set<string>>();
   for (const f of activities(input)) {
     if (f.path[1] !== stepIndex) {
       endStep();
@@ -652,11 +661,24 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       f.a.stages.forEach((stage, k) => {
         const list = Array.isArray(stage) ? stage.map((s, l) => ({ s, at: [...f.path, 'stages', k, l] })) : [{ s: stage, at: [...f.path, 'stages', k] }];
         for (const { s, at } of list) {
+          if (s.kernel?.gang !== undefined) issue([...at, 'kernel', 'gang'], 'a pipeline stage kernel cannot be part of a gang (its chunks run in separate waves); put gang kernels in one step');
           if (s.kernel) checkActivity([...at, 'kernel'], 'kernel', s.kernel, f.a.chunks);
           else if (s.cpu) checkActivity([...at, 'cpu'], 'cpu', s.cpu, f.a.chunks);
         }
       });
-    } else if (f.kind === 'kernel' || f.kind === 'cpu') checkActivity(f.path, f.kind, f.a);
+    } else if (f.kind === 'kernel' || f.kind === 'cpu') {
+      if (f.kind === 'kernel' && f.a.gang !== undefined) {
+        // Kernels of one gang sit on distinct devices scheduled as gang.
+        const d = deviceByName.get(f.a.device);
+        if (d && d.scheduler !== 'gang') issue([...f.path, 'gang'], `device '${f.a.device}' does not schedule gangs; give it scheduler: gang`);
+        const key = `${f.path[1]}/${f.a.process ?? soleProcess(input)}/${f.a.gang}`;
+        const set = gangDevices.get(key) ?? new Set<string>();
+        if (set.has(f.a.device)) issue([...f.path, 'gang'], `gang '${f.a.gang}' has two kernels on device '${f.a.device}'; a gang runs one kernel per device`);
+        set.add(f.a.device);
+        gangDevices.set(key, set);
+      }
+      checkActivity(f.path, f.kind, f.a);
+    }
   }
   endStep();
 }
@@ -675,19 +697,28 @@ function processRoots(input: ScenarioInput): Map<string, string> {
 }
 
 function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketIds: readonly string[]): ActivityPlan[][] {
-  const plan = (a: { kernel?: KernelActivityInput; cpu?: CpuActivityInput }, path: Path): KernelPlan | CpuPlan => {
-    if (a.kernel) return { kind: 'kernel', device: a.kernel.device, process: a.kernel.process ?? sole!, workload: a.kernel.workload, path: formatPath([...path, 'kernel']) };
+  const plan = (a: { kernel?: KernelActivityInput; cpu?: CpuActivityInput }, path: Path, gangSize?: (k: KernelActivityInput) => number): KernelPlan | CpuPlan => {
+    if (a.kernel) {
+      const k = a.kernel;
+      return {
+        kind: 'kernel', device: k.device, process: k.process ?? sole!, workload: k.workload, path: formatPath([...path, 'kernel']),
+        ...(k.priority !== undefined ? { priority: k.priority } : {}),
+        ...(k.gang !== undefined && gangSize ? { gang: { name: k.gang, size: gangSize(k) } } : {}),
+      };
+    }
     return { kind: 'cpu', process: a.cpu!.process ?? sole!, workload: a.cpu!.workload, path: formatPath([...path, 'cpu']) };
   };
   return input.steps.map((step, i) => {
     const list = Array.isArray(step) ? step.map((a, j) => ({ a, path: ['steps', i, j] as Path })) : [{ a: step, path: ['steps', i] as Path }];
+    // Kernels of this step in one process with one gang name form one job.
+    const gangSize = (k: KernelActivityInput) => list.filter(({ a }) => a.kernel?.gang === k.gang && (a.kernel?.process ?? sole) === (k.process ?? sole)).length;
     return list.map(({ a, path }): ActivityPlan => {
-      const p = planOf(a, path);
+      const p = planOf(a, path, gangSize);
       return a.delay === undefined ? p : { ...p, delayPs: a.delay };
     });
   });
 
-  function planOf(a: ActivityInput, path: Path): ActivityPlan {
+  function planOf(a: ActivityInput, path: Path, gangSize: (k: KernelActivityInput) => number): ActivityPlan {
     {
       if (a.fork) return { kind: 'fork', process: a.fork.process ?? sole!, child: a.fork.child, path: formatPath([...path, 'fork']) };
       if (a.exit) return { kind: 'exit', process: a.exit.process ?? sole!, path: formatPath([...path, 'exit']) };
@@ -732,7 +763,7 @@ function normaliseSteps(input: ScenarioInput, sole: string | undefined, socketId
             : [plan(stage, [...path, 'pipeline', 'stages', k])]),
         };
       }
-      return plan(a, path);
+      return plan(a, path, gangSize);
     }
   }
 }

@@ -214,7 +214,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     throw e;
   };
 
-  const devices: DeviceConfig[] = s.devices.map((d) => ({ name: d.name, profile: scaleProfile(d.profile, scale), policies: d.policies }));
+  const devices: DeviceConfig[] = s.devices.map((d) => ({ name: d.name, profile: scaleProfile(d.profile, scale), policies: d.policies, ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}) }));
   const capacity = new Map(devices.map((d) => [d.name, d.profile.memory.capacity as number]));
   const pagesOf = (p: ProcessInput, a: AllocationInput) => {
     const n = Math.max(minPages.get(`${p.name}/${a.name}`) ?? 1,
@@ -259,8 +259,9 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   // Processes, their buffers and structures, in declaration order.
   const procs = new Map<string, ProcState>();
   /** A new address space for process `p` (at start, or the image an exec maps) with its NUMA policy and buffers. */
-  const newImage = (p: ProcessInput): { proc: Process; buffers: Map<string, Buffer> } => {
-    const proc = m.spawn();
+  /** The allocations of `p` mapped into a new address space (`into`: exec's, else a new process). */
+  const newImage = (p: ProcessInput, into?: Process): { proc: Process; buffers: Map<string, Buffer> } => {
+    const proc = into ?? m.spawn();
     const numa = s.processNuma.get(p.name);
     proc.mm.node = numa?.node ?? 0;
     if (numa?.policy && setMempolicy(proc.mm, numa.policy.mode, numa.policy.nodes) !== 0) {
@@ -410,7 +411,13 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
     const where = `${plan.path}${chunk ? ` (chunk ${chunk.c})` : ''}`;
     try {
       const proc = procs.get(plan.process)!.proc;
-      if (plan.kind === 'kernel') m.launch(plan.device, proc, makeKernel(plan, plan.workload.lanes ?? DEFAULT_KERNEL_LANES, chunk)).onDone(() => done());
+      if (plan.kind === 'kernel') {
+        const k = makeKernel(plan, plan.workload.lanes ?? DEFAULT_KERNEL_LANES, chunk);
+        const sched = plan.priority !== undefined || plan.gang !== undefined
+          ? { sched: { ...(plan.priority !== undefined ? { priority: plan.priority } : {}), ...(plan.gang ? { gang: plan.gang.name, gangSize: plan.gang.size } : {}) } }
+          : {};
+        m.launch(plan.device, proc, { ...k, ...sched }).onDone(() => done());
+      }
       else m.cpuPhase(proc, cpuPhase(plan, chunk)).onDone(() => done());
     } catch (e) {
       fail(where, e);
@@ -490,13 +497,20 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   const exitOrExec = (plan: ExitPlan): Runner => (done) => {
     try {
       const ps = procs.get(plan.process)!;
-      m.mmCall(ps.proc, `${plan.kind} ${plan.process}`, mappedEntries(ps.proc.mm), () => ps.proc.exit()).onDone(() => done());
+      // exit: do_exit (exit_mm, then the device files close and their tasks stop); exec:
+      // exec_mmap (the old address space loses the task's mm_users; device files stay open, so
+      // tasks holding mm_users keep it alive, tasks holding only mm_count fault fatally).
+      let next: Process | undefined;
+      m.mmCall(ps.proc, `${plan.kind} ${plan.process}`, mappedEntries(ps.proc.mm), () => {
+        if (plan.kind === 'exec') next = m.exec(ps.proc);
+        else m.exit(ps.proc);
+      }).onDone(() => done());
       if (plan.kind === 'exec') {
         // execve's new image: the declared allocations mapped again, empty; no structures.
         // The new image keeps the NUMA node and memory policy (exec keeps the mempolicy; a
         // child has its root's, inherited at fork) and maps the root's allocations.
         const root = s.processes.find((p) => p.name === rootOf(plan.process))!;
-        const { proc, buffers } = newImage(root);
+        const { proc, buffers } = newImage(root, next);
         procs.set(plan.process, { proc, buffers, structures: new Map() });
         o.onProcess?.(plan.process, proc, buffers);
       }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseBandwidth, parseDuration, parseSize, QuantityError } from '../devices/profile/quantity.ts';
 import { AccessCounterChoiceSchema, EvictionSchema, PathSchema, PlacementSchema, PrefetchSchema, ThrashingSchema } from '../policy/registry.ts';
 import { LinkKindSchema, MAX_EXTRA_PATHS, PcieGenSchema, PcieWidthSchema } from '../topology/spec.ts';
+import { SCHED_POLICIES } from '../policy/scheduler.ts';
 
 /** Pages per 2 MiB VA block. */
 const BLOCK_BYTES = 2 * 1024 * 1024;
@@ -67,6 +68,7 @@ export const DeviceSchema = z.strictObject({
   profile: z.string().min(1).meta({ description: 'a shipped profile name (hetmem profiles) or a path to a profile YAML file, relative to the scenario file' }),
   memory: quantity(parseSize, `device memory, overriding the profile's capacity: ${SIZE_HELP}`).optional(),
   policies: ScenarioPoliciesSchema.optional(),
+  scheduler: z.enum(SCHED_POLICIES).optional().meta({ description: "how kernels share the device: concurrent (default: all at once, as before), fifo (one at a time in launch order), priority (kernel priority, equals take turns by timeslice), fair (processes take turns, least device time first) or gang (kernels with one gang name run on all their devices in the same slices); slices and switch costs from the profile's scheduler section" }),
 }).meta({ description: 'a device built from a profile' });
 
 // ---- topology ----
@@ -280,6 +282,8 @@ export const KernelActivitySchema = z.strictObject({
   device: NameSchema.meta({ description: 'the device that runs the kernel' }),
   process: NameSchema.optional().meta({ description: 'address space (may be left out when there is one process)' }),
   workload: WorkloadSchema,
+  priority: z.int().optional().meta({ description: 'run-queue priority under the device scheduler priority: higher runs first (default 0)' }),
+  gang: NameSchema.optional().meta({ description: 'gang name under the device scheduler gang: the kernels of one step and process with this name, on distinct devices, are one job that starts and stops on all of them together' }),
 }).meta({ id: 'Kernel', description: 'a device kernel' });
 
 export const CpuActivitySchema = z.strictObject({
@@ -335,7 +339,7 @@ export const ForkActivitySchema = z.strictObject({
 
 export const ExitActivitySchema = z.strictObject({
   process: NameSchema.optional().meta({ description: 'the process that exits (may be left out when there is one process)' }),
-}).meta({ id: 'Exit', description: "exit(2): exit_mmap sends MMU_NOTIFY_RELEASE to every mirroring device, then tears the address space down and frees its pages; later steps may not name the process" });
+}).meta({ id: 'Exit', description: "exit(2) (do_exit): exit_mm drops the task's mm_users reference, then its device files close, stopping its device tasks (running or queued); the address space goes when the last user does (exit_mmap: MMU_NOTIFY_RELEASE to every mirroring device, pages freed; device tasks hold one per profile scheduler.holdsMmUsers); later steps may not name the process" });
 
 export const ExecActivitySchema = z.strictObject({
   process: NameSchema.optional().meta({ description: 'the process that execs (may be left out when there is one process)' }),

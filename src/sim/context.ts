@@ -129,6 +129,11 @@ export interface SimContext {
    * signalled first, then waited for (the maximum).
    */
   chargeShootdown(ps: number): void;
+  /**
+   * The operation running now invalidated pages a non-preemptible device job uses: whoever runs
+   * it (a CPU thread) waits until `job` ends. Collected with takeJobWaits.
+   */
+  waitForJob(job: { onDone(cb: (t: number) => void): void }): void;
 }
 
 /** What one migrate_to_ram call moved, for the trace (the CPU fault or device slice it ran in). */

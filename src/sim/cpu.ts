@@ -21,6 +21,8 @@ export const CPU_FAULT_PS = 1_000_000;
 interface Thread {
   time: number;
   done: boolean;
+  /** Waiting for non-preemptible device jobs to end (an invalidation it made). */
+  waiting: boolean;
   /** The thread's current run of plain page faults, not yet written as a slice. */
   faults: FaultRun | null;
 }
@@ -54,7 +56,7 @@ export class CpuRun {
 
   constructor(readonly machine: SimMachine, readonly proc: Process, readonly spec: CpuPhaseSpec) {
     this.startPs = machine.engine.now;
-    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false, faults: null }));
+    this.threads = spec.threads.map(() => ({ time: this.startPs, done: false, faults: null, waiting: false }));
     this.live = this.threads.length;
     machine.cpuStats.threads += this.threads.length;
   }
@@ -86,11 +88,20 @@ export class CpuRun {
   private runStep(now: number): void {
     this.step = null;
     const m = this.machine;
+    if (this.proc.exited) {
+      // The process exited (or exec'd) under the phase: its threads are gone with it.
+      for (const th of this.threads) th.done = true;
+      if (this.live > 0) {
+        this.live = 0;
+        this.finish(now);
+      }
+      return;
+    }
     const horizon = now + m.quantumPs;
     let next = Infinity;
     this.spec.threads.forEach((prog, i) => {
       const th = this.threads[i];
-      if (th.done) return;
+      if (th.done || th.waiting) return;
       if (th.time < now) th.time = now;
       while (th.time <= horizon) {
         const a = prog.next();
@@ -109,6 +120,7 @@ export class CpuRun {
           m.observer?.cpuFault(this.proc.mm.id, vpn, write, th.time);
           cost += CPU_FAULT_PS;
         }
+        m.takeJobWaits();
         const pfn = this.proc.access(vpn, write);
         // Only a fault reaches migrate_to_ram (a device-private entry is never mapped).
         const m2r = faulted ? m.takeMigrateToRam() : null;
@@ -116,6 +128,7 @@ export class CpuRun {
         cost += sync;
         if (m2r !== null) this.traceFault(th, i, th.time + this.spec.computePs, vpn, write, sync, m2r);
         else this.flushFaults(th, i);
+        const waits = m.takeJobWaits();
         m.cpuStats.accesses++;
         if (typeof pfn === 'string') throw new SimRunError(`cpu phase ${this.spec.name}: ${pfn} at page 0x${vpn.toString(16)} (${write ? 'write' : 'read'}): the address is not mapped for that access`);
         if (prog.data === undefined) {
@@ -129,10 +142,32 @@ export class CpuRun {
         }
         m.cpuStats.busyPs += cost;
         th.time += cost;
+        if (waits.length > 0) {
+          this.waitJobs(th, waits);
+          return;
+        }
       }
       next = Math.min(next, th.time);
     });
-    if (this.live > 0 && next < Infinity) this.schedule(next);
+    if (this.live > 0 && next < Infinity && this.step === null) this.schedule(next);
+  }
+
+  /** `th` sleeps until every job in `jobs` has ended, then goes on from there. */
+  private waitJobs(th: Thread, jobs: { onDone(cb: (t: number) => void): void }[]): void {
+    th.waiting = true;
+    let left = jobs.length;
+    let until = th.time;
+    for (const j of jobs) {
+      j.onDone((end) => {
+        until = Math.max(until, end);
+        if (--left > 0) return;
+        this.machine.cpuStats.jobWaitPs += until - th.time;
+        th.time = until;
+        th.waiting = false;
+        // A step already pending picks the thread up (it reads every thread's time).
+        if (this.step === null) this.schedule(Math.max(th.time, this.machine.engine.now));
+      });
+    }
   }
 
   /**

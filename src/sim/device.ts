@@ -8,8 +8,11 @@
 import type { TimePs } from '../units/time.ts';
 import type { EventId } from '../engine/engine.ts';
 import type { Mm } from '../mm/mm.ts';
+import { mmdrop, mmget, mmgrab, mmput } from '../mm/mmap.ts';
 import type { Route } from '../topology/routing.ts';
-import { faultOf, type FaultProfile, type Profile } from '../devices/profile/schema.ts';
+import { faultOf, schedOf, type FaultProfile, type Profile, type SchedProfile } from '../devices/profile/schema.ts';
+import type { SchedPolicy } from '../policy/scheduler.ts';
+import type { RunQueues, TaskSchedMetrics } from './scheduler.ts';
 import { Tlb } from '../devices/tlb.ts';
 import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
 import type { DeviceMetrics } from './results.ts';
@@ -43,9 +46,92 @@ export class KernelRun {
   /** Faults its lanes raised (a kernel whose pages are all mapped already raises none). */
   faults = 0;
   private readonly waiters: ((t: number) => void)[] = [];
+  /**
+   * Whether the task holds its device and its lanes may run. Always true without a scheduler
+   * (policy concurrent); under one, only between the run queue's activate and deactivate.
+   */
+  active = true;
+  /** The last lane finished or was killed (the run may still be copying back). */
+  lanesDone = false;
+  /** Scheduler metrics; null under policy concurrent (no run queue). */
+  sched: TaskSchedMetrics | null = null;
+  /** The task holds an mm_users reference (mmget at bind); else an mm_count one (mmgrab). */
+  holdsUsers = false;
+  /** The device file closed under the task (its process exited): the driver stopped it. */
+  stopped = false;
+  /** Lanes stalled on a fault now. */
+  private nStalled = 0;
+  /** Since when every live lane has been stalled while the task held the device, or -1. */
+  private allStalledSince = -1;
+  private queuedSince = -1;
+  private runningSince = -1;
+  private chargedTo = -1;
 
   constructor(readonly device: TimedDevice, readonly spec: KernelSpec, readonly mm: Mm, readonly startPs: number) {
     this.live = spec.lanes.length;
+  }
+
+  /** @internal run queue: the task waits for its device from `t`. */
+  markQueued(t: number): void {
+    this.queuedSince = t;
+  }
+
+  /** @internal run queue: the task gets its device at `t` (its context loaded). */
+  activate(t: number): void {
+    if (this.queuedSince >= 0 && this.sched) this.sched.queuedPs += Math.max(0, t - this.queuedSince);
+    this.queuedSince = -1;
+    this.active = true;
+    this.runningSince = this.chargedTo = t;
+    let runnable = false;
+    for (const lane of this.lanes) {
+      if (lane.done) continue;
+      lane.time = Math.max(lane.time, t);
+      if (!lane.stalled) runnable = true;
+    }
+    if (runnable) this.schedule(t);
+    else if (this.nStalled > 0) this.allStalledSince = t;
+  }
+
+  /** @internal run queue: the task loses its device at `t`; `queued`: it waits to run again. */
+  deactivate(t: number, queued: boolean): void {
+    this.markOff(t);
+    this.active = false;
+    if (this.step !== null) this.device.ctx.engine.cancel(this.step);
+    this.step = null;
+    this.stepAt = Infinity;
+    if (queued) this.queuedSince = t;
+  }
+
+  /** @internal closes the running (and stalled) intervals at `t`. */
+  markOff(t: number): void {
+    if (this.runningSince >= 0 && this.sched) {
+      this.sched.runningPs += Math.max(0, t - this.runningSince);
+      // One span per turn on the device, on the device's run-queue track.
+      this.device.ctx.spans(`${this.device.name}:run-queue`, this.spec.name, this.runningSince, Math.max(0, t - this.runningSince), { space: this.mm.id });
+    }
+    this.runningSince = -1;
+    this.closeStall(t);
+  }
+
+  /** @internal device time used since the last charge, ps (fair share). */
+  chargeSince(now: number): number {
+    if (this.chargedTo < 0) return 0;
+    const d = Math.max(0, now - this.chargedTo);
+    this.chargedTo = this.runningSince >= 0 ? now : -1;
+    return d;
+  }
+
+  private closeStall(t: number): void {
+    if (this.allStalledSince >= 0 && this.sched) this.sched.stalledPs += Math.max(0, t - this.allStalledSince);
+    this.allStalledSince = -1;
+  }
+
+  private noteStall(lane: Lane): void {
+    this.nStalled++;
+    if (this.nStalled === this.live && this.active) {
+      this.allStalledSince = lane.time;
+      this.device.queues?.allStalled(this, lane.time);
+    }
   }
 
   /** Calls `cb` with the end time when the last lane finishes (at once if already done). */
@@ -56,6 +142,7 @@ export class KernelRun {
 
   /** Makes sure a step runs no later than `t`. */
   schedule(t: number): void {
+    if (!this.active) return;
     const engine = this.device.ctx.engine;
     t = Math.max(t, engine.now);
     if (this.step !== null && this.stepAt <= t) return;
@@ -67,6 +154,7 @@ export class KernelRun {
   private runStep(now: number): void {
     this.step = null;
     this.stepAt = Infinity;
+    if (!this.active) return;
     const d = this.device;
     const horizon = now + d.quantumPs;
     let next = Infinity;
@@ -83,6 +171,12 @@ export class KernelRun {
           lane.time = d.blockedUntil;
           if (lane.time > horizon) break;
         }
+        if (!this.mm.alive && !d.survivesExit) {
+          // The address space was torn down under the task (it held only mm_count): the
+          // driver's fault path finds no mm (mmget_not_zero fails) and the fault is fatal.
+          d.mmGone(lane);
+          break;
+        }
         const prog = this.spec.lanes[lane.id - this.laneBase];
         const a = lane.pending >= 0 ? lane.pending : prog.next();
         if (a < 0) {
@@ -98,6 +192,7 @@ export class KernelRun {
           if (!lane.done) {
             lane.stalled = true;
             lane.stalledAt = lane.time;
+            this.noteStall(lane);
           }
           break;
         }
@@ -122,6 +217,7 @@ export class KernelRun {
   kill(lane: Lane): void {
     if (lane.done) return;
     lane.done = true;
+    if (lane.stalled) this.nStalled--;
     lane.stalled = false;
     if (--this.live === 0) this.finish(lane.time);
   }
@@ -130,13 +226,18 @@ export class KernelRun {
   wake(lane: Lane, t: number): void {
     if (!lane.stalled) return;
     lane.stalled = false;
+    this.nStalled--;
+    this.closeStall(t);
     this.device.metrics.time.stall += Math.max(0, t - lane.stalledAt);
     lane.time = Math.max(lane.time, t);
-    this.schedule(lane.time);
+    if (this.active) this.schedule(lane.time);
+    else this.device.queues?.woken(this, t);
   }
 
   private finish(t: number): void {
     const lanesDone = Math.max(t, this.device.ctx.engine.now);
+    this.lanesDone = true;
+    this.device.queues?.finished(this, lanesDone);
     this.device.kernelDone(this, lanesDone, (end) => {
       this.endPs = end;
       for (const w of this.waiters.splice(0)) w(end);
@@ -169,6 +270,14 @@ export abstract class TimedDevice {
    */
   private readonly touched = new Map<number, Uint32Array>();
   readonly quantumPs: number;
+  /** How kernels share this device (scenario device `scheduler.policy`; default concurrent). */
+  schedPolicy: SchedPolicy = 'concurrent';
+  /** The machine's run queues, set when this device's policy is not concurrent. */
+  queues: RunQueues | null = null;
+  /** The profile's scheduler properties (defaults applied). */
+  readonly schedProfile: SchedProfile;
+  /** Context loads and preemption saves on this device, ps (under a scheduler). */
+  switchPs = 0;
 
   constructor(
     readonly ctx: SimContext,
@@ -180,6 +289,7 @@ export abstract class TimedDevice {
     this.metrics = newDeviceMetrics(name, profile.name, profile.driver);
     this.tlb = new Tlb(profile.tlb.entries, profile.memory.pageSizes.map((b) => b / 4096));
     this.quantumPs = quantumPs;
+    this.schedProfile = schedOf(profile);
   }
 
   /** Topology node of this device. */
@@ -194,6 +304,10 @@ export abstract class TimedDevice {
   launch(spec: KernelSpec, mm: Mm): KernelRun {
     const now = this.ctx.engine.now;
     const run = new KernelRun(this, spec, mm, now);
+    // Binding the task to the address space: an mm user (mmget) or a reference to the struct only.
+    run.holdsUsers = this.schedProfile.holdsMmUsers;
+    if (run.holdsUsers) mmget(mm);
+    else mmgrab(mm);
     run.laneBase = this.nextLaneId;
     this.nextLaneId += spec.lanes.length;
     this.metrics.lanes += spec.lanes.length;
@@ -203,9 +317,11 @@ export abstract class TimedDevice {
       run.lanes.push(lane);
     }
     this.running.add(run);
+    if (this.queues) run.active = false;
     this.prepare(run, (t) => {
       for (const lane of run.lanes) lane.time = t;
       if (spec.lanes.length === 0) run.lanesFinished(t);
+      else if (this.queues) this.queues.submit(run, t);
       else run.schedule(t);
     });
     return run;
@@ -238,12 +354,49 @@ export abstract class TimedDevice {
     this.running.delete(run);
     for (const lane of run.lanes) this.laneTable.delete(lane.id);
     this.complete(run, t, (end) => {
-      this.metrics.kernels.push({ name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults });
+      // The task is over: its reference goes (the last mm_users one runs exit_mmap).
+      if (run.holdsUsers) mmput(run.mm);
+      else mmdrop(run.mm);
+      this.metrics.kernels.push(run.sched
+        ? { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults, sched: { ...run.sched }, ...(run.stopped ? { stopped: true } : {}) }
+        : { name: run.spec.name, startPs: run.startPs, endPs: end, lanes: run.lanes.length, faults: run.faults, ...(run.stopped ? { stopped: true } : {}) });
       this.ctx.spans(this.name, run.spec.name, run.startPs, end - run.startPs, { lanes: run.lanes.length, faults: run.faults });
       // Lanes run ahead of the engine within a quantum: tell waiters at the kernel's real end.
       this.ctx.engine.schedule(Math.max(end, this.ctx.engine.now) as TimePs, () => done(end), `${this.name}:kernel-end`);
     });
   }
+
+  /**
+   * Whether the device keeps working on pages it pinned after the address space is gone (the
+   * pinning driver in pin mode: pinned pages outlive exit_mmap until the registration goes).
+   */
+  get survivesExit(): boolean {
+    return false;
+  }
+
+  /** A lane of a task whose address space was torn down touched memory: a fatal fault. */
+  mmGone(lane: Lane): void {
+    this.countFault(lane, lane.time);
+    this.metrics.faults.fatal++;
+    lane.run.kill(lane);
+  }
+
+  /**
+   * The process's device file closes (exit_files at exit): the driver stops the process's tasks
+   * (running and queued: their lanes end where they are, the kernel records them as stopped)
+   * and lets go of its binding to the address space (`unbind`).
+   */
+  closeFile(mm: Mm): void {
+    for (const run of [...this.running]) {
+      if (run.mm !== mm) continue;
+      run.stopped = true;
+      for (const lane of run.lanes) run.kill(lane);
+    }
+    this.unbind(mm);
+  }
+
+  /** Drops the driver's binding to `mm` (notifier subscription, its mmgrab). Default: none. */
+  protected unbind(_mm: Mm): void {}
 
   /** Lanes whose fault a full queue dropped: they retry at the next answer or replay. */
   protected readonly overflowed = new Set<number>();
@@ -308,8 +461,23 @@ export abstract class TimedDevice {
     p.bytes += bytes;
   }
 
+  /**
+   * An invalidation of `space` reached this device: if it cannot preempt a job (profile
+   * scheduler.preemptible false), whoever invalidates waits until the running jobs of that
+   * address space end. Timing only: the model applies the invalidation at once. The device's
+   * own fault handling never waits for itself (its job is stalled on that fault).
+   */
+  protected waitForJobs(space: number): void {
+    if (this.schedProfile.preemptible || this.ctx.actor === this.index) return;
+    for (const run of this.running) if (run.mm.id === space && run.active && !run.lanesDone) this.ctx.waitForJob(run);
+  }
+
   /** A shootdown of this device's TLB for [start, end) of `space`, charged to its lanes. */
   shootdown(space: number, start: number, end: number): void {
+    // A device that cannot preempt a job cannot update the page table under it: whoever
+    // invalidates waits until the running job of that address space ends (profile
+    // scheduler.preemptible false). Timing only: the model applies the invalidation now.
+    this.waitForJobs(space);
     this.tlb.invalidate(space, start, end);
     const cost = this.profile.tlb.invalidationCost;
     this.metrics.time.invalidation += cost;

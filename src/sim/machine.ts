@@ -8,6 +8,7 @@ import type { Rng } from '../engine/rng.ts';
 import type { TimePs } from '../units/time.ts';
 import { Machine, type Process } from '../api/machine.ts';
 import type { Mm } from '../mm/mm.ts';
+import { mmput } from '../mm/mmap.ts';
 import { Topology, type DevicePath, type Route } from '../topology/routing.ts';
 import { parseTopologySpec, type TopologySpecInput, type TopologySpec } from '../topology/spec.ts';
 import { AddressSpaceGroups, ownerGroups, unreachablePair } from '../topology/groups.ts';
@@ -33,6 +34,8 @@ import { MmCallRun } from './mm-call.ts';
 import type { CpuPhaseSpec, KernelSpec, LaneData, LaneProgram } from './program.ts';
 import { RESULTS_SCHEMA_VERSION, type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span } from './results.ts';
 import { appendAll } from '../units/append.ts';
+import type { SchedPolicy } from '../policy/scheduler.ts';
+import { RunQueues } from './scheduler.ts';
 
 /** A device of the machine: a name (its topology endpoint id), a profile and its policies. */
 export interface DeviceConfig {
@@ -40,6 +43,8 @@ export interface DeviceConfig {
   readonly profile: Profile;
   /** Policy choices (policy/registry.ts); omitted roles take the defaults. */
   readonly policies?: unknown;
+  /** How kernels share the device (src/policy/scheduler.ts); default concurrent: all at once. */
+  readonly scheduler?: SchedPolicy;
 }
 
 /** Options of a timed machine. */
@@ -206,6 +211,8 @@ export class SimMachine implements SimContext {
   /** Each device's registered path policy (policies.path, built-in or plug-in), by device index. */
   private readonly pathPolicy: PathFn[] = [];
   private readonly procs = new Map<number, Process>();
+  /** Address spaces a process left by exec whose device files it still holds (closed at its exit). */
+  private readonly execOld = new Map<Process, Mm[]>();
   private readonly spanList: Span[] = [];
   private readonly maxSpans: number;
   spansDropped = 0;
@@ -223,7 +230,7 @@ export class SimMachine implements SimContext {
   private wdAccesses = -1;
   private wdMigrateToRam = 0;
   private wdRaised: number[] = [];
-  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0, threads: 0 };
+  readonly cpuStats = { faults: 0, accesses: 0, busyPs: 0, threads: 0, jobWaitPs: 0 };
   /** migrate_to_ram calls a device's fault caused (the rest of sys.stats.migrateToRam were CPU faults). */
   private deviceMigrateToRam = 0;
   /** Observers of every lane store: (who, mm, vpn, byte offset, value). */
@@ -262,6 +269,11 @@ export class SimMachine implements SimContext {
       ...(opts.hugetlbPages !== undefined ? { hugetlbPages: opts.hugetlbPages } : {}),
     });
     this.cross = { ...LANDED_CROSS_DEVICE, ...opts.crossDevice };
+    // do_exit's exit_files: the process's device files close after exit_mm, which stops its tasks.
+    this.core.exitHooks.push((p) => {
+      for (const mm of [p.mm, ...(this.execOld.get(p) ?? [])]) for (const d of this.devices) d.closeFile(mm);
+      this.execOld.delete(p);
+    });
     this.core.spawnHooks.push((p) => {
       this.procs.set(p.mm.id, p);
       p.mm.notifiers.pass = this.invalidationPass;
@@ -321,6 +333,16 @@ export class SimMachine implements SimContext {
       this.devices.push(dev);
       this.byName.set(d.name, dev);
     });
+    // One set of run queues for every scheduled device, so a gang job can span devices.
+    if (opts.devices.some((d) => (d.scheduler ?? 'concurrent') !== 'concurrent')) {
+      const queues = new RunQueues(this.devices);
+      opts.devices.forEach((d, i) => {
+        const policy = d.scheduler ?? 'concurrent';
+        if (policy === 'concurrent') return;
+        this.devices[i].schedPolicy = policy;
+        this.devices[i].queues = queues;
+      });
+    }
   }
 
   // ---- SimContext ----
@@ -489,6 +511,16 @@ export class SimMachine implements SimContext {
   addSyncPs(ps: number): void {
     this.syncPs += ps;
   }
+  private jobWaits: { onDone(cb: (t: number) => void): void }[] = [];
+  waitForJob(job: { onDone(cb: (t: number) => void): void }): void {
+    if (!this.jobWaits.includes(job)) this.jobWaits.push(job);
+  }
+  /** The jobs the current operation must wait for (see waitForJob); reading it resets it. */
+  takeJobWaits(): { onDone(cb: (t: number) => void): void }[] {
+    const w = this.jobWaits;
+    this.jobWaits = [];
+    return w;
+  }
   chargeShootdown(ps: number): void {
     if (this.passMax >= 0) this.passMax = Math.max(this.passMax, ps);
     else this.syncPs += ps;
@@ -541,8 +573,52 @@ export class SimMachine implements SimContext {
     return d;
   }
 
+  /**
+   * The process exits now (do_exit): exit_mm drops its mm_users reference (the address space is
+   * torn down now unless a device task holds one: profile scheduler.holdsMmUsers), then its
+   * device files close, which stops its device tasks, running or queued, and unbinds the drivers;
+   * the last task's reference then runs exit_mmap. A SIGKILL takes the same do_exit path.
+   */
+  exit(proc: Process): void {
+    this.procs.set(proc.mm.id, proc);
+    const prev = this.actor;
+    this.actor = CPU;
+    try {
+      proc.exit();
+    } finally {
+      this.actor = prev;
+    }
+  }
+
+  /**
+   * The process execs now (exec_mmap): it continues as the returned process in a fresh address
+   * space, and the old one loses the task's mm_users reference. Its device files stay open
+   * (no O_CLOEXEC), so device tasks in the old address space keep running: holding mm_users they
+   * keep it alive until they end; holding only mm_count they find it torn down (RELEASE to the
+   * drivers' notifiers) and their next access is a fatal fault. The returned process's exit
+   * closes the files and stops them.
+   */
+  exec(proc: Process): Process {
+    if (proc.exited || !proc.mm.alive) throw new SimRunError(`exec of a process that has exited (mm ${proc.mm.id})`);
+    const next = this.core.spawn();
+    next.mm.node = proc.mm.node;
+    this.execOld.set(next, [...(this.execOld.get(proc) ?? []), proc.mm]);
+    this.execOld.delete(proc);
+    // The old image is gone: no more CPU work or launches through it.
+    proc.exited = true;
+    const prev = this.actor;
+    this.actor = CPU;
+    try {
+      mmput(proc.mm);
+    } finally {
+      this.actor = prev;
+    }
+    return next;
+  }
+
   /** Launches `kernel` on device `name` in `proc`'s address space, now. */
   launch(name: string, proc: Process, kernel: KernelSpec): Activity {
+    if (proc.exited || !proc.mm.alive) throw new SimRunError(`kernel '${kernel.name}' launched on '${name}' in address space ${proc.mm.id} after its process exited`);
     this.procs.set(proc.mm.id, proc);
     proc.mm.notifiers.pass = this.invalidationPass;
     this.ensureSampler();
@@ -551,6 +627,7 @@ export class SimMachine implements SimContext {
 
   /** Runs a CPU phase of `proc`, now. */
   cpuPhase(proc: Process, spec: CpuPhaseSpec): Activity {
+    if (proc.exited || !proc.mm.alive) throw new SimRunError(`CPU phase '${spec.name}' of address space ${proc.mm.id} after its process exited`);
     this.procs.set(proc.mm.id, proc);
     this.ensureSampler();
     const run = new CpuRun(this, proc, spec);
@@ -767,6 +844,7 @@ export class SimMachine implements SimContext {
       cpu: {
         faults: this.cpuStats.faults, migrateToRam: this.sys.stats.migrateToRam, deviceMigrateToRam: this.deviceMigrateToRam,
         cow: this.sys.stats.cow, accesses: this.cpuStats.accesses, busyPs: this.cpuStats.busyPs, threads: this.cpuStats.threads,
+        ...(this.cpuStats.jobWaitPs > 0 ? { jobWaitPs: this.cpuStats.jobWaitPs } : {}),
         numaMigrated: this.sys.stats.numaMigrated,
       },
       batches,

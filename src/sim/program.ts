@@ -71,6 +71,13 @@ export interface KernelSpec {
    * atomic fault does); other drivers treat atomics as writes.
    */
   readonly atomic?: boolean;
+  /**
+   * What the device's run queue reads (src/sim/scheduler.ts); ignored under policy concurrent.
+   * `priority`: higher runs first under policy priority (default 0). `gang`, `gangSize`: under
+   * policy gang, the `gangSize` kernels of one address space launched with one gang name are one
+   * job that runs on all their devices in the same slices.
+   */
+  readonly sched?: { readonly priority?: number; readonly gang?: string; readonly gangSize?: number };
 }
 
 /**

@@ -202,7 +202,13 @@ export interface DeviceMetrics {
    * (the prefetcher may have brought them with an earlier kernel's batch) and ran at compute
    * speed. `lanes` and `faults` are null in results written before they were recorded.
    */
-  kernels: { name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null }[];
+  kernels: {
+    name: string; startPs: number; endPs: number; lanes: number | null; faults: number | null;
+    /** Under a scheduling policy other than concurrent: the task's run-queue times (src/sim/scheduler.ts). */
+    sched?: { queuedPs: number; runningPs: number; stalledPs: number; preemptions: number; faultSwitches: number };
+    /** True when the process's exit closed the device file under the task and the driver stopped it. */
+    stopped?: boolean;
+  }[];
   /**
    * Traffic per DMA path, in the device's path order (topology endpoint `paths`; path 0 is the
    * device's own endpoint), for drivers that choose a path per mapping (pinning); empty for the
@@ -291,6 +297,11 @@ export interface RunResults {
   cpu: {
     /** CPU page faults taken by CPU phases. */
     faults: number;
+    /**
+     * Thread time spent waiting for non-preemptible device jobs to end before an invalidation
+     * could complete (profile scheduler.preemptible false), ps; absent when none.
+     */
+    jobWaitPs?: number;
     /**
      * Calls of a driver's migrate_to_ram (a device-private page touched back to system memory),
      * whoever faulted: a CPU page fault, or a device outside the page's address-space group

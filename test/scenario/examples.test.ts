@@ -226,6 +226,31 @@ const checks: Record<string, (r: RunResults) => void> = {
     expect(gpu.accesses.remote).toBe(0);
     expect(gpu.accesses.local).toBe(sva.accesses.remote);
   },
+  'offcpu-batch-scheduler'(r) {
+    const k = (d: string, n: string) => dev(r, d).kernels.find((x) => x.name === n)!;
+    // concurrent: no run queue; fifo: short waits for long; priority: long waits for short.
+    expect(k('concurrent-gpu0', 'short').sched).toBeUndefined();
+    expect(k('fifo-gpu0', 'short').sched!.queuedPs).toBeGreaterThanOrEqual(k('fifo-gpu0', 'long').sched!.runningPs);
+    expect(k('priority-gpu0', 'long').sched!.queuedPs).toBeGreaterThanOrEqual(k('priority-gpu0', 'short').sched!.runningPs);
+    // gang: the long job's two kernels start each turn together.
+    const turns = (d: string) => r.spans.filter((s) => s.track === `${d}:run-queue` && s.name === 'long').map((s) => s.startPs);
+    expect(turns('gang-gpu0')).toEqual(turns('gang-gpu1'));
+  },
+  'exit-with-live-device-task'(r) {
+    expect(dev(r, 'gpu0').kernels.find((x) => x.name === 'app-long')!.stopped).toBe(true);
+    expect(dev(r, 'sva0').kernels.find((x) => x.name === 'app-scan')!.stopped).toBe(true);
+    const other = dev(r, 'gpu0').kernels.find((x) => x.name === 'other')!;
+    expect(other.stopped).toBeUndefined();
+    expect(dev(r, 'gpu0').faults.fatal).toBe(0);
+  },
+  'no-xnack'(r) {
+    const [on, off] = [dev(r, 'xnack-on'), dev(r, 'xnack-off')];
+    expect(on.faults.raised).toBeGreaterThan(0);
+    expect(on.pagesIn).toBeGreaterThan(0);
+    expect(off.faults.raised).toBe(0);
+    expect(off.pagesIn).toBe(0);
+    expect(off.accesses.remote).toBeGreaterThan(0);
+  },
 };
 
 const examples = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();

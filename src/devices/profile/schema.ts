@@ -80,6 +80,25 @@ export const MemorySchema = z.strictObject({
    * with one permission; for SVA the CPU page table's leaf), and a TLB entry covers one such
    * page: so these sizes decide the TLB's reach.
    */
+  /**
+   * The unit the device mirrors and migrates in (hmm-mirror): a fault maps and migrates the
+   * aligned unit around the page, and a CPU fault on a device page brings the unit back, so
+   * pages sharing a unit move together (false sharing). Default 4 KiB. At most 2 MiB.
+   */
+  granularity: PowerOfTwoSize.refine((b) => b >= 4096 && b <= DEFAULT_CHUNK_SIZE, { message: 'expected a granularity from 4 KiB to 2 MiB' }).optional(),
+  /**
+   * Whether the device page table records which pages the device wrote (default true). false:
+   * every page the device may write is treated as dirty: the pinning driver copies every
+   * registered page back after the kernel, not only those written.
+   */
+  dirtyTracking: z.boolean().default(true),
+  /**
+   * Whether a device page-table entry can be read-only (default true). false (hmm-mirror): the
+   * driver must not map a page the device may not write, so every page it maps in a writable
+   * VMA is faulted in for write (breaking COW, replacing the zero page) and pages of a read-only
+   * VMA cannot be mapped at all: the device's access is a fatal fault.
+   */
+  readOnlyProtection: z.boolean().default(true),
   pageSizes: z.array(PowerOfTwoSize).min(1).superRefine((sizes, ctx) => {
     if (sizes[0] !== 4096) ctx.addIssue({ code: 'custom', path: [0], message: 'the first page size must be 4 KiB (the base page every device maps)' });
     if (sizes.length > 8) ctx.addIssue({ code: 'custom', path: [8], message: 'at most 8 page sizes' });
@@ -317,6 +336,40 @@ export const IommuSchema = z.strictObject({
   ats: z.boolean(),
 });
 
+/**
+ * How the device shares itself between off-CPU tasks (kernels, queues, contexts) when a scenario
+ * gives it a scheduling policy other than `concurrent` (src/policy/scheduler.ts). Absent: the
+ * defaults of `schedOf`.
+ */
+export const SchedulerSchema = z.strictObject({
+  /** Length of one task's turn before the scheduler may switch to another, ps. */
+  timeslice: DurationSchema.refine((v) => v > 0, { message: 'expected a timeslice greater than zero' }).optional(),
+  /** Loading a task's context (page-table base, queue state) before it runs, ps. */
+  contextSwitchCost: DurationSchema.optional(),
+  /** Saving a running task's state when it is preempted (compute preemption), ps. */
+  preemptionCost: DurationSchema.optional(),
+  /**
+   * What a fault does to the engine: stall (the task keeps the device while its lanes wait for
+   * the replay) or switch (once every lane waits, the task is switched out and another runs; it
+   * queues again at the replay).
+   */
+  faultMode: z.enum(['stall', 'switch']).default('stall'),
+  /**
+   * Whether a running job can be stopped in the middle. false: slices never preempt (jobs run to
+   * completion), and an MMU-notifier invalidation of pages a running job mirrors cannot update
+   * the device page table until the job ends: the CPU side waits for the job.
+   */
+  preemptible: z.boolean().default(true),
+  /**
+   * How a task references its address space. true: mmget when it is bound (mm_users), so the
+   * process's exit or exec leaves the address space alive until the task ends or the device file
+   * closes. false: only mmgrab (mm_count, as a notifier subscriber holds it): the last task
+   * thread's exit or exec tears the address space down under it, the driver's notifier sees
+   * RELEASE, and the task's next access is a fatal fault (its mmget_not_zero fails).
+   */
+  holdsMmUsers: z.boolean().default(true),
+});
+
 export const ProfileSchema = z
   .strictObject({
     name: Name,
@@ -340,6 +393,8 @@ export const ProfileSchema = z
     iommu: IommuSchema.optional(),
     /** Driver pinning: memory registration mode; absent = pin. */
     registration: RegistrationSchema.optional(),
+    /** Off-CPU task scheduling costs and properties (see SchedulerSchema); absent = schedOf's defaults. */
+    scheduler: SchedulerSchema.optional(),
     /** Policy defaults of the device (see ProfilePolicySchema). */
     policy: ProfilePolicySchema.default({}),
     /** Field path ("fault.serviceLatency", "transferCurve") → citation or "estimate...". */
@@ -417,6 +472,37 @@ export function faultOf(p: Profile): FaultProfile {
   return p.fault;
 }
 export type CopyEnginesProfile = NonNullable<Profile['copyEngines']>;
+
+/** A device's scheduler properties with defaults applied: durations in integer ps. */
+export interface SchedProfile {
+  readonly timeslicePs: number;
+  readonly contextSwitchPs: number;
+  readonly preemptionPs: number;
+  readonly faultSwitch: boolean;
+  readonly preemptible: boolean;
+  readonly holdsMmUsers: boolean;
+}
+
+/**
+ * Defaults of a profile without `scheduler:` values. ESTIMATES: a 2 ms slice (the order of the
+ * Linux amdgpu/nouveau runlist timeslices, 1–5 ms), 25 µs to load a context and 100 µs to save
+ * a preempted one (compute preemption on Pascal and later drains or saves every SM's state; the
+ * order of magnitude reported for instruction-level preemption, tens to a hundred µs).
+ */
+export const DEFAULT_SCHED = { timeslicePs: 2_000_000_000, contextSwitchPs: 25_000_000, preemptionPs: 100_000_000 } as const;
+
+/** The scheduler properties of `p` (defaults where the profile is silent). */
+export function schedOf(p: Profile): SchedProfile {
+  const s = p.scheduler;
+  return {
+    timeslicePs: s?.timeslice ?? DEFAULT_SCHED.timeslicePs,
+    contextSwitchPs: s?.contextSwitchCost ?? DEFAULT_SCHED.contextSwitchPs,
+    preemptionPs: s?.preemptionCost ?? DEFAULT_SCHED.preemptionPs,
+    faultSwitch: (s?.faultMode ?? 'stall') === 'switch',
+    preemptible: s?.preemptible ?? true,
+    holdsMmUsers: s?.holdsMmUsers ?? true,
+  };
+}
 export type TransferPoint = z.output<typeof TransferPointSchema>;
 export type TlbProfile = Profile['tlb'];
 export type AccessCountersProfile = NonNullable<Profile['accessCounters']>;

@@ -25,8 +25,9 @@
 // mirror/pagemap.ts the drm_pagemap side (populate_mm, preferred-location advice, contention),
 // mirror/copies.ts the copies (copy_to_devmem / copy_to_ram on the copying device's engines).
 import { policyNode } from '../../mm/mempolicy.ts';
-import { EBUSY } from '../../mm/constants.ts';
+import { EBUSY, VM_WRITE } from '../../mm/constants.ts';
 import type { Mm } from '../../mm/mm.ts';
+import { mmdrop } from '../../mm/mmap.ts';
 import type { Vma } from '../../mm/vma.ts';
 import { NotifyEvent } from '../../mm/constants.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
@@ -161,6 +162,20 @@ export class HmmMirrorDevice extends TimedDevice {
   /** MIGRATE_VMA_SELECT_* for pages of this device's kind. */
   private get selectDevice(): number {
     return this.mem?.type === 'coherent' ? MIGRATE_VMA_SELECT_DEVICE_COHERENT : MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+  }
+
+  /**
+   * The device file closes: the mirror of `mm` goes (its entries, its subscription, the
+   * subscription's mm_count). Its entries are already gone if exit_mmap's RELEASE came first.
+   */
+  protected override unbind(mm: Mm): void {
+    const sp = this.spaces.get(mm.id);
+    if (!sp) return;
+    if (sp.pt.size > 0) this.shootdown(sp.space, 0, Number.MAX_SAFE_INTEGER);
+    sp.pt.clear();
+    mm.notifiers.remove(sp.notifier);
+    this.spaces.delete(mm.id);
+    mmdrop(mm);
   }
 
   /** Mirror of `mm`, created on first use (the driver binds the process's address space). */
@@ -705,12 +720,26 @@ export class HmmMirrorDevice extends TimedDevice {
       const vma = sp.mm.findVma(s);
       if (!vma) continue;
       const end = Math.min(e, vma.end);
+      // A device page table without read-only entries (profile memory.readOnlyProtection false):
+      // a page goes in writable or not at all. In a read-only VMA nothing can be mapped (the
+      // access is fatal); in a writable one every page is faulted in for write.
+      const writeAll = !this.profile.memory.readOnlyProtection;
+      if (writeAll && (vma.flags & VM_WRITE) === 0) {
+        for (let v = s; v < end; v++) {
+          const fl = faults?.find((f) => f.vpn === v);
+          if (!fl) continue;
+          rec.actual_faults--;
+          this.metrics.faults.serviced--;
+          this.fatal(fl);
+        }
+        continue;
+      }
       const range = newHmmRange(sp.notifier, s, end, 0, this.opts.owner);
       range.pfnFlagsMask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
       if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = (pfn) => this.ctx.p2pPage(this.index, pfn);
       let ret = 0;
       for (let tries = 0; tries < 16; tries++) {
-        for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
+        for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writeAll || writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
         range.notifierSeq = sp.notifier.readBegin();
         ret = hmmRangeFault(sp.mm, range);
         if (ret === -EBUSY) continue;
@@ -812,6 +841,9 @@ export class HmmMirrorDevice extends TimedDevice {
     if (dropped > 0 && !own) {
       this.shootdown(sp.space, range.start, range.end);
       this.metrics.tlb.invalidations++;
+    } else if (dropped > 0) {
+      // Its own migrate_to_ram for a CPU fault still cannot change a running job's page table.
+      this.waitForJobs(sp.space);
     }
     return true;
   }
@@ -924,8 +956,10 @@ export class HmmMirrorDevice extends TimedDevice {
    * and the 2 MiB block. Empty when the profile has no window.
    */
   /** @internal shared with mirror/*.ts */
-  windowPages(mm: Mm, vpns: readonly number[], window: number | undefined): number[] {
-    if (window === undefined || window <= 4096) return [];
+  windowPages(mm: Mm, vpns: readonly number[], window0: number | undefined): number[] {
+    // The device's granularity is the least it mirrors and migrates (profile memory.granularity).
+    const window = Math.max(window0 ?? 0, this.profile.memory.granularity ?? 0);
+    if (window <= 4096) return [];
     const w = window / 4096;
     const out = new Set<number>();
     for (const v of vpns) {
@@ -976,7 +1010,9 @@ export class HmmMirrorDevice extends TimedDevice {
    * growth; without a density prefetcher (nouveau, dmirror), the page alone.
    */
   private cpuFaultRange(mm: Mm, vma: Vma, vpn: number): [number, number] {
-    const window = this.fault.cpuFaultWindow;
+    // A device page is at least a granularity unit: the CPU's fault brings the whole unit back.
+    const gran = this.profile.memory.granularity ?? 4096;
+    const window = gran > 4096 ? Math.max(gran, this.fault.cpuFaultWindow ?? 0) : this.fault.cpuFaultWindow;
     if (window !== undefined) {
       const w = window / 4096;
       return [Math.max(Math.floor(vpn / w) * w, vma.start), Math.min(Math.floor(vpn / w) * w + w, vma.end)];

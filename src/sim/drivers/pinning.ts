@@ -471,8 +471,18 @@ export class PinningDevice extends TimedDevice {
     return true;
   }
 
+  /** Pin mode: the pinned pages outlive exit_mmap (their pins hold them) until the registration goes. */
+  override get survivesExit(): boolean {
+    return this.mode === 'pin';
+  }
+
   protected override complete(run: KernelRun, t: number, done: (t: number) => void): void {
-    const reg = this.regs.get(run)!;
+    const reg = this.regs.get(run);
+    // A kernel stopped (its process exited) before its registration finished has nothing to undo yet.
+    if (!reg) {
+      done(t);
+      return;
+    }
     this.regs.delete(run);
     if (this.mode === 'odp') {
       // ib_umem_odp_release: unsubscribe; nothing was pinned.
@@ -491,6 +501,9 @@ export class PinningDevice extends TimedDevice {
       done(t);
       return;
     }
+    // Without dirty tracking the driver cannot tell which pages the device wrote: every copied
+    // page goes back (profile memory.dirtyTracking false).
+    if (!this.profile.memory.dirtyTracking) for (const vpn of reg.copies.keys()) reg.written.add(vpn);
     for (const vpn of reg.written) p.copy(reg.pinned.get(vpn)!, reg.copies.get(vpn)!);
     for (const d of reg.copies.values()) this.ctx.sys.putPage(d);
     this.metrics.pagesOut += reg.written.size;

@@ -20,6 +20,7 @@ import { PMD_NR } from '../../mm/constants.ts';
 import { PteType, pteType, ptePfn, pteHas, pteFlags, pteSetFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from '../../mm/pte.ts';
 import { PG_DIRTY } from '../../mm/page.ts';
 import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
+import { mmdrop, mmgrab } from '../../mm/mmap.ts';
 import { getUserPages, putUserPages } from '../../mm/gup.ts';
 import { FaultBuffer, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { faultOf, type Profile } from '../../devices/profile/schema.ts';
@@ -110,6 +111,17 @@ export class SvaDevice extends TimedDevice {
   private bind(mm: Mm): void {
     if (this.notifiers.has(mm.id)) return;
     this.notifiers.set(mm.id, mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => this.invalidate(mm, sub, range, cur)));
+    // iommu_sva_bind_device keeps the mm_struct for the PASID's life (mmgrab).
+    mmgrab(mm);
+  }
+
+  /** iommu_sva_unbind_device at the device file's close: the PASID and its subscription go. */
+  protected override unbind(mm: Mm): void {
+    const sub = this.notifiers.get(mm.id);
+    if (!sub) return;
+    mm.notifiers.remove(sub);
+    this.notifiers.delete(mm.id);
+    mmdrop(mm);
   }
 
   private invalidate(mm: Mm, sub: IntervalNotifier, range: NotifierRange, cur: number): boolean {

@@ -101,7 +101,7 @@ describe('profile error messages: one line FILE:LINE:COL: ...', () => {
       'tiny.yaml:20:3: fault: unknown key "colour" (expected one of: serviceLatency, perFaultCost, perBlockCost, perPageCost, perFolioCost, bindCost, bindPerEntry, replayCost, migrateWindow, cpuFaultCost, cpuFaultWindow, replayable, batchSize, bufferCapacity, replayPolicy, coalesceDuplicates, priCost)',
     );
     expect(errorOf(edit(5, 'driver: pinning', 'vendor: acme'))).toBe(
-      'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, iommu, registration, policy, sources)',
+      'tiny.yaml:6:1: unknown key "vendor" (expected one of: name, description, kind, driver, memory, link, fault, copyEngines, transferCurve, tlb, accessCounters, iommu, registration, scheduler, policy, sources)',
     );
   });
 

@@ -3,6 +3,7 @@
 // space, the thrashing state, the preferred locations advised for its ranges, drm_pagemap
 // timeslices, and the steal history that keeps two devices from pulling a page back and forth.
 import type { Mm } from '../../../mm/mm.ts';
+import { mmgrab } from '../../../mm/mmap.ts';
 import type { IntervalNotifier } from '../../../mm/mmu-notifier.ts';
 import type { ProcessorId } from '../../../policy/types.ts';
 import type { HmmMirrorDevice } from '../mirror.ts';
@@ -79,6 +80,8 @@ export class MirrorSpace {
 
   constructor(readonly driver: HmmMirrorDevice, readonly mm: Mm) {
     this.notifier = mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => driver.invalidate(this, sub, range, cur));
+    // The subscription keeps the mm_struct (not its mappings): mmu_notifier_register's mmgrab.
+    mmgrab(mm);
   }
   get space(): number {
     return this.mm.id;
