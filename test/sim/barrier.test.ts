@@ -28,7 +28,7 @@ describe('kernel barrier', () => {
     const log: string[] = [];
     // Lane 0 reaches the barrier after one access, lane 1 after 40 (each a fault and a migration).
     const slow = Array.from({ length: 40 }, (_, k) => base + 1 + k);
-    const run = m.launch('g0', p, {
+    m.launch('g0', p, {
       name: 'sync', computePs: 1000, accessBytes: 64,
       lanes: [scripted(0, [base, 'B', base + 50], log), scripted(1, [...slow, 'B', base + 51], log)],
     });
@@ -36,7 +36,7 @@ describe('kernel barrier', () => {
     // Lane 0's access after the barrier comes after all of lane 1's before it.
     expect(log.indexOf('0:' + (base + 50))).toBeGreaterThan(log.indexOf('1:' + (base + 40)));
     expect(log).toContain('1:' + (base + 51));
-    expect(run.endPs).toBeGreaterThan(0);
+    expect(m.results('sync').devices[0].kernels).toHaveLength(1);
   });
 
   it('a lane that ends (here: a fatal fault kills it) no longer holds the others', () => {
