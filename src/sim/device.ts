@@ -14,7 +14,7 @@ import { faultOf, schedOf, type FaultProfile, type Profile, type SchedProfile } 
 import type { SchedPolicy } from '../policy/scheduler.ts';
 import type { RunQueues, TaskSchedMetrics } from './scheduler.ts';
 import { Tlb } from '../devices/tlb.ts';
-import { accessIsWrite, accessVpn, type KernelSpec } from './program.ts';
+import { accessIsWrite, accessVpn, LANE_BARRIER, type KernelSpec } from './program.ts';
 import type { DeviceMetrics } from './results.ts';
 import type { SimContext } from './context.ts';
 import { newBatchRecord, newDeviceMetrics } from './metrics.ts';
@@ -34,6 +34,8 @@ export interface Lane {
   /** When the current stall began. */
   stalledAt: number;
   done: boolean;
+  /** Waiting at its kernel's barrier (LANE_BARRIER) since `time`. */
+  atBarrier: boolean;
 }
 
 /** A kernel in flight on a device. */
@@ -42,6 +44,8 @@ export class KernelRun {
   private step: EventId | null = null;
   private stepAt = Infinity;
   private live: number;
+  /** Live lanes waiting at the kernel-wide barrier (LANE_BARRIER). */
+  private atBarrier = 0;
   endPs = -1;
   /** Faults its lanes raised (a kernel whose pages are all mapped already raises none). */
   faults = 0;
@@ -159,7 +163,7 @@ export class KernelRun {
     const horizon = now + d.quantumPs;
     let next = Infinity;
     for (const lane of this.lanes) {
-      if (lane.done || lane.stalled) continue;
+      if (lane.done || lane.stalled || lane.atBarrier) continue;
       if (lane.time < now) lane.time = now;
       if (lane.time > horizon) {
         next = Math.min(next, lane.time);
@@ -179,9 +183,16 @@ export class KernelRun {
         }
         const prog = this.spec.lanes[lane.id - this.laneBase];
         const a = lane.pending >= 0 ? lane.pending : prog.next();
+        if (a === LANE_BARRIER) {
+          lane.atBarrier = true;
+          this.atBarrier++;
+          next = Math.min(next, this.releaseBarrier());
+          break;
+        }
         if (a < 0) {
           lane.done = true;
           if (--this.live === 0) this.finish(lane.time);
+          else next = Math.min(next, this.releaseBarrier());
           break;
         }
         const cost = prog.data === undefined
@@ -216,10 +227,38 @@ export class KernelRun {
   /** Ends a lane that hit a fatal fault. */
   kill(lane: Lane): void {
     if (lane.done) return;
+    if (lane.atBarrier) {
+      lane.atBarrier = false;
+      this.atBarrier--;
+    }
     lane.done = true;
     if (lane.stalled) this.nStalled--;
     lane.stalled = false;
     if (--this.live === 0) this.finish(lane.time);
+    else {
+      const t = this.releaseBarrier();
+      if (t < Infinity) this.schedule(t);
+    }
+  }
+
+  /**
+   * Releases the barrier once every live lane waits at it (a lane that finished or was killed
+   * no longer counts, as a grid sync counts only the blocks still running): they all resume at
+   * the latest arrival, each lane's local time being when it reached the barrier. Returns that
+   * time, or Infinity while some live lane has not arrived. No cost beyond the wait: the lanes
+   * pay for the bytes they read, and a grid barrier's own latency is below the quantum.
+   */
+  private releaseBarrier(): number {
+    if (this.atBarrier === 0 || this.atBarrier < this.live) return Infinity;
+    let t = 0;
+    for (const lane of this.lanes) if (lane.atBarrier) t = Math.max(t, lane.time);
+    for (const lane of this.lanes) {
+      if (!lane.atBarrier) continue;
+      lane.atBarrier = false;
+      lane.time = t;
+    }
+    this.atBarrier = 0;
+    return t;
   }
 
   /** Resumes a stalled lane at time `t`. */
@@ -312,7 +351,7 @@ export abstract class TimedDevice {
     this.nextLaneId += spec.lanes.length;
     this.metrics.lanes += spec.lanes.length;
     for (let i = 0; i < spec.lanes.length; i++) {
-      const lane: Lane = { id: run.laneBase + i, run, time: now, pending: -1, stalled: false, stalledAt: now, done: false };
+      const lane: Lane = { id: run.laneBase + i, run, time: now, pending: -1, stalled: false, stalledAt: now, done: false, atBarrier: false };
       this.laneTable.set(lane.id, lane);
       run.lanes.push(lane);
     }

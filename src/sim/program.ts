@@ -4,8 +4,9 @@
 
 /**
  * One lane's accesses, produced lazily. `next()` returns the next access encoded as
- * `vpn * 2 + (write ? 1 : 0)`, or -1 when the lane is done. VPNs are 4 KiB virtual page numbers
- * (< 2^51, so the encoding stays an exact double). A program is consumed once.
+ * `vpn * 2 + (write ? 1 : 0)`, -1 when the lane is done, or LANE_BARRIER (kernel lanes only).
+ * VPNs are 4 KiB virtual page numbers (< 2^51, so the encoding stays an exact double). A program
+ * is consumed once.
  */
 export interface LaneProgram {
   next(): number;
@@ -21,12 +22,21 @@ export interface LaneProgram {
 export interface LaneData {
   /**
    * The words a store to page `vpn` writes, as flat pairs [byteOffset, u32 value, ...] (offsets
-   * multiples of 4 below 4096), instead of the machine's counter word.
+   * multiples of 4 below 4096), instead of the machine's counter word; undefined: the counter word.
    */
-  store?(vpn: number): readonly number[];
+  store?(vpn: number): readonly number[] | undefined;
   /** Called once an access to page `vpn` completed, with the frame it reached (to read its words). */
   loaded?(pfn: number, vpn: number): void;
 }
+
+/**
+ * What a kernel lane's next() returns to wait at a barrier of its whole kernel (a grid sync):
+ * the device calls next() again once every lane of the kernel still running waits there, all
+ * resuming at the latest arrival. A level-synchronous traversal needs it because the next level's
+ * frontier is only known once every lane has read its share of this one. CPU phases do not
+ * support it (a CPU thread ends on any negative value).
+ */
+export const LANE_BARRIER = -2;
 
 /** Encodes an access for LaneProgram.next. */
 export function encodeAccess(vpn: number, write: boolean): number {

@@ -1,14 +1,29 @@
-// Breadth-first search over a CSR graph, as a level-synchronous device kernel. The traversal is
-// computed once, sequentially, when the kernel is made, so which lane discovers which vertex is
-// fixed and a run is deterministic; the lanes then replay their share of it lazily.
+// Breadth-first search over a CSR graph, as one level-synchronous device kernel. The lanes share
+// each level's frontier and build the next one as they go: every lane reads the offsets and
+// target pointers of its share of the frontier and the records they lead to, notes the vertices
+// it found, and waits at a kernel-wide barrier (LANE_BARRIER); the first lane past the barrier
+// merges the lanes' finds into the next frontier. The merge takes the lanes in order and keeps a
+// vertex's first find, which is exactly a sequential BFS's visit order (bfsPlan), so the run is
+// deterministic whatever the lanes' timing.
+//
+// With page data (a timed machine with data on) the values the traversal follows are the bytes
+// its accesses reached (LaneData.loaded): a row's bounds from the offsets array, each neighbour's
+// record address from the targets array, the neighbour's id from its record. Without page data
+// (no-data mode, or next() called directly) they come from the builder's arrays (offsets,
+// targets, vertexVpn), which hold what the build phase writes, so both modes make the same
+// accesses for a graph nobody changed. Only the source comes from the builder, as a host hands
+// a kernel its root.
 
 import type { KernelSpec, LaneProgram } from '../sim/program.ts';
+import { LANE_BARRIER } from '../sim/program.ts';
+import { PAGE_SIZE } from '../units/page.ts';
 import { LINE_ACCESS_BYTES } from './defaults.ts';
-import { offsetsPageOf, targetsPageOf, visitedPageOf, type Graph } from './graph.ts';
-import { badOption, costs, nonNegativeInt, optionsObject, positiveInt, type CostOptions, type Costs } from './options.ts';
+import { OFFSET_BYTES, offsetsPageOf, TARGET_BYTES, targetsPageOf, VERTEX_ID_OFFSET, visitedPageOf, type Graph } from './graph.ts';
+import { badOption, costs, nonNegativeInt, optionsObject, positiveInt, type CostOptions } from './options.ts';
+import { pointerVpn } from './page-list-phase.ts';
 import { partLength, partStart } from './split.ts';
 
-/** A precomputed BFS: the visit order, its levels, and the edge that discovered each vertex. */
+/** A sequential BFS: the visit order, its levels, and the edge that discovered each vertex. */
 export interface BfsPlan {
   readonly source: number;
   /** Reachable vertices in visit order (source first); each exactly once. */
@@ -20,8 +35,10 @@ export interface BfsPlan {
 }
 
 /**
- * Sequential level-synchronous BFS from `source`: each level's vertices are expanded in order,
- * each vertex's CSR row in order, and a vertex is discovered by the first edge reaching it.
+ * Sequential level-synchronous BFS from `source` over the builder's arrays: each level's
+ * vertices are expanded in order, each vertex's CSR row in order, and a vertex is discovered by
+ * the first edge reaching it. The `bfs` kernel's frontiers are these levels when the graph's
+ * bytes are as built.
  * @throws RangeError if source is not a vertex.
  */
 export function bfsPlan(g: Graph, source: number): BfsPlan {
@@ -52,7 +69,7 @@ export function bfsPlan(g: Graph, source: number): BfsPlan {
   return { source, order: order.slice(0, tail), levelStart: Int32Array.from(levels), discoverEdge };
 }
 
-/** Options of `bfs` and `bfsLevelKernels`. */
+/** Options of `bfs`. */
 export interface BfsOptions extends CostOptions {
   /** Lanes, ≥ 1. */
   readonly lanes: number;
@@ -61,140 +78,238 @@ export interface BfsOptions extends CostOptions {
 }
 
 /**
- * One kernel running the whole BFS from `source` (plan: bfsPlan). Each level's frontier
- * (order[levelStart[L] .. levelStart[L + 1])) is split contiguously among the lanes (split.ts).
- * Lane 0 first writes the source's visited flag. Then for each frontier vertex u of its share,
- * in order, a lane:
- *   1. reads u's record pages (ascending);
- *   2. reads the offsets page(s) holding offsets[u] and offsets[u + 1] (two when they straddle);
- *   3. walks u's CSR row e = offsets[u] .. offsets[u + 1] − 1: reads the targets page of e when it
- *      differs from the previous edge's, reads neighbour v = targets[e]'s record pages, and, if
- *      e is the edge that discovered v, writes v's visited-flag page.
- * So every reachable vertex is expanded once, and its visited flag written once, in total.
- * Lanes are not synchronised between levels (a lane starts level L+1 when done with its share
- * of level L); use bfsLevelKernels for one kernel per level. Memory per lane: O(1) beyond the
- * shared plan.
+ * One kernel running the whole BFS from `source`. Each level's frontier is split contiguously
+ * among the lanes (split.ts); for each frontier vertex u of its share, in order, a lane:
+ *   1. writes u's visited-flag page (u is visited as it leaves the frontier);
+ *   2. reads u's record pages (ascending);
+ *   3. reads the offsets page(s) holding offsets[u] and offsets[u + 1] (two when they straddle);
+ *   4. walks u's row e = offsets[u] .. offsets[u + 1] − 1: reads the targets page of e when it
+ *      differs from the previous edge's (one access loads the row's pointers on that page), then
+ *      the pages of the record targets[e] points at (the first holds the neighbour's id), and
+ *      notes the neighbour if no frontier so far held it.
+ * Then every lane waits at the barrier (also after the last level, whose emptiness is only known
+ * there), and the next level is the lanes' finds merged in lane order, first find kept. So every
+ * reachable vertex is expanded once and its flag written once, by the lane whose share holds it.
+ *
+ * In data mode the row bounds, record pointers and ids are the bytes read (see the file
+ * comment): a changed target pointer sends the lanes to the record it points at, a null pointer
+ * is skipped, an id that is not a vertex is not enqueued, and row bounds are clamped to the
+ * targets array (the lanes stay inside the CSR).
  *
  * Defaults: name 'bfs', source 0, accessBytes 64 (LINE_ACCESS_BYTES: each access reads or writes
- * a record, offset pair, target or flag, not a page), computePs 1000.
+ * a record, offset pair, target or flag, not a page), computePs 1000. Memory: O(vertices) shared
+ * (the frontier and its seen flags), plus the finds of the level and one page of pointers per lane.
  * @throws RangeError naming the offending option.
  */
 export function bfs(g: Graph, o: BfsOptions): KernelSpec {
-  const { plan, lanes, c } = resolve('bfs', g, o, 'bfs');
-  const programs: LaneProgram[] = [];
-  for (let i = 0; i < lanes; i++) {
-    programs.push(bfsLane(g, plan, 0, plan.levelStart.length - 1, lanes, i));
-  }
-  return { name: c.name, lanes: programs, computePs: c.computePs, accessBytes: c.accessBytes };
-}
-
-/**
- * The same traversal as `bfs`, as one kernel per level L (named '<name>.level<L>'), to be run
- * in order with a barrier between them, as level-synchronous GPU BFS launches one kernel per
- * level. The source's visited-flag write belongs to level 0's kernel.
- * @throws RangeError naming the offending option.
- */
-export function bfsLevelKernels(g: Graph, o: BfsOptions): KernelSpec[] {
-  const { plan, lanes, c } = resolve('bfsLevelKernels', g, o, 'bfs');
-  const kernels: KernelSpec[] = [];
-  for (let L = 0; L + 1 < plan.levelStart.length; L++) {
-    const programs: LaneProgram[] = [];
-    for (let i = 0; i < lanes; i++) programs.push(bfsLane(g, plan, L, L + 1, lanes, i));
-    kernels.push({ name: `${c.name}.level${L}`, lanes: programs, computePs: c.computePs, accessBytes: c.accessBytes });
-  }
-  return kernels;
-}
-
-function resolve(fn: string, g: Graph, o: BfsOptions, defaultName: string): { plan: BfsPlan; lanes: number; c: Costs } {
+  const fn = 'bfs';
   optionsObject(fn, o);
   const lanes = positiveInt(fn, 'lanes', o.lanes);
   const source = nonNegativeInt(fn, 'source', o.source ?? 0);
   if (source >= g.vertices) badOption(fn, 'source', `a vertex below ${g.vertices}`, source);
-  const c = costs(fn, o, defaultName, LINE_ACCESS_BYTES);
-  return { plan: bfsPlan(g, source), lanes, c };
+  const c = costs(fn, o, fn, LINE_ACCESS_BYTES);
+  const frontier = new Frontier(g, source, lanes);
+  const programs: LaneProgram[] = [];
+  for (let i = 0; i < lanes; i++) programs.push(bfsLane(g, frontier, lanes, i));
+  return { name: c.name, lanes: programs, computePs: c.computePs, accessBytes: c.accessBytes };
+}
+
+/** The frontier the lanes of one kernel share, and what they found for the next level. */
+class Frontier {
+  /** The level whose frontier `ids`/`vpns` hold. */
+  level = 0;
+  /** Frontier vertices and the first page of each one's record (as the pointer to it read). */
+  ids: number[];
+  vpns: number[];
+  /** Vertices some frontier so far held. */
+  private readonly seen: Uint8Array;
+  /** Per lane, the vertices (id, record page) it found at this level, in its edge order. */
+  readonly foundIds: number[][];
+  readonly foundVpns: number[][];
+
+  constructor(g: Graph, source: number, lanes: number) {
+    this.ids = [source];
+    this.vpns = [g.vertexVpn[source]];
+    this.seen = new Uint8Array(g.vertices);
+    this.seen[source] = 1;
+    this.foundIds = Array.from({ length: lanes }, () => []);
+    this.foundVpns = Array.from({ length: lanes }, () => []);
+  }
+
+  /** True if vertex `v` (a valid id) was in a frontier already. */
+  wasSeen(v: number): boolean {
+    return this.seen[v] === 1;
+  }
+
+  /** Replaces the frontier by the next level's: the finds in lane order, each vertex once. */
+  advance(): void {
+    const ids: number[] = [], vpns: number[] = [];
+    for (let i = 0; i < this.foundIds.length; i++) {
+      const fi = this.foundIds[i], fv = this.foundVpns[i];
+      for (let k = 0; k < fi.length; k++) {
+        if (this.seen[fi[k]] === 1) continue;
+        this.seen[fi[k]] = 1;
+        ids.push(fi[k]);
+        vpns.push(fv[k]);
+      }
+      fi.length = 0;
+      fv.length = 0;
+    }
+    this.ids = ids;
+    this.vpns = vpns;
+    this.level++;
+  }
 }
 
 // Lane states. The lane is a hand-written state machine rather than a generator so that an access
 // costs no generator resume and no iterator-result allocation; lanes are on the simulator's
 // hottest path.
-const NEXT_VERTEX = 0, RECORD = 1, OFFSETS_LO = 2, OFFSETS_HI = 3, EDGE = 4, NEIGHBOUR = 5, FLAG = 6, DONE = 7;
+const NEXT_VERTEX = 0, FLAG = 1, RECORD = 2, OFFSETS_LO = 3, OFFSETS_HI = 4, ROW = 5, EDGE = 6, NEIGHBOUR = 7, FOUND = 8, DONE = 9;
+// What the access just returned carries for the traversal (read by LaneData.loaded).
+const NOTHING = 0, READ_OFFSETS_LO = 1, READ_OFFSETS_HI = 2, READ_TARGETS = 3, READ_ID = 4;
+/** 64-bit entries per page of the offsets and targets arrays. */
+const OFFSETS_PER_PAGE = PAGE_SIZE / OFFSET_BYTES;
+const TARGETS_PER_PAGE = PAGE_SIZE / TARGET_BYTES;
 
-function bfsLane(g: Graph, plan: BfsPlan, fromLevel: number, toLevel: number, lanes: number, lane: number): LaneProgram {
-  const { vertexVpn, vertexPages, offsets, targets } = g;
-  const { order, levelStart, discoverEdge } = plan;
-  let sourceFlag = fromLevel === 0 && lane === 0;
-  let level = fromLevel - 1;
-  let k = 0, kEnd = 0; // this lane's share of the current level: order[k .. kEnd)
-  let u = 0, page = 0, e = 0, eEnd = 0, v = 0, lastTargets = -1;
+function bfsLane(g: Graph, frontier: Frontier, lanes: number, lane: number): LaneProgram {
+  const { vertexVpn, vertexPages, offsets, targets, edges, vertices } = g;
+  let level = 0; // the level of the frontier share being expanded
+  let waited = false; // returned LANE_BARRIER and not resumed yet
+  let k = partStart(1, lanes, lane), kEnd = k + partLength(1, lanes, lane); // share of frontier.ids
+  let u = 0, uVpn = 0, page = 0;
+  let rowLo = 0, rowHi = 0, e = 0, eEnd = 0, lastTargets = -1;
+  let v = 0, vVpn = 0;
+  // Pointers of the current targets page read from memory, by e mod TARGETS_PER_PAGE, when
+  // fromBytes (data mode); otherwise the builder's arrays give them.
+  const pointers = new Float64Array(TARGETS_PER_PAGE);
+  let fromBytes = false;
+  let reading = NOTHING;
   let state = NEXT_VERTEX;
+  const found = frontier.foundIds[lane], foundVpn = frontier.foundVpns[lane];
   return {
     next(): number {
-      if (sourceFlag) {
-        sourceFlag = false;
-        return visitedPageOf(g, plan.source) * 2 + 1;
-      }
+      reading = NOTHING;
       while (true) {
         switch (state) {
           case NEXT_VERTEX:
-            while (k >= kEnd) {
-              if (++level >= toLevel) {
-                state = DONE;
-                return -1;
-              }
-              const size = levelStart[level + 1] - levelStart[level];
-              k = levelStart[level] + partStart(size, lanes, lane);
-              kEnd = k + partLength(size, lanes, lane);
+            if (k < kEnd) {
+              u = frontier.ids[k];
+              uVpn = frontier.vpns[k++];
+              state = FLAG;
+              break;
             }
-            u = order[k++];
+            if (!waited) {
+              // Done with this level's share: wait for the others, then take the next level.
+              waited = true;
+              return LANE_BARRIER;
+            }
+            // Past the barrier, so every lane is done with this level: the first lane here
+            // merges the finds.
+            waited = false;
+            if (frontier.level === level++) frontier.advance();
+            if (frontier.ids.length === 0) {
+              state = DONE;
+              return -1;
+            }
+            k = partStart(frontier.ids.length, lanes, lane);
+            kEnd = k + partLength(frontier.ids.length, lanes, lane);
+            break;
+          case FLAG:
             page = 0;
             state = RECORD;
-            break;
+            return visitedPageOf(g, u) * 2 + 1;
           case RECORD:
-            if (page < vertexPages) return (vertexVpn[u] + page++) * 2;
+            if (page < vertexPages) return (uVpn + page++) * 2;
             state = OFFSETS_LO;
             break;
           case OFFSETS_LO:
-            state = OFFSETS_HI;
+            // The builder's row bounds, replaced by the bytes when loaded() reads them.
+            rowLo = offsets[u];
+            rowHi = offsets[u + 1];
+            state = (u + 1) % OFFSETS_PER_PAGE === 0 ? OFFSETS_HI : ROW;
+            reading = READ_OFFSETS_LO;
             return offsetsPageOf(g, u) * 2;
-          case OFFSETS_HI: {
-            e = offsets[u];
-            eEnd = offsets[u + 1];
+          case OFFSETS_HI:
+            state = ROW;
+            reading = READ_OFFSETS_HI;
+            return offsetsPageOf(g, u + 1) * 2;
+          case ROW:
+            // Bytes that are not a row of this graph are clamped into the targets array.
+            e = Math.min(Math.max(rowLo, 0), edges);
+            eEnd = Math.min(Math.max(rowHi, e), edges);
             lastTargets = -1;
             state = EDGE;
-            const hi = offsetsPageOf(g, u + 1);
-            if (hi !== offsetsPageOf(g, u)) return hi * 2;
             break;
-          }
           case EDGE: {
             if (e >= eEnd) {
               state = NEXT_VERTEX;
               break;
             }
-            v = targets[e];
-            page = 0;
-            state = NEIGHBOUR;
             const tp = targetsPageOf(g, e);
             if (tp !== lastTargets) {
               lastTargets = tp;
-              return tp * 2;
+              fromBytes = false;
+              reading = READ_TARGETS;
+              return tp * 2; // edge e itself is taken at the next call, after loaded()
             }
+            v = targets[e];
+            vVpn = fromBytes ? pointers[e % TARGETS_PER_PAGE] : vertexVpn[v];
+            e++;
+            if (vVpn === 0) break; // a null pointer: no neighbour on this edge
+            page = 0;
+            state = NEIGHBOUR;
             break;
           }
           case NEIGHBOUR:
-            if (page < vertexPages) return (vertexVpn[v] + page++) * 2;
-            state = FLAG;
+            if (page < vertexPages) {
+              if (page === 0) reading = READ_ID;
+              return (vVpn + page++) * 2;
+            }
+            state = FOUND;
             break;
-          case FLAG: {
-            const discovered = discoverEdge[v] === e;
-            e++;
+          case FOUND:
+            if (v >= 0 && v < vertices && !frontier.wasSeen(v)) {
+              found.push(v);
+              foundVpn.push(vVpn);
+            }
             state = EDGE;
-            if (discovered) return visitedPageOf(g, v) * 2 + 1;
             break;
-          }
           default:
             return -1;
         }
       }
+    },
+    data: {
+      loaded(pfn: number): void {
+        const pg = g.pages;
+        switch (reading) {
+          case READ_OFFSETS_LO: {
+            const at = (u % OFFSETS_PER_PAGE) * OFFSET_BYTES;
+            rowLo = pg.readU32(pfn, at) + pg.readU32(pfn, at + 4) * 2 ** 32;
+            if (state === ROW) rowHi = pg.readU32(pfn, at + 8) + pg.readU32(pfn, at + 12) * 2 ** 32;
+            break;
+          }
+          case READ_OFFSETS_HI:
+            rowHi = pg.readU32(pfn, 0) + pg.readU32(pfn, 4) * 2 ** 32;
+            break;
+          case READ_TARGETS: {
+            // The row's pointers on this page: edges e .. min(eEnd, page end).
+            fromBytes = true;
+            const end = Math.min(eEnd, (Math.floor(e / TARGETS_PER_PAGE) + 1) * TARGETS_PER_PAGE);
+            for (let x = e; x < end; x++) {
+              const at = (x % TARGETS_PER_PAGE) * TARGET_BYTES;
+              pointers[x % TARGETS_PER_PAGE] = pointerVpn(pg.readU32(pfn, at), pg.readU32(pfn, at + 4));
+            }
+            break;
+          }
+          case READ_ID:
+            v = pg.readU32(pfn, VERTEX_ID_OFFSET);
+            break;
+          default:
+            break;
+        }
+        reading = NOTHING;
+      },
     },
   };
 }

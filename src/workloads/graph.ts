@@ -2,20 +2,29 @@
 // arena slots, plus the CSR adjacency arrays and a visited-flag array as large contiguous
 // buffers (what malloc does for big arrays: a fresh mmap each). Graph analytics over such data is
 // the irregular-access workload that HMM lets a device run without restructuring it.
+//
+// With page data the build writes real bytes: each record its vertex id, the offsets array its
+// row starts, and the targets array a pointer to each neighbour's record (an adjacency list of
+// `Vertex *`, as code that allocates vertex objects separately keeps it). Pointers rather than
+// ids indexing an address table in memory: a device following them does what a CPU library
+// handed such data does (HMM's founding case), and each edge costs one dependent load, not two.
 
 import type { Process } from '../api/machine.ts';
+import type { PageStore } from '../mm/page.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { CpuPhaseSpec } from '../sim/program.ts';
 import { PAGE_SIZE } from '../units/page.ts';
 import { placeInArenas, type Region } from './arena.ts';
 import { DEFAULT_ARENA_PAGES } from './defaults.ts';
 import { badOption, optionsObject, positiveInt, rngOption } from './options.ts';
-import { buildOptions, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
+import { buildOptions, pointerWords, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
 
-/** Bytes per CSR offset entry: 64-bit, as graph codes use once edge counts pass 2^31. */
+/** Bytes per CSR offset entry: 64-bit, as graph codes use once edge counts pass 2^31 (low word, then high). */
 export const OFFSET_BYTES = 8;
-/** Bytes per CSR target entry: a 32-bit vertex id. */
-export const TARGET_BYTES = 4;
+/** Bytes per CSR target entry: a 64-bit pointer to the neighbour's record (low word, then high). */
+export const TARGET_BYTES = 8;
+/** Byte offset of the vertex id (u32) in the first page of a vertex record. */
+export const VERTEX_ID_OFFSET = 0;
 
 /** Options of `randomGraph`. */
 export interface RandomGraphOptions {
@@ -52,7 +61,10 @@ export interface Graph {
   readonly vertexVpn: Float64Array;
   /** CSR row starts: v's neighbours are targets[offsets[v] .. offsets[v + 1]). Length vertices + 1. */
   readonly offsets: Int32Array;
-  /** CSR neighbour ids, each row in edge-generation order. */
+  /**
+   * CSR neighbour ids, each row in edge-generation order: the builder's metadata. In memory
+   * targets[e] is stored as a pointer to the record of vertex targets[e].
+   */
   readonly targets: Int32Array;
   /** The offsets array in memory: OFFSET_BYTES per entry from offsetsBase. */
   readonly offsetsBase: number;
@@ -66,9 +78,14 @@ export interface Graph {
   readonly visitedBytesPerVertex: number;
   /** Arenas holding the vertex records. */
   readonly arenas: readonly Region[];
+  /** The page store holding the graph's bytes (a traversal reads offsets, pointers and ids there). */
+  readonly pages: PageStore;
   /**
    * The CPU building the graph, one write per page: every vertex record (vertex order, pages
-   * ascending), then the offsets, targets and visited (zero-fill) arrays, each ascending.
+   * ascending), then the offsets, targets and visited (zero-fill) arrays, each ascending. In
+   * data mode a record's first page gets the vertex id (VERTEX_ID_OFFSET), an offsets page its
+   * entries, a targets page its entries as pointers to the neighbours' records; other pages get
+   * the machine's counter word.
    */
   readonly build: CpuPhaseSpec;
 }
@@ -122,6 +139,17 @@ export function randomGraph(proc: Process, o: RandomGraphOptions): Graph {
 
   const recordPages = n * vertexPages;
   const vertexVpn = placed.objectVpn;
+  const perPage = PAGE_SIZE / 8; // offsets and targets entries are both 8 bytes
+  /** The 64-bit entries [first, end) of one offsets or targets page, as LaneData.store pairs. */
+  const entries = (first: number, end: number, words: (i: number) => readonly [number, number]): number[] => {
+    const out: number[] = [];
+    for (let i = first; i < end; i++) {
+      const [lo, hi] = words(i);
+      const at = (i - first) * 8;
+      out.push(at, lo, at + 4, hi);
+    }
+    return out;
+  };
   const build = writePagesPhase(b.costs, recordPages + offsetsPages + targetsPages + visitedPages, b.threads, (k) => {
     if (k < recordPages) {
       const v = Math.floor(k / vertexPages);
@@ -132,11 +160,18 @@ export function randomGraph(proc: Process, o: RandomGraphOptions): Graph {
     k -= offsetsPages;
     if (k < targetsPages) return targetsBase + k;
     return visitedBase + (k - targetsPages);
+  }, (k) => {
+    if (k < recordPages) return k % vertexPages === 0 ? [VERTEX_ID_OFFSET, k / vertexPages] : undefined;
+    k -= recordPages;
+    if (k < offsetsPages) return entries(k * perPage, Math.min((k + 1) * perPage, n + 1), (i) => [offsets[i], 0]);
+    k -= offsetsPages;
+    if (k < targetsPages) return entries(k * perPage, Math.min((k + 1) * perPage, 2 * m), (e) => pointerWords(vertexVpn[targets[e]]));
+    return undefined;
   });
   return {
     vertices: n, edges: 2 * m, vertexPages, vertexVpn, offsets, targets,
     offsetsBase, offsetsPages, targetsBase, targetsPages, visitedBase, visitedPages, visitedBytesPerVertex: vb,
-    arenas: placed.arenas, build,
+    arenas: placed.arenas, pages: proc.sys.pages, build,
   };
 }
 

@@ -11,9 +11,10 @@ import { partLength, partStart } from './split.ts';
  * indices are split contiguously (split.ts): thread i writes indices [partStart(total, threads,
  * i), partStart(total, threads, i + 1)) in ascending order. `pageAt` must be a pure function
  * returning valid VPNs; each thread keeps O(1) state. With `fields`, the write of index k stores
- * fields(k) (flat [byteOffset, u32 value] pairs, LaneData.store) in data mode.
+ * fields(k) (flat [byteOffset, u32 value] pairs, LaneData.store) in data mode, or the machine's
+ * counter word where fields(k) is undefined.
  */
-export function writePagesPhase(c: Costs, total: number, threads: number, pageAt: (k: number) => number, fields?: (k: number) => readonly number[]): CpuPhaseSpec {
+export function writePagesPhase(c: Costs, total: number, threads: number, pageAt: (k: number) => number, fields?: (k: number) => readonly number[] | undefined): CpuPhaseSpec {
   const programs: LaneProgram[] = [];
   for (let t = 0; t < threads; t++) {
     let k = partStart(total, threads, t);

@@ -95,7 +95,7 @@ describe('scenario mutations', () => {
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, what).toHaveLength(1);
       // Located in the scenario, or in the profile file it names.
-      expect(lines[0], what).toMatch(/^(\S+\.yaml|\/etc\/passwd)(:\d+:\d+)?: \S/);
+      expect(lines[0], what).toMatch(/^hetmem run: (\S+\.yaml|\/etc\/passwd)(:\d+:\d+)?: \S/);
     }), { numRuns: RUNS, seed: SEED });
     // The mutations reach both outcomes: the test is not only refusing, nor only running.
     expect(outcomes.ok).toBeGreaterThan(0);

@@ -1,17 +1,17 @@
 import { describe, it, expect } from 'vitest';
 import { randomGraph, type Graph } from '../../src/workloads/graph.ts';
-import { bfs, bfsLevelKernels, bfsPlan } from '../../src/workloads/bfs.ts';
+import { bfs, bfsPlan } from '../../src/workloads/bfs.ts';
 import { Machine } from '../../src/api/machine.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { accessIsWrite, accessVpn, listProgram } from '../../src/sim/program.ts';
-import { R, W, counts, drain, drainAll, range, sorted } from './helpers.ts';
+import { R, W, counts, drainAll, drainKernel, range, sorted } from './helpers.ts';
 
 /** Square 0-1, 0-2, 1-3, 2-3 with hand-placed pages; visited flags one page per vertex. */
 const square: Graph = {
   vertices: 4, edges: 8, vertexPages: 1, vertexVpn: Float64Array.from([10, 20, 30, 40]),
   offsets: Int32Array.from([0, 2, 4, 6, 8]), targets: Int32Array.from([1, 2, 0, 3, 0, 3, 1, 2]),
   offsetsBase: 100, offsetsPages: 1, targetsBase: 200, targetsPages: 1,
-  visitedBase: 300, visitedPages: 4, visitedBytesPerVertex: 4096, arenas: [],
+  visitedBase: 300, visitedPages: 4, visitedBytesPerVertex: 4096, arenas: [], pages: new Machine().sys.pages,
   build: { name: 'none', threads: [listProgram([])], computePs: 0, accessBytes: 64 },
 };
 
@@ -55,7 +55,7 @@ describe('randomGraph', () => {
     const proc = new Machine().spawn();
     const g = randomGraph(proc, { vertices: 1000, degree: 4, rng: new Rng(2), arenaPages: 64 });
     expect(g.offsetsPages).toBe(2); // 1001 × 8 B
-    expect(g.targetsPages).toBe(4); // 4000 × 4 B
+    expect(g.targetsPages).toBe(8); // 4000 × 8 B pointers
     expect(g.visitedPages).toBe(1); // 1000 × 1 B
     for (const [b, n] of [[g.offsetsBase, g.offsetsPages], [g.targetsBase, g.targetsPages], [g.visitedBase, g.visitedPages]]) {
       expect(proc.mm.findVma(b)?.end).toBe(b + n);
@@ -66,7 +66,7 @@ describe('randomGraph', () => {
     const build = drainAll(g.build.threads).flat();
     expect(build.every(accessIsWrite)).toBe(true);
     expect(build.map(accessVpn)).toEqual([
-      ...g.vertexVpn, ...range(g.offsetsBase, g.offsetsBase + 2), ...range(g.targetsBase, g.targetsBase + 4), g.visitedBase,
+      ...g.vertexVpn, ...range(g.offsetsBase, g.offsetsBase + 2), ...range(g.targetsBase, g.targetsBase + 8), g.visitedBase,
     ]);
   });
 
@@ -95,26 +95,27 @@ describe('bfs', () => {
     expect(Array.from(p.discoverEdge)).toEqual([-1, 0, 1, 3]);
   });
 
-  it('replays exactly: vertex, offsets, then per edge the targets page, the neighbour and a first-visit flag', () => {
-    expect(drain(bfs(square, { lanes: 1 }).lanes[0])).toEqual([
-      W(300),
-      R(10), R(100), R(200), R(20), W(301), R(30), W(302), // expand 0
-      R(20), R(100), R(200), R(10), R(40), W(303), // expand 1
-      R(30), R(100), R(200), R(10), R(40), // expand 2
-      R(40), R(100), R(200), R(20), R(30), // expand 3
+  it('expands exactly: the flag, the vertex, offsets, then per edge the targets page and the neighbour; a barrier per level', () => {
+    const r = drainKernel(bfs(square, { lanes: 1 }).lanes);
+    expect(r.accesses[0]).toEqual([
+      W(300), R(10), R(100), R(200), R(20), R(30), // expand 0; barrier
+      W(301), R(20), R(100), R(200), R(10), R(40), // expand 1
+      W(302), R(30), R(100), R(200), R(10), R(40), // expand 2 (3 found twice, queued once); barrier
+      W(303), R(40), R(100), R(200), R(20), R(30), // expand 3; barrier, and the next frontier is empty
     ]);
+    expect(r.barriers).toBe(3);
   });
 
-  it('splits each level among lanes; level kernels carry the same accesses', () => {
-    const lanes = drainAll(bfs(square, { lanes: 2 }).lanes);
-    expect(lanes).toEqual([
-      [W(300), R(10), R(100), R(200), R(20), W(301), R(30), W(302), R(20), R(100), R(200), R(10), R(40), W(303),
-        R(40), R(100), R(200), R(20), R(30)],
-      [R(30), R(100), R(200), R(10), R(40)],
+  it('splits each level among lanes, which share the frontier the previous level found', () => {
+    const r = drainKernel(bfs(square, { lanes: 2 }).lanes);
+    expect(r.accesses).toEqual([
+      [W(300), R(10), R(100), R(200), R(20), R(30), W(301), R(20), R(100), R(200), R(10), R(40),
+        W(303), R(40), R(100), R(200), R(20), R(30)],
+      [W(302), R(30), R(100), R(200), R(10), R(40)],
     ]);
-    const levels = bfsLevelKernels(square, { lanes: 2, name: 'sq' });
-    expect(levels.map((k) => k.name)).toEqual(['sq.level0', 'sq.level1', 'sq.level2']);
-    expect(sorted(levels.flatMap((k) => drainAll(k.lanes).flat()))).toEqual(sorted(lanes.flat()));
+    // A lane runs no further than its level until every lane reached the barrier.
+    const lane1 = bfs(square, { lanes: 2 }).lanes[1];
+    expect(lane1.next()).toBe(-2);
   });
 
   it('reads both offsets pages when a row straddles a page boundary', () => {
@@ -122,7 +123,7 @@ describe('bfs', () => {
     const n = 513;
     const offsets = new Int32Array(n + 1);
     const g: Graph = { ...square, vertices: n, edges: 0, vertexVpn: Float64Array.from(range(1000, 1000 + n)), offsets, targets: new Int32Array(0), visitedBytesPerVertex: 1, visitedPages: 1 };
-    expect(drain(bfs(g, { lanes: 1, source: 511 }).lanes[0])).toEqual([W(300), R(1511), R(100), R(101)]);
+    expect(drainKernel(bfs(g, { lanes: 1, source: 511 }).lanes).accesses[0]).toEqual([W(300), R(1511), R(100), R(101)]);
   });
 
   it('on a random graph: visits exactly the reachable set, writing each visited flag once', () => {
@@ -143,7 +144,7 @@ describe('bfs', () => {
 
     const k = bfs(g, { lanes: 6, source });
     expect([k.name, k.accessBytes, k.computePs]).toEqual(['bfs', 64, 1000]);
-    const all = drainAll(k.lanes).flat();
+    const all = drainKernel(k.lanes).accesses.flat();
     const flags = counts(all.filter(accessIsWrite).map(accessVpn));
     expect(sorted(flags.keys())).toEqual(reachable.map((v) => g.visitedBase + v));
     expect([...flags.values()].every((c) => c === 1)).toBe(true);
@@ -155,7 +156,12 @@ describe('bfs', () => {
       expect(recordReads.get(g.vertexVpn[v]) ?? 0).toBe(dist[v] >= 0 ? degree + 1 : 0);
     }
     // Same accesses whatever the lane count.
-    expect(sorted(drain(bfs(g, { lanes: 1, source }).lanes[0]))).toEqual(sorted(all));
+    const one = drainKernel(bfs(g, { lanes: 1, source }).lanes);
+    expect(sorted(one.accesses[0])).toEqual(sorted(all));
+    // The frontiers the lanes build are the sequential BFS's levels: flags in its visit order,
+    // one barrier per level plus the one that finds the last frontier empty.
+    expect(one.accesses[0].filter(accessIsWrite).map(accessVpn)).toEqual(Array.from(plan.order, (v) => g.visitedBase + v));
+    expect(one.barriers).toBe(plan.levelStart.length - 1);
     // And the whole build + traversal runs on the process.
     for (const a of [...drainAll(g.build.threads).flat(), ...all]) {
       expect(typeof proc.access(accessVpn(a), accessIsWrite(a))).toBe('number');

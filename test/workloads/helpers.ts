@@ -39,3 +39,36 @@ export function sorted(values: Iterable<number>): number[] {
 export function range(a: number, b: number): number[] {
   return Array.from({ length: b - a }, (_, i) => a + i);
 }
+
+/**
+ * Every access of each lane of a kernel whose lanes wait at LANE_BARRIER (-2): runs each lane
+ * up to its barrier or its end, in lane order, and lets them all past once every lane still
+ * running waits there, as the device does. `barriers` counts the barriers passed.
+ */
+export function drainKernel(lanes: readonly LaneProgram[], max = 5_000_000): { accesses: number[][]; barriers: number } {
+  const accesses = lanes.map((): number[] => []);
+  const done = lanes.map(() => false);
+  let barriers = 0, total = 0;
+  while (!done.every(Boolean)) {
+    let waiting = 0;
+    lanes.forEach((p, i) => {
+      if (done[i]) return;
+      for (let a = p.next(); ; a = p.next()) {
+        if (a === -2) {
+          waiting++;
+          return;
+        }
+        if (a < 0) {
+          done[i] = true;
+          return;
+        }
+        accesses[i].push(a);
+        if (++total > max) throw new Error(`kernel did not finish within ${max} accesses`);
+      }
+    });
+    if (waiting > 0) barriers++;
+  }
+  // A finished program stays finished.
+  if (lanes.some((p) => p.next() !== -1)) throw new Error('program resumed after returning -1');
+  return { accesses, barriers };
+}
