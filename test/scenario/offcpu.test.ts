@@ -71,6 +71,6 @@ describe('scenario: off-CPU tasks', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ScenarioError);
-    expect((err as Error).message).toMatch(/^t\.yaml:\d+:\d+: .*process 'a' exited in steps\[0\]/);
+    expect((err as Error).message).toMatch(/^t\.yaml:\d+:\d+: .*process 'a' has exited \(exit at steps\[0\]/);
   });
 });
