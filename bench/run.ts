@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
-import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure } from './measures/index.ts';
+import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure, viewOpenMeasure } from './measures/index.ts';
+import { VIEW_OPEN_TARGET_S } from './measures/view-open.ts';
 import type { BenchConfig, Mode, ThroughputMeasure } from './measures/types.ts';
 import {
   resultsSchema, type Results, type Timing, type ThroughputResult, type BaselineResult, type GrowthResult, type Target,
@@ -157,6 +158,7 @@ const ctx = { config, log };
 const memory = await memoryMeasure.run(ctx);
 const scale = await scaleMeasure.run(ctx);
 const sweep = await sweepPoolMeasure.run(ctx);
+const view = await viewOpenMeasure.run(ctx);
 
 // ---- targets ----
 const targets: Target[] = [];
@@ -184,6 +186,10 @@ targets.push({
   id: 'sweep-pool-speedup', description: `sweep: the local pool of ${sweep.jobs} runs points at least ${sweep.jobs / 2}x as fast as one process in turn`,
   target: sweep.jobs / 2, value: sweep.speedup, unit: 'x faster', met: sweep.speedup >= sweep.jobs / 2,
 });
+targets.push({
+  id: 'view-open', description: `hetmem view opens a run of ${view.deviceFaults} device faults (${view.events} events): files, server, first page, whole-run and zoomed grids, a page history`,
+  target: VIEW_OPEN_TARGET_S, value: view.openSeconds, unit: 's', met: view.openSeconds <= VIEW_OPEN_TARGET_S,
+});
 targets.push({ id: 'memory-growth', description: 'metadata grows linearly or better in pages', target: 1.1, value: memory.growthExponent, unit: 'log-log slope', met: memory.linearOrBetter });
 
 const cpuList = cpus();
@@ -202,6 +208,7 @@ const results: Results = {
   memory,
   scale,
   sweep,
+  view,
   targets,
   missing,
   seconds: Number(nowNs() - t0) / 1e9,

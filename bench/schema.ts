@@ -120,6 +120,35 @@ export const sweepBenchSchema = z.object({
   speedup: pos,
 });
 
+/** Opening a large run in `hetmem view` (measures/view-open.ts). Seconds are wall-clock. */
+export const viewOpenSchema = z.object({
+  description: z.string(),
+  /** Pages streamed; device faults raised (at least one per page); batches; log events. */
+  pages: pos,
+  deviceFaults: pos,
+  batches: pos,
+  events: pos,
+  /** view/events.bin and view/index.* sizes. */
+  eventBytes: pos,
+  indexBytes: pos,
+  /** Generating the run (untimed for the figure). */
+  genSeconds: pos,
+  /** Importing the viewer's modules in the fresh process (before the timed part). */
+  importSeconds: pos,
+  /** Reading the view files and starting the server. */
+  loadSeconds: pos,
+  /** GET / (the page, with the overview inline), the whole-run grid, a zoomed grid, a page's history. */
+  pageSeconds: pos,
+  pageBytes: pos,
+  overviewSeconds: pos,
+  zoomSeconds: pos,
+  historySeconds: pos,
+  /** From reading the files to the last answer: the figure the 3 s target is about. */
+  openSeconds: pos,
+  /** The same zoomed grid by a scan of the whole log (no index), in the server's process. */
+  scanZoomSeconds: pos,
+});
+
 export const targetSchema = z.object({
   id: z.string(),
   description: z.string(),
@@ -157,6 +186,8 @@ export const resultsSchema = z.object({
   memory: memorySchema,
   scale: scaleSchema,
   sweep: sweepBenchSchema,
+  /** Absent from files written before the measure existed. */
+  view: viewOpenSchema.optional(),
   targets: z.array(targetSchema),
   missing: z.array(z.object({ id: z.string(), title: z.string(), reason: z.string() })),
   seconds: pos,
@@ -173,3 +204,4 @@ export type ScaleAttempt = z.infer<typeof scaleAttemptSchema>;
 export type ScaleResult = z.infer<typeof scaleSchema>;
 export type Target = z.infer<typeof targetSchema>;
 export type SweepBenchResult = z.infer<typeof sweepBenchSchema>;
+export type ViewOpenResult = z.infer<typeof viewOpenSchema>;

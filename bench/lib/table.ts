@@ -51,6 +51,16 @@ export function printTable(r: Results): void {
     ['local pool', String(r.sweep.jobs), r.sweep.poolSeconds.toFixed(1), r.sweep.poolPointsPerMin.toFixed(1)],
   ]));
   out.push(`  speedup ${r.sweep.speedup.toFixed(2)}x with ${r.sweep.jobs} processes`);
+  if (r.view) {
+    const v = r.view;
+    out.push(`\nView: ${v.description}`);
+    out.push(`  ${v.deviceFaults} device faults, ${v.batches} batches, ${v.events} events (events.bin ${fmt(v.eventBytes)}, index ${fmt(v.indexBytes)}), generated in ${v.genSeconds.toFixed(1)} s`);
+    out.push(table(['step', 'seconds'], [
+      ['read files, start server', v.loadSeconds.toFixed(3)], ['first page (overview inline)', v.pageSeconds.toFixed(3)], ['whole-run grid', v.overviewSeconds.toFixed(3)],
+      ['zoomed grid', v.zoomSeconds.toFixed(3)], ['page history', v.historySeconds.toFixed(3)], ['open (all of the above)', v.openSeconds.toFixed(3)],
+      ['zoomed grid by full scan (no index)', v.scanZoomSeconds.toFixed(3)], ['module imports (apart)', v.importSeconds.toFixed(3)],
+    ]));
+  }
   out.push('\nTargets');
   out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : t.unit === 'x faster' ? `>= ${t.target}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
   console.log(out.join('\n'));

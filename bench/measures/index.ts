@@ -3,7 +3,7 @@
 // of its modes, and reports it against the raw loop) and list it here; a measure that cannot
 // run yet is a MissingMeasure and lands in results.json under `missing`.
 import type { ThroughputMeasure, MissingMeasure, ChildMeasure } from './types.ts';
-import type { MemoryResult, ScaleResult, SweepBenchResult } from '../schema.ts';
+import type { MemoryResult, ScaleResult, SweepBenchResult, ViewOpenResult } from '../schema.ts';
 import { rawLoop } from './raw-loop.ts';
 import { copyLoop } from './copy-loop.ts';
 import { migrate } from './migrate.ts';
@@ -14,6 +14,7 @@ import { streaming, streamingLruPage, streamingRandom } from './streaming.ts';
 import { memory } from './memory.ts';
 import { scale } from './scale.ts';
 import { sweepMeasure as sweep } from './sweep.ts';
+import { viewOpen } from './view-open.ts';
 
 export const baselines = { rawLoop, copyLoop };
 
@@ -23,3 +24,4 @@ export const throughput: Array<ThroughputMeasure | MissingMeasure> = [migrate, m
 export const memoryMeasure: ChildMeasure<MemoryResult> = memory;
 export const scaleMeasure: ChildMeasure<ScaleResult> = scale;
 export const sweepPoolMeasure: ChildMeasure<SweepBenchResult> = sweep;
+export const viewOpenMeasure: ChildMeasure<ViewOpenResult> = viewOpen;

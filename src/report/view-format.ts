@@ -118,9 +118,15 @@ export interface ResidencyGrid {
  * Where the pages [v0, v1) of `space` live over [t0, t1): rows of `pagesPerRow` pages
  * (a power of two, so cells line up at every zoom; 1 = single pages), `cols` equal time bins,
  * each cell the location holding most of its row's pages at the end of its bin (ties: the
- * lower index). One pass over the log.
+ * lower index). One pass over the log; or, with `plan` (the server's index, view-index.ts), over
+ * the events it returns: it fills `page` with where pages [v0, v1) live before `t0` (v0, v1
+ * normalised as here) and returns, in log order, at least every residency event of those pages
+ * at or after `t0` and before `tEnd` (the last bin's end), so the answer is the same.
  */
-export function residencyGrid(log: ViewLog, space: number, v0: number, v1: number, t0: number, t1: number, rows: number, cols: number): ResidencyGrid {
+export function residencyGrid(
+  log: ViewLog, space: number, v0: number, v1: number, t0: number, t1: number, rows: number, cols: number,
+  plan?: (v0: number, v1: number, t0: number, tEnd: number, page: Uint8Array) => ArrayLike<number>,
+): ResidencyGrid {
   v0 = Math.floor(v0);
   v1 = Math.max(v0 + 1, Math.ceil(v1));
   t1 = Math.max(t0 + 1, t1);
@@ -130,8 +136,9 @@ export function residencyGrid(log: ViewLog, space: number, v0: number, v1: numbe
   rows = Math.ceil((v1 - v0) / per);
   const L = log.meta.locations.length;
   const page = new Uint8Array(v1 - v0);
+  const only = plan ? plan(v0, v1, t0, t0 + ((t1 - t0) * cols) / cols, page) : null;
   const counts = new Uint32Array(rows * L);
-  for (let r = 0; r < rows; r++) counts[r * L] = Math.min(per, v1 - v0 - r * per);
+  for (let v = 0; v < v1 - v0; v++) counts[Math.floor(v / per) * L + page[v]]++;
   const cells = new Uint8Array(rows * cols);
   let c = 0;
   const emit = function () {
@@ -151,7 +158,9 @@ export function residencyGrid(log: ViewLog, space: number, v0: number, v1: numbe
   const binEnd = function (i: number) {
     return t0 + ((t1 - t0) * (i + 1)) / cols;
   };
-  for (let i = 0; i < log.n && c < cols; i++) {
+  const m = only ? only.length : log.n;
+  for (let j = 0; j < m && c < cols; j++) {
+    const i = only ? only[j] : j;
     if (log.kind[i] !== 0 || log.space[i] !== space) continue;
     const s = log.vpn[i], e = s + log.count[i];
     if (e <= v0 || s >= v1) continue;
@@ -214,14 +223,20 @@ export interface PageHistory {
   final: Record<string, number>;
 }
 
-/** Every fault, residency change and invalidation of pages [v0, v1) of `space`, and which devices touched them. */
-export function pageHistory(log: ViewLog, space: number, v0: number, v1: number, limit: number): PageHistory {
+/**
+ * Every fault, residency change and invalidation of pages [v0, v1) of `space`, and which devices
+ * touched them. `only` (the server's index): the events to look at, in log order, at least every
+ * one of `space` that overlaps [v0, v1); without it, the whole log.
+ */
+export function pageHistory(log: ViewLog, space: number, v0: number, v1: number, limit: number, only?: ArrayLike<number>): PageHistory {
   const m = log.meta;
   const page = new Uint8Array(Math.max(1, v1 - v0));
   const touched = new Uint8Array(m.devices.length);
   const events: HistoryEvent[] = [];
   let more = 0;
-  for (let i = 0; i < log.n; i++) {
+  const n = only ? only.length : log.n;
+  for (let j = 0; j < n; j++) {
+    const i = only ? only[j] : j;
     if (log.space[i] !== space) continue;
     const s = log.vpn[i], e = s + log.count[i];
     if (e <= v0 || s >= v1) continue;
@@ -258,15 +273,26 @@ export interface BatchDetail {
   pagesOut: number;
 }
 
-/** The faults and residency changes of batch `no` of device `device` (its name). */
-export function batchDetail(log: ViewLog, device: string, no: number): BatchDetail {
+/**
+ * The faults and residency changes of batch `no` of device `device` (its name). `plan` (the
+ * server's index): `batch` gives, in log order, at least the events of that batch; `resides`,
+ * given the batch's pages (keys space * 2^36 + vpn), at least every residency event that
+ * touches one of them, in log order. Without it, the whole log, twice.
+ */
+export function batchDetail(
+  log: ViewLog, device: string, no: number,
+  plan?: { batch: (d: number, no: number) => ArrayLike<number>; resides: (pages: Map<number, number>) => ArrayLike<number> },
+): BatchDetail {
   const m = log.meta;
   const d = m.devices.indexOf(device);
   const here = m.locations.indexOf(device);
   const faults: HistoryEvent[] = [];
   const moveIdx: number[] = [];
   const pages = new Map<number, number>();
-  for (let i = 0; i < log.n; i++) {
+  const mine = plan ? plan.batch(d, no) : null;
+  const nb = mine ? mine.length : log.n;
+  for (let j = 0; j < nb; j++) {
+    const i = mine ? mine[j] : j;
     if (log.dev[i] !== d || log.b[i] !== no) continue;
     if (log.kind[i] === 3) faults.push(historyEvent(log, i, ''));
     else if (log.kind[i] === 0) {
@@ -277,7 +303,10 @@ export function batchDetail(log: ViewLog, device: string, no: number): BatchDeta
   // The location before each move: replay residency of just those pages up to the move.
   const moves: HistoryEvent[] = [];
   let pagesIn = 0, pagesOut = 0, next = 0;
-  for (let i = 0; i < log.n && next < moveIdx.length; i++) {
+  const touching = plan && moveIdx.length > 0 ? plan.resides(pages) : null;
+  const nr = touching ? touching.length : log.n;
+  for (let j = 0; j < nr && next < moveIdx.length; j++) {
+    const i = touching ? touching[j] : j;
     if (log.kind[i] !== 0) continue;
     const base = log.space[i] * 68719476736;
     if (i === moveIdx[next]) {

@@ -1,7 +1,8 @@
 // The viewer's event log of a run (`hetmem view`): where every page lives over time, every
 // device and CPU fault, every batch's faults and every MMU notifier invalidation, recorded while
 // the run goes and written beside results.json as view/meta.json + view/events.bin, with a
-// pre-aggregated residency overview (view/overview.bin) so a large run opens without a scan.
+// pre-aggregated residency overview (view/overview.json) so a large run opens without a scan,
+// and an index (view/index.*, view-index.ts) so a zoomed query reads only the events it needs.
 //
 // Residency is observed the way a kernel tracer would: an MMU interval notifier over each
 // address space marks the invalidated range dirty, and before the next engine event the dirty
@@ -16,6 +17,7 @@ import type { FaultEntry } from '../devices/fault-buffer.ts';
 import type { Mm } from '../mm/mm.ts';
 import { PteType, ptePfn, pteType } from '../mm/pte.ts';
 import { EV, encodeLog, residencyGrid, VIEW_FORMAT, type ResidencyGrid, type ViewLog, type ViewMeta, type ViewSpace } from './view-format.ts';
+import { buildViewIndex, encodeViewIndex } from './view-index.ts';
 
 export { EV };
 
@@ -314,14 +316,21 @@ export function viewOverview(log: ViewLog): ViewOverview {
   };
 }
 
-/** The files of the viewer, relative to a run's output directory. */
-export const VIEW_FILES = ['view/meta.json', 'view/events.bin', 'view/overview.json'] as const;
+/**
+ * The files of the viewer, relative to a run's output directory. index.json/index.bin
+ * (view-index.ts) let the server answer zoomed queries without reading the whole log; a
+ * directory without them (written before them) still opens: the loader builds the index.
+ */
+export const VIEW_FILES = ['view/meta.json', 'view/events.bin', 'view/overview.json', 'view/index.json', 'view/index.bin'] as const;
 
 /** The view files' contents for `log`, by VIEW_FILES name. */
 export function viewFiles(log: ViewLog): Record<(typeof VIEW_FILES)[number], string | Uint8Array> {
+  const index = encodeViewIndex(buildViewIndex(log));
   return {
     'view/meta.json': JSON.stringify(log.meta) + '\n',
     'view/events.bin': encodeLog(log),
     'view/overview.json': JSON.stringify(viewOverview(log)) + '\n',
+    'view/index.json': index.header,
+    'view/index.bin': index.bytes,
   };
 }

@@ -7,6 +7,7 @@ import { parseResults, ResultsFileError } from '../report/results-schema.ts';
 import type { RunResults } from '../sim/results.ts';
 import { decodeLog, VIEW_FORMAT, type ViewLog, type ViewMeta } from '../report/view-format.ts';
 import type { ViewOverview } from '../report/viewlog.ts';
+import { buildViewIndex, decodeViewIndex, type ViewIndex, type ViewIndexHeader } from '../report/view-index.ts';
 import type { FaultbenchResults } from '../faultbench/types.ts';
 
 /** Bad input to `hetmem view`: one line, exit code 2. */
@@ -21,6 +22,8 @@ export interface LoadedRun {
   /** The event log, or null when the directory has no view/ files (the page says so). */
   log: ViewLog | null;
   overview: ViewOverview | null;
+  /** The log's index (view/index.*, or built at load for a directory written without one). */
+  index: ViewIndex | null;
   /** events.bin as read (the static page embeds it). */
   eventBytes: Uint8Array | null;
 }
@@ -43,6 +46,18 @@ function readJson(path: string, what: string): unknown {
   } catch (e) {
     throw new ViewError(`${path}: expected ${what} (JSON): ${(e as Error).message}`);
   }
+}
+
+/**
+ * `raw` on an ArrayBuffer of its own starting at its first byte, as decodeLog needs: a large
+ * file's Buffer already is one (copying 10^8 bytes costs a third of a second); Node's pooled
+ * small Buffers need not start 8-byte aligned, so those are copied.
+ */
+function aligned(raw: Buffer): Uint8Array<ArrayBuffer> {
+  if (raw.byteOffset === 0 && raw.buffer.byteLength === raw.byteLength && raw.buffer instanceof ArrayBuffer) return new Uint8Array(raw.buffer);
+  const bytes = new Uint8Array(raw.byteLength);
+  bytes.set(raw);
+  return bytes;
 }
 
 /** Loads `dir`: a run (results.json, view/ files if there) or faultbench results. */
@@ -75,7 +90,7 @@ export function loadDir(dir: string): Loaded {
     throw e;
   }
   const metaPath = join(dir, 'view', 'meta.json');
-  if (!existsSync(metaPath)) return { kind: 'run', run: { label, dir, results, log: null, overview: null, eventBytes: null } };
+  if (!existsSync(metaPath)) return { kind: 'run', run: { label, dir, results, log: null, overview: null, index: null, eventBytes: null } };
   const meta = readJson(metaPath, 'the viewer meta file') as ViewMeta;
   if (typeof meta !== 'object' || meta === null || meta.format !== VIEW_FORMAT || !Number.isInteger(meta.events) || !Array.isArray(meta.locations)) {
     throw new ViewError(`${metaPath}: expected view format ${VIEW_FORMAT} (written by hetmem run --out); run the scenario again`);
@@ -87,9 +102,7 @@ export function loadDir(dir: string): Loaded {
   } catch (e) {
     throw new ViewError(`${binPath}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  // A fresh ArrayBuffer: Node's pooled Buffers need not start 8-byte aligned.
-  const bytes = new Uint8Array(raw.byteLength);
-  bytes.set(raw);
+  const bytes = aligned(raw);
   let log: ViewLog;
   try {
     log = decodeLog(meta, bytes.buffer);
@@ -98,5 +111,25 @@ export function loadDir(dir: string): Loaded {
   }
   const overview = readJson(join(dir, 'view', 'overview.json'), 'the viewer overview') as ViewOverview;
   if (!Array.isArray(overview?.grids)) throw new ViewError(`${join(dir, 'view', 'overview.json')}: expected an object with "grids"`);
-  return { kind: 'run', run: { label, dir, results, log, overview, eventBytes: bytes } };
+  return { kind: 'run', run: { label, dir, results, log, overview, index: loadIndex(dir, log), eventBytes: bytes } };
+}
+
+/** view/index.*, checked against the log; built from the log when absent (older directories). */
+function loadIndex(dir: string, log: ViewLog): ViewIndex {
+  const headerPath = join(dir, 'view', 'index.json'), binPath = join(dir, 'view', 'index.bin');
+  if (!existsSync(headerPath) || !existsSync(binPath)) return buildViewIndex(log);
+  const header = readJson(headerPath, 'the viewer index header') as ViewIndexHeader;
+  let raw: Buffer;
+  try {
+    raw = readFileSync(binPath);
+  } catch (e) {
+    throw new ViewError(`${binPath}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const bytes = aligned(raw);
+  try {
+    if (typeof header !== 'object' || header === null || !Array.isArray(header.spaces) || !Array.isArray(header.devices)) throw new Error('expected an object with "spaces" and "devices"');
+    return decodeViewIndex(header, bytes.buffer, log.n);
+  } catch (e) {
+    throw new ViewError(`${binPath}: ${(e as Error).message} (written by hetmem run --out; run the scenario again)`);
+  }
 }

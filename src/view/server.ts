@@ -4,6 +4,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { batchDetail, pageHistory, residencyGrid } from '../report/view-format.ts';
+import { OVERVIEW_COLS, OVERVIEW_ROWS } from '../report/viewlog.ts';
+import { batchPlan, gridPlan, pageEvents } from '../report/view-index.ts';
 import type { LoadedRun } from './load.ts';
 import { renderViewerPage } from './page.ts';
 
@@ -34,20 +36,29 @@ export function answer(runs: readonly LoadedRun[], path: string, q: URLSearchPar
   const run = runs[Math.floor(ri)];
   if (!run.log) throw new Error(`run ${ri} (${run.label}) has no view/ files`);
   const log = run.log;
+  // With an index (always, for a loaded log), queries read only the events they need
+  // (view-index.ts); the answers are the full scan's.
+  const ix = run.index;
   if (path === '/api/grid') {
-    const g = residencyGrid(log, num('space', 0), num('v0', 0), num('v1', 0), num('t0', 0), num('t1', 0), num('rows', 1, MAX_GRID_SIDE), num('cols', 1, MAX_GRID_SIDE));
+    const space = num('space', 0), v0 = num('v0', 0), v1 = num('v1', 0), t0 = num('t0', 0), t1 = num('t1', 0);
+    const rows = num('rows', 1, MAX_GRID_SIDE), cols = num('cols', 1, MAX_GRID_SIDE);
+    // The whole run at the overview's size (the page's "whole run"): the grid written with the
+    // log (residencyGrid with these arguments).
+    const o = run.overview?.grids.find((x) => x.space === space && x.v0 === v0 && x.v1 === v1 && x.t0 === t0 && x.t1 === t1 && cols === OVERVIEW_COLS && rows === OVERVIEW_ROWS);
+    if (o) return o;
+    const g = residencyGrid(log, space, v0, v1, t0, t1, rows, cols, ix ? gridPlan(log, ix, space) : undefined);
     return { ...g, cells: Buffer.from(g.cells).toString('base64') };
   }
   if (path === '/api/page') {
-    const v0 = num('v0', 0), v1 = num('v1', v0 + 1);
-    return pageHistory(log, num('space', 0), v0, v1, 500);
+    const space = num('space', 0), v0 = num('v0', 0), v1 = num('v1', v0 + 1);
+    return pageHistory(log, space, v0, v1, 500, ix ? pageEvents(ix, space, v0, v1) : undefined);
   }
   if (path === '/api/batch') {
     const device = q.get('device') ?? '';
     if (!log.meta.devices.includes(device)) throw new Error(`device: expected one of ${log.meta.devices.join(', ')}, got '${device}'`);
     const no = num('batch', 0);
     const record = run.results.batches.find((b) => b.device === device && b.batch === no) ?? null;
-    return { ...batchDetail(log, device, no), record };
+    return { ...batchDetail(log, device, no, ix ? batchPlan(ix) : undefined), record };
   }
   throw new Error(`no such query ${path}`);
 }

@@ -58,6 +58,16 @@ describe('bench --quick', () => {
       expect(results.sweep.speedup).toBeCloseTo(results.sweep.oneProcessSeconds / results.sweep.poolSeconds, 6);
       expect(results.sweep.poolPointsPerMin).toBeCloseTo((results.sweep.points / results.sweep.poolSeconds) * 60, 6);
       expect(results.targets.map((t) => t.id)).toContain('sweep-pool-speedup');
+      // Opening a run in the viewer (issue 14): a fault per page at least, the steps within the
+      // whole, and its target (3 s) in the list; the size is the quick one, not 10^6.
+      const view = results.view!;
+      expect(view).toBeDefined();
+      expect(view.deviceFaults).toBeGreaterThanOrEqual(view.pages);
+      expect(view.events).toBeGreaterThan(view.deviceFaults);
+      expect(view.openSeconds).toBeGreaterThanOrEqual(view.loadSeconds + view.pageSeconds + view.overviewSeconds + view.zoomSeconds + view.historySeconds);
+      const viewTarget = results.targets.find((t) => t.id === 'view-open');
+      expect(viewTarget?.target).toBe(3);
+      expect(viewTarget?.value).toBe(view.openSeconds);
       // Streaming with eviction grows near-linearly under every eviction policy (issue 17).
       for (const id of ['streaming-eviction', 'streaming-eviction-lru-page', 'streaming-eviction-random']) {
         expect(results.targets.find((t) => t.id === `${id}-growth`)?.target, id).toBe(1.05);
