@@ -570,8 +570,8 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
       }
     }
   };
-  const checkMove = (path: Path, a: MoveActivityInput) => {
-    if (!socketIds.includes(a.to)) issue([...path, 'to'], `unknown socket '${a.to}' (sockets: ${socketIds.join(', ')}); a scenario with one socket has one NUMA node`);
+  // Pages [offset, offset + pages) of a buffer of the step's process (move, migrate, advise, munmap, mprotect, madvise).
+  const checkBufferRange = (path: Path, a: { process?: string; buffer: string; offset?: number; pages?: number }) => {
     const found = processOf(path, a.process);
     if (!found) return;
     const pages = bufferPages(found.name, found.proc, a.buffer, [...path, 'buffer'], false);
@@ -579,6 +579,10 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
     const offset = a.offset ?? 0;
     if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
     else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
+  };
+  const checkMove = (path: Path, a: MoveActivityInput) => {
+    if (!socketIds.includes(a.to)) issue([...path, 'to'], `unknown socket '${a.to}' (sockets: ${socketIds.join(', ')}); a scenario with one socket has one NUMA node`);
+    checkBufferRange(path, a);
   };
   // A range of a buffer on an HMM-mirror device: migrate (into its memory) and advise.
   const checkRange = (path: Path, a: MigrateActivityInput | AdviseActivityInput, deviceKey: 'to' | 'device') => {
@@ -587,28 +591,14 @@ function checkReferences(input: ScenarioInput, devices: readonly ScenarioDevice[
     if (!d) issue([...path, deviceKey], `unknown device '${name}' (devices: ${devices.map((x) => x.name).join(', ')})`);
     else if (d.profile.driver !== 'hmm-mirror') issue([...path, deviceKey], `device '${name}' uses driver ${d.profile.driver}; only hmm-mirror devices migrate into device memory and take placement advice`);
     else if (deviceKey === 'to' && d.profile.memory.capacity < d.profile.memory.chunkSize) issue([...path, deviceKey], `device '${name}' has no device memory to migrate into`);
-    const found = processOf(path, a.process);
-    if (!found) return;
-    const pages = bufferPages(found.name, found.proc, a.buffer, [...path, 'buffer'], false);
-    if (pages === undefined) return;
-    const offset = a.offset ?? 0;
-    if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
-    else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
+    checkBufferRange(path, a);
     if (deviceKey === 'device') {
       const loc = (a as AdviseActivityInput).preferredLocation;
       if (loc !== 'system' && !deviceByName.has(loc)) issue([...path, 'preferredLocation'], `expected a device name or 'system', got '${loc}' (devices: ${devices.map((x) => x.name).join(', ')})`);
     }
   };
   // munmap, mprotect, madvise: a range of a buffer.
-  const checkMmRange = (path: Path, a: MunmapActivityInput) => {
-    const found = processOf(path, a.process);
-    if (!found) return;
-    const pages = bufferPages(found.name, found.proc, a.buffer, [...path, 'buffer'], false);
-    if (pages === undefined) return;
-    const offset = a.offset ?? 0;
-    if (offset >= pages) issue([...path, 'offset'], `buffer '${a.buffer}' has ${pages} pages; expected an offset below that, got ${offset}`);
-    else if (a.pages !== undefined && offset + a.pages > pages) issue([...path, 'pages'], `${offset} + ${a.pages} pages run past the end of buffer '${a.buffer}' (${pages} pages)`);
-  };
+  const checkMmRange = (path: Path, a: MunmapActivityInput) => checkBufferRange(path, a);
   // What a step's forks, exits and execs change, applied once the whole step is checked (its
   // activities start together, so they all see the processes as the step began).
   let effects: (() => void)[] = [];
