@@ -46,7 +46,7 @@ describe('hetmem run', () => {
     const dir = join(tmp(), 'run');
     const r = hetmem('run', join(EXAMPLES_DIR, 'sva-vs-hmm.yaml'), '--scale', '0.05', '--seed', '7', '--out', dir, '--json');
     expect(r.code).toBe(0);
-    expect(r.err).toBe(`wrote ${['results.json', 'stats.txt', 'batches.csv', 'trace.json', 'report.html', 'view/meta.json', 'view/events.bin', 'view/overview.json'].map((f) => join(dir, f)).join(', ')}\n`);
+    expect(r.err).toBe(`wrote ${['results.json', 'stats.txt', 'batches.csv', 'trace.json', 'report.html', 'view/meta.json', 'view/events.bin', 'view/overview.json', 'view/index.json', 'view/index.bin'].map((f) => join(dir, f)).join(', ')}\n`);
     // One time unit per file, stated in it: results.json's batch records are ps like the rest.
     const raw = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { timeUnit: string; batches: { start_time: number }[] };
     expect(Object.keys(raw).slice(0, 2)).toEqual(['schema', 'timeUnit']);
