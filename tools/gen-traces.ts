@@ -1,12 +1,16 @@
 // Development tool: writes random hmmtrace op scripts for comparison against the Linux 6.1
-// oracle (../shared/oracle/run-batch.sh). Usage: tsx tools/gen-traces.ts OUTDIR COUNT SEED [numa]
-// With `numa` the scripts also use move_pages/page_node (and, from seed 9, set_mempolicy), for
-// the two-node oracle of tools/oracle-numa (replay them with `hetmem trace --nodes 2`).
+// oracle (../shared/oracle/run-batch.sh). Usage: tsx tools/gen-traces.ts OUTDIR COUNT SEED [MODE]
+// MODE is a comma-separated list. With `numa` the scripts also use move_pages/page_node (and,
+// from seed 9, set_mempolicy), for the two-node oracle of tools/oracle-numa (replay them with
+// `hetmem trace --nodes 2`). With `long` every script has 150-300 ops (named l<seed>-NNNN, or
+// m<seed>-NNNN with numa): long scripts reach states that short ones rarely do (many regions
+// interleaved, pages migrated back and forth, forks of forks).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/engine/rng.ts';
 
 const [outDir, countS, seedS, mode] = process.argv.slice(2);
-const numa = mode === 'numa';
+const modes = new Set((mode ?? '').split(',').filter((m) => m !== ''));
+const numa = modes.has('numa'), long = modes.has('long');
 const count = Number(countS ?? 100), seed = Number(seedS ?? 1);
 mkdirSync(outDir, { recursive: true });
 
@@ -25,7 +29,7 @@ function gen(r: Rng): string {
   const v2 = seed >= 3;
   // Seed 5 and up lean on page-cache, hugetlb and device mappings.
   if (seed >= 5) kinds.push('file', 'file', 'file_private', 'shared', 'hugetlb', 'dev0', 'thp');
-  const nOps = seed >= 4 ? r.int(60, 160) : r.int(20, 90);
+  const nOps = long ? r.int(150, 301) : seed >= 4 ? r.int(60, 160) : r.int(20, 90);
   const prots = ['rw', 'rw', 'rw', 'r', 'none', 'w', 'x', 'rwx'];
   const bytes = () => '0x' + r.int(1, 256).toString(16);
   const pick = <T>(a: T[]) => a[r.int(0, a.length)];
@@ -106,5 +110,5 @@ function gen(r: Rng): string {
 const root = new Rng(seed);
 for (let i = 0; i < count; i++) {
   const r = root.fork(`trace-${i}`);
-  writeFileSync(`${outDir}/${numa ? 'n' : 'r'}${seed}-${String(i).padStart(4, '0')}.trace`, gen(r));
+  writeFileSync(`${outDir}/${long ? (numa ? 'm' : 'l') : numa ? 'n' : 'r'}${seed}-${String(i).padStart(4, '0')}.trace`, gen(r));
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
+import { DEFAULT_KERNEL, KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
@@ -71,7 +71,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
-    .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, '6.1')
+    .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, DEFAULT_KERNEL)
     .action((files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {

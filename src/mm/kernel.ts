@@ -14,6 +14,12 @@ export type KernelVersion = '6.1' | '6.12';
 /** Every kernel version the model knows, oldest first (CLI messages list them). */
 export const KERNEL_VERSIONS: readonly KernelVersion[] = ['6.1', '6.12'];
 
+/**
+ * The kernel a System, Machine, SimMachine, trace or scenario reproduces when it does not say.
+ * Every default in the code reads this one constant.
+ */
+export const DEFAULT_KERNEL: KernelVersion = '6.1';
+
 /** The behaviours that differ between the modelled kernels. */
 export interface KernelSwitches {
   readonly version: KernelVersion;

@@ -203,7 +203,8 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   let m: SimMachine;
   try {
     m = new SimMachine({
-      seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs, maxTimelineBuckets: MAX_TIMELINE_BUCKETS,
+      seed: s.seed, data: s.data, devices,
+      ...(s.kernel !== undefined ? { kernel: s.kernel } : {}), quantumPs: s.quantumPs, bucketPs: s.bucketPs, maxTimelineBuckets: MAX_TIMELINE_BUCKETS,
       ...(s.topology !== undefined ? { topology: s.topology } : {}),
       ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),
       ...(s.crossDevice !== undefined ? { crossDevice: crossDeviceOf(s.crossDevice) } : {}),
