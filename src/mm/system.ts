@@ -23,8 +23,8 @@ export interface SystemOptions {
   nodeBytes?: readonly number[];
   /**
    * The Linux version whose behaviour the model reproduces where 6.1 and 6.12 differ
-   * (src/mm/kernel.ts lists the differences). Default '6.1', the kernel every corpus of
-   * this repository was recorded on.
+   * (src/mm/kernel.ts lists the differences). Default DEFAULT_KERNEL (6.12); the corpora
+   * recorded on 6.1 replay with '6.1'.
    */
   kernel?: KernelVersion;
 }

@@ -69,7 +69,7 @@ export interface SimOptions {
    * whose sockets are the nodes.
    */
   readonly numaNodes?: number;
-  /** The Linux version the core reproduces where 6.1 and 6.12 differ (default '6.1'; src/mm/kernel.ts). */
+  /** The Linux version the core reproduces where 6.1 and 6.12 differ (default DEFAULT_KERNEL, 6.12; src/mm/kernel.ts). */
   readonly kernel?: KernelVersion;
   /** Cross-device design (cross-device.ts); omitted fields take the design as landed in 7.0. */
   readonly crossDevice?: Partial<CrossDeviceOptions>;
