@@ -5,6 +5,7 @@ import { traceCommand } from './trace.ts';
 import { registerFaultbench } from '../faultbench/cli.ts';
 import { registerValidate } from '../validate/cli.ts';
 import { registerView } from '../view/cli.ts';
+import { registerOracle } from '../oracle/cli.ts';
 import { registerSweep } from './sweep.ts';
 import { TraceSyntaxError, validateTraceFile } from '../hmmtrace/validate.ts';
 import { compareCommand, expectedErrorLine, profilesCommand, reportCommand, runCommand, schemaCommand, type Io } from './run.ts';
@@ -67,7 +68,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
 
   program
     .command('trace')
-    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.1 (or --kernel 6.12) would')
+    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.12 (or --kernel 6.1) would')
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
@@ -157,6 +158,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     code = 2;
   });
   registerSweep(program, io, guardAsync);
+  registerOracle(program, { out: (s) => void io.out.write(s), err: (s) => void io.err.write(s), exit: (c) => (code = c) });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
