@@ -97,6 +97,19 @@ export interface KernelSwitches {
    * the THP first. Oracle-checked on 6.12 with probes (test/oracle-corpus-612/probe-*).
    */
   readonly reclaimDiscardsLazyfreeThp: boolean;
+  /**
+   * move_pages finds each page with folio_walk_start(FW_ZEROPAGE) instead of
+   * follow_page(FOLL_GET | FOLL_DUMP): 6.12's add_folio_for_migration /
+   * __add_folio_for_migration and do_pages_stat_array (mm/migrate.c; "mm/migrate: convert
+   * do_pages_stat_array() / add_page_for_migration() from follow_page() to folio_walk", 6.11).
+   * An anonymous hole is -ENOENT (6.1: -EFAULT, FOLL_DUMP's no_page_table); the zero pages stay
+   * -EFAULT. A hugetlb folio moves from any of its subpages (6.1: only the head, -EACCES for the
+   * others). "Shared" is folio_likely_mapped_shared() (a large folio: mapped more than once in
+   * all, and an entire mapping, more mappings than pages, or its first subpage mapped twice)
+   * instead of the subpage's page_mapcount() > 1. Checked on the two-node 6.12 oracle
+   * (test/oracle-numa-612).
+   */
+  readonly movePagesFolioWalk: boolean;
 }
 
 /** The switches of each version. */
@@ -111,6 +124,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     vdsoPages: 1,
     madviseKeepsWholePteMappedFolios: false,
     reclaimDiscardsLazyfreeThp: false,
+    movePagesFolioWalk: false,
   },
   '6.12': {
     version: '6.12',
@@ -122,6 +136,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     vdsoPages: 2,
     madviseKeepsWholePteMappedFolios: true,
     reclaimDiscardsLazyfreeThp: true,
+    movePagesFolioWalk: true,
   },
 };
 

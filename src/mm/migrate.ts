@@ -102,7 +102,9 @@ function doPagesMove(mm: Mm, vpns: readonly number[], nodes: readonly number[], 
  */
 function followPageDump(mm: Mm, vma: Vma, vpn: number): number | null {
   const sys = mm.sys;
-  const noPageTable = vma.isAnonymous || vma.kind === 'mixed' ? -EFAULT : null;
+  // 6.12 (movePagesFolioWalk): folio_walk_start finds no folio in a hole, which both callers
+  // answer with -ENOENT; 6.1's FOLL_DUMP made an anonymous hole -EFAULT.
+  const noPageTable = !sys.k.movePagesFolioWalk && (vma.isAnonymous || vma.kind === 'mixed') ? -EFAULT : null;
   const pmd = mm.pt.pmd(vpn);
   if (!pmd) return noPageTable;
   if (pmd.huge !== 0) {
@@ -129,6 +131,20 @@ function pageNode(mm: Mm, vpn: number): number {
 }
 
 /**
+ * folio_likely_mapped_shared() (include/linux/mm.h, 6.12). Its folio_mapcount() counts a PMD
+ * (entire) mapping once, not once per page.
+ */
+function likelyMappedShared(sys: System, head: number): boolean {
+  const p = sys.pages;
+  if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return p.pageMapcount(head) > 1;
+  const entire = p.entireMapcountOf(head), nr = p.folioNr(head);
+  const mapcount = p.folioMapcount(head) - entire * nr + entire;
+  if (mapcount <= 1) return false;
+  if (entire > 0 || mapcount > nr) return true;
+  return p.pageMapcount(head) > 1;
+}
+
+/**
  * add_page_for_migration: 1 when the folio at `vpn` was queued, 0 when it is already on
  * `node`, or -errno. Quirks of 6.1 kept: a hugetlb page moves only by its first subpage
  * (others get -EACCES); a folio already queued is -EBUSY; pages not on an LRU list (the
@@ -143,9 +159,15 @@ function addPageForMigration(mm: Mm, vpn: number, node: number, all: boolean, li
   if (pfn < 0) return pfn;
   if (p.isZoneDevice(pfn)) return -ENOENT;
   if (p.nodeOf(pfn) === node) return 0;
-  if (p.pageMapcount(pfn) > 1 && !all) return -EACCES;
   const head = p.folio(pfn);
-  if (p.hasFlag(head, PG_HUGETLB) && pfn !== head) return -EACCES;
+  if (sys.k.movePagesFolioWalk) {
+    // 6.12 __add_folio_for_migration: folio_likely_mapped_shared, and any subpage of a hugetlb
+    // folio isolates the whole folio.
+    if (likelyMappedShared(sys, head) && !all) return -EACCES;
+  } else {
+    if (p.pageMapcount(pfn) > 1 && !all) return -EACCES;
+    if (p.hasFlag(head, PG_HUGETLB) && pfn !== head) return -EACCES;
+  }
   if (list.isolated.has(head) || p.hasFlag(head, PG_KERNEL)) return -EBUSY;
   list.isolated.add(head);
   list.heads.push(head);
