@@ -110,6 +110,17 @@ export interface KernelSwitches {
    * (test/oracle-numa-612).
    */
   readonly movePagesFolioWalk: boolean;
+  /**
+   * migrate_pages splits an anonymous THP that is partially mapped (on the deferred split list
+   * with PG_partially_mapped, set by __folio_remove_rmap when an unmap leaves part of it
+   * mapped) and migrates its subpages one by one instead of moving it whole: 6.12's
+   * migrate_pages_batch → try_split_folio (mm/migrate.c; "mm: split underused THPs" and
+   * "mm: introduce a pageflag for partially mapped folios", 6.12). With thpSplitMapsZeroPage
+   * the split maps its zero-filled subpages to the zero page, so move_pages then answers
+   * -EFAULT for them. 6.1 moved the THP whole. Checked on the two-node 6.12 oracle
+   * (test/oracle-numa-612).
+   */
+  readonly migrateSplitsPartiallyMappedThp: boolean;
 }
 
 /** The switches of each version. */
@@ -125,6 +136,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     madviseKeepsWholePteMappedFolios: false,
     reclaimDiscardsLazyfreeThp: false,
     movePagesFolioWalk: false,
+    migrateSplitsPartiallyMappedThp: false,
   },
   '6.12': {
     version: '6.12',
@@ -137,6 +149,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     madviseKeepsWholePteMappedFolios: true,
     reclaimDiscardsLazyfreeThp: true,
     movePagesFolioWalk: true,
+    migrateSplitsPartiallyMappedThp: true,
   },
 };
 

@@ -4,6 +4,7 @@
 import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
+import { splitHugePage } from './huge-memory.ts';
 import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
@@ -131,6 +132,24 @@ function pageNode(mm: Mm, vpn: number): number {
 }
 
 /**
+ * Whether an anonymous THP is on the deferred split list as partially mapped (6.12's
+ * PG_partially_mapped): __folio_remove_rmap (mm/rmap.c) sets it when an unmap leaves some of
+ * its pages mapped and others not, and only a split or the folio's freeing clears it. Since no
+ * op can map an unmapped subpage of a THP again, the model reads it off the mapcounts: no PMD
+ * mapping, some subpages mapped, some not. Modelled from the 6.12 source; checked by the
+ * two-node 6.12 oracle (test/oracle-numa-612).
+ */
+function partiallyMappedThp(sys: System, head: number): boolean {
+  const p = sys.pages;
+  const nr = p.folioNr(head);
+  // nr_pages > 2 in migrate_pages_batch; deferred_split_folio is for anonymous folios only.
+  if (nr <= 2 || !p.hasFlag(head, PG_ANON) || p.entireMapcountOf(head) > 0) return false;
+  let mapped = 0;
+  for (let i = 0; i < nr; i++) if (p.mapcount[head + i] > 0) mapped++;
+  return mapped > 0 && mapped < nr;
+}
+
+/**
  * folio_likely_mapped_shared() (include/linux/mm.h, 6.12). Its folio_mapcount() counts a PMD
  * (entire) mapping once, not once per page.
  */
@@ -184,8 +203,23 @@ function migrateList(sys: System, list: PageList, node: number): number {
   const p = sys.pages;
   const huge = list.heads.filter((h) => p.hasFlag(h, PG_HUGETLB));
   let failed = passes(sys, huge, node);
+  // 6.12 (migrateSplitsPartiallyMappedThp): migrate_pages_batch splits a THP on the deferred
+  // split list as partially mapped (try_split_folio) instead of moving it; its subpages go on
+  // split_folios and migrate after the rest of the list, one by one. The split maps the
+  // zero-filled ones to the zero page (thpSplitMapsZeroPage) and frees them and the unmapped.
+  const split: number[] = [];
+  if (sys.k.migrateSplitsPartiallyMappedThp) {
+    for (let i = 0; i < list.heads.length; i++) {
+      const h = list.heads[i];
+      if (p.hasFlag(h, PG_HUGETLB) || !partiallyMappedThp(sys, h)) continue;
+      const nr = p.folioNr(h);
+      if (!splitHugePage(sys, h)) continue;
+      for (let j = 0; j < nr; j++) if (p.refcount[h + j] > 0 && p.mapcount[h + j] > 0) split.push(h + j);
+      list.heads.splice(i--, 1);
+    }
+  }
   let batch: number[] = [], pages = 0;
-  for (const h of list.heads) {
+  for (const h of [...list.heads, ...split]) {
     if (p.hasFlag(h, PG_HUGETLB)) continue;
     const nr = p.folioNr(h);
     if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) {

@@ -8,42 +8,20 @@ import { NUMA_612_DIR, corpusTraces } from './corpus.ts';
 // (test/oracle-numa-612/README.md): the probes and random scripts of test/oracle-numa (the same
 // files, recorded again on 6.12) and long random scripts (m9-, m14-). They replay on a two-node
 // model on kernel '6.12', except the scripts listed here, which the model does not match yet
-// (a THP that 6.12's migrate_pages splits, mapping its zero-filled subpages to the zero page,
-// so later subpages answer -EFAULT; README.md). The list is exact both ways: a fix that makes
-// one match, or a change that breaks another, fails this test.
+// (README.md). The list is exact both ways: a fix that makes one match, or a change that breaks
+// another, fails this test.
 const NOT_YET = new Set([
   'm14-0008',
-  'm14-0032',
   'm9-0018',
-  'm9-0036',
-  'n12-0001',
-  'n12-0015',
   'n12-0042',
   'n12-0069',
-  'n12-0071',
-  'n12-0072',
-  'n12-0089',
-  'n12-0091',
   'n14-0008',
-  'n14-0048',
-  'n14-0114',
-  'n14-0134',
   'n14-stale-child_cpu_read_A_511',
   'n14-stale-cpu_read_A_0',
   'n14-stale-dev_read_0_A_0_2',
   'n14-stale-munmap_A',
   'n14-stale-snapshot_0_A_0_6_page_node_A_0',
-  'n5-0037',
-  'n5-0087',
-  'n5-0128',
-  'n6-0017',
-  'n6-0059',
   'n6-0068',
-  'n7-0010',
-  'n7-0129',
-  'n9-0044',
-  'n9-0101',
-  'n9-0135',
 ]);
 const traces = corpusTraces(['n', 'm'], NUMA_612_DIR);
 
@@ -58,6 +36,14 @@ describe('oracle corpus: NUMA (move_pages) recorded on Linux 6.12', () => {
       if (runTrace(readFileSync(join(NUMA_612_DIR, f), 'utf8'), { kernel: '6.12', nodes: 2 }).lines.join('\n') + '\n' !== expected) differ.push(f.replace(/\.trace$/, ''));
     }
     expect(differ).toEqual([...NOT_YET].sort());
+  });
+  it('migrateSplitsPartiallyMappedThp: a partially unmapped THP is split by move_pages on 6.12, its zero-filled subpages then -EFAULT', () => {
+    const f = 'n5-0037.trace';
+    const script = readFileSync(join(NUMA_612_DIR, f), 'utf8');
+    const rec = readFileSync(join(NUMA_612_DIR, f.replace(/\.trace$/, '.out')), 'utf8');
+    expect(rec).toContain('move_pages C 201 3 1 all => ret=0 status=1,-EBUSY,-EFAULT');
+    expect(runTrace(script, { kernel: '6.12', nodes: 2 }).lines.join('\n') + '\n').toBe(rec);
+    expect(runTrace(script, { kernel: '6.1', nodes: 2 }).lines.join('\n')).toContain('move_pages C 201 3 1 all => ret=0 status=1,-EBUSY,1');
   });
   it('movePagesFolioWalk: a hole is -ENOENT on 6.12 (-EFAULT on 6.1), and a hugetlb tail subpage moves', () => {
     const out = (kernel: '6.1' | '6.12', f: string) => runTrace(readFileSync(join(NUMA_612_DIR, f), 'utf8'), { kernel, nodes: 2 }).lines.join('\n') + '\n';
