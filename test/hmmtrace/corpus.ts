@@ -17,6 +17,9 @@ export const NUMA_CORPUS_DIR = join(ROOT, 'test', 'oracle-numa');
 /** test/oracle-corpus-612: random traces recorded on Linux 6.12 (../shared/oracle, KVER=6.12). */
 export const CORPUS_612_DIR = join(ROOT, 'test', 'oracle-corpus-612');
 
+/** test/oracle-long: the scripts of test/oracle-long-612, recorded on Linux 6.1. */
+export const LONG_DIR = join(ROOT, 'test', 'oracle-long');
+
 /** test/oracle-long-612: random scripts of 150-300 ops recorded on Linux 6.12. */
 export const LONG_612_DIR = join(ROOT, 'test', 'oracle-long-612');
 
