@@ -149,7 +149,12 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     madviseKeepsWholePteMappedFolios: true,
     reclaimDiscardsLazyfreeThp: true,
     movePagesFolioWalk: true,
-    migrateSplitsPartiallyMappedThp: true,
+    // Off for now although 6.12 does it: with it on, the model-based fuzz (test/model/fuzz.test.ts,
+    // counterexample mmap thp; exclusive; dev_write; move_pages) leaves stale migration entries
+    // where device-exclusive entries meet the split — the kernel's try_split_folio would refuse
+    // that folio (extra references) and the model does not yet. Turning it on makes 21 more
+    // scripts of test/oracle-numa-612 match (1,135 of 1,146).
+    migrateSplitsPartiallyMappedThp: false,
   },
 };
 
