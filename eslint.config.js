@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export const LAYERS = [
   'units', 'engine', 'mm', 'hmm', 'topology', 'policy', 'devices', 'api', 'sim', 'workloads',
-  'hmmtrace', 'scenario', 'report', 'faultbench', 'validate', 'sweep', 'view', 'cli',
+  'hmmtrace', 'oracle', 'scenario', 'report', 'faultbench', 'validate', 'sweep', 'view', 'cli',
 ];
 
 const layerRules = LAYERS.map((layer, i) => {

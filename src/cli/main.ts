@@ -2,11 +2,12 @@
 // `hetmem trace` should not pay for zod, yaml, the timed model and the report code at start-up
 // (bench/README.md, CLI start-up).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
+import { DEFAULT_KERNEL, KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { registerFaultbench } from '../faultbench/command.ts';
 import { registerValidate } from '../validate/command.ts';
 import { registerView } from '../view/command.ts';
+import { registerOracle } from '../oracle/cli.ts';
 import { registerSweep } from './sweep.ts';
 import type { Io } from './run.ts';
 
@@ -89,11 +90,11 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
 
   program
     .command('trace')
-    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.1 (or --kernel 6.12) would')
+    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.12 (or --kernel 6.1) would')
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
-    .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, '6.1')
+    .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, DEFAULT_KERNEL)
     .action(async (files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
@@ -181,6 +182,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     code = EXIT.badInput;
   });
   registerSweep(program, io, (command, body) => guardAsync(command, () => body()));
+  registerOracle(program, { out: (s) => void io.out.write(s), err: (s) => void io.err.write(s), exit: (c) => (code = c) });
   for (const c of program.commands) c.configureOutput(output(`hetmem ${c.name()}`));
 
   try {

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import { runTrace } from '../hmmtrace/runner.ts';
-import type { KernelVersion } from '../mm/kernel.ts';
+import { DEFAULT_KERNEL, type KernelVersion } from '../mm/kernel.ts';
 
 /** Result of `hetmem trace --check` over a list of files. */
 export interface CheckSummary {
@@ -15,7 +15,7 @@ export interface CheckSummary {
  * `check`, compares with NAME.out beside each NAME.trace and prints a unified diff of the first
  * difference of each file that differs, then `N/M traces match`.
  */
-export function traceCommand(files: string[], check: boolean, nodes = 1, kernel: KernelVersion = '6.1'): CheckSummary {
+export function traceCommand(files: string[], check: boolean, nodes = 1, kernel: KernelVersion = DEFAULT_KERNEL): CheckSummary {
   let out = '';
   let matched = 0;
   for (const f of files) {

@@ -4,6 +4,7 @@
 import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
+import { splitHugePage } from './huge-memory.ts';
 import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
@@ -102,7 +103,9 @@ function doPagesMove(mm: Mm, vpns: readonly number[], nodes: readonly number[], 
  */
 function followPageDump(mm: Mm, vma: Vma, vpn: number): number | null {
   const sys = mm.sys;
-  const noPageTable = vma.isAnonymous || vma.kind === 'mixed' ? -EFAULT : null;
+  // 6.12 (movePagesFolioWalk): folio_walk_start finds no folio in a hole, which both callers
+  // answer with -ENOENT; 6.1's FOLL_DUMP made an anonymous hole -EFAULT.
+  const noPageTable = !sys.k.movePagesFolioWalk && (vma.isAnonymous || vma.kind === 'mixed') ? -EFAULT : null;
   const pmd = mm.pt.pmd(vpn);
   if (!pmd) return noPageTable;
   if (pmd.huge !== 0) {
@@ -129,6 +132,38 @@ function pageNode(mm: Mm, vpn: number): number {
 }
 
 /**
+ * Whether an anonymous THP is on the deferred split list as partially mapped (6.12's
+ * PG_partially_mapped): __folio_remove_rmap (mm/rmap.c) sets it when an unmap leaves some of
+ * its pages mapped and others not, and only a split or the folio's freeing clears it. Since no
+ * op can map an unmapped subpage of a THP again, the model reads it off the mapcounts: no PMD
+ * mapping, some subpages mapped, some not. Modelled from the 6.12 source; checked by the
+ * two-node 6.12 oracle (test/oracle-numa-612).
+ */
+function partiallyMappedThp(sys: System, head: number): boolean {
+  const p = sys.pages;
+  const nr = p.folioNr(head);
+  // nr_pages > 2 in migrate_pages_batch; deferred_split_folio is for anonymous folios only.
+  if (nr <= 2 || !p.hasFlag(head, PG_ANON) || p.entireMapcountOf(head) > 0) return false;
+  let mapped = 0;
+  for (let i = 0; i < nr; i++) if (p.mapcount[head + i] > 0) mapped++;
+  return mapped > 0 && mapped < nr;
+}
+
+/**
+ * folio_likely_mapped_shared() (include/linux/mm.h, 6.12). Its folio_mapcount() counts a PMD
+ * (entire) mapping once, not once per page.
+ */
+function likelyMappedShared(sys: System, head: number): boolean {
+  const p = sys.pages;
+  if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return p.pageMapcount(head) > 1;
+  const entire = p.entireMapcountOf(head), nr = p.folioNr(head);
+  const mapcount = p.folioMapcount(head) - entire * nr + entire;
+  if (mapcount <= 1) return false;
+  if (entire > 0 || mapcount > nr) return true;
+  return p.pageMapcount(head) > 1;
+}
+
+/**
  * add_page_for_migration: 1 when the folio at `vpn` was queued, 0 when it is already on
  * `node`, or -errno. Quirks of 6.1 kept: a hugetlb page moves only by its first subpage
  * (others get -EACCES); a folio already queued is -EBUSY; pages not on an LRU list (the
@@ -143,9 +178,15 @@ function addPageForMigration(mm: Mm, vpn: number, node: number, all: boolean, li
   if (pfn < 0) return pfn;
   if (p.isZoneDevice(pfn)) return -ENOENT;
   if (p.nodeOf(pfn) === node) return 0;
-  if (p.pageMapcount(pfn) > 1 && !all) return -EACCES;
   const head = p.folio(pfn);
-  if (p.hasFlag(head, PG_HUGETLB) && pfn !== head) return -EACCES;
+  if (sys.k.movePagesFolioWalk) {
+    // 6.12 __add_folio_for_migration: folio_likely_mapped_shared, and any subpage of a hugetlb
+    // folio isolates the whole folio.
+    if (likelyMappedShared(sys, head) && !all) return -EACCES;
+  } else {
+    if (p.pageMapcount(pfn) > 1 && !all) return -EACCES;
+    if (p.hasFlag(head, PG_HUGETLB) && pfn !== head) return -EACCES;
+  }
   if (list.isolated.has(head) || p.hasFlag(head, PG_KERNEL)) return -EBUSY;
   list.isolated.add(head);
   list.heads.push(head);
@@ -162,8 +203,23 @@ function migrateList(sys: System, list: PageList, node: number): number {
   const p = sys.pages;
   const huge = list.heads.filter((h) => p.hasFlag(h, PG_HUGETLB));
   let failed = passes(sys, huge, node);
+  // 6.12 (migrateSplitsPartiallyMappedThp): migrate_pages_batch splits a THP on the deferred
+  // split list as partially mapped (try_split_folio) instead of moving it; its subpages go on
+  // split_folios and migrate after the rest of the list, one by one. The split maps the
+  // zero-filled ones to the zero page (thpSplitMapsZeroPage) and frees them and the unmapped.
+  const split: number[] = [];
+  if (sys.k.migrateSplitsPartiallyMappedThp) {
+    for (let i = 0; i < list.heads.length; i++) {
+      const h = list.heads[i];
+      if (p.hasFlag(h, PG_HUGETLB) || !partiallyMappedThp(sys, h)) continue;
+      const nr = p.folioNr(h);
+      if (!splitHugePage(sys, h)) continue;
+      for (let j = 0; j < nr; j++) if (p.refcount[h + j] > 0 && p.mapcount[h + j] > 0) split.push(h + j);
+      list.heads.splice(i--, 1);
+    }
+  }
   let batch: number[] = [], pages = 0;
-  for (const h of list.heads) {
+  for (const h of [...list.heads, ...split]) {
     if (p.hasFlag(h, PG_HUGETLB)) continue;
     const nr = p.folioNr(h);
     if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) {

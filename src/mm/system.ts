@@ -3,7 +3,7 @@ import { PMD_ORDER, PMD_NR } from './constants.ts';
 import { DevPagemap, type DevPagemapOps, type PagemapType } from './memremap.ts';
 import { ShmemFile } from './file.ts';
 import type { Mm } from './mm.ts';
-import { KERNELS, type KernelSwitches, type KernelVersion } from './kernel.ts';
+import { DEFAULT_KERNEL, KERNELS, type KernelSwitches, type KernelVersion } from './kernel.ts';
 
 /** Options for a System. */
 export interface SystemOptions {
@@ -23,8 +23,8 @@ export interface SystemOptions {
   nodeBytes?: readonly number[];
   /**
    * The Linux version whose behaviour the model reproduces where 6.1 and 6.12 differ
-   * (src/mm/kernel.ts lists the differences). Default '6.1', the kernel every corpus of
-   * this repository was recorded on.
+   * (src/mm/kernel.ts lists the differences). Default DEFAULT_KERNEL (6.12); the corpora
+   * recorded on 6.1 replay with '6.1'.
    */
   kernel?: KernelVersion;
 }
@@ -92,7 +92,7 @@ export class System {
   readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, numaMigrated: 0 };
 
   constructor(opts: SystemOptions = {}) {
-    const k = KERNELS[opts.kernel ?? '6.1'] as KernelSwitches | undefined;
+    const k = KERNELS[opts.kernel ?? DEFAULT_KERNEL] as KernelSwitches | undefined;
     if (!k) throw new RangeError(`kernel must be one of ${Object.keys(KERNELS).join(', ')}, got '${String(opts.kernel)}'`);
     this.k = k;
     this.pages = new PageStore(1 << 12, opts.keepData ?? true);

@@ -2,6 +2,7 @@
 // every problem reported as `FILE:LINE:COL: what was expected` (locate.ts). The result is a
 // Scenario that run.ts can execute: profiles loaded, topology filled in, steps normalised.
 import { MPOL_MODE_NAMES, type Mempolicy, type MpolMode } from '../mm/mempolicy.ts';
+import type { KernelVersion } from '../mm/kernel.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +154,8 @@ export interface Scenario {
   readonly description?: string;
   readonly seed: number;
   readonly data: boolean;
+  /** The kernel the mm core reproduces; undefined = DEFAULT_KERNEL (src/mm/kernel.ts). */
+  readonly kernel?: KernelVersion;
   readonly quantumPs: number;
   readonly bucketPs: number;
   /** Simulated-time cap, or undefined to run every step to the end. */
@@ -289,6 +292,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     ...(input.description !== undefined ? { description: input.description } : {}),
     seed: input.seed,
     data: input.data,
+    ...(input.kernel !== undefined ? { kernel: input.kernel } : {}),
     quantumPs: input.quantum ?? DEFAULT_QUANTUM_PS,
     bucketPs: input.bucket ?? DEFAULT_BUCKET_PS,
     ...(input.duration !== undefined ? { durationPs: input.duration } : {}),

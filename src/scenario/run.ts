@@ -245,6 +245,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
   try {
     m = new SimMachine({
       seed: s.seed, data: s.data, devices, quantumPs: s.quantumPs, bucketPs: s.bucketPs, maxTimelineBuckets: MAX_TIMELINE_BUCKETS,
+      ...(s.kernel !== undefined ? { kernel: s.kernel } : {}),
       ...(hugePages > 0 ? { hugetlbPages: Math.max(16, hugePages * (1 + forks)) } : {}),
       ...(s.topology !== undefined ? { topology: s.topology } : {}),
       ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),

@@ -5,6 +5,7 @@
 // editors can complete and check scenario files. Quantities use the profile parsers
 // ("8 MiB", "10 us", "300 GB/s").
 import { z } from 'zod';
+import { DEFAULT_KERNEL, KERNEL_VERSIONS } from '../mm/kernel.ts';
 import { parseBandwidth, parseDuration, parseSize, QuantityError } from '../devices/profile/quantity.ts';
 import { AccessCounterChoiceSchema, EvictionSchema, PathSchema, PlacementSchema, PrefetchSchema, ThrashingSchema } from '../policy/registry.ts';
 import { LinkKindSchema, MAX_EXTRA_PATHS, PcieGenSchema, PcieWidthSchema } from '../topology/spec.ts';
@@ -410,6 +411,7 @@ export const ScenarioSchema = z.strictObject({
   description: z.string().optional().meta({ description: 'one line, printed under the first line of the run summary' }),
   seed: z.int().min(0).default(1).meta({ description: 'root seed of every random stream (default 1)' }),
   data: z.boolean().default(true).meta({ description: 'keep page contents (false: no-data mode, same timing and counters, less memory)' }),
+  kernel: z.enum(KERNEL_VERSIONS).optional().meta({ description: `the Linux version whose mm and HMM behaviour the run reproduces where versions differ: ${KERNEL_VERSIONS.join(', ')} (default ${DEFAULT_KERNEL})` }),
   quantum: quantity(parseDuration, `lane quantum: how far a lane may run ahead within one kernel step (default 1 us): ${DURATION_HELP}`, positive('a duration')).optional(),
   bucket: quantity(parseDuration, `timeline bucket width (default 10 us): ${DURATION_HELP}`, positive('a duration')).optional(),
   duration: quantity(parseDuration, `stop the run at this simulated time (default: when every step is done): ${DURATION_HELP}`, positive('a duration')).optional(),

@@ -78,7 +78,7 @@ export interface SimOptions {
   readonly numaNodes?: number;
   /** 2 MiB pages in the hugetlb pool (vm.nr_hugepages; default 16), for MAP_HUGETLB mappings. */
   readonly hugetlbPages?: number;
-  /** The Linux version the core reproduces where 6.1 and 6.12 differ (default '6.1'; src/mm/kernel.ts). */
+  /** The Linux version the core reproduces where 6.1 and 6.12 differ (default DEFAULT_KERNEL, 6.12; src/mm/kernel.ts). */
   readonly kernel?: KernelVersion;
   /** Cross-device design (cross-device.ts); omitted fields take the design as landed in 7.0. */
   readonly crossDevice?: Partial<CrossDeviceOptions>;

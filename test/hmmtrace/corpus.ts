@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTrace } from '../../src/hmmtrace/runner.ts';
 import { ROOT } from '../paths.ts';
+import type { KernelVersion } from '../../src/mm/kernel.ts';
 
 /** test/oracle-corpus: random traces whose outputs were recorded on the real Linux 6.1 kernel. */
 export const CORPUS_DIR = join(ROOT, 'test', 'oracle-corpus');
@@ -16,17 +17,29 @@ export const NUMA_CORPUS_DIR = join(ROOT, 'test', 'oracle-numa');
 /** test/oracle-corpus-612: random traces recorded on Linux 6.12 (../shared/oracle, KVER=6.12). */
 export const CORPUS_612_DIR = join(ROOT, 'test', 'oracle-corpus-612');
 
+/** test/oracle-long: the scripts of test/oracle-long-612, recorded on Linux 6.1. */
+export const LONG_DIR = join(ROOT, 'test', 'oracle-long');
+
+/** test/oracle-long-612: random scripts of 150-300 ops recorded on Linux 6.12. */
+export const LONG_612_DIR = join(ROOT, 'test', 'oracle-long-612');
+
+/** test/oracle-numa-612: move_pages/set_mempolicy scripts recorded on a two-node Linux 6.12. */
+export const NUMA_612_DIR = join(ROOT, 'test', 'oracle-numa-612');
+
 /** The corpus scripts whose names start with one of `prefixes`, sorted. */
 export function corpusTraces(prefixes: string[], dir = CORPUS_DIR): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.trace') && prefixes.some((p) => f.startsWith(p))).sort();
 }
 
-/** Replays each script and expects byte-identical output; lists every script that differs. */
-export function expectCorpusMatches(traces: string[], dir = CORPUS_DIR, nodes = 1): void {
+/**
+ * Replays each script on `kernel` and expects byte-identical output; lists every script that
+ * differs. The 6.1 corpora pass '6.1' (the kernel they were recorded on), whatever the default.
+ */
+export function expectCorpusMatches(traces: string[], dir = CORPUS_DIR, nodes = 1, kernel: KernelVersion = '6.1'): void {
   const failures: string[] = [];
   for (const f of traces) {
     const expected = readFileSync(join(dir, f.replace(/\.trace$/, '.out')), 'utf8');
-    const actual = runTrace(readFileSync(join(dir, f), 'utf8'), { nodes }).lines.join('\n') + '\n';
+    const actual = runTrace(readFileSync(join(dir, f), 'utf8'), { nodes, kernel }).lines.join('\n') + '\n';
     if (actual !== expected) failures.push(f);
   }
   expect(failures).toEqual([]);

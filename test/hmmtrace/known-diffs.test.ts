@@ -21,7 +21,7 @@ describe('known differences from Linux 6.1', () => {
       const expected = readFileSync(join(dir, f.replace(/\.trace$/, '.out')), 'utf8');
       // n*: recorded on the two-node oracle of tools/oracle-numa.
       const nodes = f.startsWith('n') ? 2 : 1;
-      expect(runTrace(readFileSync(join(dir, f), 'utf8'), { nodes }).lines.join('\n') + '\n').toBe(expected);
+      expect(runTrace(readFileSync(join(dir, f), 'utf8'), { nodes, kernel: '6.1' }).lines.join('\n') + '\n').toBe(expected);
     });
   }
 });

@@ -6,7 +6,7 @@ import { Machine } from '../../src/api/machine.ts';
 import { SimMachine } from '../../src/sim/machine.ts';
 import { runTrace } from '../../src/hmmtrace/runner.ts';
 import { System } from '../../src/mm/system.ts';
-import { KERNELS, KERNEL_VERSIONS, isKernelVersion, type KernelVersion } from '../../src/mm/kernel.ts';
+import { DEFAULT_KERNEL, KERNELS, KERNEL_VERSIONS, isKernelVersion, type KernelVersion } from '../../src/mm/kernel.ts';
 import { getUserPages, putUserPages } from '../../src/mm/gup.ts';
 import { EOPNOTSUPP, PMD_NR } from '../../src/mm/constants.ts';
 import { PteType, pteType, ptePfn } from '../../src/mm/pte.ts';
@@ -22,8 +22,10 @@ function results(kernel: KernelVersion, script: string): string[] {
 }
 
 describe('kernel versions', () => {
-  it('6.1 is the default, and each version has its own switches', () => {
-    expect(new System().k).toBe(KERNELS['6.1']);
+  it('6.12 is the default, and each version has its own switches', () => {
+    expect(DEFAULT_KERNEL).toBe('6.12');
+    expect(new System().k).toBe(KERNELS['6.12']);
+    expect(new System({ kernel: '6.1' }).k).toBe(KERNELS['6.1']);
     expect(new System({ kernel: '6.12' }).k.version).toBe('6.12');
     expect(new Machine({ kernel: '6.12' }).sys.k).toBe(KERNELS['6.12']);
     expect(KERNEL_VERSIONS.every(isKernelVersion)).toBe(true);
@@ -194,13 +196,15 @@ describe('vdsoPages: the vDSO is one page on 6.1, two on 6.12', () => {
     const first = (kernel: KernelVersion) => new Machine({ kernel }).spawn().mmap(1, 'anon', 'rw');
     expect(first('6.1') - first('6.12')).toBe(1);
     // 6.1: TASK_SIZE less the 128 MiB gap, 4 vvar pages and 1 vDSO page (probed on the oracle).
-    expect(new Machine().spawn().mm.mmapBase).toBe(0x7ffff7fff - 5);
+    expect(new Machine({ kernel: '6.1' }).spawn().mm.mmapBase).toBe(0x7ffff7fff - 5);
+    expect(new Machine().spawn().mm.mmapBase).toBe(0x7ffff7fff - 6);
   });
 });
 
 describe('the timed machine takes the kernel too', () => {
-  it('SimMachine({ kernel }) builds its core on that kernel, 6.1 by default', () => {
-    expect(new SimMachine({ devices: [] }).core.sys.k.version).toBe('6.1');
+  it('SimMachine({ kernel }) builds its core on that kernel, 6.12 by default', () => {
+    expect(new SimMachine({ devices: [] }).core.sys.k.version).toBe('6.12');
+    expect(new SimMachine({ devices: [], kernel: '6.1' }).core.sys.k.version).toBe('6.1');
     expect(new SimMachine({ devices: [], kernel: '6.12' }).core.sys.k.version).toBe('6.12');
   });
 });

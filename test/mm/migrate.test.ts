@@ -10,7 +10,7 @@ import { PG_DIRTY } from '../../src/mm/page.ts';
 import { assertInvariants, assertNoLeaks, cpuEntry } from '../invariants.ts';
 
 function setup(nodes = 2): { m: Machine; p: Process } {
-  const m = new Machine({ nodes });
+  const m = new Machine({ nodes, kernel: '6.1' }); // these cases document 6.1's move_pages (test/oracle-numa); 6.12's are in test/oracle-numa-612
   return { m, p: m.spawn() };
 }
 const nodeOf = (p: Process, vpn: number) => p.sys.pages.nodeOf(cpuEntry(p.mm, vpn).pfn);

@@ -8,6 +8,8 @@
  * runs in, without copying the runner's logic. `opsSeen` lets callers verify the hook ran.
  */
 import { TraceRunner, type TraceResult } from '../../src/hmmtrace/runner.ts';
+import { Machine } from '../../src/api/machine.ts';
+import type { KernelVersion } from '../../src/mm/kernel.ts';
 import { KernelCrash, KernelHang } from '../../src/devices/dmirror/errors.ts';
 import type { Process } from '../../src/api/machine.ts';
 import type { Dmirror } from '../../src/devices/dmirror/dmirror.ts';
@@ -38,8 +40,9 @@ export interface DrivenTrace {
   callbacks: number;
 }
 
-export function driveTrace(text: string, afterOp: (ctx: OpContext) => void): DrivenTrace {
-  const runner = new TraceRunner();
+export function driveTrace(text: string, afterOp: (ctx: OpContext) => void, kernel: KernelVersion = '6.1'): DrivenTrace {
+  // 6.1 by default: the golden traces it drives were recorded on 6.1.
+  const runner = new TraceRunner(false, '<trace>', new Machine({ kernel }));
   const hook = runner as unknown as { runOp(p: RunnerProc, t: string[]): string };
   const orig = hook.runOp;
   if (typeof orig !== 'function') throw new Error('TraceRunner.runOp is gone: update test/model/trace-driver.ts');

@@ -6,6 +6,7 @@ import { parseScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import type { DeviceMetrics, RunResults } from '../../src/sim/results.ts';
 import type { Process } from '../../src/api/machine.ts';
+import { DEFAULT_KERNEL } from '../../src/mm/kernel.ts';
 
 function run(text: string): RunResults {
   return runScenario(parseScenario(text, 'fields.yaml'));
@@ -52,6 +53,36 @@ describe('scenario fields: the run', () => {
     const b = run(gpu(filled('a', kernel('type: streaming, buffer: a'))).replace('data: false', 'data: true'));
     expect([a.data, b.data]).toEqual([false, true]);
     expect(dev(a).faults).toEqual(dev(b).faults);
+  });
+
+  it('kernel: on 6.12 splitting a THP maps its never-written subpages to the zero page, so CPU writes after a partial migration fault and copy; on 6.1 they do not', () => {
+    // A 2 MiB THP the CPU faults in whole but writes 4 pages of; migrating 8 of its pages to
+    // the device splits it (migrate_vma_collect → split_huge_page). 6.12's __split_huge_page
+    // maps the subpages that hold only zeroes to the shared zero page (kernel.ts
+    // thpSplitMapsZeroPage), so the CPU's later write of the whole buffer takes a
+    // copy-on-write fault on each of them: 512 - 4 written - 8 migrated = 500.
+    const text = (k: string) => `name: k
+${k === '' ? '' : `kernel: '${k}'`}
+devices:
+  - { name: g0, profile: gpu-pcie4 }
+processes:
+  - name: p
+    allocations:
+      - { name: t, pages: 512, kind: thp }
+steps:
+  - cpu: { workload: { type: random, buffer: t, accesses: 4, writeFraction: 1, lanes: 1 } }
+  - migrate: { buffer: t, to: g0, pages: 8 }
+  - cpu: { workload: { type: streaming, buffer: t, write: true } }
+`;
+    const old = run(text('6.1')), cur = run(text('6.12'));
+    expect(dev(old).pagesIn).toBe(8);
+    expect(dev(cur).pagesIn).toBe(8);
+    expect(cur.cpu.cow - old.cpu.cow).toBe(500);
+    expect(cur.cpu.faults - old.cpu.faults).toBe(500);
+    expect(cur.endPs).toBeGreaterThan(old.endPs);
+    // Left out, the kernel is DEFAULT_KERNEL.
+    expect(JSON.stringify(run(text('')))).toBe(JSON.stringify(DEFAULT_KERNEL === '6.12' ? cur : old));
+    expect(() => run(text('5.4'))).toThrow(/kernel/);
   });
 
   it('quantum: a smaller lane quantum takes more kernel steps (events) for the same run', () => {

@@ -77,6 +77,7 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "scenario:name": { file: "test/scenario/fields.test.ts", test: "name is the run's name in the results" },
   "scenario:description": { file: "test/cli/cli.test.ts", test: "runs the default scenario without an argument and ends with the summary table (its description second)" },
   "scenario:seed": { file: "test/scenario/fields.test.ts", test: "seed: random workloads and structure layouts follow it; the same seed repeats the run exactly" },
+  "scenario:kernel": { file: "test/scenario/fields.test.ts", test: "kernel: on 6.12 splitting a THP maps its never-written subpages to the zero page, so CPU writes after a partial migration fault and copy; on 6.1 they do not" },
   "scenario:data": { file: "test/scenario/fields.test.ts", test: "data: false runs without page contents and says so; the counters stay the same" },
   "scenario:quantum": { file: "test/scenario/fields.test.ts", test: "quantum: a smaller lane quantum takes more kernel steps (events) for the same run" },
   "scenario:bucket": { file: "test/scenario/fields.test.ts", test: "bucket is the timeline bucket width of the results" },

@@ -15,7 +15,7 @@ describe('golden traces with the timed model attached', () => {
   let invalidations = 0;
   for (const f of traces) {
     it(f, () => {
-      const sim = new SimMachine({ seed: 1, dmirror: true, bindAll: true, devices: [{ name: 'gpu0', profile: profile('gpu-pcie4') }] });
+      const sim = new SimMachine({ seed: 1, kernel: '6.1', dmirror: true, bindAll: true, devices: [{ name: 'gpu0', profile: profile('gpu-pcie4') }] });
       const text = readFileSync(join(SHARED_TRACES, f), 'utf8');
       const expected = readFileSync(join(SHARED_TRACES, f.replace(/\.trace$/, '.out')), 'utf8');
       const r = new TraceRunner(false, f, sim.core).run(text);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# setup.sh - a NUMA variant of the HMM oracle (../shared/oracle), for checking
+# setup.sh - a NUMA variant of the HMM oracle (tools/oracle), for checking
 # hetmem's NUMA model (move_pages) against Linux 6.1.  Development tool only.
 #
 # It copies the oracle scripts to $NUMA_SCRIPTS (default /tmp/oracle-numa-scripts)
@@ -14,7 +14,7 @@
 # An already unpacked kernel source under /tmp/oracle is reused.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ORIG=${ORACLE_SRC:-$HERE/../../../shared/oracle}
+ORIG=${ORACLE_SRC:-$HERE/../oracle}
 S=${NUMA_SCRIPTS:-/tmp/oracle-numa-scripts}
 W=${ORACLE_DIR:-/tmp/oracle-numa}
 rm -rf "$S"; mkdir -p "$S" "$W"

@@ -1,0 +1,179 @@
+// hetmem oracle without a kernel: the generator, the comparison, the minimizer and the fuzz
+// loop, driven by canned kernel outputs. A "kernel" here is either recorded outputs (the 6.12
+// corpora) or the model of the other version standing in for it, so a difference is a real
+// 6.1/6.12 difference with a known cause. The QEMU path is tested only with HETMEM_ORACLE=1
+// (test/oracle/qemu.test.ts).
+import { describe, it, expect } from 'vitest';
+import { Command } from 'commander';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { generateTraces, traceName } from '../../src/oracle/generate.ts';
+import { compareOutputs, describeDifference, firstDifferingLine, modelOutput } from '../../src/oracle/compare.ts';
+import { ddmin, scriptOps } from '../../src/oracle/minimize.ts';
+import { fuzz } from '../../src/oracle/fuzz.ts';
+import { checkRunnable, missingForBuild, OracleError, type Oracle } from '../../src/oracle/kernel.ts';
+import { registerOracle } from '../../src/oracle/cli.ts';
+import type { KernelVersion } from '../../src/mm/kernel.ts';
+import { ROOT } from '../paths.ts';
+
+/** A stand-in kernel: answers every script with the model of `as` (and counts the scripts run). */
+function modelKernel(kernel: KernelVersion, as: KernelVersion): Oracle & { runs: number } {
+  return {
+    kernel,
+    runs: 0,
+    async run(scripts) {
+      this.runs += scripts.length;
+      return new Map(scripts.map((s) => [s.name, modelOutput(s.text, { kernel: as })]));
+    },
+  };
+}
+
+describe('generator', () => {
+  it('writes the committed corpora byte for byte (same seed, index and options)', () => {
+    for (const [dir, seed, opts, idx] of [
+      ['oracle-long-612', 7, { long: true }, 12],
+      ['oracle-corpus-612', 13, {}, 35],
+      ['oracle-corpus-612', 8, {}, 134],
+    ] as const) {
+      const [t] = generateTraces(seed, 1, opts, idx);
+      expect(t.name).toBe(traceName(seed, idx, opts));
+      expect(t.text).toBe(readFileSync(join(ROOT, 'test', dir, `${t.name}.trace`), 'utf8'));
+    }
+  });
+  it('names scripts by mode and long scripts have 150-300 ops after the first mmap', () => {
+    expect([traceName(3, 7), traceName(3, 7, { numa: true }), traceName(3, 7, { long: true }), traceName(3, 7, { long: true, numa: true })]).toEqual(['r3-0007', 'n3-0007', 'l3-0007', 'm3-0007']);
+    for (const t of generateTraces(5, 20, { long: true })) {
+      const n = scriptOps(t.text).length;
+      expect(n).toBeGreaterThanOrEqual(151);
+      expect(n).toBeLessThanOrEqual(301);
+    }
+    expect(generateTraces(9, 20, { numa: true }).some((t) => /^move_pages /m.test(t.text))).toBe(true);
+    expect(generateTraces(9, 20).some((t) => /^move_pages /m.test(t.text))).toBe(false);
+  });
+});
+
+describe('comparison', () => {
+  it('agrees with a recorded 6.12 kernel output, and names the first differing line on 6.1', () => {
+    const dir = join(ROOT, 'test', 'oracle-corpus-612');
+    const script = readFileSync(join(dir, 'r8-0134.trace'), 'utf8'), recorded = readFileSync(join(dir, 'r8-0134.out'), 'utf8');
+    expect(compareOutputs('r8-0134', script, recorded, modelOutput(script, { kernel: '6.12' }))).toBeUndefined();
+    const d = compareOutputs('r8-0134', script, recorded, modelOutput(script, { kernel: '6.1' }))!;
+    expect(d.kind).toBe('output');
+    expect(d.line).toBe(firstDifferingLine(recorded, modelOutput(script, { kernel: '6.1' })));
+    expect(recorded.split('\n').slice(0, d.line - 1)).toEqual(modelOutput(script, { kernel: '6.1' }).split('\n').slice(0, d.line - 1));
+    expect(describeDifference(d)).toMatch(/^r8-0134: outputs differ; first at output line \d+: kernel '.+', model '.+'$/);
+  });
+  it('names a crash or hang on one side only', () => {
+    const ok = 'mmap A 1 anon rw => ok\n# hmmtrace: 1 ops, 0 bad\n';
+    const crash = 'mmap A 1 anon rw => ok\ndev_read 0 A 0 1 => KERNEL_CRASH\n# trace did not finish (kernel crash)\n';
+    const hang = 'mmap A 1 anon rw => ok\nrelease 2 => KERNEL_HANG\n';
+    expect(compareOutputs('x', '', crash, ok)!.kind).toBe('kernel-crash');
+    expect(compareOutputs('x', '', ok, crash)!.kind).toBe('model-crash');
+    expect(compareOutputs('x', '', hang, ok)!.kind).toBe('kernel-hang');
+    expect(compareOutputs('x', '', ok, hang)!.kind).toBe('model-hang');
+    expect(compareOutputs('x', '', crash, crash)).toBeUndefined();
+    expect(describeDifference(compareOutputs('x', '', crash, ok)!)).toMatch(/the kernel crashed, the model did not; first at output line 2: kernel 'dev_read 0 A 0 1 => KERNEL_CRASH'/);
+  });
+});
+
+describe('minimizer', () => {
+  it('ddmin finds the one culprit op, and the pair that must meet', async () => {
+    const ops = Array.from({ length: 40 }, (_, i) => `op${i}`);
+    const one = await ddmin(ops, async (c) => c.map((o) => o.includes('op17')));
+    expect(one.ops).toEqual(['op17']);
+    const two = await ddmin(ops, async (c) => c.map((o) => o.includes('op3') && o.includes('op31')));
+    expect(two.ops).toEqual(['op3', 'op31']);
+    expect(two.rounds).toBeGreaterThan(1);
+    expect(two.tests).toBeGreaterThan(two.rounds);
+  });
+  it('on a long script where 6.1 and 6.12 differ, the minimized script still differs and no single op can go', async () => {
+    const dir = join(ROOT, 'test', 'oracle-long-612');
+    const recorded6_1 = modelKernel('6.12', '6.1'); // a "6.12 kernel" that behaves like 6.1
+    const name = readdirSync(dir).filter((f) => f.endsWith('.trace')).sort().find((f) => {
+      const s = readFileSync(join(dir, f), 'utf8');
+      return modelOutput(s, { kernel: '6.1' }) !== modelOutput(s, { kernel: '6.12' });
+    })!;
+    const ops = scriptOps(readFileSync(join(dir, name), 'utf8'));
+    const differs = (o: string[]) => { const s = o.join('\n') + '\n'; return modelOutput(s, { kernel: '6.1' }) !== modelOutput(s, { kernel: '6.12' }); };
+    const m = await ddmin(ops, async (c) => { await recorded6_1.run([]); return c.map(differs); });
+    expect(differs(m.ops)).toBe(true);
+    expect(m.ops.length).toBeLessThan(12);
+    expect(m.ops.length).toBeLessThan(ops.length / 10);
+    for (let i = 0; i < m.ops.length; i++) expect(differs(m.ops.filter((_, j) => j !== i)), `without op ${i}`).toBe(false);
+  });
+});
+
+describe('fuzz', () => {
+  it('writes each difference with both outputs and a minimized script; none when kernel and model agree', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hetmem-fuzz-'));
+    const k = modelKernel('6.12', '6.1');
+    const lines: string[] = [];
+    const r = await fuzz({ oracle: k, count: 12, seed: 8, outDir: out, log: (l) => lines.push(l) });
+    expect(r.total).toBe(12);
+    expect(r.findings.length).toBeGreaterThan(0);
+    for (const f of r.findings) {
+      const n = f.difference.name;
+      expect(readFileSync(join(out, `${n}.kernel.out`), 'utf8')).toBe(modelOutput(f.difference.script, { kernel: '6.1' }));
+      expect(readFileSync(join(out, `${n}.model.out`), 'utf8')).toBe(modelOutput(f.difference.script, { kernel: '6.12' }));
+      const min = readFileSync(join(out, `${n}.min.trace`), 'utf8');
+      expect(scriptOps(min).length).toBeLessThan(scriptOps(f.difference.script).length);
+      expect(readFileSync(join(out, `${n}.min.kernel.out`), 'utf8')).not.toBe(readFileSync(join(out, `${n}.min.model.out`), 'utf8'));
+    }
+    expect(lines.some((l) => /minimized to \d+ of \d+ ops/.test(l))).toBe(true);
+    const same = mkdtempSync(join(tmpdir(), 'hetmem-fuzz-'));
+    const agree = await fuzz({ oracle: modelKernel('6.12', '6.12'), count: 12, seed: 8, outDir: same });
+    expect(agree.findings).toEqual([]);
+    expect(readdirSync(same)).toEqual([]);
+  });
+});
+
+describe('hetmem oracle (CLI, canned kernel)', () => {
+  async function cli(args: string[], kernel?: Oracle) {
+    let out = '', err = '', code = -1;
+    const p = new Command().exitOverride();
+    registerOracle(p, { out: (s) => (out += s), err: (s) => (err += s), exit: (c) => (code = c), ...(kernel ? { makeOracle: () => kernel } : {}) });
+    await p.parseAsync(['oracle', ...args], { from: 'user' });
+    return { out, err, code };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hetmem-oracle-cli-'));
+  const script = join(dir, 'a.trace');
+  writeFileSync(script, 'mmap A 4 anon rw\ncpu_write A 0 0x5\nmprotect A r\nmprotect A rw\nsnapshot 0 A 0 2\n');
+
+  it('run prints the kernel output; --record writes NAME.out beside the script', async () => {
+    const r = await cli(['run', '--kernel', '6.1', script], modelKernel('6.1', '6.1'));
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(modelOutput(readFileSync(script, 'utf8'), { kernel: '6.1' }));
+    const rec = await cli(['run', '--record', script], modelKernel('6.12', '6.12'));
+    expect(rec.out).toBe('recorded 1 outputs on Linux 6.12\n');
+    expect(readFileSync(join(dir, 'a.out'), 'utf8')).toBe(modelOutput(readFileSync(script, 'utf8'), { kernel: '6.12' }));
+  });
+  it('fuzz exits 1 with differences, 0 without', async () => {
+    const out = join(dir, 'fz');
+    const bad = await cli(['fuzz', '--count', '6', '--seed', '13', '--out', out, '--no-minimize'], modelKernel('6.12', '6.1'));
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/\d+\/6 scripts agree with Linux 6\.12; differences in .*fz\/\n$/);
+    expect(existsSync(out)).toBe(true);
+    const good = await cli(['fuzz', '--count', '6', '--seed', '13', '--out', join(dir, 'fz2')], modelKernel('6.12', '6.12'));
+    expect(good.code).toBe(0);
+    expect(good.out.trimEnd().split('\n').at(-1)).toBe('6/6 scripts agree with Linux 6.12');
+  });
+  it('bad input is one line and exit 2: kernel, count, seed, a missing or misnamed script', async () => {
+    for (const [args, msg] of [
+      [['run', '--kernel', '6.2', script], "hetmem oracle run: --kernel: expected 6.1 or 6.12, got '6.2'\n"],
+      [['fuzz', '--count', '0'], "hetmem oracle fuzz: --count: expected an integer ≥ 1, got '0'\n"],
+      [['fuzz', '--seed', '-1'], "hetmem oracle fuzz: --seed: expected an integer ≥ 0, got '-1'\n"],
+      [['run', join(dir, 'none.trace')], `${join(dir, 'none.trace')}: cannot read the op script: no such file\n`],
+      [['run', join(dir, 'a.txt')], `${join(dir, 'a.txt')}: expected an op script named NAME.trace\n`],
+    ] as const) {
+      const r = await cli([...args], modelKernel('6.12', '6.12'));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toBe(msg);
+    }
+  });
+  it('without an image or QEMU, says what to do', () => {
+    expect(() => checkRunnable('6.12', join(dir, 'no-oracle'), '/nonexistent')).toThrow(OracleError);
+    expect(() => checkRunnable('6.12', join(dir, 'no-oracle'), '/nonexistent')).toThrow(/qemu-system-x86_64 is not installed \(Debian package qemu-system-x86/);
+    expect(missingForBuild('6.12', '/nonexistent').join(', ')).toMatch(/qemu-system-x86_64 \(Debian package qemu-system-x86\), gcc \(Debian package build-essential\)/);
+  });
+});
