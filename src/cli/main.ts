@@ -182,7 +182,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     code = EXIT.badInput;
   });
   registerSweep(program, io, (command, body) => guardAsync(command, () => body()));
-  registerOracle(program, { out: (s) => void io.out.write(s), err: (s) => void io.err.write(s), exit: (c) => (code = c) });
+  registerOracle(program, { out: (s) => void io.out.write(s), err: (s) => void io.err.write(s.startsWith('hetmem ') ? s : `hetmem oracle: ${s}`), exit: (c) => (code = c) });
   for (const c of program.commands) c.configureOutput(output(`hetmem ${c.name()}`));
 
   try {

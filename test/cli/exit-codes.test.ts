@@ -60,6 +60,7 @@ describe('exit codes and the error style of every subcommand', () => {
     [['view', join(dir, 'no-such-run')], 'view'],
     [['sweep', join(dir, 'no-such-sweep.yaml')], 'sweep'],
     [['worker'], 'worker'],
+    [['oracle', 'run', join(dir, 'no-such.trace')], 'oracle'],
     [['frobnicate'], ''],
   ];
 
