@@ -12,8 +12,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Which Chromium the browser tests drive: Debian's, or the npm package's where that is absent.
-    globalSetup: ['test/chromium-setup.ts'],
+    // Which Chromium the browser tests drive (Debian's, or the npm package's where that is absent),
+    // and a redis-server for the distributed sweep tests (Debian's, installed where missing).
+    globalSetup: ['test/chromium-setup.ts', 'test/redis-setup.ts'],
     ...ciReporters,
   },
 });
