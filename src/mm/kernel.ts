@@ -220,6 +220,11 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
   },
 };
 
+/** `versions` for a message: "6.1 or 6.12", "6.1, 6.12 or 7.x". */
+export function listVersions(versions: readonly string[]): string {
+  return versions.length <= 1 ? versions.join('') : `${versions.slice(0, -1).join(', ')} or ${versions[versions.length - 1]}`;
+}
+
 /** Whether `s` names a kernel the model knows. */
 export function isKernelVersion(s: string): s is KernelVersion {
   return (KERNEL_VERSIONS as readonly string[]).includes(s);

@@ -56,7 +56,7 @@ describe('hetmem trace', () => {
     for (const bad of ['6.2', '612', '', 'latest']) {
       const b = hetmem('trace', '--kernel', bad, files[0]);
       expect(b.code).toBe(2);
-      expect(b.err).toBe(`hetmem trace: --kernel: expected 6.1 or 6.12, got '${bad}'\n`);
+      expect(b.err).toBe(`hetmem trace: --kernel: expected 6.1, 6.12 or 7.x, got '${bad}'\n`);
       expect(b.out).toBe('');
     }
   });
