@@ -145,6 +145,19 @@ export interface KernelSwitches {
    */
   readonly deviceExclusiveOnePage: boolean;
   /**
+   * 7.x. Migrating a folio (move_pages, NUMA migration) turns a device-exclusive entry of it
+   * into a proper migration entry for that page, so the entry comes back as an ordinary PTE of
+   * the new folio (the device having been told with MMU_NOTIFY_CLEAR). 6.1 and 6.12's
+   * try_to_migrate_one wrote a migration entry with the swap entry's pte_pfn(), which points at
+   * no page (STALE_MIGRATION_PFN, pte.ts: the kernel bug the model reproduces); 6.15 fixed it
+   * in the series that brought make_device_exclusive ("mm/rmap: handle device-exclusive
+   * entries correctly in try_to_migrate_one()"). Needed with deviceExclusiveOnePage, which
+   * leaves a PTE-mapped THP partly mapped (6.1/6.12 converted every PTE of the folio, so it was
+   * never migrated with exclusive entries in place). Migrate.ts, tryToMigrateFolio. Modelled
+   * from source, not checked against a running kernel.
+   */
+  readonly migrateHandlesDeviceExclusive: boolean;
+  /**
    * 7.x. Zapping a device-private or device-exclusive entry checks the folio, not the VMA:
    * zap_nonpresent_ptes (mm/memory.c; "mm/memory: fix spurious warning when unmapping
    * device-private/exclusive pages", be3f38d05cc5, 7.1, backported to 7.0-stable) has
@@ -179,6 +192,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     movePagesFolioWalk: false,
     migrateSplitsPartiallyMappedThp: false,
     deviceExclusiveOnePage: false,
+    migrateHandlesDeviceExclusive: false,
     zapChecksFolioAnon: false,
   },
   '6.12': {
@@ -199,9 +213,10 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     // scripts of test/oracle-numa-612 match (1,135 of 1,146).
     migrateSplitsPartiallyMappedThp: false,
     deviceExclusiveOnePage: false,
+    migrateHandlesDeviceExclusive: false,
     zapChecksFolioAnon: false,
   },
-  // Mainline (7.1): 6.12 plus the two switches below, modelled from source, not checked against
+  // Mainline (7.1): 6.12 plus the three switches below, modelled from source, not checked against
   // a running kernel. migrateSplitsPartiallyMappedThp stays off for the reason given for 6.12.
   '7.x': {
     version: '7.x',
@@ -216,6 +231,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     movePagesFolioWalk: true,
     migrateSplitsPartiallyMappedThp: false,
     deviceExclusiveOnePage: true,
+    migrateHandlesDeviceExclusive: true,
     zapChecksFolioAnon: true,
   },
 };

@@ -35,7 +35,7 @@ describe('kernel versions', () => {
     const seven = new System({ kernel: '7.x' }).k;
     expect(seven.version).toBe('7.x');
     const changed = Object.keys(seven).filter((n) => n !== 'version' && seven[n as keyof typeof seven] !== KERNELS['6.12'][n as keyof typeof seven]);
-    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'zapChecksFolioAnon']);
+    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
     // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
     for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
     expect(KERNELS['6.1'].vdsoPages).toBe(1);
@@ -313,6 +313,42 @@ describe('deviceExclusiveOnePage: make_device_exclusive marks one PTE (7.x, from
     const script = 'mmap A 4 anon rw\ncpu_write A 0 0x11\nmmap S 4 shared rw\nexclusive 0 S 0 2\nexclusive 0 A 0 4\ncheck_exclusive 0 A 0 4\n';
     expect(results('6.12', script).slice(-3)).toEqual(['ret=-EBUSY', 'ret=0 cpages=4 faults=0 data=11,00,00,00', 'ret=-EPERM']);
     expect(results('7.x', script).slice(-3)).toEqual(['ret=-EOPNOTSUPP', 'ret=0 cpages=4 faults=0 data=11,00,00,00', 'ret=-EPERM']);
+  });
+});
+
+describe('migrateHandlesDeviceExclusive: migrating a folio turns its device-exclusive entries into migration entries (7.x, from source)', () => {
+  it('7.x: move_pages of a PTE-mapped THP one of whose PTEs a device holds exclusive moves it whole, that PTE too', () => {
+    const m = new Machine({ kernel: '7.x', nodes: 2 });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    p.write(t + 1, 0x22);
+    expect(p.device(0).exclusive(t, 1).ret).toBe(0); // splits the PMD; PTE 0 exclusive, 511 present
+    expect(pteType(p.mm.pt.pte(t))).toBe(PteType.DEVICE_EXCLUSIVE);
+    const r = p.movePages(t + 1, 1, 1);
+    expect(r.ret).toBe(0);
+    // The exclusive entry came back as an ordinary PTE of the new folio on node 1.
+    const e0 = p.mm.pt.pte(t), e1 = p.mm.pt.pte(t + 1);
+    expect([pteType(e0), pteType(e1)]).toEqual([PteType.PRESENT, PteType.PRESENT]);
+    expect(ptePfn(e0) + 1).toBe(ptePfn(e1));
+    expect(m.sys.pages.nodeOf(ptePfn(e0))).toBe(1);
+    assertInvariants(m, [p]);
+    expect(p.read(t)[0]).toBe(0x11);
+    expect(p.read(t + 1)[0]).toBe(0x22);
+    p.exit();
+    assertNoLeaks(m);
+  });
+  it('6.12 never gets there: its make_device_exclusive_range takes every PTE of the folio', () => {
+    const m = new Machine({ kernel: '6.12', nodes: 2 });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    expect(p.device(0).exclusive(t, 1).ret).toBe(0);
+    expect(pteType(p.mm.pt.pte(t + 1))).toBe(PteType.DEVICE_EXCLUSIVE);
+    // Nothing is mapped present for move_pages to find.
+    expect(p.movePages(t + 1, 1, 1).status[0]).toBeLessThan(0);
+    p.exit();
+    assertNoLeaks(m);
   });
 });
 
