@@ -3,7 +3,7 @@
  */
 export { Machine, Process, DeviceFile, ErrnoError, SignalError, parseProt, type MapKind, type RegionFd } from './api/machine.ts';
 export { System, type SystemOptions } from './mm/system.ts';
-export { KERNELS, KERNEL_VERSIONS, isKernelVersion, type KernelVersion, type KernelSwitches } from './mm/kernel.ts';
+export { KERNELS, KERNEL_VERSIONS, ORACLE_KERNELS, isKernelVersion, type KernelVersion, type KernelSwitches } from './mm/kernel.ts';
 export { Mm } from './mm/mm.ts';
 export { PAGE_SIZE, PMD_NR, errnoName } from './mm/constants.ts';
 export { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, type HmmRange } from './hmm/range-fault.ts';

@@ -2,7 +2,7 @@
 // `hetmem trace` should not pay for zod, yaml, the timed model and the report code at start-up
 // (bench/README.md, CLI start-up).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { DEFAULT_KERNEL, KERNEL_VERSIONS, isKernelVersion } from '../mm/kernel.ts';
+import { DEFAULT_KERNEL, KERNEL_VERSIONS, isKernelVersion, listVersions } from '../mm/kernel.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { registerFaultbench } from '../faultbench/command.ts';
 import { registerValidate } from '../validate/command.ts';
@@ -94,7 +94,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
-    .option('--kernel <version>', `the Linux version to reproduce: ${KERNEL_VERSIONS.join(' or ')}`, DEFAULT_KERNEL)
+    .option('--kernel <version>', `the Linux version to reproduce: ${listVersions(KERNEL_VERSIONS)}`, DEFAULT_KERNEL)
     .action(async (files: string[], opts: { check?: boolean; nodes: string; kernel: string }) => {
       const nodes = Number(opts.nodes);
       if (!/^[0-9]+$/.test(opts.nodes) || nodes < 1 || nodes > 64) {
@@ -104,7 +104,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       }
       const kernel = opts.kernel;
       if (!isKernelVersion(kernel)) {
-        io.err.write(`hetmem trace: --kernel: expected ${KERNEL_VERSIONS.join(' or ')}, got '${kernel}'\n`);
+        io.err.write(`hetmem trace: --kernel: expected ${listVersions(KERNEL_VERSIONS)}, got '${kernel}'\n`);
         code = EXIT.badInput;
         return;
       }

@@ -1,5 +1,5 @@
-import { NotifyEvent } from './constants.ts';
-import { PteType, mkPte, pteType, pteHas, PTE_WRITE, PTE_DIRTY } from './pte.ts';
+import { NotifyEvent, EOPNOTSUPP } from './constants.ts';
+import { PteType, mkPte, pteType, ptePfn, pteHas, PTE_WRITE, PTE_DIRTY } from './pte.ts';
 import { PG_DIRTY, PG_HUGETLB } from './page.ts';
 import { getUserPages } from './gup.ts';
 import { rmapWalk, pageRemoveRmap } from './rmap.ts';
@@ -60,3 +60,45 @@ function folioMakeDeviceExclusive(mm: Mm, page: number, addr: number, owner: unk
   return valid && p.folioMapcount(folio) === 0;
 }
 
+
+/**
+ * make_device_exclusive (6.15 on, the 7.x kernel: KernelSwitches.deviceExclusiveOnePage): marks
+ * the one page at `addr` for exclusive use by a device. GUPs it for write with FOLL_SPLIT_PMD;
+ * a folio that is not anonymous, or is hugetlb, is -EOPNOTSUPP. Then, under an
+ * MMU_NOTIFY_EXCLUSIVE invalidation of that page carrying `owner`, walks the page table again
+ * (folio_walk) and, if the PTE still maps the same page writable, replaces that one PTE by a
+ * device-exclusive entry (a dirty PTE dirties the folio first); else it starts over. Other
+ * mappings of the folio stay, and a subpage of a PTE-mapped THP works. Returns the page, its
+ * GUP reference dropped (the caller's folio_put is done here), or a negative errno.
+ * Modelled from mm/rmap.c of 6.15, not checked against a running kernel.
+ */
+export function makeDeviceExclusive(mm: Mm, addr: number, owner: unknown): number {
+  const sys = mm.sys, p = sys.pages;
+  // The second walk fails only when something changed the PTE between the GUP and the walk;
+  // the model's GUP leaves it present and writable, so one retry is more than enough.
+  for (let tries = 0; tries < 3; tries++) {
+    const got = getUserPages(mm, addr, 1, { write: true, splitPmd: true, touch: true });
+    if (typeof got === 'number') return got;
+    if (got.length !== 1) return -EOPNOTSUPP; // unreachable: a short GUP of one page is an errno
+    const page = got[0];
+    const folio = p.folio(page);
+    if (!p.isAnon(folio) || p.hasFlag(folio, PG_HUGETLB)) {
+      sys.putPage(page);
+      return -EOPNOTSUPP;
+    }
+    let done = false;
+    mm.notifiers.invalidate({ start: addr, end: addr + 1, event: NotifyEvent.EXCLUSIVE, owner }, () => {
+      const pmd = mm.pt.pmd(addr);
+      if (!pmd || pmd.huge !== 0) return; // fw.level != FW_LEVEL_PTE
+      const e = mm.pt.pte(addr);
+      if (pteType(e) !== PteType.PRESENT || ptePfn(e) !== page || !pteHas(e, PTE_WRITE)) return;
+      if (pteHas(e, PTE_DIRTY)) p.setFlag(folio, PG_DIRTY);
+      mm.pt.setPte(addr, mkPte(PteType.DEVICE_EXCLUSIVE, page, PTE_WRITE));
+      pageRemoveRmap(sys, page);
+      done = true;
+    });
+    sys.putPage(page);
+    if (done) return page;
+  }
+  throw new Error(`make_device_exclusive: the PTE at ${addr} never maps its page writable`);
+}

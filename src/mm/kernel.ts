@@ -8,11 +8,18 @@
  * otherwise it is modelled from the source.
  */
 
-/** A kernel the model reproduces: Debian's linux-source 6.1 or 6.12 (the default). */
-export type KernelVersion = '6.1' | '6.12';
+/**
+ * A kernel the model reproduces: Debian's linux-source 6.1 or 6.12 (the default), or '7.x':
+ * mainline as of 7.1, that is 6.12 plus the switches marked "7.x" below, modelled from source,
+ * not checked against a running kernel (no oracle runs it).
+ */
+export type KernelVersion = '6.1' | '6.12' | '7.x';
 
 /** Every kernel version the model knows, oldest first (CLI messages list them). */
-export const KERNEL_VERSIONS: readonly KernelVersion[] = ['6.1', '6.12'];
+export const KERNEL_VERSIONS: readonly KernelVersion[] = ['6.1', '6.12', '7.x'];
+
+/** The versions a QEMU oracle can run (`hetmem oracle`): 7.x has none. */
+export const ORACLE_KERNELS: readonly KernelVersion[] = ['6.1', '6.12'];
 
 /**
  * The kernel a System, Machine, SimMachine, trace or scenario reproduces when it does not say:
@@ -121,6 +128,53 @@ export interface KernelSwitches {
    * (test/oracle-numa-612).
    */
   readonly migrateSplitsPartiallyMappedThp: boolean;
+  /**
+   * 7.x. make_device_exclusive() marks one page, not a range: 6.15's make_device_exclusive
+   * (mm/rmap.c; "mm/rmap: convert make_device_exclusive_range() to make_device_exclusive()"
+   * and "mm/rmap: implement make_device_exclusive() using folio_walk instead of rmap walk",
+   * 6.15) GUPs the one address with FOLL_WRITE | FOLL_SPLIT_PMD, refuses a folio that is not
+   * anonymous or is hugetlb with -EOPNOTSUPP, then walks the page table (folio_walk) and
+   * replaces that one PTE, which must map the same page writable, by a device-exclusive entry
+   * under an MMU_NOTIFY_EXCLUSIVE invalidation of that page alone. Other mappings of the folio
+   * are left alone, a subpage of a PTE-mapped THP works (6.1 refused tails), and 6.1's
+   * `!folio_mapcount(folio)` check is gone. test_hmm's dmirror_exclusive calls it page by page
+   * and stops at the first error, which it returns (6.1: 64-page chunks, -EBUSY unless all of a
+   * chunk became exclusive). The same series keeps the mapcount of a device-exclusive entry
+   * ("mm/rmap: keep mapcount untouched for device-exclusive entries"); the model still drops
+   * it, as 6.1 does (exclusive.ts). Modelled from source, not checked against a running kernel.
+   */
+  readonly deviceExclusiveOnePage: boolean;
+  /**
+   * 7.x. Migrating a folio (move_pages, NUMA migration) turns a device-exclusive entry of it
+   * into a proper migration entry for that page, so the entry comes back as an ordinary PTE of
+   * the new folio (the device having been told with MMU_NOTIFY_CLEAR). 6.1 and 6.12's
+   * try_to_migrate_one wrote a migration entry with the swap entry's pte_pfn(), which points at
+   * no page (STALE_MIGRATION_PFN, pte.ts: the kernel bug the model reproduces); 6.15 fixed it
+   * in the series that brought make_device_exclusive ("mm/rmap: handle device-exclusive
+   * entries correctly in try_to_migrate_one()"). Needed with deviceExclusiveOnePage, which
+   * leaves a PTE-mapped THP partly mapped (6.1/6.12 converted every PTE of the folio, so it was
+   * never migrated with exclusive entries in place). Migrate.ts, tryToMigrateFolio. Modelled
+   * from source, not checked against a running kernel.
+   */
+  readonly migrateHandlesDeviceExclusive: boolean;
+  /**
+   * 7.x. Zapping a device-private or device-exclusive entry checks the folio, not the VMA:
+   * zap_nonpresent_ptes (mm/memory.c; "mm/memory: fix spurious warning when unmapping
+   * device-private/exclusive pages", be3f38d05cc5, 7.1, backported to 7.0-stable) has
+   * WARN_ON_ONCE(!folio_test_anon(folio)) where 6.1 and 6.12 had
+   * WARN_ON_ONCE(!vma_is_anonymous(vma)). An anonymous (COW) folio of a MAP_PRIVATE file
+   * mapping migrates to device-private memory on every kernel (test_hmm's migrate_file_private:
+   * 0, cpages = npages); only its teardown differs: 6.1 and 6.12 log the warning
+   * (System.warnings), 7.x does not. Modelled from source, not checked against a running kernel.
+   *
+   * Not a switch: 6.15's do_swap_page trylocks the device-private page before migrate_to_ram
+   * and returns (the access refaults) when it is locked ("mm/memory: Move the page lock into
+   * do_swap_page for device-private", GPU SVM series). In the model no page is ever locked
+   * between events (every operation is atomic), so the trylock always succeeds; and on 6.12 a
+   * locked page also ends in a refault (migrate_vma_collect's trylock fails, cpages 0). Nothing
+   * visible differs, so the model has no switch for it.
+   */
+  readonly zapChecksFolioAnon: boolean;
 }
 
 /** The switches of each version. */
@@ -137,6 +191,9 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     reclaimDiscardsLazyfreeThp: false,
     movePagesFolioWalk: false,
     migrateSplitsPartiallyMappedThp: false,
+    deviceExclusiveOnePage: false,
+    migrateHandlesDeviceExclusive: false,
+    zapChecksFolioAnon: false,
   },
   '6.12': {
     version: '6.12',
@@ -155,8 +212,34 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     // that folio (extra references) and the model does not yet. Turning it on makes 21 more
     // scripts of test/oracle-numa-612 match (1,135 of 1,146).
     migrateSplitsPartiallyMappedThp: false,
+    deviceExclusiveOnePage: false,
+    migrateHandlesDeviceExclusive: false,
+    zapChecksFolioAnon: false,
+  },
+  // Mainline (7.1): 6.12 plus the three switches below, modelled from source, not checked against
+  // a running kernel. migrateSplitsPartiallyMappedThp stays off for the reason given for 6.12.
+  '7.x': {
+    version: '7.x',
+    thpSplitMapsZeroPage: true,
+    mprotectWritesCleanAnon: true,
+    mprotectWritesAnonPmd: true,
+    mprotectUnaccountsUnfaulted: true,
+    gupRejectsSplitPmdOnHugetlb: true,
+    vdsoPages: 2,
+    madviseKeepsWholePteMappedFolios: true,
+    reclaimDiscardsLazyfreeThp: true,
+    movePagesFolioWalk: true,
+    migrateSplitsPartiallyMappedThp: false,
+    deviceExclusiveOnePage: true,
+    migrateHandlesDeviceExclusive: true,
+    zapChecksFolioAnon: true,
   },
 };
+
+/** `versions` for a message: "6.1 or 6.12", "6.1, 6.12 or 7.x". */
+export function listVersions(versions: readonly string[]): string {
+  return versions.length <= 1 ? versions.join('') : `${versions.slice(0, -1).join(', ')} or ${versions[versions.length - 1]}`;
+}
 
 /** Whether `s` names a kernel the model knows. */
 export function isKernelVersion(s: string): s is KernelVersion {

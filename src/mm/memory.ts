@@ -53,7 +53,12 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
         if (pteFlags(e) & PTE_DIRTY && p.hasFlag(pfn, PG_FILE)) p.setFlag(pfn, PG_DIRTY);
         pageRemoveRmap(sys, pfn);
         sys.putPage(pfn);
-      } else if (t === PteType.DEVICE_PRIVATE) {
+      } else if (t === PteType.DEVICE_PRIVATE || t === PteType.DEVICE_EXCLUSIVE) {
+        // Device entries map only anon folios; 6.1 and 6.12 checked the VMA instead, and warn for
+        // an anon (COW) folio of a private file mapping (kernel.ts, zapChecksFolioAnon).
+        if (sys.k.zapChecksFolioAnon ? !p.isAnon(pfn) : !vma.isAnonymous) sys.warnOnce(sys.k.zapChecksFolioAnon ? 'zap_nonpresent_ptes: !folio_test_anon(folio)' : 'zap_nonpresent_ptes: !vma_is_anonymous(vma)');
+      }
+      if (t === PteType.DEVICE_PRIVATE) {
         pageRemoveRmap(sys, pfn);
         sys.putPage(pfn);
       } else if (t === PteType.DEVICE_EXCLUSIVE) {

@@ -338,7 +338,7 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
       // The walk goes through each VMA's entries in address order.
       g.sort((x, y) => x.vpn - y.vpn);
       for (const h of g) {
-        if (pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) {
+        if (pteType(h.entry) === PteType.DEVICE_EXCLUSIVE && !sys.k.migrateHandlesDeviceExclusive) {
           // 6.1 bug: the migration entry gets pte_pfn() of the swap entry, a pfn of no page of
           // the folio; the exclusive entry's reference is dropped (folio_put) all the same.
           mm.pt.setPte(h.vpn, mkPte(PteType.MIGRATION, STALE_MIGRATION_PFN, 0));
@@ -349,6 +349,14 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
         if (anonExcl && pinned) {
           stopped = true;
           return;
+        }
+        if (pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) {
+          // 7.x (migrateHandlesDeviceExclusive): a proper migration entry for the entry's page;
+          // the entry has no mapcount in the model, and its reference becomes the entry's.
+          const pfn = ptePfn(h.entry);
+          mm.pt.setPte(h.vpn, migrationEntryFor(sys, pfn, h.entry));
+          made++;
+          continue;
         }
         if (h.huge) {
           const pmd = mm.pt.pmd(h.vpn)!;

@@ -90,6 +90,17 @@ export class System {
   nextAnonVmaId = 1;
   /** Counters of core events (COW copies, migrations, ...), for metrics and tests. */
   readonly stats = { cow: 0, migrated: 0, migrateToRam: 0, numaMigrated: 0 };
+  /**
+   * The kernel warnings (WARN_ON_ONCE splats) the run has logged, each once, by the site's
+   * condition (`zap_nonpresent_ptes: !vma_is_anonymous(vma)`). A warning changes no result; the
+   * real kernel only logs it and taints itself.
+   */
+  readonly warnings: string[] = [];
+
+  /** WARN_ON_ONCE: logs `site` the first time. */
+  warnOnce(site: string): void {
+    if (!this.warnings.includes(site)) this.warnings.push(site);
+  }
 
   constructor(opts: SystemOptions = {}) {
     const k = KERNELS[opts.kernel ?? DEFAULT_KERNEL] as KernelSwitches | undefined;

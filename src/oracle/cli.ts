@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { DEFAULT_KERNEL, KERNEL_VERSIONS, isKernelVersion, type KernelVersion } from '../mm/kernel.ts';
+import { DEFAULT_KERNEL, ORACLE_KERNELS, isKernelVersion, listVersions, type KernelVersion } from '../mm/kernel.ts';
 import { QemuOracle, OracleError, buildOracle, defaultOracleDir, type Oracle } from './kernel.ts';
 import { fuzz } from './fuzz.ts';
 
@@ -21,7 +21,8 @@ export interface OracleIo {
 class ArgError extends Error {}
 
 function kernelOf(cmd: string, v: string): KernelVersion {
-  if (!isKernelVersion(v)) throw new ArgError(`hetmem oracle ${cmd}: --kernel: expected ${KERNEL_VERSIONS.join(' or ')}, got '${v}'`);
+  // 7.x is modelled from source only: no oracle image exists for it.
+  if (!isKernelVersion(v) || !ORACLE_KERNELS.includes(v)) throw new ArgError(`hetmem oracle ${cmd}: --kernel: expected ${listVersions(ORACLE_KERNELS)}, got '${v}'`);
   return v;
 }
 
@@ -48,7 +49,7 @@ export function registerOracle(program: Command, io: OracleIo): void {
   oracle
     .command('build')
     .description('build the oracle (kernel, test_hmm, hmmtrace, initramfs) from Debian\'s linux-source package and boot its hmm-tests once')
-    .option('--kernel <version>', `${KERNEL_VERSIONS.join(' or ')}`, DEFAULT_KERNEL)
+    .option('--kernel <version>', `${listVersions(ORACLE_KERNELS)}`, DEFAULT_KERNEL)
     .option('--dir <dir>', 'where the artefacts go (default /tmp/oracle for 6.1, /tmp/oracle612 for 6.12)')
     .action((opts: { kernel: string; dir?: string }) => guard(() => {
       const k = kernelOf('build', opts.kernel);
@@ -61,7 +62,7 @@ export function registerOracle(program: Command, io: OracleIo): void {
     .command('run')
     .description('replay op scripts on the real kernel and print its output (each script in a fresh process; crashes and hangs reported as KERNEL_CRASH / KERNEL_HANG)')
     .argument('<files...>', 'op scripts (NAME.trace)')
-    .option('--kernel <version>', `${KERNEL_VERSIONS.join(' or ')}`, DEFAULT_KERNEL)
+    .option('--kernel <version>', `${listVersions(ORACLE_KERNELS)}`, DEFAULT_KERNEL)
     .option('--dir <dir>', 'the oracle built by hetmem oracle build (default by kernel)')
     .option('--record', 'write NAME.out beside each script instead of printing')
     .action((files: string[], opts: { kernel: string; dir?: string; record?: boolean }) => guard(async () => {
@@ -89,7 +90,7 @@ export function registerOracle(program: Command, io: OracleIo): void {
   oracle
     .command('fuzz')
     .description('generate random op scripts, run them on the kernel and on the model, and write each difference with both outputs and a delta-debugged minimal script')
-    .option('--kernel <version>', `${KERNEL_VERSIONS.join(' or ')}`, DEFAULT_KERNEL)
+    .option('--kernel <version>', `${listVersions(ORACLE_KERNELS)}`, DEFAULT_KERNEL)
     .option('--dir <dir>', 'the oracle built by hetmem oracle build (default by kernel)')
     .option('--count <n>', 'scripts to generate', '100')
     .option('--seed <s>', 'generator seed (what the scripts lean on: see src/oracle/generate.ts)', '14')

@@ -51,12 +51,21 @@ describe('hetmem trace', () => {
     const old = hetmem('trace', '--kernel', '6.1', '--check', ...files);
     expect(old.code).toBe(1);
     expect(old.out.trimEnd().split('\n').at(-1)).toBe('0/2 traces match');
+    // 7.x (modelled from source) differs from these 6.12 records only in their exclusive ops:
+    // make_device_exclusive takes a THP's tail page, and a read-only VMA is GUP's -EFAULT.
+    const seven = hetmem('trace', '--kernel', '7.x', '--check', ...files);
+    expect(seven.code).toBe(1);
+    expect(seven.out.split('\n').filter((l) => /^[-+][a-z]/.test(l))).toEqual([
+      '-exclusive 0 X 1 1 => ret=-EBUSY', '-snapshot 0 X 0 2 => ret=0 cpages=2 faults=0 perm=00,02',
+      '+exclusive 0 X 1 1 => ret=0 cpages=1 faults=0 data=00', '+snapshot 0 X 0 2 => ret=0 cpages=2 faults=0 perm=00,00',
+      '-exclusive 0 A 0 1 => ret=-EBUSY', '+exclusive 0 A 0 1 => ret=-EFAULT',
+    ]);
     // Without --kernel, 6.12 (DEFAULT_KERNEL).
     expect(hetmem('trace', '--check', ...files).out).toBe('2/2 traces match\n');
     for (const bad of ['6.2', '612', '', 'latest']) {
       const b = hetmem('trace', '--kernel', bad, files[0]);
       expect(b.code).toBe(2);
-      expect(b.err).toBe(`hetmem trace: --kernel: expected 6.1 or 6.12, got '${bad}'\n`);
+      expect(b.err).toBe(`hetmem trace: --kernel: expected 6.1, 6.12 or 7.x, got '${bad}'\n`);
       expect(b.out).toBe('');
     }
   });

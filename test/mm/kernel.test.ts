@@ -30,7 +30,12 @@ describe('kernel versions', () => {
     expect(new Machine({ kernel: '6.12' }).sys.k).toBe(KERNELS['6.12']);
     expect(KERNEL_VERSIONS.every(isKernelVersion)).toBe(true);
     expect(isKernelVersion('6.2')).toBe(false);
-    expect(() => new System({ kernel: '6.2' as KernelVersion })).toThrow(/kernel must be one of 6\.1, 6\.12, got '6\.2'/);
+    expect(() => new System({ kernel: '6.2' as KernelVersion })).toThrow(/kernel must be one of 6\.1, 6\.12, 7\.x, got '6\.2'/);
+    // 7.x is 6.12 plus the switches modelled from mainline source.
+    const seven = new System({ kernel: '7.x' }).k;
+    expect(seven.version).toBe('7.x');
+    const changed = Object.keys(seven).filter((n) => n !== 'version' && seven[n as keyof typeof seven] !== KERNELS['6.12'][n as keyof typeof seven]);
+    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
     // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
     for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
     expect(KERNELS['6.1'].vdsoPages).toBe(1);
@@ -153,7 +158,7 @@ describe('gupRejectsSplitPmdOnHugetlb: exclusive on hugetlb faults nothing in (6
       const p = m.spawn();
       const h = p.mmap(PMD_NR, 'hugetlb', 'rw');
       const got = getUserPages(p.mm, h, 1, { write: true, splitPmd: true });
-      if (kernel === '6.12') expect(got).toBe(-EOPNOTSUPP);
+      if (KERNELS[kernel].gupRejectsSplitPmdOnHugetlb) expect(got).toBe(-EOPNOTSUPP);
       else {
         expect(Array.isArray(got) && got.length).toBe(1);
         putUserPages(p.mm, got as number[], {});
@@ -270,5 +275,109 @@ describe('reclaimDiscardsLazyfreeThp: pageout drops a clean MADV_FREE\'d THP wit
     assertInvariants(m, [p]);
     p.exit();
     assertNoLeaks(m);
+  });
+});
+
+describe('deviceExclusiveOnePage: make_device_exclusive marks one PTE (7.x, from source)', () => {
+  /** The PTE types of [start, start + n) as one string: P present, X device-exclusive, . none. */
+  function ptes(p: ReturnType<Machine['spawn']>, start: number, n: number): string {
+    let s = '';
+    for (let v = start; v < start + n; v++) {
+      const t = pteType(p.mm.pt.pte(v));
+      s += t === PteType.PRESENT ? 'P' : t === PteType.DEVICE_EXCLUSIVE ? 'X' : t === PteType.NONE ? '.' : '?';
+    }
+    return s;
+  }
+  it('a THP: 6.12 refuses a tail page and converts every PTE of the folio for the head; 7.x converts the one PTE', () => {
+    for (const kernel of ['6.12', '7.x'] as const) {
+      const m = new Machine({ kernel });
+      const p = m.spawn();
+      const fd = p.device(0);
+      const t = p.mmap(PMD_NR, 'thp', 'rw');
+      p.write(t, 0x11);
+      // A tail: 6.1/6.12's make_device_exclusive_range skips PageTail, so the chunk is -EBUSY.
+      const tail = fd.exclusive(t + 1, 1);
+      expect(tail.ret, kernel).toBe(kernel === '7.x' ? 0 : -16);
+      expect(ptes(p, t, 4), kernel).toBe(kernel === '7.x' ? 'PXPP' : 'PPPP');
+      // The head: 6.12's rmap walk replaces every PTE mapping the folio; 7.x's folio_walk one.
+      expect(fd.exclusive(t, 1).ret, kernel).toBe(0);
+      expect(ptes(p, t, PMD_NR), kernel).toBe(kernel === '7.x' ? 'XX' + 'P'.repeat(PMD_NR - 2) : 'X'.repeat(PMD_NR));
+      // The CPU gets its pages back either way.
+      expect(p.read(t)[0]).toBe(0x11);
+      assertInvariants(m, [p]);
+      p.exit();
+      assertNoLeaks(m);
+    }
+  });
+  it('the first failing page ends the loop with its error (7.x) instead of 6.12\'s chunk -EBUSY', () => {
+    const script = 'mmap A 4 anon rw\ncpu_write A 0 0x11\nmmap S 4 shared rw\nexclusive 0 S 0 2\nexclusive 0 A 0 4\ncheck_exclusive 0 A 0 4\n';
+    expect(results('6.12', script).slice(-3)).toEqual(['ret=-EBUSY', 'ret=0 cpages=4 faults=0 data=11,00,00,00', 'ret=-EPERM']);
+    expect(results('7.x', script).slice(-3)).toEqual(['ret=-EOPNOTSUPP', 'ret=0 cpages=4 faults=0 data=11,00,00,00', 'ret=-EPERM']);
+  });
+});
+
+describe('migrateHandlesDeviceExclusive: migrating a folio turns its device-exclusive entries into migration entries (7.x, from source)', () => {
+  it('7.x: move_pages of a PTE-mapped THP one of whose PTEs a device holds exclusive moves it whole, that PTE too', () => {
+    const m = new Machine({ kernel: '7.x', nodes: 2 });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    p.write(t + 1, 0x22);
+    expect(p.device(0).exclusive(t, 1).ret).toBe(0); // splits the PMD; PTE 0 exclusive, 511 present
+    expect(pteType(p.mm.pt.pte(t))).toBe(PteType.DEVICE_EXCLUSIVE);
+    const r = p.movePages(t + 1, 1, 1);
+    expect(r.ret).toBe(0);
+    // The exclusive entry came back as an ordinary PTE of the new folio on node 1.
+    const e0 = p.mm.pt.pte(t), e1 = p.mm.pt.pte(t + 1);
+    expect([pteType(e0), pteType(e1)]).toEqual([PteType.PRESENT, PteType.PRESENT]);
+    expect(ptePfn(e0) + 1).toBe(ptePfn(e1));
+    expect(m.sys.pages.nodeOf(ptePfn(e0))).toBe(1);
+    assertInvariants(m, [p]);
+    expect(p.read(t)[0]).toBe(0x11);
+    expect(p.read(t + 1)[0]).toBe(0x22);
+    p.exit();
+    assertNoLeaks(m);
+  });
+  it('6.12 never gets there: its make_device_exclusive_range takes every PTE of the folio', () => {
+    const m = new Machine({ kernel: '6.12', nodes: 2 });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    expect(p.device(0).exclusive(t, 1).ret).toBe(0);
+    expect(pteType(p.mm.pt.pte(t + 1))).toBe(PteType.DEVICE_EXCLUSIVE);
+    // Nothing is mapped present for move_pages to find.
+    expect(p.movePages(t + 1, 1, 1).status[0]).toBeLessThan(0);
+    p.exit();
+    assertNoLeaks(m);
+  });
+});
+
+describe('zapChecksFolioAnon: tearing down a device-private COW page of a private file mapping warns on 6.1/6.12 only (7.x, from source)', () => {
+  it('migrate_file_private migrates on every kernel; only 7.x unmaps it without the WARN', () => {
+    for (const kernel of KERNEL_VERSIONS) {
+      const m = new Machine({ kernel });
+      const p = m.spawn();
+      const fd = p.device(0);
+      const a = p.mmap(4, 'file_private', 'rw');
+      for (let i = 0; i < 4; i++) p.write(a + i, 0x20 + i);
+      const r = fd.migrateToDevice(a, 4);
+      expect([r.ret, r.cpages], kernel).toEqual([0, 4]);
+      expect(m.sys.warnings, kernel).toEqual([]);
+      expect(p.munmap(a, 4)).toBe(0);
+      expect(m.sys.warnings, kernel).toEqual(KERNELS[kernel].zapChecksFolioAnon ? [] : ['zap_nonpresent_ptes: !vma_is_anonymous(vma)']);
+      p.exit();
+      assertNoLeaks(m);
+    }
+  });
+  it('device-private pages of an anonymous mapping warn on no kernel', () => {
+    for (const kernel of KERNEL_VERSIONS) {
+      const m = new Machine({ kernel });
+      const p = m.spawn();
+      const a = p.mmap(4, 'anon', 'rw');
+      p.write(a, 1);
+      expect(p.device(0).migrateToDevice(a, 4).ret).toBe(0);
+      p.exit();
+      expect(m.sys.warnings, kernel).toEqual([]);
+    }
   });
 });

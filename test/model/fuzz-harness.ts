@@ -36,6 +36,7 @@
  * mirror, `exclusive` on a device-coherent page); if one happens anyway, the run ends there as
  * "kernel died" and is counted, not failed.
  */
+import type { KernelVersion } from '../../src/mm/kernel.ts';
 import fc from 'fast-check';
 import { Machine, SignalError, parseProt, type Process, type RegionFd } from '../../src/api/machine.ts';
 import { KernelCrash, KernelHang } from '../../src/devices/dmirror/errors.ts';
@@ -198,7 +199,9 @@ export class FuzzMismatch extends Error {}
 export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: Machine) => void): FuzzStats {
   stats.runs++;
   // Two NUMA nodes: move_pages may move any page; no byte may change.
-  const m = new Machine({ nodes: 2 });
+  // HETMEM_FUZZ_KERNEL picks the kernel (default DEFAULT_KERNEL), e.g. 7.x.
+  const kernel = process.env.HETMEM_FUZZ_KERNEL;
+  const m = new Machine({ nodes: 2, ...(kernel ? { kernel: kernel as KernelVersion } : {}) });
   sabotage?.(m);
   const root: RefProc = { proc: m.spawn(), pages: new Map(), priv: new Map(), regions: [], fds: [], lazy: new Set() };
   const procs: RefProc[] = [root];

@@ -161,6 +161,8 @@ describe('hetmem oracle (CLI, canned kernel)', () => {
   it('bad input is one line and exit 2: kernel, count, seed, a missing or misnamed script', async () => {
     for (const [args, msg] of [
       [['run', '--kernel', '6.2', script], "hetmem oracle run: --kernel: expected 6.1 or 6.12, got '6.2'\n"],
+      // 7.x is a model kernel only: no oracle runs it.
+      [['run', '--kernel', '7.x', script], "hetmem oracle run: --kernel: expected 6.1 or 6.12, got '7.x'\n"],
       [['fuzz', '--count', '0'], "hetmem oracle fuzz: --count: expected an integer ≥ 1, got '0'\n"],
       [['fuzz', '--seed', '-1'], "hetmem oracle fuzz: --seed: expected an integer ≥ 0, got '-1'\n"],
       [['run', join(dir, 'none.trace')], `${join(dir, 'none.trace')}: cannot read the op script: no such file\n`],

@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { Machine, parseProt, type DeviceFile, type Process, type MapKind, type RegionFd } from '../../src/api/machine.ts';
 import { PAGE_SIZE } from '../../src/mm/constants.ts';
+import type { KernelVersion } from '../../src/mm/kernel.ts';
 import { TAG_WRITE, type CmdResult } from '../../src/devices/dmirror/dmirror.ts';
 
 export const INTS_PER_PAGE = PAGE_SIZE / 4;
@@ -30,9 +31,9 @@ export const VARIANTS: Array<[string, number, number, boolean]> = [
   ['hmm_device_coherent', 2, 3, true],
 ];
 
-/** A fresh machine, a process and the fixture's device file(s), like FIXTURE_SETUP(hmm/hmm2). */
-export function setup(dev: number, dev1?: number): { m: Machine; p: Process; fd: DeviceFile; fd1: DeviceFile | null } {
-  const m = new Machine();
+/** A fresh machine (default kernel unless `kernel`), a process and the fixture's device file(s), like FIXTURE_SETUP(hmm/hmm2). */
+export function setup(dev: number, dev1?: number, kernel?: KernelVersion): { m: Machine; p: Process; fd: DeviceFile; fd1: DeviceFile | null } {
+  const m = new Machine(kernel === undefined ? {} : { kernel });
   const p = m.spawn();
   const fd = p.device(dev);
   const fd1 = dev1 === undefined ? null : p.device(dev1);

@@ -7,7 +7,7 @@ import {
   newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_PFN_VALID, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma,
 } from '../../mm/migrate-device.ts';
-import { makeDeviceExclusiveRange } from '../../mm/exclusive.ts';
+import { makeDeviceExclusiveRange, makeDeviceExclusive } from '../../mm/exclusive.ts';
 import { PAGE_SIZE } from '../../mm/constants.ts';
 import { KernelCrash } from './errors.ts';
 import type { DmirrorDevice } from './device.ts';
@@ -323,11 +323,23 @@ export class Dmirror {
     return perm;
   }
 
-  /** dmirror_exclusive (6.1: chunks of 64 pages; all of a chunk must become exclusive). */
+  /**
+   * dmirror_exclusive (6.1: chunks of 64 pages; all of a chunk must become exclusive. 7.x,
+   * deviceExclusiveOnePage: page by page with make_device_exclusive, stopping at the first
+   * error, which is returned).
+   */
   private exclusive(start: number, end: number, r: CmdResult): number {
     const mm = this.mm;
     if (!mm.alive) return -EINVAL;
-    for (let a = start; a < end;) {
+    if (mm.sys.k.deviceExclusiveOnePage) {
+      for (let a = start; a < end; a++) {
+        const page = makeDeviceExclusive(mm, a, null);
+        if (page < 0) return page;
+        // dmirror_atomic_map
+        this.pt.set(a, { pfn: page, tag: TAG_ATOMIC });
+      }
+    }
+    for (let a = mm.sys.k.deviceExclusiveOnePage ? end : start; a < end;) {
       const next = Math.min(end, a + CHUNK);
       const got = makeDeviceExclusiveRange(mm, a, next, null);
       let mapped = 0;
