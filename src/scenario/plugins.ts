@@ -24,6 +24,7 @@ async function loadPlugin(ref: PluginRef): Promise<void> {
   let p = registeredPolicy(ref.key);
   if (p === undefined) {
     let mod: { default?: unknown };
+    if (/\.[cm]?ts$/.test(ref.key)) await typeScriptLoader(fail);
     try {
       mod = await import(pathToFileURL(ref.key).href) as { default?: unknown };
     } catch (e) {
@@ -38,4 +39,24 @@ async function loadPlugin(ref: PluginRef): Promise<void> {
     }
   }
   if (p.role !== ref.role) fail(`is a ${p.role} policy, named for ${ref.role}`);
+}
+
+let tsLoader: Promise<void> | null = null;
+
+/**
+ * A TypeScript plug-in needs a loader: from the sources hetmem already runs under tsx; compiled
+ * (dist/, the installed package) it registers tsx's ESM loader once, when tsx is installed.
+ */
+async function typeScriptLoader(fail: (why: string) => never): Promise<void> {
+  if (!import.meta.url.endsWith('.js')) return;
+  tsLoader ??= (async () => {
+    const api = await import('tsx/esm/api');
+    api.register();
+  })();
+  try {
+    await tsLoader;
+  } catch {
+    tsLoader = null;
+    fail('a TypeScript plug-in needs tsx to load (npm install tsx), or compile it to a .js module');
+  }
 }

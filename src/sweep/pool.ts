@@ -9,8 +9,11 @@ import { SweepRunError } from './errors.ts';
 import type { PointPayload } from './load.ts';
 import type { PointResult } from './point.ts';
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
-const TSX = createRequire(import.meta.url).resolve('tsx');
+// Compiled (dist/, the package) children run child.js as they are; from the sources (a checkout
+// whose src/ is newer than dist/) they run child.ts through tsx, a dev dependency only then.
+const COMPILED = import.meta.url.endsWith('.js');
+const CHILD = fileURLToPath(new URL(COMPILED ? './child.js' : './child.ts', import.meta.url));
+const childExecArgv = (): string[] => (COMPILED ? [] : ['--import', createRequire(import.meta.url).resolve('tsx')]);
 
 type Reply = { ready: true } | { ok: true; result: PointResult } | { ok: false; key: string; error: string };
 
@@ -36,7 +39,7 @@ export class LocalPool {
   }
 
   private spawn(): Slot {
-    const child = fork(CHILD, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(CHILD, [], { execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     let ready!: () => void;
     const slot: Slot = { child, ready: new Promise((r) => (ready = r)), busy: null };
     child.on('message', (m: Reply) => {
