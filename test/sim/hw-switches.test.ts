@@ -6,6 +6,8 @@ import { describe, it, expect } from 'vitest';
 import { SimMachine } from '../../src/sim/machine.ts';
 import type { Profile } from '../../src/devices/profile/schema.ts';
 import { profile, pageLanes, sequence, streamLanes } from './helpers.ts';
+import { ptePfn } from '../../src/mm/pte.ts';
+import { PG_DIRTY } from '../../src/mm/page.ts';
 
 describe('hardware switches', () => {
   it('memory.granularity: a 64 KiB device migrates the 16-page unit around one faulting page, and a CPU read of one page brings all 16 back (false sharing)', () => {
@@ -70,5 +72,29 @@ describe('hardware switches', () => {
     expect(tracked.devices[0].pagesOut).toBe(4);
     expect(untracked.devices[0].pagesOut).toBe(32);
     expect(untracked.endPs).toBeGreaterThan(tracked.endPs);
+  });
+
+  it('memory.dirtyTracking false: the HMM mirror takes every system page it maps writable as written (dirty), not only those it wrote', () => {
+    const dirty = (dirtyTracking: boolean) => {
+      const base0 = profile('gpu-pcie4');
+      const prof: Profile = { ...base0, memory: { ...base0.memory, dirtyTracking } };
+      const m = new SimMachine({ seed: 1, devices: [{ name: 'gpu0', profile: prof, policies: { placement: { policy: 'map-remote', populateOn: 'system' }, prefetch: { policy: 'prefetch-none' } } }] });
+      const p = m.spawn();
+      const base = p.mmap(32, 'anon', 'rw');
+      sequence(m, [
+        () => m.cpuPhase(p, { name: 'init', threads: streamLanes(base, 32, 1, true), computePs: 0, accessBytes: 4096 }),
+        // Clean the CPU's dirty bits' mark on the pages, then let the GPU write 4 of them and map them all writable.
+        () => {
+          for (let v = base; v < base + 32; v++) m.sys.pages.clearFlag(ptePfn(p.mm.pt.pte(v)), PG_DIRTY);
+          return m.launch('gpu0', p, { name: 'k', lanes: [...streamLanes(base, 4, 1, true), ...streamLanes(base + 4, 28, 1, false)], computePs: 1000, accessBytes: 64 });
+        },
+      ]);
+      m.run();
+      let n = 0;
+      for (let v = base; v < base + 32; v++) if (m.sys.pages.hasFlag(ptePfn(p.mm.pt.pte(v)), PG_DIRTY)) n++;
+      return n;
+    };
+    expect(dirty(true)).toBe(4);
+    expect(dirty(false)).toBeGreaterThan(4);
   });
 });

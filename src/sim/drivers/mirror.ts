@@ -767,6 +767,10 @@ export class HmmMirrorDevice extends TimedDevice {
         const pfn = range.pfns[i];
         sp.pt.set(s + i, pfn * 2 + (range.flags[i] & HMM_PFN_WRITE ? 1 : 0));
         if (this.mem?.owns(pfn)) this.mem.touch(pfn, this.ctx.engine.now);
+        // A device without dirty bits (profile memory.dirtyTracking false) cannot say which pages
+        // it wrote: every system page it may write is taken as written (dirty: written back,
+        // copied back), as a driver must.
+        else if (!this.profile.memory.dirtyTracking && range.flags[i] & HMM_PFN_WRITE && this.ctx.deviceOfPfn(pfn) === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
         rec.num_mapped_pages++;
       }
     }
