@@ -17,7 +17,7 @@ function eta(ms: number): string {
 /** Progress over `total` points of which `already` were done before this run. */
 export class SweepProgress {
   private done: number;
-  private readonly started = Date.now();
+  private readonly started = performance.now();
   private readonly bar: cliProgress.SingleBar | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -37,7 +37,7 @@ export class SweepProgress {
   /** The periodic line: points done, rate and ETA. */
   line(where = ''): void {
     const ran = this.done - this.already;
-    const ms = Date.now() - this.started;
+    const ms = performance.now() - this.started;
     const left = this.total - this.done;
     const est = ran > 0 ? eta((ms / ran) * left) : '?';
     this.io.err.write(`sweep ${this.name}: ${this.done}/${this.total} points${this.already > 0 ? ` (${this.already} from before)` : ''}, ETA ${est}${where === '' ? '' : `, ${where}`}\n`);

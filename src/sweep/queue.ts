@@ -13,6 +13,14 @@ import type { PointPayload } from './load.ts';
 import type { PointResult } from './point.ts';
 import type { SweepProgress } from './progress.ts';
 
+/**
+ * Wall-clock milliseconds: how long Redis has been unreachable and when to print a progress line.
+ * Never read by a point: results stay deterministic wherever a point runs.
+ */
+function wallMs(): number {
+  return performance.now();
+}
+
 /** Attempts per point before the sweep gives up on it. */
 export const ATTEMPTS = 5;
 /** First retry delay, doubled on each further attempt (ms). */
@@ -74,14 +82,14 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
 }
 
 /**
- * Enqueues `todo` and waits for every result, handing each to `onResult` as its job finishes. A
+ * Enqueues `toRun` and waits for every result, handing each to `onResult` as its job finishes. A
  * point that fails on every attempt does not stop the others: once every point has finished or
  * failed, the failures are thrown as one line.
  * @throws SweepRunError when Redis is unreachable (at the start, or for `lostMs` ms later), or
  *   points failed on every attempt
  */
 export async function runOnRedis(
-  url: string, name: string, todo: readonly PointPayload[],
+  url: string, name: string, toRun: readonly PointPayload[],
   onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>, progress: SweepProgress, lostMs = 30_000,
 ): Promise<void> {
   await checkRedis(url);
@@ -95,11 +103,11 @@ export async function runOnRedis(
   queue.on('error', () => {});
   try {
     const jobOpts = { attempts: ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS }, removeOnComplete: false, removeOnFail: false };
-    await queue.addBulk(todo.map((p) => ({ name: 'point', data: p, opts: { ...jobOpts, jobId: p.key } })));
-    const left = new Map(todo.map((p) => [p.key, p]));
+    await queue.addBulk(toRun.map((p) => ({ name: 'point', data: p, opts: { ...jobOpts, jobId: p.key } })));
+    const left = new Map(toRun.map((p) => [p.key, p]));
     const failures: PointFailure[] = [];
-    let lastOk = Date.now();
-    let lastLine = Date.now();
+    let lastOk = wallMs();
+    let lastLine = wallMs();
     while (left.size > 0) {
       try {
         for (const [key, p] of [...left]) {
@@ -118,20 +126,20 @@ export async function runOnRedis(
             progress.line(`point ${p.index}: failed on every attempt (${ATTEMPTS}): ${job.failedReason.split('\n')[0]}`);
           }
         }
-        lastOk = Date.now();
+        lastOk = wallMs();
       } catch (e) {
         if (e instanceof SweepRunError) throw e;
         // The socket's own error (ECONNREFUSED...) says more than the refused command's.
-        if (Date.now() - lastOk > lostMs) throw new SweepRunError(`${shown(url)}: lost Redis for ${Math.round(lostMs / 1000)} s: ${(socketError ?? (e as Error)).message.split('\n')[0]}`);
+        if (wallMs() - lastOk > lostMs) throw new SweepRunError(`${shown(url)}: lost Redis for ${Math.round(lostMs / 1000)} s: ${(socketError ?? (e as Error)).message.split('\n')[0]}`);
       }
-      if (Date.now() - lastLine > 10_000) {
+      if (wallMs() - lastLine > 10_000) {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed').catch(() => undefined);
         if (counts) progress.line(`queue: ${counts.waiting} waiting, ${counts.active} running, ${counts.delayed} retrying`);
-        lastLine = Date.now();
+        lastLine = wallMs();
       }
       if (left.size > 0) await new Promise((r) => setTimeout(r, 200));
     }
-    if (failures.length > 0) throw failedPoints(failures, todo.length, ` on every attempt (${ATTEMPTS})`);
+    if (failures.length > 0) throw failedPoints(failures, toRun.length, ` on every attempt (${ATTEMPTS})`);
   } finally {
     await queue.close().catch(() => {});
     client.disconnect();

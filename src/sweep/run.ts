@@ -44,42 +44,42 @@ export async function runSweep(sweep: Sweep, o: RunSweepOptions, io: ProgressIo)
     const done = await store.doneKeys();
     // Two points that run the same scenario are one point.
     const seen = new Set<string>();
-    const todo: PointPayload[] = [];
+    const toRun: PointPayload[] = [];
     for (const p of sweep.points) {
       if (done.has(p.key) || seen.has(p.key)) continue;
       seen.add(p.key);
-      todo.push(p);
+      toRun.push(p);
     }
     const unique = new Set(sweep.points.map((p) => p.key)).size;
-    const progress = new SweepProgress(sweep.name, unique, unique - todo.length, io, o.progressMs, o.progress !== false);
+    const progress = new SweepProgress(sweep.name, unique, unique - toRun.length, io, o.progressMs, o.progress !== false);
     const onResult = async (p: PointPayload, r: PointResult, where: string) => {
       await store.put(sweep.name, p, r);
       progress.tick(where);
     };
     try {
-      if (todo.length > 0) {
-        if (o.redis !== undefined) await runOnRedis(o.redis, o.queue ?? 'hetmem-sweep', todo, onResult, progress, o.lostMs);
-        else await runLocal(todo, o.jobs ?? defaultJobs(), onResult);
+      if (toRun.length > 0) {
+        if (o.redis !== undefined) await runOnRedis(o.redis, o.queue ?? 'hetmem-sweep', toRun, onResult, progress, o.lostMs);
+        else await runLocal(toRun, o.jobs ?? defaultJobs(), onResult);
       }
     } finally {
       progress.stop();
     }
     if (o.parquet !== undefined) await store.exportParquet(o.parquet);
-    return { total: unique, ran: todo.length, skipped: unique - todo.length };
+    return { total: unique, ran: toRun.length, skipped: unique - toRun.length };
   } finally {
     store.close();
   }
 }
 
 /**
- * Runs `todo` on a local pool. A point that fails does not stop the others: every other point
+ * Runs `toRun` on a local pool. A point that fails does not stop the others: every other point
  * runs and is stored, then the failures are thrown as one line.
  */
-async function runLocal(todo: readonly PointPayload[], jobs: number, onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>): Promise<void> {
-  const pool = new LocalPool(Math.max(1, Math.min(jobs, todo.length)));
+async function runLocal(toRun: readonly PointPayload[], jobs: number, onResult: (p: PointPayload, r: PointResult, where: string) => Promise<void>): Promise<void> {
+  const pool = new LocalPool(Math.max(1, Math.min(jobs, toRun.length)));
   const failures: PointFailure[] = [];
   try {
-    await Promise.all(todo.map((p) => pool.run(p).then(
+    await Promise.all(toRun.map((p) => pool.run(p).then(
       (r) => onResult(p, r, `point ${p.index}`),
       (e: unknown) => {
         failures.push({ index: p.index, key: p.key, error: oneLine(e) });
@@ -88,5 +88,5 @@ async function runLocal(todo: readonly PointPayload[], jobs: number, onResult: (
   } finally {
     pool.close();
   }
-  if (failures.length > 0) throw failedPoints(failures, todo.length, '');
+  if (failures.length > 0) throw failedPoints(failures, toRun.length, '');
 }

@@ -10,6 +10,7 @@ import { loadPolicyPlugins } from '../../src/scenario/plugins.ts';
 import { runScenario, ScenarioRunError } from '../../src/scenario/run.ts';
 import { registeredPolicy, PLUGGABLE_ROLES } from '../../src/policy/plugin.ts';
 import type { RunResults } from '../../src/sim/results.ts';
+import { socketDirectNicScenario } from '../fixtures/socket-direct-nic.ts';
 
 const FILE = join(import.meta.dirname, '..', 'fixtures', 'plugins', 'roles.yaml');
 
@@ -49,29 +50,7 @@ steps:
 
 /** A socket-direct NIC (a PCIe function per socket) beside a busy neighbour on cpu0's root complex. */
 function multipath(path: string): string {
-  return `name: roles
-devices:
-  - { name: nic0, profile: rdma-nic, policies: { path: ${path} } }
-  - { name: busy, profile: rdma-nic }
-topology:
-  sockets:
-    - { id: cpu0, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
-    - { id: cpu1, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
-  rootComplexes:
-    - { id: rc0, socket: cpu0, bandwidth: 16 GB/s, rootPorts: [{ id: rp0 }, { id: rp2 }] }
-    - { id: rc1, socket: cpu1, rootPorts: [{ id: rp1 }] }
-  endpoints:
-    - { id: nic0, parent: rp0, iommu: true, paths: [nic0-pf1] }
-    - { id: nic0-pf1, parent: rp1 }
-    - { id: busy, parent: rp2 }
-  links: [{ id: upi0, kind: upi, a: cpu0, b: cpu1, bandwidth: 96 GB/s, latencyPs: 60 ns }]
-processes: [{ name: app, allocations: [{ name: rx, size: 1 MiB }, { name: hot, size: 256 KiB }] }]
-steps:
-  - cpu: { workload: { type: streaming, buffer: rx, write: true } }
-  - cpu: { workload: { type: streaming, buffer: hot, write: true } }
-  - - kernel: { device: busy, workload: { type: streaming, buffer: hot, write: true, passes: 100, lanes: 32 } }
-    - kernel: { device: nic0, workload: { type: streaming, buffer: rx, write: true, lanes: 16 } }
-`;
+  return socketDirectNicScenario(path, { name: 'roles', rx: '1 MiB', busyPasses: 100 });
 }
 
 describe('every role is registered in one table', () => {

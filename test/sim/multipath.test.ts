@@ -11,6 +11,7 @@ import { parseScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { profile, streamLanes, sequence } from './helpers.ts';
+import { socketDirectNicScenario } from '../fixtures/socket-direct-nic.ts';
 
 const PAGES = 64;
 
@@ -131,29 +132,7 @@ describe('multi-path pinning driver', () => {
 
 /** A scenario: the socket-direct NIC beside a busy neighbour on cpu0's root complex. */
 function scenario(policy: string, extra = ''): string {
-  return `name: mp
-devices:
-  - { name: nic0, profile: rdma-nic, policies: { path: { policy: ${policy} } } }
-  - { name: busy, profile: rdma-nic }${extra}
-topology:
-  sockets:
-    - { id: cpu0, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
-    - { id: cpu1, memoryBytes: 1 GiB, memoryBandwidth: 300 GB/s, memoryLatencyPs: 100 ns }
-  rootComplexes:
-    - { id: rc0, socket: cpu0, bandwidth: 16 GB/s, rootPorts: [{ id: rp0 }, { id: rp2 }] }
-    - { id: rc1, socket: cpu1, rootPorts: [{ id: rp1 }] }
-  endpoints:
-    - { id: nic0, parent: rp0, iommu: true, paths: [nic0-pf1] }
-    - { id: nic0-pf1, parent: rp1 }
-    - { id: busy, parent: rp2 }
-  links: [{ id: upi0, kind: upi, a: cpu0, b: cpu1, bandwidth: 96 GB/s, latencyPs: 60 ns }]
-processes: [{ name: app, allocations: [{ name: rx, size: 2 MiB }, { name: hot, size: 256 KiB }] }]
-steps:
-  - cpu: { workload: { type: streaming, buffer: rx, write: true } }
-  - cpu: { workload: { type: streaming, buffer: hot, write: true } }
-  - - kernel: { device: busy, workload: { type: streaming, buffer: hot, write: true, passes: 200, lanes: 32 } }
-    - kernel: { device: nic0, workload: { type: streaming, buffer: rx, write: true, lanes: 16 } }
-`;
+  return socketDirectNicScenario(`{ policy: ${policy} }`, { extraDevices: extra });
 }
 
 describe('policies.path in a scenario', () => {
