@@ -90,7 +90,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
 
   program
     .command('trace')
-    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.12 (or --kernel 6.1) would')
+    .description('replay hmmtrace op scripts on a fresh model each and print what Linux 6.12 (or --kernel 6.1, or 7.x modelled from source) would')
     .argument('<files...>', 'op scripts (NAME.trace)')
     .option('--check', 'compare each with NAME.out beside it; exit 1 if any differs')
     .option('--nodes <n>', 'NUMA nodes of the replayed machine, 1..64 (traces of tools/oracle-numa need 2)', '1')
@@ -132,7 +132,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .description('run a scenario (default: examples/default.yaml) and print a summary table')
     .argument('[scenario]', 'scenario YAML file')
     .option('--json', 'print the full results as JSON instead of the summary')
-    .option('--out <dir>', 'write results.json, batches.csv, trace.json and report.html into DIR')
+    .option('--out <dir>', 'write results.json, stats.txt, batches.csv, trace.json, report.html and view/ (for hetmem view) into DIR')
     .option('--scale <factor>', 'multiply sizes (buffers, structures, device memory, per-lane counts) by FACTOR, e.g. 0.1 for a quick run', scaleArg)
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--no-progress', 'no progress bar (there is none anyway when stderr is not a terminal or CI is set)')
