@@ -166,7 +166,11 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       await guardAsync('schema', (c) => c.schemaCommand(io));
     });
 
-  registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
+  registerFaultbench(program, {
+    stdout: (s) => void io.out.write(s),
+    // Sweep's child-process pool, loaded only when faultbench runs more than one job at once.
+    pool: async (jobs, size) => (await import('../sweep/pool.ts')).runFaultbenchJobs(jobs, size),
+  });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
   registerView(program, (s) => void io.out.write(s), (line) => {
     io.err.write(`hetmem view: ${line}\n`);
