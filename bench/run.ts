@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
-import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure, viewOpenMeasure } from './measures/index.ts';
+import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure, viewOpenMeasure, faultbenchMeasure, examplesMeasure } from './measures/index.ts';
 import { VIEW_OPEN_TARGET_S } from './measures/view-open.ts';
 import type { BenchConfig, Mode, ThroughputMeasure } from './measures/types.ts';
 import {
@@ -159,6 +159,8 @@ const memory = await memoryMeasure.run(ctx);
 const scale = await scaleMeasure.run(ctx);
 const sweep = await sweepPoolMeasure.run(ctx);
 const view = await viewOpenMeasure.run(ctx);
+const faultbench = await faultbenchMeasure.run(ctx);
+const examples = await examplesMeasure.run(ctx);
 
 // ---- targets ----
 const targets: Target[] = [];
@@ -190,6 +192,20 @@ targets.push({
   id: 'view-open', description: `hetmem view opens a run of ${view.deviceFaults} device faults (${view.events} events): files, server, first page, whole-run and zoomed grids, a page history`,
   target: VIEW_OPEN_TARGET_S, value: view.openSeconds, unit: 's', met: view.openSeconds <= VIEW_OPEN_TARGET_S,
 });
+// The same rule as the sweep's: the jobs are independent.
+targets.push({
+  id: 'faultbench-pool-speedup', description: `faultbench: the pool of ${faultbench.jobs} runs its ${faultbench.tasks} (measure, profile) jobs at least ${faultbench.jobs / 2}x as fast as one process in turn`,
+  target: faultbench.jobs / 2, value: faultbench.speedup, unit: 'x faster', met: faultbench.speedup >= faultbench.jobs / 2,
+});
+// Faster than real time, whole CLI command included, for every fault-bound example and for the
+// default scenario whether or not it is fault-bound (issue 17).
+for (const r of examples.runs.filter((r) => r.faultBound || r.example === 'default.yaml')) {
+  targets.push({
+    id: `example-${r.example.replace(/\.yaml$/, '')}-real-time`,
+    description: `hetmem run examples/${r.example}${r.scale !== 1 ? ` --scale ${r.scale}` : ''} (${examples.cli}, ${r.faultBound ? 'fault-bound' : 'not fault-bound'}): simulated seconds per wall second, whole command`,
+    target: 1, value: r.simPerWall, unit: 'simulated s / wall s', met: r.simPerWall >= 1,
+  });
+}
 targets.push({ id: 'memory-growth', description: 'metadata grows linearly or better in pages', target: 1.1, value: memory.growthExponent, unit: 'log-log slope', met: memory.linearOrBetter });
 
 const cpuList = cpus();
@@ -209,6 +225,8 @@ const results: Results = {
   scale,
   sweep,
   view,
+  faultbench,
+  examples,
   targets,
   missing,
   seconds: Number(nowNs() - t0) / 1e9,

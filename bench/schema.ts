@@ -120,6 +120,50 @@ export const sweepBenchSchema = z.object({
   speedup: pos,
 });
 
+/** faultbench's (measure, profile) jobs on the pool against one child process in turn (measures/faultbench-pool.ts). */
+export const faultbenchPoolSchema = z.object({
+  description: z.string(),
+  profiles: pos,
+  /** (measure, profile) jobs. */
+  tasks: pos,
+  /** Pool size: one child per core, at most one per job. */
+  jobs: pos,
+  oneProcessSeconds: pos,
+  poolSeconds: pos,
+  /** oneProcessSeconds / poolSeconds. */
+  speedup: pos,
+});
+
+/** One example through the compiled CLI (measures/examples.ts). */
+export const exampleRunSchema = z.object({
+  /** File name under examples/. */
+  example: z.string(),
+  /** Size factor passed as --scale (1: the example as written). */
+  scale: pos,
+  /** Simulated seconds (results.json endPs / 1e12). */
+  simulatedS: pos,
+  /** Wall and CPU (user + system) seconds of the whole `hetmem run FILE --out DIR` child. */
+  wallS: pos,
+  cpuS: pos,
+  /** simulatedS / wallS, simulatedS / cpuS: at least 1 is faster than real time. */
+  simPerWall: pos,
+  simPerCpu: pos,
+  /** Device faults raised, and lane-seconds stalled (waiting for faults and shootdowns) and busy, over every device. */
+  deviceFaults: count,
+  stallLaneS: count,
+  busyLaneS: count,
+  /** At least one device fault, and device lanes stalled longer than they were busy. */
+  faultBound: z.boolean(),
+});
+
+/** Every example through the CLI against real time (issue 17). */
+export const examplesBenchSchema = z.object({
+  description: z.string(),
+  /** What bin/hetmem.mjs ran: the compiled dist/, or the sources through tsx (dist/ stale or missing). */
+  cli: z.enum(['compiled', 'tsx']),
+  runs: z.array(exampleRunSchema).min(1),
+});
+
 /** Opening a large run in `hetmem view` (measures/view-open.ts). Seconds are wall-clock. */
 export const viewOpenSchema = z.object({
   description: z.string(),
@@ -188,6 +232,9 @@ export const resultsSchema = z.object({
   sweep: sweepBenchSchema,
   /** Absent from files written before the measure existed. */
   view: viewOpenSchema.optional(),
+  /** Absent from files written before the measures existed (issue 17, round two). */
+  faultbench: faultbenchPoolSchema.optional(),
+  examples: examplesBenchSchema.optional(),
   targets: z.array(targetSchema),
   missing: z.array(z.object({ id: z.string(), title: z.string(), reason: z.string() })),
   seconds: pos,
@@ -205,3 +252,6 @@ export type ScaleResult = z.infer<typeof scaleSchema>;
 export type Target = z.infer<typeof targetSchema>;
 export type SweepBenchResult = z.infer<typeof sweepBenchSchema>;
 export type ViewOpenResult = z.infer<typeof viewOpenSchema>;
+export type FaultbenchPoolResult = z.infer<typeof faultbenchPoolSchema>;
+export type ExamplesBenchResult = z.infer<typeof examplesBenchSchema>;
+export type ExampleRun = z.infer<typeof exampleRunSchema>;

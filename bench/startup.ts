@@ -6,13 +6,13 @@
 // table. CPU time is the figure to compare on a shared machine: wall time there includes
 // waiting for a core. Target: under 0.3 s.
 import { Command } from 'commander';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ROOT } from './lib/child.ts';
-import { median, nowNs } from './lib/timing.ts';
+import { median } from './lib/timing.ts';
+import { compiledIsFresh, runCli } from './lib/cli.ts';
 
 /** The start-up target, seconds. */
 export const STARTUP_TARGET_S = 0.3;
@@ -28,23 +28,19 @@ if (!Number.isInteger(opts.runs) || opts.runs < 1) {
   process.exit(2);
 }
 
-const BIN = join(ROOT, 'bin', 'hetmem.mjs');
-const COMPILED = join(ROOT, 'dist', 'cli', 'main.js');
 // The bin runs tsx when src/ is newer than dist/; the "compiled" rows would then measure tsx.
-const newestSource = Math.max(statSync(join(ROOT, 'src')).mtimeMs, ...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
-  .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
-if (!existsSync(COMPILED) || statSync(COMPILED).mtimeMs < newestSource) {
+if (!compiledIsFresh()) {
   process.stderr.write('bench:startup: dist/ is missing or older than src/: run npm run build first (npm run bench:startup does)\n');
   process.exit(2);
 }
-
-// The preload writes the child's CPU time to fd 3 as it exits.
-const CPU_PRELOAD = `data:text/javascript,${encodeURIComponent("import { writeSync } from 'node:fs'; process.on('exit', () => { const u = process.cpuUsage(); writeSync(3, String(u.user + u.system)); });")}`;
 
 const COMMANDS: Array<{ id: string; args: string[] }> = [
   { id: '--version', args: ['--version'] },
   { id: 'profiles', args: ['profiles'] },
   { id: 'trace (one op)', args: ['trace', join(ROOT, 'bench', 'startup.trace')] },
+  // run's fixed cost: the model, the scenario and its profile loaded, the machine built and the
+  // summary printed around a simulation of one device fault (startup.yaml).
+  { id: 'run (one fault)', args: ['run', join(ROOT, 'bench', 'startup.yaml')] },
 ];
 const BUILDS = [
   { id: 'compiled', env: {} },
@@ -59,13 +55,8 @@ const resultsSchema = z.object({
 
 /** One run: wall seconds, CPU seconds. */
 function once(args: string[], env: Record<string, string>): [number, number] {
-  const t0 = nowNs();
-  const r = spawnSync(process.execPath, ['--import', CPU_PRELOAD, BIN, ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8',
-  });
-  const wall = Number(nowNs() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`hetmem ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return [wall, Number((r.output[3] as string | null) ?? NaN) / 1e6];
+  const r = runCli(args, env);
+  return [r.wallS, r.cpuS];
 }
 
 const rows: Array<z.infer<typeof rowSchema>> = [];

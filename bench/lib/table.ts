@@ -61,7 +61,19 @@ export function printTable(r: Results): void {
       ['zoomed grid by full scan (no index)', v.scanZoomSeconds.toFixed(3)], ['module imports (apart)', v.importSeconds.toFixed(3)],
     ]));
   }
+  if (r.faultbench) {
+    const f = r.faultbench;
+    out.push(`\nfaultbench: ${f.description}`);
+    out.push(table(['run', 'processes', 'seconds'], [['one process in turn', '1', f.oneProcessSeconds.toFixed(1)], ['local pool', String(f.jobs), f.poolSeconds.toFixed(1)]]));
+    out.push(`  speedup ${f.speedup.toFixed(2)}x with ${f.jobs} processes`);
+  }
+  if (r.examples) {
+    out.push(`\nExamples against real time: ${r.examples.description}`);
+    out.push(table(['example', 'simulated s', 'wall s', 'CPU s', 'sim/wall', 'sim/CPU', 'fault-bound'], r.examples.runs.map((e) => [
+      e.example, e.simulatedS.toExponential(3), e.wallS.toFixed(2), e.cpuS.toFixed(2), e.simPerWall.toFixed(4), e.simPerCpu.toFixed(4), e.faultBound ? 'yes' : 'no',
+    ])));
+  }
   out.push('\nTargets');
-  out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : t.unit === 'x faster' ? `>= ${t.target}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
+  out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : Math.abs(t.value) < 0.1 && t.value !== 0 ? t.value.toPrecision(2) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : t.unit === 'x faster' || t.unit === 'simulated s / wall s' ? `>= ${t.target}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
   console.log(out.join('\n'));
 }

@@ -54,18 +54,6 @@ export function commanderLine(command: string, message: string): string {
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
   let code = 0;
   /** Runs a command body; expected problems become one line on stderr and exit code 2. */
-  const guard = async (command: string, body: (cmds: typeof import('./run.ts')) => number) => {
-    const cmds = await import('./run.ts');
-    try {
-      code = body(cmds);
-    } catch (e) {
-      const line = cmds.expectedErrorLine(e);
-      if (line === undefined) throw e;
-      io.err.write(`hetmem ${command}: ${line}\n`);
-      code = EXIT.badInput;
-    }
-  };
-  /** guard for a command that awaits (plug-in imports, worker pools, Redis). */
   const guardAsync = async (command: string, body: (cmds: typeof import('./run.ts')) => Promise<number>) => {
     const cmds = await import('./run.ts');
     try {
@@ -147,7 +135,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('<results>', 'results.json written by hetmem run --out')
     .option('--out <dir>', 'directory for report.html (default: beside the results)')
     .action(async (file: string, opts: { out?: string }) => {
-      await guard('report', (c) => c.reportCommand(file, opts, io));
+      await guardAsync('report', (c) => c.reportCommand(file, opts, io));
     });
 
   program
@@ -156,7 +144,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('<a>', 'results.json of run A')
     .argument('<b>', 'results.json of run B')
     .action(async (a: string, b: string) => {
-      await guard('compare', (c) => c.compareCommand(a, b, io));
+      await guardAsync('compare', (c) => c.compareCommand(a, b, io));
     });
 
   program
@@ -165,17 +153,24 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     .argument('[names...]', 'only these profiles')
     .option('--sources', 'print the source of every number')
     .action(async (names: string[], opts: { sources?: boolean }) => {
-      await guard('profiles', (c) => c.profilesCommand(names, opts, io));
+      // Not through guardAsync: that loads run.ts (the timed model and the report code), which
+      // listing profiles does not need; profiles.ts reports its own bad input.
+      const { profilesCommand } = await import('./profiles.ts');
+      code = await profilesCommand(names, opts, io);
     });
 
   program
     .command('schema')
     .description('print the JSON Schema of scenario files (hetmem schema > hetmem.schema.json)')
     .action(async () => {
-      await guard('schema', (c) => c.schemaCommand(io));
+      await guardAsync('schema', (c) => c.schemaCommand(io));
     });
 
-  registerFaultbench(program, { stdout: (s) => void io.out.write(s) });
+  registerFaultbench(program, {
+    stdout: (s) => void io.out.write(s),
+    // Sweep's child-process pool, loaded only when faultbench runs more than one job at once.
+    pool: async (jobs, size) => (await import('../sweep/pool.ts')).runFaultbenchJobs(jobs, size),
+  });
   registerValidate(program, (s) => void io.out.write(s), (c) => (code = c));
   registerView(program, (s) => void io.out.write(s), (line) => {
     io.err.write(`hetmem view: ${line}\n`);

@@ -1,30 +1,26 @@
-// `hetmem run`, `hetmem report`, `hetmem compare`, `hetmem profiles`, `hetmem schema`: the
+// `hetmem run`, `hetmem report`, `hetmem compare`, `hetmem schema`: the
 // commands around scenarios and their results. Each returns the process exit code; output goes
 // to the streams passed in (stdout for results, stderr for progress and problems).
+// First, so that zod is configured before any module below parses with it.
+import './zod-jitless.ts';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
-import { listProfiles, PROFILES_DIR, ProfileError } from '../devices/profile/load.ts';
-import { isEstimate, type Profile } from '../devices/profile/schema.ts';
-import { pcieBandwidth } from '../topology/pcie.ts';
 import type { RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
-import { DEFAULT_SCENARIO, loadScenario, ScenarioError, type Scenario } from '../scenario/load.ts';
+import { DEFAULT_SCENARIO, loadScenario, type Scenario } from '../scenario/load.ts';
 import { checkEstimate, runScenario, ScenarioRunError } from '../scenario/run.ts';
 import { EVENTS_PER_SECOND } from '../scenario/estimate.ts';
 import { loadPolicyPlugins } from '../scenario/plugins.ts';
-import { SweepError } from '../sweep/load.ts';
 import { SweepRunError } from '../sweep/errors.ts';
-import { scenarioJsonSchema } from '../scenario/schema.ts';
-import { batchesCsv } from '../report/csv.ts';
-import { statsTxt } from '../report/stats.ts';
-import { chromeTrace } from '../report/perfetto.ts';
-import { renderReportHtml } from '../report/html.ts';
-import { summaryTable, compareTable } from '../report/summary.ts';
-import { parseResults, ResultsFileError, resultsJson } from '../report/results-schema.ts';
-import { formatColumns, formatCount, formatRate } from '../report/format.ts';
+import { formatCount } from '../report/format.ts';
 import { ViewRecorder, viewFiles, VIEW_FILES } from '../report/viewlog.ts';
+import { YamlFileError } from '../units/yaml-located.ts';
+
+// The report writers (summary, stats, CSV, trace, HTML, the results schema), the sweep loader
+// and the scenario JSON Schema are imported where they are used, after the simulation or by
+// their own commands: `hetmem run`'s fixed cost before it starts simulating is part of the
+// CLI start-up target (bench/README.md, CLI start-up).
 
 /** Where a command writes. */
 export interface Io {
@@ -41,7 +37,8 @@ export class UsageError extends Error {}
 
 /** One line for an error we expect (bad scenario, bad results file, unwritable directory), or undefined. */
 export function expectedErrorLine(e: unknown): string | undefined {
-  if (e instanceof SweepError || e instanceof SweepRunError || e instanceof ScenarioError || e instanceof ScenarioRunError || e instanceof ResultsFileError || e instanceof UsageError || e instanceof ProfileError) return e.message.split('\n')[0];
+  // YamlFileError: a scenario, sweep or profile file (ScenarioError, SweepError, ProfileError).
+  if (e instanceof YamlFileError || e instanceof SweepRunError || e instanceof ScenarioRunError || e instanceof UsageError) return e.message.split('\n')[0];
   return undefined;
 }
 
@@ -76,8 +73,11 @@ export function makeOutputDir(dir: string): void {
 }
 
 /** Writes the output files of a run into `dir` (created if needed). Returns their paths. */
-export function writeOutputs(dir: string, results: RunResults): string[] {
+export async function writeOutputs(dir: string, results: RunResults): Promise<string[]> {
   makeOutputDir(dir);
+  const [{ resultsJson }, { statsTxt }, { batchesCsv }, { chromeTrace }, { renderReportHtml }] = await Promise.all([
+    import('../report/results-schema.ts'), import('../report/stats.ts'), import('../report/csv.ts'), import('../report/perfetto.ts'), import('../report/html.ts'),
+  ]);
   const contents: Record<(typeof OUTPUT_FILES)[number], () => string> = {
     'results.json': () => resultsJson(results),
     'stats.txt': () => statsTxt(results),
@@ -124,8 +124,10 @@ export interface RunCommandOptions {
 }
 
 /** A progress bar on stderr (a terminal, not under CI): simulated time and events per second. */
-function progressBar(io: Io, s: Scenario, enabled: boolean) {
+async function progressBar(io: Io, s: Scenario, enabled: boolean) {
   if (!enabled || !io.err.isTTY || io.env.CI) return undefined;
+  // Loaded only for a terminal: most runs (pipes, CI, tests) never draw a bar.
+  const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar({
     stream: io.err,
     format: `${s.name} {bar} step {value}/{total} | {sim} simulated | {events} events | {rate} events/s`,
@@ -162,7 +164,7 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
     io.err.write(`hetmem run: --force: the estimate is at least ${formatBytes(estimate.bytes)} of model state and ${Math.ceil(estimate.events).toExponential(2)} events (${formatTime(estimate.simPs)} simulated; at ${EVENTS_PER_SECOND.toExponential(0)} events/s at best); this run may take long or run out of memory\n`);
   }
   if (o.out !== undefined) makeOutputDir(o.out);
-  const bar = progressBar(io, s, o.progress !== false);
+  const bar = await progressBar(io, s, o.progress !== false);
   let results: RunResults;
   // The viewer's event log costs memory and time: only kept when the run writes files.
   let rec: ViewRecorder | undefined;
@@ -186,12 +188,12 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
     : undefined;
   if (cut !== undefined) io.err.write(`hetmem run: ${cut}`);
   if (o.out !== undefined) {
-    const written = writeOutputs(o.out, results);
+    const written = await writeOutputs(o.out, results);
     if (rec) written.push(...writeViewFiles(o.out, rec, results.endPs));
     io.err.write(`wrote ${written.join(', ')}\n`);
   }
-  if (o.json) io.out.write(resultsJson(results));
-  else io.out.write(withDescription(summaryTable(results), [s.description, cut?.trimEnd()].filter((x) => x !== undefined).join('\n') || undefined));
+  if (o.json) io.out.write((await import('../report/results-schema.ts')).resultsJson(results));
+  else io.out.write(withDescription((await import('../report/summary.ts')).summaryTable(results), [s.description, cut?.trimEnd()].filter((x) => x !== undefined).join('\n') || undefined));
   return 0;
 }
 
@@ -202,7 +204,7 @@ function withDescription(summary: string, description: string | undefined): stri
   return `${summary.slice(0, nl)}${description}\n${summary.slice(nl)}`;
 }
 
-function readResults(file: string): RunResults {
+async function readResults(file: string): Promise<RunResults> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -210,12 +212,19 @@ function readResults(file: string): RunResults {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${file}: cannot read the results: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  return parseResults(text, file);
+  const { parseResults, ResultsFileError } = await import('../report/results-schema.ts');
+  try {
+    return parseResults(text, file);
+  } catch (e) {
+    if (e instanceof ResultsFileError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /** `hetmem report RESULTS.json [--out DIR]`: regenerates report.html (beside the results by default). */
-export function reportCommand(file: string, o: { out?: string }, io: Io): number {
-  const results = readResults(file);
+export async function reportCommand(file: string, o: { out?: string }, io: Io): Promise<number> {
+  const results = await readResults(file);
+  const { renderReportHtml } = await import('../report/html.ts');
   const dir = o.out ?? dirname(file);
   makeOutputDir(dir);
   const path = join(dir, 'report.html');
@@ -236,8 +245,9 @@ function label(file: string): string {
 }
 
 /** `hetmem compare A.json B.json`: both runs side by side. */
-export function compareCommand(a: string, b: string, io: Io): number {
-  const ra = readResults(a), rb = readResults(b);
+export async function compareCommand(a: string, b: string, io: Io): Promise<number> {
+  const ra = await readResults(a), rb = await readResults(b);
+  const { compareTable } = await import('../report/summary.ts');
   let la = label(a), lb = label(b);
   if (la === lb) {
     la = a;
@@ -247,43 +257,9 @@ export function compareCommand(a: string, b: string, io: Io): number {
   return 0;
 }
 
-function linkText(p: Profile): string {
-  const l = p.link;
-  // Measured per-direction bandwidths, when the profile gives them, are what copies use.
-  const rate = l.hostToDevice !== undefined
-    ? (l.hostToDevice === l.deviceToHost ? formatRate(l.hostToDevice) : `${formatRate(l.hostToDevice)} H2D, ${formatRate(l.deviceToHost!)} D2H`)
-    : l.pcie ? formatRate(pcieBandwidth(l.pcie.gen, l.pcie.width)) : formatRate(0);
-  const host = l.pcie ? `PCIe ${l.pcie.gen}.0 x${l.pcie.width} (${rate})` : `${l.kind} ${rate}`;
-  return l.peer ? `${host} + ${l.peer.kind} ${formatRate(l.peer.bandwidth)}` : host;
-}
-
-/** `hetmem profiles [NAME...] [--sources]`: the shipped device profiles and where their numbers come from. */
-export function profilesCommand(names: readonly string[], o: { sources?: boolean }, io: Io): number {
-  const all = listProfiles();
-  const unknown = names.filter((n) => !all.some((p) => p.name === n));
-  if (unknown.length > 0) throw new UsageError(`unknown profile ${unknown.map((n) => `"${n}"`).join(', ')} (shipped profiles: ${all.map((p) => p.name).join(', ')})`);
-  const shown = names.length > 0 ? all.filter((p) => names.includes(p.name)) : all;
-  const rows = shown.map((p) => {
-    const src = Object.values(p.sources);
-    const est = src.filter(isEstimate).length;
-    return [p.name, p.kind, p.driver, formatBytes(p.memory.capacity), linkText(p), `${src.length - est} cited, ${est} estimated`, p.description];
-  });
-  let text = `device profiles in ${PROFILES_DIR}\n\n` +
-    formatColumns([['name', 'kind', 'driver', 'memory', 'link', 'sources', 'description'], ...rows], ['left', 'left', 'left', 'right', 'left', 'left', 'left']) + '\n';
-  if (o.sources) {
-    for (const p of shown) {
-      text += `\n${p.name} (profiles/${p.name}.yaml)\n`;
-      text += formatColumns(Object.entries(p.sources).map(([k, v]) => [k, v]), [], '  ') + '\n';
-    }
-  } else {
-    text += '\n(hetmem profiles --sources lists the source of every number)\n';
-  }
-  io.out.write(text);
-  return 0;
-}
-
 /** `hetmem schema`: the JSON Schema of scenario files. */
-export function schemaCommand(io: Io): number {
+export async function schemaCommand(io: Io): Promise<number> {
+  const { scenarioJsonSchema } = await import('../scenario/schema.ts');
   io.out.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
   return 0;
 }

@@ -17,6 +17,7 @@ export function registerFaultbench(program: Command, io: Partial<FaultbenchIo> =
     .option('--profiles [list]', 'comma-separated profile names (default: every profile in profiles/)')
     .option('--quick', 'reduced run: fewer sizes, lanes and policies (well under 20 s for all profiles)')
     .option('--seed [n]', 'seed of the simulated machines (default 1); results are deterministic for a seed')
+    .option('--jobs [n]', 'processes to run the (measure, profile) pairs on (default: every core); the output is the same for any number')
     .option('--csv [dir]', 'also write faultbench-<measure>.csv files (long form) into DIR')
     .option('--out [dir]', 'also write faultbench.html (tables and charts) and faultbench.json into DIR')
     .option('--json', 'print the results as JSON instead of tables')
@@ -26,7 +27,7 @@ export function registerFaultbench(program: Command, io: Partial<FaultbenchIo> =
       const { parseInvocation, executeFaultbench, FaultbenchUsageError } = await import('./cli.ts');
       try {
         const inv = parseInvocation(this.opts<RawOptions>(), this.args, io.profilesDir);
-        executeFaultbench(inv, stdout);
+        await executeFaultbench(inv, stdout, io.pool);
       } catch (e) {
         if (e instanceof FaultbenchUsageError) this.error(`hetmem faultbench: ${e.message}`, { exitCode: 2, code: 'hetmem.faultbench.usage' });
         throw e;

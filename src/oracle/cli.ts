@@ -5,8 +5,9 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { DEFAULT_KERNEL, ORACLE_KERNELS, isKernelVersion, listVersions, type KernelVersion } from '../mm/kernel.ts';
-import { QemuOracle, OracleError, buildOracle, defaultOracleDir, type Oracle } from './kernel.ts';
-import { fuzz } from './fuzz.ts';
+import type { Oracle } from './kernel.ts';
+// kernel.ts and fuzz.ts (which loads the whole model) are imported when a subcommand runs, so
+// that registering `oracle` costs every other command nothing (bench/README.md, CLI start-up).
 
 export interface OracleIo {
   out: (s: string) => void;
@@ -34,8 +35,10 @@ function intOf(cmd: string, flag: string, v: string, min: number): number {
 
 export function registerOracle(program: Command, io: OracleIo): void {
   const oracle = program.command('oracle').description('ask the real kernel: build Linux with test_hmm for QEMU, replay op scripts on it, fuzz the model against it');
-  const make = io.makeOracle ?? ((k: KernelVersion, dir: string, progress: (line: string) => void) => new QemuOracle(k, dir, progress));
+  const make = async (k: KernelVersion, dir: string, progress: (line: string) => void): Promise<Oracle> =>
+    io.makeOracle?.(k, dir, progress) ?? new (await import('./kernel.ts')).QemuOracle(k, dir, progress);
   const guard = async (body: () => Promise<void> | void) => {
+    const { OracleError } = await import('./kernel.ts');
     try {
       await body();
     } catch (e) {
@@ -51,7 +54,8 @@ export function registerOracle(program: Command, io: OracleIo): void {
     .description('build the oracle (kernel, test_hmm, hmmtrace, initramfs) from Debian\'s linux-source package and boot its hmm-tests once')
     .option('--kernel <version>', `${listVersions(ORACLE_KERNELS)}`, DEFAULT_KERNEL)
     .option('--dir <dir>', 'where the artefacts go (default /tmp/oracle for 6.1, /tmp/oracle612 for 6.12)')
-    .action((opts: { kernel: string; dir?: string }) => guard(() => {
+    .action((opts: { kernel: string; dir?: string }) => guard(async () => {
+      const { buildOracle, defaultOracleDir } = await import('./kernel.ts');
       const k = kernelOf('build', opts.kernel);
       const code = buildOracle(k, opts.dir ?? defaultOracleDir(k), io.out);
       if (code !== 0) io.err(`hetmem oracle build: tools/oracle/build.sh failed (exit ${code}); its last lines are above\n`);
@@ -66,6 +70,7 @@ export function registerOracle(program: Command, io: OracleIo): void {
     .option('--dir <dir>', 'the oracle built by hetmem oracle build (default by kernel)')
     .option('--record', 'write NAME.out beside each script instead of printing')
     .action((files: string[], opts: { kernel: string; dir?: string; record?: boolean }) => guard(async () => {
+      const { defaultOracleDir } = await import('./kernel.ts');
       const k = kernelOf('run', opts.kernel);
       const scripts = files.map((f) => {
         if (!f.endsWith('.trace')) throw new ArgError(`${f}: expected an op script named NAME.trace`);
@@ -74,7 +79,7 @@ export function registerOracle(program: Command, io: OracleIo): void {
       });
       const names = new Set(scripts.map((s) => s.name));
       if (names.size !== scripts.length) throw new ArgError('hetmem oracle run: two scripts have the same file name; the kernel run keys outputs by name');
-      const outs = await make(k, opts.dir ?? defaultOracleDir(k), (l) => io.err(`${l}\n`)).run(scripts);
+      const outs = await (await make(k, opts.dir ?? defaultOracleDir(k), (l) => io.err(`${l}\n`))).run(scripts);
       let crashed = 0;
       for (const s of scripts) {
         const o = outs.get(s.name)!;
@@ -98,10 +103,12 @@ export function registerOracle(program: Command, io: OracleIo): void {
     .option('--out <dir>', 'where differences go', 'oracle-fuzz')
     .option('--no-minimize', 'write differences without minimizing them')
     .action((opts: { kernel: string; dir?: string; count: string; seed: string; long?: boolean; out: string; minimize: boolean }) => guard(async () => {
+      const { defaultOracleDir } = await import('./kernel.ts');
+      const { fuzz } = await import('./fuzz.ts');
       const k = kernelOf('fuzz', opts.kernel);
       const count = intOf('fuzz', '--count', opts.count, 1), seed = intOf('fuzz', '--seed', opts.seed, 0);
       const r = await fuzz({
-        oracle: make(k, opts.dir ?? defaultOracleDir(k), (l) => io.err(`${l}\n`)),
+        oracle: await make(k, opts.dir ?? defaultOracleDir(k), (l) => io.err(`${l}\n`)),
         count, seed, gen: { long: !!opts.long }, outDir: opts.out, minimize: opts.minimize,
         log: (l) => io.out(`${l}\n`),
       });

@@ -30,7 +30,7 @@ describe('bench --quick', () => {
     try {
       // What `npm run bench -- --quick` runs.
       const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', '--quick'], {
-        cwd: ROOT, encoding: 'utf8', timeout: 110_000,
+        cwd: ROOT, encoding: 'utf8', timeout: 230_000,
       });
       expect(r.status, `bench exited with ${r.status}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`wrote ${out} in `);
@@ -68,6 +68,23 @@ describe('bench --quick', () => {
       const viewTarget = results.targets.find((t) => t.id === 'view-open');
       expect(viewTarget?.target).toBe(3);
       expect(viewTarget?.value).toBe(view.openSeconds);
+      // faultbench's (measure, profile) jobs on the pool against one process (issue 17).
+      const fb = results.faultbench!;
+      expect(fb.tasks).toBe(fb.profiles * 7);
+      expect(fb.speedup).toBeCloseTo(fb.oneProcessSeconds / fb.poolSeconds, 6);
+      expect(results.targets.find((t) => t.id === 'faultbench-pool-speedup')?.value).toBe(fb.speedup);
+      // Examples through the CLI against real time: the quick pair, ratios that add up, and a
+      // target for the default scenario and for every fault-bound example.
+      const ex = results.examples!;
+      expect(ex.runs.map((r) => r.example)).toEqual(['default.yaml', 'p2p-under-switch.yaml']);
+      for (const r of ex.runs) {
+        expect(r.simPerWall).toBeCloseTo(r.simulatedS / r.wallS, 9);
+        expect(r.simPerCpu).toBeCloseTo(r.simulatedS / r.cpuS, 9);
+        expect(r.faultBound).toBe(r.deviceFaults > 0 && r.stallLaneS > r.busyLaneS);
+        const t = results.targets.find((x) => x.id === `example-${r.example.replace(/\.yaml$/, '')}-real-time`);
+        if (r.faultBound || r.example === 'default.yaml') expect(t, r.example).toMatchObject({ target: 1, value: r.simPerWall, met: r.simPerWall >= 1 });
+        else expect(t, r.example).toBeUndefined();
+      }
       // Streaming with eviction grows near-linearly under every eviction policy (issue 17).
       for (const id of ['streaming-eviction', 'streaming-eviction-lru-page', 'streaming-eviction-random']) {
         expect(results.targets.find((t) => t.id === `${id}-growth`)?.target, id).toBe(1.05);
@@ -75,5 +92,5 @@ describe('bench --quick', () => {
     } finally {
       rmSync(out, { force: true });
     }
-  });
+  }, 240_000);
 });

@@ -1,7 +1,7 @@
 // `hetmem faultbench` on a commander program built here, the way src/cli registers it.
 import { describe, it, expect, vi, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parseInvocation } from '../../src/faultbench/cli.ts';
@@ -49,9 +49,12 @@ describe('hetmem faultbench: bad flags', () => {
     [['--seed', '99999999999999999999'], "hetmem faultbench: --seed expects a non-negative integer, got '99999999999999999999'\n"],
     [['--seed', '-3'], "hetmem faultbench: --seed expects a non-negative integer, got '-3'\n"],
     [['--seed'], 'hetmem faultbench: --seed needs an integer\n'],
+    [['--jobs', '0'], "hetmem faultbench: --jobs expects a positive integer, got '0'\n"],
+    [['--jobs', 'two'], "hetmem faultbench: --jobs expects a positive integer, got 'two'\n"],
+    [['--jobs'], 'hetmem faultbench: --jobs needs a positive integer\n'],
     [['--csv'], 'hetmem faultbench: --csv needs a directory\n'],
     [['--out', '--quick'], 'hetmem faultbench: --out needs a directory\n'],
-    [['--bogus'], "hetmem faultbench: unknown option '--bogus' (options: --profiles, --quick, --seed, --csv, --out, --json)\n"],
+    [['--bogus'], "hetmem faultbench: unknown option '--bogus' (options: --profiles, --quick, --seed, --jobs, --csv, --out, --json)\n"],
     [['extra'], "hetmem faultbench: unexpected argument 'extra'\n"],
   ];
   for (const [argv, line] of cases) {
@@ -87,7 +90,8 @@ describe('hetmem faultbench: bad flags', () => {
   it('parseInvocation fills defaults: every profile, seed 1', () => {
     const inv = parseInvocation({}, []);
     expect(inv.profiles.map((p) => p.name)).toEqual(NAMES);
-    expect(inv).toMatchObject({ seed: 1, quick: false, csv: null, out: null, json: false });
+    expect(inv).toMatchObject({ seed: 1, quick: false, jobs: availableParallelism(), csv: null, out: null, json: false });
+    expect(parseInvocation({ jobs: ' 3 ' }, []).jobs).toBe(3);
     expect(parseInvocation({ seed: '3', profiles: ' sva-accelerator , rdma-nic ' }, []).profiles.map((p) => p.name)).toEqual(['sva-accelerator', 'rdma-nic']);
   });
 });

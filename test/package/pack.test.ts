@@ -33,6 +33,11 @@ describe('the npm package', () => {
     for (const f of ['package.json', 'README.md', 'ARCHITECTURE.md', 'bin', 'profiles', 'examples']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     ok(spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { encoding: 'utf8' }), 'tsc');
+    // As `npm run build` does after tsc: the shipped profiles validated into the build (with
+    // this checkout's dependencies, linked for that step only, so nothing of them is packed).
+    symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
+    ok(spawnSync(process.execPath, [join(stage, 'dist', 'devices', 'profile', 'precompile.js')], { encoding: 'utf8' }), 'precompile');
+    rmSync(join(stage, 'node_modules'));
     const packed = ok(spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: stage, encoding: 'utf8' }), 'npm pack');
     const [info] = JSON.parse(packed) as Array<{ filename: string; files: Array<{ path: string }> }>;
     files = info.files.map((f) => f.path);
@@ -56,7 +61,7 @@ describe('the npm package', () => {
   const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
 
   it('holds the compiled code, its types, the profiles and the examples, and no sources or tests', () => {
-    for (const f of ['package.json', 'bin/hetmem.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'profiles/gpu-pcie4.yaml', 'examples/default.yaml', 'README.md']) {
+    for (const f of ['package.json', 'bin/hetmem.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/devices/profile/shipped-profiles.json', 'profiles/gpu-pcie4.yaml', 'examples/default.yaml', 'README.md']) {
       expect(files, f).toContain(f);
     }
     // Example plug-in policies (examples/plugins/*.ts) are examples users copy, not sources.
@@ -114,6 +119,14 @@ import('hetmem').then((esm) => {
     const bin = join(app, 'node_modules', PKG.name, 'bin', 'hetmem.mjs');
     expect(ok(node([bin, '--version']), '--version')).toBe(`${PKG.version}\n`);
     expect(ok(node([bin, 'profiles']), 'profiles')).toMatch(/pascal-pcie3/);
+    // Listing the shipped profiles takes them from the build's table: it must run with zod and
+    // yaml unresolvable, and print what the sources print after parsing every YAML file.
+    const refuse = `data:text/javascript,${encodeURIComponent("export async function resolve(s, c, next) { if (s === 'zod' || s === 'yaml') throw new Error('hetmem profiles loaded ' + s); return next(s, c); }")}`;
+    const preload = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(refuse)});`)}`;
+    const compiled = ok(node(['--import', preload, bin, 'profiles', '--sources']), 'profiles --sources without zod and yaml');
+    const fromSource = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'hetmem.mjs'), 'profiles', '--sources'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HETMEM_FROM_SOURCE: '1' } });
+    const body = (s: string) => s.slice(s.indexOf('\n'));
+    expect(body(compiled)).toBe(body(ok(fromSource, 'profiles --sources from the sources')));
     const out = join(dir, 'run');
     const run = node([bin, 'run', '--scale', '0.05', '--out', out]);
     ok(run, 'run');

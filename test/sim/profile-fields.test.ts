@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { SimMachine, defaultTopology } from '../../src/sim/machine.ts';
 import { effectiveBandwidth, transferTime } from '../../src/devices/profile/load.ts';
 import type { Profile } from '../../src/devices/profile/schema.ts';
-import { profilesCommand } from '../../src/cli/run.ts';
+import { profilesCommand } from '../../src/cli/profiles.ts';
 import { Topology } from '../../src/topology/routing.ts';
 import { parseTopologySpec } from '../../src/topology/spec.ts';
 import { profile, streamLanes, pageLanes, sequence } from './helpers.ts';
@@ -37,16 +37,16 @@ function stream(prof: Profile, pages = 256, o: { passes?: number; lanes?: number
 const len = (prof: Profile, pages?: number, o?: Parameters<typeof stream>[2]) => stream(prof, pages, o).len;
 
 /** `hetmem profiles` output for the shipped profiles. */
-function listing(): string {
+async function listing(): Promise<string> {
   let out = '';
   const io = { out: { write: (s: string) => (out += s) }, err: { write: () => true }, env: {} } as unknown as Parameters<typeof profilesCommand>[2];
-  profilesCommand([], {}, io);
+  await profilesCommand([], {}, io);
   return out;
 }
 
 describe('profile fields: identity and description', () => {
-  it('description and kind are what hetmem profiles lists for each profile; kind sva-accelerator requires driver sva', () => {
-    const text = listing();
+  it('description and kind are what hetmem profiles lists for each profile; kind sva-accelerator requires driver sva', async () => {
+    const text = await listing();
     for (const p of ['gpu-pcie4', 'rdma-nic', 'sva-accelerator'].map((n) => profile(n))) {
       const row = text.split('\n').find((l) => l.startsWith(`${p.name} `))!;
       expect(row).toContain(p.description);

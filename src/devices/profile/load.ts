@@ -2,7 +2,6 @@
 // "FILE:LINE:COL: what was expected" (units/yaml-located.ts maps zod issue paths to YAML nodes).
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Node } from 'yaml';
 import { transferTimePs } from '../../units/transfer.ts';
 import type { TimePs } from '../../units/time.ts';
@@ -10,11 +9,11 @@ import { PS_PER_S } from '../../units/time.ts';
 import { describeNode, YamlFileError, YamlSource, type YamlStyle } from '../../units/yaml-located.ts';
 import { pcieBandwidth } from '../../topology/pcie.ts';
 import { checkSources, ProfileSchema, type Profile } from './schema.ts';
+import { precompiledProfile, PROFILES_DIR } from './precompiled.ts';
 
 export { describeNode, EXPECTED } from '../../units/yaml-located.ts';
 
-/** The profiles shipped with hetmem (the repository's profiles/ folder). */
-export const PROFILES_DIR: string = fileURLToPath(new URL('../../../profiles/', import.meta.url));
+export { PROFILES_DIR } from './precompiled.ts';
 
 /** A profile that failed to parse or validate: one `FILE:LINE:COL: ...` line per problem (see YamlFileError). */
 export class ProfileError extends YamlFileError {
@@ -36,6 +35,10 @@ export function parseProfile(text: string, fileName: string): Profile {
 }
 
 function parseChecked(text: string, fileName: string, expectName: string | undefined): Profile {
+  // Text validated at build time (precompiled.ts) needs no second parse; a name that does not
+  // match still goes through the parse below, which says so.
+  const built = precompiledProfile(text);
+  if (built !== undefined && (expectName === undefined || built.name === expectName)) return built;
   const src: YamlSource = YamlSource.parse(text, fileName, PROFILE_STYLE); // typed, so that src.fail() narrows
   const raw = src.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -9,6 +9,7 @@ import type { TimePs } from '../../units/time.ts';
 import { formatPath, type Path, type PathIssue } from '../../units/yaml-located.ts';
 import { PcieGenSchema, PcieWidthSchema } from '../../topology/spec.ts';
 import { isQuantity, parseBandwidth, parseDuration, parseSize, QuantityError } from './quantity.ts';
+import { isEstimate } from './sources.ts';
 
 export const DEVICE_KINDS = ['gpu', 'accelerator', 'nic', 'sva-accelerator', 'crypto', 'ai-engine'] as const;
 /**
@@ -518,10 +519,8 @@ export type ProfilePath = Path;
 /** "fault.serviceLatency", "transferCurve[0].size"; the empty path is "". */
 export const formatProfilePath: (path: readonly PropertyKey[]) => string = formatPath;
 
-/** True for a `sources` value that marks a number as a judgement rather than a citation. */
-export function isEstimate(source: string): boolean {
-  return /^estimate\b/i.test(source.trim());
-}
+// isEstimate lives in sources.ts, which loads without zod (hetmem profiles from the built table).
+export { isEstimate };
 
 /**
  * Whether a `sources` value is an estimate or names something a reader can look up: a section
