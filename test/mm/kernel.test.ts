@@ -35,7 +35,7 @@ describe('kernel versions', () => {
     const seven = new System({ kernel: '7.x' }).k;
     expect(seven.version).toBe('7.x');
     const changed = Object.keys(seven).filter((n) => n !== 'version' && seven[n as keyof typeof seven] !== KERNELS['6.12'][n as keyof typeof seven]);
-    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
+    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'devicePrivateThp', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
     // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
     for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
     expect(KERNELS['6.1'].vdsoPages).toBe(1);
