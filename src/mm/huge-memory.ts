@@ -146,8 +146,9 @@ export function isDevicePrivatePmd(pmd: { huge: number } | undefined): boolean {
 }
 
 /**
- * split_folio on a large device-private folio that only PTEs map: 512 small device-private
- * pages, each keeping its own mappings and one reference per mapping. A reference the caller
+ * split_folio on a large device-private folio: every PMD entry mapping it is split first
+ * (unmap_folio's TTU_SPLIT_HUGE_PMD, in every mm), then 512 small device-private pages, each
+ * keeping its own mappings and one reference per mapping. A reference the caller
  * holds on the folio (a CPU fault's, `extraPfn` >= 0) lands on that page, as
  * migrate_vma_split_folio moves the fault's reference to the new fault folio. The driver is told
  * through its pgmap folio_split op so it can split what backs the folio. Fails, like the kernel,
@@ -159,6 +160,8 @@ export function splitDevicePrivateFolio(sys: System, head: number, extraPfn = -1
   head = p.folio(head);
   if (!p.isCompound(head) || !p.isDevicePrivate(head)) return false;
   const n = p.folioNr(head);
+  if (p.pincountOf(head) > 0) return false;
+  if (p.entireMapcountOf(head) > 0) for (const h of rmapWalk(sys, head, false)) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
   if (p.entireMapcountOf(head) > 0) return false;
   let mapped = 0;
   for (let i = 0; i < n; i++) mapped += p.mapcount[head + i];
