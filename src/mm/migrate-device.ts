@@ -267,7 +267,11 @@ function insertPage(args: MigrateVma, addr: number, page: number): boolean {
   const sys = mm.sys, p = sys.pages;
   if (!vma.isAnonymous) return false;
   const pmd = mm.pt.pmdAlloc(addr);
-  if (pmd.huge !== 0) return false;
+  if (pmd.huge !== 0) {
+    // 7.x collects a huge zero PMD as a hole without splitting it; the 4 KiB insert splits it.
+    if (!sys.k.devicePrivateThp || !sys.isHugeZero(ptePfn(pmd.huge))) return false;
+    splitHugePmd(mm, vma, addr);
+  }
   const e = mm.pt.pte(addr);
   if (pteType(e) === PteType.PRESENT) {
     if (!sys.isZeroPfn(ptePfn(e))) return false;
