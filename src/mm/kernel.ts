@@ -180,7 +180,10 @@ export interface KernelSwitches {
    * PMD-mapped anonymous THP (or a 2 MiB aligned hole) as one entry flagged MIGRATE_PFN_COMPOUND
    * and maps the order-9 device-private folio by a device-private PMD entry; a destination that
    * is not compound splits the source (migrate_vma_split_unmapped_folio) and the migration goes
-   * on page by page (mm/migrate_device.c: migrate_vma_collect_huge_pmd,
+   * on page by page. Collect changed with it even without SELECT_COMPOUND: a PTE-mapped large
+   * folio is split and migrated (migrate_vma_split_folio) where 6.12 skipped it, the huge zero
+   * page is a hole rather than split, and a THP is left alone without MIGRATE_VMA_SELECT_SYSTEM
+   * (mm/migrate_device.c: migrate_vma_collect_huge_pmd,
    * migrate_vma_insert_huge_pmd_page, __migrate_device_pages; "mm/migrate_device: THP migration
    * of zone device pages", 6.19). The PMD entry splits into 512 device-private PTEs where a
    * partial munmap/mprotect/madvise meets it (__split_huge_pmd_locked), fork copies it
