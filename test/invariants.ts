@@ -89,6 +89,19 @@ export function checkInvariants(machine: Machine, procs: Iterable<Process>, opts
         const vma = mm.findVma(vpn);
         if (!vma || vma.start > base || vma.end < base + PMD_NR) bad(`${where(vpn)}: PMD leaf not inside one VMA`);
         if (pmd.ptes && pmd.ptes.some((e) => e !== 0)) bad(`${where(vpn)}: PMD is a huge leaf and has PTEs too`);
+        if (pteType(pmd.huge) === PteType.DEVICE_PRIVATE && sys.k.devicePrivateThp) {
+          // 7.x: a device-private PMD entry maps an order-9 device-private folio.
+          const head = ptePfn(pmd.huge);
+          const pm = sys.pagemapOf(head);
+          if (p.kind[head] !== PageKind.DEVICE_PRIVATE || !pm || pm.dead || !p.hasFlag(head, PG_HEAD) || p.order[head] !== PMD_ORDER) {
+            bad(`${where(vpn)}: device-private PMD entry of pfn ${hex(head)} (${KIND_NAMES[p.kind[head]]}) that is not a live PMD-order device folio head`);
+            continue;
+          }
+          if (pteHas(pmd.huge, PTE_WRITE)) checkWritable(vma, head, where(vpn));
+          bump(entire, head);
+          bump(refs, head);
+          continue;
+        }
         if (pteType(pmd.huge) !== PteType.PRESENT) {
           bad(`${where(vpn)}: PMD leaf of type ${TYPE_NAMES[pteType(pmd.huge)]}`);
           continue;
@@ -182,13 +195,15 @@ export function checkInvariants(machine: Machine, procs: Iterable<Process>, opts
   }
   for (const dev of devices) {
     for (const [dpage, rpage] of dev.backing) {
-      if (!dev.ownsPage(dpage) || p.refcount[dpage] <= 0) bad(`device ${dev.id}: backing entry for a free or foreign device page ${hex(dpage)}`);
+      if (!dev.ownsPage(dpage) || p.refcount[p.folio(dpage)] <= 0) bad(`device ${dev.id}: backing entry for a free or foreign device page ${hex(dpage)}`);
       if (p.kind[rpage] !== PageKind.SYSTEM) bad(`device ${dev.id}: backing page ${hex(rpage)} of ${hex(dpage)} is ${KIND_NAMES[p.kind[rpage]]}`);
-      bump(refs, p.folio(rpage));
+      // A huge device page (7.x) is backed by one system THP: one reference for the folio.
+      if (p.isCompound(dpage) !== p.isCompound(rpage) || p.folio(rpage) - rpage !== p.folio(dpage) - dpage) bad(`device ${dev.id}: backing page ${hex(rpage)} of ${hex(dpage)} does not match its folio`);
+      if (p.folio(rpage) === rpage) bump(refs, rpage);
     }
     if (!dev.isPrivate && dev.backing.size > 0) bad(`device ${dev.id}: a coherent device has backing pages`);
     for (const dpage of dev.migratedBy.keys()) {
-      if (p.refcount[dpage] <= 0) bad(`device ${dev.id}: migratedBy entry for a free device page ${hex(dpage)}`);
+      if (p.refcount[p.folio(dpage)] <= 0) bad(`device ${dev.id}: migratedBy entry for a free device page ${hex(dpage)}`);
     }
   }
 

@@ -207,7 +207,8 @@ export class Process {
       if (!write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === VM_EXEC) return 'SIGSEGV';
       const pmd = mm.pt.pmd(vpn);
       if (pmd && pmd.huge !== 0) {
-        if (!write || pteHas(pmd.huge, PTE_WRITE)) {
+        // A device-private PMD entry (7.x) is not present: the fault migrates it.
+        if (pteType(pmd.huge) === PteType.PRESENT && (!write || pteHas(pmd.huge, PTE_WRITE))) {
           pmd.huge = pteSetFlags(pmd.huge, pteFlags(pmd.huge) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
           return ptePfn(pmd.huge) + (vpn % PMD_NR);
         }
@@ -333,6 +334,13 @@ export class DeviceFile {
   }
   release(): CmdResult {
     return this.mirror.ioctl('release', 0, 1);
+  }
+  /**
+   * HMM_DMIRROR_FLAGS (7.x test_hmm only; -EINVAL on 6.1 and 6.12): sets the mirror's flags,
+   * e.g. HMM_DMIRROR_FLAG_FAIL_ALLOC. `start` is the buffer address the C test passes along.
+   */
+  setFlags(start: number, flags: number): CmdResult {
+    return this.mirror.ioctl('flags', start, flags);
   }
 }
 

@@ -131,6 +131,23 @@ function walk(mm: Mm, range: HmmRange, w: { last: number }): number {
         a = pmdEnd;
         continue;
       }
+      if (pmd.huge !== 0 && pteType(pmd.huge) === PteType.DEVICE_PRIVATE) {
+        // hmm_vma_handle_absent_pmd (7.x, devicePrivateThp): the owner sees the device folio
+        // with order 9; anyone else faults it back (migrate_to_ram) or gets nothing.
+        const head = ptePfn(pmd.huge);
+        if (sys.pagemapOf(head)!.owner === range.devPrivateOwner) {
+          const cpu = HMM_PFN_VALID | (pteHas(pmd.huge, PTE_WRITE) ? HMM_PFN_WRITE : 0);
+          const req = rangeNeedFault(range, a, pmdEnd, cpu);
+          if (req) return vmaFault(mm, vma, w, a, pmdEnd, req);
+          fill(range, a, pmdEnd, cpu, head + (a % PMD_NR), 9);
+        } else {
+          const req = rangeNeedFault(range, a, pmdEnd, 0);
+          if (req) return vmaFault(mm, vma, w, a, pmdEnd, req);
+          fill(range, a, pmdEnd, 0);
+        }
+        a = pmdEnd;
+        continue;
+      }
       if (pmd.huge !== 0) {
         const cpu = HMM_PFN_VALID | (pteHas(pmd.huge, PTE_WRITE) ? HMM_PFN_WRITE : 0);
         const req = vma.isHugetlb ? needFault(range, a - range.start, cpu) : rangeNeedFault(range, a, pmdEnd, cpu);

@@ -28,6 +28,7 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
     return doHugePmdAnonymousPage(mm, vma, vpn, write);
   }
   pmd = mm.pt.pmd(vpn);
+  if (pmd && pmd.huge !== 0 && pteType(pmd.huge) === PteType.DEVICE_PRIVATE) return doHugePmdDevicePrivate(mm, vma, vpn, pmd.huge);
   if (pmd && pmd.huge !== 0) {
     if (write && !pteHas(pmd.huge, PTE_WRITE)) {
       if (doHugePmdWpPage(mm, vma, vpn)) return VM_FAULT_OK;
@@ -83,6 +84,21 @@ export function doSwapPage(mm: Mm, vma: Vma, vpn: number): number {
       return VM_FAULT_OK;
   }
   return VM_FAULT_OK;
+}
+
+/**
+ * do_huge_pmd_device_private (mm/huge_memory.c, 7.x: KernelSwitches.devicePrivateThp; only a
+ * 7.x migration makes device-private PMD entries): a CPU fault on a device-private PMD entry
+ * holds a reference on the folio and calls its driver's migrate_to_ram with no PTE (the driver
+ * may migrate the whole folio). Modelled from source, not checked against a running kernel.
+ */
+function doHugePmdDevicePrivate(mm: Mm, vma: Vma, vpn: number, e: number): number {
+  const head = ptePfn(e);
+  const pm = mm.sys.pagemapOf(head)!;
+  mm.sys.pages.get(head);
+  const r = pm.ops.migrateToRam({ mm, vma, vpn, pfn: head, pmd: true });
+  mm.sys.putPage(head);
+  return r;
 }
 
 /** do_anonymous_page: the zero page for reads, a new exclusive anon page for writes. */

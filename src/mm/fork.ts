@@ -55,11 +55,14 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
         p.get(head);
         if (p.hasFlag(head, PG_ANON)) p.clearFlag(head, PG_ANON_EXCLUSIVE);
       }
-      if (cow && pteHas(e, PTE_WRITE)) {
-        e = mkPte(PteType.PRESENT, head, pteFlags(e) & ~PTE_WRITE);
+      // copy_huge_pmd: a device-private PMD entry (7.x, devicePrivateThp) is copied as it is,
+      // made readable in both when it was writable; a present one is write-protected for COW.
+      const t = pteType(e) === PteType.DEVICE_PRIVATE ? PteType.DEVICE_PRIVATE : PteType.PRESENT;
+      if ((cow || t === PteType.DEVICE_PRIVATE) && pteHas(e, PTE_WRITE)) {
+        e = mkPte(t, head, pteFlags(e) & ~PTE_WRITE);
         pmd.huge = e;
       }
-      child.pt.pmdAlloc(base).huge = mkPte(PteType.PRESENT, head, pteFlags(e) & ~PTE_YOUNG);
+      child.pt.pmdAlloc(base).huge = mkPte(t, head, pteFlags(e) & ~PTE_YOUNG);
       continue;
     }
     if (!pmd.ptes) continue;

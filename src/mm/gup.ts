@@ -87,6 +87,12 @@ function followOrFault(mm: Mm, vpn: number, flags: GupFlags, state: { slow: bool
   if (flags.write && !vma.writable) return -EFAULT;
   for (let tries = 0; tries < 8; tries++) {
     const pmd = mm.pt.pmd(vpn);
+    // follow_pmd_mask: a device-private PMD entry (7.x) is not present, so GUP faults it in.
+    if (pmd && pmd.huge !== 0 && pteType(pmd.huge) === PteType.DEVICE_PRIVATE) {
+      state.slow = true;
+      if (handleMmFault(mm, vma, vpn, !!flags.write) & VM_FAULT_ERROR) return -EFAULT;
+      continue;
+    }
     if (pmd && pmd.huge !== 0) {
       if (flags.splitPmd && !vma.isHugetlb) {
         splitHugePmd(mm, vma, vpn);

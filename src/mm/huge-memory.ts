@@ -8,8 +8,9 @@ import type { Vma } from './vma.ts';
 
 /**
  * __split_huge_pmd: replaces a PMD leaf by a page table of 512 PTEs. The huge zero page
- * becomes 4 KiB zero-page PTEs; a THP stays one compound folio, now PTE-mapped. Mirrors are
- * invalidated over the whole 2 MiB block (MMU_NOTIFY_CLEAR).
+ * becomes 4 KiB zero-page PTEs; a THP stays one compound folio, now PTE-mapped; a
+ * device-private PMD (7.x, devicePrivateThp) becomes 512 device-private PTEs of its still
+ * large folio. Mirrors are invalidated over the whole 2 MiB block (MMU_NOTIFY_CLEAR).
  */
 export function splitHugePmd(mm: Mm, _vma: Vma, vpn: number): void {
   const sys = mm.sys;
@@ -25,6 +26,8 @@ export function splitHugePmd(mm: Mm, _vma: Vma, vpn: number): void {
     const ptes = new Float64Array(PMD_NR);
     if (sys.isHugeZero(head)) {
       for (let i = 0; i < PMD_NR; i++) ptes[i] = mkPte(PteType.PRESENT, sys.zeroPfn, 0);
+    } else if (pteType(e) === PteType.DEVICE_PRIVATE) {
+      splitDevicePrivatePmdEntry(sys, e, ptes);
     } else {
       // 6.1 does not carry the PMD's dirty bit to the PTEs (only to the folio), so a later
       // mprotect cannot upgrade them to writable without a write fault.
@@ -113,5 +116,73 @@ function subpageUnused(sys: System, pfn: number): boolean {
   const d = p.data.get(pfn);
   if (!d) return true;
   for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * __split_huge_pmd_locked for a device-private PMD entry (7.x, KernelSwitches.devicePrivateThp;
+ * mm/huge_memory.c, 6.19): each subpage gets a device-private PTE, writable when the PMD entry
+ * was, and one PTE mapping (folio_add_anon_rmap_ptes) and reference (folio_ref_add of 511);
+ * the entire mapping goes. The folio stays large: migrate_vma_collect splits it when it meets
+ * one of these PTEs. Modelled from source, not checked against a running kernel.
+ */
+function splitDevicePrivatePmdEntry(sys: System, e: number, ptes: Float64Array): void {
+  const p = sys.pages;
+  const head = ptePfn(e);
+  const w = pteHas(e, PTE_WRITE) ? PTE_WRITE : 0;
+  const excl = p.hasFlag(head, PG_ANON_EXCLUSIVE);
+  for (let i = 0; i < PMD_NR; i++) {
+    ptes[i] = mkPte(PteType.DEVICE_PRIVATE, head + i, w);
+    p.mapcount[head + i]++;
+    if (excl) p.setFlag(head + i, PG_ANON_EXCLUSIVE);
+  }
+  p.addEntireMapcount(head, -1);
+  p.refcount[head] += PMD_NR - 1;
+}
+
+/** Whether `pmd` holds a device-private PMD entry (7.x, devicePrivateThp). */
+export function isDevicePrivatePmd(pmd: { huge: number } | undefined): boolean {
+  return pmd !== undefined && pmd.huge !== 0 && pteType(pmd.huge) === PteType.DEVICE_PRIVATE;
+}
+
+/**
+ * split_folio on a large device-private folio: every PMD entry mapping it is split first
+ * (unmap_folio's TTU_SPLIT_HUGE_PMD, in every mm), then 512 small device-private pages, each
+ * keeping its own mappings and one reference per mapping. A reference the caller
+ * holds on the folio (a CPU fault's, `extraPfn` >= 0) lands on that page, as
+ * migrate_vma_split_folio moves the fault's reference to the new fault folio. The driver is told
+ * through its pgmap folio_split op so it can split what backs the folio. Fails, like the kernel,
+ * when a PMD still maps it or something else holds a reference. 7.x (devicePrivateThp),
+ * modelled from source.
+ */
+export function splitDevicePrivateFolio(sys: System, head: number, extraPfn = -1): boolean {
+  const p = sys.pages;
+  head = p.folio(head);
+  if (!p.isCompound(head) || !p.isDevicePrivate(head)) return false;
+  const n = p.folioNr(head);
+  if (p.pincountOf(head) > 0) return false;
+  if (p.entireMapcountOf(head) > 0) for (const h of rmapWalk(sys, head, false)) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
+  if (p.entireMapcountOf(head) > 0) return false;
+  let mapped = 0;
+  for (let i = 0; i < n; i++) mapped += p.mapcount[head + i];
+  if (p.refcount[head] !== mapped + (extraPfn >= 0 ? 1 : 0) || p.pincountOf(head) > 0) return false;
+  const flags = p.flags[head] & (PG_ANON | PG_DIRTY);
+  const idx = p.indexOf(head);
+  for (let i = 0; i < n; i++) {
+    const pfn = head + i;
+    p.clearCompound(pfn);
+    p.flags[pfn] |= flags;
+    p.refcount[pfn] = p.mapcount[pfn] + (pfn === extraPfn ? 1 : 0);
+    p.setIndex(pfn, idx + i);
+  }
+  p.setEntireMapcount(head, 0);
+  sys.pagemapOf(head)!.ops.folioSplit?.(head, n);
+  // Subpages nobody maps or holds any more go back to the driver.
+  for (let i = 0; i < n; i++) {
+    if (p.refcount[head + i] === 0) {
+      p.refcount[head + i] = 1;
+      sys.putPage(head + i);
+    }
+  }
   return true;
 }

@@ -175,6 +175,28 @@ export interface KernelSwitches {
    * visible differs, so the model has no switch for it.
    */
   readonly zapChecksFolioAnon: boolean;
+  /**
+   * 7.x. Device-private THP: migrate_vma with MIGRATE_VMA_SELECT_COMPOUND moves a whole
+   * PMD-mapped anonymous THP (or a 2 MiB aligned hole) as one entry flagged MIGRATE_PFN_COMPOUND
+   * and maps the order-9 device-private folio by a device-private PMD entry; a destination that
+   * is not compound splits the source (migrate_vma_split_unmapped_folio) and the migration goes
+   * on page by page. Collect changed with it even without SELECT_COMPOUND: a PTE-mapped large
+   * folio is split and migrated (migrate_vma_split_folio) where 6.12 skipped it, the huge zero
+   * page is a hole rather than split, and a THP is left alone without MIGRATE_VMA_SELECT_SYSTEM
+   * (mm/migrate_device.c: migrate_vma_collect_huge_pmd,
+   * migrate_vma_insert_huge_pmd_page, __migrate_device_pages; "mm/migrate_device: THP migration
+   * of zone device pages", 6.19). The PMD entry splits into 512 device-private PTEs where a
+   * partial munmap/mprotect/madvise meets it (__split_huge_pmd_locked), fork copies it
+   * (copy_huge_pmd), zap frees the folio (zap_huge_pmd), a CPU fault calls the driver's
+   * migrate_to_ram for the whole folio (do_huge_pmd_device_private), hmm_range_fault reports
+   * it with order 9 to its owner (hmm_vma_handle_absent_pmd). test_hmm follows: 512-page
+   * migration windows, huge device pages from a free-folio list, HMM_DMIRROR_FLAGS
+   * (HMM_DMIRROR_FLAG_FAIL_ALLOC), a THP back to system memory where it can allocate one.
+   * Off on 6.1 and 6.12, where MIGRATE_VMA_SELECT_COMPOUND does not exist and every THP is split
+   * in collect. Modelled from source (migrate-device.ts, huge-memory.ts, dmirror), not checked
+   * against a running kernel.
+   */
+  readonly devicePrivateThp: boolean;
 }
 
 /** Linux 6.12 (oracle-checked; see the table in ARCHITECTURE.md). */
@@ -198,6 +220,7 @@ const K612: KernelSwitches = {
   deviceExclusiveOnePage: false,
   migrateHandlesDeviceExclusive: false,
   zapChecksFolioAnon: false,
+  devicePrivateThp: false,
 };
 
 /** The switches of each version. */
@@ -217,11 +240,12 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     deviceExclusiveOnePage: false,
     migrateHandlesDeviceExclusive: false,
     zapChecksFolioAnon: false,
+    devicePrivateThp: false,
   },
   '6.12': K612,
-  // Mainline (7.1): 6.12 plus the three switches below, modelled from source, not checked against
+  // Mainline (7.1): 6.12 plus the four switches below, modelled from source, not checked against
   // a running kernel. migrateSplitsPartiallyMappedThp stays off for the reason given for 6.12.
-  '7.x': { ...K612, version: '7.x', deviceExclusiveOnePage: true, migrateHandlesDeviceExclusive: true, zapChecksFolioAnon: true },
+  '7.x': { ...K612, version: '7.x', deviceExclusiveOnePage: true, migrateHandlesDeviceExclusive: true, zapChecksFolioAnon: true, devicePrivateThp: true },
 };
 
 /** `versions` for a message: "6.1 or 6.12", "6.1, 6.12 or 7.x". */

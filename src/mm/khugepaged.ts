@@ -155,6 +155,8 @@ function findPmdOrThpOrNone(mm: Mm, addr: number): ScanResult {
   if (!mm.pt.pudPresent(addr)) return 'SCAN_PMD_NULL';
   const pmd = mm.pt.pmd(addr);
   if (!pmd || (pmd.huge === 0 && !pmd.ptes)) return 'SCAN_PMD_NONE';
+  // A device-private PMD entry (7.x) is not present.
+  if (pmd.huge !== 0 && pteType(pmd.huge) === PteType.DEVICE_PRIVATE) return 'SCAN_PMD_NULL';
   if (pmd.huge !== 0) return 'SCAN_PMD_MAPPED';
   return 'SCAN_SUCCEED';
 }

@@ -88,6 +88,9 @@ function dontneedFree(mm: Mm, vma: Vma, start: number, end: number, advice: 'don
   mm.notifiers.invalidate({ start, end, event: NotifyEvent.CLEAR, owner: null }, () => {
     for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
       if (pmd.huge !== 0) {
+        // A device-private PMD entry (7.x) is not present: madvise_free_huge_pmd and
+        // madvise_free_pte_range both leave it alone.
+        if (pteType(pmd.huge) === PteType.DEVICE_PRIVATE) continue;
         // madvise_free_huge_pmd: a THP mapped once is cleaned whole, or split (the folio, not
         // just the PMD) when only part of it is advised.
         const head = ptePfn(pmd.huge);
@@ -192,6 +195,8 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
   const sys = mm.sys, p = sys.pages;
   for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
     if (pmd.huge !== 0) {
+      // Not pmd_trans_huge, and no page table under it: a device-private PMD entry (7.x) is skipped.
+      if (pteType(pmd.huge) === PteType.DEVICE_PRIVATE) continue;
       const head = ptePfn(pmd.huge);
       if (sys.isHugeZero(head) || p.entireMapcountOf(head) !== 1) continue;
       if (!whole) {

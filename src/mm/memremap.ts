@@ -9,7 +9,12 @@ export interface DevPagemapOps {
    * A CPU (or GUP/HMM) fault touched a device-private entry (migrate_to_ram). Must migrate
    * at least `pfn` back to system memory; returns a VmFault code (0 on success).
    */
-  migrateToRam(fault: { mm: import('./mm.ts').Mm; vma: import('./vma.ts').Vma; vpn: number; pfn: number }): number;
+  migrateToRam(fault: { mm: import('./mm.ts').Mm; vma: import('./vma.ts').Vma; vpn: number; pfn: number; pmd?: boolean }): number;
+  /**
+   * folio_split (7.x, devicePrivateThp): the large device folio at `head` has just been split
+   * into `nr` small pages; the driver splits whatever backs it. Optional, as in the kernel.
+   */
+  folioSplit?(head: number, nr: number): void;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteHas, imod, PTE_WRITE } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL } from './page.ts';
+import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, imod, PTE_WRITE, PTE_DIRTY, PTE_ANON_EXCL } from './pte.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL, PG_HUGETLB } from './page.ts';
 import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte } from './rmap.ts';
-import { splitHugePmd, splitHugePage } from './huge-memory.ts';
+import { splitHugePmd, splitHugePage, splitDevicePrivateFolio } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
 import type { System } from './system.ts';
@@ -11,6 +11,11 @@ import type { System } from './system.ts';
 export const MIGRATE_PFN_VALID = 1;
 export const MIGRATE_PFN_MIGRATE = 2;
 export const MIGRATE_PFN_WRITE = 8;
+/**
+ * 7.x (KernelSwitches.devicePrivateThp): the entry stands for a whole PMD-sized folio (or a
+ * 2 MiB hole); the 511 entries after it are 0.
+ */
+export const MIGRATE_PFN_COMPOUND = 16;
 export function migratePfn(pfn: number): number {
   return pfn * 64 + MIGRATE_PFN_VALID;
 }
@@ -28,6 +33,8 @@ function mpfnClear(e: number, f: number): number {
 export const MIGRATE_VMA_SELECT_SYSTEM = 1;
 export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 2;
 export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 4;
+/** 7.x (devicePrivateThp): collect PMD-mapped THPs and aligned 2 MiB holes as one entry. */
+export const MIGRATE_VMA_SELECT_COMPOUND = 8;
 
 /** struct migrate_vma: one VMA's page range being migrated; `src`/`dst` have one slot per page. */
 export interface MigrateVma {
@@ -84,10 +91,15 @@ export function migrateVmaSetup(args: MigrateVma): number {
 function collect(args: MigrateVma): void {
   const { mm, vma } = args;
   const sys = mm.sys, p = sys.pages;
+  const thp = sys.k.devicePrivateThp;
   for (let base = Math.floor(args.start / PMD_NR) * PMD_NR; base < args.end; base += PMD_NR) {
     const lo = Math.max(args.start, base), hi = Math.min(args.end, base + PMD_NR);
     let pmd = mm.pt.pmds.get(base / PMD_NR);
-    if (pmd && pmd.huge !== 0) {
+    if (thp) {
+      // 7.x: migrate_vma_collect_huge_pmd decides for a huge or empty PMD.
+      if (collectHugePmd(args, base, lo, hi)) continue;
+      pmd = mm.pt.pmds.get(base / PMD_NR);
+    } else if (pmd && pmd.huge !== 0) {
       const head = ptePfn(pmd.huge);
       if (sys.isHugeZero(head)) splitHugePmd(mm, vma, lo);
       else if (!splitHugePage(sys, head)) {
@@ -125,6 +137,17 @@ function collect(args: MigrateVma): void {
         if (page >= 0 && !p.isZoneDevice(page) && !(args.flags & MIGRATE_VMA_SELECT_SYSTEM)) continue;
         if (page >= 0 && p.isDeviceCoherent(page) && (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || sys.pagemapOf(page)!.owner !== args.pgmapOwner)) continue;
         mpfn = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (pteHas(e, PTE_WRITE) ? MIGRATE_PFN_WRITE : 0);
+      }
+      if (thp && page >= 0 && p.isCompound(page) && !p.hasFlag(p.folio(page), PG_HUGETLB)) {
+        // 7.x: migrate_vma_split_folio splits a PTE-mapped large folio and looks again; a folio
+        // that will not split ends the walk of this PMD (migrate_vma_collect_skip).
+        if (!splitLargeFolio(sys, page, args.faultPage)) {
+          args.npages = i + (hi - a);
+          break;
+        }
+        args.npages = i;
+        a--;
+        continue;
       }
       // Pages without a mapping (kernel pages) and pieces of large folios are not migrated.
       if (page < 0 || p.hasFlag(page, PG_KERNEL) || !(p.isAnon(page) || p.hasFlag(p.folio(page), PG_FILE)) || p.isCompound(page)) continue;
@@ -168,7 +191,8 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
       migrationRefs = rmapCount(sys, page, true);
     }
     const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
-    if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincountOf(page) > 0 || p.isCompound(page)) {
+    const large = p.isCompound(page) && !mpfnHas(src[i], MIGRATE_PFN_COMPOUND);
+    if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincountOf(page) > 0 || large) {
       src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
       removeMigrationPtes(sys, page, page);
       src[i] = 0;
@@ -197,7 +221,17 @@ export function migrateDevicePages(sys: System, src: Float64Array, dst: Float64A
 function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n: number, args: MigrateVma | null): void {
   const p = sys.pages;
   let notified = false;
+  const notifyFrom = (addr: number): void => {
+    if (notified || !args) return;
+    notified = true;
+    args.mm.notifiers.start({ start: addr, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner });
+  };
+  const thp = sys.k.devicePrivateThp;
   for (let i = 0; i < n; i++) {
+    if (thp && (mpfnHas(src[i], MIGRATE_PFN_COMPOUND) || mpfnHas(dst[i], MIGRATE_PFN_COMPOUND))) {
+      i += migrateCompoundEntry(sys, src, dst, i, n, args, notifyFrom) - 1;
+      continue;
+    }
     const newpage = migratePfnToPage(dst[i]);
     const page = migratePfnToPage(src[i]);
     if (newpage < 0) {
@@ -211,10 +245,7 @@ function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n
         continue;
       }
       const addr = args.start + i;
-      if (!notified) {
-        notified = true;
-        args.mm.notifiers.start({ start: addr, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner });
-      }
+      notifyFrom(addr);
       if (!insertPage(args, addr, newpage)) src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
       continue;
     }
@@ -236,7 +267,11 @@ function insertPage(args: MigrateVma, addr: number, page: number): boolean {
   const sys = mm.sys, p = sys.pages;
   if (!vma.isAnonymous) return false;
   const pmd = mm.pt.pmdAlloc(addr);
-  if (pmd.huge !== 0) return false;
+  if (pmd.huge !== 0) {
+    // 7.x collects a huge zero PMD as a hole without splitting it; the 4 KiB insert splits it.
+    if (!sys.k.devicePrivateThp || !sys.isHugeZero(ptePfn(pmd.huge))) return false;
+    splitHugePmd(mm, vma, addr);
+  }
   const e = mm.pt.pte(addr);
   if (pteType(e) === PteType.PRESENT) {
     if (!sys.isZeroPfn(ptePfn(e))) return false;
@@ -268,7 +303,10 @@ export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float
       continue;
     }
     const target = mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && newpage >= 0 ? newpage : page;
-    if (args !== null && args.single[i] === 1) {
+    if (args !== null && mpfnHas(src[i], MIGRATE_PFN_COMPOUND)) {
+      // 7.x: the folio's PMD migration entry, where collect wrote it.
+      restorePmdMigration(sys, args.mm, args.vma, args.start + i, page, target);
+    } else if (args !== null && args.single[i] === 1) {
       // The one entry is where collect wrote it.
       const vpn = args.start + i;
       restoreMigrationPte(sys, args.mm, args.vma, vpn, args.mm.pt.pte(vpn), page, target);
@@ -305,4 +343,272 @@ export function migrateDeviceCoherentPage(sys: System, page: number, node = 0): 
   if (mpfnHas(src[0], MIGRATE_PFN_MIGRATE)) sys.pages.copy(dpage, page);
   migrateDeviceFinalize(sys, src, dst);
   return mpfnHas(src[0], MIGRATE_PFN_MIGRATE) ? 0 : -EBUSY;
+}
+
+// ---- 7.x: device-private THP (KernelSwitches.devicePrivateThp) ----
+//
+// Modelled from mainline mm/migrate_device.c (6.19: "mm/migrate_device: THP migration of zone
+// device pages" and the series around it), not checked against a running kernel. The model
+// takes one shortcut: collect moves a THP whole only when this PMD is its one mapping and
+// reference (the common case, and the one test_hmm exercises); a THP mapped elsewhere too (after
+// fork) takes the fallback the kernel takes when set_pmd_migration_entry fails: it is split and
+// its pages migrate one by one.
+
+/**
+ * migrate_vma_collect_huge_pmd (and migrate_vma_collect_hole with MIGRATE_VMA_SELECT_COMPOUND)
+ * for the PMD covering [lo, hi): records the whole segment and returns true, or returns false
+ * for the PTE walk to do it (a page table, a split folio, holes without SELECT_COMPOUND).
+ */
+function collectHugePmd(args: MigrateVma, base: number, lo: number, hi: number): boolean {
+  const { mm, vma } = args;
+  const sys = mm.sys, p = sys.pages;
+  const compound = (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && lo === base && hi === base + PMD_NR;
+  let pmd = mm.pt.pmds.get(base / PMD_NR);
+  if (!pmd || (pmd.huge === 0 && !pmd.ptes)) return collectHole(args, lo, hi, compound);
+  if (pmd.huge === 0) return false;
+  const t = pteType(pmd.huge);
+  const head = ptePfn(pmd.huge);
+  if (t === PteType.PRESENT) {
+    if (!(args.flags & MIGRATE_VMA_SELECT_SYSTEM)) return collectSkip(args, lo, hi);
+    // The huge zero page is a hole: the insert replaces the PMD (or splits it for 4 KiB pages).
+    if (sys.isHugeZero(head)) return collectHole(args, lo, hi, compound);
+  } else if (t === PteType.DEVICE_PRIVATE) {
+    if (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || sys.pagemapOf(head)!.owner !== args.pgmapOwner) return collectSkip(args, lo, hi);
+  } else return collectSkip(args, lo, hi);
+  const faulting = args.faultPage >= 0 && p.folio(args.faultPage) === head;
+  if (compound && onlyThisPmd(sys, head, faulting)) {
+    // set_pmd_migration_entry: the PMD becomes a migration entry of the head, the folio's
+    // PMD mapping goes (folio_remove_rmap_pmd); its reference stays with the entry.
+    const write = pteHas(pmd.huge, PTE_WRITE);
+    pmd.huge = pmdMigrationEntryFor(sys, head, pmd.huge);
+    p.addEntireMapcount(head, -1);
+    const i = args.npages;
+    args.src[i] = migratePfn(head) + MIGRATE_PFN_MIGRATE + MIGRATE_PFN_COMPOUND + (write ? MIGRATE_PFN_WRITE : 0);
+    args.single[i] = 1;
+    args.cpages++;
+    args.npages += PMD_NR;
+    return true;
+  }
+  // Fallback: split the folio (the PMD first for a device-private one) and walk its PTEs.
+  let ok: boolean;
+  if (t === PteType.DEVICE_PRIVATE) {
+    splitHugePmd(mm, vma, lo);
+    ok = splitLargeFolio(sys, head, args.faultPage);
+  } else ok = splitHugePage(sys, head);
+  if (!ok) return collectSkip(args, lo, hi);
+  pmd = mm.pt.pmds.get(base / PMD_NR);
+  if (!pmd || (pmd.huge === 0 && !pmd.ptes)) return collectHole(args, lo, hi, compound);
+  return false;
+}
+
+/** Whether the PMD-mapped folio `head` has no mapping or reference but the PMD (and a fault's). */
+function onlyThisPmd(sys: System, head: number, faulting: boolean): boolean {
+  const p = sys.pages;
+  if (!p.isAnon(head) || p.entireMapcountOf(head) !== 1 || p.pincountOf(head) > 0) return false;
+  if (p.refcount[head] !== 1 + (faulting ? 1 : 0)) return false;
+  const n = p.folioNr(head);
+  for (let i = 0; i < n; i++) if (p.mapcount[head + i] !== 0) return false;
+  return true;
+}
+
+/**
+ * set_pmd_migration_entry's entry for a PMD-mapped folio (present or device-private): writable,
+ * or readable-exclusive for an anon-exclusive folio; the dirty bit moves to the folio.
+ */
+function pmdMigrationEntryFor(sys: System, head: number, e: number): number {
+  const p = sys.pages;
+  const ef = pteFlags(e);
+  const anonExcl = p.isAnon(head) && p.hasFlag(head, PG_ANON_EXCLUSIVE);
+  let f = 0;
+  if (ef & PTE_WRITE) f |= PTE_WRITE;
+  else if (anonExcl) f |= PTE_ANON_EXCL;
+  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(head, PG_DIRTY);
+  if (anonExcl) p.clearFlag(head, PG_ANON_EXCLUSIVE);
+  return mkPte(PteType.MIGRATION, head, f);
+}
+
+/** migrate_vma_collect_hole: one compound entry for an aligned 2 MiB hole, else one per page. */
+function collectHole(args: MigrateVma, lo: number, hi: number, compound: boolean): boolean {
+  if (!args.vma.isAnonymous) return collectSkip(args, lo, hi);
+  if (compound) {
+    args.src[args.npages] = MIGRATE_PFN_MIGRATE + MIGRATE_PFN_COMPOUND;
+    args.cpages++;
+    args.npages += hi - lo;
+    return true;
+  }
+  for (let a = lo; a < hi; a++) {
+    args.src[args.npages++] = MIGRATE_PFN_MIGRATE;
+    args.cpages++;
+  }
+  return true;
+}
+
+/** migrate_vma_collect_skip: the pages of [lo, hi) are not migrated (src was zero-filled). */
+function collectSkip(args: MigrateVma, lo: number, hi: number): boolean {
+  args.npages += hi - lo;
+  return true;
+}
+
+/**
+ * migrate_vma_split_folio: splits the large folio holding `page` (a PTE-mapped THP, or a
+ * device-private folio whose PMD was split); the reference a CPU fault holds on the folio
+ * moves to its own page. False when the folio will not split.
+ */
+function splitLargeFolio(sys: System, page: number, faultPage: number): boolean {
+  const p = sys.pages;
+  const head = p.folio(page);
+  if (p.isDevicePrivate(head)) return splitDevicePrivateFolio(sys, head, faultPage >= 0 && p.folio(faultPage) === head ? faultPage : -1);
+  return splitHugePage(sys, head);
+}
+
+/**
+ * __migrate_device_pages for an entry flagged MIGRATE_PFN_COMPOUND on either side. Returns how
+ * many entries it dealt with: a whole folio (or hole) split into pages counts 512, anything
+ * else 1 (the 511 entries after a compound one are 0).
+ */
+function migrateCompoundEntry(sys: System, src: Float64Array, dst: Float64Array, i: number, n: number, args: MigrateVma | null, notifyFrom: (addr: number) => void): number {
+  const p = sys.pages;
+  const newpage = migratePfnToPage(dst[i]);
+  const page = migratePfnToPage(src[i]);
+  const srcCompound = mpfnHas(src[i], MIGRATE_PFN_COMPOUND), dstCompound = mpfnHas(dst[i], MIGRATE_PFN_COMPOUND);
+  if (newpage < 0) {
+    src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+    return 1;
+  }
+  if (page < 0) {
+    if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) return 1;
+    if (!args) {
+      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      return 1;
+    }
+    const addr = args.start + i;
+    notifyFrom(addr);
+    if (srcCompound && dstCompound) {
+      if (!insertHugePmdPage(args, addr, newpage)) src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      return 1;
+    }
+    // A compound hole the driver filled with 4 KiB pages (or a 4 KiB hole given a large folio,
+    // which the model refuses): migrate_vma_insert_page page by page.
+    const nr = srcCompound ? Math.min(PMD_NR, n - i) : 1;
+    src[i] = mpfnClear(src[i], MIGRATE_PFN_COMPOUND);
+    for (let j = 0; j < nr; j++) {
+      const d = migratePfnToPage(dst[i + j]);
+      if (d < 0 || mpfnHas(dst[i + j], MIGRATE_PFN_COMPOUND) || !insertPage(args, addr + j, d)) src[i + j] = 0;
+      else src[i + j] = MIGRATE_PFN_MIGRATE;
+    }
+    return nr;
+  }
+  let nr = 1;
+  if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && srcCompound && !dstCompound) {
+    // The destination is 4 KiB pages: split the unmapped folio and migrate page by page.
+    if (!args) {
+      src[i] = mpfnClear(mpfnClear(src[i], MIGRATE_PFN_MIGRATE), MIGRATE_PFN_COMPOUND);
+      return 1;
+    }
+    nr = Math.min(p.folioNr(page), n - i);
+    if (!splitUnmappedFolio(args, i, page)) {
+      src[i] = mpfnClear(mpfnClear(src[i], MIGRATE_PFN_MIGRATE), MIGRATE_PFN_COMPOUND);
+      return nr;
+    }
+  } else if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && dstCompound && !srcCompound) {
+    src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+  }
+  for (let j = 0; j < nr; j++) {
+    const s = migratePfnToPage(src[i + j]), d = migratePfnToPage(dst[i + j]);
+    if (!mpfnHas(src[i + j], MIGRATE_PFN_MIGRATE)) continue;
+    if (s < 0 || d < 0 || (p.isZoneDevice(d) && p.hasFlag(p.folio(s), PG_FILE))) {
+      src[i + j] = mpfnClear(src[i + j], MIGRATE_PFN_MIGRATE);
+      continue;
+    }
+    // folio_migrate_mapping + folio_migrate_flags.
+    const fs = p.folio(s), fd = p.folio(d);
+    p.flags[fd] = (p.flags[fd] & ~(PG_ANON | PG_FILE | PG_DIRTY)) | (p.flags[fs] & (PG_ANON | PG_FILE | PG_DIRTY));
+    p.copyIndexAndMapping(fd, fs);
+    sys.stats.migrated += p.folioNr(fd);
+  }
+  return nr;
+}
+
+/**
+ * migrate_vma_split_unmapped_folio: the PMD migration entry at `start + idx` is split into 512
+ * PTE migration entries (split_huge_pmd_address with freeze, under an MMU_NOTIFY_CLEAR of the
+ * block), the folio into 512 pages (each holding its entry's reference; a device-private folio
+ * tells its driver), and src[idx..] lists them.
+ */
+function splitUnmappedFolio(args: MigrateVma, idx: number, head: number): boolean {
+  const { mm } = args;
+  const sys = mm.sys, p = sys.pages;
+  const vpn = args.start + idx;
+  const pmd = mm.pt.pmd(vpn);
+  if (!pmd || pmd.huge === 0 || pteType(pmd.huge) !== PteType.MIGRATION || ptePfn(pmd.huge) !== head) return false;
+  const nr = p.folioNr(head);
+  const f = pteFlags(pmd.huge) & (PTE_WRITE | PTE_ANON_EXCL);
+  mm.notifiers.invalidate({ start: vpn, end: vpn + PMD_NR, event: NotifyEvent.CLEAR, owner: null }, () => {
+    pmd.huge = 0;
+    const ptes = new Float64Array(PMD_NR);
+    for (let j = 0; j < PMD_NR; j++) ptes[j] = mkPte(PteType.MIGRATION, head + j, f);
+    pmd.ptes = ptes;
+  });
+  const keep = p.flags[head] & (PG_ANON | PG_DIRTY);
+  const index = p.indexOf(head);
+  for (let j = 0; j < nr; j++) {
+    p.clearCompound(head + j);
+    p.flags[head + j] |= keep;
+    p.refcount[head + j] = 1;
+    p.setIndex(head + j, index + j);
+  }
+  p.setEntireMapcount(head, 0);
+  if (p.isDevicePrivate(head)) sys.pagemapOf(head)!.ops.folioSplit?.(head, nr);
+  const low = imod(args.src[idx], 64) - MIGRATE_PFN_VALID - MIGRATE_PFN_COMPOUND;
+  for (let j = 0; j < nr; j++) {
+    args.src[idx + j] = migratePfn(head + j) + low;
+    args.single[idx + j] = 1;
+  }
+  return true;
+}
+
+/**
+ * migrate_vma_insert_huge_pmd_page: maps the new large folio `page` (device-private or system)
+ * at the aligned `addr`, where there was nothing or the huge zero page, by one PMD entry:
+ * device-private (writable in a VM_WRITE VMA) or present (writable and dirty there), with a
+ * new exclusive anon PMD mapping and one reference.
+ */
+function insertHugePmdPage(args: MigrateVma, addr: number, page: number): boolean {
+  const { mm, vma } = args;
+  const sys = mm.sys, p = sys.pages;
+  if (!vma.isAnonymous || addr % PMD_NR !== 0 || addr < vma.start || addr + PMD_NR > vma.end) return false;
+  if (!p.isCompound(page) || p.folioNr(page) !== PMD_NR) return false;
+  if (p.isZoneDevice(page) && !p.isDevicePrivate(page) && !p.isDeviceCoherent(page)) return false;
+  const pmd = mm.pt.pmdAlloc(addr);
+  if (pmd.ptes) return false;
+  if (pmd.huge !== 0 && !sys.isHugeZero(ptePfn(pmd.huge))) return false;
+  mm.anonVmaPrepare(vma);
+  // folio_add_new_anon_rmap(RMAP_EXCLUSIVE) of a PMD-mapped folio.
+  p.setFlag(page, PG_ANON | PG_ANON_EXCLUSIVE);
+  p.setIndex(page, addr);
+  p.addEntireMapcount(page, 1);
+  p.get(page);
+  pmd.huge = p.isDevicePrivate(page)
+    ? mkPte(PteType.DEVICE_PRIVATE, page, vma.writable ? PTE_WRITE : 0)
+    : mkPte(PteType.PRESENT, page, vma.writable ? PTE_WRITE | PTE_DIRTY : 0);
+  return true;
+}
+
+/**
+ * remove_migration_pmd for the PMD migration entry of `src` at `vpn`: a PMD of `dst`
+ * (device-private for a device-private folio), writable only from a writable entry in a
+ * VM_WRITE VMA, old and clean (no CONFIG_SWAP: migration entries keep no A/D bits), exclusive
+ * unless a plain read entry; `dst` takes the entry's reference over from `src`.
+ */
+function restorePmdMigration(sys: System, mm: Mm, vma: Vma, vpn: number, src: number, dst: number): void {
+  const p = sys.pages;
+  const pmd = mm.pt.pmd(vpn);
+  if (!pmd || pteType(pmd.huge) !== PteType.MIGRATION || ptePfn(pmd.huge) !== src) throw new Error(`no PMD migration entry of ${src} at ${vpn}`);
+  const ef = pteFlags(pmd.huge);
+  const w = ef & PTE_WRITE && vma.writable ? PTE_WRITE : 0;
+  pmd.huge = p.isDevicePrivate(dst) ? mkPte(PteType.DEVICE_PRIVATE, dst, w) : mkPte(PteType.PRESENT, dst, w);
+  p.get(dst);
+  p.addEntireMapcount(dst, 1);
+  if (p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0) p.setFlag(dst, PG_ANON_EXCLUSIVE);
+  sys.putPage(src);
 }

@@ -109,6 +109,8 @@ function followPageDump(mm: Mm, vma: Vma, vpn: number): number | null {
   const pmd = mm.pt.pmd(vpn);
   if (!pmd) return noPageTable;
   if (pmd.huge !== 0) {
+    // A device-private PMD entry (7.x) is not present: as for a device-private PTE.
+    if (pteType(pmd.huge) !== PteType.PRESENT) return null;
     const head = ptePfn(pmd.huge);
     if (sys.isHugeZero(head)) return -EFAULT;
     return head + (vpn % PMD_NR);

@@ -70,7 +70,8 @@ function changeProtection(mm: Mm, vma: Vma, start: number, end: number): void {
     for (const { base, lo, hi, pmd, whole } of mm.pt.pmdSegments(start, end)) {
       if (pmd.huge !== 0) {
         if (whole) {
-          pmd.huge = newPresent(mm, vma, pmd.huge, true);
+          // change_huge_pmd: a device-private PMD entry (7.x) only ever loses write.
+          pmd.huge = pteType(pmd.huge) === PteType.DEVICE_PRIVATE ? changePte(mm, vma, pmd.huge) : newPresent(mm, vma, pmd.huge, true);
           continue;
         }
         splitHugePmd(mm, vma, lo);

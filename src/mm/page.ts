@@ -266,6 +266,26 @@ export class PageStore {
     return headPfn;
   }
 
+  /**
+   * zone_device_folio_init(folio, pgmap, order) for a large ZONE_DEVICE folio: the aligned
+   * frames [head, head + 2^order) of a pagemap, already handed out by their driver, become one
+   * folio of `order` whose head holds the single reference. No accounting changes: device
+   * frames are not system memory.
+   */
+  makeDeviceCompound(head: number, order: number): void {
+    const n = 1 << order;
+    if (head % n !== 0) throw new RangeError(`device folio head ${head} not aligned to order ${order}`);
+    const bits = order << ORDER_SHIFT;
+    for (let i = 0; i < n; i++) {
+      this.flags[head + i] = bits | (i === 0 ? PG_HEAD : PG_TAIL);
+      this.refcount[head + i] = 0;
+      this.mapcount[head + i] = 0;
+      if (this.vHead) this.vHead[head + i] = head;
+    }
+    this.refcount[head] = 1;
+    if (this.vOrder) this.vOrder[head] = order;
+  }
+
   /** Dissolves `pfn`'s part of a compound page (split_huge_page): it becomes a small page. */
   clearCompound(pfn: number): void {
     this.flags[pfn] &= ~COMPOUND_BITS;

@@ -35,7 +35,7 @@ describe('kernel versions', () => {
     const seven = new System({ kernel: '7.x' }).k;
     expect(seven.version).toBe('7.x');
     const changed = Object.keys(seven).filter((n) => n !== 'version' && seven[n as keyof typeof seven] !== KERNELS['6.12'][n as keyof typeof seven]);
-    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
+    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'devicePrivateThp', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
     // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
     for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
     expect(KERNELS['6.1'].vdsoPages).toBe(1);
@@ -379,5 +379,96 @@ describe('zapChecksFolioAnon: tearing down a device-private COW page of a privat
       p.exit();
       expect(m.sys.warnings, kernel).toEqual([]);
     }
+  });
+});
+
+describe('devicePrivateThp: a THP moves to device memory whole on 7.x only (from source)', () => {
+  /** A written 2 MiB THP migrated to device 0 of a fresh machine on `kernel`. */
+  function onDevice(kernel: KernelVersion) {
+    const m = new Machine({ kernel });
+    const p = m.spawn();
+    const fd = p.device(0);
+    const a = p.mmap(PMD_NR, 'thp', 'rw');
+    for (let i = 0; i < PMD_NR; i += 64) p.write(a + i, 1 + (i >> 6));
+    expect(fd.migrateToDevice(a, PMD_NR).ret, kernel).toBe(0);
+    return { m, p, fd, a, dev: m.driver.devices[0] };
+  }
+
+  it('6.1 and 6.12 split the THP into 512 device-private PTEs; 7.x maps one order-9 folio by a device-private PMD', () => {
+    for (const kernel of KERNEL_VERSIONS) {
+      const { m, p, a, dev } = onDevice(kernel);
+      const pmd = p.mm.pt.pmd(a)!;
+      if (KERNELS[kernel].devicePrivateThp) {
+        expect(pteType(pmd.huge), kernel).toBe(PteType.DEVICE_PRIVATE);
+        const head = ptePfn(pmd.huge);
+        expect([m.sys.pages.orderOf(head), m.sys.pages.entireMapcountOf(head), m.sys.pages.refcount[head]]).toEqual([9, 1, 1]);
+        expect(dev.hugeHeads.has(head)).toBe(true);
+      } else {
+        expect(pmd.huge, kernel).toBe(0);
+        expect(pteType(pmd.ptes![0]), kernel).toBe(PteType.DEVICE_PRIVATE);
+        expect(dev.hugeHeads.size).toBe(0);
+      }
+      assertInvariants(m, [p]);
+      p.exit();
+      assertNoLeaks(m);
+    }
+  });
+
+  it('7.x: fork copies the PMD entry read-only into both; a write faults the folio back as a THP (migrate_to_ram) and COWs', () => {
+    const { m, p, a } = onDevice('7.x');
+    const child = p.fork();
+    for (const q of [p, child]) {
+      const e = q.mm.pt.pmd(a)!.huge;
+      expect(pteType(e)).toBe(PteType.DEVICE_PRIVATE);
+      expect(e & 8).toBe(0); // PTE_WRITE (flags << 3)
+    }
+    const head = ptePfn(p.mm.pt.pmd(a)!.huge);
+    expect(m.sys.pages.entireMapcountOf(head)).toBe(2);
+    assertInvariants(m, [p, child]);
+    // The parent's write: migrate_to_ram cannot take the shared folio whole (the model's
+    // shortcut: it is mapped twice), so it splits it and brings back the faulting page.
+    p.write(a + 64, 0x77);
+    expect(p.read(a + 64)[0]).toBe(0x77);
+    expect(child.read(a + 64)[0]).toBe(2);
+    expect(child.read(a)[0]).toBe(1);
+    assertInvariants(m, [p, child]);
+    child.exit();
+    p.exit();
+    assertNoLeaks(m);
+  });
+
+  it('7.x: a CPU fault brings the folio back whole as a writable THP; mprotect makes the PMD entry read-only', () => {
+    const { m, p, fd, a } = onDevice('7.x');
+    expect(p.mprotect(a, PMD_NR, 'r')).toBe(0);
+    expect(pteType(p.mm.pt.pmd(a)!.huge)).toBe(PteType.DEVICE_PRIVATE);
+    expect([...fd.snapshot(a, 1).perm!]).toEqual([0x25]);
+    expect(p.mprotect(a, PMD_NR, 'rw')).toBe(0);
+    expect(p.read(a + 128)[0]).toBe(3);
+    const e = p.mm.pt.pmd(a)!.huge;
+    expect(pteType(e)).toBe(PteType.PRESENT);
+    expect(m.sys.pages.orderOf(ptePfn(e))).toBe(9);
+    assertInvariants(m, [p]);
+    p.exit();
+    assertNoLeaks(m);
+  });
+
+  it('7.x: a partial mprotect splits the PMD entry into 512 device-private PTEs; munmap of the rest frees the folio to the driver', () => {
+    const { m, p, a, dev } = onDevice('7.x');
+    const head = ptePfn(p.mm.pt.pmd(a)!.huge);
+    const freed = dev.cfree;
+    expect(p.mprotect(a, 16, 'r')).toBe(0);
+    const pmd = p.mm.pt.pmd(a)!;
+    expect(pmd.huge).toBe(0);
+    expect([...pmd.ptes!.slice(0, 512)].every((e) => pteType(e) === PteType.DEVICE_PRIVATE)).toBe(true);
+    expect(ptePfn(pmd.ptes![100])).toBe(head + 100);
+    // Still one large folio, now PTE-mapped.
+    expect([m.sys.pages.orderOf(head), m.sys.pages.refcount[head], m.sys.pages.entireMapcountOf(head)]).toEqual([9, PMD_NR, 0]);
+    assertInvariants(m, [p]);
+    expect(p.munmap(a, PMD_NR)).toBe(0);
+    expect(dev.cfree - freed).toBe(PMD_NR);
+    expect(dev.hugeHeads.size).toBe(0);
+    assertInvariants(m, [p]);
+    p.exit();
+    assertNoLeaks(m);
   });
 });

@@ -178,12 +178,14 @@ export interface FuzzStats {
   byKind: Record<string, number>;
   /** Device pages seen after an op, as a sanity check that the fuzz reaches device states. */
   devicePrivateSeen: number;
+  /** Device-private PMD entries seen after an op (7.x, devicePrivateThp). */
+  devicePrivatePmdSeen: number;
   deviceCoherentSeen: number;
   exclusiveSeen: number;
 }
 
 export function newStats(): FuzzStats {
-  return { runs: 0, ops: 0, executed: 0, skipped: 0, skippedKernelBug: 0, kernelDied: 0, byKind: {}, devicePrivateSeen: 0, deviceCoherentSeen: 0, exclusiveSeen: 0 };
+  return { runs: 0, ops: 0, executed: 0, skipped: 0, skippedKernelBug: 0, kernelDied: 0, byKind: {}, devicePrivateSeen: 0, devicePrivatePmdSeen: 0, deviceCoherentSeen: 0, exclusiveSeen: 0 };
 }
 
 /** A mismatch between the machine and the reference (the property fails with it). */
@@ -251,6 +253,7 @@ export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: 
         if (!uniform(got, 0, want, false)) fail(`proc ${procs.indexOf(rp)} page ${vpn}: holds ${got[0]}, reference ${want}`);
       }
       rp.proc.mm.pt.pmds.forEach((pmd) => {
+        if (pmd.huge !== 0 && pmd.huge % 8 === PteType.DEVICE_PRIVATE) stats.devicePrivatePmdSeen++;
         if (!pmd.ptes) return;
         for (const e of pmd.ptes) {
           const t = e % 8;
@@ -265,8 +268,13 @@ export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: 
   // Op target resolution.
   const proc = (i: number) => procs[i % procs.length];
   const region = (rp: RefProc, i: number): Region | null => (rp.regions.length ? rp.regions[i % rp.regions.length] : null);
-  /** A page range inside a region: at most 16 pages (THP regions are 512). */
-  const span = (rg: Region, off: number, n: number): [number, number] => {
+  /**
+   * A page range inside a region: at most 16 pages (THP regions are 512). With `whole`, on a
+   * kernel with device-private THP (7.x), one migration in four over a THP region takes all of
+   * it, so whole PMDs move (MIGRATE_VMA_SELECT_COMPOUND).
+   */
+  const span = (rg: Region, off: number, n: number, whole = false): [number, number] => {
+    if (whole && m.sys.k.devicePrivateThp && rg.kind === 'thp' && n % 4 === 0) return [rg.start, rg.npages];
     const o = off % rg.npages;
     return [rg.start + o, 1 + (n % Math.min(16, rg.npages - o))];
   };
@@ -464,9 +472,13 @@ export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: 
       case 'migrate_to_sys':
       case 'exclusive':
       case 'snapshot': {
-        const rp = proc(op.p), rg = region(rp, op.r);
+        const rp = proc(op.p);
+        const migrate = op.k === 'migrate_to_dev' || op.k === 'migrate_to_sys';
+        // 7.x: a whole-THP migration (span's `whole`) goes to the process's first THP region.
+        const thpRegion = migrate && m.sys.k.devicePrivateThp && op.n % 4 === 0 ? rp.regions.find((x) => x.kind === 'thp') : undefined;
+        const rg = thpRegion ?? region(rp, op.r);
         if (!rg) return false;
-        const [s, n] = span(rg, op.off, op.n);
+        const [s, n] = span(rg, op.off, op.n, migrate);
         const isWrite = op.k === 'dev_write';
         if (((op.k === 'dev_read' || isWrite) && crashRisk(rp, op.d, s, n, isWrite, false)) ||
           ((op.k === 'migrate_to_dev' || op.k === 'exclusive') && crashRisk(rp, op.d, s, n, false, true)) ||

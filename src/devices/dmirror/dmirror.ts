@@ -5,7 +5,7 @@ import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
 import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
 import {
   newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
-  MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_PFN_VALID, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma,
+  MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_PFN_VALID, MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_COMPOUND, type MigrateVma,
 } from '../../mm/migrate-device.ts';
 import { makeDeviceExclusiveRange, makeDeviceExclusive } from '../../mm/exclusive.ts';
 import { PAGE_SIZE } from '../../mm/constants.ts';
@@ -40,6 +40,17 @@ export interface CmdResult {
 
 /** How many pages the driver handles per hmm_range_fault / migrate_vma call. */
 const CHUNK = 64;
+/**
+ * 7.x (devicePrivateThp): test_hmm migrates PTRS_PER_PTE pages per migrate_vma call, so a
+ * 2 MiB-aligned buffer meets whole PMDs.
+ */
+const MIGRATE_CHUNK_THP = 512;
+
+/**
+ * HMM_DMIRROR_FLAG_FAIL_ALLOC (7.x test_hmm, HMM_DMIRROR_FLAGS): the next device or system page
+ * allocation of a migration fails once, forcing the 4 KiB fallback of a THP migration.
+ */
+export const HMM_DMIRROR_FLAG_FAIL_ALLOC = 1;
 
 /**
  * struct dmirror: one open file of /dev/hmm_dmirrorN — a mirror (device page table) of the
@@ -54,6 +65,8 @@ export class Dmirror {
   /** struct file references (fds, devN mappings); release runs when they reach zero. */
   refs = 1;
   released = false;
+  /** dmirror->flags, set by HMM_DMIRROR_FLAGS (7.x): HMM_DMIRROR_FLAG_FAIL_ALLOC. */
+  flags = 0;
 
   constructor(readonly device: DmirrorDevice, readonly mm: Mm) {
     this.notifier = mm.notifiers.insert(0, Number.MAX_SAFE_INTEGER, (sub, range, cur) => this.invalidate(sub, range, cur));
@@ -92,7 +105,7 @@ export class Dmirror {
   // ---- ioctl ----
 
   /** dmirror_fops_unlocked_ioctl's common checks and dispatch. */
-  ioctl(cmd: 'read' | 'write' | 'migrate_to_dev' | 'migrate_to_sys' | 'snapshot' | 'exclusive' | 'check_exclusive' | 'release', start: number, npages: number, byte = 0): CmdResult {
+  ioctl(cmd: 'read' | 'write' | 'migrate_to_dev' | 'migrate_to_sys' | 'snapshot' | 'exclusive' | 'check_exclusive' | 'release' | 'flags', start: number, npages: number, byte = 0): CmdResult {
     const r: CmdResult = { ret: 0, cpages: 0, faults: 0 };
     if (npages <= 0) return { ret: -EINVAL, cpages: 0, faults: 0 };
     const end = start + npages;
@@ -105,6 +118,11 @@ export class Dmirror {
       case 'exclusive': r.ret = this.exclusive(start, end, r); break;
       case 'check_exclusive': r.ret = this.checkAtomic(start, end); break;
       case 'release': this.device.removeChunks(this.allocNode); break;
+      // HMM_DMIRROR_FLAGS (7.x test_hmm): npages carries the flags. No such ioctl before.
+      case 'flags':
+        if (!this.mm.sys.k.devicePrivateThp) return { ret: -EINVAL, cpages: 0, faults: 0 };
+        this.flags = npages;
+        break;
     }
     return r;
   }
@@ -201,7 +219,7 @@ export class Dmirror {
 
   /** dmirror_migrate_to_device, then the mirror read-back that decides the result. */
   private migrateToDevice(start: number, end: number, r: CmdResult): number {
-    const ret0 = this.migrateChunks(start, end, MIGRATE_VMA_SELECT_SYSTEM, (args) => {
+    const ret0 = this.migrateChunks(start, end, MIGRATE_VMA_SELECT_SYSTEM | (this.mm.sys.k.devicePrivateThp ? MIGRATE_VMA_SELECT_COMPOUND : 0), (args) => {
       this.allocAndCopy(args);
       migrateVmaPages(args);
       this.finalizeAndMap(args);
@@ -217,6 +235,10 @@ export class Dmirror {
   /** dmirror_migrate_alloc_and_copy. */
   private allocAndCopy(args: MigrateVma): void {
     const sys = this.mm.sys, p = sys.pages;
+    if (sys.k.devicePrivateThp) {
+      this.allocAndCopyThp(args);
+      return;
+    }
     for (let i = 0; i < args.npages; i++) {
       if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
       const spage = migratePfnToPage(args.src[i]);
@@ -233,19 +255,67 @@ export class Dmirror {
     }
   }
 
+  /**
+   * dmirror_migrate_alloc_and_copy as 7.x has it (devicePrivateThp): a compound entry gets a
+   * huge device page (or, failing that or with HMM_DMIRROR_FLAG_FAIL_ALLOC, 512 small ones, and
+   * the core splits the source); the destination is writable only where the source was (6.1 made
+   * new pages of a writable VMA's holes writable too).
+   */
+  private allocAndCopyThp(args: MigrateVma): void {
+    const p = this.mm.sys.pages;
+    for (let i = 0; i < args.npages;) {
+      if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) {
+        i++;
+        continue;
+      }
+      const spage = migratePfnToPage(args.src[i]);
+      if (spage >= 0 && p.isZoneDevice(spage)) {
+        i++;
+        continue;
+      }
+      const large = mpfnHas(args.src[i], MIGRATE_PFN_COMPOUND);
+      const write = mpfnHas(args.src[i], MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0;
+      let dpage = -1;
+      if (this.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) this.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+      else dpage = large ? this.device.allocHugePage() : this.device.allocPage();
+      const nr = large ? Math.min(spage >= 0 ? p.folioNr(spage) : 512, args.npages - i) : 1;
+      if (dpage < 0 && !large) {
+        i++;
+        continue;
+      }
+      for (let j = 0; j < nr; j++) {
+        let d: number;
+        if (dpage < 0) {
+          d = this.device.allocPage();
+          if (d < 0) continue;
+          args.dst[i + j] = migratePfn(d) + write;
+        } else d = dpage + j;
+        const rpage = this.device.backingPage(d);
+        if (spage >= 0) p.copy(rpage, spage + j);
+        else p.fill(rpage, 0);
+        this.device.migratedBy.set(d, this);
+      }
+      if (dpage >= 0) args.dst[i] = migratePfn(dpage) + write + (large ? MIGRATE_PFN_COMPOUND : 0);
+      i += nr;
+    }
+  }
+
   /** dmirror_migrate_finalize_and_map: the backing pages of what migrated enter the mirror. */
   private finalizeAndMap(args: MigrateVma): void {
     for (let i = 0; i < args.npages; i++) {
       if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
       const dpage = migratePfnToPage(args.dst[i]);
       if (dpage < 0) continue;
-      this.pt.set(args.start + i, { pfn: this.device.backingPage(dpage), tag: mpfnHas(args.dst[i], MIGRATE_PFN_WRITE) ? TAG_WRITE : TAG_READ });
+      // A compound destination maps each of its pages (7.x).
+      const nr = mpfnHas(args.dst[i], MIGRATE_PFN_COMPOUND) ? this.mm.sys.pages.folioNr(dpage) : 1;
+      const tag = mpfnHas(args.dst[i], MIGRATE_PFN_WRITE) ? TAG_WRITE : TAG_READ;
+      for (let j = 0; j < nr; j++) this.pt.set(args.start + i + j, { pfn: this.device.backingPage(dpage + j), tag });
     }
   }
 
   /** dmirror_migrate_to_system: cpages counts the pages that really moved. */
   private migrateToSystem(start: number, end: number, r: CmdResult): number {
-    return this.migrateChunks(start, end, this.device.select, (args) => {
+    return this.migrateChunks(start, end, this.device.select | (this.mm.sys.k.devicePrivateThp ? MIGRATE_VMA_SELECT_COMPOUND : 0), (args) => {
       this.device.faultAllocAndCopy(args, this);
       migrateVmaPages(args);
       for (let i = 0; i < args.npages; i++) if (mpfnHas(args.src[i], MIGRATE_PFN_VALID) && mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) r.cpages++;
@@ -263,7 +333,7 @@ export class Dmirror {
     for (let a = start; a < end;) {
       const vma = mm.findVma(a);
       if (!vma || !vma.readable) return -EINVAL;
-      const next = Math.min(end, a + CHUNK, vma.end);
+      const next = Math.min(end, a + (mm.sys.k.devicePrivateThp ? MIGRATE_CHUNK_THP : CHUNK), vma.end);
       const args = newMigrateVma(mm, vma, a, next, this.device, select);
       const ret = migrateVmaSetup(args);
       if (ret) return ret;
