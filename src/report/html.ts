@@ -7,7 +7,8 @@ import { BATCH_FIELDS, type RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
-import { formatCount, formatPercent, quantile } from './format.ts';
+import { formatCount, formatPercent } from './format.ts';
+import { quantileOf } from '../units/histogram.ts';
 import {
   LANE_TIME_NOTE, LINK_HEAD, contentionLine, cpuBusy, ownerGroupsLine, peerAccessLine, linkCells, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
   migrationsToRam, perLane,
@@ -62,14 +63,14 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], nu
 export const KERNEL_NOTE = 'A kernel that raised no faults found every page it touched mapped already (the prefetcher may have brought them in with an earlier kernel\'s batch) and ran at compute speed.';
 
 function summaryHtml(r: RunResults): string {
-  const lat = r.faultLatencies;
+  const lat = r.faultLatency;
   const facts: [string, string][] = [
     ['simulated time', formatTime(r.endPs)],
     ['events', formatCount(r.events)],
     ['seed', String(r.seed)],
     ['page data', r.data ? 'kept' : 'not kept (no-data mode)'],
     ['faults', faultIdentity(faultTotals(r))],
-    ['fault latency', lat.length === 0 ? 'no faults serviced' : `p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))} (${formatCount(lat.length)} faults)`],
+    ['fault latency', lat.count === 0 ? 'no faults serviced' : `p50 ${formatTime(quantileOf(lat, 0.5))}, p99 ${formatTime(quantileOf(lat, 0.99))} (${formatCount(lat.count)} faults)`],
     ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, ${cpuBusy(r.cpu)}`],
   ];
   if (r.cpu.deviceMigrateToRam !== null) facts.push(['device pulls', devicePulls(r.cpu.deviceMigrateToRam)]);

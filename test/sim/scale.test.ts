@@ -25,6 +25,6 @@ describe('runs at the scale of real working sets', () => {
     const r = m.results('scale');
     expect(r.devices[0].faults.raised).toBeGreaterThanOrEqual(pages);
     expect(r.devices[0].pagesIn).toBe(pages);
-    expect(r.faultLatencies.length).toBeGreaterThanOrEqual(pages);
+    expect(r.faultLatency.count).toBeGreaterThanOrEqual(pages);
   });
 });
