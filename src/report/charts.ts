@@ -5,7 +5,7 @@ import type { RunResults, TimeBreakdown } from '../sim/results.ts';
 import { PAGE_SIZE } from '../units/page.ts';
 import { formatTime } from '../units/time.ts';
 import { formatCount, formatRate, trimFixed } from './format.ts';
-import { bucketHigh, quantileOf, type HistogramJson } from '../units/histogram.ts';
+import { bucketValue, quantileOf, type HistogramJson } from '../units/histogram.ts';
 
 /** One chart of the report: rendered into the div `chart-<name>`. */
 export interface ChartSpec {
@@ -267,22 +267,23 @@ export interface LatencyHistogram {
 /**
  * A latency histogram (ps, results.json `faultLatency`) rebinned on log-spaced bins in µs,
  * `binsPerDecade` per power of ten, from the decade-fraction at or below the smallest value to
- * the one at or above the largest. Each fine bucket goes to the bin of its midpoint (clamped to
- * the exact min and max), so a value within HISTOGRAM_RELATIVE_PRECISION of a bin edge may be
+ * the one at or above the largest. Each fine bucket goes to the bin of the value it stands for
+ * (`bucketValue`, clamped to the exact min and max), so a value within HISTOGRAM_RELATIVE_PRECISION of a bin edge may be
  * drawn in the neighbouring bin. Zero latencies count in the first bin. Empty input gives no bins.
  */
 export function latencyHistogram(h: HistogramJson, binsPerDecade = 10): LatencyHistogram {
   if (h.count === 0) return { edgesUs: [], counts: [] };
   if (h.max === 0) return { edgesUs: [0, 1], counts: [h.count] };
-  const minPositive = h.min > 0 ? h.min : Math.max(1, h.buckets.find(([low]) => low > 0)?.[0] ?? 1);
+  const value = (low: number) => Math.min(h.max, Math.max(h.min, bucketValue(low, h.subBits)));
+  const firstPositive = h.buckets.find(([low]) => value(low) > 0)!;
+  const minPositive = h.min > 0 ? h.min : value(firstPositive[0]);
   const lo = Math.floor(Math.log10(minPositive / 1e6) * binsPerDecade);
   const hi = Math.max(lo + 1, Math.ceil(Math.log10(h.max / 1e6) * binsPerDecade));
   const n = hi - lo;
   const edgesUs = Array.from({ length: n + 1 }, (_, k) => Number((10 ** ((lo + k) / binsPerDecade)).toPrecision(6)));
   const counts = new Array<number>(n).fill(0);
   for (const [low, c] of h.buckets) {
-    const high = bucketHigh(low, h.subBits);
-    const v = Math.min(h.max, Math.max(h.min, high - low === 1 ? low : (low + high - 1) / 2)) / 1e6;
+    const v = value(low) / 1e6;
     const k = v > 0 ? Math.floor(Math.log10(v) * binsPerDecade) - lo : 0;
     counts[Math.min(n - 1, Math.max(0, k))] += c;
   }

@@ -361,7 +361,8 @@ export interface RunResults {
   /**
    * Service latency (raise to replay) of every serviced fault entry, ps, as a log-linear
    * histogram (units/histogram.ts): count, sum, min and max exact; quantiles within
-   * HISTOGRAM_RELATIVE_PRECISION (0.39 %). Constant size however many faults the run had.
+   * HISTOGRAM_RELATIVE_PRECISION (0.39 %). Its size is bounded by the range of
+   * latencies (256 buckets per power of two), not by the number of faults.
    */
   faultLatency: HistogramJson;
   timeline: Timeline;

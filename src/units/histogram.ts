@@ -5,15 +5,15 @@
 // Deterministic: integer arithmetic only, and the same values in any order give the same
 // buckets, the same sum, min and max (addition of integers below 2^53 is exact and commutative).
 
-/** Sub-buckets per power of two, as bits: 2^7 = 128, a bucket at most 1/128 (0.78 %) wide. */
-export const HISTOGRAM_SUB_BITS = 7;
+/** Sub-buckets per power of two, as bits: 2^8 = 256, a bucket at most 1/256 (0.39 %) wide. */
+export const HISTOGRAM_SUB_BITS = 8;
 const SUB = 2 ** HISTOGRAM_SUB_BITS;
 
 /**
- * Largest relative error of a quantile read from a histogram (`quantileOf`): the midpoint of a
- * bucket is within half its width, 2^-(SUB_BITS+1) ≈ 0.39 %, of any value in it.
+ * Largest relative error of a quantile read from a histogram (`quantileOf`): any two values of
+ * one bucket are within its width, 2^-SUB_BITS ≈ 0.39 % of the smaller.
  */
-export const HISTOGRAM_RELATIVE_PRECISION = 2 ** -(HISTOGRAM_SUB_BITS + 1);
+export const HISTOGRAM_RELATIVE_PRECISION = 2 ** -HISTOGRAM_SUB_BITS;
 
 /**
  * The serialised form (results.json `faultLatency`): count, exact sum, min and max, and the
@@ -128,10 +128,34 @@ export class LogHistogram {
 }
 
 /**
+ * The value a bucket [low, high) stands for: the integer in it with the fewest significant
+ * decimal digits, nearest the middle among those (20,000,000 for the bucket holding 20 µs in ps,
+ * where the midpoint would print as 19.988 µs). Latencies are sums of profile costs, often
+ * round, so the round value is the likeliest one; any value of the bucket is within its width.
+ */
+function roundestIn(low: number, high: number): number {
+  if (high - low === 1) return low;
+  const mid = (low + high - 1) / 2;
+  for (let step = 10 ** Math.floor(Math.log10(high)); step >= 1; step /= 10) {
+    const first = Math.ceil(low / step) * step;
+    if (first >= high) continue;
+    const last = Math.floor((high - 1) / step) * step;
+    // Multiples of `step` in [first, last]: the one nearest the middle (the upper on a tie).
+    return Math.min(last, Math.max(first, Math.round((mid - first) / step) * step + first));
+  }
+  return Math.floor(mid);
+}
+
+/** The value bucket `low` of a histogram cut with `subBits` stands for (`roundestIn`). */
+export function bucketValue(low: number, subBits = HISTOGRAM_SUB_BITS): number {
+  return roundestIn(low, bucketHigh(low, subBits));
+}
+
+/**
  * The nearest-rank `q`-quantile (0 ≤ q ≤ 1) of a serialised histogram, the rank being
- * ceil(q × count): the midpoint of the bucket holding that rank, clamped to [min, max], so it is
- * exact for buckets of width 1, for the smallest and largest values, and otherwise within
- * HISTOGRAM_RELATIVE_PRECISION of the true quantile. NaN when the histogram is empty.
+ * ceil(q × count): the roundest value of the bucket holding that rank (`roundestIn`), clamped to
+ * [min, max], so it is exact for buckets of width 1 and for the smallest and largest values,
+ * and otherwise within HISTOGRAM_RELATIVE_PRECISION of the true quantile. NaN when empty.
  */
 export function quantileOf(h: HistogramJson, q: number): number {
   if (h.count === 0) return NaN;
@@ -142,9 +166,7 @@ export function quantileOf(h: HistogramJson, q: number): number {
   for (const [low, n] of h.buckets) {
     seen += n;
     if (seen >= rank) {
-      const high = bucketHigh(low, h.subBits);
-      const mid = high - low === 1 ? low : Math.floor((low + high - 1) / 2);
-      return Math.min(h.max, Math.max(h.min, mid));
+      return Math.min(h.max, Math.max(h.min, bucketValue(low, h.subBits)));
     }
   }
   return h.max;

@@ -90,11 +90,11 @@ describe('parseResults', () => {
   });
 
   it('checks the schema version first, whatever else is wrong', () => {
-    expect(errorFor((c) => (c.schema = 2))).toBe('runs/a.json: schema: expected results schema version 1, got 2');
+    expect(errorFor((c) => (c.schema = 3))).toBe('runs/a.json: schema: expected results schema version 1 or 2, got 3');
     expect(errorFor((c) => {
-      c.schema = 2;
+      c.schema = 3;
       c.devices = null;
-    })).toBe('runs/a.json: schema: expected results schema version 1, got 2');
+    })).toBe('runs/a.json: schema: expected results schema version 1 or 2, got 3');
     expect(errorFor((c) => delete c.schema)).toBe('runs/a.json: schema: expected a number');
   });
 
