@@ -443,15 +443,17 @@ export class PinningDevice extends TimedDevice {
    */
   private resume(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
     rec.time = Math.floor((now - t0) / 1000);
-    this.records.push(rec);
     this.servicing = false;
     const policy = this.fault.replayPolicy;
     if (policy === 'once' && this.faultQueue.length > 0) {
+      this.records.push(rec);
       appendAll(this.held, entries);
       this.request(now);
       return;
     }
+    // The record is final once its replay is counted: the batch log sums it as it is pushed.
     rec.num_replays = 1;
+    this.records.push(rec);
     this.metrics.replays++;
     const done = [...this.held.splice(0), ...entries];
     for (const e of done) this.latencies.add(now - e.time);
