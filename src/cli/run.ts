@@ -17,7 +17,7 @@ import { loadPolicyPlugins } from '../scenario/plugins.ts';
 import { SweepError } from '../sweep/load.ts';
 import { SweepRunError } from '../sweep/errors.ts';
 import { scenarioJsonSchema } from '../scenario/schema.ts';
-import { batchesCsv } from '../report/csv.ts';
+import { BatchCsvStream, batchesCsv } from '../report/csv.ts';
 import { statsTxt } from '../report/stats.ts';
 import { chromeTrace } from '../report/perfetto.ts';
 import { renderReportHtml } from '../report/html.ts';
@@ -75,9 +75,14 @@ export function makeOutputDir(dir: string): void {
   }
 }
 
-/** Writes the output files of a run into `dir` (created if needed). Returns their paths. */
-export function writeOutputs(dir: string, results: RunResults): string[] {
+/**
+ * Writes the output files of a run into `dir` (created if needed). Returns their paths.
+ * `streamedBatches`: batches.csv was written during the run (BatchCsvStream, closed); it is kept
+ * when results.json could not hold every batch record, else rewritten from the results (sorted).
+ */
+export function writeOutputs(dir: string, results: RunResults, streamedBatches?: BatchCsvStream): string[] {
   makeOutputDir(dir);
+  const keepStream = streamedBatches !== undefined && results.batchSummary.kept < results.batchSummary.count;
   const contents: Record<(typeof OUTPUT_FILES)[number], () => string> = {
     'results.json': () => resultsJson(results),
     'stats.txt': () => statsTxt(results),
@@ -87,6 +92,7 @@ export function writeOutputs(dir: string, results: RunResults): string[] {
   };
   return OUTPUT_FILES.map((f) => {
     const path = join(dir, f);
+    if (f === 'batches.csv' && keepStream) return path;
     try {
       writeFileSync(path, contents[f]());
     } catch (e) {
@@ -166,10 +172,32 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
   let results: RunResults;
   // The viewer's event log costs memory and time: only kept when the run writes files.
   let rec: ViewRecorder | undefined;
+  // Every batch goes to batches.csv as it finishes: results.json keeps a bounded number.
+  let csv: BatchCsvStream | undefined;
+  let csvError: Error | undefined;
+  const out = o.out;
   let stepsDone = 0;
   try {
     results = runScenario(s, {
-      ...(o.out !== undefined ? { onMachine: (m) => void (rec = new ViewRecorder(m)) } : {}),
+      ...(out !== undefined ? {
+        onMachine: (m) => {
+          rec = new ViewRecorder(m);
+          const path = join(out, 'batches.csv');
+          let stream: BatchCsvStream;
+          try {
+            stream = csv = new BatchCsvStream(path);
+          } catch (e) {
+            throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+          }
+          m.batchRecords((b) => {
+            try {
+              stream.row(b);
+            } catch (e) {
+              throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+            }
+          });
+        },
+      } : {}),
       ...(o.scale !== undefined ? { scale: o.scale } : {}),
       force: true,
       onProgress: (t: number, e: number, done: number) => {
@@ -179,14 +207,21 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
     });
   } finally {
     bar?.stop();
+    try {
+      csv?.close();
+    } catch (e) {
+      // Reported below when the run itself succeeded; a failed run's own error goes first.
+      csvError = e as Error;
+    }
   }
+  if (csvError) throw new UsageError(`${csv!.path}: cannot write: ${csvError.message}`);
   // A duration that stops the run before its steps end leaves counters for part of the work.
   const cut = stepsDone < s.steps.length && s.durationPs !== undefined
     ? `cut short by duration ${formatTime(s.durationPs)}: ${stepsDone} of ${s.steps.length} steps finished; the counters below cover only that part\n`
     : undefined;
   if (cut !== undefined) io.err.write(`hetmem run: ${cut}`);
   if (o.out !== undefined) {
-    const written = writeOutputs(o.out, results);
+    const written = writeOutputs(o.out, results, csv);
     if (rec) written.push(...writeViewFiles(o.out, rec, results.endPs));
     io.err.write(`wrote ${written.join(', ')}\n`);
   }

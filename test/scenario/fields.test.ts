@@ -102,6 +102,15 @@ steps:
     expect(spans(3)).toBe(3);
     expect(spans(100_000)).toBeGreaterThan(3);
   });
+
+  it('maxBatchRecords caps the batch records kept, not the batches summed', () => {
+    const scenario = (n: number) => gpu(filled('a', kernel('type: streaming, buffer: a')), { top: `maxBatchRecords: ${n}` });
+    const capped = run(scenario(2)), all = run(scenario(100_000));
+    expect(all.batches.length).toBeGreaterThan(2);
+    expect(capped.batches.length).toBe(2);
+    expect(capped.batchSummary).toEqual({ ...all.batchSummary, kept: 2 });
+    expect(capped.batches).toEqual(all.batches.slice(0, 2));
+  });
 });
 
 describe('scenario fields: devices', () => {
