@@ -104,7 +104,8 @@ steps:
   });
 
   it('maxBatchRecords caps the batch records kept, not the batches summed', () => {
-    const scenario = (n: number) => gpu(filled('a', kernel('type: streaming, buffer: a')), { top: `maxBatchRecords: ${n}` });
+    // Oversubscribed streaming: many batches.
+    const scenario = (n: number) => gpu(kernel('type: streaming, buffer: a, passes: 2'), { device: ', memory: 2 MiB', top: `maxBatchRecords: ${n}` }).replace('pages: 64 }', 'pages: 1024 }');
     const capped = run(scenario(2)), all = run(scenario(100_000));
     expect(all.batches.length).toBeGreaterThan(2);
     expect(capped.batches.length).toBe(2);
