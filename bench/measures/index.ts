@@ -3,7 +3,7 @@
 // of its modes, and reports it against the raw loop) and list it here; a measure that cannot
 // run yet is a MissingMeasure and lands in results.json under `missing`.
 import type { ThroughputMeasure, MissingMeasure, ChildMeasure } from './types.ts';
-import type { MemoryResult, ScaleResult, SweepBenchResult, ViewOpenResult } from '../schema.ts';
+import type { ManyFaultsResult, MemoryResult, ScaleResult, SweepBenchResult, ViewOpenResult } from '../schema.ts';
 import { rawLoop } from './raw-loop.ts';
 import { copyLoop } from './copy-loop.ts';
 import { migrate } from './migrate.ts';
@@ -15,6 +15,7 @@ import { memory } from './memory.ts';
 import { scale } from './scale.ts';
 import { sweepMeasure as sweep } from './sweep.ts';
 import { viewOpen } from './view-open.ts';
+import { manyFaults } from './many-faults.ts';
 
 export const baselines = { rawLoop, copyLoop };
 
@@ -25,3 +26,4 @@ export const memoryMeasure: ChildMeasure<MemoryResult> = memory;
 export const scaleMeasure: ChildMeasure<ScaleResult> = scale;
 export const sweepPoolMeasure: ChildMeasure<SweepBenchResult> = sweep;
 export const viewOpenMeasure: ChildMeasure<ViewOpenResult> = viewOpen;
+export const manyFaultsMeasure: ChildMeasure<ManyFaultsResult> = manyFaults;

@@ -128,14 +128,15 @@ export const MAX_BATCH_ROWS = 2000;
 /**
  * batches.csv's content as a table whose column headers sort it (click: ascending, again:
  * descending). Values are written as the CSV writes them (times in ns, uvm-eval's fields), so a
- * row can be found in the file. At most MAX_BATCH_ROWS rows, the first ones, with a note.
+ * row can be found in the file. At most MAX_BATCH_ROWS rows, the first ones of those results.json
+ * kept (SimOptions.maxBatchRecords per device), with a note giving every batch's count.
  */
 function batchesHtml(r: RunResults): string {
   if (r.batches.length === 0) return '<p class="none">no fault batches</p>';
   const rows = r.batches.slice(0, MAX_BATCH_ROWS);
   const numeric = (f: string): boolean => f !== 'device';
   const note = `One row per fault batch, the fields of batches.csv (uvm-eval's; times in ns). Click a column to sort.` +
-    (r.batches.length > rows.length ? ` Showing the first ${formatCount(rows.length)} of ${formatCount(r.batches.length)} batches; batches.csv has all.` : '');
+    (r.batchSummary.count > rows.length ? ` Showing ${formatCount(rows.length)} of ${formatCount(r.batchSummary.count)} batches; batches.csv has all.` : '');
   return [
     `<p class="note">${escapeHtml(note)}</p>`,
     '<div class="scroll batches"><table id="batches" class="sortable">',

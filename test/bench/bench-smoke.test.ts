@@ -68,6 +68,12 @@ describe('bench --quick', () => {
       const viewTarget = results.targets.find((t) => t.id === 'view-open');
       expect(viewTarget?.target).toBe(3);
       expect(viewTarget?.value).toBe(view.openSeconds);
+      // Many faults (issue 17): two sizes, every access a fault, the faults' records capped; the
+      // target names the peak RSS of the larger one.
+      const many = results.manyFaults!;
+      expect(many.points.map((p) => p.faultsServiced)).toEqual([2 ** 12, 2 ** 14]);
+      for (const p of many.points) expect(p.batchRecordsKept).toBeLessThanOrEqual(p.batches);
+      expect(results.targets.find((t) => t.id === 'many-faults-rss')?.value).toBe(many.points[1].peakRssBytes);
       // Streaming with eviction grows near-linearly under every eviction policy (issue 17).
       for (const id of ['streaming-eviction', 'streaming-eviction-lru-page', 'streaming-eviction-random']) {
         expect(results.targets.find((t) => t.id === `${id}-growth`)?.target, id).toBe(1.05);

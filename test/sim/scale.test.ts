@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimMachine } from '../../src/sim/machine.ts';
 import { appendAll } from '../../src/units/append.ts';
+import { bytes } from '../../src/units/bytes.ts';
 import { encodeAccess, type LaneProgram } from '../../src/sim/program.ts';
 import { profile, streamLanes } from './helpers.ts';
 
@@ -49,7 +50,7 @@ const CAP = 32;
 function streamed(passes: number) {
   const m = new SimMachine({
     seed: 1, data: false, bucketPs: 1e12, maxSpans: CAP, maxBatchRecords: CAP,
-    devices: [{ name: 'g', profile: { ...profile('gpu-pcie4'), memory: { ...profile('gpu-pcie4').memory, capacity: (PAGES / 2) * 4096 } }, policies: { prefetch: { policy: 'prefetch-none' } } }],
+    devices: [{ name: 'g', profile: { ...profile('gpu-pcie4'), memory: { ...profile('gpu-pcie4').memory, capacity: bytes((PAGES / 2) * 4096) } }, policies: { prefetch: { policy: 'prefetch-none' } } }],
   });
   const p = m.spawn();
   const base = Math.ceil(p.mmap(PAGES + 512, 'anon', 'rw') / 512) * 512;
