@@ -62,10 +62,13 @@ describe('renderReportHtml', () => {
     expect(rows.length).toBe(results.batches.length);
     // The cells are the CSV's values, field for field.
     expect(rows.map((r) => r.join(','))).toEqual(batchesCsv(results).trimEnd().split('\n').slice(1));
-    expect(html).not.toContain('Showing the first');
+    expect(html).not.toContain('Showing ');
     const many = buildFixture(3, { devices: 2, batches: MAX_BATCH_ROWS + 5, buckets: 10, latencies: 10 });
     const big = renderReportHtml(many);
-    expect(big).toContain(`Showing the first 2,000 of 2,005 batches; batches.csv has all.`);
+    expect(big).toContain(`Showing 2,000 of 2,005 batches; batches.csv has all.`);
+    // A run whose results kept fewer records than it had batches (maxBatchRecords) says so too.
+    const kept = { ...results, batchSummary: { ...results.batchSummary, count: results.batchSummary.count + 7 } };
+    expect(renderReportHtml(kept)).toContain(`Showing ${results.batches.length} of ${results.batches.length + 7} batches; batches.csv has all.`);
     expect(/<table id="batches"[\s\S]*?<\/table>/.exec(big)![0].match(/<tr>/g)!.length).toBe(MAX_BATCH_ROWS + 1);
     expect(renderReportHtml(tinyResults())).toContain('<h2>Fault batches</h2>\n<p class="none">no fault batches</p>');
   });
