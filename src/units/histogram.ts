@@ -35,10 +35,15 @@ export interface HistogramJson {
 /** Bucket index of integer `v` ≥ 0. */
 function indexOf(v: number): number {
   if (v < SUB) return v;
-  let k = Math.floor(Math.log2(v));
-  // log2 of integers near a power of two can round either way in floating point.
-  if (2 ** k > v) k--;
-  else if (2 ** (k + 1) <= v) k++;
+  let k: number;
+  // Below 2^32 (4.3 ms in ps: most latencies) the leading-zero count is the exact log2.
+  if (v < 2 ** 32) k = 31 - Math.clz32(v);
+  else {
+    k = Math.floor(Math.log2(v));
+    // log2 of integers near a power of two can round either way in floating point.
+    if (2 ** k > v) k--;
+    else if (2 ** (k + 1) <= v) k++;
+  }
   const shift = k - HISTOGRAM_SUB_BITS;
   return shift * SUB + Math.floor(v / 2 ** shift);
 }
