@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
-import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure, viewOpenMeasure, faultbenchMeasure, examplesMeasure } from './measures/index.ts';
+import { baselines, throughput, memoryMeasure, scaleMeasure, sweepPoolMeasure, viewOpenMeasure, faultbenchMeasure, examplesMeasure, manyFaultsMeasure } from './measures/index.ts';
+import { MANY_FAULTS, MANY_FAULTS_RSS_TARGET_BYTES } from './measures/many-faults.ts';
 import { VIEW_OPEN_TARGET_S } from './measures/view-open.ts';
 import type { BenchConfig, Mode, ThroughputMeasure } from './measures/types.ts';
 import {
@@ -161,6 +162,7 @@ const sweep = await sweepPoolMeasure.run(ctx);
 const view = await viewOpenMeasure.run(ctx);
 const faultbench = await faultbenchMeasure.run(ctx);
 const examples = await examplesMeasure.run(ctx);
+const manyFaults = await manyFaultsMeasure.run(ctx);
 
 // ---- targets ----
 const targets: Target[] = [];
@@ -206,6 +208,13 @@ for (const r of examples.runs.filter((r) => r.faultBound || r.example === 'defau
     target: 1, value: r.simPerWall, unit: 'simulated s / wall s', met: r.simPerWall >= 1,
   });
 }
+{
+  const big = manyFaults.points.at(-1)!;
+  targets.push({
+    id: 'many-faults-rss', description: `a scenario of ${big.faultsServiced} device faults (${config.quick ? 'quick size' : `the issue's ${MANY_FAULTS}`}) runs within ${MANY_FAULTS_RSS_TARGET_BYTES / 2 ** 30} GiB peak RSS`,
+    target: MANY_FAULTS_RSS_TARGET_BYTES, value: big.peakRssBytes, unit: 'bytes', met: big.peakRssBytes <= MANY_FAULTS_RSS_TARGET_BYTES,
+  });
+}
 targets.push({ id: 'memory-growth', description: 'metadata grows linearly or better in pages', target: 1.1, value: memory.growthExponent, unit: 'log-log slope', met: memory.linearOrBetter });
 
 const cpuList = cpus();
@@ -227,6 +236,7 @@ const results: Results = {
   view,
   faultbench,
   examples,
+  manyFaults,
   targets,
   missing,
   seconds: Number(nowNs() - t0) / 1e9,

@@ -193,6 +193,34 @@ export const viewOpenSchema = z.object({
   scanZoomSeconds: pos,
 });
 
+/** One many-faults run (measures/many-faults.ts, faults-child.ts). Seconds: wall and CPU of the child's run. */
+export const manyFaultsPointSchema = z.object({
+  pages: pos,
+  passes: pos,
+  faultsServiced: pos,
+  faultsRaised: pos,
+  evictedPages: count,
+  batches: pos,
+  /** Batch records, spans and latency buckets the results hold: capped, not per fault. */
+  batchRecordsKept: count,
+  latencyBuckets: pos,
+  spansKept: count,
+  resultsJsonBytes: pos,
+  simulatedSeconds: pos,
+  wallSeconds: pos,
+  cpuSeconds: pos,
+  heapBytesAfter: pos,
+  /** VmHWM of the child. */
+  peakRssBytes: pos,
+});
+
+export const manyFaultsSchema = z.object({
+  description: z.string(),
+  points: z.array(manyFaultsPointSchema).min(2),
+  /** Log-log slope of peak RSS against faults: about 0 when nothing is kept per fault. */
+  rssExponent: z.number().finite(),
+});
+
 export const targetSchema = z.object({
   id: z.string(),
   description: z.string(),
@@ -235,6 +263,8 @@ export const resultsSchema = z.object({
   /** Absent from files written before the measures existed (issue 17, round two). */
   faultbench: faultbenchPoolSchema.optional(),
   examples: examplesBenchSchema.optional(),
+  /** Absent from files written before the measure existed. */
+  manyFaults: manyFaultsSchema.optional(),
   targets: z.array(targetSchema),
   missing: z.array(z.object({ id: z.string(), title: z.string(), reason: z.string() })),
   seconds: pos,
@@ -255,3 +285,5 @@ export type ViewOpenResult = z.infer<typeof viewOpenSchema>;
 export type FaultbenchPoolResult = z.infer<typeof faultbenchPoolSchema>;
 export type ExamplesBenchResult = z.infer<typeof examplesBenchSchema>;
 export type ExampleRun = z.infer<typeof exampleRunSchema>;
+export type ManyFaultsPoint = z.infer<typeof manyFaultsPointSchema>;
+export type ManyFaultsResult = z.infer<typeof manyFaultsSchema>;

@@ -73,6 +73,14 @@ export function printTable(r: Results): void {
       e.example, e.simulatedS.toExponential(3), e.wallS.toFixed(2), e.cpuS.toFixed(2), e.simPerWall.toFixed(4), e.simPerCpu.toFixed(4), e.faultBound ? 'yes' : 'no',
     ])));
   }
+  if (r.manyFaults) {
+    const m = r.manyFaults;
+    out.push(`\nMany faults: ${m.description}`);
+    out.push(table(['faults', 'batches', 'wall s', 'CPU s', 'simulated s / wall s', 'peak RSS', 'heap after', 'records kept', 'results.json'],
+      m.points.map((p) => [String(p.faultsServiced), String(p.batches), p.wallSeconds.toFixed(1), p.cpuSeconds.toFixed(1), (p.simulatedSeconds / p.wallSeconds).toFixed(3),
+        fmt(p.peakRssBytes), fmt(p.heapBytesAfter), String(p.batchRecordsKept), fmt(p.resultsJsonBytes)])));
+    out.push(`  peak RSS exponent ${m.rssExponent.toFixed(2)} (0: nothing kept per fault)`);
+  }
   out.push('\nTargets');
   out.push(table(['target', 'value', 'goal', 'met'], r.targets.map((t) => [t.id, t.unit === 'bytes' ? fmt(t.value) : `${t.value >= 1e5 ? rate(t.value) : Math.abs(t.value) < 0.1 && t.value !== 0 ? t.value.toPrecision(2) : t.value.toFixed(2)}`, t.unit === 'bytes' ? fmt(t.target) : t.unit === 'page-events/s' ? `>= ${rate(t.target)}` : t.unit === 'x faster' || t.unit === 'simulated s / wall s' ? `>= ${t.target}` : `<= ${t.target}`, t.met ? 'yes' : 'NO'])));
   console.log(out.join('\n'));

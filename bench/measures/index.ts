@@ -3,7 +3,7 @@
 // of its modes, and reports it against the raw loop) and list it here; a measure that cannot
 // run yet is a MissingMeasure and lands in results.json under `missing`.
 import type { ThroughputMeasure, MissingMeasure, ChildMeasure } from './types.ts';
-import type { ExamplesBenchResult, FaultbenchPoolResult, MemoryResult, ScaleResult, SweepBenchResult, ViewOpenResult } from '../schema.ts';
+import type { ExamplesBenchResult, FaultbenchPoolResult, ManyFaultsResult, MemoryResult, ScaleResult, SweepBenchResult, ViewOpenResult } from '../schema.ts';
 import { rawLoop } from './raw-loop.ts';
 import { copyLoop } from './copy-loop.ts';
 import { migrate } from './migrate.ts';
@@ -17,6 +17,7 @@ import { sweepMeasure as sweep } from './sweep.ts';
 import { viewOpen } from './view-open.ts';
 import { faultbenchPoolMeasure as faultbenchPool } from './faultbench-pool.ts';
 import { examplesMeasure as examples } from './examples.ts';
+import { manyFaults } from './many-faults.ts';
 
 export const baselines = { rawLoop, copyLoop };
 
@@ -29,3 +30,4 @@ export const sweepPoolMeasure: ChildMeasure<SweepBenchResult> = sweep;
 export const viewOpenMeasure: ChildMeasure<ViewOpenResult> = viewOpen;
 export const faultbenchMeasure: ChildMeasure<FaultbenchPoolResult> = faultbenchPool;
 export const examplesMeasure: ChildMeasure<ExamplesBenchResult> = examples;
+export const manyFaultsMeasure: ChildMeasure<ManyFaultsResult> = manyFaults;

@@ -85,7 +85,7 @@ export interface ChildContext {
 
 /** A measure that runs in fresh child processes and returns its section of results.json. */
 export interface ChildMeasure<T> {
-  kind: 'memory' | 'scale' | 'sweep' | 'view' | 'faultbench' | 'examples';
+  kind: 'memory' | 'scale' | 'sweep' | 'view' | 'faultbench' | 'examples' | 'many-faults';
   id: string;
   title: string;
   run(ctx: ChildContext): Promise<T>;

@@ -14,6 +14,7 @@ import { EVENTS_PER_SECOND } from '../scenario/estimate.ts';
 import { loadPolicyPlugins } from '../scenario/plugins.ts';
 import { SweepRunError } from '../sweep/errors.ts';
 import { formatCount } from '../report/format.ts';
+import { BatchCsvStream } from '../report/csv.ts';
 import { ViewRecorder, viewFiles, VIEW_FILES } from '../report/viewlog.ts';
 import { YamlFileError } from '../units/yaml-located.ts';
 
@@ -72,9 +73,14 @@ export function makeOutputDir(dir: string): void {
   }
 }
 
-/** Writes the output files of a run into `dir` (created if needed). Returns their paths. */
-export async function writeOutputs(dir: string, results: RunResults): Promise<string[]> {
+/**
+ * Writes the output files of a run into `dir` (created if needed). Returns their paths.
+ * `streamedBatches`: batches.csv was written during the run (BatchCsvStream, closed); it is kept
+ * when results.json could not hold every batch record, else rewritten from the results (sorted).
+ */
+export async function writeOutputs(dir: string, results: RunResults, streamedBatches?: BatchCsvStream): Promise<string[]> {
   makeOutputDir(dir);
+  const keepStream = streamedBatches !== undefined && results.batchSummary.kept < results.batchSummary.count;
   const [{ resultsJson }, { statsTxt }, { batchesCsv }, { chromeTrace }, { renderReportHtml }] = await Promise.all([
     import('../report/results-schema.ts'), import('../report/stats.ts'), import('../report/csv.ts'), import('../report/perfetto.ts'), import('../report/html.ts'),
   ]);
@@ -87,6 +93,7 @@ export async function writeOutputs(dir: string, results: RunResults): Promise<st
   };
   return OUTPUT_FILES.map((f) => {
     const path = join(dir, f);
+    if (f === 'batches.csv' && keepStream) return path;
     try {
       writeFileSync(path, contents[f]());
     } catch (e) {
@@ -168,10 +175,32 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
   let results: RunResults;
   // The viewer's event log costs memory and time: only kept when the run writes files.
   let rec: ViewRecorder | undefined;
+  // Every batch goes to batches.csv as it finishes: results.json keeps a bounded number.
+  let csv: BatchCsvStream | undefined;
+  let csvError: Error | undefined;
+  const out = o.out;
   let stepsDone = 0;
   try {
     results = runScenario(s, {
-      ...(o.out !== undefined ? { onMachine: (m) => void (rec = new ViewRecorder(m)) } : {}),
+      ...(out !== undefined ? {
+        onMachine: (m) => {
+          rec = new ViewRecorder(m);
+          const path = join(out, 'batches.csv');
+          let stream: BatchCsvStream;
+          try {
+            stream = csv = new BatchCsvStream(path);
+          } catch (e) {
+            throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+          }
+          m.batchRecords((b) => {
+            try {
+              stream.row(b);
+            } catch (e) {
+              throw new UsageError(`${path}: cannot write: ${(e as Error).message}`);
+            }
+          });
+        },
+      } : {}),
       ...(o.scale !== undefined ? { scale: o.scale } : {}),
       force: true,
       onProgress: (t: number, e: number, done: number) => {
@@ -181,14 +210,21 @@ export async function runCommand(file: string | undefined, o: RunCommandOptions,
     });
   } finally {
     bar?.stop();
+    try {
+      csv?.close();
+    } catch (e) {
+      // Reported below when the run itself succeeded; a failed run's own error goes first.
+      csvError = e as Error;
+    }
   }
+  if (csvError) throw new UsageError(`${csv!.path}: cannot write: ${csvError.message}`);
   // A duration that stops the run before its steps end leaves counters for part of the work.
   const cut = stepsDone < s.steps.length && s.durationPs !== undefined
     ? `cut short by duration ${formatTime(s.durationPs)}: ${stepsDone} of ${s.steps.length} steps finished; the counters below cover only that part\n`
     : undefined;
   if (cut !== undefined) io.err.write(`hetmem run: ${cut}`);
   if (o.out !== undefined) {
-    const written = await writeOutputs(o.out, results);
+    const written = await writeOutputs(o.out, results, csv);
     if (rec) written.push(...writeViewFiles(o.out, rec, results.endPs));
     io.err.write(`wrote ${written.join(', ')}\n`);
   }

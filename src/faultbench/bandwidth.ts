@@ -88,11 +88,11 @@ function faultDriven(profile: Profile, path: Exclude<BandwidthPath, 'd2h'>, byte
   const d = m.device(DEV) as HmmMirrorDevice;
   let first = 0;
   steps.push(() => {
-    first = d.records.length;
+    first = d.records.kept.length;
   });
   steps.push(kernelStep(m, DEV, p, { name: 'migrate', lanes: pageLanes(vpns, false), computePs: 0, accessBytes: 64 }));
   if (!runScript(m, steps, LIMIT_PS)) throw new Error(`${profile.name}: ${path} migration of ${bytes} B did not finish`);
-  const recs = d.records.slice(first).filter((r) => r.batch >= 0);
+  const recs = d.records.kept.slice(first);
   // ns fields; time − service − map = (peer work waited for) + copies.
   const timeNs = recs.reduce((s, r) => s + r.time - r.service - r.map, 0);
   const transfers = recs.reduce((s, r) => s + r.num_transfers, 0);

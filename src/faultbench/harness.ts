@@ -11,6 +11,7 @@ import { HmmMirrorDevice } from '../sim/drivers/mirror.ts';
 import { SvaDevice } from '../sim/drivers/sva.ts';
 import { encodeAccess, type KernelSpec, type LaneProgram } from '../sim/program.ts';
 import type { Cell } from './types.ts';
+import { LogHistogram, type HistogramJson } from '../units/histogram.ts';
 
 /** Pages of one 2 MiB VA block. */
 export const BLOCK_PAGES = 512;
@@ -175,9 +176,9 @@ export function runScript(m: SimMachine, steps: readonly Step[], limitPs: number
   return finished;
 }
 
-/** Per-fault latencies (raise → replay, ps) a device recorded so far, or [] for the pinning driver. */
-export function latenciesOf(d: TimedDevice): readonly number[] {
-  return d instanceof HmmMirrorDevice || d instanceof SvaDevice ? d.latencies : [];
+/** Fault latencies (raise → replay, ps) a device recorded so far, as a histogram; empty for the pinning driver. */
+export function latenciesOf(d: TimedDevice): HistogramJson {
+  return (d instanceof HmmMirrorDevice || d instanceof SvaDevice ? d.latencies : new LogHistogram()).toJSON();
 }
 
 /** Bytes/s as GB/s (10^9), the unit link bandwidths are quoted in. */

@@ -9,7 +9,7 @@
 // batches can take very long: the window keeps the cost bounded and the rate is still a rate).
 import { faultOf, type Profile } from '../devices/profile/schema.ts';
 import { latencyHistogram } from '../report/charts.ts';
-import { quantile } from '../report/format.ts';
+import { quantileOf, type HistogramJson } from '../units/histogram.ts';
 import {
   DEV, NOTES, alignedRegion, groupLanes, kernelStep, latenciesOf, machine, na, runScript, sig, usOf, withBatch, withCoalescing, type KernelTiming,
 } from './harness.ts';
@@ -50,7 +50,7 @@ export interface ThroughputRun {
   /** Simulated time the rate is over, ps. */
   elapsedPs: number;
   /** Raise → replay of every serviced fault entry, ps. */
-  latencies: readonly number[];
+  latencies: HistogramJson;
 }
 
 /**
@@ -132,11 +132,11 @@ export function throughputMeasure(profiles: readonly Profile[], cfg: ThroughputC
   };
 }
 
-function histogramOf(profile: string, label: string, latencies: readonly number[]): LatencyHistogramSeries {
+function histogramOf(profile: string, label: string, latencies: HistogramJson): LatencyHistogramSeries {
   const h = latencyHistogram(latencies);
   return {
-    profile, label, edgesUs: h.edgesUs, counts: h.counts, samples: latencies.length,
-    p50Us: latencies.length ? usOf(quantile(latencies, 0.5)) : 0,
-    p99Us: latencies.length ? usOf(quantile(latencies, 0.99)) : 0,
+    profile, label, edgesUs: h.edgesUs, counts: h.counts, samples: latencies.count,
+    p50Us: latencies.count ? usOf(quantileOf(latencies, 0.5)) : 0,
+    p99Us: latencies.count ? usOf(quantileOf(latencies, 0.99)) : 0,
   };
 }

@@ -4,7 +4,8 @@ import type { BarSeriesOption, EChartsOption, LineSeriesOption } from 'echarts';
 import type { RunResults, TimeBreakdown } from '../sim/results.ts';
 import { PAGE_SIZE } from '../units/page.ts';
 import { formatTime } from '../units/time.ts';
-import { formatCount, formatRate, quantile, trimFixed } from './format.ts';
+import { formatCount, formatRate, trimFixed } from './format.ts';
+import { bucketValue, quantileOf, type HistogramJson } from '../units/histogram.ts';
 
 /** One chart of the report: rendered into the div `chart-<name>`. */
 export interface ChartSpec {
@@ -264,25 +265,27 @@ export interface LatencyHistogram {
 }
 
 /**
- * Histogram of latencies (ps) on log-spaced bins in µs, `binsPerDecade` per power of ten, from
- * the decade-fraction at or below the smallest value to the one at or above the largest.
- * Zero latencies count in the first bin. Empty input gives no bins.
+ * A latency histogram (ps, results.json `faultLatency`) rebinned on log-spaced bins in µs,
+ * `binsPerDecade` per power of ten, from the decade-fraction at or below the smallest value to
+ * the one at or above the largest. Each fine bucket goes to the bin of the value it stands for
+ * (`bucketValue`, clamped to the exact min and max), so a value within HISTOGRAM_RELATIVE_PRECISION of a bin edge may be
+ * drawn in the neighbouring bin. Zero latencies count in the first bin. Empty input gives no bins.
  */
-export function latencyHistogram(latenciesPs: readonly number[], binsPerDecade = 10): LatencyHistogram {
-  const us = latenciesPs.map((v) => v / 1e6);
-  const positive = us.filter((v) => v > 0);
-  if (us.length === 0) return { edgesUs: [], counts: [] };
-  if (positive.length === 0) return { edgesUs: [0, 1], counts: [us.length] };
-  const logMin = Math.log10(positive.reduce((m, v) => Math.min(m, v), Infinity));
-  const logMax = Math.log10(positive.reduce((m, v) => Math.max(m, v), 0));
-  const lo = Math.floor(logMin * binsPerDecade);
-  const hi = Math.max(lo + 1, Math.ceil(logMax * binsPerDecade));
+export function latencyHistogram(h: HistogramJson, binsPerDecade = 10): LatencyHistogram {
+  if (h.count === 0) return { edgesUs: [], counts: [] };
+  if (h.max === 0) return { edgesUs: [0, 1], counts: [h.count] };
+  const value = (low: number) => Math.min(h.max, Math.max(h.min, bucketValue(low, h.subBits)));
+  const firstPositive = h.buckets.find(([low]) => value(low) > 0)!;
+  const minPositive = h.min > 0 ? h.min : value(firstPositive[0]);
+  const lo = Math.floor(Math.log10(minPositive / 1e6) * binsPerDecade);
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(h.max / 1e6) * binsPerDecade));
   const n = hi - lo;
   const edgesUs = Array.from({ length: n + 1 }, (_, k) => Number((10 ** ((lo + k) / binsPerDecade)).toPrecision(6)));
   const counts = new Array<number>(n).fill(0);
-  for (const v of us) {
+  for (const [low, c] of h.buckets) {
+    const v = value(low) / 1e6;
     const k = v > 0 ? Math.floor(Math.log10(v) * binsPerDecade) - lo : 0;
-    counts[Math.min(n - 1, Math.max(0, k))]++;
+    counts[Math.min(n - 1, Math.max(0, k))] += c;
   }
   return { edgesUs, counts };
 }
@@ -292,13 +295,13 @@ function formatUs(v: number): string {
 }
 
 function latencyChart(results: RunResults): ChartSpec {
-  const lat = results.faultLatencies;
+  const lat = results.faultLatency;
   const h = latencyHistogram(lat);
   const labels = h.counts.map((_, i) => `${formatUs(h.edgesUs[i])}–${formatUs(h.edgesUs[i + 1])}`);
-  const sub = lat.length === 0
+  const sub = lat.count === 0
     ? 'no faults serviced'
-    : `${formatCount(lat.length)} faults; p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))}, ` +
-      `max ${formatTime(lat.reduce((m, v) => Math.max(m, v), 0))}; log-spaced bins`;
+    : `${formatCount(lat.count)} faults; p50 ${formatTime(quantileOf(lat, 0.5))}, p99 ${formatTime(quantileOf(lat, 0.99))}, ` +
+      `max ${formatTime(lat.max)}; log-spaced bins`;
   const option: EChartsOption = {
     ...chartBase('Fault service latency', sub),
     xAxis: { type: 'category', name: 'latency (µs), raise to replay', nameLocation: 'middle', nameGap: 40, data: labels, axisLabel: { rotate: 30 } },
@@ -306,7 +309,7 @@ function latencyChart(results: RunResults): ChartSpec {
     grid: { left: 72, right: 40, top: 76, bottom: 80 },
     series: [{ type: 'bar', name: 'faults', data: h.counts, barCategoryGap: '8%' }],
   };
-  return { name: 'fault-latency', title: 'Fault service latency', option: lat.length === 0 ? noData(option, 'no faults serviced') : option };
+  return { name: 'fault-latency', title: 'Fault service latency', option: lat.count === 0 ? noData(option, 'no faults serviced') : option };
 }
 
 const DRIVER_FIELDS: readonly (keyof TimeBreakdown)[] = ['faultService', 'pinning', 'copy', 'map', 'invalidation'];

@@ -7,7 +7,8 @@ import { BATCH_FIELDS, type RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
 import { chartSpecs, type ChartSpec } from './charts.ts';
-import { formatCount, formatPercent, quantile } from './format.ts';
+import { formatCount, formatPercent } from './format.ts';
+import { quantileOf } from '../units/histogram.ts';
 import {
   LANE_TIME_NOTE, LINK_HEAD, contentionLine, cpuBusy, ownerGroupsLine, peerAccessLine, linkCells, devicePulls, faultIdentity, faultTotals, faultOutcomeHeads, faultOutcomeNames, formatBandwidth, linkUtilisation,
   migrationsToRam, perLane,
@@ -62,14 +63,14 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], nu
 export const KERNEL_NOTE = 'A kernel that raised no faults found every page it touched mapped already (the prefetcher may have brought them in with an earlier kernel\'s batch) and ran at compute speed.';
 
 function summaryHtml(r: RunResults): string {
-  const lat = r.faultLatencies;
+  const lat = r.faultLatency;
   const facts: [string, string][] = [
     ['simulated time', formatTime(r.endPs)],
     ['events', formatCount(r.events)],
     ['seed', String(r.seed)],
     ['page data', r.data ? 'kept' : 'not kept (no-data mode)'],
     ['faults', faultIdentity(faultTotals(r))],
-    ['fault latency', lat.length === 0 ? 'no faults serviced' : `p50 ${formatTime(quantile(lat, 0.5))}, p99 ${formatTime(quantile(lat, 0.99))} (${formatCount(lat.length)} faults)`],
+    ['fault latency', lat.count === 0 ? 'no faults serviced' : `p50 ${formatTime(quantileOf(lat, 0.5))}, p99 ${formatTime(quantileOf(lat, 0.99))} (${formatCount(lat.count)} faults)`],
     ['cpu', `${formatCount(r.cpu.faults)} faults, ${migrationsToRam(r.cpu)}, ${formatCount(r.cpu.cow)} COW, ${cpuBusy(r.cpu)}`],
   ];
   if (r.cpu.deviceMigrateToRam !== null) facts.push(['device pulls', devicePulls(r.cpu.deviceMigrateToRam)]);
@@ -127,14 +128,15 @@ export const MAX_BATCH_ROWS = 2000;
 /**
  * batches.csv's content as a table whose column headers sort it (click: ascending, again:
  * descending). Values are written as the CSV writes them (times in ns, uvm-eval's fields), so a
- * row can be found in the file. At most MAX_BATCH_ROWS rows, the first ones, with a note.
+ * row can be found in the file. At most MAX_BATCH_ROWS rows, the first ones of those results.json
+ * kept (SimOptions.maxBatchRecords per device), with a note giving every batch's count.
  */
 function batchesHtml(r: RunResults): string {
   if (r.batches.length === 0) return '<p class="none">no fault batches</p>';
   const rows = r.batches.slice(0, MAX_BATCH_ROWS);
   const numeric = (f: string): boolean => f !== 'device';
   const note = `One row per fault batch, the fields of batches.csv (uvm-eval's; times in ns). Click a column to sort.` +
-    (r.batches.length > rows.length ? ` Showing the first ${formatCount(rows.length)} of ${formatCount(r.batches.length)} batches; batches.csv has all.` : '');
+    (r.batchSummary.count > rows.length ? ` Showing ${formatCount(rows.length)} of ${formatCount(r.batchSummary.count)} batches; batches.csv has all.` : '');
   return [
     `<p class="note">${escapeHtml(note)}</p>`,
     '<div class="scroll batches"><table id="batches" class="sortable">',

@@ -2,7 +2,12 @@
 // validating it when `hetmem report` and `hetmem compare` read it back. A bad file stops with one
 // line, `FILE: PATH: what was expected`, e.g. `runs/a.json: devices[0].faults.raised: expected a number`.
 import { z } from 'zod';
-import { BATCH_TIME_FIELDS, RESULTS_SCHEMA_VERSION, type BatchRecord, type RunResults } from '../sim/results.ts';
+import { BATCH_TIME_FIELDS, RESULTS_SCHEMA_VERSION, type BatchRecord, type BatchSummary, type RunResults } from '../sim/results.ts';
+import { BATCH_SUM_FIELDS, batchSummaryOf } from '../sim/metrics.ts';
+import { LogHistogram } from '../units/histogram.ts';
+
+/** Schema versions read back: version 1 kept a latency per fault and every batch record. */
+const READABLE_VERSIONS: readonly number[] = [1, RESULTS_SCHEMA_VERSION];
 
 /**
  * The one time unit of results.json. RunResults keeps its batch records in uvm-eval's ns (what
@@ -18,6 +23,13 @@ function scaleBatchTimes(b: BatchRecord, f: (ns: number) => number): BatchRecord
   return out;
 }
 
+/** Batch sums with `f` applied to the time fields (ns ↔ ps), as the records' are. */
+function scaleSumTimes(s: BatchSummary['sums'], f: (ns: number) => number): BatchSummary['sums'] {
+  const out = { ...s };
+  for (const k of BATCH_TIME_FIELDS) if (k in out) out[k as keyof typeof out] = f(out[k as keyof typeof out]);
+  return out;
+}
+
 /**
  * The text of results.json (and of `hetmem run --json`): RunResults with `timeUnit: "ps"` after
  * `schema` and the batch records' times in ps (ns × 1000). `parseResults` reads it back to the
@@ -25,7 +37,11 @@ function scaleBatchTimes(b: BatchRecord, f: (ns: number) => number): BatchRecord
  */
 export function resultsJson(results: RunResults): string {
   const { schema, ...rest } = results;
-  const file = { schema, timeUnit: RESULTS_TIME_UNIT, ...rest, batches: results.batches.map((b) => scaleBatchTimes(b, (ns) => ns * 1000)) };
+  const file = {
+    schema, timeUnit: RESULTS_TIME_UNIT, ...rest,
+    batches: results.batches.map((b) => scaleBatchTimes(b, (ns) => ns * 1000)),
+    batchSummary: { ...results.batchSummary, sums: scaleSumTimes(results.batchSummary.sums, (ns) => ns * 1000) },
+  };
   return JSON.stringify(file) + '\n';
 }
 
@@ -151,6 +167,22 @@ const LinkMetricsSchema = z.object({
   remoteBytes: Count.nullable().default(null),
 });
 
+const HistogramSchema = z.object({
+  subBits: z.number().int().min(0).max(20),
+  count: Count,
+  sum: Count,
+  min: Count,
+  max: Count,
+  buckets: z.array(z.tuple([Count, Count])),
+});
+
+const BatchSummarySchema = z.object({
+  count: Count,
+  kept: Count,
+  sums: z.object(Object.fromEntries(BATCH_SUM_FIELDS.map((f) => [f, Count])) as Record<(typeof BATCH_SUM_FIELDS)[number], typeof Count>),
+  timePs: HistogramSchema,
+});
+
 const Series = z.record(z.string(), z.array(Count));
 
 const TimelineSchema = z.object({
@@ -187,7 +219,8 @@ export const RunResultsSchema = z.object({
     cow: Count, accesses: Count, busyPs: Count, threads: Count.default(0), numaMigrated: Count.default(0), jobWaitPs: Count.optional(),
   }),
   batches: z.array(BatchRecordSchema),
-  faultLatencies: z.array(Count),
+  batchSummary: BatchSummarySchema,
+  faultLatency: HistogramSchema,
   timeline: TimelineSchema,
   spans: z.array(SpanSchema),
   // Older files have no cross-device section.
@@ -198,10 +231,22 @@ export const RunResultsSchema = z.object({
   }).optional(),
 });
 
-/** The file: RunResults and the unit of its times (absent in files written before it was stated). */
+/**
+ * The file: RunResults and the unit of its times (absent in files written before it was
+ * stated). Version 1 files hold `faultLatencies` (one latency per fault) and every batch record
+ * instead of `faultLatency` and `batchSummary`; checkResults rebuilds those from them.
+ */
 const ResultsFileSchema = RunResultsSchema.extend({
+  schema: z.number().refine((v): boolean => READABLE_VERSIONS.includes(v), {
+    error: (iss) => `expected results schema version ${READABLE_VERSIONS.join(' or ')}, got ${describe(iss.input)}`,
+  }),
   timeUnit: z.literal(RESULTS_TIME_UNIT).optional(),
+  batchSummary: BatchSummarySchema.optional(),
+  faultLatency: HistogramSchema.optional(),
+  faultLatencies: z.array(Count).optional(),
 });
+
+
 
 // Compile-time: the schema and RunResults describe the same shape, in both directions.
 type Parsed = z.infer<typeof RunResultsSchema>;
@@ -271,9 +316,22 @@ export function checkResults(value: unknown, fileName: string): RunResults {
   }
   const r = ResultsFileSchema.safeParse(value, { error: issueMessage });
   if (r.success) {
-    const { timeUnit, ...results } = r.data;
+    const { timeUnit, faultLatencies, batchSummary, faultLatency, ...rest } = r.data;
     // Batch times in ps back to the record's ns; flooring keeps a hand-edited file's integers.
-    return timeUnit === undefined ? results : { ...results, batches: results.batches.map((b) => scaleBatchTimes(b, (ps) => Math.floor(ps / 1000))) };
+    const ns = (ps: number) => Math.floor(ps / 1000);
+    const batches = timeUnit === undefined ? rest.batches : rest.batches.map((b) => scaleBatchTimes(b, ns));
+    const version1 = rest.schema === 1;
+    const missing = !version1 && (faultLatency === undefined ? 'faultLatency' : batchSummary === undefined ? 'batchSummary' : undefined);
+    if (missing) throw new ResultsFileError(`${fileName}: ${missing}: expected an object`);
+    if (version1 && faultLatency === undefined && faultLatencies === undefined) throw new ResultsFileError(`${fileName}: faultLatencies: expected an array`);
+    return {
+      ...rest,
+      schema: RESULTS_SCHEMA_VERSION,
+      batches,
+      batchSummary: batchSummary === undefined ? batchSummaryOf(batches)
+        : timeUnit === undefined ? batchSummary : { ...batchSummary, sums: scaleSumTimes(batchSummary.sums, ns) },
+      faultLatency: faultLatency ?? LogHistogram.of(faultLatencies!).toJSON(),
+    };
   }
   const first = r.error.issues[0];
   const path = formatPath(first.path);

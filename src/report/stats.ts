@@ -2,7 +2,7 @@
 // (`name value # description (unit)`), so grep, diff and the scripts people already have for gem5
 // output work on it. One time unit for the whole file, ps, stated in its header.
 import type { DeviceMetrics, LinkMetrics, RunResults } from '../sim/results.ts';
-import { quantile } from './format.ts';
+import { meanOf, quantileOf } from '../units/histogram.ts';
 
 /** The unit of every time in stats.txt (stated in its header). */
 export const STATS_TIME_UNIT = 'ps';
@@ -84,9 +84,9 @@ function linkStats(l: LinkMetrics, endPs: number): Stat[] {
 /** Every statistic of `results`, in file order. */
 export function runStats(results: RunResults): Stat[] {
   const c = results.cpu;
-  const lat = [...results.faultLatencies].sort((a, b) => a - b);
-  const mean = lat.length === 0 ? null : lat.reduce((a, b) => a + b, 0) / lat.length;
-  const batchTime = results.batches.reduce((a, b) => a + b.time, 0) * 1000;
+  const lat = results.faultLatency;
+  const none = lat.count === 0;
+  const bs = results.batchSummary;
   return [
     { name: 'sim.time', value: results.endPs, description: 'simulated time at the end of the run', unit: 'ps' },
     { name: 'sim.events', value: results.events, description: 'engine events run', unit: 'Count' },
@@ -101,13 +101,14 @@ export function runStats(results: RunResults): Stat[] {
     { name: 'cpu.busy', value: c.busyPs, description: 'CPU time of CPU phases and move_pages, summed over threads', unit: 'ps' },
     { name: 'cpu.threads', value: c.threads, description: 'CPU threads run', unit: 'Count' },
     { name: 'cpu.numaMigrated', value: c.numaMigrated, description: 'base pages move_pages moved between NUMA nodes', unit: 'Count' },
-    { name: 'faultLatency.samples', value: lat.length, description: 'serviced faults with a latency (raise to replay)', unit: 'Count' },
-    { name: 'faultLatency.mean', value: mean, description: 'mean fault latency', unit: 'ps' },
-    { name: 'faultLatency.p50', value: lat.length === 0 ? null : quantile(lat, 0.5), description: 'median fault latency', unit: 'ps' },
-    { name: 'faultLatency.p99', value: lat.length === 0 ? null : quantile(lat, 0.99), description: '99th percentile fault latency', unit: 'ps' },
-    { name: 'faultLatency.max', value: lat.length === 0 ? null : lat[lat.length - 1], description: 'longest fault latency', unit: 'ps' },
-    { name: 'batches.count', value: results.batches.length, description: 'fault batch records (batches.csv rows)', unit: 'Count' },
-    { name: 'batches.time', value: batchTime, description: 'batch service time summed over batches (from batches.csv, whose ns it converts)', unit: 'ps' },
+    { name: 'faultLatency.samples', value: lat.count, description: 'serviced faults with a latency (raise to replay)', unit: 'Count' },
+    { name: 'faultLatency.mean', value: none ? null : meanOf(lat), description: 'mean fault latency (exact: sum over count)', unit: 'ps' },
+    { name: 'faultLatency.p50', value: none ? null : quantileOf(lat, 0.5), description: 'median fault latency (histogram, within 0.4 %)', unit: 'ps' },
+    { name: 'faultLatency.p99', value: none ? null : quantileOf(lat, 0.99), description: '99th percentile fault latency (histogram, within 0.4 %)', unit: 'ps' },
+    { name: 'faultLatency.max', value: none ? null : lat.max, description: 'longest fault latency', unit: 'ps' },
+    { name: 'batches.count', value: bs.count, description: 'fault batches (batches.csv rows)', unit: 'Count' },
+    { name: 'batches.kept', value: bs.kept, description: 'of those, records kept in results.json', unit: 'Count' },
+    { name: 'batches.time', value: bs.sums.time * 1000, description: 'batch service time summed over batches (from batches.csv, whose ns it converts)', unit: 'ps' },
     ...results.devices.flatMap(deviceStats),
     ...results.links.flatMap((l) => linkStats(l, results.endPs)),
   ];

@@ -2,7 +2,8 @@
 import type { DeviceMetrics, LinkMetrics, RunResults } from '../sim/results.ts';
 import { formatBytes } from '../units/bytes.ts';
 import { formatTime } from '../units/time.ts';
-import { formatColumns, formatCount, formatPercent, formatRate, formatSignedPercent, quantile, type Align } from './format.ts';
+import { formatColumns, formatCount, formatPercent, formatRate, formatSignedPercent, type Align } from './format.ts';
+import { quantileOf, type HistogramJson } from '../units/histogram.ts';
 
 function sum(devices: readonly DeviceMetrics[], f: (d: DeviceMetrics) => number): number {
   return devices.reduce((s, d) => s + f(d), 0);
@@ -96,10 +97,9 @@ export function formatBandwidth(bw: number | null): string {
   return bw === null ? 'unlimited' : formatRate(bw);
 }
 
-function latencyLine(latencies: readonly number[]): string {
-  if (latencies.length === 0) return 'no faults serviced';
-  const max = latencies.reduce((m, v) => Math.max(m, v), 0);
-  return `p50 ${formatTime(quantile(latencies, 0.5))}, p99 ${formatTime(quantile(latencies, 0.99))}, max ${formatTime(max)} over ${formatCount(latencies.length)} faults`;
+function latencyLine(h: HistogramJson): string {
+  if (h.count === 0) return 'no faults serviced';
+  return `p50 ${formatTime(quantileOf(h, 0.5))}, p99 ${formatTime(quantileOf(h, 0.99))}, max ${formatTime(h.max)} over ${formatCount(h.count)} faults`;
 }
 
 /**
@@ -123,7 +123,7 @@ export function summaryTable(results: RunResults): string {
     ['events', formatCount(results.events)],
     ['faults', faultIdentity(f)],
     ['batches', `${formatCount(sum(results.devices, (d) => d.batches))} (${formatCount(sum(results.devices, (d) => d.replays))} replays)`],
-    ['fault latency', latencyLine(results.faultLatencies)],
+    ['fault latency', latencyLine(results.faultLatency)],
     ['migrated', `${formatBytes(sum(results.devices, (d) => d.bytesIn))} to devices, ${formatBytes(sum(results.devices, (d) => d.bytesOut))} from devices, ` +
       `${formatCount(sum(results.devices, (d) => d.prefetched))} pages prefetched`],
     ['evictions', `${formatCount(sum(results.devices, (d) => d.evictions.pages))} pages in ${formatCount(sum(results.devices, (d) => d.evictions.units))} units`],
@@ -263,8 +263,8 @@ export function compareTable(a: RunResults, b: RunResults, labelA: string, label
     { name: 'faults overflowed', kind: 'count', get: (r) => faultTotals(r).overflows },
     { name: 'faults fatal', kind: 'count', get: (r) => faultTotals(r).fatal },
     { name: 'batches', kind: 'count', get: (r) => sum(r.devices, (d) => d.batches) },
-    { name: 'fault latency p50', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.5) },
-    { name: 'fault latency p99', kind: 'time', get: (r) => quantile(r.faultLatencies, 0.99) },
+    { name: 'fault latency p50', kind: 'time', get: (r) => quantileOf(r.faultLatency, 0.5) },
+    { name: 'fault latency p99', kind: 'time', get: (r) => quantileOf(r.faultLatency, 0.99) },
     { name: 'migrated to devices', kind: 'bytes', get: (r) => sum(r.devices, (d) => d.bytesIn) },
     { name: 'migrated from devices', kind: 'bytes', get: (r) => sum(r.devices, (d) => d.bytesOut) },
     { name: 'evicted pages', kind: 'count', get: (r) => sum(r.devices, (d) => d.evictions.pages) },

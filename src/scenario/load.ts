@@ -161,6 +161,8 @@ export interface Scenario {
   /** Simulated-time cap, or undefined to run every step to the end. */
   readonly durationPs?: number;
   readonly maxSpans?: number;
+  /** Batch records each device keeps in the results (SimOptions.maxBatchRecords). */
+  readonly maxBatchRecords?: number;
   readonly devices: readonly ScenarioDevice[];
   /** The interconnect; undefined = SimMachine's default topology for the devices. */
   readonly topology?: TopologySpecInput;
@@ -297,6 +299,7 @@ export function parseScenario(text: string, file: string, baseDir: string = dirn
     bucketPs: input.bucket ?? DEFAULT_BUCKET_PS,
     ...(input.duration !== undefined ? { durationPs: input.duration } : {}),
     ...(input.maxSpans !== undefined ? { maxSpans: input.maxSpans } : {}),
+    ...(input.maxBatchRecords !== undefined ? { maxBatchRecords: input.maxBatchRecords } : {}),
     devices,
     ...(topology !== undefined ? { topology } : {}),
     ...(input.crossDevice !== undefined ? { crossDevice: input.crossDevice } : {}),

@@ -249,6 +249,7 @@ export function runScenario(s: Scenario, o: RunScenarioOptions = {}): RunResults
       ...(hugePages > 0 ? { hugetlbPages: Math.max(16, hugePages * (1 + forks)) } : {}),
       ...(s.topology !== undefined ? { topology: s.topology } : {}),
       ...(s.maxSpans !== undefined ? { maxSpans: s.maxSpans } : {}),
+      ...(s.maxBatchRecords !== undefined ? { maxBatchRecords: s.maxBatchRecords } : {}),
       ...(s.crossDevice !== undefined ? { crossDevice: crossDeviceOf(s.crossDevice) } : {}),
     });
   } catch (e) {

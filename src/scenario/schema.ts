@@ -416,6 +416,7 @@ export const ScenarioSchema = z.strictObject({
   bucket: quantity(parseDuration, `timeline bucket width (default 10 us): ${DURATION_HELP}`, positive('a duration')).optional(),
   duration: quantity(parseDuration, `stop the run at this simulated time (default: when every step is done): ${DURATION_HELP}`, positive('a duration')).optional(),
   maxSpans: Int(0, 'trace spans kept (default 100000; later ones are counted, not kept)').optional(),
+  maxBatchRecords: Int(0, 'fault batch records each device keeps in results.json (default 100000; later batches are counted and summed in batchSummary, and hetmem run --out still writes every one to batches.csv)').optional(),
   devices: z.array(DeviceSchema).min(1).meta({ description: 'the devices, each from a profile' }),
   topology: ScenarioTopologySchema.optional(),
   crossDevice: CrossDeviceSchema.optional(),

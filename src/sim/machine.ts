@@ -22,7 +22,8 @@ import { CPU, type ProcessorId } from '../policy/types.ts';
 import type { PathCandidate } from '../policy/path.ts';
 import { pathPolicy, type PathFn } from '../policy/plugin.ts';
 import { CPU_NODE, migrateToRamArgs, type MigrateToRamNote, type RunObserver, type SimContext } from './context.ts';
-import { TimelineBuilder } from './metrics.ts';
+import { BatchLog, DEFAULT_MAX_BATCH_RECORDS, TimelineBuilder, batchSummary } from './metrics.ts';
+import { LogHistogram } from '../units/histogram.ts';
 import { TimedDevice } from './device.ts';
 import { HmmMirrorDevice } from './drivers/mirror.ts';
 import { SvaDevice } from './drivers/sva.ts';
@@ -64,6 +65,12 @@ export interface SimOptions {
   readonly bucketPs?: number;
   /** Spans kept for traces (default 100,000; later ones are counted, not kept). */
   readonly maxSpans?: number;
+  /**
+   * Batch records each device keeps for RunResults.batches (default DEFAULT_MAX_BATCH_RECORDS,
+   * 100,000): later batches are counted and summed (RunResults.batchSummary) and passed to
+   * `batchRecords` listeners, not kept.
+   */
+  readonly maxBatchRecords?: number;
   /** Most timeline buckets (default unbounded); a run that goes past them throws TimelineFull. */
   readonly maxTimelineBuckets?: number;
   /** Load test_hmm's four dmirror devices into the core too (op-script replay on a timed machine). */
@@ -330,6 +337,8 @@ export class SimMachine implements SimContext {
         dev = new SvaDevice(this, index, d.name, d.profile, this.quantumPs);
       }
       else dev = new PinningDevice(this, index, d.name, d.profile, this.quantumPs, owner);
+      const log = batchLogOf(dev);
+      if (log) log.limit = opts.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS;
       this.devices.push(dev);
       this.byName.set(d.name, dev);
     });
@@ -804,16 +813,32 @@ export class SimMachine implements SimContext {
     return 0;
   }
 
+  /**
+   * Calls `fn` with every fault batch record as its batch finishes, on every device, kept in
+   * RunResults.batches or not (how `hetmem run --out` writes batches.csv without holding every
+   * record). Observing only: `fn` must not change the record.
+   */
+  batchRecords(fn: (rec: BatchRecord) => void): void {
+    for (const d of this.devices) {
+      const log = batchLogOf(d);
+      if (!log) continue;
+      const prev = log.onRecord;
+      log.onRecord = prev ? (r) => (prev(r), fn(r)) : fn;
+    }
+  }
+
   /** The results of the run so far. */
   results(name: string): RunResults {
     const endPs = this.endPs();
     const batches: BatchRecord[] = [];
-    const latencies: number[] = [];
+    const logs: BatchLog[] = [];
+    const latency = new LogHistogram();
     for (const d of this.devices) {
       d.finalizeMetrics();
       if (d instanceof HmmMirrorDevice || d instanceof SvaDevice || d instanceof PinningDevice) {
-        appendAll(batches, d.records.filter((r) => r.batch >= 0));
-        appendAll(latencies, d.latencies);
+        appendAll(batches, d.records.kept);
+        logs.push(d.records);
+        latency.merge(d.latencies);
       }
     }
     batches.sort((a, b) => a.start_time - b.start_time || a.device.localeCompare(b.device) || a.batch - b.batch);
@@ -848,7 +873,8 @@ export class SimMachine implements SimContext {
         numaMigrated: this.sys.stats.numaMigrated,
       },
       batches,
-      faultLatencies: latencies,
+      batchSummary: batchSummary(logs),
+      faultLatency: latency.toJSON(),
       timeline: { bucketPs: this.timeline.bucketPs, ...tl },
       spans: [...this.spanList],
       crossDevice: {
@@ -860,4 +886,9 @@ export class SimMachine implements SimContext {
       },
     };
   }
+}
+
+/** A device's batch log (every driver has one; the check keeps TimedDevice free of it). */
+function batchLogOf(d: TimedDevice): BatchLog | null {
+  return d instanceof HmmMirrorDevice || d instanceof SvaDevice || d instanceof PinningDevice ? d.records : null;
 }

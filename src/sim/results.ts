@@ -3,8 +3,14 @@
 // its scripts read our batches.csv unchanged (results.json stores those in ps too, and says so:
 // see report/results-schema.ts).
 
-/** Schema version of RunResults; bump on any incompatible change. */
-export const RESULTS_SCHEMA_VERSION = 1;
+import type { HistogramJson } from '../units/histogram.ts';
+
+/**
+ * Schema version of RunResults; bump on any incompatible change. 2: per-fault `faultLatencies`
+ * became the histogram `faultLatency`, `batches` keeps at most SimOptions.maxBatchRecords per
+ * device and `batchSummary` aggregates every batch (version 1 files are still read).
+ */
+export const RESULTS_SCHEMA_VERSION = 2;
 
 /**
  * One fault batch, with the fields of the uvm-eval per-batch log (anchors-uvm.md b.9) plus the
@@ -75,6 +81,21 @@ export interface BatchRecord {
   unmap_res_count: number;
   /** Replays issued while servicing this batch. */
   num_replays: number;
+}
+
+/** Every fault batch of a run, aggregated over devices. */
+export interface BatchSummary {
+  /** Batches finished. */
+  count: number;
+  /** Of those, the records in RunResults.batches. */
+  kept: number;
+  /**
+   * Each numeric BatchRecord field (not device, batch, start_time) summed over every batch;
+   * times in ns, as in the records (results.json holds them in ps, like the records).
+   */
+  sums: Record<Exclude<keyof BatchRecord, 'device' | 'batch' | 'start_time'>, number>;
+  /** Batch service time (`time`), ps, as a log-linear histogram. */
+  timePs: HistogramJson;
 }
 
 /** Field order of BatchRecord, as written to batches.csv. */
@@ -330,9 +351,20 @@ export interface RunResults {
     /** Base pages move_pages moved between NUMA nodes. */
     numaMigrated: number;
   };
+  /**
+   * Batch records, sorted by start time, device, batch: the first SimOptions.maxBatchRecords
+   * (default 100,000) each device finished; `batchSummary` counts and sums every batch.
+   */
   batches: BatchRecord[];
-  /** Per-fault service latency (raise to replay), ps, one entry per serviced fault, in order. */
-  faultLatencies: number[];
+  /** Every fault batch of the run, aggregated (what `batches` would sum to were none left out). */
+  batchSummary: BatchSummary;
+  /**
+   * Service latency (raise to replay) of every serviced fault entry, ps, as a log-linear
+   * histogram (units/histogram.ts): count, sum, min and max exact; quantiles within
+   * HISTOGRAM_RELATIVE_PRECISION (0.39 %). Its size is bounded by the range of
+   * latencies (256 buckets per power of two), not by the number of faults.
+   */
+  faultLatency: HistogramJson;
   timeline: Timeline;
   spans: Span[];
   /**

@@ -132,7 +132,7 @@ function gpuRun(p: Profile, policies: object | undefined, setup: (m: ReturnType<
   const ok = runScript(m, [...init, kernelStep(m, DEV, proc, { name: 'kernel', lanes, computePs: 0, accessBytes: 64, regions }, k)], LIMIT);
   if (!ok) throw new Error(`validate: the ${p.name} run did not finish within ${LIMIT / MS} ms of simulated time`);
   const d = m.device(DEV);
-  const records: BatchRecord[] = d instanceof HmmMirrorDevice ? d.records.filter((r) => r.batch >= 0) : [];
+  const records: BatchRecord[] = d instanceof HmmMirrorDevice ? d.records.kept : [];
   return { ps: k.endPs - k.startPs, records, d };
 }
 

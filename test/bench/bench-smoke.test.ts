@@ -85,6 +85,12 @@ describe('bench --quick', () => {
         if (r.faultBound || r.example === 'default.yaml') expect(t, r.example).toMatchObject({ target: 1, value: r.simPerWall, met: r.simPerWall >= 1 });
         else expect(t, r.example).toBeUndefined();
       }
+      // Many faults (issue 17): two sizes, every access a fault, the faults' records capped; the
+      // target names the peak RSS of the larger one.
+      const many = results.manyFaults!;
+      expect(many.points.map((p) => p.faultsServiced)).toEqual([2 ** 12, 2 ** 14]);
+      for (const p of many.points) expect(p.batchRecordsKept).toBeLessThanOrEqual(p.batches);
+      expect(results.targets.find((t) => t.id === 'many-faults-rss')?.value).toBe(many.points[1].peakRssBytes);
       // Streaming with eviction grows near-linearly under every eviction policy (issue 17).
       for (const id of ['streaming-eviction', 'streaming-eviction-lru-page', 'streaming-eviction-random']) {
         expect(results.targets.find((t) => t.id === `${id}-growth`)?.target, id).toBe(1.05);

@@ -71,6 +71,28 @@ describe('hetmem run', () => {
     for (const c of CHART_NAMES) expect(html).toContain(`data-chart="${c}"`);
   });
 
+  it('--out writes every batch to batches.csv as it finishes, also those results.json does not keep (maxBatchRecords)', () => {
+    const capped = join(tmp(), 'capped.yaml');
+    writeFileSync(capped, readFileSync(join(EXAMPLES_DIR, 'sva-vs-hmm.yaml'), 'utf8').replace(/^name: sva-vs-hmm$/m, 'name: sva-vs-hmm\nmaxBatchRecords: 2'));
+    const [a, b] = [join(tmp(), 'all'), join(tmp(), 'capped')];
+    expect(hetmem('run', join(EXAMPLES_DIR, 'sva-vs-hmm.yaml'), '--scale', '0.05', '--out', a).code).toBe(0);
+    expect(hetmem('run', capped, '--scale', '0.05', '--out', b).code).toBe(0);
+    const all = parseResults(readFileSync(join(a, 'results.json'), 'utf8'), 'all');
+    const cut = parseResults(readFileSync(join(b, 'results.json'), 'utf8'), 'capped');
+    // At most two records kept per device; every batch still counted and summed.
+    const kept = all.devices.reduce((n, d) => n + Math.min(2, d.batches), 0);
+    expect(cut.batches.length).toBe(kept);
+    expect(cut.batchSummary).toEqual({ ...all.batchSummary, kept });
+    expect(all.batchSummary.count).toBeGreaterThan(kept);
+    // The streamed file holds the same rows, in the order the batches finished.
+    const rows = (dir: string) => readFileSync(join(dir, 'batches.csv'), 'utf8').split('\n');
+    const [full, streamed] = [rows(a), rows(b)];
+    expect(streamed[0]).toBe(BATCH_FIELDS.join(','));
+    expect(streamed.length).toBe(full.length);
+    expect(streamed.at(-1)).toBe('');
+    expect([...streamed].sort()).toEqual([...full].sort());
+  });
+
   it('a bad scenario is one FILE:LINE:COL line and exit 2', () => {
     const f = join(tmp(), 'bad.yaml');
     writeFileSync(f, 'name: t\ndevices:\n  - { name: gpu0, profle: gpu-pcie4 }\nprocesses: [{ name: p }]\nsteps: []\n');

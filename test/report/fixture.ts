@@ -3,6 +3,8 @@
 // and cpu tracks (including partially overlapping copies that need overflow tracks).
 // Deterministic: every number comes from a seeded xoshiro stream, never Math.random.
 import { Rng } from '../../src/engine/rng.ts';
+import { LogHistogram } from '../../src/units/histogram.ts';
+import { batchSummaryOf } from '../../src/sim/metrics.ts';
 import {
   BATCH_FIELDS, RESULTS_SCHEMA_VERSION,
   type BatchRecord, type DeviceMetrics, type LinkMetrics, type RunResults, type Span,
@@ -188,7 +190,8 @@ export function buildFixture(seed = 7, shape: FixtureShape = DEFAULT_SHAPE): Run
     links,
     cpu: { faults: 321, migrateToRam: 42, deviceMigrateToRam: 5, cow: 3, accesses: 4_000_000, busyPs: Math.floor(endPs * 0.8), threads: 8, numaMigrated: 0 },
     batches,
-    faultLatencies,
+    batchSummary: batchSummaryOf(batches),
+    faultLatency: LogHistogram.of(faultLatencies).toJSON(),
     timeline: { bucketPs, residency, faults, linkBytes },
     spans,
   };

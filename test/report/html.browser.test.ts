@@ -12,7 +12,7 @@ import { CHART_NAMES } from '../../src/report/charts.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
 import { buildFixture } from './fixture.ts';
 import { BATCH_FIELDS } from '../../src/sim/results.ts';
-import { tinyResults } from './tiny.ts';
+import { tinyResults, EMPTY_LATENCY } from './tiny.ts';
 
 const ARGS = CHROMIUM_ARGS;
 
@@ -139,7 +139,7 @@ describe('report.html in headless Chromium', () => {
   it('draws the data, not just axes: a data-rich run has far more colour than an empty one', async () => {
     const full = await open('full.html', renderReportHtml(buildFixture()));
     const empty = await open('empty.html', renderReportHtml(tinyResults({
-      devices: [], links: [], faultLatencies: [], timeline: { bucketPs: 1000, residency: {}, faults: {}, linkBytes: {} },
+      devices: [], links: [], faultLatency: EMPTY_LATENCY, timeline: { bucketPs: 1000, residency: {}, faults: {}, linkBytes: {} },
     })));
     try {
       expect(empty.errors).toEqual([]);

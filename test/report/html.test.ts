@@ -5,7 +5,8 @@ import { batchesCsv } from '../../src/report/csv.ts';
 import { BATCH_FIELDS } from '../../src/sim/results.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { buildFixture } from './fixture.ts';
-import { tinyResults } from './tiny.ts';
+import { tinyResults, EMPTY_LATENCY } from './tiny.ts';
+import { LogHistogram } from '../../src/units/histogram.ts';
 
 /** The JSON chart specs embedded in a page. */
 function embeddedSpecs(html: string): { name: string; option: Record<string, unknown> }[] {
@@ -61,10 +62,13 @@ describe('renderReportHtml', () => {
     expect(rows.length).toBe(results.batches.length);
     // The cells are the CSV's values, field for field.
     expect(rows.map((r) => r.join(','))).toEqual(batchesCsv(results).trimEnd().split('\n').slice(1));
-    expect(html).not.toContain('Showing the first');
+    expect(html).not.toContain('Showing ');
     const many = buildFixture(3, { devices: 2, batches: MAX_BATCH_ROWS + 5, buckets: 10, latencies: 10 });
     const big = renderReportHtml(many);
-    expect(big).toContain(`Showing the first 2,000 of 2,005 batches; batches.csv has all.`);
+    expect(big).toContain(`Showing 2,000 of 2,005 batches; batches.csv has all.`);
+    // A run whose results kept fewer records than it had batches (maxBatchRecords) says so too.
+    const kept = { ...results, batchSummary: { ...results.batchSummary, count: results.batchSummary.count + 7 } };
+    expect(renderReportHtml(kept)).toContain(`Showing ${results.batches.length} of ${results.batches.length + 7} batches; batches.csv has all.`);
     expect(/<table id="batches"[\s\S]*?<\/table>/.exec(big)![0].match(/<tr>/g)!.length).toBe(MAX_BATCH_ROWS + 1);
     expect(renderReportHtml(tinyResults())).toContain('<h2>Fault batches</h2>\n<p class="none">no fault batches</p>');
   });
@@ -90,7 +94,7 @@ describe('renderReportHtml', () => {
   });
 
   it('still renders every chart (with a note) for an empty run', () => {
-    const empty = tinyResults({ devices: [], links: [], faultLatencies: [], timeline: { bucketPs: 1000, residency: {}, faults: {}, linkBytes: {} } });
+    const empty = tinyResults({ devices: [], links: [], faultLatency: EMPTY_LATENCY, timeline: { bucketPs: 1000, residency: {}, faults: {}, linkBytes: {} } });
     const specs = chartSpecs(empty);
     expect(specs.map((s) => s.name)).toEqual([...CHART_NAMES]);
     for (const s of specs) expect(s.option.graphic).toBeDefined();
@@ -191,24 +195,25 @@ describe('chart data', () => {
 });
 
 describe('latencyHistogram', () => {
+  const of = (values: number[]) => LogHistogram.of(values).toJSON();
+
   it('bins on log-spaced edges in µs and counts every latency once', () => {
-    const lat = buildFixture().faultLatencies;
+    const lat = buildFixture().faultLatency;
     const h = latencyHistogram(lat);
-    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(lat.length);
+    expect(lat.count).toBe(500);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(lat.count);
     expect(h.edgesUs.length).toBe(h.counts.length + 1);
     for (let i = 1; i < h.edgesUs.length; i++) expect(h.edgesUs[i] / h.edgesUs[i - 1]).toBeCloseTo(10 ** 0.1, 4);
-    const minUs = Math.min(...lat) / 1e6;
-    const maxUs = Math.max(...lat) / 1e6;
-    expect(h.edgesUs[0]).toBeLessThanOrEqual(minUs);
-    expect(h.edgesUs.at(-1)).toBeGreaterThanOrEqual(maxUs);
+    expect(h.edgesUs[0]).toBeLessThanOrEqual(lat.min / 1e6);
+    expect(h.edgesUs.at(-1)).toBeGreaterThanOrEqual(lat.max / 1e6);
   });
 
   it('handles exact decades, a single value, zeros and no values', () => {
-    expect(latencyHistogram([1e6, 10e6, 100e6], 1)).toEqual({ edgesUs: [1, 10, 100], counts: [1, 2] }); // the top edge falls in the last bin
-    expect(latencyHistogram([5e6], 1)).toEqual({ edgesUs: [1, 10], counts: [1] });
-    expect(latencyHistogram([0, 0])).toEqual({ edgesUs: [0, 1], counts: [2] });
-    expect(latencyHistogram([0, 1e6], 1)).toEqual({ edgesUs: [1, 10], counts: [2] });
-    expect(latencyHistogram([])).toEqual({ edgesUs: [], counts: [] });
+    expect(latencyHistogram(of([1e6, 10e6, 100e6]), 1)).toEqual({ edgesUs: [1, 10, 100], counts: [1, 2] }); // the top edge falls in the last bin
+    expect(latencyHistogram(of([5e6]), 1)).toEqual({ edgesUs: [1, 10], counts: [1] });
+    expect(latencyHistogram(of([0, 0]))).toEqual({ edgesUs: [0, 1], counts: [2] });
+    expect(latencyHistogram(of([0, 1e6]), 1)).toEqual({ edgesUs: [1, 10], counts: [2] });
+    expect(latencyHistogram(of([]))).toEqual({ edgesUs: [], counts: [] });
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { chromeTrace, laneSpans, laneName, trackGroup, validateChromeTrace, type TraceEvent } from '../../src/report/perfetto.ts';
-import type { RunResults, Span } from '../../src/sim/results.ts';
+import { RESULTS_SCHEMA_VERSION, type RunResults, type Span } from '../../src/sim/results.ts';
 import { buildFixture } from './fixture.ts';
 import { SimMachine } from '../../src/sim/machine.ts';
 import { encodeAccess } from '../../src/sim/program.ts';
@@ -96,7 +96,7 @@ describe('chromeTrace', () => {
     expect(validateChromeTrace(JSON.parse(JSON.stringify(trace)))).toEqual([]);
     expect(JSON.stringify(chromeTrace(buildFixture()))).toBe(JSON.stringify(trace));
     expect(trace.displayTimeUnit).toBe('ns');
-    expect(trace.otherData).toEqual({ name: 'fixture-2gpu', seed: 7, schema: 1 });
+    expect(trace.otherData).toEqual({ name: 'fixture-2gpu', seed: 7, schema: RESULTS_SCHEMA_VERSION });
   });
 
   it('has one process per group with names, and one named thread per track', () => {

@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { checkResults, parseResults, ResultsFileError, resultsJson } from '../../src/report/results-schema.ts';
-import { BATCH_FIELDS, BATCH_TIME_FIELDS } from '../../src/sim/results.ts';
+import { BATCH_FIELDS, BATCH_TIME_FIELDS, RESULTS_SCHEMA_VERSION } from '../../src/sim/results.ts';
+import { LogHistogram } from '../../src/units/histogram.ts';
+import { batchSummaryOf } from '../../src/sim/metrics.ts';
 import type { RunResults } from '../../src/sim/results.ts';
 import { summaryTable } from '../../src/report/summary.ts';
 import { renderReportHtml } from '../../src/report/html.ts';
@@ -89,12 +91,32 @@ describe('parseResults', () => {
     expect(errorFor((c) => (c.name = 5))).toBe('runs/a.json: name: expected a string');
   });
 
-  it('checks the schema version first, whatever else is wrong', () => {
-    expect(errorFor((c) => (c.schema = 2))).toBe('runs/a.json: schema: expected results schema version 1, got 2');
+  it('reads a version 1 file (a latency per fault, every batch record) into version 2', () => {
+    const latencies = [5_000_000, 20_000_000, 20_000_000, 31_234_567];
+    const v1 = JSON.parse(resultsJson(good)) as Loose;
+    v1.schema = 1;
+    delete v1.faultLatency;
+    delete v1.batchSummary;
+    v1.faultLatencies = latencies;
+    const read = parseResults(JSON.stringify(v1), FILE);
+    expect(read).toEqual({ ...good, faultLatency: LogHistogram.of(latencies).toJSON() });
+    expect(read.batchSummary).toEqual(batchSummaryOf(good.batches));
+    expect(read.schema).toBe(RESULTS_SCHEMA_VERSION);
+    // A version 2 file must carry both.
+    expect(errorFor((c) => delete c.faultLatency)).toBe('runs/a.json: faultLatency: expected an object');
+    expect(errorFor((c) => delete c.batchSummary)).toBe('runs/a.json: batchSummary: expected an object');
     expect(errorFor((c) => {
-      c.schema = 2;
+      c.schema = 1;
+      delete c.faultLatency;
+    })).toBe('runs/a.json: faultLatencies: expected an array');
+  });
+
+  it('checks the schema version first, whatever else is wrong', () => {
+    expect(errorFor((c) => (c.schema = 3))).toBe('runs/a.json: schema: expected results schema version 1 or 2, got 3');
+    expect(errorFor((c) => {
+      c.schema = 3;
       c.devices = null;
-    })).toBe('runs/a.json: schema: expected results schema version 1, got 2');
+    })).toBe('runs/a.json: schema: expected results schema version 1 or 2, got 3');
     expect(errorFor((c) => delete c.schema)).toBe('runs/a.json: schema: expected a number');
   });
 

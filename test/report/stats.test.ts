@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { runStats, statsTxt } from '../../src/report/stats.ts';
-import { tinyResults } from './tiny.ts';
+import { tinyResults, EMPTY_LATENCY } from './tiny.ts';
 import { buildFixture } from './fixture.ts';
 
 /** `name value # description (unit)` lines of a stats.txt, as [name, value, unit]. */
@@ -44,6 +44,7 @@ describe('stats.txt', () => {
     const fx = buildFixture();
     const fxLines = statLines(statsTxt(fx));
     expect(fxLines.find(([n]) => n === 'batches.time')![1]).toBe(String(fx.batches.reduce((a, b) => a + b.time, 0) * 1000));
+    expect(fxLines.find(([n]) => n === 'batches.kept')![1]).toBe('50');
     expect(fxLines.find(([n]) => n === 'batches.count')![1]).toBe('50');
   });
 
@@ -51,7 +52,7 @@ describe('stats.txt', () => {
     const r = tinyResults({
       links: [{ ...tiny.links[0], bandwidth: null, copyBytes: null }],
       cpu: { ...tiny.cpu, deviceMigrateToRam: null },
-      faultLatencies: [],
+      faultLatency: EMPTY_LATENCY,
     });
     const l = statLines(statsTxt(r));
     const v = (name: string): string => l.find(([n]) => n === name)![1];

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { compareTable, linkUtilisation, summaryTable } from '../../src/report/summary.ts';
 import { formatColumns, formatCount, formatRate, formatSignedPercent, quantile } from '../../src/report/format.ts';
 import { buildFixture } from './fixture.ts';
-import { tinyDevice, tinyResults } from './tiny.ts';
+import { tinyDevice, tinyResults, EMPTY_LATENCY } from './tiny.ts';
 
 describe('summaryTable', () => {
   it('lists the traffic per DMA path of multi-path devices only', () => {
@@ -47,7 +47,7 @@ describe('summaryTable', () => {
 
   it('says when no faults were serviced, marks no-data runs and unlimited links, and omits empty tables', () => {
     const out = summaryTable(tinyResults({
-      data: false, devices: [], faultLatencies: [],
+      data: false, devices: [], faultLatency: EMPTY_LATENCY,
       links: [{ id: 'gpu0->gpu1', link: 'x', kind: 'other', from: 'gpu0', to: 'gpu1', bandwidth: null, bytes: 0, copyBytes: 0, transfers: 0, remoteBytes: 0 }],
     }));
     expect(out.split('\n')[0]).toBe('run tiny (seed 1, no page data)');
@@ -75,7 +75,7 @@ describe('summaryTable', () => {
 describe('compareTable', () => {
   const a = tinyResults();
   const b = tinyResults({
-    name: 'tiny-b', endPs: 200_000_000, faultLatencies: [],
+    name: 'tiny-b', endPs: 200_000_000, faultLatency: EMPTY_LATENCY,
     devices: [tinyDevice('gpu0', { batches: 6 }), tinyDevice('gpu1')], links: [],
   });
 

@@ -1,5 +1,10 @@
 // A tiny hand-written RunResults (one device, one link) for exact-output tests.
 import { RESULTS_SCHEMA_VERSION, type DeviceMetrics, type RunResults } from '../../src/sim/results.ts';
+import { LogHistogram } from '../../src/units/histogram.ts';
+import { batchSummaryOf } from '../../src/sim/metrics.ts';
+
+/** The latency histogram of a run that serviced no faults. */
+export const EMPTY_LATENCY = new LogHistogram().toJSON();
 
 export function tinyDevice(id: string, over: Partial<DeviceMetrics> = {}): DeviceMetrics {
   return {
@@ -23,7 +28,8 @@ export function tinyResults(over: Partial<RunResults> = {}): RunResults {
     links: [{ id: 'cpu->gpu0', link: 'pcie0', kind: 'pcie', from: 'cpu', to: 'gpu0', bandwidth: 32e9, bytes: 4_096_000, copyBytes: 4_032_000, transfers: 40, remoteBytes: 64_000 }],
     cpu: { faults: 7, migrateToRam: 2, deviceMigrateToRam: 0, cow: 0, accesses: 99, busyPs: 100_000_000, threads: 4, numaMigrated: 0 },
     batches: [],
-    faultLatencies: [10_000_000, 20_000_000, 30_000_000, 40_000_000],
+    batchSummary: batchSummaryOf([]),
+    faultLatency: LogHistogram.of([10_000_000, 20_000_000, 30_000_000, 40_000_000]).toJSON(),
     timeline: { bucketPs: 50_000_000, residency: { cpu: [10, 5, 0, 0, 0], gpu0: [0, 5, 10, 10, 10] }, faults: { gpu0: [3, 2, 0, 0, 1] }, linkBytes: { 'cpu->gpu0': [0, 4096, 8192, 0, 0] } },
     spans: [],
     ...over,

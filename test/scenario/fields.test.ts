@@ -103,6 +103,16 @@ steps:
     expect(spans(3)).toBe(3);
     expect(spans(100_000)).toBeGreaterThan(3);
   });
+
+  it('maxBatchRecords caps the batch records kept, not the batches summed', () => {
+    // Oversubscribed streaming: many batches.
+    const scenario = (n: number) => gpu(kernel('type: streaming, buffer: a, passes: 2'), { device: ', memory: 2 MiB', top: `maxBatchRecords: ${n}` }).replace('pages: 64 }', 'pages: 1024 }');
+    const capped = run(scenario(2)), all = run(scenario(100_000));
+    expect(all.batches.length).toBeGreaterThan(2);
+    expect(capped.batches.length).toBe(2);
+    expect(capped.batchSummary).toEqual({ ...all.batchSummary, kept: 2 });
+    expect(capped.batches).toEqual(all.batches.slice(0, 2));
+  });
 });
 
 describe('scenario fields: devices', () => {

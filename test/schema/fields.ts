@@ -83,6 +83,7 @@ export const FIELD_TESTS: Readonly<Record<string, FieldTest>> = {
   "scenario:bucket": { file: "test/scenario/fields.test.ts", test: "bucket is the timeline bucket width of the results" },
   "scenario:duration": { file: "test/scenario/run.test.ts", test: "duration stops the run at that simulated time" },
   "scenario:maxSpans": { file: "test/scenario/fields.test.ts", test: "maxSpans caps the trace spans kept" },
+  "scenario:maxBatchRecords": { file: "test/scenario/fields.test.ts", test: "maxBatchRecords caps the batch records kept, not the batches summed" },
   "scenario:devices[].name": { file: "test/scenario/fields.test.ts", test: "devices[].name names the device in the results and is what kernels refer to; devices[].profile picks its profile" },
   "scenario:devices[].profile": { file: "test/scenario/fields.test.ts", test: "devices[].name names the device in the results and is what kernels refer to; devices[].profile picks its profile" },
   "scenario:devices[].memory": { file: "test/scenario/fields.test.ts", test: "devices[].memory overrides the profile's capacity: a smaller device memory evicts" },

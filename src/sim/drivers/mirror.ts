@@ -57,7 +57,8 @@ import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type Lane } from '../device.ts';
 import { makeDeviceExclusiveRange } from '../../mm/exclusive.ts';
 import type { SimContext } from '../context.ts';
-import { newBatchRecord } from '../metrics.ts';
+import { BatchLog, newBatchRecord } from '../metrics.ts';
+import { LogHistogram } from '../../units/histogram.ts';
 import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
 import { formatVpnRange } from '../../units/vpn.ts';
@@ -100,13 +101,14 @@ export class HmmMirrorDevice extends TimedDevice {
   private readonly policies: DevicePolicies;
   /** The registered prefetch policy (built-in or plug-in), or null for prefetch-none. */
   private readonly prefetchFn: PrefetchFn | null;
-  readonly records: BatchRecord[] = [];
+  /** Finished fault batches: counted and summed, the first records kept (sim/metrics.ts). */
+  readonly records = new BatchLog();
   /** The registered thrashing policy (built-in or plug-in), or null when the role is off. */
   private readonly thrashingFn: ThrashingFn | null;
   /** The registered placement policy (built-in or plug-in). */
   private readonly placementFn: PlacementFn;
-  /** Raise → replay latency of every serviced fault entry, ps. */
-  readonly latencies: number[] = [];
+  /** Raise → replay latency of every serviced fault entry, ps: a histogram, not a list (a run may service 10^7 faults). */
+  readonly latencies = new LogHistogram();
   /** What the current batch migrated, for its CPU cost: 4 KiB pages, and whole 2 MiB folios (THP path). */
   /** @internal shared with mirror/*.ts */
   migrated = { pages: 0, folios: 0 };
@@ -807,7 +809,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const policy = this.fault.replayPolicy;
     if (policy === 'batch-flush') this.metrics.faults.flushed += this.buffer.flush(now).length;
     const answered = [...this.pendingEntries.splice(0), ...entries];
-    for (const e of answered) this.latencies.push(now - e.time);
+    for (const e of answered) this.latencies.add(now - e.time);
     this.records.push(rec);
     this.servicing = false;
     this.resumeLanes(now, policy === 'per-fault' ? answered : null);

@@ -42,6 +42,8 @@ import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import type { BatchRecord } from '../results.ts';
+import { BatchLog } from '../metrics.ts';
+import { LogHistogram } from '../../units/histogram.ts';
 import { appendAll } from '../../units/append.ts';
 import { Tlb } from '../../devices/tlb.ts';
 import type { DevicePath } from '../../topology/routing.ts';
@@ -153,9 +155,10 @@ export class PinningDevice extends TimedDevice {
   private servicing = false;
   private queued = false;
   private batchNo = 0;
-  readonly records: BatchRecord[] = [];
-  /** Raise → resume latency of every serviced ODP fault, ps. */
-  readonly latencies: number[] = [];
+  /** Finished fault batches: counted and summed, the first records kept (sim/metrics.ts). */
+  readonly records = new BatchLog();
+  /** Raise → resume latency of every serviced ODP fault, ps: a histogram, not a list (a run may service 10^7 faults). */
+  readonly latencies = new LogHistogram();
   /** Mode odp, replay policy once: entries serviced but not yet resumed. */
   private readonly held: FaultEntry[] = [];
   /** The device's DMA paths, path 0 (its own endpoint) first. */
@@ -440,18 +443,20 @@ export class PinningDevice extends TimedDevice {
    */
   private resume(now: number, rec: BatchRecord, entries: FaultEntry[], t0: number): void {
     rec.time = Math.floor((now - t0) / 1000);
-    this.records.push(rec);
     this.servicing = false;
     const policy = this.fault.replayPolicy;
     if (policy === 'once' && this.faultQueue.length > 0) {
+      this.records.push(rec);
       appendAll(this.held, entries);
       this.request(now);
       return;
     }
+    // The record is final once its replay is counted: the batch log sums it as it is pushed.
     rec.num_replays = 1;
+    this.records.push(rec);
     this.metrics.replays++;
     const done = [...this.held.splice(0), ...entries];
-    for (const e of done) this.latencies.push(now - e.time);
+    for (const e of done) this.latencies.add(now - e.time);
     if (policy === 'batch-flush') this.metrics.faults.flushed += this.faultQueue.flush(now).length;
     // block and per-fault answer only the QPs whose faults were resolved.
     this.resumeLanes(now, policy === 'block' || policy === 'per-fault' ? done : null);

@@ -29,6 +29,8 @@ import type { TimePs } from '../../units/time.ts';
 import { TimedDevice, type KernelRun, type Lane } from '../device.ts';
 import type { SimContext } from '../context.ts';
 import type { BatchRecord } from '../results.ts';
+import { BatchLog } from '../metrics.ts';
+import { LogHistogram } from '../../units/histogram.ts';
 import { PIN_PAGE_PS, PinningError } from './pinning.ts';
 import { appendAll } from '../../units/append.ts';
 
@@ -39,8 +41,10 @@ export class SvaDevice extends TimedDevice {
   private servicing = false;
   private queued = false;
   private batchNo = 0;
-  readonly records: BatchRecord[] = [];
-  readonly latencies: number[] = [];
+  /** Finished fault batches: counted and summed, the first records kept (sim/metrics.ts). */
+  readonly records = new BatchLog();
+  /** Raise → response latency of every serviced page request, ps: a histogram, not a list. */
+  readonly latencies = new LogHistogram();
 
   /** PCIe Page Request Interface: the device can fault (iommu.pri). */
   readonly pri: boolean;
@@ -244,7 +248,7 @@ export class SvaDevice extends TimedDevice {
     rec.time = Math.floor((now - t0) / 1000);
     rec.num_replays = 1;
     this.metrics.replays++;
-    for (const e of entries) this.latencies.push(now - e.time);
+    for (const e of entries) this.latencies.add(now - e.time);
     this.records.push(rec);
     this.servicing = false;
     // A PRI response answers only the requests it carries; other lanes keep waiting for theirs.
