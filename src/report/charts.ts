@@ -211,7 +211,10 @@ function linkChart(results: RunResults): ChartSpec {
     return tl.linkBytes[seg].map((b) => r6(bw === null ? b / MIB : (100 * b) / (bw * bucketSeconds)));
   };
   const peak = (limited: boolean): number => {
-    const m = Math.max(0, ...segs.filter((s) => (bandwidthOf(s) !== null) === limited).flatMap(values));
+    // A loop, not Math.max(...): a long run has up to 10^6 buckets per link, past the argument
+    // limit of a spread call (RangeError: Maximum call stack size exceeded).
+    let m = 0;
+    for (const seg of segs) if ((bandwidthOf(seg) !== null) === limited) for (const v of values(seg)) if (v > m) m = v;
     return m > 0 ? (limited ? Math.min(100, niceCeil(m)) : niceCeil(m)) : limited ? 100 : 1;
   };
   const pctMax = peak(true), mibMax = peak(false);
