@@ -60,7 +60,11 @@ export function splitHugePage(sys: System, head: number): boolean {
   for (const h of rmapWalk(sys, head, false)) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
   // unmap_folio + remap_page: each mapping is invalidated once over the folio's span in its VMA,
   // and, going through migration entries that carry no A/D bits without CONFIG_SWAP, every PTE
-  // of the folio comes back clean and old.
+  // of the folio comes back clean and old. unmap_folio's try_to_migrate walks the rmap VMA by
+  // VMA and try_to_migrate_one invalidates [folio start in the VMA, vma_address_end) once for
+  // each, so a folio that mprotect or munmap left in several VMAs of one mm is invalidated in
+  // every one of them (keyed by VMA, not by mm and PMD: keyed by PMD, the VMAs after the first
+  // kept stale mirror entries, which 6.12's zero-page remap made visible).
   const invalidated = new Set<string>();
   // 6.12 (KernelSwitches.thpSplitMapsZeroPage): remap_page(RMP_USE_SHARED_ZEROPAGE) maps an
   // anonymous subpage that holds only zeroes to the shared zero page instead of restoring it.
@@ -69,7 +73,7 @@ export function splitHugePage(sys: System, head: number): boolean {
     const zero = toZero && subpageUnused(sys, head + i);
     for (const h of rmapWalk(sys, head + i, false)) {
       const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
-      const key = `${h.mm.id}:${base}`;
+      const key = `${h.mm.id}:${base}:${h.vma.start}`;
       if (!invalidated.has(key)) {
         invalidated.add(key);
         h.mm.notifiers.invalidate({ start: Math.max(base, h.vma.start), end: Math.min(base + PMD_NR, h.vma.end), event: NotifyEvent.CLEAR, owner: null }, () => undefined);
