@@ -53,7 +53,8 @@ export function splitHugePage(sys: System, head: number): boolean {
   if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return false;
   head = p.folio(head);
   const n = p.folioNr(head);
-  // References beyond mappings (pins, device-exclusive entries) make the split fail.
+  // References beyond mappings (pins; device-exclusive entries before 7.x's
+  // deviceExclusiveKeepsMapcount) make the split fail.
   let mappingRefs = p.entireMapcountOf(head);
   for (let i = 0; i < n; i++) mappingRefs += p.mapcount[head + i];
   if (p.refcount[head] !== mappingRefs || p.pincountOf(head) > 0) return false;
@@ -78,7 +79,12 @@ export function splitHugePage(sys: System, head: number): boolean {
         invalidated.add(key);
         h.mm.notifiers.invalidate({ start: Math.max(base, h.vma.start), end: Math.min(base + PMD_NR, h.vma.end), event: NotifyEvent.CLEAR, owner: null }, () => undefined);
       }
-      if (pteType(h.entry) !== PteType.PRESENT) continue;
+      // A device-exclusive entry gets here only on 7.x, whose can_split_folio counts it as a
+      // mapping (deviceExclusiveKeepsMapcount; before, its reference failed the check above).
+      // try_to_migrate_one makes it a migration entry (migrateHandlesDeviceExclusive) and
+      // remove_migration_pte maps the page again: the device's exclusive access ends.
+      const exclusive = pteType(h.entry) === PteType.DEVICE_EXCLUSIVE && sys.k.migrateHandlesDeviceExclusive;
+      if (pteType(h.entry) !== PteType.PRESENT && !exclusive) continue;
       if (zero) {
         // try_to_map_unused_to_zeropage: a special zero-page PTE, read-only as vm_page_prot
         // makes it in a private mapping; the subpage loses this mapping (and its reference).
@@ -86,7 +92,8 @@ export function splitHugePage(sys: System, head: number): boolean {
         p.mapcount[head + i]--;
         continue;
       }
-      h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
+      if (exclusive) h.mm.pt.setPte(h.vpn, mkPte(PteType.PRESENT, head + i, pteHas(h.entry, PTE_WRITE) ? PTE_WRITE : 0));
+      else h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
     }
   }
   const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);
