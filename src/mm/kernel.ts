@@ -162,7 +162,10 @@ export interface KernelSwitches {
    * the reference check, so 6.1's behaviour 18 (a device-coherent page held exclusive stays on
    * the device, RELEASE hangs) is gone on 7.x. Read only with deviceExclusiveOnePage (6.1's
    * make_device_exclusive_range checks `!folio_mapcount(folio)`, which needs the old
-   * accounting). Modelled from source, not checked against a running kernel.
+   * accounting). Not modelled: reclaim (try_to_unmap_one, here MADV_PAGEOUT of a lazyfree
+   * folio) keeps a device-exclusive entry it meets, and the restored PTE is dirty whenever the
+   * entry was writable (6.15's restore_exclusive_pte takes dirtiness from the folio through
+   * can_change_pte_writable). Modelled from source, not checked against a running kernel.
    */
   readonly deviceExclusiveKeepsMapcount: boolean;
   /**
