@@ -15,8 +15,10 @@
  *                        + 1 if the page is a dmirror backing page (a value of `device.backing`)
  *   The 4 KiB zero page and the huge zero page are not counted (mm_get_huge_zero_page aside,
  *   the kernel never refcounts them per mapping either).
- *   mapcount(subpage)     = #present or device-private PTEs of that subpage (6.1: device-exclusive
- *                           entries hold a reference but no mapcount; migration entries neither)
+ *   mapcount(subpage)     = #present or device-private PTEs of that subpage (6.1 and 6.12:
+ *                           device-exclusive entries hold a reference but no mapcount; 7.x counts
+ *                           them, KernelSwitches.deviceExclusiveKeepsMapcount; migration entries
+ *                           never)
  *   entireMapcount(head)  = #PMD leaves mapping the folio.
  */
 import type { Machine, Process } from '../src/api/machine.ts';
@@ -161,6 +163,7 @@ export function checkInvariants(machine: Machine, procs: Iterable<Process>, opts
           }
           case PteType.DEVICE_EXCLUSIVE:
             if (p.kind[pfn] !== PageKind.SYSTEM && p.kind[pfn] !== PageKind.DEVICE_COHERENT) bad(`${where(vpn)}: device-exclusive entry of a ${KIND_NAMES[p.kind[pfn]]} page ${hex(pfn)}`);
+            if (sys.k.deviceExclusiveKeepsMapcount) bump(maps, pfn);
             bump(refs, p.folio(pfn));
             break;
           case PteType.MIGRATION:

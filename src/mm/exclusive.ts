@@ -68,7 +68,8 @@ function folioMakeDeviceExclusive(mm: Mm, page: number, addr: number, owner: unk
  * MMU_NOTIFY_EXCLUSIVE invalidation of that page carrying `owner`, walks the page table again
  * (folio_walk) and, if the PTE still maps the same page writable, replaces that one PTE by a
  * device-exclusive entry (a dirty PTE dirties the folio first); else it starts over. Other
- * mappings of the folio stay, and a subpage of a PTE-mapped THP works. Returns the page, its
+ * mappings of the folio stay, and a subpage of a PTE-mapped THP works. The entry keeps the
+ * page's mapcount where KernelSwitches.deviceExclusiveKeepsMapcount says so (7.x). Returns the page, its
  * GUP reference dropped (the caller's folio_put is done here), or a negative errno.
  * Modelled from mm/rmap.c of 6.15, not checked against a running kernel.
  */
@@ -94,7 +95,9 @@ export function makeDeviceExclusive(mm: Mm, addr: number, owner: unknown): numbe
       if (pteType(e) !== PteType.PRESENT || ptePfn(e) !== page || !pteHas(e, PTE_WRITE)) return;
       if (pteHas(e, PTE_DIRTY)) p.setFlag(folio, PG_DIRTY);
       mm.pt.setPte(addr, mkPte(PteType.DEVICE_EXCLUSIVE, page, PTE_WRITE));
-      pageRemoveRmap(sys, page);
+      // 6.15 keeps the entry's mapcount (deviceExclusiveKeepsMapcount); the first version of
+      // this function still dropped it, as 6.1 did.
+      if (!sys.k.deviceExclusiveKeepsMapcount) pageRemoveRmap(sys, page);
       done = true;
     });
     sys.putPage(page);

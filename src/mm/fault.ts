@@ -225,7 +225,9 @@ export function removeDeviceExclusiveEntry(mm: Mm, vma: Vma, vpn: number): void 
     if (pteType(e) !== PteType.DEVICE_EXCLUSIVE) return;
     const pfn = ptePfn(e);
     const f = pteHas(e, PTE_WRITE) ? PTE_DIRTY | (vma.writable ? PTE_WRITE : 0) : 0;
-    pageAddRmap(sys, pfn, false);
+    // restore_exclusive_pte: 6.15 no longer adds the rmap, which the entry kept
+    // (deviceExclusiveKeepsMapcount).
+    if (!sys.k.deviceExclusiveKeepsMapcount) pageAddRmap(sys, pfn, false);
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, f));
   });
 }

@@ -76,7 +76,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
         // try_restore_exclusive_pte, then copy it as the present PTE it becomes.
         const pfn = ptePfn(e);
         const f = pteHas(e, PTE_WRITE) ? PTE_DIRTY | (v.writable ? PTE_WRITE : 0) : 0;
-        pageAddRmap(sys, pfn, false);
+        if (!sys.k.deviceExclusiveKeepsMapcount) pageAddRmap(sys, pfn, false);
         e = mkPte(PteType.PRESENT, pfn, f);
         pmd.ptes[a - base] = e;
         t = PteType.PRESENT;

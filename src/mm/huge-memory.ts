@@ -56,14 +56,19 @@ export function splitHugePage(sys: System, head: number): boolean {
   if (!p.isCompound(head) || p.hasFlag(head, PG_HUGETLB)) return false;
   head = p.folio(head);
   const n = p.folioNr(head);
-  // References beyond mappings (pins, device-exclusive entries) make the split fail.
+  // References beyond mappings (pins; device-exclusive entries before 7.x's
+  // deviceExclusiveKeepsMapcount) make the split fail.
   let mappingRefs = p.entireMapcountOf(head);
   for (let i = 0; i < n; i++) mappingRefs += p.mapcount[head + i];
   if (p.refcount[head] !== mappingRefs || p.pincountOf(head) > 0) return false;
   for (const h of rmapWalk(sys, head, false)) if (h.huge) splitHugePmd(h.mm, h.vma, h.vpn);
   // unmap_folio + remap_page: each mapping is invalidated once over the folio's span in its VMA,
   // and, going through migration entries that carry no A/D bits without CONFIG_SWAP, every PTE
-  // of the folio comes back clean and old.
+  // of the folio comes back clean and old. unmap_folio's try_to_migrate walks the rmap VMA by
+  // VMA and try_to_migrate_one invalidates [folio start in the VMA, vma_address_end) once for
+  // each, so a folio that mprotect or munmap left in several VMAs of one mm is invalidated in
+  // every one of them (keyed by VMA, not by mm and PMD: keyed by PMD, the VMAs after the first
+  // kept stale mirror entries, which 6.12's zero-page remap made visible).
   const invalidated = new Set<string>();
   // 6.12 (KernelSwitches.thpSplitMapsZeroPage): remap_page(RMP_USE_SHARED_ZEROPAGE) maps an
   // anonymous subpage that holds only zeroes to the shared zero page instead of restoring it.
@@ -72,12 +77,17 @@ export function splitHugePage(sys: System, head: number): boolean {
     const zero = toZero && subpageUnused(sys, head + i);
     for (const h of rmapWalk(sys, head + i, false)) {
       const base = Math.floor(h.vpn / PMD_NR) * PMD_NR;
-      const key = `${h.mm.id}:${base}`;
+      const key = `${h.mm.id}:${base}:${h.vma.start}`;
       if (!invalidated.has(key)) {
         invalidated.add(key);
         h.mm.notifiers.invalidate({ start: Math.max(base, h.vma.start), end: Math.min(base + PMD_NR, h.vma.end), event: NotifyEvent.CLEAR, owner: null }, () => undefined);
       }
-      if (pteType(h.entry) !== PteType.PRESENT) continue;
+      // A device-exclusive entry gets here only on 7.x, whose can_split_folio counts it as a
+      // mapping (deviceExclusiveKeepsMapcount; before, its reference failed the check above).
+      // try_to_migrate_one makes it a migration entry (migrateHandlesDeviceExclusive) and
+      // remove_migration_pte maps the page again: the device's exclusive access ends.
+      const exclusive = pteType(h.entry) === PteType.DEVICE_EXCLUSIVE && sys.k.migrateHandlesDeviceExclusive;
+      if (pteType(h.entry) !== PteType.PRESENT && !exclusive) continue;
       if (zero) {
         // try_to_map_unused_to_zeropage: a special zero-page PTE, read-only as vm_page_prot
         // makes it in a private mapping; the subpage loses this mapping (and its reference).
@@ -85,7 +95,8 @@ export function splitHugePage(sys: System, head: number): boolean {
         p.mapcount[head + i]--;
         continue;
       }
-      h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
+      if (exclusive) h.mm.pt.setPte(h.vpn, mkPte(PteType.PRESENT, head + i, pteHas(h.entry, PTE_WRITE) ? PTE_WRITE : 0));
+      else h.mm.pt.setPte(h.vpn, pteSetFlags(h.entry, pteFlags(h.entry) & ~(PTE_DIRTY | PTE_YOUNG)));
     }
   }
   const anon = p.hasFlag(head, PG_ANON), dirty = p.hasFlag(head, PG_DIRTY);

@@ -139,11 +139,35 @@ export interface KernelSwitches {
    * are left alone, a subpage of a PTE-mapped THP works (6.1 refused tails), and 6.1's
    * `!folio_mapcount(folio)` check is gone. test_hmm's dmirror_exclusive calls it page by page
    * and stops at the first error, which it returns (6.1: 64-page chunks, -EBUSY unless all of a
-   * chunk became exclusive). The same series keeps the mapcount of a device-exclusive entry
-   * ("mm/rmap: keep mapcount untouched for device-exclusive entries"); the model still drops
-   * it, as 6.1 does (exclusive.ts). Modelled from source, not checked against a running kernel.
+   * chunk became exclusive). The same series keeps the mapcount of a device-exclusive entry:
+   * deviceExclusiveKeepsMapcount. Modelled from source, not checked against a running kernel.
    */
   readonly deviceExclusiveOnePage: boolean;
+  /**
+   * 7.x. A device-exclusive entry counts as a mapping: 6.15's make_device_exclusive (mm/rmap.c)
+   * no longer calls folio_remove_rmap_pte when it replaces the PTE, restore_exclusive_pte
+   * (mm/memory.c; the CPU fault's remove_device_exclusive_entry, and fork's
+   * try_restore_exclusive_pte) no longer calls folio_add_anon_rmap_pte, and
+   * zap_nonpresent_ptes drops the rmap of a device-exclusive entry as of a device-private one
+   * ("mm/rmap: keep mapcount untouched for device-exclusive entries", David Hildenbrand,
+   * lore 20250210193801.781278-17-david@redhat.com, 6.15). So folio_mapcount, page_mapcount
+   * and folio_mapped see the entry: MADV_COLD/FREE's "mapped once" and
+   * folio_likely_mapped_shared, move_pages' -EACCES check, PG_partially_mapped, and
+   * split_huge_page's can_split_folio (refcount = mapcount + 1), which 6.1/6.12 fail for a THP
+   * with a device-exclusive entry (the entry's reference is no mapping there) and 7.x passes:
+   * the split then turns the entry, through a migration entry (try_to_migrate_one,
+   * migrateHandlesDeviceExclusive), into a present PTE, so the device loses its exclusive
+   * access (MMU_NOTIFY_CLEAR). The same holds for migrate_vma's and eviction's
+   * try_to_migrate (rmap.ts tryToMigrate): a page held exclusive migrates instead of failing
+   * the reference check, so 6.1's behaviour 18 (a device-coherent page held exclusive stays on
+   * the device, RELEASE hangs) is gone on 7.x. Read only with deviceExclusiveOnePage (6.1's
+   * make_device_exclusive_range checks `!folio_mapcount(folio)`, which needs the old
+   * accounting). Not modelled: reclaim (try_to_unmap_one, here MADV_PAGEOUT of a lazyfree
+   * folio) keeps a device-exclusive entry it meets, and the restored PTE is dirty whenever the
+   * entry was writable (6.15's restore_exclusive_pte takes dirtiness from the folio through
+   * can_change_pte_writable). Modelled from source, not checked against a running kernel.
+   */
+  readonly deviceExclusiveKeepsMapcount: boolean;
   /**
    * 7.x. Migrating a folio (move_pages, NUMA migration) turns a device-exclusive entry of it
    * into a proper migration entry for that page, so the entry comes back as an ordinary PTE of
@@ -218,6 +242,7 @@ const K612: KernelSwitches = {
   // scripts of test/oracle-numa-612 match (1,135 of 1,146).
   migrateSplitsPartiallyMappedThp: false,
   deviceExclusiveOnePage: false,
+  deviceExclusiveKeepsMapcount: false,
   migrateHandlesDeviceExclusive: false,
   zapChecksFolioAnon: false,
   devicePrivateThp: false,
@@ -238,6 +263,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     movePagesFolioWalk: false,
     migrateSplitsPartiallyMappedThp: false,
     deviceExclusiveOnePage: false,
+    deviceExclusiveKeepsMapcount: false,
     migrateHandlesDeviceExclusive: false,
     zapChecksFolioAnon: false,
     devicePrivateThp: false,
@@ -245,7 +271,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
   '6.12': K612,
   // Mainline (7.1): 6.12 plus the four switches below, modelled from source, not checked against
   // a running kernel. migrateSplitsPartiallyMappedThp stays off for the reason given for 6.12.
-  '7.x': { ...K612, version: '7.x', deviceExclusiveOnePage: true, migrateHandlesDeviceExclusive: true, zapChecksFolioAnon: true, devicePrivateThp: true },
+  '7.x': { ...K612, version: '7.x', deviceExclusiveOnePage: true, deviceExclusiveKeepsMapcount: true, migrateHandlesDeviceExclusive: true, zapChecksFolioAnon: true, devicePrivateThp: true },
 };
 
 /** `versions` for a message: "6.1 or 6.12", "6.1, 6.12 or 7.x". */

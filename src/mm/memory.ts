@@ -62,6 +62,9 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
         pageRemoveRmap(sys, pfn);
         sys.putPage(pfn);
       } else if (t === PteType.DEVICE_EXCLUSIVE) {
+        // zap_nonpresent_ptes: 6.15 drops the rmap of both kinds (deviceExclusiveKeepsMapcount);
+        // before, only a device-private entry had one.
+        if (sys.k.deviceExclusiveKeepsMapcount) pageRemoveRmap(sys, pfn);
         sys.putPage(pfn);
       }
     }

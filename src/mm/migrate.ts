@@ -316,8 +316,9 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
     if (!p.isMapped(head + i)) continue;
     for (const h of rmapWalk(sys, head + i, false)) if (!h.huge && pteType(h.entry) !== PteType.DEVICE_EXCLUSIVE) hits.push(h);
   }
-  // Device-exclusive entries hold a reference but no mapcount, so isMapped() misses them; the
-  // page_vma_mapped_walk of 6.1 finds them all the same (see STALE_MIGRATION_PFN).
+  // Device-exclusive entries hold a reference but (before 7.x's deviceExclusiveKeepsMapcount) no
+  // mapcount, so isMapped() misses them; the page_vma_mapped_walk of 6.1 finds them all the same
+  // (see STALE_MIGRATION_PFN).
   for (let i = 0; i < nr; i++) {
     for (const h of rmapWalk(sys, head + i, false)) if (!h.huge && pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) hits.push(h);
   }
@@ -354,9 +355,11 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
         }
         if (pteType(h.entry) === PteType.DEVICE_EXCLUSIVE) {
           // 7.x (migrateHandlesDeviceExclusive): a proper migration entry for the entry's page;
-          // the entry has no mapcount in the model, and its reference becomes the entry's.
+          // its reference becomes the migration entry's, and the mapcount it holds on 7.x
+          // (deviceExclusiveKeepsMapcount) goes as a present PTE's does.
           const pfn = ptePfn(h.entry);
           mm.pt.setPte(h.vpn, migrationEntryFor(sys, pfn, h.entry));
+          if (sys.k.deviceExclusiveKeepsMapcount) pageRemoveRmap(sys, pfn);
           made++;
           continue;
         }

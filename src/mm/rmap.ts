@@ -128,14 +128,16 @@ function probe(mm: Mm, v: Vma, vpn: number, pfn: number, migration: boolean, hit
  * try_to_migrate for a small page: every remaining mapping becomes a migration entry that
  * remembers write, dirty, young and anon-exclusivity. Each mapping is invalidated with
  * MMU_NOTIFY_CLEAR over its page first. Device-exclusive entries are not mappings in 6.1
- * (no mapcount) and stay.
+ * (no mapcount: folio_mapped() is false for a page only they hold) and stay; 7.x counts them
+ * (deviceExclusiveKeepsMapcount) and try_to_migrate_one turns them into migration entries too
+ * (migrateHandlesDeviceExclusive), so the page migrates and the device loses its access.
  */
 export function tryToMigrate(sys: System, pfn: number): void {
   const p = sys.pages;
   if (!p.isMapped(pfn)) return;
   for (const hit of rmapWalk(sys, pfn, false)) {
     const t = pteType(hit.entry);
-    if (hit.huge || t === PteType.DEVICE_EXCLUSIVE) continue;
+    if (hit.huge || (t === PteType.DEVICE_EXCLUSIVE && !(sys.k.deviceExclusiveKeepsMapcount && sys.k.migrateHandlesDeviceExclusive))) continue;
     hit.mm.notifiers.invalidate({ start: hit.vpn, end: hit.vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
       hit.mm.pt.setPte(hit.vpn, migrationEntryFor(sys, pfn, hit.entry));
       pageRemoveRmap(sys, pfn);

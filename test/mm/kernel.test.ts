@@ -35,7 +35,7 @@ describe('kernel versions', () => {
     const seven = new System({ kernel: '7.x' }).k;
     expect(seven.version).toBe('7.x');
     const changed = Object.keys(seven).filter((n) => n !== 'version' && seven[n as keyof typeof seven] !== KERNELS['6.12'][n as keyof typeof seven]);
-    expect(changed.sort()).toEqual(['deviceExclusiveOnePage', 'devicePrivateThp', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
+    expect(changed.sort()).toEqual(['deviceExclusiveKeepsMapcount', 'deviceExclusiveOnePage', 'devicePrivateThp', 'migrateHandlesDeviceExclusive', 'zapChecksFolioAnon']);
     // Every behaviour switch is off on 6.1: the model is 6.1 unless a switch says otherwise.
     for (const [name, on] of Object.entries(KERNELS['6.1'])) if (typeof on === 'boolean') expect(on, name).toBe(false);
     expect(KERNELS['6.1'].vdsoPages).toBe(1);
@@ -313,6 +313,80 @@ describe('deviceExclusiveOnePage: make_device_exclusive marks one PTE (7.x, from
     const script = 'mmap A 4 anon rw\ncpu_write A 0 0x11\nmmap S 4 shared rw\nexclusive 0 S 0 2\nexclusive 0 A 0 4\ncheck_exclusive 0 A 0 4\n';
     expect(results('6.12', script).slice(-3)).toEqual(['ret=-EBUSY', 'ret=0 cpages=4 faults=0 data=11,00,00,00', 'ret=-EPERM']);
     expect(results('7.x', script).slice(-3)).toEqual(['ret=-EOPNOTSUPP', 'ret=0 cpages=4 faults=0 data=11,00,00,00', 'ret=-EPERM']);
+  });
+});
+
+describe('deviceExclusiveKeepsMapcount: a device-exclusive entry counts as a mapping (7.x, from source)', () => {
+  it('make_device_exclusive keeps the mapcount on 7.x (6.12 drops it); the CPU fault, fork and munmap agree', () => {
+    for (const kernel of ['6.12', '7.x'] as const) {
+      const m = new Machine({ kernel });
+      const p = m.spawn();
+      const pg = m.sys.pages;
+      const a = p.mmap(3, 'anon', 'rw');
+      for (let i = 0; i < 3; i++) p.write(a + i, 0x10 + i);
+      const pfn = ptePfn(p.mm.pt.pte(a));
+      expect(p.device(0).exclusive(a, 3).ret, kernel).toBe(0);
+      expect(pteType(p.mm.pt.pte(a)), kernel).toBe(PteType.DEVICE_EXCLUSIVE);
+      expect(pg.mapcount[pfn], kernel).toBe(kernel === '7.x' ? 1 : 0);
+      expect(pg.isMapped(pfn), kernel).toBe(kernel === '7.x');
+      // The entry's reference is there on both.
+      expect(pg.refcount[pfn], kernel).toBe(1);
+      assertInvariants(m, [p]);
+      // restore_exclusive_pte on a CPU touch: one mapping on both.
+      expect(p.read(a)[0]).toBe(0x10);
+      expect(pg.mapcount[pfn], kernel).toBe(1);
+      // zap_nonpresent_ptes: munmap of a page still held exclusive frees it on both.
+      const pfn2 = ptePfn(p.mm.pt.pte(a + 2));
+      expect(pteType(p.mm.pt.pte(a + 2)), kernel).toBe(PteType.DEVICE_EXCLUSIVE);
+      expect(p.munmap(a + 2, 1)).toBe(0);
+      expect([pg.mapcount[pfn2], pg.refcount[pfn2]], kernel).toEqual([0, 0]);
+      assertInvariants(m, [p]);
+      // fork restores the parent's entry (copy_nonpresent_pte), then shares the page: two
+      // mappings on both.
+      const pfn1 = ptePfn(p.mm.pt.pte(a + 1));
+      expect(pteType(p.mm.pt.pte(a + 1)), kernel).toBe(PteType.DEVICE_EXCLUSIVE);
+      const child = p.fork();
+      expect(pteType(p.mm.pt.pte(a + 1)), kernel).toBe(PteType.PRESENT);
+      expect(pg.mapcount[pfn1], kernel).toBe(2);
+      assertInvariants(m, [p, child]);
+      child.exit();
+      p.exit();
+      assertNoLeaks(m);
+    }
+  });
+  it('every kernel that keeps the mapcount has 6.15\'s make_device_exclusive (the switch needs it)', () => {
+    for (const v of KERNEL_VERSIONS) if (KERNELS[v].deviceExclusiveKeepsMapcount) expect(KERNELS[v].deviceExclusiveOnePage, v).toBe(true);
+  });
+  it('split_huge_page: 6.12 cannot split a THP held exclusive; 7.x splits it and the device loses its access', () => {
+    // MADV_COLD of page 5 of a PTE-mapped THP whose page 0 device 0 holds exclusive. 6.12 took
+    // every PTE of the folio (its rmap walk), so cold finds nothing present; 7.x took one PTE,
+    // cold splits the folio (can_split_folio now counts the entry), the entry comes back a
+    // present PTE (try_to_migrate_one + remove_migration_pte) and the zero-filled subpages go
+    // to the zero page (thpSplitMapsZeroPage).
+    const script = 'mmap T 512 thp rw\ncpu_write T 0 0x11\ncpu_write T 5 0x55\nexclusive 0 T 0 1\nmadvise T 5 1 cold\ncheck_exclusive 0 T 0 1\nsnapshot 0 T 0 6\ncpu_read T 0\n';
+    expect(results('6.12', script).slice(-3)).toEqual(['ret=-EPERM', 'ret=0 cpages=6 faults=0 perm=00,00,00,00,00,00', 'first=11 sum=69632 page=11']);
+    expect(results('7.x', script).slice(-3)).toEqual(['ret=0', 'ret=0 cpages=6 faults=0 perm=02,11,11,11,11,02', 'first=11 sum=69632 page=11']);
+  });
+  it('the same THP on 7.x with the switch off (7.0 before the series) keeps the entry: the split fails on the extra reference', () => {
+    const m = new Machine({ kernel: '7.x' });
+    // The one switch off; everything else 7.x.
+    Object.defineProperty(m.sys, 'k', { value: { ...KERNELS['7.x'], deviceExclusiveKeepsMapcount: false } });
+    const p = m.spawn();
+    const t = p.mmap(PMD_NR, 'thp', 'rw');
+    p.write(t, 0x11);
+    p.write(t + 5, 0x55);
+    expect(p.device(0).exclusive(t, 1).ret).toBe(0);
+    expect(p.madvise(t + 5, 1, 'cold')).toBe(0);
+    expect(pteType(p.mm.pt.pte(t))).toBe(PteType.DEVICE_EXCLUSIVE);
+    expect(m.sys.pages.isCompound(ptePfn(p.mm.pt.pte(t + 5)))).toBe(true);
+    assertInvariants(m, [p]);
+    p.exit();
+    assertNoLeaks(m);
+  });
+  it('eviction (RELEASE) migrates a device-coherent page held exclusive on 7.x; 6.12 hangs (behaviour 18)', () => {
+    const script = 'mmap T 4 anon rw\ncpu_write T 0 0x11\nmigrate_to_dev 2 T 0 1\nexclusive 2 T 0 1\nrelease 2\ncpu_read T 0\nsnapshot 0 T 0 1\n';
+    expect(results('6.12', script).slice(-1)).toEqual(['KERNEL_HANG']);
+    expect(results('7.x', script).slice(-3)).toEqual(['ret=0', 'first=11 sum=69632 page=11', 'ret=0 cpages=1 faults=0 perm=02']);
   });
 });
 

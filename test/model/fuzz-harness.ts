@@ -196,13 +196,13 @@ export class FuzzMismatch extends Error {}
 /**
  * Replays one op list on a fresh machine, checking after every op; throws on any mismatch or
  * invariant violation. `sabotage` lets tests break the machine on purpose to prove the harness
- * notices.
+ * notices; `kernelVersion` pins the kernel (regression cases found on one version).
  */
-export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: Machine) => void): FuzzStats {
+export function replay(ops: Op[], stats: FuzzStats = newStats(), sabotage?: (m: Machine) => void, kernelVersion?: KernelVersion): FuzzStats {
   stats.runs++;
   // Two NUMA nodes: move_pages may move any page; no byte may change.
-  // HETMEM_FUZZ_KERNEL picks the kernel (default DEFAULT_KERNEL), e.g. 7.x.
-  const kernel = process.env.HETMEM_FUZZ_KERNEL;
+  // `kernelVersion`, else HETMEM_FUZZ_KERNEL, picks the kernel (default DEFAULT_KERNEL), e.g. 7.x.
+  const kernel = kernelVersion ?? process.env.HETMEM_FUZZ_KERNEL;
   const m = new Machine({ nodes: 2, ...(kernel ? { kernel: kernel as KernelVersion } : {}) });
   sabotage?.(m);
   const root: RefProc = { proc: m.spawn(), pages: new Map(), priv: new Map(), regions: [], fds: [], lazy: new Set() };
