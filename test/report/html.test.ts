@@ -170,6 +170,15 @@ describe('chart data', () => {
     for (let k = 1; k < grids.length; k++) expect(grids[k].top).toBeGreaterThanOrEqual(grids[k - 1].top + grids[k - 1].height);
   });
 
+  it('link utilisation of a long run: 10^6 buckets per link (past a spread call\'s argument limit)', () => {
+    const n = 1_000_000;
+    const bytes = new Array<number>(n).fill(0);
+    bytes[n - 1] = 1_600_000; // 1.6 MB in one 50 µs bucket at 32 GB/s = 100 %
+    const long = tinyResults({ timeline: { ...results.timeline, linkBytes: { ...results.timeline.linkBytes, 'cpu->gpu0': bytes } } });
+    const opt = chartSpecs(long)[2].option;
+    expect((opt.yAxis as { max: number }[])[0].max).toBe(100);
+  });
+
   it('rounds a shared axis maximum up to 1, 2 or 5 x 10^k', () => {
     expect([0.512, 1, 1.01, 2.5, 7, 42, 0.0003].map(niceCeil)).toEqual([1, 1, 2, 5, 10, 50, 0.0005]);
   });
