@@ -49,7 +49,7 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
     case PteType.MIGRATION:
       return doSwapPage(mm, vma, vpn);
     case PteType.PRESENT:
-      if (write && !pteHas(e, PTE_WRITE)) return doWpPage(mm, vma, vpn);
+      if (write && !pteHas(e, PTE_WRITE)) return wpPage(mm, vma, vpn, e);
       mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
       return VM_FAULT_OK;
   }
@@ -160,8 +160,12 @@ function faultAround(mm: Mm, vma: Vma, vpn: number): boolean {
  * invalidates the old translation first.
  */
 export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
+  return wpPage(mm, vma, vpn, mm.pt.pte(vpn));
+}
+
+/** do_wp_page on the present entry `e` just read at `vpn` (the fault path has it in hand). */
+function wpPage(mm: Mm, vma: Vma, vpn: number, e: number): number {
   const sys = mm.sys, p = sys.pages;
-  const e = mm.pt.pte(vpn);
   const old = ptePfn(e);
   if (vma.shared) {
     p.setFlag(old, PG_DIRTY);
@@ -176,23 +180,28 @@ export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
       return VM_FAULT_OK;
     }
   }
-  return wpPageCopy(mm, vma, vpn);
+  return wpPageCopy(mm, vma, vpn, old);
 }
 
-function wpPageCopy(mm: Mm, vma: Vma, vpn: number): number {
+/** wp_page_copy of the page `old` mapped at `vpn` (the zero page or an anon page). */
+function wpPageCopy(mm: Mm, vma: Vma, vpn: number, old: number): number {
   const sys = mm.sys, p = sys.pages;
   mm.anonVmaPrepare(vma);
-  const old = ptePfn(mm.pt.pte(vpn));
   const pfn = p.allocSystem(policyNode(mm, vma, vpn));
   if (!sys.isZeroPfn(old)) p.copy(pfn, old);
-  mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+  // invalidate_range_start/end written out rather than through notifiers.invalidate: this runs
+  // once per COW fault, and the closure that call takes was most of its garbage.
+  mm.notifiers.start({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null });
+  try {
     pageAddNewAnonRmap(sys, pfn, vpn);
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE : 0) | PTE_DIRTY | PTE_YOUNG));
     if (!sys.isZeroPfn(old)) {
       pageRemoveRmap(sys, old);
       sys.putPage(old);
     }
-  });
+  } finally {
+    mm.notifiers.end();
+  }
   sys.stats.cow++;
   return VM_FAULT_OK;
 }
