@@ -23,11 +23,10 @@ export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
  */
 export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   if (vma.isHugetlb) return hugetlbFault(mm, vma, vpn, write);
-  let pmd = mm.pt.pmd(vpn);
+  const pmd = mm.pt.pmd(vpn);
   if ((!pmd || (pmd.huge === 0 && !pmd.ptes)) && vma.thpEligible(vpn)) {
     return doHugePmdAnonymousPage(mm, vma, vpn, write);
   }
-  pmd = mm.pt.pmd(vpn);
   if (pmd && pmd.huge !== 0) {
     if (write && !pteHas(pmd.huge, PTE_WRITE)) {
       if (doHugePmdWpPage(mm, vma, vpn)) return VM_FAULT_OK;
@@ -37,7 +36,11 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
       return VM_FAULT_OK;
     }
   }
-  const e = mm.pt.pte(vpn);
+  // The PTE in the slot found above (a split of a huge PMD puts its new table in that same
+  // slot): no second walk to it.
+  const ptes = pmd?.ptes;
+  const k = vpn - Math.floor(vpn / PMD_NR) * PMD_NR;
+  const e = ptes ? ptes[k] : 0;
   switch (pteType(e)) {
     case PteType.NONE:
       if (vma.isAnonymous) return doAnonymousPage(mm, vma, vpn, write);
@@ -50,7 +53,7 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
       return doSwapPage(mm, vma, vpn);
     case PteType.PRESENT:
       if (write && !pteHas(e, PTE_WRITE)) return wpPage(mm, vma, vpn, e);
-      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+      ptes![k] = pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
       return VM_FAULT_OK;
   }
   return VM_FAULT_SIGBUS;
