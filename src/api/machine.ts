@@ -213,9 +213,13 @@ export class Process {
           return ptePfn(pmd.huge) + (vpn % PMD_NR);
         }
       } else {
-        const e = mm.pt.pte(vpn);
+        // The slot found above holds the PTE table: read and update the entry there rather
+        // than walking to it twice more (mm.pt.pte, mm.pt.setPte).
+        const ptes = pmd?.ptes;
+        const k = vpn - Math.floor(vpn / PMD_NR) * PMD_NR;
+        const e = ptes ? ptes[k] : 0;
         if (pteType(e) === PteType.PRESENT && (!write || pteHas(e, PTE_WRITE))) {
-          mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+          ptes![k] = pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
           return ptePfn(e);
         }
       }

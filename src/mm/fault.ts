@@ -23,11 +23,10 @@ export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS | VM_FAULT_OOM;
  */
 export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   if (vma.isHugetlb) return hugetlbFault(mm, vma, vpn, write);
-  let pmd = mm.pt.pmd(vpn);
+  const pmd = mm.pt.pmd(vpn);
   if ((!pmd || (pmd.huge === 0 && !pmd.ptes)) && vma.thpEligible(vpn)) {
     return doHugePmdAnonymousPage(mm, vma, vpn, write);
   }
-  pmd = mm.pt.pmd(vpn);
   if (pmd && pmd.huge !== 0 && pteType(pmd.huge) === PteType.DEVICE_PRIVATE) return doHugePmdDevicePrivate(mm, vma, vpn, pmd.huge);
   if (pmd && pmd.huge !== 0) {
     if (write && !pteHas(pmd.huge, PTE_WRITE)) {
@@ -38,7 +37,11 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
       return VM_FAULT_OK;
     }
   }
-  const e = mm.pt.pte(vpn);
+  // The PTE in the slot found above (a split of a huge PMD puts its new table in that same
+  // slot): no second walk to it.
+  const ptes = pmd?.ptes;
+  const k = vpn - Math.floor(vpn / PMD_NR) * PMD_NR;
+  const e = ptes ? ptes[k] : 0;
   switch (pteType(e)) {
     case PteType.NONE:
       if (vma.isAnonymous) return doAnonymousPage(mm, vma, vpn, write);
@@ -50,8 +53,8 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
     case PteType.MIGRATION:
       return doSwapPage(mm, vma, vpn);
     case PteType.PRESENT:
-      if (write && !pteHas(e, PTE_WRITE)) return doWpPage(mm, vma, vpn);
-      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0)));
+      if (write && !pteHas(e, PTE_WRITE)) return wpPage(mm, vma, vpn, e);
+      ptes![k] = pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
       return VM_FAULT_OK;
   }
   return VM_FAULT_SIGBUS;
@@ -176,8 +179,12 @@ function faultAround(mm: Mm, vma: Vma, vpn: number): boolean {
  * invalidates the old translation first.
  */
 export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
+  return wpPage(mm, vma, vpn, mm.pt.pte(vpn));
+}
+
+/** do_wp_page on the present entry `e` just read at `vpn` (the fault path has it in hand). */
+function wpPage(mm: Mm, vma: Vma, vpn: number, e: number): number {
   const sys = mm.sys, p = sys.pages;
-  const e = mm.pt.pte(vpn);
   const old = ptePfn(e);
   if (vma.shared) {
     p.setFlag(old, PG_DIRTY);
@@ -192,23 +199,28 @@ export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
       return VM_FAULT_OK;
     }
   }
-  return wpPageCopy(mm, vma, vpn);
+  return wpPageCopy(mm, vma, vpn, old);
 }
 
-function wpPageCopy(mm: Mm, vma: Vma, vpn: number): number {
+/** wp_page_copy of the page `old` mapped at `vpn` (the zero page or an anon page). */
+function wpPageCopy(mm: Mm, vma: Vma, vpn: number, old: number): number {
   const sys = mm.sys, p = sys.pages;
   mm.anonVmaPrepare(vma);
-  const old = ptePfn(mm.pt.pte(vpn));
   const pfn = p.allocSystem(policyNode(mm, vma, vpn));
   if (!sys.isZeroPfn(old)) p.copy(pfn, old);
-  mm.notifiers.invalidate({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null }, () => {
+  // invalidate_range_start/end written out rather than through notifiers.invalidate: this runs
+  // once per COW fault, and the closure that call takes was most of its garbage.
+  mm.notifiers.start({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null });
+  try {
     pageAddNewAnonRmap(sys, pfn, vpn);
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE : 0) | PTE_DIRTY | PTE_YOUNG));
     if (!sys.isZeroPfn(old)) {
       pageRemoveRmap(sys, old);
       sys.putPage(old);
     }
-  });
+  } finally {
+    mm.notifiers.end();
+  }
   sys.stats.cow++;
   return VM_FAULT_OK;
 }

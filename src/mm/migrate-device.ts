@@ -1,7 +1,8 @@
 import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, imod, PTE_WRITE, PTE_DIRTY, PTE_ANON_EXCL } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL, PG_HUGETLB } from './page.ts';
-import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte } from './rmap.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL, PG_HUGETLB, PG_HEAD, PG_TAIL, PageKind } from './page.ts';
+import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte, restoreMigrationPteAt } from './rmap.ts';
+import type { Pmd } from './pagetable.ts';
 import { splitHugePmd, splitHugePage, splitDevicePrivateFolio } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -20,7 +21,9 @@ export function migratePfn(pfn: number): number {
   return pfn * 64 + MIGRATE_PFN_VALID;
 }
 export function migratePfnToPage(e: number): number {
-  return imod(e, 2) === 1 ? Math.floor(e / 64) : -1;
+  // The VALID bit tested with a constant mask: imod(e, 2), wherever the compiler does not
+  // inline it, is a division by a variable, and this runs several times per page per pass.
+  return (Math.floor(e) & MIGRATE_PFN_VALID) !== 0 ? Math.floor(e / 64) : -1;
 }
 export function mpfnHas(e: number, f: number): boolean {
   return (Math.floor(e) & f) !== 0;
@@ -61,7 +64,13 @@ export interface MigrateVma {
 /** A migrate_vma for [start, end) of `vma` with fresh arrays. */
 export function newMigrateVma(mm: Mm, vma: Vma, start: number, end: number, owner: unknown, flags: number, faultPage = -1): MigrateVma {
   const n = Math.max(0, end - start);
-  return { mm, vma, start, end, src: new Float64Array(n), dst: new Float64Array(n), cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage, single: new Uint8Array(n) };
+  // One buffer behind the three arrays: a typed array's backing store is allocated outside the
+  // JS heap and costs far more than its view, and a driver makes one of these per 512 pages.
+  const buf = new ArrayBuffer(n * 17);
+  return {
+    mm, vma, start, end, cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage,
+    src: new Float64Array(buf, 0, n), dst: new Float64Array(buf, n * 8, n), single: new Uint8Array(buf, n * 16, n),
+  };
 }
 
 /**
@@ -108,9 +117,10 @@ function collect(args: MigrateVma): void {
       }
       pmd = mm.pt.pmds.get(base / PMD_NR);
     }
+    const ptes = pmd?.ptes ?? null;
     for (let a = lo; a < hi; a++) {
       const i = args.npages++;
-      const e = pmd?.ptes ? pmd.ptes[a - base] : 0;
+      const e = ptes !== null ? ptes[a - base] : 0;
       const t = pteType(e);
       let mpfn: number;
       let page: number;
@@ -127,18 +137,22 @@ function collect(args: MigrateVma): void {
         if (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || sys.pagemapOf(page)!.owner !== args.pgmapOwner) continue;
         mpfn = migratePfn(page) + MIGRATE_PFN_MIGRATE + (pteHas(e, PTE_WRITE) ? MIGRATE_PFN_WRITE : 0);
       } else {
-        const pfn = ptePfn(e);
-        if (sys.isZeroPfn(pfn) && (args.flags & MIGRATE_VMA_SELECT_SYSTEM)) {
-          args.src[i] = MIGRATE_PFN_MIGRATE;
-          args.cpages++;
+        page = ptePfn(e);
+        if (sys.isZeroPfn(page)) {
+          // The zero page is "migrated" as a hole when selecting system memory, skipped otherwise.
+          if (args.flags & MIGRATE_VMA_SELECT_SYSTEM) {
+            args.src[i] = MIGRATE_PFN_MIGRATE;
+            args.cpages++;
+          }
           continue;
         }
-        page = sys.isZeroPfn(pfn) ? -1 : pfn;
-        if (page >= 0 && !p.isZoneDevice(page) && !(args.flags & MIGRATE_VMA_SELECT_SYSTEM)) continue;
-        if (page >= 0 && p.isDeviceCoherent(page) && (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || sys.pagemapOf(page)!.owner !== args.pgmapOwner)) continue;
-        mpfn = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (pteHas(e, PTE_WRITE) ? MIGRATE_PFN_WRITE : 0);
+        const kind = p.kind[page];
+        if (kind === PageKind.DEVICE_COHERENT) {
+          if (!(args.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || sys.pagemapOf(page)!.owner !== args.pgmapOwner) continue;
+        } else if (kind !== PageKind.DEVICE_PRIVATE && !(args.flags & MIGRATE_VMA_SELECT_SYSTEM)) continue;
+        mpfn = migratePfn(page) + MIGRATE_PFN_MIGRATE + (pteHas(e, PTE_WRITE) ? MIGRATE_PFN_WRITE : 0);
       }
-      if (thp && page >= 0 && p.isCompound(page) && !p.hasFlag(p.folio(page), PG_HUGETLB)) {
+      if (thp && p.isCompound(page) && !p.hasFlag(p.folio(page), PG_HUGETLB)) {
         // 7.x: migrate_vma_split_folio splits a PTE-mapped large folio and looks again; a folio
         // that will not split ends the walk of this PMD (migrate_vma_collect_skip).
         if (!splitLargeFolio(sys, page, args.faultPage)) {
@@ -149,13 +163,15 @@ function collect(args: MigrateVma): void {
         a--;
         continue;
       }
-      // Pages without a mapping (kernel pages) and pieces of large folios are not migrated.
-      if (page < 0 || p.hasFlag(page, PG_KERNEL) || !(p.isAnon(page) || p.hasFlag(p.folio(page), PG_FILE)) || p.isCompound(page)) continue;
-      const anonExcl = p.isAnon(page) && p.hasFlag(page, PG_ANON_EXCLUSIVE);
-      if (anonExcl && p.pincountOf(page) > 0) continue; // page_try_share_anon_rmap refuses
+      // Pages without a mapping (kernel pages) and pieces of large folios are not migrated. One
+      // read of the flags word answers all three: a small page is its own folio.
+      const pf = p.flags[page];
+      if ((pf & (PG_HEAD | PG_TAIL | PG_KERNEL)) !== 0 || (pf & (PG_ANON | PG_FILE)) === 0) continue;
+      // page_try_share_anon_rmap refuses a pinned anon-exclusive page.
+      if ((pf & PG_ANON) !== 0 && (pf & PG_ANON_EXCLUSIVE) !== 0 && p.pincountOf(page) > 0) continue;
       args.cpages++;
       // The entry was read from this PTE table, so this is mm.pt.setPte(a, ...).
-      pmd!.ptes![a - base] = migrationEntryFor(sys, page, e);
+      ptes![a - base] = migrationEntryFor(sys, page, e);
       pageRemoveRmap(sys, page);
       args.src[i] = mpfn;
       args.single[i] = 1;
@@ -172,12 +188,13 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
   const p = sys.pages;
   let unmapped = 0;
   for (let i = 0; i < src.length; i++) {
-    const page = migratePfnToPage(src[i]);
+    const s = src[i];
+    const page = migratePfnToPage(s);
     if (page < 0) {
-      if (mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) unmapped++;
+      if (mpfnHas(s, MIGRATE_PFN_MIGRATE)) unmapped++;
       continue;
     }
-    if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) {
+    if (!mpfnHas(s, MIGRATE_PFN_MIGRATE)) {
       if (single) single[i] = 0;
       continue;
     }
@@ -191,9 +208,9 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
       migrationRefs = rmapCount(sys, page, true);
     }
     const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
-    const large = p.isCompound(page) && !mpfnHas(src[i], MIGRATE_PFN_COMPOUND);
+    const large = p.isCompound(page) && !mpfnHas(s, MIGRATE_PFN_COMPOUND);
     if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincountOf(page) > 0 || large) {
-      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
       removeMigrationPtes(sys, page, page);
       src[i] = 0;
       if (single) single[i] = 0;
@@ -221,6 +238,7 @@ export function migrateDevicePages(sys: System, src: Float64Array, dst: Float64A
 function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n: number, args: MigrateVma | null): void {
   const p = sys.pages;
   let notified = false;
+  let migrated = 0;
   const notifyFrom = (addr: number): void => {
     if (notified || !args) return;
     notified = true;
@@ -232,32 +250,34 @@ function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n
       i += migrateCompoundEntry(sys, src, dst, i, n, args, notifyFrom) - 1;
       continue;
     }
+    const s = src[i];
     const newpage = migratePfnToPage(dst[i]);
-    const page = migratePfnToPage(src[i]);
+    const page = migratePfnToPage(s);
     if (newpage < 0) {
-      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
       continue;
     }
     if (page < 0) {
-      if (!mpfnHas(src[i], MIGRATE_PFN_MIGRATE)) continue;
+      if (!mpfnHas(s, MIGRATE_PFN_MIGRATE)) continue;
       if (!args) {
-        src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+        src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
         continue;
       }
       const addr = args.start + i;
       notifyFrom(addr);
-      if (!insertPage(args, addr, newpage)) src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      if (!insertPage(args, addr, newpage)) src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
       continue;
     }
     if (p.isZoneDevice(newpage) && p.hasFlag(page, PG_FILE)) {
-      src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
+      src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
       continue;
     }
     // folio_migrate_mapping + folio_migrate_flags: the new page takes the old one's identity.
     p.flags[newpage] = (p.flags[newpage] & ~(PG_ANON | PG_FILE | PG_DIRTY)) | (p.flags[page] & (PG_ANON | PG_FILE | PG_DIRTY));
     p.copyIndexAndMapping(newpage, page);
-    sys.stats.migrated++;
+    migrated++;
   }
+  sys.stats.migrated += migrated;
   if (notified) args!.mm.notifiers.end();
 }
 
@@ -295,21 +315,32 @@ export function migrateVmaFinalize(args: MigrateVma): void {
  * are dropped (a destination nobody maps is freed).
  */
 export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float64Array, n = src.length, args: MigrateVma | null = null): void {
+  // With a migrate_vma, entry i is at start + i: the page table holding it is looked up once
+  // per 512 entries (a PMD slot, once there, is never replaced), not once per entry.
+  let table: Pmd | undefined = undefined;
+  let tableBase = -1;
   for (let i = 0; i < n; i++) {
-    const newpage = migratePfnToPage(dst[i]);
-    const page = migratePfnToPage(src[i]);
+    const s = src[i], d = dst[i];
+    const newpage = migratePfnToPage(d);
+    const page = migratePfnToPage(s);
     if (page < 0) {
       if (newpage >= 0) sys.putPage(newpage);
       continue;
     }
-    const target = mpfnHas(src[i], MIGRATE_PFN_MIGRATE) && newpage >= 0 ? newpage : page;
-    if (args !== null && mpfnHas(src[i], MIGRATE_PFN_COMPOUND)) {
+    const target = mpfnHas(s, MIGRATE_PFN_MIGRATE) && newpage >= 0 ? newpage : page;
+    if (args !== null && mpfnHas(s, MIGRATE_PFN_COMPOUND)) {
       // 7.x: the folio's PMD migration entry, where collect wrote it.
       restorePmdMigration(sys, args.mm, args.vma, args.start + i, page, target);
     } else if (args !== null && args.single[i] === 1) {
       // The one entry is where collect wrote it.
       const vpn = args.start + i;
-      restoreMigrationPte(sys, args.mm, args.vma, vpn, args.mm.pt.pte(vpn), page, target);
+      if (table === undefined || vpn < tableBase || vpn >= tableBase + PMD_NR) {
+        tableBase = vpn - imod(vpn, PMD_NR);
+        table = args.mm.pt.pmd(vpn);
+      }
+      const ptes = table?.ptes;
+      if (ptes) restoreMigrationPteAt(sys, ptes, vpn - tableBase, args.vma, page, target);
+      else restoreMigrationPte(sys, args.mm, args.vma, vpn, args.mm.pt.pte(vpn), page, target);
     } else removeMigrationPtes(sys, page, target);
     if (newpage >= 0) sys.putPage(newpage);
   }

@@ -106,7 +106,13 @@ export class NotifierSubscriptions {
   start(range: NotifierRange): void {
     this.active++;
     this.invalidations++;
-    const hits = this.subs.filter((s) => s.start <= range.end - 1 && s.last >= range.start);
+    // Most invalidations (every CPU COW fault, every migrate_vma run) reach no subscription:
+    // find that out without building the list of hits.
+    const subs = this.subs;
+    let any = false;
+    for (let i = 0; i < subs.length && !any; i++) any = subs[i].start <= range.end - 1 && subs[i].last >= range.start;
+    if (!any) return;
+    const hits = subs.filter((s) => s.start <= range.end - 1 && s.last >= range.start);
     if (hits.length > 0) this.seq |= 1;
     const cur = this.seq;
     const pass = hits.length > 1 ? this.pass : null;

@@ -178,17 +178,40 @@ export function removeMigrationPtes(sys: System, src: number, dst: number): void
  * `dst` (see removeMigrationPtes), which takes the entry's reference over from `src`.
  */
 export function restoreMigrationPte(sys: System, mm: Mm, vma: Vma, vpn: number, e: number, src: number, dst: number): void {
+  mm.pt.setPte(vpn, restoredMigrationPte(sys, vma, e, dst));
+  migrationRefToDst(sys, pteFlags(e), src, dst);
+}
+
+/**
+ * restoreMigrationPte for the entry at `ptes[k]`, a PTE table the caller already holds
+ * (migrate_device_finalize walks one table per run of 512 entries instead of one per entry).
+ */
+export function restoreMigrationPteAt(sys: System, ptes: Float64Array, k: number, vma: Vma, src: number, dst: number): void {
+  const e = ptes[k];
+  ptes[k] = restoredMigrationPte(sys, vma, e, dst);
+  migrationRefToDst(sys, pteFlags(e), src, dst);
+}
+
+/** The entry remove_migration_pte writes for the migration entry `e` in `vma` when it maps `dst`. */
+function restoredMigrationPte(sys: System, vma: Vma, e: number, dst: number): number {
   const p = sys.pages;
   const ef = pteFlags(e);
   let f = 0;
   if (ef & PTE_YOUNG) f |= PTE_YOUNG;
   if (ef & PTE_DIRTY && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
   if (ef & PTE_WRITE && vma.writable) f |= PTE_WRITE;
+  if (p.isDevicePrivate(dst)) return mkPte(PteType.DEVICE_PRIVATE, dst, f & PTE_WRITE);
+  return mkPte(PteType.PRESENT, dst, f);
+}
+
+/**
+ * remove_migration_pte's struct-page part once the entry (with flags `ef`) maps `dst`: the
+ * mapping's reference and mapcount move from `src` to `dst` (exclusive when the entry was
+ * writable or anon-exclusive and `dst` is anonymous); the last reference of `src` frees it.
+ */
+function migrationRefToDst(sys: System, ef: number, src: number, dst: number): void {
+  const p = sys.pages;
   const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
-  let ne: number;
-  if (p.isDevicePrivate(dst)) ne = mkPte(PteType.DEVICE_PRIVATE, dst, f & PTE_WRITE);
-  else ne = mkPte(PteType.PRESENT, dst, f);
-  mm.pt.setPte(vpn, ne);
   p.get(dst);
   pageAddRmap(sys, dst, exclusive);
   sys.putPage(src);

@@ -227,8 +227,19 @@ export class System {
   putPage(pfn: number): void {
     const p = this.pages;
     const h = p.folio(pfn);
-    if (p.kind[h] === PageKind.ZERO || p.kind[h] === PageKind.HUGE_ZERO) return;
+    const k = p.kind[h];
+    if (k === PageKind.ZERO || k === PageKind.HUGE_ZERO) return;
     if (--p.refcount[h] > 0) return;
+    this.freeFolio(h);
+  }
+
+  /**
+   * The end of put_page for a folio whose last reference went (refcount now 0 or below). Kept
+   * apart so that putPage, on every migration's and fault's path twice a page, stays small
+   * enough for the compiler to inline where it is called.
+   */
+  private freeFolio(h: number): void {
+    const p = this.pages;
     if (p.refcount[h] < 0) throw new Error(`refcount underflow on pfn ${h}`);
     if (p.isZoneDevice(h)) {
       p.flags[h] = 0;
