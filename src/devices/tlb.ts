@@ -44,6 +44,17 @@ export class Tlb {
    * holds). Returns true on a hit.
    */
   lookup(space: number, vpn: number, pagesOf: () => number = () => 1): boolean {
+    if (this.hit(space, vpn)) return true;
+    this.fill(space, vpn, pagesOf());
+    return false;
+  }
+
+  /**
+   * The lookup half of `lookup`: true, and the translation becomes the most recent, if one of
+   * any size covers `vpn`; false (a miss, counted) otherwise, and the caller then `fill`s.
+   * Split so that the fault path asks the mapping's size only on a miss without a closure per access.
+   */
+  hit(space: number, vpn: number): boolean {
     for (let i = 0; i < this.sizes.length; i++) {
       const tag = this.tag(space, i, vpn);
       if (this.lru.has(tag)) {
@@ -54,12 +65,15 @@ export class Tlb {
       }
     }
     this.stats.misses++;
-    const pages = pagesOf();
+    return false;
+  }
+
+  /** Caches the translation of `vpn` after a miss, as a `pages`-page mapping (rounded down to a size held). */
+  fill(space: number, vpn: number, pages: number): void {
     let idx = 0;
     while (idx + 1 < this.sizes.length && this.sizes[idx + 1] <= pages) idx++;
     this.lru.set(this.tag(space, idx, vpn), true);
     if (this.lru.size > this.entries) this.lru.delete(this.lru.keys().next().value!);
-    return false;
   }
 
   /** Drops translations overlapping pages [start, end) of `space`; counts one invalidation request. */

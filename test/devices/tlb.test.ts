@@ -213,3 +213,30 @@ describe('Tlb: invalidate', () => {
     expect(tlb.size).toBe(2);
   });
 });
+
+describe('Tlb: hit and fill (the fault path asks the mapping size only on a miss)', () => {
+  it('hit then fill on a miss is lookup: same answers, counters and contents', () => {
+    const split = new Tlb(8, GPU), whole = new Tlb(8, GPU);
+    const sizeOf = (v: number) => (v % 3 === 0 ? 512 : v % 3 === 1 ? 16 : 1);
+    for (let i = 0; i < 400; i++) {
+      const v = (i * 37) % 2000;
+      const h = split.hit(1, v);
+      if (!h) split.fill(1, v, sizeOf(v));
+      expect(h).toBe(whole.lookup(1, v, () => sizeOf(v)));
+    }
+    expect(split.stats).toEqual(whole.stats);
+    expect(split.stats.misses).toBeGreaterThan(0);
+    expect(split.stats.hits).toBeGreaterThan(0);
+    expect(split.size).toBe(whole.size);
+  });
+
+  it('a miss counts once and fills nothing until fill', () => {
+    const tlb = new Tlb(4, GPU);
+    expect(tlb.hit(2, 1000)).toBe(false);
+    expect(tlb.size).toBe(0);
+    tlb.fill(2, 1000, 16);
+    expect(tlb.hit(2, 1007)).toBe(true); // same 64 KiB page (992..1007)
+    expect(tlb.hit(2, 1008)).toBe(false);
+    expect(tlb.stats).toEqual({ hits: 1, misses: 2, invalidations: 0 });
+  });
+});

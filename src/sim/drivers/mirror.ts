@@ -247,7 +247,7 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Page size of the device mapping of `vpn`: the largest big/huge page its PTEs allow. */
   protected override mappingPages(space: number, vpn: number): number {
     const sp = this.spaces.get(space);
-    return sp ? this.largestMapping(vpn, (v) => sp.pt.get(v)) : 1;
+    return sp ? this.largestMapping(vpn, sp.pt) : 1;
   }
 
   /** Access-counter notifications: a hot remote region migrates here (anchors-uvm.md b.4). */
@@ -836,12 +836,7 @@ export class HmmMirrorDevice extends TimedDevice {
         }
       }
     }
-    let dropped = 0;
-    if (range.end - range.start > sp.pt.size) {
-      for (const k of [...sp.pt.keys()]) if (k >= range.start && k < range.end && sp.pt.delete(k)) dropped++;
-    } else {
-      for (let k = range.start; k < range.end; k++) if (sp.pt.delete(k)) dropped++;
-    }
+    const dropped = sp.pt.deleteRange(range.start, range.end);
     if (dropped > 0 && !own) {
       this.shootdown(sp.space, range.start, range.end);
       this.metrics.tlb.invalidations++;
