@@ -107,30 +107,21 @@ export function computePrefetch(input: PrefetchInput, params: PrefetchParams = P
     throw new RangeError('prefetch: faulted pages must lie in one 2 MiB block');
   }
   const base = blockFirstVpn(block);
-  const inBlock = (v: number): boolean => v >= base && v < base + BLOCK_PAGES;
-
-  const resident = new Uint8Array(BLOCK_PAGES);
-  for (const v of input.resident) if (inBlock(v)) resident[v - base] = 1;
-  const thrashing = new Uint8Array(BLOCK_PAGES);
-  for (const v of input.thrashing ?? []) if (inBlock(v)) thrashing[v - base] = 1;
-  const isFaulted = new Uint8Array(BLOCK_PAGES);
+  const { resident, thrashing, isFaulted, occupied, region } = SCRATCH;
+  resident.fill(0);
+  thrashing.fill(0);
+  isFaulted.fill(0);
+  region.fill(0);
+  for (const v of input.resident) if (v >= base && v < base + BLOCK_PAGES) resident[v - base] = 1;
+  for (const v of input.thrashing ?? []) if (v >= base && v < base + BLOCK_PAGES) thrashing[v - base] = 1;
   for (const v of faulted) isFaulted[v - base] = 1;
 
-  const result = (region: Uint8Array): number[] => {
-    const out: number[] = [];
-    for (let i = 0; i < BLOCK_PAGES; i++) {
-      if (region[i] && !isFaulted[i] && !resident[i] && !thrashing[i]) out.push(base + i);
-    }
-    return out;
-  };
-
-  if (input.firstTouchToPreferred) return result(new Uint8Array(BLOCK_PAGES).fill(1));
+  if (input.firstTouchToPreferred) return regionToPrefetch(base, region.fill(1));
 
   const prior = input.priorFaultMigrations ?? 0;
   if (prior + faulted.length < params.minFaults) return [];
 
   // 1. occupancy = resident ∪ faulted.
-  const occupied = new Uint8Array(BLOCK_PAGES);
   for (let i = 0; i < BLOCK_PAGES; i++) occupied[i] = resident[i] | isFaulted[i];
 
   // 2. grow faults to whole big pages that hold no thrashing page.
@@ -146,28 +137,55 @@ export function computePrefetch(input: PrefetchInput, params: PrefetchParams = P
   }
 
   // Counters per level: counts[k][j] = occupied pages in node j of level k (size 2^k).
-  const counts: Uint16Array[] = [Uint16Array.from(occupied)];
-  for (let size = 2; size <= BLOCK_PAGES; size *= 2) {
-    const below = counts[counts.length - 1];
-    const level = new Uint16Array(BLOCK_PAGES / size);
+  const counts = SCRATCH.counts;
+  for (let i = 0; i < BLOCK_PAGES; i++) counts[0][i] = occupied[i];
+  for (let k = 1; k < counts.length; k++) {
+    const below = counts[k - 1], level = counts[k];
     for (let j = 0; j < level.length; j++) level[j] = below[2 * j] + below[2 * j + 1];
-    counts.push(level);
   }
 
   // 3. walk each non-thrashing fault to the root; keep the highest qualifying node.
-  const region = new Uint8Array(BLOCK_PAGES);
   for (const v of faulted) {
     const leaf = v - base;
     if (thrashing[leaf]) continue;
-    let best: [number, number] | null = null; // [first, size]
+    let bestFirst = -1, bestSize = 0;
     for (let k = 0; k < counts.length; k++) {
       const size = 2 ** k;
       const j = Math.floor(leaf / size);
-      if (counts[k][j] > params.threshold * size) best = [j * size, size];
+      if (counts[k][j] > params.threshold * size) {
+        bestFirst = j * size;
+        bestSize = size;
+      }
     }
-    if (best) region.fill(1, best[0], best[0] + best[1]);
+    if (bestFirst >= 0) region.fill(1, bestFirst, bestFirst + bestSize);
   }
 
   // 4. region minus faulted, resident and thrashing pages.
-  return result(region);
+  return regionToPrefetch(base, region);
+}
+
+/**
+ * Per-page masks of the block and the density tree's counters, reused by every call: the
+ * function stays pure (each call clears or overwrites everything it reads), and a decision
+ * taken on every migrating fault, several times per block as a stream fills it, no longer
+ * allocates sixteen typed arrays.
+ */
+const SCRATCH = {
+  resident: new Uint8Array(BLOCK_PAGES),
+  thrashing: new Uint8Array(BLOCK_PAGES),
+  isFaulted: new Uint8Array(BLOCK_PAGES),
+  occupied: new Uint8Array(BLOCK_PAGES),
+  region: new Uint8Array(BLOCK_PAGES),
+  /** counts[k]: one counter per node of level k (2^k pages each), k = 0 (pages) .. 9 (the block). */
+  counts: Array.from({ length: Math.log2(BLOCK_PAGES) + 1 }, (_, k) => new Uint16Array(BLOCK_PAGES / 2 ** k)),
+};
+
+/** The pages of `region` that are neither faulted, resident nor thrashing, ascending. */
+function regionToPrefetch(base: number, region: Uint8Array): number[] {
+  const { isFaulted, resident, thrashing } = SCRATCH;
+  const out: number[] = [];
+  for (let i = 0; i < BLOCK_PAGES; i++) {
+    if (region[i] && !isFaulted[i] && !resident[i] && !thrashing[i]) out.push(base + i);
+  }
+  return out;
 }

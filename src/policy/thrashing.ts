@@ -180,17 +180,19 @@ function addSorted(xs: readonly number[], x: number): readonly number[] {
   return xs.includes(x) ? xs : sortedUnique([...xs, x]);
 }
 
+// Asked on every fault the thrashing policy sees: a module-level helper, not a closure per call.
 function checkParams(p: ThrashingParams): void {
-  const int = (v: number, lo: number, hi: number, name: string): void => {
-    if (!Number.isInteger(v) || v < lo || v > hi) {
-      throw new RangeError(`thrashing: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
-    }
-  };
-  int(p.threshold, 1, MAX_THRASHING_EVENTS, 'threshold');
-  int(p.pinThreshold, 1, MAX_THROTTLING_COUNT, 'pinThreshold');
-  int(p.lapse, 1, Number.MAX_SAFE_INTEGER, 'lapse');
-  int(p.nap, 1, Number.MAX_SAFE_INTEGER, 'nap');
-  int(p.pinDuration, 0, Number.MAX_SAFE_INTEGER, 'pinDuration');
+  checkIntParam(p.threshold, 1, MAX_THRASHING_EVENTS, 'threshold');
+  checkIntParam(p.pinThreshold, 1, MAX_THROTTLING_COUNT, 'pinThreshold');
+  checkIntParam(p.lapse, 1, Number.MAX_SAFE_INTEGER, 'lapse');
+  checkIntParam(p.nap, 1, Number.MAX_SAFE_INTEGER, 'nap');
+  checkIntParam(p.pinDuration, 0, Number.MAX_SAFE_INTEGER, 'pinDuration');
+}
+
+function checkIntParam(v: number, lo: number, hi: number, name: string): void {
+  if (!Number.isInteger(v) || v < lo || v > hi) {
+    throw new RangeError(`thrashing: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  }
 }
 
 /** A migration of pages to `target` at `time` (cause: fault, prefetch or access counter). */

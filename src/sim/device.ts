@@ -21,6 +21,20 @@ import { newBatchRecord, newDeviceMetrics } from './metrics.ts';
 import { coalesceFaults, type CoalescedFault, type FaultBuffer, type FaultEntry } from '../devices/fault-buffer.ts';
 import type { BatchRecord } from './results.ts';
 
+/** A device page table as `TimedDevice.largestMapping` reads it. */
+export interface DeviceEntries {
+  /** The entry of page `v` as pfn * 2 + writable, or undefined where nothing is mapped. */
+  get(v: number): number | undefined;
+  /** How many pages of the 2 MiB block `block` (vpn / 512) are mapped. */
+  mappedInBlock(block: number): number;
+}
+
+/** Whether every page of [start, start + pages) is mapped; `start` and `pages` are whole 2 MiB blocks. */
+function wholeBlocksMapped(table: DeviceEntries, start: number, pages: number): boolean {
+  for (let b = start / 512; b < (start + pages) / 512; b++) if (table.mappedInBlock(b) < 512) return false;
+  return true;
+}
+
 /** One lane of a running kernel. */
 export interface Lane {
   /** Index in the device's lane table (fault entries name it). */
@@ -544,7 +558,9 @@ export abstract class TimedDevice {
 
   /** Cost of a TLB lookup for (space, vpn), ps; a miss caches the translation at mappingPages. */
   protected tlbCost(space: number, vpn: number): number {
-    return this.tlb.lookup(space, vpn, () => this.mappingPages(space, vpn)) ? 0 : this.profile.tlb.missCost;
+    if (this.tlb.hit(space, vpn)) return 0;
+    this.tlb.fill(space, vpn, this.mappingPages(space, vpn));
+    return this.profile.tlb.missCost;
   }
 
   /**
@@ -558,22 +574,26 @@ export abstract class TimedDevice {
 
   /**
    * Largest of the profile's page sizes (4 KiB pages) whose aligned chunk around `vpn` maps a
-   * physically contiguous, equally aligned run with one permission: `entryOf(v)` gives the
+   * physically contiguous, equally aligned run with one permission: `table.get(v)` gives the
    * device page-table entry of v as pfn * 2 + writable, or undefined where nothing is mapped.
    * This is the rule a GPU MMU's big and huge pages follow (a 64 KiB or 2 MiB PTE maps an
-   * aligned contiguous physical range).
+   * aligned contiguous physical range). A chunk of whole 2 MiB blocks is ruled out by the
+   * blocks' mapped counts before any entry is read: a streaming kernel misses the TLB on every
+   * page of a block it is still filling, and reading the block's entries up to the first hole
+   * each time made the lookup quadratic in the block's pages.
    */
-  protected largestMapping(vpn: number, entryOf: (v: number) => number | undefined): number {
+  protected largestMapping(vpn: number, table: DeviceEntries): number {
     const sizes = this.tlb.sizes;
-    const e = entryOf(vpn);
+    const e = table.get(vpn);
     if (e === undefined) return 1;
     const delta = Math.floor(e / 2) - vpn, w = e % 2;
     for (let i = sizes.length - 1; i > 0; i--) {
       const s = sizes[i], start = vpn - (vpn % s);
       if ((start + delta) % s !== 0) continue;
+      if (s % 512 === 0 && !wholeBlocksMapped(table, start, s)) continue;
       let ok = true;
       for (let v = start; v < start + s && ok; v++) {
-        const x = entryOf(v);
+        const x = table.get(v);
         ok = x !== undefined && Math.floor(x / 2) - v === delta && x % 2 === w;
       }
       if (ok) return s;

@@ -163,7 +163,8 @@ describe('Tlb: invalidate', () => {
     expect(tlb.lookup(2, 7)).toBe(false);
   });
 
-  it('both invalidate paths agree with a reference model (mixed page sizes)', () => {
+  // 2500 entries: the slot tables grow twice (from 1024) while translations are live.
+  it.each([[8, 2000, 3000], [2500, 40_000, 12_000]])('both invalidate paths agree with a reference model (mixed page sizes, %i entries)', (entries, span, steps) => {
     // Deterministic pseudo-random workload; reference = live (space, first page, size) in LRU order.
     let seed = 12345;
     const rnd = (n: number) => {
@@ -171,15 +172,15 @@ describe('Tlb: invalidate', () => {
       return seed % n;
     };
     // The "page table": vpns below 64 are 64 KiB pages, 64..127 4 KiB, 128.. 2 MiB pages.
-    const sizeOf = (v: number) => (v < 64 ? 16 : v < 128 ? 1 : 512);
+    const sizeOf = (v: number) => (v < 64 ? 16 : v < 128 || v >= 8192 ? 1 : 512);
     for (const sizes of [[1], [1, 16], GPU]) {
-      const tlb = new Tlb(8, sizes);
+      const tlb = new Tlb(entries, sizes);
       const held = (v: number) => sizes.filter((s) => s <= sizeOf(v)).pop()!;
       const ref: { space: number; first: number; size: number }[] = []; // LRU first
-      for (let step = 0; step < 3000; step++) {
+      for (let step = 0; step < steps; step++) {
         const space = 1 + rnd(2);
         if (rnd(5) === 0) {
-          const start = rnd(2000);
+          const start = rnd(span);
           const end = start + 1 + (rnd(3) === 0 ? rnd(100_000) : rnd(40));
           tlb.invalidate(space, start, end);
           for (let i = ref.length - 1; i >= 0; i--) {
@@ -187,18 +188,19 @@ describe('Tlb: invalidate', () => {
             if (e.space === space && e.first < end && e.first + e.size > start) ref.splice(i, 1);
           }
         } else {
-          const vpn = rnd(2000);
+          const vpn = rnd(span);
           const i = ref.findIndex((e) => e.space === space && vpn >= e.first && vpn < e.first + e.size);
           expect(tlb.lookup(space, vpn, () => sizeOf(vpn))).toBe(i >= 0);
           if (i >= 0) ref.push(...ref.splice(i, 1));
           else {
             const size = held(vpn);
             ref.push({ space, first: vpn - (vpn % size), size });
-            if (ref.length > 8) ref.shift();
+            if (ref.length > entries) ref.shift();
           }
         }
         expect(tlb.size).toBe(ref.length);
       }
+      expect(tlb.stats.misses).toBeGreaterThan(entries);
     }
   });
 
@@ -211,5 +213,32 @@ describe('Tlb: invalidate', () => {
     tlb.invalidate(1, 600, 600);
     expect(tlb.stats.invalidations).toBe(2);
     expect(tlb.size).toBe(2);
+  });
+});
+
+describe('Tlb: hit and fill (the fault path asks the mapping size only on a miss)', () => {
+  it('hit then fill on a miss is lookup: same answers, counters and contents', () => {
+    const split = new Tlb(8, GPU), whole = new Tlb(8, GPU);
+    const sizeOf = (v: number) => (v % 3 === 0 ? 512 : v % 3 === 1 ? 16 : 1);
+    for (let i = 0; i < 400; i++) {
+      const v = (i * 37) % 2000;
+      const h = split.hit(1, v);
+      if (!h) split.fill(1, v, sizeOf(v));
+      expect(h).toBe(whole.lookup(1, v, () => sizeOf(v)));
+    }
+    expect(split.stats).toEqual(whole.stats);
+    expect(split.stats.misses).toBeGreaterThan(0);
+    expect(split.stats.hits).toBeGreaterThan(0);
+    expect(split.size).toBe(whole.size);
+  });
+
+  it('a miss counts once and fills nothing until fill', () => {
+    const tlb = new Tlb(4, GPU);
+    expect(tlb.hit(2, 1000)).toBe(false);
+    expect(tlb.size).toBe(0);
+    tlb.fill(2, 1000, 16);
+    expect(tlb.hit(2, 1007)).toBe(true); // same 64 KiB page (992..1007)
+    expect(tlb.hit(2, 1008)).toBe(false);
+    expect(tlb.stats).toEqual({ hits: 1, misses: 2, invalidations: 0 });
   });
 });

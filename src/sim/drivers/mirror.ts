@@ -63,7 +63,8 @@ import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
 import { formatVpnRange } from '../../units/vpn.ts';
 import { MirrorSpace } from './mirror/space.ts';
-import { runs, submitCopies, peerLabel, type PlannedCopy } from './mirror/copies.ts';
+import { runs, submitCopies, peerLabel, planCopy, type PlannedCopy } from './mirror/copies.ts';
+import { sortedUnion, intersectSorted } from './mirror/vpn-lists.ts';
 import { lockBlock, populateForPeer, populateMm, advise } from './mirror/pagemap.ts';
 
 export { MirrorSpace } from './mirror/space.ts';
@@ -249,7 +250,7 @@ export class HmmMirrorDevice extends TimedDevice {
   /** Page size of the device mapping of `vpn`: the largest big/huge page its PTEs allow. */
   protected override mappingPages(space: number, vpn: number): number {
     const sp = this.spaces.get(space);
-    return sp ? this.largestMapping(vpn, (v) => sp.pt.get(v)) : 1;
+    return sp ? this.largestMapping(vpn, sp.pt) : 1;
   }
 
   /** Access-counter notifications: a hot remote region migrates here (anchors-uvm.md b.4). */
@@ -419,25 +420,23 @@ export class HmmMirrorDevice extends TimedDevice {
     // KFD and drm_gpusvm work on a whole aligned window (svm_range granularity, gpusvm range)
     // around a faulting page: it migrates with the fault when the fault migrates, and is
     // collected (hmm_range_fault) and mapped with it either way.
-    const window = this.windowPages(mm, toMap.map((f) => f.vpn), this.fault.migrateWindow);
-    const windowed = toMigrate.length > 0 ? window.filter((v) => !this.isResidentHere(mm, v)) : [];
+    const faultedVpns = toMap.map((fl) => fl.vpn);
+    const window = this.windowPages(mm, faultedVpns, this.fault.migrateWindow);
+    const windowed = toMigrate.length > 0 && window.length > 0 ? window.filter((v) => !this.isResidentHere(mm, v)) : [];
     if (this.mem) busyKeys.add(this.mem.keyOf(sp.space, toMap[0].vpn));
     if (!sp.blockMigrations.has(block)) rec.num_new_vablock++;
     let prefetch: number[] = [];
     if (toMigrate.length > 0 && this.prefetchFn) {
       const vma = mm.findVma(toMigrate[0])!;
-      const resident: number[] = [];
-      for (let v = block * 512; v < block * 512 + 512; v++) if (this.isResidentHere(mm, v)) resident.push(v);
+      const resident = this.residentHereIn(mm, block * 512);
       const thrashing: number[] = [];
       if (th) for (let v = block * 512; v < block * 512 + 512; v++) if (th.isThrashing(sp.thrashing, v)) thrashing.push(v);
       prefetch = this.prefetchFn({
         blockStart: block * 512, faulted: [...toMigrate].sort((a, b) => a - b), resident, thrashing, priorFaultMigrations: sp.blockMigrations.get(block) ?? 0,
       }).filter((v) => v >= vma.start && v < vma.end);
     }
-    const wanted = new Set([...toMigrate, ...windowed, ...prefetch]);
-    const moved = toMigrate.length > 0 ? this.migrateToDevice(sp, [...wanted].sort((a, b) => a - b), copies, rec, busyKeys) : [];
-    const movedSet = new Set(moved);
-    const prefetched = prefetch.filter((v) => movedSet.has(v));
+    const moved = toMigrate.length > 0 ? this.migrateToDevice(sp, sortedUnion(toMigrate, windowed, prefetch), copies, rec, busyKeys) : [];
+    const prefetched = prefetch.length > 0 ? intersectSorted(prefetch, moved) : [];
     rec.num_prefetch += prefetched.length;
     this.metrics.prefetched += prefetched.length;
     sp.blockMigrations.set(block, (sp.blockMigrations.get(block) ?? 0) + (toMigrate.length > 0 ? 1 : 0));
@@ -448,11 +447,10 @@ export class HmmMirrorDevice extends TimedDevice {
       if (after > before) this.metrics.thrashing.events += after - before;
     }
     // Map the faulted pages (and what the prefetcher brought) with hmm_range_fault.
-    const mapVpns = new Map<number, boolean>();
-    for (const fl of toMap) mapVpns.set(fl.vpn, fl.write);
-    for (const v of prefetched) if (!mapVpns.has(v)) mapVpns.set(v, false);
-    for (const v of window) if (!mapVpns.has(v) && !sp.pt.has(v)) mapVpns.set(v, false);
-    this.remap(sp, [...mapVpns.keys()].sort((a, b) => a - b), new Set([...writeOf].filter(([, w]) => w).map(([v]) => v)), rec, toMap);
+    const unmappedWindow = window.length > 0 ? window.filter((v) => !sp.pt.has(v)) : window;
+    const writes = new Set<number>();
+    for (const [v, w] of writeOf) if (w) writes.add(v);
+    this.remap(sp, sortedUnion(faultedVpns, prefetched, unmappedWindow), writes, rec, toMap);
     for (const fl of toMap) if (fl.write && sp.atomicWanted.delete(fl.vpn)) this.atomicFault(sp, fl.vpn);
   }
 
@@ -565,9 +563,26 @@ export class HmmMirrorDevice extends TimedDevice {
   }
 
   isResidentHere(mm: Mm, vpn: number): boolean {
-    const e = mm.pt.pte(vpn);
+    return this.isOwnEntry(mm.pt.pte(vpn));
+  }
+
+  /** Whether CPU page-table entry `e` maps a page of this device's memory (isResidentHere). */
+  private isOwnEntry(e: number): boolean {
     const type = pteType(e);
     return (type === PteType.DEVICE_PRIVATE || type === PteType.PRESENT) && e !== 0 && this.mem !== null && this.mem.owns(ptePfn(e));
+  }
+
+  /**
+   * The pages of the 2 MiB block at `blockStart` resident here, ascending: isResidentHere of
+   * each, read from the block's PTE table in one pass (the prefetcher asks on every fault that
+   * migrates, several times per block as a stream fills it).
+   */
+  private residentHereIn(mm: Mm, blockStart: number): number[] {
+    const out: number[] = [];
+    const ptes = mm.pt.pmd(blockStart)?.ptes;
+    if (!ptes) return out;
+    for (let i = 0; i < 512; i++) if (this.isOwnEntry(ptes[i])) out.push(blockStart + i);
+    return out;
   }
 
   /**
@@ -596,7 +611,8 @@ export class HmmMirrorDevice extends TimedDevice {
       try {
         if (migrateVmaSetup(args) !== 0) continue;
         // Device a page comes from (a peer in this group), or CPU: the peer counts it out.
-        const source = new Int32Array(args.npages).fill(CPU);
+        // (A plain array: a typed one here was an off-heap allocation per migrate_vma call.)
+        const source: ProcessorId[] = new Array<ProcessorId>(args.npages).fill(CPU);
         for (let i = 0; i < args.npages; i++) {
           if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           const spfn = migratePfnToPage(args.src[i]);
@@ -613,7 +629,7 @@ export class HmmMirrorDevice extends TimedDevice {
             source[i] = home;
             const from = this.ctx.homeNodeOf(spfn);
             const engine = home !== CPU && this.ctx.cross.sourcePeerMigrates ? this.ctx.deviceAt(home) as HmmMirrorDevice : this;
-            copies.push({ bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : peerLabel(this, from), first: s + i, pages: 1, engine });
+            planCopy(copies, { bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : peerLabel(this, from), first: s + i, pages: 1, engine });
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -838,12 +854,7 @@ export class HmmMirrorDevice extends TimedDevice {
         }
       }
     }
-    let dropped = 0;
-    if (range.end - range.start > sp.pt.size) {
-      for (const k of [...sp.pt.keys()]) if (k >= range.start && k < range.end && sp.pt.delete(k)) dropped++;
-    } else {
-      for (let k = range.start; k < range.end; k++) if (sp.pt.delete(k)) dropped++;
-    }
+    const dropped = sp.pt.deleteRange(range.start, range.end);
     if (dropped > 0 && !own) {
       this.shootdown(sp.space, range.start, range.end);
       this.metrics.tlb.invalidations++;
@@ -1064,4 +1075,3 @@ function batchArgs(batch: number, entries: readonly FaultEntry[], pages: readonl
   if (pages.length > 0) args.range = formatVpnRange(lo, hi - lo + 1);
   return args;
 }
-

@@ -27,6 +27,24 @@ export interface PlannedCopy {
 }
 
 /**
+ * Plans copy `c`, extending the last planned copy instead when `c` continues it (same kind,
+ * endpoints and engine, the next page): submitCopies would merge the two anyway, and a
+ * migration of a whole block then plans one copy instead of 512.
+ */
+export function planCopy(copies: PlannedCopy[], c: PlannedCopy): void {
+  const last = copies[copies.length - 1];
+  if (last && c.label !== 'evict' && canExtend(last, c)) {
+    last.bytes += c.bytes;
+    last.pages += c.pages;
+  } else copies.push(c);
+}
+
+/** Whether `c` continues `last` so that the two are one copy (never evictions: their pages are pfns). */
+function canExtend(last: PlannedCopy, c: PlannedCopy): boolean {
+  return last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first;
+}
+
+/**
  * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
  * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
  */
@@ -36,7 +54,7 @@ export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: 
   // Evictions go first: their room is what the migrations use.
   for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
     const last = order[order.length - 1];
-    if (last && last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first) {
+    if (last && canExtend(last, c)) {
       last.bytes += c.bytes;
       last.pages += c.pages;
     } else order.push({ ...c });

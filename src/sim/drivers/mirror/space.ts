@@ -7,6 +7,9 @@ import { mmgrab } from '../../../mm/mmap.ts';
 import type { IntervalNotifier } from '../../../mm/mmu-notifier.ts';
 import type { ProcessorId } from '../../../policy/types.ts';
 import type { HmmMirrorDevice } from '../mirror.ts';
+import { DevicePageTable } from './page-table.ts';
+
+export type { DptEntry } from './page-table.ts';
 
 /**
  * How long after a page was taken from a device a new fault on it counts as a steal, in lapses
@@ -14,12 +17,10 @@ import type { HmmMirrorDevice } from '../mirror.ts';
  */
 export const STEAL_WINDOW_LAPSES = 100;
 
-/** Device page-table entry: pfn * 2 + writable. */
-export type DptEntry = number;
-
 /** One address space mirrored by the device. */
 export class MirrorSpace {
-  readonly pt = new Map<number, DptEntry>();
+  /** The device page table: pfn * 2 + writable per mirrored page (mirror/page-table.ts). */
+  readonly pt = new DevicePageTable();
   /** Pages of `pt` mapped for atomics: the CPU's entry is device-exclusive (make_device_exclusive_range). */
   readonly atomic = new Set<number>();
   /** Pages whose pending fault is an atomic that needs exclusive access. */

@@ -1,0 +1,53 @@
+// Lists of page numbers as a fault batch combines them (faults, window, prefetch, what moved),
+// without comparator sorts or a Set per page.
+
+/**
+ * The distinct numbers of `lists`, ascending. The lists of a batch lie within a block or a few
+ * (faults, window, prefetch), so they are marked in a byte per page of their span and read back
+ * in order, O(pages + span); a wider span sorts.
+ */
+export function sortedUnion(...lists: readonly (readonly number[])[]): number[] {
+  let lo = Infinity, hi = -Infinity;
+  for (const l of lists) {
+    for (const v of l) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  const out: number[] = [];
+  if (lo > hi) return out;
+  if (hi - lo < UNION_SPAN_MAX) {
+    const seen = UNION_SCRATCH;
+    for (const l of lists) for (const v of l) seen[v - lo] = 1;
+    for (let i = 0; i <= hi - lo; i++) {
+      if (seen[i] === 0) continue;
+      out.push(lo + i);
+      seen[i] = 0;
+    }
+    return out;
+  }
+  const all = Float64Array.from(lists.flat()).sort();
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) out.push(all[i]);
+  return out;
+}
+
+/** Widest span of pages sortedUnion marks in a byte array (4 VA blocks) rather than sorting. */
+const UNION_SPAN_MAX = 4 * 512;
+/**
+ * sortedUnion's marks, all zero between calls. Reused: a typed array above 64 bytes gets an
+ * off-heap backing store whose allocation and release cost more than the marking itself.
+ */
+const UNION_SCRATCH = new Uint8Array(UNION_SPAN_MAX);
+
+/** The members of `xs` (in its order) that `ascending` holds; `ascending` sorted ascending. */
+export function intersectSorted(xs: readonly number[], ascending: readonly number[]): number[] {
+  return xs.filter((v) => {
+    let lo = 0, hi = ascending.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ascending[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < ascending.length && ascending[lo] === v;
+  });
+}
