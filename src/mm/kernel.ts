@@ -194,7 +194,7 @@ const K612: KernelSwitches = {
   // where device-exclusive entries meet the split — the kernel's try_split_folio would refuse
   // that folio (extra references) and the model does not yet. Turning it on makes 21 more
   // scripts of test/oracle-numa-612 match (1,135 of 1,146).
-  migrateSplitsPartiallyMappedThp: false,
+  migrateSplitsPartiallyMappedThp: true,
   deviceExclusiveOnePage: false,
   migrateHandlesDeviceExclusive: false,
   zapChecksFolioAnon: false,

@@ -196,49 +196,63 @@ function addPageForMigration(mm: Mm, vpn: number, node: number, all: boolean, li
 /**
  * migrate_pages(): hugetlb folios first, then the others in batches of at most 512 base pages;
  * a folio that cannot be unmapped or still has unexpected references is retried, up to 10
- * passes. Returns the number of folios that did not move (they stay where they were, mapped
- * as before apart from clean, old PTEs). Empties the list.
+ * passes. Returns what migrate_pages returns: 0 when nothing is left unmigrated, else the
+ * number of folios that did not move (they stay where they were, mapped as before apart from
+ * clean, old PTEs), each THP split on the way counting as one. Empties the list.
  */
 function migrateList(sys: System, list: PageList, node: number): number {
   const p = sys.pages;
   const huge = list.heads.filter((h) => p.hasFlag(h, PG_HUGETLB));
   let failed = passes(sys, huge, node);
-  // 6.12 (migrateSplitsPartiallyMappedThp): migrate_pages_batch splits a THP on the deferred
-  // split list as partially mapped (try_split_folio) instead of moving it; its subpages go on
-  // split_folios and migrate after the rest of the list, one by one. The split maps the
-  // zero-filled ones to the zero page (thpSplitMapsZeroPage) and frees them and the unmapped.
-  const split: number[] = [];
-  if (sys.k.migrateSplitsPartiallyMappedThp) {
-    for (let i = 0; i < list.heads.length; i++) {
-      const h = list.heads[i];
-      if (p.hasFlag(h, PG_HUGETLB) || !partiallyMappedThp(sys, h)) continue;
-      const nr = p.folioNr(h);
-      if (!splitHugePage(sys, h)) continue;
-      for (let j = 0; j < nr; j++) if (p.refcount[h + j] > 0 && p.mapcount[h + j] > 0) split.push(h + j);
-      list.heads.splice(i--, 1);
-    }
-  }
+  let left = failed;
   let batch: number[] = [], pages = 0;
-  for (const h of [...list.heads, ...split]) {
+  const flush = () => {
+    // 6.12 (migrateSplitsPartiallyMappedThp): migrate_pages_batch splits a THP on the deferred
+    // split list as partially mapped (try_split_folio) instead of moving it. The split counts
+    // as one failure of the batch ("without doing so, migrate_pages() may report success with
+    // split but unmigrated pages still on its fromlist"); its subpages go on split_folios and
+    // migrate after the batch, one pass, their failures not counted again. migrate_pages
+    // returns 0 all the same when nothing is left on the list at the end. The split maps the
+    // zero-filled subpages to the zero page (thpSplitMapsZeroPage) and frees them and the
+    // unmapped ones: migrate_folio_unmap takes a folio freed under it (refcount 1) as migrated.
+    // A split that fails (can_split_folio: references beyond the mappings, as device-exclusive
+    // entries and pins hold; huge-memory.ts splitHugePage) leaves the THP to migrate whole.
+    const split: number[] = [];
+    let splits = 0;
+    if (sys.k.migrateSplitsPartiallyMappedThp) {
+      for (let i = 0; i < batch.length; i++) {
+        const h = batch[i];
+        if (!partiallyMappedThp(sys, h)) continue;
+        const nr = p.folioNr(h);
+        if (!splitHugePage(sys, h)) continue;
+        for (let j = 0; j < nr; j++) if (p.refcount[h + j] > 0 && p.mapcount[h + j] > 0) split.push(h + j);
+        batch.splice(i--, 1);
+        splits++;
+      }
+    }
+    const f = passes(sys, batch, node);
+    failed += f + splits;
+    left += f + (split.length > 0 ? passes(sys, split, node, 1) : 0);
+    batch = [];
+    pages = 0;
+  };
+  for (const h of list.heads) {
     if (p.hasFlag(h, PG_HUGETLB)) continue;
     const nr = p.folioNr(h);
-    if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) {
-      failed += passes(sys, batch, node);
-      batch = [];
-      pages = 0;
-    }
+    if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) flush();
     batch.push(h);
     pages += nr;
   }
-  if (batch.length > 0) failed += passes(sys, batch, node);
+  if (batch.length > 0) flush();
   list.heads.length = 0;
   list.isolated.clear();
-  return failed;
+  return left === 0 ? 0 : failed;
 }
 
-function passes(sys: System, heads: number[], node: number): number {
+/** Migrates `heads` to `node` in up to `nrPass` passes; returns how many did not move. */
+function passes(sys: System, heads: number[], node: number, nrPass = NR_MAX_MIGRATE_PAGES_RETRY): number {
   let retry = heads;
-  for (let pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry.length > 0; pass++) {
+  for (let pass = 0; pass < nrPass && retry.length > 0; pass++) {
     retry = retry.filter((h) => !migrateFolio(sys, h, node));
   }
   return retry.length;
