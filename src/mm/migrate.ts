@@ -1,11 +1,11 @@
 // move_pages(2): NUMA migration of user pages (mm/migrate.c, Linux 6.1 as Debian ships it).
 // Every status, return value and side effect here was checked against that kernel running
 // with two fake NUMA nodes (tools/oracle-numa, traces in test/oracle-numa/).
-import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE } from './page.ts';
+import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE, PG_PARTIALLY_MAPPED } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
 import { splitHugePage } from './huge-memory.ts';
-import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, type RmapHit } from './rmap.ts';
+import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, folioRemoveRmapPmd, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -132,21 +132,13 @@ function pageNode(mm: Mm, vpn: number): number {
 }
 
 /**
- * Whether an anonymous THP is on the deferred split list as partially mapped (6.12's
- * PG_partially_mapped): __folio_remove_rmap (mm/rmap.c) sets it when an unmap leaves some of
- * its pages mapped and others not, and only a split or the folio's freeing clears it. Since no
- * op can map an unmapped subpage of a THP again, the model reads it off the mapcounts: no PMD
- * mapping, some subpages mapped, some not. Modelled from the 6.12 source; checked by the
- * two-node 6.12 oracle (test/oracle-numa-612).
+ * Whether a THP is on the deferred split list as partially mapped: 6.12's PG_partially_mapped,
+ * which __folio_remove_rmap sets (rmap.ts notePartiallyMapped) and only a split or the folio's
+ * freeing clears. Checked on the two-node 6.12 oracle (test/oracle-numa-612).
  */
 function partiallyMappedThp(sys: System, head: number): boolean {
-  const p = sys.pages;
-  const nr = p.folioNr(head);
-  // nr_pages > 2 in migrate_pages_batch; deferred_split_folio is for anonymous folios only.
-  if (nr <= 2 || !p.hasFlag(head, PG_ANON) || p.entireMapcountOf(head) > 0) return false;
-  let mapped = 0;
-  for (let i = 0; i < nr; i++) if (p.mapcount[head + i] > 0) mapped++;
-  return mapped > 0 && mapped < nr;
+  // nr_pages > 2 in migrate_pages_batch; the flag is only ever set on anonymous THPs.
+  return sys.pages.folioNr(head) > 2 && sys.pages.hasFlag(head, PG_PARTIALLY_MAPPED);
 }
 
 /**
@@ -294,7 +286,10 @@ function migrateFolio(sys: System, head: number, node: number): boolean {
     }
   } else dst = nr > 1 ? p.allocCompound(p.orderOf(head), PageKind.SYSTEM, node) : p.allocSystem(node);
   // folio_migrate_mapping + folio_migrate_flags: the new folio takes the old one's identity.
-  const keep = PG_ANON | PG_FILE | PG_DIRTY | PG_LAZYFREE;
+  // migrate_folio_move requeues the new folio on the deferred split list as partially mapped
+  // when the old one was, as read after the unmap above (whose PTE-by-PTE rmap removals
+  // mark a PTE-mapped THP: so a THP moved once is split when it is moved again).
+  const keep = PG_ANON | PG_FILE | PG_DIRTY | PG_LAZYFREE | PG_PARTIALLY_MAPPED;
   p.flags[dst] = (p.flags[dst] & ~keep) | (p.flags[head] & keep);
   p.copyIndexAndMapping(dst, head);
   for (let i = 0; i < nr; i++) p.copy(dst + i, head + i);
@@ -375,7 +370,7 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
         if (h.huge) {
           const pmd = mm.pt.pmd(h.vpn)!;
           pmd.huge = pmdMigrationEntry(sys, head, pmd.huge);
-          p.addEntireMapcount(head, -1);
+          folioRemoveRmapPmd(sys, head);
         } else {
           const pfn = ptePfn(h.entry);
           mm.pt.setPte(h.vpn, migrationEntryFor(sys, pfn, h.entry));
