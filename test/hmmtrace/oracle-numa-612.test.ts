@@ -12,11 +12,11 @@ import { NUMA_612_DIR, corpusTraces } from './corpus.ts';
 // (n15-612-*). They replay on a two-node model on kernel '6.12', except the scripts listed here.
 // Both lists are exact: a fix that makes one match, or a change that breaks another, fails.
 //
-// Not yet modelled: the task's interleave counter (il_prev) is also advanced by the kernel's own
-// allocations without a VMA (page tables: a THP's deposited PTE table, a new PMD table), which
-// the model does not count, so pages that test_hmm's `release` brings back under an interleave
-// policy land on the other node (README.md; n15-612-il-release-thp against -anon).
-const NOT_YET = new Set(['m9-0018', 'n15-612-il-release-thp']);
+// Not yet modelled: the pages test_hmm's `release` brings back under an interleave policy take
+// the task's next interleave node (il_prev), which the kernel also advances with its other
+// allocations without a VMA (test_hmm's backing pages, page tables), and the model does not
+// count those (README.md; the n15-612-il-release-* probes).
+const NOT_YET = new Set(['m9-0018', 'n15-612-il-release-thp', 'n15-612-il-release-thp-before', 'n15-612-il-release-anon-before']);
 // Kernel memory corruption, excluded: move_pages over a THP that has device-exclusive entries.
 // try_to_migrate_one takes the subpage of such an entry from pte_pfn() of the swap PTE, a struct
 // page outside the folio, and folio_remove_rmap_pte drops the folio's _large_mapcount once more
