@@ -1,6 +1,8 @@
-// move_pages(2): NUMA migration of user pages (mm/migrate.c, Linux 6.1 as Debian ships it).
-// Every status, return value and side effect here was checked against that kernel running
-// with two fake NUMA nodes (tools/oracle-numa, traces in test/oracle-numa/).
+// move_pages(2): NUMA migration of user pages (mm/migrate.c, Linux 6.1 as Debian ships it, and
+// 6.12 where a KernelSwitches switch says so: movePagesFolioWalk, migrateSplitsPartiallyMappedThp).
+// Every status, return value and side effect here was checked against those kernels running
+// with two fake NUMA nodes (tools/oracle-numa, `hetmem oracle --nodes 2`; traces in
+// test/oracle-numa/ and test/oracle-numa-612/).
 import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE, PG_PARTIALLY_MAPPED } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
