@@ -1,6 +1,6 @@
 import { PMD_NR, NotifyEvent } from './constants.ts';
 import { PteType, mkPte, pteHas, ptePfn, pteType, pteSetFlags, pteFlags, PTE_WRITE, PTE_DIRTY, PTE_YOUNG } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB } from './page.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB, PG_PARTIALLY_MAPPED } from './page.ts';
 import { rmapWalk } from './rmap.ts';
 import type { System } from './system.ts';
 import type { Mm } from './mm.ts';
@@ -110,6 +110,8 @@ export function splitHugePage(sys: System, head: number): boolean {
     p.setIndex(pfn, idx + i);
   }
   p.setEntireMapcount(head, 0);
+  // __split_huge_page_to_list_to_order takes the folio off the deferred split list.
+  p.clearFlag(head, PG_PARTIALLY_MAPPED);
   // Subpages nobody maps any more are freed, as the split frees unmapped tails.
   for (let i = 0; i < n; i++) if (p.refcount[head + i] === 0) p.freeFrame(head + i);
   return true;

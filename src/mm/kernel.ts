@@ -118,14 +118,22 @@ export interface KernelSwitches {
    */
   readonly movePagesFolioWalk: boolean;
   /**
-   * migrate_pages splits an anonymous THP that is partially mapped (on the deferred split list
-   * with PG_partially_mapped, set by __folio_remove_rmap when an unmap leaves part of it
-   * mapped) and migrates its subpages one by one instead of moving it whole: 6.12's
-   * migrate_pages_batch → try_split_folio (mm/migrate.c; "mm: split underused THPs" and
-   * "mm: introduce a pageflag for partially mapped folios", 6.12). With thpSplitMapsZeroPage
-   * the split maps its zero-filled subpages to the zero page, so move_pages then answers
-   * -EFAULT for them. 6.1 moved the THP whole. Checked on the two-node 6.12 oracle
-   * (test/oracle-numa-612).
+   * migrate_pages splits an anonymous THP that is partially mapped instead of moving it whole:
+   * 6.12's migrate_pages_batch → try_split_folio (mm/migrate.c; "mm: split underused THPs" and
+   * "mm: introduce a pageflag for partially mapped folios", 6.12). PG_partially_mapped is set by
+   * __folio_remove_rmap (mm/rmap.c) whenever an rmap removal leaves some of a folio's pages
+   * mapped and others not, and kept until a split or the folio's freeing: so not only a partial
+   * munmap/MADV_DONTNEED marks a THP, but also try_to_migrate and make_device_exclusive, which
+   * unmap a PTE-mapped THP one PTE at a time (a zap removes consecutive PTEs of a folio as one
+   * batch, folio_pte_batch, and marks nothing when the batch unmaps the rest of it), and
+   * migrate_folio_move carries the mark to the new folio (rmap.ts notePartiallyMapped; page.ts
+   * PG_PARTIALLY_MAPPED). The split counts as one failure of its batch, its subpages migrate
+   * after the batch in one pass, and migrate_pages still returns 0 when none is left; with
+   * thpSplitMapsZeroPage it maps the zero-filled subpages to the zero page, so move_pages
+   * answers -EFAULT for them next. can_split_folio refuses a folio with references beyond its
+   * mappings (device-exclusive entries, pins; huge-memory.ts splitHugePage), which then
+   * migrates whole. 6.1 moved every THP whole. Checked on the two-node 6.12 oracle
+   * (test/oracle-numa-612, probes n15-612-pm-*).
    */
   readonly migrateSplitsPartiallyMappedThp: boolean;
   /**
@@ -235,12 +243,7 @@ const K612: KernelSwitches = {
   madviseKeepsWholePteMappedFolios: true,
   reclaimDiscardsLazyfreeThp: true,
   movePagesFolioWalk: true,
-  // Off for now although 6.12 does it: with it on, the model-based fuzz (test/model/fuzz.test.ts,
-  // counterexample mmap thp; exclusive; dev_write; move_pages) leaves stale migration entries
-  // where device-exclusive entries meet the split — the kernel's try_split_folio would refuse
-  // that folio (extra references) and the model does not yet. Turning it on makes 21 more
-  // scripts of test/oracle-numa-612 match (1,135 of 1,146).
-  migrateSplitsPartiallyMappedThp: false,
+  migrateSplitsPartiallyMappedThp: true,
   deviceExclusiveOnePage: false,
   deviceExclusiveKeepsMapcount: false,
   migrateHandlesDeviceExclusive: false,
@@ -269,8 +272,8 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     devicePrivateThp: false,
   },
   '6.12': K612,
-  // Mainline (7.1): 6.12 plus the four switches below, modelled from source, not checked against
-  // a running kernel. migrateSplitsPartiallyMappedThp stays off for the reason given for 6.12.
+  // Mainline (7.1): 6.12 plus the five switches below, modelled from source, not checked against
+  // a running kernel.
   '7.x': { ...K612, version: '7.x', deviceExclusiveOnePage: true, deviceExclusiveKeepsMapcount: true, migrateHandlesDeviceExclusive: true, zapChecksFolioAnon: true, devicePrivateThp: true },
 };
 

@@ -3,7 +3,7 @@ import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY }
 import { PG_ANON, PG_FILE, PG_DIRTY, PG_LAZYFREE } from './page.ts';
 import { zapRange } from './memory.ts';
 import { splitHugePage, splitHugePmd } from './huge-memory.ts';
-import { rmapWalk, pageRemoveRmap } from './rmap.ts';
+import { rmapWalk, pageRemoveRmap, folioRemoveRmapPmd } from './rmap.ts';
 import { madviseCollapse } from './khugepaged.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -354,7 +354,7 @@ function reclaimLazyfreeLarge(mm: Mm, folio: number): void {
       if (hugeHere) {
         if (!(pteFlags(pmd.huge) & PTE_DIRTY) && !p.hasFlag(folio, PG_DIRTY)) {
           pmd.huge = 0;
-          p.addEntireMapcount(folio, -1);
+          folioRemoveRmapPmd(sys, folio);
           sys.putPage(folio);
           return;
         }

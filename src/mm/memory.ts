@@ -1,7 +1,7 @@
 import { KernelCrash } from './errors.ts';
 import { PteType, pteType, ptePfn, pteFlags, PTE_DIRTY, isStaleMigration } from './pte.ts';
 import { splitHugePmd } from './huge-memory.ts';
-import { pageRemoveRmap } from './rmap.ts';
+import { pageRemoveRmap, folioRemoveRmapPmd, folioRmapBatchDone } from './rmap.ts';
 import { PG_FILE, PG_DIRTY } from './page.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -29,7 +29,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
         const head = ptePfn(pmd.huge);
         pmd.huge = 0;
         if (!sys.isHugeZero(head)) {
-          p.addEntireMapcount(head, -1);
+          folioRemoveRmapPmd(sys, head);
           sys.putPage(head);
         }
         continue;
@@ -37,8 +37,16 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
       splitHugePmd(mm, vma, lo);
     }
     if (!pmd.ptes) continue;
+    // zap_present_ptes (6.12) unmaps consecutive PTEs of one large folio as one batch
+    // (folio_pte_batch: the next page of the folio, only W/D/A differing): `runEnd` is the pfn
+    // that would continue the batch, `runLast` the batch's last page left unmapped, or -1.
+    let runEnd = -1, runLast = -1;
     for (let v = lo; v < hi; v++) {
       const e = pmd.ptes[v - base];
+      if (runLast >= 0 && (pteType(e) !== PteType.PRESENT || ptePfn(e) !== runEnd || p.folio(runEnd) !== p.folio(runEnd - 1))) {
+        folioRmapBatchDone(sys, runLast);
+        runLast = -1;
+      }
       if (e === 0) continue;
       const t = pteType(e), pfn = ptePfn(e);
       if (t === PteType.MIGRATION && isStaleMigration(e)) throw new KernelCrash('zap_pte_range: pfn_swap_entry_to_page on a migration entry left by try_to_migrate on a device-exclusive entry');
@@ -51,7 +59,8 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
         if (sys.isZeroPfn(pfn)) continue;
         // zap_pte_range: a dirty PTE of a page-cache page dirties the page.
         if (pteFlags(e) & PTE_DIRTY && p.hasFlag(pfn, PG_FILE)) p.setFlag(pfn, PG_DIRTY);
-        pageRemoveRmap(sys, pfn);
+        if (--p.mapcount[pfn] === 0 && p.isCompound(pfn)) runLast = pfn;
+        runEnd = pfn + 1;
         sys.putPage(pfn);
       } else if (t === PteType.DEVICE_PRIVATE || t === PteType.DEVICE_EXCLUSIVE) {
         // Device entries map only anon folios; 6.1 and 6.12 checked the VMA instead, and warn for
@@ -68,5 +77,6 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, opts: Zap
         sys.putPage(pfn);
       }
     }
+    if (runLast >= 0) folioRmapBatchDone(sys, runLast);
   }
 }

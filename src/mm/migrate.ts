@@ -1,11 +1,13 @@
-// move_pages(2): NUMA migration of user pages (mm/migrate.c, Linux 6.1 as Debian ships it).
-// Every status, return value and side effect here was checked against that kernel running
-// with two fake NUMA nodes (tools/oracle-numa, traces in test/oracle-numa/).
-import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE } from './page.ts';
+// move_pages(2): NUMA migration of user pages (mm/migrate.c, Linux 6.1 as Debian ships it, and
+// 6.12 where a KernelSwitches switch says so: movePagesFolioWalk, migrateSplitsPartiallyMappedThp).
+// Every status, return value and side effect here was checked against those kernels running
+// with two fake NUMA nodes (tools/oracle-numa, `hetmem oracle --nodes 2`; traces in
+// test/oracle-numa/ and test/oracle-numa-612/).
+import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE, PG_PARTIALLY_MAPPED } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
 import { splitHugePage } from './huge-memory.ts';
-import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, type RmapHit } from './rmap.ts';
+import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, folioRemoveRmapPmd, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -134,21 +136,13 @@ function pageNode(mm: Mm, vpn: number): number {
 }
 
 /**
- * Whether an anonymous THP is on the deferred split list as partially mapped (6.12's
- * PG_partially_mapped): __folio_remove_rmap (mm/rmap.c) sets it when an unmap leaves some of
- * its pages mapped and others not, and only a split or the folio's freeing clears it. Since no
- * op can map an unmapped subpage of a THP again, the model reads it off the mapcounts: no PMD
- * mapping, some subpages mapped, some not. Modelled from the 6.12 source; checked by the
- * two-node 6.12 oracle (test/oracle-numa-612).
+ * Whether a THP is on the deferred split list as partially mapped: 6.12's PG_partially_mapped,
+ * which __folio_remove_rmap sets (rmap.ts notePartiallyMapped) and only a split or the folio's
+ * freeing clears. Checked on the two-node 6.12 oracle (test/oracle-numa-612).
  */
 function partiallyMappedThp(sys: System, head: number): boolean {
-  const p = sys.pages;
-  const nr = p.folioNr(head);
-  // nr_pages > 2 in migrate_pages_batch; deferred_split_folio is for anonymous folios only.
-  if (nr <= 2 || !p.hasFlag(head, PG_ANON) || p.entireMapcountOf(head) > 0) return false;
-  let mapped = 0;
-  for (let i = 0; i < nr; i++) if (p.mapcount[head + i] > 0) mapped++;
-  return mapped > 0 && mapped < nr;
+  // nr_pages > 2 in migrate_pages_batch; the flag is only ever set on anonymous THPs.
+  return sys.pages.folioNr(head) > 2 && sys.pages.hasFlag(head, PG_PARTIALLY_MAPPED);
 }
 
 /**
@@ -198,49 +192,63 @@ function addPageForMigration(mm: Mm, vpn: number, node: number, all: boolean, li
 /**
  * migrate_pages(): hugetlb folios first, then the others in batches of at most 512 base pages;
  * a folio that cannot be unmapped or still has unexpected references is retried, up to 10
- * passes. Returns the number of folios that did not move (they stay where they were, mapped
- * as before apart from clean, old PTEs). Empties the list.
+ * passes. Returns what migrate_pages returns: 0 when nothing is left unmigrated, else the
+ * number of folios that did not move (they stay where they were, mapped as before apart from
+ * clean, old PTEs), each THP split on the way counting as one. Empties the list.
  */
 function migrateList(sys: System, list: PageList, node: number): number {
   const p = sys.pages;
   const huge = list.heads.filter((h) => p.hasFlag(h, PG_HUGETLB));
   let failed = passes(sys, huge, node);
-  // 6.12 (migrateSplitsPartiallyMappedThp): migrate_pages_batch splits a THP on the deferred
-  // split list as partially mapped (try_split_folio) instead of moving it; its subpages go on
-  // split_folios and migrate after the rest of the list, one by one. The split maps the
-  // zero-filled ones to the zero page (thpSplitMapsZeroPage) and frees them and the unmapped.
-  const split: number[] = [];
-  if (sys.k.migrateSplitsPartiallyMappedThp) {
-    for (let i = 0; i < list.heads.length; i++) {
-      const h = list.heads[i];
-      if (p.hasFlag(h, PG_HUGETLB) || !partiallyMappedThp(sys, h)) continue;
-      const nr = p.folioNr(h);
-      if (!splitHugePage(sys, h)) continue;
-      for (let j = 0; j < nr; j++) if (p.refcount[h + j] > 0 && p.mapcount[h + j] > 0) split.push(h + j);
-      list.heads.splice(i--, 1);
-    }
-  }
+  let left = failed;
   let batch: number[] = [], pages = 0;
-  for (const h of [...list.heads, ...split]) {
+  const flush = () => {
+    // 6.12 (migrateSplitsPartiallyMappedThp): migrate_pages_batch splits a THP on the deferred
+    // split list as partially mapped (try_split_folio) instead of moving it. The split counts
+    // as one failure of the batch ("without doing so, migrate_pages() may report success with
+    // split but unmigrated pages still on its fromlist"); its subpages go on split_folios and
+    // migrate after the batch, one pass, their failures not counted again. migrate_pages
+    // returns 0 all the same when nothing is left on the list at the end. The split maps the
+    // zero-filled subpages to the zero page (thpSplitMapsZeroPage) and frees them and the
+    // unmapped ones: migrate_folio_unmap takes a folio freed under it (refcount 1) as migrated.
+    // A split that fails (can_split_folio: references beyond the mappings, as device-exclusive
+    // entries and pins hold; huge-memory.ts splitHugePage) leaves the THP to migrate whole.
+    const split: number[] = [];
+    let splits = 0;
+    if (sys.k.migrateSplitsPartiallyMappedThp) {
+      for (let i = 0; i < batch.length; i++) {
+        const h = batch[i];
+        if (!partiallyMappedThp(sys, h)) continue;
+        const nr = p.folioNr(h);
+        if (!splitHugePage(sys, h)) continue;
+        for (let j = 0; j < nr; j++) if (p.refcount[h + j] > 0 && p.mapcount[h + j] > 0) split.push(h + j);
+        batch.splice(i--, 1);
+        splits++;
+      }
+    }
+    const f = passes(sys, batch, node);
+    failed += f + splits;
+    left += f + (split.length > 0 ? passes(sys, split, node, 1) : 0);
+    batch = [];
+    pages = 0;
+  };
+  for (const h of list.heads) {
     if (p.hasFlag(h, PG_HUGETLB)) continue;
     const nr = p.folioNr(h);
-    if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) {
-      failed += passes(sys, batch, node);
-      batch = [];
-      pages = 0;
-    }
+    if (batch.length > 0 && pages + nr > NR_MAX_BATCHED_MIGRATION) flush();
     batch.push(h);
     pages += nr;
   }
-  if (batch.length > 0) failed += passes(sys, batch, node);
+  if (batch.length > 0) flush();
   list.heads.length = 0;
   list.isolated.clear();
-  return failed;
+  return left === 0 ? 0 : failed;
 }
 
-function passes(sys: System, heads: number[], node: number): number {
+/** Migrates `heads` to `node` in up to `nrPass` passes; returns how many did not move. */
+function passes(sys: System, heads: number[], node: number, nrPass = NR_MAX_MIGRATE_PAGES_RETRY): number {
   let retry = heads;
-  for (let pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry.length > 0; pass++) {
+  for (let pass = 0; pass < nrPass && retry.length > 0; pass++) {
     retry = retry.filter((h) => !migrateFolio(sys, h, node));
   }
   return retry.length;
@@ -282,7 +290,10 @@ function migrateFolio(sys: System, head: number, node: number): boolean {
     }
   } else dst = nr > 1 ? p.allocCompound(p.orderOf(head), PageKind.SYSTEM, node) : p.allocSystem(node);
   // folio_migrate_mapping + folio_migrate_flags: the new folio takes the old one's identity.
-  const keep = PG_ANON | PG_FILE | PG_DIRTY | PG_LAZYFREE;
+  // migrate_folio_move requeues the new folio on the deferred split list as partially mapped
+  // when the old one was, as read after the unmap above (whose PTE-by-PTE rmap removals
+  // mark a PTE-mapped THP: so a THP moved once is split when it is moved again).
+  const keep = PG_ANON | PG_FILE | PG_DIRTY | PG_LAZYFREE | PG_PARTIALLY_MAPPED;
   p.flags[dst] = (p.flags[dst] & ~keep) | (p.flags[head] & keep);
   p.copyIndexAndMapping(dst, head);
   for (let i = 0; i < nr; i++) p.copy(dst + i, head + i);
@@ -366,7 +377,7 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
         if (h.huge) {
           const pmd = mm.pt.pmd(h.vpn)!;
           pmd.huge = pmdMigrationEntry(sys, head, pmd.huge);
-          p.addEntireMapcount(head, -1);
+          folioRemoveRmapPmd(sys, head);
         } else {
           const pfn = ptePfn(h.entry);
           mm.pt.setPte(h.vpn, migrationEntryFor(sys, pfn, h.entry));

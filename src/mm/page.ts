@@ -29,6 +29,13 @@ export const PG_KERNEL = 256;
  * if it is still clean then, even without swap.
  */
 export const PG_LAZYFREE = 512;
+/**
+ * On the head of an anonymous THP: PG_partially_mapped (6.12), set by __folio_remove_rmap
+ * (mm/rmap.c) when an unmap leaves some of the folio's pages mapped and others not, and kept
+ * until the folio is split or freed. Only kept where the kernel reads it
+ * (KernelSwitches.migrateSplitsPartiallyMappedThp; rmap.ts notePartiallyMapped).
+ */
+export const PG_PARTIALLY_MAPPED = 1024;
 
 /** Bits of `flags` above the PG_* flags: a compound page's order, on its head and on every tail. */
 const ORDER_SHIFT = 11;

@@ -1,5 +1,5 @@
 import { PteType, mkPte, pteType, ptePfn, pteFlags, imod, PTE_WRITE, PTE_DIRTY, PTE_YOUNG, PTE_ANON_EXCL } from './pte.ts';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY } from './page.ts';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_HUGETLB, PG_PARTIALLY_MAPPED } from './page.ts';
 import { PMD_NR, NotifyEvent } from './constants.ts';
 import type { System } from './system.ts';
 import type { Mm } from './mm.ts';
@@ -21,7 +21,59 @@ export function pageAddRmap(sys: System, pfn: number, exclusive: boolean): void 
 
 /** page_remove_rmap for a PTE mapping. The reference is dropped separately. */
 export function pageRemoveRmap(sys: System, pfn: number): void {
-  sys.pages.mapcount[pfn]--;
+  if (--sys.pages.mapcount[pfn] === 0 && sys.k.migrateSplitsPartiallyMappedThp) notePartiallyMapped(sys, pfn);
+}
+
+/**
+ * The end of a batch of PTE-level rmap removals from one folio (folio_remove_rmap_ptes after
+ * zap_present_ptes' folio_pte_batch, 6.12), `last` the last of its pages whose mapcount fell to
+ * 0 by it: PG_partially_mapped is decided once, after the batch, so a batch that unmaps all that
+ * was left of a folio does not set it.
+ */
+export function folioRmapBatchDone(sys: System, last: number): void {
+  if (sys.k.migrateSplitsPartiallyMappedThp) notePartiallyMapped(sys, last);
+}
+
+/** folio_remove_rmap_pmd: the THP at `head` loses one PMD mapping. */
+export function folioRemoveRmapPmd(sys: System, head: number): void {
+  const p = sys.pages;
+  p.addEntireMapcount(head, -1);
+  if (!sys.k.migrateSplitsPartiallyMappedThp || !mayBePartiallyMapped(sys, head)) return;
+  // nr = pages no longer mapped at all: partially mapped when 0 < nr < nr_pages, that is when
+  // PTEs (another process's) still map some of its pages but not all.
+  const n = p.folioNr(head);
+  let mapped = 0;
+  for (let i = 0; i < n; i++) if (p.mapcount[head + i] > 0) mapped++;
+  if (mapped > 0 && mapped < n) p.setFlag(head, PG_PARTIALLY_MAPPED);
+}
+
+/**
+ * __folio_remove_rmap's deferred_split_folio(folio, true) (mm/rmap.c, 6.12): `pfn`, a page of
+ * a large folio, has just lost its last PTE mapping; if the folio is anonymous, not mapped by a
+ * PMD and still maps some other page, it is marked PG_partially_mapped for good (only a split or
+ * its freeing clears it). Read by migrate_pages (migrateSplitsPartiallyMappedThp). The scan for
+ * a mapped page starts after `pfn`, where an ascending unmap still finds one at once.
+ */
+function notePartiallyMapped(sys: System, pfn: number): void {
+  const p = sys.pages;
+  if (!p.isCompound(pfn)) return;
+  const head = p.folio(pfn);
+  if (!mayBePartiallyMapped(sys, head)) return;
+  const end = head + p.folioNr(head);
+  let found = false;
+  for (let i = pfn + 1; i < end && !found; i++) found = p.mapcount[i] > 0;
+  for (let i = head; i < pfn && !found; i++) found = p.mapcount[i] > 0;
+  if (found) p.setFlag(head, PG_PARTIALLY_MAPPED);
+}
+
+/**
+ * Whether the folio at `head` could become partially mapped now: not yet marked, anonymous
+ * (deferred_split_folio's callers check folio_test_anon), not hugetlb, more than two pages (order
+ * 0 and 1 have no deferred list), and not mapped by a PMD (an entire mapping counts every page).
+ */
+function mayBePartiallyMapped(sys: System, head: number): boolean {
+  const p = sys.pages;
+  return !p.hasFlag(head, PG_PARTIALLY_MAPPED) && p.hasFlag(head, PG_ANON) && !p.hasFlag(head, PG_HUGETLB) && p.folioNr(head) > 2 && p.entireMapcountOf(head) === 0;
 }
 
 /** One place in some address space that references a page. */

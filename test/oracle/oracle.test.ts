@@ -5,14 +5,14 @@
 // (test/oracle/qemu.test.ts).
 import { describe, it, expect } from 'vitest';
 import { Command } from 'commander';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { generateTraces, traceName } from '../../src/oracle/generate.ts';
 import { compareOutputs, describeDifference, firstDifferingLine, modelOutput } from '../../src/oracle/compare.ts';
 import { ddmin, scriptOps } from '../../src/oracle/minimize.ts';
 import { fuzz } from '../../src/oracle/fuzz.ts';
-import { checkRunnable, missingForBuild, OracleError, type Oracle } from '../../src/oracle/kernel.ts';
+import { checkRunnable, defaultOracleDir, missingForBuild, oracleScripts, OracleError, type Oracle, type OracleNodes } from '../../src/oracle/kernel.ts';
 import { registerOracle } from '../../src/oracle/cli.ts';
 import type { KernelVersion } from '../../src/mm/kernel.ts';
 import { ROOT } from '../paths.ts';
@@ -29,6 +29,25 @@ function modelKernel(kernel: KernelVersion, as: KernelVersion): Oracle & { runs:
   };
 }
 
+/**
+ * A stand-in two-node 6.12 kernel: the outputs test/oracle-numa-612 recorded on the two-node
+ * oracle, looked up by name; a script it has no record of (or whose text differs) is an error.
+ */
+function recordedNuma612(): Oracle & { names: string[] } {
+  const dir = join(ROOT, 'test', 'oracle-numa-612');
+  return {
+    kernel: '6.12',
+    names: [],
+    async run(scripts) {
+      return new Map(scripts.map((s) => {
+        this.names.push(s.name);
+        if (readFileSync(join(dir, `${s.name}.trace`), 'utf8') !== s.text) throw new Error(`${s.name}: not the recorded script`);
+        return [s.name, readFileSync(join(dir, `${s.name}.out`), 'utf8')];
+      }));
+    },
+  };
+}
+
 describe('generator', () => {
   it('writes the committed corpora byte for byte (same seed, index and options)', () => {
     for (const [dir, seed, opts, idx] of [
@@ -38,6 +57,16 @@ describe('generator', () => {
     ] as const) {
       const [t] = generateTraces(seed, 1, opts, idx);
       expect(t.name).toBe(traceName(seed, idx, opts));
+      expect(t.text).toBe(readFileSync(join(ROOT, 'test', dir, `${t.name}.trace`), 'utf8'));
+    }
+  });
+  it('writes the two-node corpora byte for byte too (numa, and numa + long)', () => {
+    for (const [dir, seed, opts, idx] of [
+      ['oracle-numa-612', 9, { numa: true }, 44],
+      ['oracle-numa-612', 14, { numa: true, long: true }, 8],
+      ['oracle-numa', 12, { numa: true }, 91],
+    ] as const) {
+      const [t] = generateTraces(seed, 1, opts, idx);
       expect(t.text).toBe(readFileSync(join(ROOT, 'test', dir, `${t.name}.trace`), 'utf8'));
     }
   });
@@ -129,10 +158,16 @@ describe('fuzz', () => {
 });
 
 describe('hetmem oracle (CLI, canned kernel)', () => {
+  /** What the command asked for: the oracle's kernel, directory and nodes, or a build's. */
+  const asked: Array<{ kernel: string; dir: string; nodes: OracleNodes; build?: true }> = [];
   async function cli(args: string[], kernel?: Oracle) {
     let out = '', err = '', code = -1;
     const p = new Command().exitOverride();
-    registerOracle(p, { out: (s) => (out += s), err: (s) => (err += s), exit: (c) => (code = c), ...(kernel ? { makeOracle: () => kernel } : {}) });
+    registerOracle(p, {
+      out: (s) => (out += s), err: (s) => (err += s), exit: (c) => (code = c),
+      ...(kernel ? { makeOracle: (k, dir, _progress, nodes) => (asked.push({ kernel: k, dir, nodes }), kernel) } : {}),
+      build: (k, dir, o, nodes) => (asked.push({ kernel: k, dir, nodes, build: true }), o(`built ${k} ${nodes}\n`), 0),
+    });
     await p.parseAsync(['oracle', ...args], { from: 'user' });
     return { out, err, code };
   }
@@ -158,8 +193,35 @@ describe('hetmem oracle (CLI, canned kernel)', () => {
     expect(good.code).toBe(0);
     expect(good.out.trimEnd().split('\n').at(-1)).toBe('6/6 scripts agree with Linux 6.12');
   });
+  it('--nodes 2: run and build use the two-node oracle (its own default directory)', async () => {
+    asked.length = 0;
+    const r = await cli(['run', '--nodes', '2', '--record', script], modelKernel('6.12', '6.12'));
+    expect(r.out).toBe('recorded 1 outputs on Linux 6.12 (two nodes)\n');
+    expect(asked).toEqual([{ kernel: '6.12', dir: '/tmp/oracle-numa612', nodes: 2 }]);
+    const b = await cli(['build', '--kernel', '6.1', '--nodes', '2']);
+    expect(b.code).toBe(0);
+    expect(b.out).toBe('built 6.1 2\n');
+    expect(asked[1]).toEqual({ kernel: '6.1', dir: '/tmp/oracle-numa', nodes: 2, build: true });
+    await cli(['build']);
+    expect(asked[2]).toEqual({ kernel: '6.12', dir: '/tmp/oracle612', nodes: 1, build: true });
+    expect([defaultOracleDir('6.1'), defaultOracleDir('6.12'), defaultOracleDir('6.1', 2), defaultOracleDir('6.12', 2)]).toEqual(['/tmp/oracle', '/tmp/oracle612', '/tmp/oracle-numa', '/tmp/oracle-numa612']);
+  });
+  it('fuzz --nodes 2 generates the NUMA scripts and replays them on a two-node model: the two-node 6.12 records agree; the one-node model does not', async () => {
+    const k = recordedNuma612();
+    const two = await cli(['fuzz', '--nodes', '2', '--seed', '9', '--count', '12', '--out', join(dir, 'fzn')], k);
+    expect(k.names).toEqual(Array.from({ length: 12 }, (_, i) => `n9-${String(i).padStart(4, '0')}`));
+    expect(two.out.trimEnd().split('\n').at(-1)).toBe('12/12 scripts agree with Linux 6.12 on two nodes');
+    expect(two.code).toBe(0);
+    // The same kernel outputs against a one-node model: move_pages to node 1 is -ENODEV there.
+    const one = await fuzz({ oracle: recordedNuma612(), count: 12, seed: 9, gen: { numa: true }, nodes: 1, outDir: join(dir, 'fzn1'), minimize: false });
+    expect(one.findings.length).toBeGreaterThan(0);
+    expect(one.findings.some((f) => /move_pages|page_node/.test(f.difference.modelOut.split('\n')[f.difference.line - 1] ?? ''))).toBe(true);
+  });
   it('bad input is one line and exit 2: kernel, count, seed, a missing or misnamed script', async () => {
     for (const [args, msg] of [
+      [['run', '--nodes', '3', script], "hetmem oracle run: --nodes: expected 1 or 2, got '3'\n"],
+      [['fuzz', '--nodes', 'two'], "hetmem oracle fuzz: --nodes: expected 1 or 2, got 'two'\n"],
+      [['build', '--nodes', '0'], "hetmem oracle build: --nodes: expected 1 or 2, got '0'\n"],
       [['run', '--kernel', '6.2', script], "hetmem oracle run: --kernel: expected 6.1 or 6.12, got '6.2'\n"],
       // 7.x is a model kernel only: no oracle runs it.
       [['run', '--kernel', '7.x', script], "hetmem oracle run: --kernel: expected 6.1 or 6.12, got '7.x'\n"],
@@ -172,6 +234,27 @@ describe('hetmem oracle (CLI, canned kernel)', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toBe(msg);
     }
+  });
+  it('the two-node scripts are tools/oracle-numa/setup.sh\'s variant of tools/oracle; a one-node image is refused for two nodes', () => {
+    const o = join(dir, 'numa-oracle');
+    const scripts = oracleScripts(2, o);
+    expect(scripts).toBe(join(o, 'numa-scripts'));
+    expect(readFileSync(join(scripts, 'boot.sh'), 'utf8')).toContain('numa=fake=2');
+    expect(readFileSync(join(scripts, 'hmmtrace.c'), 'utf8')).toContain('if (!strcmp(op, "move_pages")) return op_move_pages(t, n, 0);');
+    expect(readFileSync(join(scripts, 'kconfig-hmm.sh'), 'utf8')).toContain('--enable NUMA --enable NUMA_EMU');
+    expect(oracleScripts(1, o)).toMatch(/tools\/oracle$/);
+    // A fake image and a fake QEMU: what checkRunnable looks at.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'qemu-system-x86_64'), '');
+    mkdirSync(join(o, 'build', 'arch', 'x86', 'boot'), { recursive: true });
+    writeFileSync(join(o, 'build', 'arch', 'x86', 'boot', 'bzImage'), '');
+    writeFileSync(join(o, 'build', '.config'), 'CONFIG_NUMA=y\n');
+    expect(() => checkRunnable('6.12', o, bin, 1)).not.toThrow();
+    expect(() => checkRunnable('6.12', o, bin, 2)).toThrow(`${o} holds a one-node oracle (its kernel has no CONFIG_NUMA_EMU=y): run hetmem oracle build --kernel 6.12 --nodes 2 --dir ${o}`);
+    writeFileSync(join(o, 'build', '.config'), 'CONFIG_NUMA=y\nCONFIG_NUMA_EMU=y\n');
+    expect(() => checkRunnable('6.12', o, bin, 2)).not.toThrow();
+    expect(() => checkRunnable('6.12', join(dir, 'none'), bin, 2)).toThrow(`no 6.12 kernel image in ${join(dir, 'none')}: run hetmem oracle build --kernel 6.12 --nodes 2 --dir ${join(dir, 'none')} first`);
   });
   it('without an image or QEMU, says what to do', () => {
     expect(() => checkRunnable('6.12', join(dir, 'no-oracle'), '/nonexistent')).toThrow(OracleError);
