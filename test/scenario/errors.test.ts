@@ -77,7 +77,7 @@ describe('schema errors: exact lines', () => {
     ['accessBytes above a page', edit('buffer: a }', 'buffer: a, accessBytes: 8 KiB }'), 'bad.yaml:13:82: steps[0].kernel.workload.accessBytes: expected accessBytes between 1 B and 4 KiB'],
     // unknown keys
     ['a misspelt key', edit('    profile: gpu-pcie4\n', '    profle: gpu-pcie4\n'), 'bad.yaml:4:5: devices[0]: unknown key "profle" (did you mean "profile"?)'],
-    ['an unknown top-level key', BASE + 'colour: red\n', 'bad.yaml:14:1: unknown key "colour" (expected one of: name, description, seed, data, kernel, quantum, bucket, duration, maxSpans, devices, topology, crossDevice, processes, steps)'],
+    ['an unknown top-level key', BASE + 'colour: red\n', 'bad.yaml:14:1: unknown key "colour" (expected one of: name, description, seed, data, kernel, quantum, bucket, duration, maxSpans, maxBatchRecords, devices, topology, crossDevice, processes, steps)'],
     ['an unknown key inside a workload', edit('buffer: a }', 'buffer: a, pases: 2 }'), 'bad.yaml:13:69: steps[0].kernel.workload: unknown key "pases" (did you mean "passes"?)'],
     ['a misspelt activity', edit(STEP, '  - kernal: { device: gpu0, workload: { type: streaming, buffer: a } }'), 'bad.yaml:13:5: steps[0]: unknown key "kernal" (did you mean "kernel"?)'],
     // missing fields
