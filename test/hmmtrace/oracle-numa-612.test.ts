@@ -28,13 +28,15 @@ const NOT_YET = new Set<string>([]);
 // 6.12 puts the evicted pages one node further than any even count does: the model matches each
 // of these scripts exactly when il_prev is advanced once more before the eviction, and with the
 // page tables allocated under the policy the count shifts by one per table (-anon: its PTE table,
-// matches by the two cancelling; -thp: the deposited PTE table and one more, 2). The odd advance
-// comes from an allocation the model does not have: a new slab page (alloc_slab_page: alloc_pages
-// for NUMA_NO_NODE, mm/slub.c; the struct dmirror, the mirror's xarray nodes, the notifier) or a
-// kernel page table for the vmalloc area (pte_alloc_one_kernel -> pagetable_alloc), which depend
-// on the kernel's slab and vmalloc state, not on the script (6.1 the same: the 4 random scripts
-// left out of test/oracle-numa). Each is checked up to its first `page_node` of the evicted pages:
-// equal before it, and there the kernel and the model put the same pages on the two nodes swapped.
+// matches by the two cancelling; -thp: the THP's deposited PTE table, pte_alloc_one in
+// __do_huge_pmd_anonymous_page, and one more table, an even shift). The odd advance comes from an
+// allocation the model does not have: a new slab page (alloc_slab_page: alloc_pages for
+// NUMA_NO_NODE, mm/slub.c; the struct dmirror, the mirror's xarray nodes, the notifier), a kernel
+// page table for the vmalloc area (pte_alloc_one_kernel -> pagetable_alloc) or a page table of
+// hmmtrace's own heap or stack, which depend on the kernel's slab and vmalloc state and on the
+// harness, not on the script (6.1 the same: the 4 random scripts left out of test/oracle-numa).
+// Each is checked up to its first `page_node` of the evicted pages: equal before it, and there
+// the kernel and the model put the same pages on the two nodes swapped.
 const IL_PREV_UNSEEN = new Map([
   ['m9-0018', 'page_node C 3 4'],
   ['n15-612-il-release-thp', 'page_node C 3 2'],
