@@ -12,11 +12,37 @@ import { NUMA_612_DIR, corpusTraces } from './corpus.ts';
 // (n15-612-*). They replay on a two-node model on kernel '6.12', except the scripts listed here.
 // Both lists are exact: a fix that makes one match, or a change that breaks another, fails.
 //
-// Not yet modelled: the pages test_hmm's `release` brings back under an interleave policy take
-// the task's next interleave node (il_prev), which the kernel also advances with its other
-// allocations without a VMA (test_hmm's backing pages, page tables), and the model does not
-// count those (README.md; the n15-612-il-release-* probes).
-const NOT_YET = new Set(['m9-0018', 'n15-612-il-release-thp', 'n15-612-il-release-thp-before', 'n15-612-il-release-anon-before']);
+// Scripts that differ and are not left out below: none now (a fix or a break fails the test).
+const NOT_YET = new Set<string>([]);
+// Left out, il_prev moved by allocations no model can see. Under MPOL_INTERLEAVE every page a
+// task allocates without a VMA takes the next node after current->il_prev and advances it
+// (alloc_pages_noprof -> alloc_pages_mpol_noprof -> policy_nodemask -> interleave_nodes,
+// mm/mempolicy.c), the pages test_hmm's `release` brings back included
+// (dmirror_device_evict_chunk: alloc_page(GFP_HIGHUSER_MOVABLE), in page-frame order). Of the
+// allocations in between, the countable ones advance il_prev an even number of times on two
+// nodes: the two backing pages (dmirror_devmem_alloc_page: alloc_page(GFP_HIGHUSER)), the bounce
+// buffer of each ioctl (dmirror_bounce_init: vmalloc -> alloc_pages_bulk_array_interleave, one
+// interleave_nodes per node) and evict_chunk's two kvcalloc arrays of 512 KiB
+// (___kmalloc_large_node: alloc_pages_noprof for NUMA_NO_NODE). Yet with the pages faulted in
+// before the policy (n15-612-il-release-{anon,thp}-before: no page table is allocated under it),
+// 6.12 puts the evicted pages one node further than any even count does: the model matches each
+// of these scripts exactly when il_prev is advanced once more before the eviction, and with the
+// page tables allocated under the policy the count shifts by one per table (-anon: its PTE table,
+// matches by the two cancelling; -thp: the THP's deposited PTE table, pte_alloc_one in
+// __do_huge_pmd_anonymous_page, and one more table, an even shift). The odd advance comes from an
+// allocation the model does not have: a new slab page (alloc_slab_page: alloc_pages for
+// NUMA_NO_NODE, mm/slub.c; the struct dmirror, the mirror's xarray nodes, the notifier), a kernel
+// page table for the vmalloc area (pte_alloc_one_kernel -> pagetable_alloc) or a page table of
+// hmmtrace's own heap or stack, which depend on the kernel's slab and vmalloc state and on the
+// harness, not on the script (6.1 the same: the 4 random scripts left out of test/oracle-numa).
+// Each is checked up to its first `page_node` of the evicted pages: equal before it, and there
+// the kernel and the model put the same pages on the two nodes swapped.
+const IL_PREV_UNSEEN = new Map([
+  ['m9-0018', 'page_node C 3 4'],
+  ['n15-612-il-release-thp', 'page_node C 3 2'],
+  ['n15-612-il-release-thp-before', 'page_node C 3 2'],
+  ['n15-612-il-release-anon-before', 'page_node C 3 2'],
+]);
 // Kernel memory corruption, excluded: move_pages over a THP that has device-exclusive entries.
 // try_to_migrate_one takes the subpage of such an entry from pte_pfn() of the swap PTE, a struct
 // page outside the folio, and folio_remove_rmap_pte drops the folio's _large_mapcount once more
@@ -49,7 +75,7 @@ describe('oracle corpus: NUMA (move_pages) recorded on Linux 6.12', () => {
     const differ: string[] = [];
     for (const f of traces) {
       const name = f.replace(/\.trace$/, '');
-      if (CORRUPTED.has(name)) continue;
+      if (CORRUPTED.has(name) || IL_PREV_UNSEEN.has(name)) continue;
       const expected = readFileSync(join(NUMA_612_DIR, `${name}.out`), 'utf8');
       if (runTrace(readFileSync(join(NUMA_612_DIR, f), 'utf8'), { kernel: '6.12', nodes: 2 }).lines.join('\n') + '\n' !== expected) differ.push(name);
     }
@@ -67,6 +93,25 @@ describe('oracle corpus: NUMA (move_pages) recorded on Linux 6.12', () => {
       expect(got[at], name).not.toBe(rec[at]);
       expect(rec.some((l) => l.endsWith('=> KERNEL_CRASH')), name).toBe(true);
     }
+  });
+  it('the scripts left out because il_prev moves with allocations the model cannot see match up to the node of the first evicted page, and there differ only by the two interleave nodes swapped', () => {
+    const swap = (l: string) => l.replace(/status=(.*)$/, (_m, st: string) => 'status=' + st.split(',').map((x) => (x === '0' ? '1' : x === '1' ? '0' : x)).join(','));
+    for (const [name, op] of IL_PREV_UNSEEN) {
+      const script = readFileSync(join(NUMA_612_DIR, `${name}.trace`), 'utf8');
+      expect(script, name).toContain('set_mempolicy interleave');
+      const rec = readFileSync(join(NUMA_612_DIR, `${name}.out`), 'utf8').split('\n');
+      const got = runTrace(script, { kernel: '6.12', nodes: 2 }).lines;
+      const at = rec.findIndex((l) => l.startsWith(`${op} => `));
+      expect(at, name).toBeGreaterThan(0);
+      expect(rec.slice(0, at).some((l) => /^release \d+ => ret=0$/.test(l)), name).toBe(true);
+      expect(got.slice(0, at), name).toEqual(rec.slice(0, at));
+      expect(got[at], name).not.toBe(rec[at]);
+      expect(got[at], name).toBe(swap(rec[at]));
+    }
+    // The probe with one page table allocated under the policy matches (the two counts cancel).
+    const anon = 'n15-612-il-release-anon';
+    expect(runTrace(readFileSync(join(NUMA_612_DIR, `${anon}.trace`), 'utf8'), { kernel: '6.12', nodes: 2 }).lines.join('\n') + '\n')
+      .toBe(readFileSync(join(NUMA_612_DIR, `${anon}.out`), 'utf8'));
   });
   it('migrateSplitsPartiallyMappedThp: the partially unmapped THP of n5-0037 is split and its zero-filled subpages answer -EFAULT, as 6.12 printed; off, the THP moves whole', () => {
     const f = 'n5-0037.trace';
