@@ -1,7 +1,7 @@
 import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, imod, PTE_WRITE, PTE_DIRTY, PTE_ANON_EXCL } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL, PG_HUGETLB, PG_HEAD, PG_TAIL, PageKind } from './page.ts';
-import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte, restoreMigrationPteAt } from './rmap.ts';
+import { migrationEntryFor, pmdMigrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte, restoreMigrationPteAt } from './rmap.ts';
 import type { Pmd } from './pagetable.ts';
 import { splitHugePmd, splitHugePage, splitDevicePrivateFolio } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
@@ -442,21 +442,6 @@ function onlyThisPmd(sys: System, head: number, faulting: boolean): boolean {
   return true;
 }
 
-/**
- * set_pmd_migration_entry's entry for a PMD-mapped folio (present or device-private): writable,
- * or readable-exclusive for an anon-exclusive folio; the dirty bit moves to the folio.
- */
-function pmdMigrationEntryFor(sys: System, head: number, e: number): number {
-  const p = sys.pages;
-  const ef = pteFlags(e);
-  const anonExcl = p.isAnon(head) && p.hasFlag(head, PG_ANON_EXCLUSIVE);
-  let f = 0;
-  if (ef & PTE_WRITE) f |= PTE_WRITE;
-  else if (anonExcl) f |= PTE_ANON_EXCL;
-  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(head, PG_DIRTY);
-  if (anonExcl) p.clearFlag(head, PG_ANON_EXCLUSIVE);
-  return mkPte(PteType.MIGRATION, head, f);
-}
 
 /** migrate_vma_collect_hole: one compound entry for an aligned 2 MiB hole, else one per page. */
 function collectHole(args: MigrateVma, lo: number, hi: number, compound: boolean): boolean {

@@ -5,9 +5,9 @@
 // test/oracle-numa/ and test/oracle-numa-612/).
 import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG_KERNEL, PG_LAZYFREE, PG_PARTIALLY_MAPPED } from './page.ts';
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
-import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, PTE_DIRTY, STALE_MIGRATION_PFN } from './pte.ts';
+import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, STALE_MIGRATION_PFN } from './pte.ts';
 import { splitHugePage } from './huge-memory.ts';
-import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, folioRemoveRmapPmd, type RmapHit } from './rmap.ts';
+import { rmapWalk, migrationEntryFor, pmdMigrationEntryFor, removeMigrationPtes, pageRemoveRmap, folioRemoveRmapPmd, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -376,7 +376,7 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
         }
         if (h.huge) {
           const pmd = mm.pt.pmd(h.vpn)!;
-          pmd.huge = pmdMigrationEntry(sys, head, pmd.huge);
+          pmd.huge = pmdMigrationEntryFor(sys, head, pmd.huge);
           folioRemoveRmapPmd(sys, head);
         } else {
           const pfn = ptePfn(h.entry);
@@ -391,18 +391,6 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
   return made;
 }
 
-/** set_pmd_migration_entry: a PMD leaf becomes a migration entry (write, or exclusive read). */
-function pmdMigrationEntry(sys: System, head: number, e: number): number {
-  const p = sys.pages;
-  const ef = pteFlags(e);
-  const anonExcl = p.isAnon(head) && p.hasFlag(head, PG_ANON_EXCLUSIVE);
-  let f = 0;
-  if (ef & PTE_WRITE) f |= PTE_WRITE;
-  else if (anonExcl) f |= PTE_ANON_EXCL;
-  if (ef & PTE_DIRTY) p.setFlag(head, PG_DIRTY);
-  if (anonExcl) p.clearFlag(head, PG_ANON_EXCLUSIVE);
-  return mkPte(PteType.MIGRATION, head, f);
-}
 
 /**
  * remove_migration_ptes(src, dst) for a whole folio: PTE-level entries per subpage, PMD-level

@@ -215,6 +215,22 @@ export function migrationEntryFor(sys: System, pfn: number, e: number): number {
 }
 
 /**
+ * set_pmd_migration_entry's entry for a PMD-mapped folio (present or device-private): writable,
+ * or readable-exclusive for an anon-exclusive folio; the dirty bit moves to the folio.
+ */
+export function pmdMigrationEntryFor(sys: System, head: number, e: number): number {
+  const p = sys.pages;
+  const ef = pteFlags(e);
+  const anonExcl = p.isAnon(head) && p.hasFlag(head, PG_ANON_EXCLUSIVE);
+  let f = 0;
+  if (ef & PTE_WRITE) f |= PTE_WRITE;
+  else if (anonExcl) f |= PTE_ANON_EXCL;
+  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(head, PG_DIRTY);
+  if (anonExcl) p.clearFlag(head, PG_ANON_EXCLUSIVE);
+  return mkPte(PteType.MIGRATION, head, f);
+}
+
+/**
  * remove_migration_ptes(src, dst): every migration entry of `src` becomes a mapping of `dst`
  * (which may be `src` itself when the migration was abandoned), rebuilt as
  * remove_migration_pte() does: old unless young, dirty only if both the entry and the folio
