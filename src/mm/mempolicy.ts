@@ -96,7 +96,7 @@ function policyNodeOf(mm: Mm, vma: Vma | null, vpn: number, order: number): numb
     case MpolMode.INTERLEAVE: {
       if (vma === null) return interleaveNext(mm);
       // An anonymous VMA's vm_pgoff is its start page; the model keeps 0 there.
-      const pgoff = vma.isAnonymous ? vma.start : vma.pgoff;
+      const pgoff = vma.isAnonymous ? vma.anonIndex(vma.start) : vma.pgoff;
       const off = Math.floor(pgoff / 2 ** order) + Math.floor((vpn - vma.start) / 2 ** order);
       return pol.nodes[off % pol.nodes.length];
     }
