@@ -5,7 +5,7 @@ import { Mm } from '../mm/mm.ts';
 import { PMD_NR, PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
 import { mmapFixed, munmap, mmput, getUnmappedArea } from '../mm/mmap.ts';
 import { mremap } from '../mm/mremap.ts';
-export { MREMAP_MAYMOVE, MREMAP_FIXED } from '../mm/mremap.ts';
+export { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP } from '../mm/mremap.ts';
 import { mprotect } from '../mm/mprotect.ts';
 import { madvise, type Advice } from '../mm/madvise.ts';
 import { forkMm } from '../mm/fork.ts';

@@ -16,8 +16,11 @@
  * their index: the new VMA's linear index is the old one's (`Vma.anonShift`), and rmap finds
  * them there.
  *
- * Not modelled (refused with -EINVAL, which the kernel does not do for them): MREMAP_DONTUNMAP,
- * old_len 0 (the duplicate-a-shared-mapping case), hugetlb VMAs (move_hugetlb_page_tables) and
+ * MREMAP_DONTUNMAP (with MREMAP_MAYMOVE, old and new lengths equal) leaves the old range mapped
+ * and empty; when the whole VMA moved it loses its anon_vma (unlink_anon_vmas), so its next faults
+ * are fresh zero-filled pages.
+ *
+ * Not modelled (refused with -EINVAL, which the kernel does not do for them): old_len 0 (the duplicate-a-shared-mapping case), hugetlb VMAs (move_hugetlb_page_tables) and
  * VM_MIXEDMAP device mappings. 6.12's try_realign_addr (moving a PMD-unaligned range's tables
  * whole) changes no entry's outcome and is not modelled; nor are VM_ACCOUNT and mlock limits.
  */
@@ -41,16 +44,18 @@ const TASK_SIZE_PAGES = 0x7ffffffff;
 export function mremap(mm: Mm, addr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return -EINVAL;
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
-  if (flags & MREMAP_DONTUNMAP) return -EINVAL; // not modelled (see the file comment)
+  const dontUnmap = (flags & MREMAP_DONTUNMAP) !== 0;
   if (!Number.isSafeInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) return -EINVAL;
   if (!Number.isSafeInteger(oldLen) || !Number.isSafeInteger(newLen) || oldLen < 0 || newLen < 0) return -EINVAL;
   const oldPages = Math.ceil(oldLen / PAGE_SIZE), newPages = Math.ceil(newLen / PAGE_SIZE);
   // PAGE_ALIGN(new_len) == 0; an old_len of 0 duplicates a shared mapping (not modelled).
   if (newPages === 0 || oldPages === 0) return -EINVAL;
+  // MREMAP_DONTUNMAP moves without resizing.
+  if (dontUnmap && (!(flags & MREMAP_MAYMOVE) || oldPages !== newPages)) return -EINVAL;
   const start = addr / PAGE_SIZE;
-  if (flags & MREMAP_FIXED) {
+  if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
     if (!Number.isSafeInteger(newAddr) || newAddr < 0) return -EINVAL;
-    const r = mremapTo(mm, start, oldPages, newAddr, newPages);
+    const r = mremapTo(mm, start, oldPages, (flags & MREMAP_FIXED) !== 0 ? newAddr : null, newPages, dontUnmap);
     return r < 0 ? r : r * PAGE_SIZE;
   }
   // Shrinking (or equal) in place: the tail goes (do_vmi_munmap); the address stays.
@@ -73,18 +78,24 @@ export function mremap(mm: Mm, addr: number, oldLen: number, newLen: number, fla
   if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
   const to = getUnmappedArea(mm, newPages);
   if (to < 0) return -ENOMEM;
-  return moveVma(mm, vma, start, oldPages, newPages, to) * PAGE_SIZE;
+  return moveVma(mm, vma, start, oldPages, newPages, to, false) * PAGE_SIZE;
 }
 
-/** mremap_to: MREMAP_FIXED to `newAddr` (bytes). Returns the new first page or -errno. */
-function mremapTo(mm: Mm, start: number, oldPages: number, newAddr: number, newPages: number): number {
-  if (newAddr % PAGE_SIZE !== 0) return -EINVAL;
-  const to = newAddr / PAGE_SIZE;
-  if (newPages > TASK_SIZE_PAGES || to > TASK_SIZE_PAGES - newPages) return -EINVAL;
-  // The ranges may not overlap.
-  if (start < to + newPages && to < start + oldPages) return -EINVAL;
-  let r = munmap(mm, to, newPages);
-  if (r < 0) return r;
+/**
+ * mremap_to: a move to `newAddr` (bytes, MREMAP_FIXED) or, for MREMAP_DONTUNMAP without it, to
+ * where get_unmapped_area puts the new length. Returns the new first page or -errno.
+ */
+function mremapTo(mm: Mm, start: number, oldPages: number, newAddr: number | null, newPages: number, dontUnmap: boolean): number {
+  let to = -1, r: number;
+  if (newAddr !== null) {
+    if (newAddr % PAGE_SIZE !== 0) return -EINVAL;
+    to = newAddr / PAGE_SIZE;
+    if (newPages > TASK_SIZE_PAGES || to > TASK_SIZE_PAGES - newPages) return -EINVAL;
+    // The ranges may not overlap.
+    if (start < to + newPages && to < start + oldPages) return -EINVAL;
+    r = munmap(mm, to, newPages);
+    if (r < 0) return r;
+  }
   if (oldPages > newPages) {
     r = munmap(mm, start + newPages, oldPages - newPages);
     if (r < 0) return r;
@@ -92,7 +103,11 @@ function mremapTo(mm: Mm, start: number, oldPages: number, newAddr: number, newP
   }
   const vma = vmaToResize(mm, start, oldPages);
   if (typeof vma === 'number') return vma;
-  return moveVma(mm, vma, start, oldPages, newPages, to);
+  if (to < 0) {
+    to = getUnmappedArea(mm, newPages);
+    if (to < 0) return -ENOMEM;
+  }
+  return moveVma(mm, vma, start, oldPages, newPages, to, dontUnmap);
 }
 
 /**
@@ -117,9 +132,10 @@ function vmaExpandable(mm: Mm, vma: Vma, delta: number): boolean {
 /**
  * move_vma: copy_vma makes the new VMA (same flags, backing and anon_vma; file offset and
  * anonymous linear index those of the old range), move_page_tables moves the entries, and the
- * old range is unmapped (splitting the old VMA when only part of it moved). Returns `to`.
+ * old range is unmapped (splitting the old VMA when only part of it moved), or with `dontUnmap`
+ * stays, empty, and drops its anon_vma if it moved whole. Returns `to`.
  */
-function moveVma(mm: Mm, vma: Vma, start: number, oldPages: number, newPages: number, to: number): number {
+function moveVma(mm: Mm, vma: Vma, start: number, oldPages: number, newPages: number, to: number, dontUnmap: boolean): number {
   const nv = new Vma(to, to + newPages, vma.flags, vma.kind, vma.file, vma.pgoffOf(start), vma.fileRef);
   nv.anonVmaId = vma.anonVmaId;
   nv.chainSingular = vma.chainSingular;
@@ -130,7 +146,11 @@ function moveVma(mm: Mm, vma: Vma, start: number, oldPages: number, newPages: nu
   vma.file?.mapGet();
   mm.insertVma(nv);
   movePageTables(mm, vma, start, to, oldPages);
-  munmap(mm, start, oldPages);
+  if (!dontUnmap) munmap(mm, start, oldPages);
+  else if (vma.start === start && vma.end === start + oldPages) {
+    vma.anonVmaId = 0;
+    vma.chainSingular = true;
+  }
   mm.mergeAround(to, to + newPages);
   return to;
 }
