@@ -147,6 +147,19 @@ function walk(sys: System, pfn: number, migration: boolean, hits: RmapHit[] | nu
   return n;
 }
 
+/**
+ * The page number at which `mm` would map the anonymous page of index `index`: inside a VMA
+ * mremap moved (vma_address over its vm_pgoff), else the index itself.
+ */
+export function anonVpnIn(mm: Mm, index: number): number {
+  if (mm.movedAnonVmas !== 0) {
+    for (const v of mm.vmas) {
+      if (v.anonShift !== 0 && index - v.anonShift >= v.start && index - v.anonShift < v.end) return index - v.anonShift;
+    }
+  }
+  return index;
+}
+
 /** walk for a page-cache page `pfn` of the folio `h`. */
 function walkFile(sys: System, h: number, pfn: number, migration: boolean, hits: RmapHit[] | null): number {
   const p = sys.pages;

@@ -21,6 +21,7 @@ import {
 import { HMM_DMIRROR_FLAG_FAIL_ALLOC } from '../../src/devices/dmirror/dmirror.ts';
 import type { KernelVersion } from '../../src/mm/kernel.ts';
 import { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP } from '../../src/mm/mremap.ts';
+import { ptePfn } from '../../src/mm/pte.ts';
 
 const DEV = 0;
 const LOCAL = 0x20, READ = 0x01, WRITE = 0x02, PMD = 0x04;
@@ -273,7 +274,7 @@ describe('hmm.hmm_device_private: migrate_remap_fault (mremap modelled from sour
       expect(mismatch(cpuReadInts(p, ptr, PMD_PAGES), iota)).toBeNull();
       // Port addition: a device-private PMD moved whole comes back as one PMD-mapped THP.
       const pmd = p.mm.pt.pmd(ptr);
-      if (hugeOnDevice && off === 0) expect(pmd !== undefined && pmd.huge !== 0 && !p.sys.pages.isDevicePrivate(Math.floor(pmd.huge / 256))).toBe(true);
+      if (hugeOnDevice && off === 0) expect(pmd !== undefined && pmd.huge !== 0 && !p.sys.pages.isDevicePrivate(ptePfn(pmd.huge))).toBe(true);
       // Port addition: nothing is left on the device, and the old range is empty or gone.
       expect(perms(fd.snapshot(ptr, PMD_PAGES)).every((x) => (x & LOCAL) === 0)).toBe(true);
       if (dontUnmap) expect(mismatch(cpuReadInts(p, map, 1), () => 0)).toBeNull();
