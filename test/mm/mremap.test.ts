@@ -21,11 +21,10 @@ function machine(kernel?: KernelVersion): { m: Machine; p: Process } {
   return { m, p: m.spawn() };
 }
 
-/** A private anonymous region of `pages` pages on a 2 MiB boundary, with `slack` free pages after it. */
+/** The first 2 MiB boundary of a private anonymous region mapped with at least `pages` pages from there. */
 function alignedAnon(p: Process, pages: number, kind: 'anon' | 'thp' = 'anon'): number {
   const raw = p.mmap(pages + 2 * PMD_NR, kind, 'rw');
-  const a = Math.ceil(raw / PMD_NR) * PMD_NR;
-  return a;
+  return Math.ceil(raw / PMD_NR) * PMD_NR;
 }
 
 /** A free, 2 MiB-aligned hole of `pages` pages (mapped, then unmapped). */
