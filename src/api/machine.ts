@@ -2,8 +2,10 @@ import { policyNode } from '../mm/mempolicy.ts';
 import { movePages, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, type MovePagesResult } from '../mm/migrate.ts';
 import { System, type SystemOptions } from '../mm/system.ts';
 import { Mm } from '../mm/mm.ts';
-import { PMD_NR, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
+import { PMD_NR, PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC, VM_READ, VM_WRITE, VM_EXEC, VM_HUGEPAGE, errnoName } from '../mm/constants.ts';
 import { mmapFixed, munmap, mmput, getUnmappedArea } from '../mm/mmap.ts';
+import { mremap } from '../mm/mremap.ts';
+export { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP } from '../mm/mremap.ts';
 import { mprotect } from '../mm/mprotect.ts';
 import { madvise, type Advice } from '../mm/madvise.ts';
 import { forkMm } from '../mm/fork.ts';
@@ -182,6 +184,19 @@ export class Process {
   /** munmap: 0 or -errno. */
   munmap(start: number, npages: number): number {
     return munmap(this.mm, start, npages);
+  }
+  /**
+   * mremap in pages, as `munmap` and `mprotect` here take them: moves or resizes
+   * [start, start + oldPages) to `newPages` (flags MREMAP_MAYMOVE, MREMAP_FIXED with `newStart`).
+   * Returns the new first page or -errno. Modelled from mm/mremap.c (see src/mm/mremap.ts).
+   */
+  mremap(start: number, oldPages: number, newPages: number, flags: number, newStart = 0): number {
+    const r = mremap(this.mm, start * PAGE_SIZE, oldPages * PAGE_SIZE, newPages * PAGE_SIZE, flags, newStart * PAGE_SIZE);
+    return r < 0 ? r : r / PAGE_SIZE;
+  }
+  /** mremap(2) itself: byte addresses and lengths (lengths rounded up to pages); the new byte address or -errno. */
+  mremapBytes(addr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
+    return mremap(this.mm, addr, oldLen, newLen, flags, newAddr);
   }
   /** mprotect with a protection string: 0 or -errno. */
   mprotect(start: number, npages: number, prot: string): number {

@@ -112,7 +112,7 @@ function doAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): number 
   }
   mm.anonVmaPrepare(vma);
   const pfn = mm.sys.pages.allocSystem(policyNode(mm, vma, vpn));
-  pageAddNewAnonRmap(mm.sys, pfn, vpn);
+  pageAddNewAnonRmap(mm.sys, pfn, vma.anonIndex(vpn));
   mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE | PTE_DIRTY : 0) | PTE_YOUNG));
   return VM_FAULT_OK;
 }
@@ -134,7 +134,7 @@ function doFileFault(mm: Mm, vma: Vma, vpn: number, write: boolean): number {
     mm.anonVmaPrepare(vma);
     const pfn = sys.pages.allocSystem(policyNode(mm, vma, vpn));
     sys.pages.copy(pfn, page);
-    pageAddNewAnonRmap(sys, pfn, vpn);
+    pageAddNewAnonRmap(sys, pfn, vma.anonIndex(vpn));
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
     return VM_FAULT_OK;
   }
@@ -212,7 +212,7 @@ function wpPageCopy(mm: Mm, vma: Vma, vpn: number, old: number): number {
   // once per COW fault, and the closure that call takes was most of its garbage.
   mm.notifiers.start({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null });
   try {
-    pageAddNewAnonRmap(sys, pfn, vpn);
+    pageAddNewAnonRmap(sys, pfn, vma.anonIndex(vpn));
     mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE : 0) | PTE_DIRTY | PTE_YOUNG));
     if (!sys.isZeroPfn(old)) {
       pageRemoveRmap(sys, old);
@@ -256,7 +256,7 @@ function doHugePmdAnonymousPage(mm: Mm, vma: Vma, vpn: number, write: boolean): 
   }
   const head = p.allocCompound(PMD_ORDER, PageKind.SYSTEM, policyNode(mm, vma, base, PMD_ORDER));
   p.setFlag(head, PG_ANON | PG_ANON_EXCLUSIVE);
-  p.setIndex(head, base);
+  p.setIndex(head, vma.anonIndex(base));
   p.setEntireMapcount(head, 1);
   pmd.huge = mkPte(PteType.PRESENT, head, PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
   return VM_FAULT_OK;

@@ -29,6 +29,8 @@ export function forkMm(parent: Mm): Mm {
       c.chainSingular = false;
     }
     c.origin = v.origin;
+    c.anonShift = v.anonShift;
+    if (v.anonShift !== 0) child.movedAnonVmas++;
     c.hugetlbResv = null;
     v.fileRef?.get();
     v.file?.mapGet();
@@ -101,7 +103,7 @@ function copyRange(sys: System, parent: Mm, child: Mm, v: Vma): void {
           // A possibly pinned exclusive page must not become shared: the child gets a copy.
           const np = p.allocSystem(policyNode(parent, v, a));
           p.copy(np, pfn);
-          pageAddNewAnonRmap(sys, np, a);
+          pageAddNewAnonRmap(sys, np, v.anonIndex(a));
           child.pt.setPte(a, mkPte(PteType.PRESENT, np, pteFlags(e) & ~PTE_YOUNG));
           continue;
         }

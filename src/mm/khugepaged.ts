@@ -290,7 +290,7 @@ export function collapseHugePage(mm: Mm, addr: number, unmapped: number, node: n
   // mk_huge_pmd(hpage, vm_page_prot) (x86's protections carry _PAGE_ACCESSED), pmd_mkdirty,
   // maybe_pmd_mkwrite; page_add_new_anon_rmap makes the THP anon-exclusive, mapped once.
   p.setFlag(hpage, PG_ANON | PG_ANON_EXCLUSIVE);
-  p.setIndex(hpage, addr);
+  p.setIndex(hpage, vma!.anonIndex(addr));
   p.setEntireMapcount(hpage, 1);
   pmd.huge = mkPte(PteType.PRESENT, hpage, PTE_DIRTY | PTE_YOUNG | (vma!.writable ? PTE_WRITE : 0));
   return 'SCAN_SUCCEED';

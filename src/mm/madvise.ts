@@ -3,7 +3,7 @@ import { PteType, pteType, ptePfn, pteFlags, pteSetFlags, PTE_YOUNG, PTE_DIRTY }
 import { PG_ANON, PG_FILE, PG_DIRTY, PG_LAZYFREE } from './page.ts';
 import { zapRange } from './memory.ts';
 import { splitHugePage, splitHugePmd } from './huge-memory.ts';
-import { rmapWalk, pageRemoveRmap, folioRemoveRmapPmd } from './rmap.ts';
+import { rmapWalk, pageRemoveRmap, folioRemoveRmapPmd, anonVpnIn } from './rmap.ts';
 import { madviseCollapse } from './khugepaged.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -344,7 +344,7 @@ function reclaimLazyfreeLarge(mm: Mm, folio: number): void {
   if (p.refcount[folio] !== p.entireMapcountOf(folio) + mappedPtes(sys, folio, n) || p.pincountOf(folio) > 0) return normal();
   for (const other of sys.mms.list()) {
     if (!other.alive) continue;
-    const base = p.indexOf(folio);
+    const base = anonVpnIn(other, p.indexOf(folio));
     const vma = other.findVma(base) ?? other.findVma(base + n - 1);
     if (!vma) continue;
     const pmd = other.pt.pmd(base);

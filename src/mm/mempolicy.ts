@@ -95,8 +95,9 @@ function policyNodeOf(mm: Mm, vma: Vma | null, vpn: number, order: number): numb
       return pol.nodes.includes(mm.node) ? mm.node : pol.nodes[0];
     case MpolMode.INTERLEAVE: {
       if (vma === null) return interleaveNext(mm);
-      // An anonymous VMA's vm_pgoff is its start page; the model keeps 0 there.
-      const pgoff = vma.isAnonymous ? vma.start : vma.pgoff;
+      // An anonymous VMA's vm_pgoff is its start page (moved by mremap: Vma.anonShift); the
+      // model keeps 0 in `pgoff` there.
+      const pgoff = vma.isAnonymous ? (vma.anonShift ? vma.start + vma.anonShift : vma.start) : vma.pgoff;
       const off = Math.floor(pgoff / 2 ** order) + Math.floor((vpn - vma.start) / 2 ** order);
       return pol.nodes[off % pol.nodes.length];
     }

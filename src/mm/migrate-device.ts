@@ -297,7 +297,7 @@ function insertPage(args: MigrateVma, addr: number, page: number): boolean {
     if (!sys.isZeroPfn(ptePfn(e))) return false;
   } else if (e !== 0) return false;
   mm.anonVmaPrepare(vma);
-  pageAddNewAnonRmap(sys, page, addr);
+  pageAddNewAnonRmap(sys, page, vma.anonIndex(addr));
   p.get(page);
   if (p.isDevicePrivate(page)) mm.pt.setPte(addr, mkPte(PteType.DEVICE_PRIVATE, page, vma.writable ? PTE_WRITE : 0));
   else mm.pt.setPte(addr, mkPte(PteType.PRESENT, page, vma.writable ? PTE_WRITE | 2 : 0));
@@ -601,7 +601,7 @@ function insertHugePmdPage(args: MigrateVma, addr: number, page: number): boolea
   mm.anonVmaPrepare(vma);
   // folio_add_new_anon_rmap(RMAP_EXCLUSIVE) of a PMD-mapped folio.
   p.setFlag(page, PG_ANON | PG_ANON_EXCLUSIVE);
-  p.setIndex(page, addr);
+  p.setIndex(page, vma.anonIndex(addr));
   p.addEntireMapcount(page, 1);
   p.get(page);
   pmd.huge = p.isDevicePrivate(page)

@@ -46,6 +46,12 @@ export class Mm {
    * (numa_node_id()). Fork copies it.
    */
   node = 0;
+  /**
+   * How many VMAs mremap has created away from their anonymous linear index (Vma.anonShift !=
+   * 0) over the mm's life: while 0, rmap finds every anonymous page at its index. Never
+   * decremented (a cheap over-approximation: the walk then also looks at the shifted VMAs).
+   */
+  movedAnonVmas = 0;
   /** The task's memory policy (set_mempolicy); fork copies it. See mempolicy.ts. */
   policy: Mempolicy = DEFAULT_POLICY;
   /** The node an interleaving task last allocated on without a VMA (current->il_prev). */
@@ -156,6 +162,9 @@ function canMerge(a: Vma, b: Vma): boolean {
   if (a.end !== b.start || a.flags !== b.flags || a.kind !== b.kind || a.file !== b.file || a.fileRef !== b.fileRef) return false;
   if (a.isMixed || a.isHugetlb) return false;
   if (a.file && b.pgoff !== a.pgoffOf(b.start)) return false;
+  // The anonymous linear index must run on across the boundary (vma_merge's vm_pgoff check for
+  // anonymous VMAs); only mremap makes it differ.
+  if (a.anonShift !== b.anonShift) return false;
   return true;
 }
 
@@ -168,5 +177,5 @@ function anonMergeable(neighbour: Vma, range: Vma): boolean {
 /** anon_vma_compatible: adjacent, same file and offsets, flags equal but for access bits. */
 function anonVmaCompatible(a: Vma, b: Vma): boolean {
   const ACCESS = 0x7;
-  return a.end === b.start && a.file === b.file && a.kind === b.kind && ((a.flags ^ b.flags) & ~ACCESS) === 0 && (!a.file || b.pgoff === a.pgoffOf(b.start));
+  return a.end === b.start && a.file === b.file && a.kind === b.kind && ((a.flags ^ b.flags) & ~ACCESS) === 0 && a.anonShift === b.anonShift && (!a.file || b.pgoff === a.pgoffOf(b.start));
 }

@@ -115,8 +115,18 @@ function walk(sys: System, pfn: number, migration: boolean, hits: RmapHit[] | nu
   for (let i = 0; i < mms.length; i++) {
     const mm = mms[i];
     if (!mm.alive) continue;
+    // VMAs mremap moved (anonShift != 0) map their pages away from the index: their own
+    // linear address (vma_address: index - vm_pgoff + vm_start) is probed. Unmoved VMAs (every
+    // VMA of an mm that never moved one) take the walk below at the index itself.
+    if (mm.movedAnonVmas !== 0) {
+      for (const mv of mm.vmas) {
+        if (mv.anonShift === 0) continue;
+        const at = vpn - mv.anonShift;
+        if (at >= mv.start && at < mv.end) n += probe(mm, mv, at, pfn, migration, hits);
+      }
+    }
     const v = mm.findVma(vpn);
-    if (!v) continue;
+    if (!v || v.anonShift !== 0) continue;
     // probe(mm, v, vpn, pfn, migration, hits), written out: this loop runs for every page of
     // every migration, twice.
     const pmd = mm.pt.pmd(vpn);
@@ -135,6 +145,19 @@ function walk(sys: System, pfn: number, migration: boolean, hits: RmapHit[] | nu
     n++;
   }
   return n;
+}
+
+/**
+ * The page number at which `mm` would map the anonymous page of index `index`: inside a VMA
+ * mremap moved (vma_address over its vm_pgoff), else the index itself.
+ */
+export function anonVpnIn(mm: Mm, index: number): number {
+  if (mm.movedAnonVmas !== 0) {
+    for (const v of mm.vmas) {
+      if (v.anonShift !== 0 && index - v.anonShift >= v.start && index - v.anonShift < v.end) return index - v.anonShift;
+    }
+  }
+  return index;
 }
 
 /** walk for a page-cache page `pfn` of the folio `h`. */

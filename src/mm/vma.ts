@@ -36,6 +36,15 @@ export class Vma {
   get anonVma(): boolean {
     return this.anonVmaId !== 0;
   }
+  /**
+   * The anonymous linear index of page `vpn` in this VMA is `vpn + anonShift` (linear_page_index
+   * over an anonymous VMA's vm_pgoff, which starts as vm_start): 0 until mremap moves the VMA,
+   * after which its pages keep the index they had at the old address (move_vma gives the new VMA
+   * vm_pgoff + the offset moved, mm/mremap.c). See `anonIndex` and rmap.ts.
+   */
+  anonShift = 0;
+  /** The index an anonymous page mapped at `vpn` of this VMA has (page->index). */
+  anonIndex(vpn: number): number { return vpn + this.anonShift; }
   /** Which mmap this VMA descends from (splits keep it). */
   origin = 0;
   /**
@@ -74,6 +83,7 @@ export class Vma {
     v.anonVmaId = this.anonVmaId;
     v.chainSingular = this.chainSingular;
     v.origin = this.origin;
+    v.anonShift = this.anonShift;
     v.hugetlbResv = this.hugetlbResv;
     this.fileRef?.get();
     this.file?.mapGet();
