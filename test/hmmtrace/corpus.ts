@@ -44,3 +44,22 @@ export function expectCorpusMatches(traces: string[], dir = CORPUS_DIR, nodes = 
   }
   expect(failures).toEqual([]);
 }
+
+const all612 = corpusTraces(['r', 'probe-'], CORPUS_612_DIR);
+/** The 6.12 corpus's first recording: scripts 0-149 of each seed and the probes. */
+export const CORPUS_612_FIRST = all612.filter((f) => f.startsWith('probe-') || Number(/-(\d+)\.trace$/.exec(f)![1]) < 150);
+/** Scripts 150 and up: the 6.1 corpus's scripts recorded again on 6.12. */
+export const CORPUS_612_SECOND = all612.filter((f) => !CORPUS_612_FIRST.includes(f));
+
+/** Replays `traces` on 6.12 (must match) and on 6.1; returns the count 6.1 would print otherwise. */
+export function replay612(traces: string[]): { failures: string[]; onlyOn612: number } {
+  const failures: string[] = [];
+  let onlyOn612 = 0;
+  for (const f of traces) {
+    const text = readFileSync(join(CORPUS_612_DIR, f), 'utf8');
+    const expected = readFileSync(join(CORPUS_612_DIR, f.replace(/\.trace$/, '.out')), 'utf8');
+    if (runTrace(text, { kernel: '6.12' }).lines.join('\n') + '\n' !== expected) failures.push(f);
+    if (runTrace(text, { kernel: '6.1' }).lines.join('\n') + '\n' !== expected) onlyOn612++;
+  }
+  return { failures, onlyOn612 };
+}
