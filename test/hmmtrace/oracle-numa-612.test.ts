@@ -13,7 +13,10 @@ import { NUMA_612_DIR, corpusTraces } from './corpus.ts';
 // Both lists are exact: a fix that makes one match, or a change that breaks another, fails.
 //
 // Scripts that differ and are not left out below: none now (a fix or a break fails the test).
-const NOT_YET = new Set<string>([]);
+// Not explained yet: three of the 1,548 scripts of the 6.1 NUMA corpus recorded again on 6.12
+// (README.md): move_pages statuses past a THP boundary (n10-0191), a status written before
+// -ENODEV (n12-0206), a return of 2 with unwritten statuses (n9-0223).
+const NOT_YET = new Set<string>(['n10-0191', 'n12-0206', 'n9-0223']);
 // Left out, il_prev moved by allocations no model can see. Under MPOL_INTERLEAVE every page a
 // task allocates without a VMA takes the next node after current->il_prev and advances it
 // (alloc_pages_noprof -> alloc_pages_mpol_noprof -> policy_nodemask -> interleave_nodes,
