@@ -32,15 +32,7 @@ export function splitHugePmd(mm: Mm, _vma: Vma, vpn: number): void {
       // 6.1 does not carry the PMD's dirty bit to the PTEs (only to the folio), so a later
       // mprotect cannot upgrade them to writable without a write fault.
       if (pteHas(e, PTE_DIRTY)) p.setFlag(head, PG_DIRTY);
-      const f = (pteHas(e, PTE_WRITE) ? PTE_WRITE : 0) | (pteHas(e, PTE_YOUNG) ? PTE_YOUNG : 0);
-      const excl = p.hasFlag(head, PG_ANON_EXCLUSIVE);
-      for (let i = 0; i < PMD_NR; i++) {
-        ptes[i] = mkPte(PteType.PRESENT, head + i, f);
-        p.mapcount[head + i]++;
-        if (excl) p.setFlag(head + i, PG_ANON_EXCLUSIVE);
-      }
-      p.addEntireMapcount(head, -1);
-      p.refcount[head] += PMD_NR - 1;
+      mapFolioByPtes(sys, head, PteType.PRESENT, (pteHas(e, PTE_WRITE) ? PTE_WRITE : 0) | (pteHas(e, PTE_YOUNG) ? PTE_YOUNG : 0), ptes);
     }
     pmd.ptes = ptes;
   });
@@ -140,12 +132,19 @@ function subpageUnused(sys: System, pfn: number): boolean {
  * one of these PTEs. Modelled from source, not checked against a running kernel.
  */
 function splitDevicePrivatePmdEntry(sys: System, e: number, ptes: Float64Array): void {
+  mapFolioByPtes(sys, ptePfn(e), PteType.DEVICE_PRIVATE, pteHas(e, PTE_WRITE) ? PTE_WRITE : 0, ptes);
+}
+
+/**
+ * The PMD split's common part (__split_huge_pmd_locked): the folio's entire mapping becomes 512
+ * PTEs of `type` with `flags`, each page mapped once and anon-exclusive if the folio was; the
+ * PMD's one reference becomes one per PTE.
+ */
+function mapFolioByPtes(sys: System, head: number, type: PteType, flags: number, ptes: Float64Array): void {
   const p = sys.pages;
-  const head = ptePfn(e);
-  const w = pteHas(e, PTE_WRITE) ? PTE_WRITE : 0;
   const excl = p.hasFlag(head, PG_ANON_EXCLUSIVE);
   for (let i = 0; i < PMD_NR; i++) {
-    ptes[i] = mkPte(PteType.DEVICE_PRIVATE, head + i, w);
+    ptes[i] = mkPte(type, head + i, flags);
     p.mapcount[head + i]++;
     if (excl) p.setFlag(head + i, PG_ANON_EXCLUSIVE);
   }
