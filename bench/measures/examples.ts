@@ -1,9 +1,8 @@
 // Every example against real time (issue 17): each examples/*.yaml through the CLI as a user
 // runs it, `hetmem run FILE --json` in a fresh node (bin/hetmem.mjs: the compiled dist/ when it
 // is fresh), the whole command timed: start-up, loading, the simulation and results.json's text
-// on stdout, from which the simulated seconds (endPs) are read. Not `--out DIR`: its report.html
-// fails at full scale on default.yaml today (Maximum call stack size exceeded in the report
-// writer), and the report files are presentation, not the run. The target is for fault-bound
+// on stdout, from which the simulated seconds (endPs) are read. Not `--out DIR`: the report files
+// are presentation, not the run. The target is for fault-bound
 // examples: at least one simulated second per wall second on one core (a run is one process on
 // one core). Fault-bound: the run raised device faults and its device lanes spent more
 // lane-seconds stalled (waiting for faults and shootdowns) than busy.
