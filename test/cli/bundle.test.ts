@@ -96,13 +96,18 @@ console.log(JSON.stringify({ rejected, main: typeof exports.main }));`;
       ['run', join(dir, 'missing.yaml')],
       ['run', '--scale', 'x'],
     ];
+    const sources = new Map<string, Ran>();
     for (const args of cases) {
       const want = fromSources(args);
+      sources.set(args.join(' '), want);
       expect(bundled(args), args.join(' ')).toEqual(want);
     }
-    // The cases above that must fail do, with one line: not a comparison of two crashes.
-    expect(fromSources(['run', bad])).toMatchObject({ status: 2, stdout: '', stderr: expect.stringMatching(/^hetmem run: [^\n]+\n$/) });
-    expect(fromSources(['run', plugin, '--json']).status).toBe(0);
+    // What was compared is what it should be, not two crashes: the plug-ins ran, bad input is
+    // exit 2 and one line.
+    expect(sources.get(['run', plugin, '--json'].join(' '))?.status).toBe(0);
+    for (const args of cases.slice(-3)) {
+      expect(sources.get(args.join(' ')), args.join(' ')).toMatchObject({ status: 2, stdout: '', stderr: expect.stringMatching(/^hetmem run: [^\n]+\n$/) });
+    }
   }, 300_000);
 
   it('does not evaluate zod for --version and profiles (each command\'s modules load when it runs)', () => {
