@@ -80,8 +80,8 @@ const result = await build({
 if (result.errors.length > 0 || result.warnings.length > 0) process.exit(1);
 
 // The code cache, taken in a fresh node (the flags V8 checks a cache against are the ones a
-// plain `node` has) after the commands most runs start with: a one-fault scenario and the
-// profile list. Their output is dropped.
+// plain `node` has) after the commands most runs start with: a one-fault scenario, the profile
+// list and a one-op trace. Their output is dropped.
 const work = mkdtempSync(join(tmpdir(), 'hetmem-bundle-'));
 try {
   const scenario = join(work, 'one-fault.yaml');
@@ -89,21 +89,23 @@ try {
     'name: code-cache', 'seed: 1', 'devices:', '  - { name: gpu0, profile: gpu-pcie4 }', 'processes:', '  - name: app',
     '    allocations: [{ name: buf, size: 4 KiB }]', 'steps:', '  - kernel: { device: gpu0, workload: { type: streaming, buffer: buf, lanes: 1 } }', '',
   ].join('\n'));
+  const trace = join(work, 'one-op.trace');
+  writeFileSync(trace, 'mmap A 1 anon rw\n');
   const loader = pathToFileURL(join(ROOT, 'bin', 'load-bundle.mjs')).href;
   const script = `
     import { writeFileSync } from 'node:fs';
     import { loadBundle } from ${JSON.stringify(loader)};
-    const [file, scenario] = process.argv.slice(1);
+    const [file, scenario, trace] = process.argv.slice(1);
     const { exports, script } = loadBundle(file);
     const sink = { write: () => true };
     const io = { out: sink, err: process.stderr, env: {} };
-    for (const argv of [['run', '--no-progress', scenario], ['profiles']]) {
+    for (const argv of [['run', '--no-progress', scenario], ['profiles'], ['trace', trace]]) {
       const code = await exports.main(argv, io);
       if (code !== 0) throw new Error('hetmem ' + argv.join(' ') + ' exited ' + code);
     }
     writeFileSync(file + '.cache', script.createCachedData());
   `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, bundle, scenario], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, bundle, scenario, trace], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 } finally {
   rmSync(work, { recursive: true, force: true });
