@@ -144,4 +144,24 @@ import('hetmem').then((esm) => {
     expect(run.stdout.startsWith('run default (seed 1)\n')).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('data-chart=');
   });
+
+  it('prints from the bundle what the unbundled dist/cli/main.js prints: stdout, stderr, exit code', () => {
+    const pkg = join(app, 'node_modules', PKG.name);
+    writeFileSync(join(app, 'one.yaml'), [
+      'name: one', 'seed: 1', 'devices:', '  - { name: gpu0, profile: gpu-pcie4 }', 'processes:', '  - name: app',
+      '    allocations: [{ name: buf, size: 64 KiB }]', 'steps:', '  - kernel: { device: gpu0, workload: { type: streaming, buffer: buf, lanes: 4 } }', '',
+    ].join('\n'));
+    writeFileSync(join(app, 'bad.yaml'), 'name: bad\ndevices: 3\n');
+    writeFileSync(join(app, 'one.trace'), 'mmap A 4 anon rw\ncpu_write A 0 0x11\nmigrate_to_dev 0 A 0 2\ncpu_read A 0\n');
+    const unbundled = (args: string[]) => node(['--input-type=module', '-e',
+      `const { main } = await import(${JSON.stringify(pathToFileURL(join(pkg, 'dist', 'cli', 'main.js')).href)}); process.exitCode = await main(${JSON.stringify(args)});`]);
+    const bundled = (args: string[]) => node([join(pkg, 'bin', 'hetmem.mjs'), ...args]);
+    const seen = (r: SpawnSyncReturns<string>) => ({ status: r.status, stdout: r.stdout, stderr: r.stderr });
+    for (const args of [['--version'], ['run', 'one.yaml', '--json'], ['run', 'one.yaml'], ['run', 'bad.yaml'], ['trace', 'one.trace'], ['schema']]) {
+      const want = seen(unbundled(args));
+      expect(seen(bundled(args)), args.join(' ')).toEqual(want);
+      if (args[1] === 'bad.yaml') expect(want).toMatchObject({ status: 2, stdout: '', stderr: expect.stringMatching(/^hetmem run: bad\.yaml:[^\n]+\n$/) });
+      else expect(want.status, `${args.join(' ')}: ${want.stderr}`).toBe(0);
+    }
+  });
 });
