@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, built by `npm run build` and by `prepare`, so `npm ci` builds
-// it). In a checkout whose src/ has changed since that build, or with HETMEM_FROM_SOURCE=1, it
-// runs the TypeScript through tsx instead (a dev dependency), so an edit is never hidden by a
-// stale dist/. The published package ships dist/ and no src/.
+// Runs the bundled CLI (dist/bundle/hetmem.cjs with its code cache, written by `npm run build`
+// and by `prepare`, so `npm ci` builds it; tools/bundle-cli.mjs says why it is bundled). In a
+// checkout whose src/ has changed since that build, or with HETMEM_FROM_SOURCE=1, it runs the
+// TypeScript through tsx instead (a dev dependency), so an edit is never hidden by a stale
+// dist/. The published package ships dist/ and no src/.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
-const compiled = new URL('dist/cli/main.js', root);
+const compiled = new URL('dist/bundle/hetmem.cjs', root);
 
 /**
  * Newest modification time (ms) of dir and anything under it. Folders count too: deleting or
@@ -28,7 +30,8 @@ function useCompiled() {
 
 let main;
 if (useCompiled()) {
-  ({ main } = await import(compiled.href));
+  const { loadBundle } = await import('./load-bundle.mjs');
+  ({ main } = loadBundle(fileURLToPath(compiled)).exports);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { PolicyPluginError, registerPolicy, registeredPolicy } from '../policy/plugin.ts';
 import { ScenarioError } from './locate.ts';
+import { importModule } from './import-module.ts';
 import type { PluginRef, Scenario } from './load.ts';
 
 /**
@@ -26,7 +27,7 @@ async function loadPlugin(ref: PluginRef): Promise<void> {
     let mod: { default?: unknown };
     if (/\.[cm]?ts$/.test(ref.key)) await typeScriptLoader(fail);
     try {
-      mod = await import(pathToFileURL(ref.key).href) as { default?: unknown };
+      mod = await importModule(pathToFileURL(ref.key).href) as { default?: unknown };
     } catch (e) {
       return fail(`cannot import: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -50,7 +51,7 @@ let tsLoader: Promise<void> | null = null;
 async function typeScriptLoader(fail: (why: string) => never): Promise<void> {
   if (!import.meta.url.endsWith('.js')) return;
   tsLoader ??= (async () => {
-    const api = await import('tsx/esm/api');
+    const api = await importModule('tsx/esm/api') as typeof import('tsx/esm/api');
     api.register();
   })();
   try {

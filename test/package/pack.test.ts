@@ -8,6 +8,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT } from '../paths.ts';
 
 interface Pkg { name: string; version: string; dependencies: Record<string, string>; files: string[] }
@@ -37,6 +38,8 @@ describe('the npm package', () => {
     // this checkout's dependencies, linked for that step only, so nothing of them is packed).
     symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
     ok(spawnSync(process.execPath, [join(stage, 'dist', 'devices', 'profile', 'precompile.js')], { encoding: 'utf8' }), 'precompile');
+    // And then the bundled CLI and its code cache (taken with the stage's node_modules linked).
+    ok(spawnSync(process.execPath, [join(ROOT, 'tools', 'bundle-cli.mjs'), join(stage, 'dist')], { encoding: 'utf8' }), 'bundle-cli');
     rmSync(join(stage, 'node_modules'));
     const packed = ok(spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: stage, encoding: 'utf8' }), 'npm pack');
     const [info] = JSON.parse(packed) as Array<{ filename: string; files: Array<{ path: string }> }>;
@@ -61,7 +64,7 @@ describe('the npm package', () => {
   const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
 
   it('holds the compiled code, its types, the profiles and the examples, and no sources or tests', () => {
-    for (const f of ['package.json', 'bin/hetmem.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/devices/profile/shipped-profiles.json', 'profiles/gpu-pcie4.yaml', 'examples/default.yaml', 'README.md']) {
+    for (const f of ['package.json', 'bin/hetmem.mjs', 'bin/load-bundle.mjs', 'dist/bundle/hetmem.cjs', 'dist/bundle/hetmem.cjs.cache', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/devices/profile/shipped-profiles.json', 'profiles/gpu-pcie4.yaml', 'examples/default.yaml', 'README.md']) {
       expect(files, f).toContain(f);
     }
     // Example plug-in policies (examples/plugins/*.ts) are examples users copy, not sources.
@@ -115,15 +118,23 @@ import('hetmem').then((esm) => {
     expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^use\.ts\(4,14\): error TS2322: Type 'number' is not assignable to type 'string'\.$/)]);
   });
 
-  it('runs its CLI from the compiled code: --version, profiles, a scenario with its report', () => {
-    const bin = join(app, 'node_modules', PKG.name, 'bin', 'hetmem.mjs');
+  it('runs its CLI from the bundle: --version, profiles, a scenario with its report', () => {
+    const pkg = join(app, 'node_modules', PKG.name);
+    const bin = join(pkg, 'bin', 'hetmem.mjs');
     expect(ok(node([bin, '--version']), '--version')).toBe(`${PKG.version}\n`);
     expect(ok(node([bin, 'profiles']), 'profiles')).toMatch(/pascal-pcie3/);
-    // Listing the shipped profiles takes them from the build's table: it must run with zod and
-    // yaml unresolvable, and print what the sources print after parsing every YAML file.
+    // The bin runs the bundle, with the code cache the build took.
+    const loaded = `import { loadBundle } from ${JSON.stringify(pathToFileURL(join(pkg, 'bin', 'load-bundle.mjs')).href)}; console.log(loadBundle(${JSON.stringify(join(pkg, 'dist', 'bundle', 'hetmem.cjs'))}).rejected);`;
+    expect(ok(node(['--input-type=module', '-e', loaded]), 'load-bundle')).toBe('false\n');
+    // Listing the shipped profiles takes them from the build's table: its module graph (the
+    // unbundled dist/cli/main.js, which the bundle is made of) must run with zod and yaml
+    // unresolvable, and print what the sources print after parsing every YAML file; the bundle
+    // must print the same (test/cli/bundle.test.ts checks it does not evaluate zod).
     const refuse = `data:text/javascript,${encodeURIComponent("export async function resolve(s, c, next) { if (s === 'zod' || s === 'yaml') throw new Error('hetmem profiles loaded ' + s); return next(s, c); }")}`;
     const preload = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(refuse)});`)}`;
-    const compiled = ok(node(['--import', preload, bin, 'profiles', '--sources']), 'profiles --sources without zod and yaml');
+    const unbundled = `const { main } = await import(${JSON.stringify(pathToFileURL(join(pkg, 'dist', 'cli', 'main.js')).href)}); process.exitCode = await main(['profiles', '--sources']);`;
+    const compiled = ok(node(['--import', preload, '--input-type=module', '-e', unbundled]), 'profiles --sources without zod and yaml');
+    expect(ok(node([bin, 'profiles', '--sources']), 'profiles --sources, bundled')).toBe(compiled);
     const fromSource = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'hetmem.mjs'), 'profiles', '--sources'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HETMEM_FROM_SOURCE: '1' } });
     const body = (s: string) => s.slice(s.indexOf('\n'));
     expect(body(compiled)).toBe(body(ok(fromSource, 'profiles --sources from the sources')));
@@ -132,5 +143,25 @@ import('hetmem').then((esm) => {
     ok(run, 'run');
     expect(run.stdout.startsWith('run default (seed 1)\n')).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('data-chart=');
+  });
+
+  it('prints from the bundle what the unbundled dist/cli/main.js prints: stdout, stderr, exit code', () => {
+    const pkg = join(app, 'node_modules', PKG.name);
+    writeFileSync(join(app, 'one.yaml'), [
+      'name: one', 'seed: 1', 'devices:', '  - { name: gpu0, profile: gpu-pcie4 }', 'processes:', '  - name: app',
+      '    allocations: [{ name: buf, size: 64 KiB }]', 'steps:', '  - kernel: { device: gpu0, workload: { type: streaming, buffer: buf, lanes: 4 } }', '',
+    ].join('\n'));
+    writeFileSync(join(app, 'bad.yaml'), 'name: bad\ndevices: 3\n');
+    writeFileSync(join(app, 'one.trace'), 'mmap A 4 anon rw\ncpu_write A 0 0x11\nmigrate_to_dev 0 A 0 2\ncpu_read A 0\n');
+    const unbundled = (args: string[]) => node(['--input-type=module', '-e',
+      `const { main } = await import(${JSON.stringify(pathToFileURL(join(pkg, 'dist', 'cli', 'main.js')).href)}); process.exitCode = await main(${JSON.stringify(args)});`]);
+    const bundled = (args: string[]) => node([join(pkg, 'bin', 'hetmem.mjs'), ...args]);
+    const seen = (r: SpawnSyncReturns<string>) => ({ status: r.status, stdout: r.stdout, stderr: r.stderr });
+    for (const args of [['--version'], ['run', 'one.yaml', '--json'], ['run', 'one.yaml'], ['run', 'bad.yaml'], ['trace', 'one.trace'], ['schema']]) {
+      const want = seen(unbundled(args));
+      expect(seen(bundled(args)), args.join(' ')).toEqual(want);
+      if (args[1] === 'bad.yaml') expect(want).toMatchObject({ status: 2, stdout: '', stderr: expect.stringMatching(/^hetmem run: bad\.yaml:[^\n]+\n$/) });
+      else expect(want.status, `${args.join(' ')}: ${want.stderr}`).toBe(0);
+    }
   });
 });
