@@ -133,7 +133,8 @@ export class Process {
     // hmmtrace.c's reservation: guard + (alignment slack) + region + guard, PROT_NONE, placed
     // top-down; the region goes after one guard, aligned; slack beyond the guards is unmapped.
     const resvlen = npages + 2 + (align > 1 ? align : 0);
-    const resv = getUnmappedArea(mm, resvlen);
+    // A private anonymous mapping: 6.12 aligns it to 2 MiB when resvlen is a multiple of 512.
+    const resv = getUnmappedArea(mm, resvlen, 0);
     const undo = () => {
       if (sharedFile) sys.fileput(sharedFile);
       if (fd?.file) sys.fileput(fd.file);

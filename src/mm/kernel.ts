@@ -137,6 +137,21 @@ export interface KernelSwitches {
    */
   readonly migrateSplitsPartiallyMappedThp: boolean;
   /**
+   * A hint-less private anonymous mmap whose length is a multiple of 2 MiB is placed on a 2 MiB
+   * boundary: 6.12's __get_unmapped_area (mm/mmap.c) sends it to thp_get_unmapped_area_vmflags
+   * ("mm: align larger anonymous mappings on THP boundaries", 6.7, limited to PMD-aligned
+   * lengths by "mm, mmap: limit THP alignment of anonymous mappings to PMD-aligned sizes",
+   * 6.12), which searches top-down for the length plus 2 MiB and puts the mapping at the first
+   * 2 MiB boundary in that area (__thp_get_unmapped_area, mm/huge_memory.c; at its top when the
+   * area starts on a boundary). So up to 2 MiB - 4 KiB above it stay free, and a later small
+   * mapping lands there rather than in a lower hole. 6.1 placed every anonymous mapping at the
+   * top of the highest gap that holds it. mmap.ts getUnmappedArea; hmmtrace's PROT_NONE
+   * reservation of NPAGES + 2 pages is such a mapping for NPAGES = 510, 1022, ...
+   * Checked on the two-node 6.12 oracle (test/oracle-numa-612, n10-0191 and probes
+   * n15-612-mmap-align-*).
+   */
+  readonly mmapAlignsPmdSizedAnon: boolean;
+  /**
    * 7.x. make_device_exclusive() marks one page, not a range: 6.15's make_device_exclusive
    * (mm/rmap.c; "mm/rmap: convert make_device_exclusive_range() to make_device_exclusive()"
    * and "mm/rmap: implement make_device_exclusive() using folio_walk instead of rmap walk",
@@ -244,6 +259,7 @@ const K612: KernelSwitches = {
   reclaimDiscardsLazyfreeThp: true,
   movePagesFolioWalk: true,
   migrateSplitsPartiallyMappedThp: true,
+  mmapAlignsPmdSizedAnon: true,
   deviceExclusiveOnePage: false,
   deviceExclusiveKeepsMapcount: false,
   migrateHandlesDeviceExclusive: false,
@@ -265,6 +281,7 @@ export const KERNELS: Readonly<Record<KernelVersion, KernelSwitches>> = {
     reclaimDiscardsLazyfreeThp: false,
     movePagesFolioWalk: false,
     migrateSplitsPartiallyMappedThp: false,
+    mmapAlignsPmdSizedAnon: false,
     deviceExclusiveOnePage: false,
     deviceExclusiveKeepsMapcount: false,
     migrateHandlesDeviceExclusive: false,

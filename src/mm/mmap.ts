@@ -24,9 +24,24 @@ export interface MmapBacking {
  * get_unmapped_area for a hint-less mapping, as x86-64's top-down allocator with ASLR off
  * places it: the highest gap below `mm.mmapBase` that holds `npages`, the mapping at the top
  * of that gap. Traces can see this: a new mapping fills the highest hole a munmap left.
+ *
+ * `thpPgoff` is null for a mapping whose file has its own get_unmapped_area (shmem, tmpfs,
+ * hugetlbfs) or that is MAP_SHARED anonymous (shmem_get_unmapped_area); otherwise (private
+ * anonymous: 0, __get_unmapped_area treats pgoff as zero; a file without the hook, as the
+ * dmirror device: the mapping's file offset in pages) a length that is a multiple of 2 MiB is
+ * aligned as 6.12's thp_get_unmapped_area_vmflags aligns it (KernelSwitches.mmapAlignsPmdSizedAnon).
  * Returns the first page, or -1 when nothing fits.
  */
-export function getUnmappedArea(mm: Mm, npages: number): number {
+export function getUnmappedArea(mm: Mm, npages: number, thpPgoff: number | null = null): number {
+  if (thpPgoff !== null && mm.sys.k.mmapAlignsPmdSizedAnon && npages % PMD_NR === 0) {
+    const at = thpGetUnmappedArea(mm, npages, thpPgoff);
+    if (at >= 0) return at;
+  }
+  return unmappedAreaTopdown(mm, npages);
+}
+
+/** vm_unmapped_area top-down with no alignment: the top of the highest gap holding `npages`, or -1. */
+function unmappedAreaTopdown(mm: Mm, npages: number): number {
   let top = mm.mmapBase;
   for (let i = mm.vmas.length - 1; i >= -1; i--) {
     const v = i >= 0 ? mm.vmas[i] : null;
@@ -37,6 +52,23 @@ export function getUnmappedArea(mm: Mm, npages: number): number {
     top = v.start;
   }
   return -1;
+}
+
+/**
+ * __thp_get_unmapped_area (mm/huge_memory.c, 6.12) with size PMD_SIZE: a top-down search for
+ * `npages` plus 2 MiB, the mapping then moved up to the first point where address and file
+ * offset agree modulo 2 MiB, or to the top of the padded area when its start already does
+ * (MMF_TOPDOWN). -1 (the caller searches again without padding) when the range covers no
+ * whole 2 MiB of the file or the padded length fits nowhere.
+ */
+function thpGetUnmappedArea(mm: Mm, npages: number, pgoff: number): number {
+  const offAlign = Math.ceil(pgoff / PMD_NR) * PMD_NR;
+  const offEnd = pgoff + npages;
+  if (offEnd <= offAlign || offEnd - offAlign < PMD_NR) return -1;
+  const at = unmappedAreaTopdown(mm, npages + PMD_NR);
+  if (at < 0) return -1;
+  const offSub = (((pgoff - at) % PMD_NR) + PMD_NR) % PMD_NR;
+  return offSub === 0 ? at + PMD_NR : at + offSub;
 }
 
 /**

@@ -76,7 +76,7 @@ export function mremap(mm: Mm, addr: number, oldLen: number, newLen: number, fla
     return addr;
   }
   if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
-  const to = getUnmappedArea(mm, newPages);
+  const to = getUnmappedArea(mm, newPages, thpPgoff(vma, start));
   if (to < 0) return -ENOMEM;
   return moveVma(mm, vma, start, oldPages, newPages, to, false) * PAGE_SIZE;
 }
@@ -104,10 +104,21 @@ function mremapTo(mm: Mm, start: number, oldPages: number, newAddr: number | nul
   const vma = vmaToResize(mm, start, oldPages);
   if (typeof vma === 'number') return vma;
   if (to < 0) {
-    to = getUnmappedArea(mm, newPages);
+    to = getUnmappedArea(mm, newPages, thpPgoff(vma, start));
     if (to < 0) return -ENOMEM;
   }
   return moveVma(mm, vma, start, oldPages, newPages, to, dontUnmap);
+}
+
+/**
+ * What mremap's get_unmapped_area(vma->vm_file, 0, new_len, pgoff, flags) aligns by (mmap.ts
+ * getUnmappedArea): a private anonymous VMA as pgoff 0; a device mapping (a file without its
+ * own get_unmapped_area) by its file offset at `start`; shmem, tmpfs and hugetlbfs files have
+ * their own hook and are not aligned.
+ */
+function thpPgoff(vma: Vma, start: number): number | null {
+  if (vma.kind === 'anon' && !vma.shared) return 0;
+  return vma.kind === 'mixed' ? vma.pgoffOf(start) : null;
 }
 
 /**

@@ -206,6 +206,41 @@ describe('vdsoPages: the vDSO is one page on 6.1, two on 6.12', () => {
   });
 });
 
+describe('mmapAlignsPmdSizedAnon: a hint-less private anonymous mmap of a 2 MiB multiple is 2 MiB aligned (6.12)', () => {
+  // hmmtrace's region of 1022 pages is a PROT_NONE reservation of 1024 (4 MiB) with the region
+  // one page in; E's reservation is 3 pages (probes n15-612-mmap-align-* of test/oracle-numa-612).
+  const place = (kernel: KernelVersion, pages: number) => {
+    const p = new Machine({ kernel }).spawn();
+    const b = p.mmap(pages, 'anon', 'rw');
+    return { b, e: p.mmap(1, 'anon', 'rw') };
+  };
+  it('6.12 puts the reservation on a 2 MiB boundary and the next small mapping above it, 1,526 pages up as the oracle did', () => {
+    const { b, e } = place('6.12', 1022);
+    expect((b - 1) % PMD_NR).toBe(0);
+    expect(e - b).toBe(1526);
+  });
+  it('6.1 puts both at the top of the highest gap: E right below B', () => {
+    const { b, e } = place('6.1', 1022);
+    expect((b - 1) % PMD_NR).not.toBe(0);
+    expect(e + 1 + 1).toBe(b - 1);
+  });
+  it('a length that is no 2 MiB multiple is not aligned on 6.12 either', () => {
+    const { b, e } = place('6.12', 1021);
+    expect(e).toBeLessThan(b);
+  });
+  it('mremap moving an anonymous VMA to a 2 MiB multiple lands aligned on 6.12 (get_unmapped_area of the new length)', () => {
+    for (const kernel of ['6.1', '6.12'] as const) {
+      const p = new Machine({ kernel }).spawn();
+      const a = p.mmap(8, 'anon', 'rw');
+      p.write(a, 0x11);
+      const to = p.mremap(a, 8, PMD_NR, 1 /* MREMAP_MAYMOVE */);
+      expect(to, kernel).toBeGreaterThan(0);
+      expect(to % PMD_NR === 0, kernel).toBe(kernel === '6.12');
+      expect(p.read(to)[0], kernel).toBe(0x11);
+    }
+  });
+});
+
 describe('the timed machine takes the kernel too', () => {
   it('SimMachine({ kernel }) builds its core on that kernel, 6.12 by default', () => {
     expect(new SimMachine({ devices: [] }).core.sys.k.version).toBe('6.12');
