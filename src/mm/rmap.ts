@@ -276,11 +276,14 @@ export function restoreMigrationPte(sys: System, mm: Mm, vma: Vma, vpn: number, 
 /**
  * restoreMigrationPte for the entry at `ptes[k]`, a PTE table the caller already holds
  * (migrate_device_finalize walks one table per run of 512 entries instead of one per entry).
+ * With `dstRefHeld`, the mapping takes over a reference the caller holds on `dst` and would
+ * drop right after (migrate_device_finalize's allocation reference of a new page): the count
+ * ends the same as with a get here and the caller's put, one increment and decrement fewer.
  */
-export function restoreMigrationPteAt(sys: System, ptes: Float64Array, k: number, vma: Vma, src: number, dst: number): void {
+export function restoreMigrationPteAt(sys: System, ptes: Float64Array, k: number, vma: Vma, src: number, dst: number, dstRefHeld = false): void {
   const e = ptes[k];
   ptes[k] = restoredMigrationPte(sys, vma, e, dst);
-  migrationRefToDst(sys, pteFlags(e), src, dst);
+  migrationRefToDst(sys, pteFlags(e), src, dst, dstRefHeld);
 }
 
 /** The entry remove_migration_pte writes for the migration entry `e` in `vma` when it maps `dst`. */
@@ -300,10 +303,10 @@ function restoredMigrationPte(sys: System, vma: Vma, e: number, dst: number): nu
  * mapping's reference and mapcount move from `src` to `dst` (exclusive when the entry was
  * writable or anon-exclusive and `dst` is anonymous); the last reference of `src` frees it.
  */
-function migrationRefToDst(sys: System, ef: number, src: number, dst: number): void {
+function migrationRefToDst(sys: System, ef: number, src: number, dst: number, dstRefHeld = false): void {
   const p = sys.pages;
   const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
-  p.get(dst);
+  if (!dstRefHeld) p.get(dst);
   pageAddRmap(sys, dst, exclusive);
   sys.putPage(src);
 }
