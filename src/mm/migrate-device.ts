@@ -251,8 +251,9 @@ function collect(args: MigrateVma): number {
       src[i] = mpfn;
       single[i] = 1;
       // migrate_device_unmap's check, here: this entry is the page's one reference from a
-      // mapping when nothing else maps it.
-      if (p.mapcount[page] !== 0 || !unmappedPageMigratable(sys, page, mpfn, 1, args.faultPage)) unchecked++;
+      // mapping when nothing else maps it. unmappedPageMigratable(sys, page, mpfn, 1, faultPage)
+      // for a page known to be small (the flags word above): its own folio, not large.
+      if (p.isMapped(page) || p.refcount[page] > 1 + ((pf & PG_FILE) !== 0 ? 1 : 0) + (page === args.faultPage ? 1 : 0) || p.pincountOf(page) > 0) unchecked++;
     }
   }
   return unchecked;

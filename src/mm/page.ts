@@ -478,7 +478,13 @@ export class PageStore {
   }
   /** The dev_pagemap id owning `pfn`, or -1 for memory that is not ZONE_DEVICE. */
   pgmapId(pfn: number): number {
+    // The range of the last lookup first: migrations and frees go through one pagemap's pfns in
+    // a row. The search is a method of its own so that this stays small enough to inline.
     if (pfn >= this.pmLastStart && pfn < this.pmLastEnd) return this.pmLastId;
+    return this.pgmapIdSearch(pfn);
+  }
+  /** pgmapId's binary search over the registered ranges; remembers the range it finds. */
+  private pgmapIdSearch(pfn: number): number {
     const s = this.pmStart;
     let lo = 0, hi = s.length - 1, r = -1;
     while (lo <= hi) {

@@ -21,7 +21,10 @@ export function pageAddRmap(sys: System, pfn: number, exclusive: boolean): void 
 
 /** page_remove_rmap for a PTE mapping. The reference is dropped separately. */
 export function pageRemoveRmap(sys: System, pfn: number): void {
-  if (--sys.pages.mapcount[pfn] === 0 && sys.k.migrateSplitsPartiallyMappedThp) notePartiallyMapped(sys, pfn);
+  // Only a page of a large folio can leave it partially mapped: testing that first keeps the
+  // scan's code out of the compiled loops (collect, zap) that remove small pages.
+  const p = sys.pages;
+  if (--p.mapcount[pfn] === 0 && p.isCompound(pfn) && sys.k.migrateSplitsPartiallyMappedThp) notePartiallyMapped(sys, pfn);
 }
 
 /**
@@ -222,18 +225,19 @@ export function tryToMigrate(sys: System, pfn: number): void {
 
 /** The migration entry replacing `e` (a present or device-private entry of `pfn`). */
 export function migrationEntryFor(sys: System, pfn: number, e: number): number {
-  const p = sys.pages;
-  const anonExcl = p.isAnon(pfn) && p.hasFlag(pfn, PG_ANON_EXCLUSIVE);
+  // The flags words read once each (the folio's and the page's): collect calls this for every
+  // page it takes, and a smaller body is one the compiler can take into that loop.
+  const flags = sys.pages.flags;
+  const head = sys.pages.folio(pfn);
+  const anonExcl = (flags[head] & PG_ANON) !== 0 && (flags[pfn] & PG_ANON_EXCLUSIVE) !== 0;
   const ef = pteFlags(e);
-  let f = 0;
-  if (ef & PTE_WRITE) f |= PTE_WRITE;
-  else if (anonExcl) f |= PTE_ANON_EXCL;
+  const f = (ef & PTE_WRITE) !== 0 ? PTE_WRITE : anonExcl ? PTE_ANON_EXCL : 0;
   // The dirty bit moves to the folio. The entry itself keeps neither dirty nor young: the
   // Linux 6.1 kernel the traces come from has no CONFIG_SWAP, so migration entries have no
   // A/D bits (migration_entry_supports_ad() is false) and restored PTEs come back clean and old.
-  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(p.folio(pfn), PG_DIRTY);
+  if ((ef & PTE_DIRTY) !== 0 && pteType(e) === PteType.PRESENT) flags[head] |= PG_DIRTY;
   // The mapping is being shared out: exclusivity is re-established from the entry.
-  if (anonExcl) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
+  if (anonExcl) flags[pfn] &= ~PG_ANON_EXCLUSIVE;
   return mkPte(PteType.MIGRATION, pfn, f);
 }
 

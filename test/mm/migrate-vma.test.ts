@@ -85,7 +85,7 @@ describe('migrate_vma with a reused MigrateVma', () => {
       let moved = 0;
       // Blocks of different sizes, so a reused MigrateVma meets a range longer than its last one.
       for (const [lo, hi] of [[0, 40], [40, 50], [50, 96]]) {
-        const args = reuse ? reuseMigrateVma(spare, w.p.mm, vma, w.a + lo, w.a + hi, w.owner, MIGRATE_VMA_SELECT_SYSTEM) : newMigrateVma(w.p.mm, vma, w.a + lo, w.a + hi, w.owner, MIGRATE_VMA_SELECT_SYSTEM);
+        const args: MigrateVma = reuse ? reuseMigrateVma(spare, w.p.mm, vma, w.a + lo, w.a + hi, w.owner, MIGRATE_VMA_SELECT_SYSTEM) : newMigrateVma(w.p.mm, vma, w.a + lo, w.a + hi, w.owner, MIGRATE_VMA_SELECT_SYSTEM);
         moved += toDevice(w, args);
         spare = args;
       }
