@@ -273,8 +273,9 @@ export function removeMigrationPtes(sys: System, src: number, dst: number): void
  * `dst` (see removeMigrationPtes), which takes the entry's reference over from `src`.
  */
 export function restoreMigrationPte(sys: System, mm: Mm, vma: Vma, vpn: number, e: number, src: number, dst: number): void {
-  mm.pt.setPte(vpn, restoredMigrationPte(sys, vma, e, dst));
-  migrationRefToDst(sys, pteFlags(e), src, dst);
+  const ef = pteFlags(e);
+  mm.pt.setPte(vpn, restoredMigrationPte(sys, vma, ef, dst));
+  migrationRefToDst(sys, ef, src, dst);
 }
 
 /**
@@ -285,15 +286,14 @@ export function restoreMigrationPte(sys: System, mm: Mm, vma: Vma, vpn: number, 
  * ends the same as with a get here and the caller's put, one increment and decrement fewer.
  */
 export function restoreMigrationPteAt(sys: System, ptes: Float64Array, k: number, vma: Vma, src: number, dst: number, dstRefHeld = false): void {
-  const e = ptes[k];
-  ptes[k] = restoredMigrationPte(sys, vma, e, dst);
-  migrationRefToDst(sys, pteFlags(e), src, dst, dstRefHeld);
+  const ef = pteFlags(ptes[k]);
+  ptes[k] = restoredMigrationPte(sys, vma, ef, dst);
+  migrationRefToDst(sys, ef, src, dst, dstRefHeld);
 }
 
-/** The entry remove_migration_pte writes for the migration entry `e` in `vma` when it maps `dst`. */
-function restoredMigrationPte(sys: System, vma: Vma, e: number, dst: number): number {
+/** The entry remove_migration_pte writes for a migration entry with flags `ef` in `vma` when it maps `dst`. */
+function restoredMigrationPte(sys: System, vma: Vma, ef: number, dst: number): number {
   const p = sys.pages;
-  const ef = pteFlags(e);
   let f = 0;
   if (ef & PTE_YOUNG) f |= PTE_YOUNG;
   if (ef & PTE_DIRTY && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
