@@ -7,7 +7,7 @@ export { KERNELS, KERNEL_VERSIONS, ORACLE_KERNELS, isKernelVersion, type KernelV
 export { Mm } from './mm/mm.ts';
 export { PAGE_SIZE, PMD_NR, errnoName } from './mm/constants.ts';
 export { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, type HmmRange } from './hmm/range-fault.ts';
-export { migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, newMigrateVma, migrateDeviceRange, migrateDevicePages, migrateDeviceFinalize } from './mm/migrate-device.ts';
+export { migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, newMigrateVma, reuseMigrateVma, migrateDeviceRange, migrateDevicePages, migrateDeviceFinalize } from './mm/migrate-device.ts';
 export { makeDeviceExclusiveRange } from './mm/exclusive.ts';
 export { movePages, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, type MovePagesResult } from './mm/migrate.ts';
 export { setMempolicy, policyNode, MpolMode, MPOL_MODE_NAMES, type Mempolicy } from './mm/mempolicy.ts';

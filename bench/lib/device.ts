@@ -9,7 +9,7 @@ import type { Vma } from '../../src/mm/vma.ts';
 import type { DevPagemap, DevPagemapOps } from '../../src/mm/memremap.ts';
 import { VM_FAULT_OK, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
 import {
-  newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
+  newMigrateVma, reuseMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, type MigrateVma,
 } from '../../src/mm/migrate-device.ts';
 
@@ -107,33 +107,23 @@ export class BenchDevice implements DevPagemapOps {
   }
 
   /**
-   * The migrate_vma of full runs, reused from run to run (migrate_vma_setup clears its arrays),
-   * as test_hmm's driver reuses its on-stack src/dst arrays for every chunk: allocating three
-   * typed arrays per 512 pages was a tenth of the measure's time.
+   * The migrate_vma of the last run, reused from run to run (reuseMigrateVma; migrate_vma_setup
+   * clears its arrays), as test_hmm's driver reuses its on-stack src/dst arrays for every chunk:
+   * allocating three typed arrays per 512 pages was a tenth of the measure's time.
    */
-  private fullRun: MigrateVma | null = null;
+  private spare: MigrateVma | null = null;
 
   /** migrate_vma_setup over [start, end) in runs of at most MIGRATE_RUN pages within one VMA; sums `commit`. */
-  private inRuns(mm: Mm, start: number, end: number, select: number, commit: (args: ReturnType<typeof newMigrateVma>) => number): number {
+  private inRuns(mm: Mm, start: number, end: number, select: number, commit: (args: MigrateVma) => number): number {
     let moved = 0;
     for (let a = start; a < end;) {
       const vma = mm.findVma(a);
       if (!vma) throw new Error(`no vma at ${a}`);
       const next = Math.min(end, a + MIGRATE_RUN, vma.end);
-      let args: MigrateVma;
-      if (next - a === MIGRATE_RUN && this.fullRun !== null) {
-        args = this.fullRun;
-        args.mm = mm;
-        args.vma = vma;
-        args.start = a;
-        args.end = next;
-        args.flags = select;
-      } else {
-        args = newMigrateVma(mm, vma, a, next, this, select);
-        if (next - a === MIGRATE_RUN) this.fullRun = args;
-      }
+      const args = reuseMigrateVma(this.spare, mm, vma, a, next, this, select);
       if (migrateVmaSetup(args)) throw new Error('migrate_vma_setup failed');
       moved += commit(args);
+      this.spare = args;
       a = next;
     }
     return moved;

@@ -215,9 +215,11 @@ export class Process {
    */
   access(vpn: number, write: boolean): number | 'SIGSEGV' | 'SIGBUS' {
     const mm = this.mm;
+    // A fault runs under mmap_lock held for read, so no VMA changes while it is handled: the
+    // retried access finds the VMA the first lookup found (one search per access, not per try).
+    const vma = mm.findVma(vpn);
+    if (!vma) return 'SIGSEGV';
     for (let tries = 0; tries < 16; tries++) {
-      const vma = mm.findVma(vpn);
-      if (!vma) return 'SIGSEGV';
       if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) return 'SIGSEGV';
       // x86 with protection keys maps PROT_EXEC-only memory with the execute-only pkey: loads fault.
       if (!write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === VM_EXEC) return 'SIGSEGV';

@@ -7,6 +7,7 @@ import { pageAddNewAnonRmap, pageAddRmap, pageRemoveRmap } from './rmap.ts';
 import { splitHugePmd } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
+import type { Pmd } from './pagetable.ts';
 
 /** vm_fault_t bits the model produces. */
 export const VM_FAULT_OK = 0;
@@ -53,7 +54,7 @@ export function handleMmFault(mm: Mm, vma: Vma, vpn: number, write: boolean): nu
     case PteType.MIGRATION:
       return doSwapPage(mm, vma, vpn);
     case PteType.PRESENT:
-      if (write && !pteHas(e, PTE_WRITE)) return wpPage(mm, vma, vpn, e);
+      if (write && !pteHas(e, PTE_WRITE)) return wpPage(mm, vma, vpn, e, pmd!);
       ptes![k] = pteSetFlags(e, pteFlags(e) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
       return VM_FAULT_OK;
   }
@@ -179,31 +180,45 @@ function faultAround(mm: Mm, vma: Vma, vpn: number): boolean {
  * invalidates the old translation first.
  */
 export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
-  return wpPage(mm, vma, vpn, mm.pt.pte(vpn));
+  return wpPage(mm, vma, vpn, mm.pt.pte(vpn), mm.pt.pmd(vpn));
 }
 
-/** do_wp_page on the present entry `e` just read at `vpn` (the fault path has it in hand). */
-function wpPage(mm: Mm, vma: Vma, vpn: number, e: number): number {
+/**
+ * set_pte_at for the fault's PTE: through `pmd`, the slot the fault walked to (vmf->pmd; a slot
+ * is never replaced), without walking the table again; through the page table when there was
+ * none or it no longer holds a PTE table.
+ */
+function setFaultPte(mm: Mm, pmd: Pmd | undefined, vpn: number, e: number): void {
+  const ptes = pmd?.ptes;
+  if (ptes) ptes[vpn - Math.floor(vpn / PMD_NR) * PMD_NR] = e;
+  else mm.pt.setPte(vpn, e);
+}
+
+/**
+ * do_wp_page on the present entry `e` just read at `vpn` through the PMD slot `pmd` (the fault
+ * path has both in hand, as struct vm_fault does).
+ */
+function wpPage(mm: Mm, vma: Vma, vpn: number, e: number, pmd: Pmd | undefined): number {
   const sys = mm.sys, p = sys.pages;
   const old = ptePfn(e);
   if (vma.shared) {
     p.setFlag(old, PG_DIRTY);
-    mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
+    setFaultPte(mm, pmd, vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
     return VM_FAULT_OK;
   }
   const normal = !sys.isZeroPfn(old);
   if (normal && p.hasFlag(p.folio(old), PG_ANON)) {
     if (p.hasFlag(old, PG_ANON_EXCLUSIVE) || (p.refcount[p.folio(old)] === 1 && p.pincountOf(p.folio(old)) === 0)) {
       p.setFlag(old, PG_ANON_EXCLUSIVE);
-      mm.pt.setPte(vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
+      setFaultPte(mm, pmd, vpn, pteSetFlags(e, pteFlags(e) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG));
       return VM_FAULT_OK;
     }
   }
-  return wpPageCopy(mm, vma, vpn, old);
+  return wpPageCopy(mm, vma, vpn, old, pmd);
 }
 
-/** wp_page_copy of the page `old` mapped at `vpn` (the zero page or an anon page). */
-function wpPageCopy(mm: Mm, vma: Vma, vpn: number, old: number): number {
+/** wp_page_copy of the page `old` mapped at `vpn` through `pmd` (the zero page or an anon page). */
+function wpPageCopy(mm: Mm, vma: Vma, vpn: number, old: number, pmd: Pmd | undefined): number {
   const sys = mm.sys, p = sys.pages;
   mm.anonVmaPrepare(vma);
   const pfn = p.allocSystem(policyNode(mm, vma, vpn));
@@ -213,7 +228,7 @@ function wpPageCopy(mm: Mm, vma: Vma, vpn: number, old: number): number {
   mm.notifiers.start({ start: vpn, end: vpn + 1, event: NotifyEvent.CLEAR, owner: null });
   try {
     pageAddNewAnonRmap(sys, pfn, vma.anonIndex(vpn));
-    mm.pt.setPte(vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE : 0) | PTE_DIRTY | PTE_YOUNG));
+    setFaultPte(mm, pmd, vpn, mkPte(PteType.PRESENT, pfn, (vma.writable ? PTE_WRITE : 0) | PTE_DIRTY | PTE_YOUNG));
     if (!sys.isZeroPfn(old)) {
       pageRemoveRmap(sys, old);
       sys.putPage(old);

@@ -63,7 +63,12 @@ export function setMempolicy(mm: Mm, mode: MpolMode, nodes: readonly number[]): 
  * mappings the file offset. Without a vma an interleaving task takes its nodes in turn.
  */
 export function policyNode(mm: Mm, vma: Vma | null, vpn: number, order = 0): number {
-  return withRoom(mm, policyNodeOf(mm, vma, vpn, order), order);
+  // The common case (the local node, memory unbounded) without the calls: every fault and COW
+  // allocates through here, and the other policies and the fallback search are large enough to
+  // crowd the rest of the fault path out of its compiled code.
+  const mode = mm.policy.mode;
+  const node = mode === MpolMode.DEFAULT || mode === MpolMode.LOCAL ? mm.node : policyNodeOf(mm, vma, vpn, order);
+  return mm.sys.bounded ? withRoom(mm, node, order) : node;
 }
 
 /**

@@ -63,14 +63,50 @@ export interface MigrateVma {
 
 /** A migrate_vma for [start, end) of `vma` with fresh arrays. */
 export function newMigrateVma(mm: Mm, vma: Vma, start: number, end: number, owner: unknown, flags: number, faultPage = -1): MigrateVma {
+  return reuseMigrateVma(null, mm, vma, start, end, owner, flags, faultPage);
+}
+
+/** Bytes of the one buffer behind `src`, `dst` and `single` per page: 8 + 8 + 1. */
+const MIGRATE_VMA_BYTES_PER_PAGE = 17;
+
+/**
+ * A migrate_vma for [start, end) of `vma`, reusing `prev` (and its arrays, when their buffer
+ * holds `end - start` pages) or, with `prev` null, a fresh one. A driver that migrates block
+ * after block keeps one and passes it back each time, as test_hmm reuses its on-stack src/dst
+ * arrays: a typed array's backing store is allocated outside the JS heap and costs far more
+ * than the work on 512 entries. `migrateVmaSetup` clears the arrays, so nothing of the previous
+ * call is seen. The caller must not reuse a MigrateVma that a migration still in progress holds
+ * (one nested inside it, from an eviction or a fault, takes its own).
+ */
+export function reuseMigrateVma(prev: MigrateVma | null, mm: Mm, vma: Vma, start: number, end: number, owner: unknown, flags: number, faultPage = -1): MigrateVma {
   const n = Math.max(0, end - start);
-  // One buffer behind the three arrays: a typed array's backing store is allocated outside the
-  // JS heap and costs far more than its view, and a driver makes one of these per 512 pages.
-  const buf = new ArrayBuffer(n * 17);
-  return {
-    mm, vma, start, end, cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage,
-    src: new Float64Array(buf, 0, n), dst: new Float64Array(buf, n * 8, n), single: new Uint8Array(buf, n * 16, n),
-  };
+  if (prev === null) {
+    // One buffer behind the three arrays: one backing store instead of three.
+    const buf = new ArrayBuffer(n * MIGRATE_VMA_BYTES_PER_PAGE);
+    return {
+      mm, vma, start, end, cpages: 0, npages: 0, pgmapOwner: owner, flags, faultPage,
+      src: new Float64Array(buf, 0, n), dst: new Float64Array(buf, n * 8, n), single: new Uint8Array(buf, n * 16, n),
+    };
+  }
+  if (prev.src.length !== n) {
+    // Views of exactly n entries (callers and migrate_device_* read `src.length`), on the old
+    // buffer when it is large enough: a view is a small heap object, the buffer is not.
+    const old = prev.src.buffer;
+    const buf = old.byteLength >= n * MIGRATE_VMA_BYTES_PER_PAGE ? old : new ArrayBuffer(n * MIGRATE_VMA_BYTES_PER_PAGE);
+    prev.src = new Float64Array(buf, 0, n);
+    prev.dst = new Float64Array(buf, n * 8, n);
+    prev.single = new Uint8Array(buf, n * 16, n);
+  }
+  prev.mm = mm;
+  prev.vma = vma;
+  prev.start = start;
+  prev.end = end;
+  prev.pgmapOwner = owner;
+  prev.flags = flags;
+  prev.faultPage = faultPage;
+  prev.cpages = 0;
+  prev.npages = 0;
+  return prev;
 }
 
 /**
@@ -92,21 +128,60 @@ export function migrateVmaSetup(args: MigrateVma): number {
   args.single.fill(0);
   args.cpages = 0;
   args.npages = 0;
-  args.mm.notifiers.invalidate({ start: args.start, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner }, () => collect(args));
-  if (args.cpages > 0) args.cpages = migrateDeviceUnmap(args.mm.sys, args.src, args.faultPage, args.single);
+  // migrate_vma_collect runs under one MMU_NOTIFY_MIGRATE invalidation (start and end rather
+  // than a closure: this runs once per 512 pages on every driver's migrate path).
+  const notifiers = args.mm.notifiers;
+  notifiers.start({ start: args.start, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner });
+  let unchecked: number;
+  try {
+    unchecked = collect(args);
+  } finally {
+    notifiers.end();
+  }
+  // migrate_vma_unmap, for what collect could not settle itself (see collect).
+  if (unchecked > 0) args.cpages = migrateDeviceUnmap(args.mm.sys, args.src, args.faultPage, args.single);
   return 0;
 }
 
-function collect(args: MigrateVma): void {
+/**
+ * migrate_vma_check_page as the model counts references: the page `page` (entry `s`), holding
+ * `migrationRefs` migration entries and no mapping, may migrate when nothing else holds it: no
+ * reference beyond those entries (plus the page cache's, plus the faulting CPU's), no pin, and
+ * not a piece of a large folio collected page by page.
+ */
+function unmappedPageMigratable(sys: System, page: number, s: number, migrationRefs: number, faultPage: number): boolean {
+  const p = sys.pages;
+  const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
+  const large = p.isCompound(page) && !mpfnHas(s, MIGRATE_PFN_COMPOUND);
+  return !p.isMapped(page) && p.refcount[p.folio(page)] <= expected && p.pincountOf(page) === 0 && !large;
+}
+
+/**
+ * migrate_vma_collect (migrate_vma_collect_pmd per PMD) over [start, end), fused with
+ * migrate_device_unmap's work for the common page: in the kernel, collect already takes each
+ * page it can lock out of its PTE, installs the migration entry and drops the rmap, so for a
+ * page that PTE was the only mapping of, migrate_device_unmap has nothing to unmap
+ * (try_to_migrate is not called for an unmapped folio) and only checks the references
+ * (migrate_vma_check_page). That check reads only this page's counts, which the rest of the
+ * walk (other PTEs, other folios) cannot change, so making it here gives what the unmap pass
+ * would. Returns how many collected pages it left unsettled (mapped elsewhere too, or failing
+ * the check, or a 7.x compound entry): when there are any, setup runs migrate_device_unmap
+ * over all entries as before, which gives the settled ones the same answer again.
+ */
+function collect(args: MigrateVma): number {
   const { mm, vma } = args;
   const sys = mm.sys, p = sys.pages;
   const thp = sys.k.devicePrivateThp;
+  const src = args.src, single = args.single;
+  let unchecked = 0;
   for (let base = Math.floor(args.start / PMD_NR) * PMD_NR; base < args.end; base += PMD_NR) {
     const lo = Math.max(args.start, base), hi = Math.min(args.end, base + PMD_NR);
     let pmd = mm.pt.pmds.get(base / PMD_NR);
     if (thp) {
       // 7.x: migrate_vma_collect_huge_pmd decides for a huge or empty PMD.
-      if (collectHugePmd(args, base, lo, hi)) continue;
+      const r = collectHugePmd(args, base, lo, hi);
+      if (r === HUGE_COLLECTED) unchecked++;
+      if (r !== HUGE_WALK_PTES) continue;
       pmd = mm.pt.pmds.get(base / PMD_NR);
     } else if (pmd && pmd.huge !== 0) {
       const head = ptePfn(pmd.huge);
@@ -173,10 +248,15 @@ function collect(args: MigrateVma): void {
       // The entry was read from this PTE table, so this is mm.pt.setPte(a, ...).
       ptes![a - base] = migrationEntryFor(sys, page, e);
       pageRemoveRmap(sys, page);
-      args.src[i] = mpfn;
-      args.single[i] = 1;
+      src[i] = mpfn;
+      single[i] = 1;
+      // migrate_device_unmap's check, here: this entry is the page's one reference from a
+      // mapping when nothing else maps it. unmappedPageMigratable(sys, page, mpfn, 1, faultPage)
+      // for a page known to be small (the flags word above): its own folio, not large.
+      if (p.isMapped(page) || p.refcount[page] > 1 + ((pf & PG_FILE) !== 0 ? 1 : 0) + (page === args.faultPage ? 1 : 0) || p.pincountOf(page) > 0) unchecked++;
     }
   }
+  return unchecked;
 }
 
 /**
@@ -207,9 +287,7 @@ export function migrateDeviceUnmap(sys: System, src: Float64Array, faultPage: nu
       tryToMigrate(sys, page);
       migrationRefs = rmapCount(sys, page, true);
     }
-    const expected = migrationRefs + (p.hasFlag(page, PG_FILE) ? 1 : 0) + (page === faultPage ? 1 : 0);
-    const large = p.isCompound(page) && !mpfnHas(s, MIGRATE_PFN_COMPOUND);
-    if (p.isMapped(page) || p.refcount[p.folio(page)] > expected || p.pincountOf(page) > 0 || large) {
+    if (!unmappedPageMigratable(sys, page, s, migrationRefs, faultPage)) {
       src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
       removeMigrationPtes(sys, page, page);
       src[i] = 0;
@@ -237,17 +315,15 @@ export function migrateDevicePages(sys: System, src: Float64Array, dst: Float64A
 
 function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n: number, args: MigrateVma | null): void {
   const p = sys.pages;
+  // Whether the MMU_NOTIFY_MIGRATE from the first hole to the end has started (the first hole
+  // that gets a page starts it).
   let notified = false;
   let migrated = 0;
-  const notifyFrom = (addr: number): void => {
-    if (notified || !args) return;
-    notified = true;
-    args.mm.notifiers.start({ start: addr, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner });
-  };
   const thp = sys.k.devicePrivateThp;
   for (let i = 0; i < n; i++) {
     if (thp && (mpfnHas(src[i], MIGRATE_PFN_COMPOUND) || mpfnHas(dst[i], MIGRATE_PFN_COMPOUND))) {
-      i += migrateCompoundEntry(sys, src, dst, i, n, args, notifyFrom) - 1;
+      if (!notified && args !== null && insertsHole(src[i], dst[i])) notified = notifyHolesFrom(args, args.start + i);
+      i += migrateCompoundEntry(sys, src, dst, i, n, args) - 1;
       continue;
     }
     const s = src[i];
@@ -264,7 +340,7 @@ function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n
         continue;
       }
       const addr = args.start + i;
-      notifyFrom(addr);
+      if (!notified) notified = notifyHolesFrom(args, addr);
       if (!insertPage(args, addr, newpage)) src[i] = mpfnClear(s, MIGRATE_PFN_MIGRATE);
       continue;
     }
@@ -279,6 +355,17 @@ function migratePagesCommon(sys: System, src: Float64Array, dst: Float64Array, n
   }
   sys.stats.migrated += migrated;
   if (notified) args!.mm.notifiers.end();
+}
+
+/** Whether the entry pair (`s`, `d`) is a hole that migrate_vma_pages is to fill: a destination, no source page, MIGRATE. */
+function insertsHole(s: number, d: number): boolean {
+  return migratePfnToPage(d) >= 0 && migratePfnToPage(s) < 0 && mpfnHas(s, MIGRATE_PFN_MIGRATE);
+}
+
+/** migrate_vma_pages' mmu_notifier_invalidate_range_start from the first hole it fills to the end; returns true. */
+function notifyHolesFrom(args: MigrateVma, addr: number): boolean {
+  args.mm.notifiers.start({ start: addr, end: args.end, event: NotifyEvent.MIGRATE, owner: args.pgmapOwner });
+  return true;
 }
 
 /** migrate_vma_insert_page: maps a new page where there was nothing (or the zero page). */
@@ -339,6 +426,13 @@ export function migrateDeviceFinalize(sys: System, src: Float64Array, dst: Float
         table = args.mm.pt.pmd(vpn);
       }
       const ptes = table?.ptes;
+      if (ptes && target === newpage) {
+        // The new page's mapping takes over its allocation reference, which the put below
+        // would otherwise drop right after the restore took one (same count, same order of
+        // frees: the old page's last reference still goes after its PTE is rewritten).
+        restoreMigrationPteAt(sys, ptes, vpn - tableBase, args.vma, page, target, true);
+        continue;
+      }
       if (ptes) restoreMigrationPteAt(sys, ptes, vpn - tableBase, args.vma, page, target);
       else restoreMigrationPte(sys, args.mm, args.vma, vpn, args.mm.pt.pte(vpn), page, target);
     } else removeMigrationPtes(sys, page, target);
@@ -385,18 +479,23 @@ export function migrateDeviceCoherentPage(sys: System, page: number, node = 0): 
 // fork) takes the fallback the kernel takes when set_pmd_migration_entry fails: it is split and
 // its pages migrate one by one.
 
+/** collectHugePmd's answers: the PTE walk is to do the segment; it is done; it is done and holds a collected folio. */
+const HUGE_WALK_PTES = 0, HUGE_DONE = 1, HUGE_COLLECTED = 2;
+
 /**
  * migrate_vma_collect_huge_pmd (and migrate_vma_collect_hole with MIGRATE_VMA_SELECT_COMPOUND)
- * for the PMD covering [lo, hi): records the whole segment and returns true, or returns false
- * for the PTE walk to do it (a page table, a split folio, holes without SELECT_COMPOUND).
+ * for the PMD covering [lo, hi): records the whole segment (HUGE_COLLECTED when it collected
+ * the folio, which migrate_device_unmap then checks; HUGE_DONE otherwise), or returns
+ * HUGE_WALK_PTES for the PTE walk to do it (a page table, a split folio, holes without
+ * SELECT_COMPOUND).
  */
-function collectHugePmd(args: MigrateVma, base: number, lo: number, hi: number): boolean {
+function collectHugePmd(args: MigrateVma, base: number, lo: number, hi: number): number {
   const { mm, vma } = args;
   const sys = mm.sys, p = sys.pages;
   const compound = (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && lo === base && hi === base + PMD_NR;
   let pmd = mm.pt.pmds.get(base / PMD_NR);
   if (!pmd || (pmd.huge === 0 && !pmd.ptes)) return collectHole(args, lo, hi, compound);
-  if (pmd.huge === 0) return false;
+  if (pmd.huge === 0) return HUGE_WALK_PTES;
   const t = pteType(pmd.huge);
   const head = ptePfn(pmd.huge);
   if (t === PteType.PRESENT) {
@@ -418,7 +517,7 @@ function collectHugePmd(args: MigrateVma, base: number, lo: number, hi: number):
     args.single[i] = 1;
     args.cpages++;
     args.npages += PMD_NR;
-    return true;
+    return HUGE_COLLECTED;
   }
   // Fallback: split the folio (the PMD first for a device-private one) and walk its PTEs.
   let ok: boolean;
@@ -429,7 +528,7 @@ function collectHugePmd(args: MigrateVma, base: number, lo: number, hi: number):
   if (!ok) return collectSkip(args, lo, hi);
   pmd = mm.pt.pmds.get(base / PMD_NR);
   if (!pmd || (pmd.huge === 0 && !pmd.ptes)) return collectHole(args, lo, hi, compound);
-  return false;
+  return HUGE_WALK_PTES;
 }
 
 /** Whether the PMD-mapped folio `head` has no mapping or reference but the PMD (and a fault's). */
@@ -443,26 +542,26 @@ function onlyThisPmd(sys: System, head: number, faulting: boolean): boolean {
 }
 
 
-/** migrate_vma_collect_hole: one compound entry for an aligned 2 MiB hole, else one per page. */
-function collectHole(args: MigrateVma, lo: number, hi: number, compound: boolean): boolean {
+/** migrate_vma_collect_hole: one compound entry for an aligned 2 MiB hole, else one per page. Returns HUGE_DONE. */
+function collectHole(args: MigrateVma, lo: number, hi: number, compound: boolean): number {
   if (!args.vma.isAnonymous) return collectSkip(args, lo, hi);
   if (compound) {
     args.src[args.npages] = MIGRATE_PFN_MIGRATE + MIGRATE_PFN_COMPOUND;
     args.cpages++;
     args.npages += hi - lo;
-    return true;
+    return HUGE_DONE;
   }
   for (let a = lo; a < hi; a++) {
     args.src[args.npages++] = MIGRATE_PFN_MIGRATE;
     args.cpages++;
   }
-  return true;
+  return HUGE_DONE;
 }
 
 /** migrate_vma_collect_skip: the pages of [lo, hi) are not migrated (src was zero-filled). */
-function collectSkip(args: MigrateVma, lo: number, hi: number): boolean {
+function collectSkip(args: MigrateVma, lo: number, hi: number): number {
   args.npages += hi - lo;
-  return true;
+  return HUGE_DONE;
 }
 
 /**
@@ -482,7 +581,7 @@ function splitLargeFolio(sys: System, page: number, faultPage: number): boolean 
  * many entries it dealt with: a whole folio (or hole) split into pages counts 512, anything
  * else 1 (the 511 entries after a compound one are 0).
  */
-function migrateCompoundEntry(sys: System, src: Float64Array, dst: Float64Array, i: number, n: number, args: MigrateVma | null, notifyFrom: (addr: number) => void): number {
+function migrateCompoundEntry(sys: System, src: Float64Array, dst: Float64Array, i: number, n: number, args: MigrateVma | null): number {
   const p = sys.pages;
   const newpage = migratePfnToPage(dst[i]);
   const page = migratePfnToPage(src[i]);
@@ -497,8 +596,8 @@ function migrateCompoundEntry(sys: System, src: Float64Array, dst: Float64Array,
       src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
       return 1;
     }
+    // migratePagesCommon has started the hole's invalidation (insertsHole).
     const addr = args.start + i;
-    notifyFrom(addr);
     if (srcCompound && dstCompound) {
       if (!insertHugePmdPage(args, addr, newpage)) src[i] = mpfnClear(src[i], MIGRATE_PFN_MIGRATE);
       return 1;

@@ -317,11 +317,15 @@ export class PageStore {
 
   /** The pfn holding the refcount for `pfn` (its compound head, or itself). */
   folio(pfn: number): number {
-    const f = this.flags[pfn];
-    if ((f & PG_TAIL) === 0) return pfn;
+    // Small enough to be inlined everywhere whatever else a compiled loop holds (V8 always
+    // inlines the smallest functions): the tail's arithmetic is a call of its own.
+    return (this.flags[pfn] & PG_TAIL) === 0 ? pfn : this.tailHead(pfn);
+  }
+  /** folio() of a tail page. */
+  private tailHead(pfn: number): number {
     // Compound pages are aligned to their size: the head is the pfn with the low `order` bits
     // cleared (`&` keeps the low 32 bits of any pfn, which is all it needs).
-    return pfn - (pfn & ((1 << (f >>> ORDER_SHIFT)) - 1));
+    return pfn - (pfn & ((1 << (this.flags[pfn] >>> ORDER_SHIFT)) - 1));
   }
   isCompound(pfn: number): boolean {
     return (this.flags[pfn] & COMPOUND) !== 0;
@@ -478,7 +482,13 @@ export class PageStore {
   }
   /** The dev_pagemap id owning `pfn`, or -1 for memory that is not ZONE_DEVICE. */
   pgmapId(pfn: number): number {
+    // The range of the last lookup first: migrations and frees go through one pagemap's pfns in
+    // a row. The search is a method of its own so that this stays small enough to inline.
     if (pfn >= this.pmLastStart && pfn < this.pmLastEnd) return this.pmLastId;
+    return this.pgmapIdSearch(pfn);
+  }
+  /** pgmapId's binary search over the registered ranges; remembers the range it finds. */
+  private pgmapIdSearch(pfn: number): number {
     const s = this.pmStart;
     let lo = 0, hi = s.length - 1, r = -1;
     while (lo <= hi) {

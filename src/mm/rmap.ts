@@ -21,7 +21,10 @@ export function pageAddRmap(sys: System, pfn: number, exclusive: boolean): void 
 
 /** page_remove_rmap for a PTE mapping. The reference is dropped separately. */
 export function pageRemoveRmap(sys: System, pfn: number): void {
-  if (--sys.pages.mapcount[pfn] === 0 && sys.k.migrateSplitsPartiallyMappedThp) notePartiallyMapped(sys, pfn);
+  // Only a page of a large folio can leave it partially mapped: testing that first keeps the
+  // scan's code out of the compiled loops (collect, zap) that remove small pages.
+  const p = sys.pages;
+  if (--p.mapcount[pfn] === 0 && p.isCompound(pfn) && sys.k.migrateSplitsPartiallyMappedThp) notePartiallyMapped(sys, pfn);
 }
 
 /**
@@ -222,18 +225,19 @@ export function tryToMigrate(sys: System, pfn: number): void {
 
 /** The migration entry replacing `e` (a present or device-private entry of `pfn`). */
 export function migrationEntryFor(sys: System, pfn: number, e: number): number {
-  const p = sys.pages;
-  const anonExcl = p.isAnon(pfn) && p.hasFlag(pfn, PG_ANON_EXCLUSIVE);
+  // The flags words read once each (the folio's and the page's): collect calls this for every
+  // page it takes, and a smaller body is one the compiler can take into that loop.
+  const flags = sys.pages.flags;
+  const head = sys.pages.folio(pfn);
+  const anonExcl = (flags[head] & PG_ANON) !== 0 && (flags[pfn] & PG_ANON_EXCLUSIVE) !== 0;
   const ef = pteFlags(e);
-  let f = 0;
-  if (ef & PTE_WRITE) f |= PTE_WRITE;
-  else if (anonExcl) f |= PTE_ANON_EXCL;
+  const f = (ef & PTE_WRITE) !== 0 ? PTE_WRITE : anonExcl ? PTE_ANON_EXCL : 0;
   // The dirty bit moves to the folio. The entry itself keeps neither dirty nor young: the
   // Linux 6.1 kernel the traces come from has no CONFIG_SWAP, so migration entries have no
   // A/D bits (migration_entry_supports_ad() is false) and restored PTEs come back clean and old.
-  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(p.folio(pfn), PG_DIRTY);
+  if ((ef & PTE_DIRTY) !== 0 && pteType(e) === PteType.PRESENT) flags[head] |= PG_DIRTY;
   // The mapping is being shared out: exclusivity is re-established from the entry.
-  if (anonExcl) p.clearFlag(pfn, PG_ANON_EXCLUSIVE);
+  if (anonExcl) flags[pfn] &= ~PG_ANON_EXCLUSIVE;
   return mkPte(PteType.MIGRATION, pfn, f);
 }
 
@@ -269,24 +273,27 @@ export function removeMigrationPtes(sys: System, src: number, dst: number): void
  * `dst` (see removeMigrationPtes), which takes the entry's reference over from `src`.
  */
 export function restoreMigrationPte(sys: System, mm: Mm, vma: Vma, vpn: number, e: number, src: number, dst: number): void {
-  mm.pt.setPte(vpn, restoredMigrationPte(sys, vma, e, dst));
-  migrationRefToDst(sys, pteFlags(e), src, dst);
+  const ef = pteFlags(e);
+  mm.pt.setPte(vpn, restoredMigrationPte(sys, vma, ef, dst));
+  migrationRefToDst(sys, ef, src, dst);
 }
 
 /**
  * restoreMigrationPte for the entry at `ptes[k]`, a PTE table the caller already holds
  * (migrate_device_finalize walks one table per run of 512 entries instead of one per entry).
+ * With `dstRefHeld`, the mapping takes over a reference the caller holds on `dst` and would
+ * drop right after (migrate_device_finalize's allocation reference of a new page): the count
+ * ends the same as with a get here and the caller's put, one increment and decrement fewer.
  */
-export function restoreMigrationPteAt(sys: System, ptes: Float64Array, k: number, vma: Vma, src: number, dst: number): void {
-  const e = ptes[k];
-  ptes[k] = restoredMigrationPte(sys, vma, e, dst);
-  migrationRefToDst(sys, pteFlags(e), src, dst);
+export function restoreMigrationPteAt(sys: System, ptes: Float64Array, k: number, vma: Vma, src: number, dst: number, dstRefHeld = false): void {
+  const ef = pteFlags(ptes[k]);
+  ptes[k] = restoredMigrationPte(sys, vma, ef, dst);
+  migrationRefToDst(sys, ef, src, dst, dstRefHeld);
 }
 
-/** The entry remove_migration_pte writes for the migration entry `e` in `vma` when it maps `dst`. */
-function restoredMigrationPte(sys: System, vma: Vma, e: number, dst: number): number {
+/** The entry remove_migration_pte writes for a migration entry with flags `ef` in `vma` when it maps `dst`. */
+function restoredMigrationPte(sys: System, vma: Vma, ef: number, dst: number): number {
   const p = sys.pages;
-  const ef = pteFlags(e);
   let f = 0;
   if (ef & PTE_YOUNG) f |= PTE_YOUNG;
   if (ef & PTE_DIRTY && p.hasFlag(p.folio(dst), PG_DIRTY)) f |= PTE_DIRTY;
@@ -300,10 +307,10 @@ function restoredMigrationPte(sys: System, vma: Vma, e: number, dst: number): nu
  * mapping's reference and mapcount move from `src` to `dst` (exclusive when the entry was
  * writable or anon-exclusive and `dst` is anonymous); the last reference of `src` frees it.
  */
-function migrationRefToDst(sys: System, ef: number, src: number, dst: number): void {
+function migrationRefToDst(sys: System, ef: number, src: number, dst: number, dstRefHeld = false): void {
   const p = sys.pages;
   const exclusive = p.isAnon(dst) && (ef & (PTE_WRITE | PTE_ANON_EXCL)) !== 0;
-  p.get(dst);
+  if (!dstRefHeld) p.get(dst);
   pageAddRmap(sys, dst, exclusive);
   sys.putPage(src);
 }

@@ -239,20 +239,26 @@ export class System {
    * enough for the compiler to inline where it is called.
    */
   private freeFolio(h: number): void {
+    // Large folios and the underflow report are calls of their own: this is compiled into every
+    // migration's finalize and every COW fault, whose loops can take in only so much code.
     const p = this.pages;
-    if (p.refcount[h] < 0) throw new Error(`refcount underflow on pfn ${h}`);
+    if (p.refcount[h] < 0) refcountUnderflow(h);
     if (p.isZoneDevice(h)) {
       p.flags[h] = 0;
       p.setMapping(h, 0);
       this.pagemapOf(h)!.ops.pageFree(h);
-      return;
-    }
-    if (p.isCompound(h)) {
-      const n = p.folioNr(h);
-      if (p.hasFlag(h, PG_HUGETLB)) this.hugetlbFreeNode[p.nodeOf(h)]++;
-      for (let i = n - 1; i >= 0; i--) p.freeFrame(h + i);
-      return;
-    }
-    p.freeFrame(h);
+    } else if (p.isCompound(h)) this.freeCompound(h);
+    else p.freeFrame(h);
   }
+  /** A large system folio whose last reference went: every frame back, a hugetlb page to its node's pool. */
+  private freeCompound(h: number): void {
+    const p = this.pages;
+    const n = p.folioNr(h);
+    if (p.hasFlag(h, PG_HUGETLB)) this.hugetlbFreeNode[p.nodeOf(h)]++;
+    for (let i = n - 1; i >= 0; i--) p.freeFrame(h + i);
+  }
+}
+
+function refcountUnderflow(pfn: number): never {
+  throw new Error(`refcount underflow on pfn ${pfn}`);
 }

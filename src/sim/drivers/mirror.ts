@@ -34,9 +34,10 @@ import type { IntervalNotifier, NotifierRange } from '../../mm/mmu-notifier.ts';
 import { PteType, pteType, ptePfn, pteHas, PTE_WRITE } from '../../mm/pte.ts';
 import { PG_DIRTY } from '../../mm/page.ts';
 import {
-  newMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
+  newMigrateVma, reuseMigrateVma, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPage, mpfnHas,
   migrateDeviceRange, migrateDevicePages, migrateDeviceFinalize,
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+  type MigrateVma,
 } from '../../mm/migrate-device.ts';
 import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
 import { FaultBuffer, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
@@ -95,6 +96,8 @@ export class HmmMirrorDevice extends TimedDevice {
   private batchNo = 0;
   /** Set while this device runs its own migrate_vma, so its notifier skips its own migrations. */
   private selfMigrating = false;
+  /** A MigrateVma no migration holds, for the next run of migrateToDevice to reuse. */
+  private spareMigrateVma: MigrateVma | null = null;
   /** The access-counter policy (built-in or plug-in) and its state, or null when the role is off. */
   private readonly accessCounterFn: AccessCounterFn | null;
   private accessCounters: unknown;
@@ -606,7 +609,10 @@ export class HmmMirrorDevice extends TimedDevice {
       // The compound path takes a THP (or an empty PMD) whole; 512 separate pages stay pages.
       // A destination that cannot allocate 2 MiB splits the folio (6.19): chunks under 2 MiB.
       const folio = this.isWholeFolio(s, e) && this.folioSource(mm, s) && mem.chunkPages >= 512;
-      const args = newMigrateVma(mm, vma, s, e, this.opts.owner, MIGRATE_VMA_SELECT_SYSTEM | this.selectDevice);
+      // The migrate_vma of the last run, its arrays reused (reuseMigrateVma); taken while in use,
+      // so a migration nested in this one (an eviction for room) makes its own.
+      const args = reuseMigrateVma(this.spareMigrateVma, mm, vma, s, e, this.opts.owner, MIGRATE_VMA_SELECT_SYSTEM | this.selectDevice);
+      this.spareMigrateVma = null;
       this.selfMigrating = true;
       try {
         if (migrateVmaSetup(args) !== 0) continue;
@@ -655,6 +661,7 @@ export class HmmMirrorDevice extends TimedDevice {
         migrateVmaFinalize(args);
       } finally {
         this.selfMigrating = false;
+        this.spareMigrateVma = args;
       }
     }
     if (this.ctx.cross.timeslicePs > 0) {
