@@ -159,6 +159,21 @@ export class PageContents {
     return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
   }
 
+  /**
+   * The `count` little-endian 32-bit words from byte `offset` (a multiple of 4; offset + 4·count
+   * at most 4096) into `out[0 .. count)`: readU32 for each, with one slot lookup.
+   */
+  readU32s(pfn: number, offset: number, count: number, out: Uint32Array): void {
+    const s = this.slotOf[pfn] - 1;
+    if (s < 0) {
+      out.fill(0, 0, count);
+      return;
+    }
+    const b = this.slabs[s >>> SLAB_SHIFT];
+    let o = (s & SLAB_MASK) * PAGE_SIZE + offset;
+    for (let i = 0; i < count; i++, o += 4) out[i] = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
+  }
+
   /** copy_highpage(dst, src): dst reads as src does, sharing its slot until either is written. */
   copy(dst: number, src: number): void {
     if (dst === src) return;

@@ -575,6 +575,11 @@ export class PageStore {
   readU32(pfn: number, offset: number): number {
     return this.contents === null ? 0 : this.contents.readU32(pfn, offset);
   }
+  /** readU32 of `count` consecutive words from byte `offset` into `out[0 .. count)` (zeroes without page data). */
+  readU32s(pfn: number, offset: number, count: number, out: Uint32Array): void {
+    if (this.contents !== null) this.contents.readU32s(pfn, offset, count, out);
+    else out.fill(0, 0, count);
+  }
   /** copy_highpage(dst, src). */
   copy(dst: number, src: number): void {
     if (this.contents !== null) this.contents.copy(dst, src);

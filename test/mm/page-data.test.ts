@@ -84,6 +84,11 @@ function expectSame(c: PageContents, r: Reference): void {
     expect(firstDiff(out.subarray(4), want), `pfn ${p} readInto`).toBe(-1);
     const dv = new DataView(want.buffer, want.byteOffset);
     for (const w of [0, 1, 511, 1023]) expect(c.readU32(p, w * 4)).toBe(dv.getUint32(w * 4, true));
+    const words = new Uint32Array(8).fill(7);
+    c.readU32s(p, 4088, 2, words);
+    expect([words[0], words[1], words[2]]).toEqual([dv.getUint32(4088, true), dv.getUint32(4092, true), 7]);
+    c.readU32s(p, 0, 8, words);
+    for (let i = 0; i < 8; i++) expect(words[i]).toBe(dv.getUint32(i * 4, true));
     expect(c.isZero(p)).toBe(want.every((b) => b === 0));
   }
   expect(c.pages).toBe(r.data.size);
