@@ -13,6 +13,11 @@ const SLAB_BYTES = SLAB_SLOTS * PAGE_SIZE;
  *
  * - A pfn holds no slot until something non-zero could be stored in it: it reads as zeroes
  *   (a never-written page, one filled with 0, or one copied from such a page).
+ * - A page whose only non-zero bytes are one 32-bit word (the first `writeU32` to a zero page:
+ *   a vertex id, the timed model's counter word) keeps that word by pfn in a dense array instead
+ *   of a slot. A traversal that reads one word from each of many such pages then reads a dense
+ *   array rather than one 4 KiB slot per page, a cache and TLB miss each; a second word, any
+ *   other write or a byte view gives the page a slot holding the same bytes.
  * - A slot is 4 KiB at a fixed offset of a slab (`SLAB_SLOTS` pages per ArrayBuffer). Freed
  *   slots go on a free list and are reused before any new slab is allocated; slabs are never
  *   given back (the peak of pages written is what a run holds).
@@ -25,8 +30,13 @@ const SLAB_BYTES = SLAB_SLOTS * PAGE_SIZE;
  * every read of a pfn returns exactly the bytes the last write, fill or copy gave it.
  */
 export class PageContents {
-  /** By pfn: its slot + 1, or 0 for "reads as zeroes" (no slot). */
+  /**
+   * By pfn: its slot + 1; 0 for "reads as zeroes" (no slot); or -(w + 1) for "one word": zeroes
+   * but for the 32-bit word w (0..1023), whose value is `word[pfn]` (never 0).
+   */
   private slotOf: Int32Array;
+  /** By pfn: the word of a one-word page (see slotOf). */
+  private word: Uint32Array;
   /** By slot: how many pfns hold it (0: on the free list or never handed out). */
   private refs = new Int32Array(SLAB_SLOTS);
   private slabs: Uint8Array[] = [];
@@ -39,6 +49,7 @@ export class PageContents {
 
   constructor(cap: number) {
     this.slotOf = new Int32Array(cap);
+    this.word = new Uint32Array(cap);
   }
 
   /** Makes room for pfns below `cap` (called when the PageStore grows). */
@@ -47,11 +58,14 @@ export class PageContents {
     const n = new Int32Array(cap);
     n.set(this.slotOf);
     this.slotOf = n;
+    const w = new Uint32Array(cap);
+    w.set(this.word);
+    this.word = w;
   }
 
-  /** The per-pfn array (for the store's memory figures). */
-  perPfnArray(): Int32Array {
-    return this.slotOf;
+  /** The per-pfn arrays (for the store's memory figures). */
+  perPfnArrays(): [Int32Array, Uint32Array] {
+    return [this.slotOf, this.word];
   }
   /** Pfns that hold contents (each reads as something other than an untouched page). */
   get pages(): number {
@@ -73,11 +87,11 @@ export class PageContents {
 
   /** Forgets the pfn's contents: it reads as zeroes again. */
   drop(pfn: number): void {
-    const s = this.slotOf[pfn] - 1;
-    if (s < 0) return;
+    const cur = this.slotOf[pfn];
+    if (cur === 0) return;
     this.slotOf[pfn] = 0;
     this.held--;
-    if (--this.refs[s] === 0) this.free.push(s);
+    if (cur > 0 && --this.refs[cur - 1] === 0) this.free.push(cur - 1);
   }
 
   /** A slot of the caller's, refs 1; cleared to zeroes when `zero`, else with stale bytes. */
@@ -110,9 +124,13 @@ export class PageContents {
     const cur = this.slotOf[pfn] - 1;
     if (cur >= 0 && this.refs[cur] === 1) return cur;
     let s: number;
-    if (cur < 0) {
+    if (cur === -1) {
       s = this.acquire(keep);
       this.held++;
+    } else if (cur < -1) {
+      // A one-word page: its word goes into the slot (cleared first) when the rest is kept.
+      s = this.acquire(keep);
+      if (keep) this.putWord(s, (-cur - 2) * 4, this.word[pfn]);
     } else {
       s = this.acquire(false);
       if (keep) this.copySlot(s, cur);
@@ -120,6 +138,15 @@ export class PageContents {
     }
     this.slotOf[pfn] = s + 1;
     return s;
+  }
+
+  private putWord(s: number, offset: number, value: number): void {
+    const b = this.slabs[s >>> SLAB_SHIFT];
+    const o = (s & SLAB_MASK) * PAGE_SIZE + offset;
+    b[o] = value & 0xff;
+    b[o + 1] = (value >>> 8) & 0xff;
+    b[o + 2] = (value >>> 16) & 0xff;
+    b[o + 3] = (value >>> 24) & 0xff;
   }
 
   private copySlot(dst: number, src: number): void {
@@ -141,19 +168,25 @@ export class PageContents {
 
   /** Stores a little-endian 32-bit word at byte `offset` (a multiple of 4 below 4096). */
   writeU32(pfn: number, offset: number, value: number): void {
-    const s = this.ownSlot(pfn, true);
-    const b = this.slabs[s >>> SLAB_SHIFT];
-    const o = (s & SLAB_MASK) * PAGE_SIZE + offset;
-    b[o] = value & 0xff;
-    b[o + 1] = (value >>> 8) & 0xff;
-    b[o + 2] = (value >>> 16) & 0xff;
-    b[o + 3] = (value >>> 24) & 0xff;
+    const cur = this.slotOf[pfn];
+    const w = offset >>> 2;
+    if (cur <= 0 && (cur === 0 || cur === -(w + 1))) {
+      // A zero page, or a one-word page written at its word: it stays (or becomes) one word.
+      if ((value >>> 0) === 0) this.drop(pfn);
+      else {
+        if (cur === 0) this.held++;
+        this.slotOf[pfn] = -(w + 1);
+        this.word[pfn] = value >>> 0;
+      }
+      return;
+    }
+    this.putWord(this.ownSlot(pfn, true), offset, value);
   }
 
   /** The little-endian 32-bit word at byte `offset` (a multiple of 4 below 4096). */
   readU32(pfn: number, offset: number): number {
     const s = this.slotOf[pfn] - 1;
-    if (s < 0) return 0;
+    if (s < 0) return s === -1 || s !== -(offset >>> 2) - 2 ? 0 : this.word[pfn];
     const b = this.slabs[s >>> SLAB_SHIFT];
     const o = (s & SLAB_MASK) * PAGE_SIZE + offset;
     return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
@@ -167,6 +200,8 @@ export class PageContents {
     const s = this.slotOf[pfn] - 1;
     if (s < 0) {
       out.fill(0, 0, count);
+      const at = -s - 2 - (offset >>> 2);
+      if (s < -1 && at >= 0 && at < count) out[at] = this.word[pfn];
       return;
     }
     const b = this.slabs[s >>> SLAB_SHIFT];
@@ -178,10 +213,11 @@ export class PageContents {
   copy(dst: number, src: number): void {
     if (dst === src) return;
     const s = this.slotOf[src];
-    if (s !== 0) this.refs[s - 1]++;
+    if (s > 0) this.refs[s - 1]++;
     this.drop(dst);
     if (s !== 0) {
       this.slotOf[dst] = s;
+      if (s < 0) this.word[dst] = this.word[src];
       this.held++;
     }
   }
@@ -192,8 +228,10 @@ export class PageContents {
    * freed slot is reused.
    */
   view(pfn: number, zero: Uint8Array): Uint8Array {
-    const s = this.slotOf[pfn] - 1;
-    if (s < 0) return zero;
+    let s = this.slotOf[pfn] - 1;
+    if (s === -1) return zero;
+    // A one-word page gets a slot with the same bytes, to be viewed whole.
+    if (s < 0) s = this.ownSlot(pfn, true);
     const at = (s & SLAB_MASK) * PAGE_SIZE;
     return this.slabs[s >>> SLAB_SHIFT].subarray(at, at + PAGE_SIZE);
   }
@@ -203,6 +241,13 @@ export class PageContents {
     const s = this.slotOf[pfn] - 1;
     if (s < 0) {
       out.fill(0, offset, offset + PAGE_SIZE);
+      if (s < -1) {
+        const v = this.word[pfn], o = offset + (-s - 2) * 4;
+        out[o] = v & 0xff;
+        out[o + 1] = (v >>> 8) & 0xff;
+        out[o + 2] = (v >>> 16) & 0xff;
+        out[o + 3] = (v >>> 24) & 0xff;
+      }
       return;
     }
     const at = (s & SLAB_MASK) * PAGE_SIZE;
@@ -218,7 +263,7 @@ export class PageContents {
   /** Whether all 4 KiB read as zero (memchr_inv finding nothing). */
   isZero(pfn: number): boolean {
     const s = this.slotOf[pfn] - 1;
-    if (s < 0) return true;
+    if (s < 0) return s === -1; // a one-word page's word is never 0
     const b = this.slabs[s >>> SLAB_SHIFT];
     const at = (s & SLAB_MASK) * PAGE_SIZE;
     for (let i = at; i < at + PAGE_SIZE; i++) if (b[i] !== 0) return false;

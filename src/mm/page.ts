@@ -191,7 +191,7 @@ export class PageStore {
   metadataArrays(): PageArray[] {
     const views = [this.vIndex, this.vHead, this.vOrder, this.vEntire, this.vPin, this.vMapping, this.vPgmap];
     return [this.kind, this.flags, this.refcount, this.mapcount, this.indexLo, this.indexHi, ...views.filter((v) => v !== null), ...(this.nodeArr ? [this.nodeArr] : []),
-      ...(this.contents ? [this.contents.perPfnArray()] : [])];
+      ...(this.contents ? this.contents.perPfnArrays() : [])];
   }
 
   /** Reserves `n` contiguous never-used pfns aligned to `align`; returns the first. */
