@@ -11,7 +11,7 @@ import { Mm } from '../src/mm/mm.ts';
 import { mmapFixed, getUnmappedArea } from '../src/mm/mmap.ts';
 import { handleMmFault, VM_FAULT_ERROR } from '../src/mm/fault.ts';
 import { ptePfn } from '../src/mm/pte.ts';
-import { PAGE_SIZE, PMD_NR, PROT_READ, PROT_WRITE } from '../src/mm/constants.ts';
+import { PMD_NR, PROT_READ, PROT_WRITE } from '../src/mm/constants.ts';
 import type { PageStore } from '../src/mm/page.ts';
 import { fullGc, hasGc, usedBytes, peakRssBytes, nowNs } from './lib/timing.ts';
 import { emitResult } from './lib/child.ts';
@@ -66,8 +66,10 @@ function measure(n: number): Omit<MemoryPoint, 'peakRssBytes' | 'seconds'> {
   populate(s, n);
   fullGc();
   const after = usedBytes();
-  const contentBytes = pages.data.size * PAGE_SIZE;
-  if (opts.mode === 'data' && pages.data.size < n) throw new Error(`only ${pages.data.size} of ${n} pages hold contents`);
+  const held = pages.contents?.pages ?? 0;
+  // What the contents' slabs hold (whole slabs: the last one's free slots included).
+  const contentBytes = pages.contents?.allocatedBytes ?? 0;
+  if (opts.mode === 'data' && held < n) throw new Error(`only ${held} of ${n} pages hold contents`);
   const metadataBytes = after.total - before.total - contentBytes;
   return {
     pages: n,

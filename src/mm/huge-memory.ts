@@ -117,11 +117,7 @@ export function splitHugePage(sys: System, head: number): boolean {
  */
 function subpageUnused(sys: System, pfn: number): boolean {
   const p = sys.pages;
-  if (!p.keepData) return false;
-  const d = p.data.get(pfn);
-  if (!d) return true;
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
+  return p.keepData && p.isZero(pfn);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { PAGE_SIZE } from './constants.ts';
+import { PageContents } from './page-data.ts';
 
 /** What a physical frame is (struct page's zone/pgmap type, folded into one tag). */
 export const enum PageKind {
@@ -79,7 +80,8 @@ type PageArray = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Ar
  * - `mapcount` counts PTE-level CPU mappings of this subpage; the entire mapcount (head only)
  *   counts PMD-level mappings of the whole folio. Device-exclusive entries hold a reference
  *   but no mapcount (Linux 6.1; 6.15 changed that).
- * - Page contents live in `data`, allocated on first write; a missing entry reads as zeroes.
+ * - Page contents live in `contents` (slabs of 4 KiB slots, page-data.ts), a slot given on the
+ *   first non-zero write; a pfn without one reads as zeroes. Null in no-data mode.
  *
  * `index`, `head`, `order`, `entireMapcount`, `pincount`, `mapping` and `pgmap` are also
  * readable as dense arrays indexed by pfn, for code outside the mm core that indexes them
@@ -117,10 +119,10 @@ export class PageStore {
    * until then initPage and setIndex skip them (the common case of anon pages without data).
    */
   private aux = false;
-  /** Contents, allocated lazily; undefined reads as zeroes. */
-  readonly data = new Map<number, Uint8Array>();
+  /** Contents by pfn, or null when page contents are not kept at all (timing-only runs). */
+  readonly contents: PageContents | null;
   /** When false (timing-only runs) page contents are not kept at all. */
-  keepData: boolean;
+  readonly keepData: boolean;
   private cap: number;
   /** System frames in use (allocated and not yet freed), for residency metrics. */
   systemInUse = 0;
@@ -153,6 +155,7 @@ export class PageStore {
     this.indexLo = new Uint32Array(initial);
     this.indexHi = new Uint8Array(initial);
     this.keepData = keepData;
+    this.contents = keepData ? new PageContents(initial) : null;
   }
 
   private grow(need: number): void {
@@ -180,13 +183,15 @@ export class PageStore {
     if (this.vMapping) this.vMapping = g(this.vMapping, 0);
     if (this.vPgmap) this.vPgmap = g(this.vPgmap, -1);
     if (this.nodeArr) this.nodeArr = g(this.nodeArr, 0);
+    this.contents?.grow(cap);
     this.cap = cap;
   }
 
   /** The typed arrays this store holds (dense fields and any views built), for memory figures. */
   metadataArrays(): PageArray[] {
     const views = [this.vIndex, this.vHead, this.vOrder, this.vEntire, this.vPin, this.vMapping, this.vPgmap];
-    return [this.kind, this.flags, this.refcount, this.mapcount, this.indexLo, this.indexHi, ...views.filter((v) => v !== null), ...(this.nodeArr ? [this.nodeArr] : [])];
+    return [this.kind, this.flags, this.refcount, this.mapcount, this.indexLo, this.indexHi, ...views.filter((v) => v !== null), ...(this.nodeArr ? [this.nodeArr] : []),
+      ...(this.contents ? this.contents.perPfnArrays() : [])];
   }
 
   /** Reserves `n` contiguous never-used pfns aligned to `align`; returns the first. */
@@ -205,15 +210,15 @@ export class PageStore {
     this.mapcount[pfn] = 0;
     this.indexLo[pfn] = 0;
     this.indexHi[pfn] = 0;
+    if (this.contents !== null) this.contents.drop(pfn);
     if (this.aux) this.initAux(pfn);
   }
-  /** initPage's part for the sparse tables, contents and views. */
+  /** initPage's part for the sparse tables and views. */
   private initAux(pfn: number): void {
     if (this.indexWide.size !== 0) this.indexWide.delete(pfn);
     if (this.entire.size !== 0) this.entire.delete(pfn);
     if (this.pins.size !== 0) this.pins.delete(pfn);
     if (this.files.size !== 0) this.files.delete(pfn);
-    if (this.data.size !== 0) this.data.delete(pfn);
     if (this.vIndex) this.vIndex[pfn] = 0;
     if (this.vHead) this.vHead[pfn] = -1;
     if (this.vOrder) this.vOrder[pfn] = 0;
@@ -311,7 +316,7 @@ export class PageStore {
     this.flags[pfn] = 0;
     this.refcount[pfn] = 0;
     if (this.vHead) this.vHead[pfn] = -1;
-    if (this.data.size !== 0) this.data.delete(pfn);
+    if (this.contents !== null) this.contents.drop(pfn);
     if (wasSmall) this.freeSmall[this.nodeOf(pfn)].push(pfn);
   }
 
@@ -560,67 +565,54 @@ export class PageStore {
 
   /** Drops the page's contents (it reads as zeroes again): a device page handed out anew. */
   dropData(pfn: number): void {
-    if (this.data.size !== 0) this.data.delete(pfn);
+    if (this.contents !== null) this.contents.drop(pfn);
   }
 
-  // ---- contents ----
+  // ---- contents (PageContents; every write is a no-op in no-data mode) ----
 
-  /** The page's bytes for writing (allocated on demand), or undefined in no-data mode. */
-  private writable(pfn: number): Uint8Array | undefined {
-    if (!this.keepData) return undefined;
-    let d = this.data.get(pfn);
-    if (!d) {
-      this.aux = true;
-      d = new Uint8Array(PAGE_SIZE);
-      this.data.set(pfn, d);
-    }
-    return d;
-  }
   /** memset of the whole page. */
   fill(pfn: number, byte: number): void {
-    if (!this.keepData) return;
-    if (byte === 0) this.data.delete(pfn);
-    else this.writable(pfn)!.fill(byte);
+    if (this.contents !== null) this.contents.fill(pfn, byte);
   }
   /**
    * Stores a little-endian 32-bit word at byte `offset` (a multiple of 4 below 4096): the unit
    * the timed model's lanes write. A no-op without page data.
    */
   writeU32(pfn: number, offset: number, value: number): void {
-    if (!this.keepData) return;
-    const b = this.writable(pfn)!;
-    b[offset] = value & 0xff;
-    b[offset + 1] = (value >>> 8) & 0xff;
-    b[offset + 2] = (value >>> 16) & 0xff;
-    b[offset + 3] = (value >>> 24) & 0xff;
+    if (this.contents !== null) this.contents.writeU32(pfn, offset, value);
   }
   /** The little-endian 32-bit word at byte `offset` (a multiple of 4 below 4096); 0 without page data. */
   readU32(pfn: number, offset: number): number {
-    const b = this.data.get(pfn);
-    if (!b) return 0;
-    return (b[offset] | (b[offset + 1] << 8) | (b[offset + 2] << 16) | (b[offset + 3] << 24)) >>> 0;
+    return this.contents === null ? 0 : this.contents.readU32(pfn, offset);
+  }
+  /** readU32 of `count` consecutive words from byte `offset` into `out[0 .. count)` (zeroes without page data). */
+  readU32s(pfn: number, offset: number, count: number, out: Uint32Array): void {
+    if (this.contents !== null) this.contents.readU32s(pfn, offset, count, out);
+    else out.fill(0, 0, count);
   }
   /** copy_highpage(dst, src). */
   copy(dst: number, src: number): void {
-    if (!this.keepData) return;
-    const s = this.data.get(src);
-    if (!s) this.data.delete(dst);
-    else this.writable(dst)!.set(s);
+    if (this.contents !== null) this.contents.copy(dst, src);
   }
-  /** Read-only view of the bytes; a shared zero buffer for untouched pages. */
+  /**
+   * Read-only view of the bytes; a shared zero buffer for untouched pages. Read it before the
+   * next change to any page's contents (PageContents.view).
+   */
   bytes(pfn: number): Uint8Array {
-    return this.data.get(pfn) ?? ZERO_BYTES;
+    return this.contents === null ? ZERO_BYTES : this.contents.view(pfn, ZERO_BYTES);
   }
   /** Copies the page into `out` at `offset`. */
   readInto(pfn: number, out: Uint8Array, offset: number): void {
-    const d = this.data.get(pfn);
-    if (d) out.set(d, offset);
+    if (this.contents !== null) this.contents.readInto(pfn, out, offset);
     else out.fill(0, offset, offset + PAGE_SIZE);
   }
   /** Copies PAGE_SIZE bytes from `src` at `offset` into the page. */
   writeFrom(pfn: number, src: Uint8Array, offset: number): void {
-    if (!this.keepData) return;
-    this.writable(pfn)!.set(src.subarray(offset, offset + PAGE_SIZE));
+    if (this.contents !== null) this.contents.writeFrom(pfn, src, offset);
+  }
+  /** Whether the page's 4 KiB are all zero (true for an untouched page, and without page data). */
+  isZero(pfn: number): boolean {
+    return this.contents === null || this.contents.isZero(pfn);
   }
 }
 

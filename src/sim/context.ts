@@ -93,8 +93,13 @@ export interface SimContext {
   storeWord(who: string, mm: Mm, vpn: number, pfn: number): void;
   /** A lane's access reached frame `pfn` (drivers call it on every completed access, for LaneData.loaded). */
   noteAccess(pfn: number): void;
-  /** Runs a lane's access with its program's LaneData (see SimMachine.dataAccess). */
-  dataAccess(prog: LaneProgram, vpn: number, access: () => number): number;
+  /**
+   * Starts a lane's access with its program's LaneData (see SimMachine.beginDataAccess); false
+   * without page data, when there is nothing to bracket and endDataAccess must not be called.
+   */
+  beginDataAccess(prog: LaneProgram): boolean;
+  /** Ends the access beginDataAccess started: `cost` < 0 when it stalled or threw. */
+  endDataAccess(prog: LaneProgram, vpn: number, cost: number): void;
   /**
    * Cost accumulated by synchronous work the current operation triggered (migrate_to_ram on
    * another device, TLB shootdowns it waited for); reading it resets it.

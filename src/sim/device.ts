@@ -209,9 +209,18 @@ export class KernelRun {
           else next = Math.min(next, this.releaseBarrier());
           break;
         }
-        const cost = prog.data === undefined
-          ? d.access(lane, accessVpn(a), accessIsWrite(a), lane.time)
-          : d.ctx.dataAccess(prog, accessVpn(a), () => d.access(lane, accessVpn(a), accessIsWrite(a), lane.time));
+        let cost: number;
+        if (prog.data === undefined || !d.ctx.beginDataAccess(prog)) cost = d.access(lane, accessVpn(a), accessIsWrite(a), lane.time);
+        else {
+          // Bracketed rather than passed as a closure: one closure per access was most of what
+          // a data-mode traversal allocated.
+          cost = -1;
+          try {
+            cost = d.access(lane, accessVpn(a), accessIsWrite(a), lane.time);
+          } finally {
+            d.ctx.endDataAccess(prog, accessVpn(a), cost);
+          }
+        }
         if (cost < 0) {
           lane.pending = a;
           if (!lane.done) {

@@ -483,20 +483,19 @@ export class SimMachine implements SimContext {
     this.lastPfn = pfn;
   }
   /**
-   * Runs one lane access `access()` (returning its cost, or < 0 when it stalls) with `prog`'s data:
-   * its stores write the program's fields, and a completed access tells the program the frame.
+   * Starts one lane access with `prog`'s data: until endDataAccess its stores write the program's
+   * fields. False (and nothing started) without page data or without LaneData.
    */
-  dataAccess(prog: LaneProgram, vpn: number, access: () => number): number {
-    if (!this.data || prog.data === undefined) return access();
+  beginDataAccess(prog: LaneProgram): boolean {
+    if (!this.data || prog.data === undefined) return false;
     this.laneData = prog.data;
     this.lastPfn = -1;
-    try {
-      const cost = access();
-      if (cost >= 0 && this.lastPfn >= 0) prog.data.loaded?.(this.lastPfn, vpn);
-      return cost;
-    } finally {
-      this.laneData = null;
-    }
+    return true;
+  }
+  /** Ends it: a completed access (`cost` >= 0) that reached a frame tells the program which. */
+  endDataAccess(prog: LaneProgram, vpn: number, cost: number): void {
+    this.laneData = null;
+    if (cost >= 0 && this.lastPfn >= 0) prog.data!.loaded?.(this.lastPfn, vpn);
   }
   noteMigrateToRam(detail?: MigrateToRamNote): void {
     this.sys.stats.migrateToRam++;

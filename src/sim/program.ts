@@ -23,6 +23,7 @@ export interface LaneData {
   /**
    * The words a store to page `vpn` writes, as flat pairs [byteOffset, u32 value, ...] (offsets
    * multiples of 4 below 4096), instead of the machine's counter word; undefined: the counter word.
+   * The array is read before the next call, so a program may hand out the same one each time.
    */
   store?(vpn: number): readonly number[] | undefined;
   /** Called once an access to page `vpn` completed, with the frame it reached (to read its words). */

@@ -182,6 +182,8 @@ function bfsLane(g: Graph, frontier: Frontier, lanes: number, lane: number): Lan
   // Pointers of the current targets page read from memory, by e mod TARGETS_PER_PAGE, when
   // fromBytes (data mode); otherwise the builder's arrays give them.
   const pointers = new Float64Array(TARGETS_PER_PAGE);
+  /** The raw words of those pointers (low, high) as one read takes them from the page. */
+  const words = new Uint32Array(2 * TARGETS_PER_PAGE);
   let fromBytes = false;
   let reading = NOTHING;
   let state = NEXT_VERTEX;
@@ -296,10 +298,9 @@ function bfsLane(g: Graph, frontier: Frontier, lanes: number, lane: number): Lan
             // The row's pointers on this page: edges e .. min(eEnd, page end).
             fromBytes = true;
             const end = Math.min(eEnd, (Math.floor(e / TARGETS_PER_PAGE) + 1) * TARGETS_PER_PAGE);
-            for (let x = e; x < end; x++) {
-              const at = (x % TARGETS_PER_PAGE) * TARGET_BYTES;
-              pointers[x % TARGETS_PER_PAGE] = pointerVpn(pg.readU32(pfn, at), pg.readU32(pfn, at + 4));
-            }
+            const first = e % TARGETS_PER_PAGE;
+            pg.readU32s(pfn, first * TARGET_BYTES, (end - e) * 2, words);
+            for (let x = 0; x < end - e; x++) pointers[first + x] = pointerVpn(words[2 * x], words[2 * x + 1]);
             break;
           }
           case READ_ID:

@@ -17,7 +17,7 @@ import { PAGE_SIZE } from '../units/page.ts';
 import { placeInArenas, type Region } from './arena.ts';
 import { DEFAULT_ARENA_PAGES } from './defaults.ts';
 import { badOption, optionsObject, positiveInt, rngOption } from './options.ts';
-import { buildOptions, pointerWords, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
+import { buildOptions, pointerHigh, pointerLow, writePagesPhase, type BuildOptions } from './page-list-phase.ts';
 
 /** Bytes per CSR offset entry: 64-bit, as graph codes use once edge counts pass 2^31 (low word, then high). */
 export const OFFSET_BYTES = 8;
@@ -140,16 +140,40 @@ export function randomGraph(proc: Process, o: RandomGraphOptions): Graph {
   const recordPages = n * vertexPages;
   const vertexVpn = placed.objectVpn;
   const perPage = PAGE_SIZE / 8; // offsets and targets entries are both 8 bytes
-  /** The 64-bit entries [first, end) of one offsets or targets page, as LaneData.store pairs. */
-  const entries = (first: number, end: number, words: (i: number) => readonly [number, number]): number[] => {
-    const out: number[] = [];
-    for (let i = first; i < end; i++) {
-      const [lo, hi] = words(i);
-      const at = (i - first) * 8;
-      out.push(at, lo, at + 4, hi);
-    }
-    return out;
+  /**
+   * The 64-bit entries [first, end) of one offsets or targets page as LaneData.store pairs, in
+   * one array reused for every page (the machine writes a store's words before asking for the
+   * next): a build writes every page once, and a fresh array of 2,048 numbers per page was most
+   * of what a data-mode run allocated.
+   */
+  const fields: number[] = [];
+  /** Makes `fields` hold `count` numbers; their capacity is kept (assigning length 0 would give it back). */
+  const sized = (count: number): number[] => {
+    if (fields.length !== count) fields.length = count;
+    return fields;
   };
+  const offsetEntries = (first: number, end: number): number[] => {
+    const f = sized((end - first) * 4);
+    for (let i = first, j = 0; i < end; i++, j += 4) {
+      f[j] = (i - first) * 8;
+      f[j + 1] = offsets[i];
+      f[j + 2] = (i - first) * 8 + 4;
+      f[j + 3] = 0;
+    }
+    return f;
+  };
+  const targetEntries = (first: number, end: number): number[] => {
+    const f = sized((end - first) * 4);
+    for (let e = first, j = 0; e < end; e++, j += 4) {
+      const vpn = vertexVpn[targets[e]];
+      f[j] = (e - first) * 8;
+      f[j + 1] = pointerLow(vpn);
+      f[j + 2] = (e - first) * 8 + 4;
+      f[j + 3] = pointerHigh(vpn);
+    }
+    return f;
+  };
+
   const build = writePagesPhase(b.costs, recordPages + offsetsPages + targetsPages + visitedPages, b.threads, (k) => {
     if (k < recordPages) {
       const v = Math.floor(k / vertexPages);
@@ -163,9 +187,9 @@ export function randomGraph(proc: Process, o: RandomGraphOptions): Graph {
   }, (k) => {
     if (k < recordPages) return k % vertexPages === 0 ? [VERTEX_ID_OFFSET, k / vertexPages] : undefined;
     k -= recordPages;
-    if (k < offsetsPages) return entries(k * perPage, Math.min((k + 1) * perPage, n + 1), (i) => [offsets[i], 0]);
+    if (k < offsetsPages) return offsetEntries(k * perPage, Math.min((k + 1) * perPage, n + 1));
     k -= offsetsPages;
-    if (k < targetsPages) return entries(k * perPage, Math.min((k + 1) * perPage, 2 * m), (e) => pointerWords(vertexVpn[targets[e]]));
+    if (k < targetsPages) return targetEntries(k * perPage, Math.min((k + 1) * perPage, 2 * m));
     return undefined;
   });
   return {

@@ -40,7 +40,15 @@ export function writePagesPhase(c: Costs, total: number, threads: number, pageAt
 
 /** A pointer to page `vpn` (its first byte) as the two little-endian words of a 64-bit address: [low, high]. */
 export function pointerWords(vpn: number): [number, number] {
-  return [((vpn % 2 ** 20) * 4096) >>> 0, Math.floor(vpn / 2 ** 20)];
+  return [pointerLow(vpn), pointerHigh(vpn)];
+}
+/** The low word of pointerWords(vpn), without the pair. */
+export function pointerLow(vpn: number): number {
+  return ((vpn % 2 ** 20) * 4096) >>> 0;
+}
+/** The high word of pointerWords(vpn), without the pair. */
+export function pointerHigh(vpn: number): number {
+  return Math.floor(vpn / 2 ** 20);
 }
 /** The page a 64-bit address given as [low, high] words points into, or 0 for a null pointer. */
 export function pointerVpn(low: number, high: number): number {
