@@ -21,6 +21,16 @@ describe('sortedUnion', () => {
       expect(sortedUnion(...lists)).toEqual(reference(...lists));
     }
   });
+
+  it('agrees with a Set and a sort for a few numbers spread over a block (inserted, not marked), duplicates included', () => {
+    expect(sortedUnion([300, 44], [44], [7, 300, 511])).toEqual([7, 44, 300, 511]);
+    const rng = new Rng(5);
+    for (let round = 0; round < 500; round++) {
+      const base = Math.floor(rng.nextFloat() * 2 ** 30);
+      const lists = [0, 1, 2].map(() => Array.from({ length: Math.floor(rng.nextFloat() * 6) }, () => base + Math.floor(rng.nextFloat() * 512)));
+      expect(sortedUnion(...lists)).toEqual(reference(...lists));
+    }
+  });
 });
 
 describe('intersectSorted', () => {

@@ -2,7 +2,8 @@
 // pushes): planned by a batch or a populate_mm, merged where pages are consecutive, split at the
 // copy engines' chunk size, routed over the path the copying device's path policy picks, and run
 // on that device's engines (the source's with source_peer_migrates).
-import { copyOverheadPs } from '../../../devices/transfers.ts';
+import { copyOverheadPs, type SpanArgs, type TransferRequest } from '../../../devices/transfers.ts';
+import type { SharedSegment } from '../../../topology/sharing.ts';
 import type { Route } from '../../../topology/routing.ts';
 import { formatVpnRange } from '../../../units/vpn.ts';
 import type { HmmMirrorDevice } from '../mirror.ts';
@@ -66,7 +67,7 @@ export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: 
     last = Math.max(last, t);
     if (--pending === 0) done(last);
   };
-  const reqs: { bytes: number; c: PlannedCopy; route: Route | null; offset: number }[] = [];
+  const reqs: CopyChunk[] = [];
   for (const c of order) {
     // The copying engine's device picks its DMA path (multi-path devices; one path otherwise).
     const eng = c.engine ?? dev;
@@ -74,27 +75,50 @@ export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: 
       : c.from === eng.node ? dev.ctx.pathRoute(eng.index, c.to, false, now) : null;
     const route = chosen ? chosen.route : dev.ctx.route(c.from, c.to);
     if (chosen && eng.metrics.paths[chosen.path.index]) eng.metrics.paths[chosen.path.index].bytes += c.bytes;
-    for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route, offset: c.bytes - left });
+    const path = route ? route.segments : NO_SEGMENTS;
+    const bottleneck = Math.min(route ? route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
+    for (let left = c.bytes; left > 0; left -= chunk) {
+      const bytes = Math.min(chunk, left);
+      reqs.push(new CopyChunk(c, c.bytes - left, bytes, path, copyOverhead(eng, bytes, c, bottleneck, route), one, batch));
+    }
   }
   if (reqs.length === 0) {
     done(now);
     return { transfers: 0, bytes: 0 };
   }
   pending = reqs.length;
+  let bytes = 0;
   for (const r of reqs) {
-    const path = r.route ? r.route.segments : [];
-    const eng = r.c.engine ?? dev;
-    const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
-    eng.ce.submit({
-      bytes: r.bytes,
-      path,
-      overheadPs: copyOverhead(eng, r.bytes, r.c, bottleneck, r.route),
-      label: r.c.label,
-      onDone: one,
-      args: () => copyArgs(r.c, r.offset, r.bytes, batch),
-    });
+    bytes += r.bytes;
+    (r.c.engine ?? dev).ce.submit(r);
   }
-  return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
+  return { transfers: reqs.length, bytes };
+}
+
+/** The path of a copy without a route (an unconstrained flow). */
+const NO_SEGMENTS: readonly SharedSegment[] = [];
+
+/**
+ * One copy-engine request: `bytes` from `offset` into planned copy `c`. A class, so that its
+ * trace args are a prototype method rather than a closure per request.
+ */
+class CopyChunk implements TransferRequest {
+  readonly label: string;
+  constructor(
+    readonly c: PlannedCopy,
+    readonly offset: number,
+    readonly bytes: number,
+    readonly path: readonly SharedSegment[],
+    readonly overheadPs: number,
+    readonly onDone: (t: number) => void,
+    readonly batch: number | undefined,
+  ) {
+    this.label = c.label;
+  }
+
+  args(): SpanArgs {
+    return copyArgs(this.c, this.offset, this.bytes, this.batch);
+  }
 }
 
 /**
