@@ -104,6 +104,12 @@ export class LinkSharing {
   private readonly remCap: number[] = [];
   private readonly load: number[] = [];
   private visitStamp = 0;
+  /**
+   * nextCompletion's copy of every flow's remaining bytes, rate and drain time (three per flow), kept
+   * between calls: it looks ahead at every start and finish, and three typed arrays per call
+   * were an off-heap allocation each once more than a few flows are in flight.
+   */
+  private saved = new Float64Array(24);
 
   /** Current model time, picoseconds. */
   get now(): number {
@@ -158,8 +164,8 @@ export class LinkSharing {
     this.advance(now);
     const segs: number[] = [], mult: number[] = [];
     let constrained = false;
-    const numbers = path.map((seg) => this.segmentNumber(seg));
-    for (const n of numbers) {
+    for (let i = 0; i < path.length; i++) {
+      const n = this.segmentNumber(path[i]);
       this.starts[n]++;
       const k = segs.indexOf(n);
       if (k >= 0) mult[k]++;
@@ -348,12 +354,14 @@ export class LinkSharing {
     // completion may come after others have sped up.
     if (this.nextDrain() <= bestTime) {
       const n = this.flows.length, now = this.t;
-      const remaining = new Float64Array(n), rate = new Float64Array(n), drainedAt = new Float64Array(n);
+      if (this.saved.length < 3 * n) this.saved = new Float64Array(Math.max(3 * n, 2 * this.saved.length));
+      // Flow i's remaining bytes, rate and drain time at saved[3i], [3i + 1], [3i + 2].
+      const saved = this.saved;
       for (let i = 0; i < n; i++) {
         const f = this.flows[i];
-        remaining[i] = f.remaining;
-        rate[i] = f.rate;
-        drainedAt[i] = f.drainedAt ?? NaN;
+        saved[3 * i] = f.remaining;
+        saved[3 * i + 1] = f.rate;
+        saved[3 * i + 2] = f.drainedAt ?? NaN;
       }
       this.lookingAhead = true;
       try {
@@ -376,9 +384,10 @@ export class LinkSharing {
         this.t = now;
         for (let i = 0; i < n; i++) {
           const f = this.flows[i];
-          f.remaining = remaining[i];
-          f.rate = rate[i];
-          f.drainedAt = Number.isNaN(drainedAt[i]) ? null : drainedAt[i];
+          f.remaining = saved[3 * i];
+          f.rate = saved[3 * i + 1];
+          const d = saved[3 * i + 2];
+          f.drainedAt = Number.isNaN(d) ? null : d;
         }
       }
     }

@@ -677,6 +677,10 @@ export class HmmMirrorDevice extends TimedDevice {
     return ptePfn(mm.pt.pte(vpn));
   }
 
+  /** evictOne's migrate_device source and destination arrays, one run (≤ 512 pages) each. */
+  private readonly evictSrc = new Float64Array(512);
+  private readonly evictDst = new Float64Array(512);
+
   /** Evicts one victim unit to system memory; false when nothing can be evicted. */
   private evictOne(busyKeys: Set<number>, copies: PlannedCopy[], rec: BatchRecord): boolean {
     const mem = this.mem!, sys = this.ctx.sys, p = sys.pages;
@@ -690,7 +694,10 @@ export class HmmMirrorDevice extends TimedDevice {
     const node = owner ? policyNode(owner, null, 0) : 0;
     let evicted = 0;
     for (const [s, e] of runs(pfns)) {
-      const src = new Float64Array(e - s), dst = new Float64Array(e - s);
+      // Views of the reused arrays (runs are at most 512 pages): a typed array of its own per
+      // run was an off-heap allocation per evicted unit.
+      const src = this.evictSrc.subarray(0, e - s), dst = this.evictDst.subarray(0, e - s);
+      dst.fill(0);
       migrateDeviceRange(sys, src, s);
       for (let i = 0; i < src.length; i++) {
         const spage = migratePfnToPage(src[i]);
