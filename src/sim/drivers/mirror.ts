@@ -38,7 +38,7 @@ import {
   migrateDeviceRange, migrateDevicePages, migrateDeviceFinalize,
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
 } from '../../mm/migrate-device.ts';
-import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
+import { hmmRangeFault, newHmmRange, reuseHmmRange, type HmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
 import { FaultBuffer, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { CopyEngines } from '../../devices/transfers.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
@@ -759,9 +759,9 @@ export class HmmMirrorDevice extends TimedDevice {
         }
         continue;
       }
-      const range = newHmmRange(sp.notifier, s, end, 0, this.opts.owner);
+      const range = this.takeRange(sp.notifier, s, end, 0, this.opts.owner);
       range.pfnFlagsMask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
-      if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = (pfn) => this.ctx.p2pPage(this.index, pfn);
+      if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = this.allowP2p;
       let ret = 0;
       for (let tries = 0; tries < 16; tries++) {
         for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writeAll || writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
@@ -772,6 +772,7 @@ export class HmmMirrorDevice extends TimedDevice {
         break;
       }
       if (ret !== 0) {
+        this.dropRange(range);
         // Map page by page so one bad page (e.g. a write to a read-only VMA) fails alone.
         if (end - s > 1) {
           for (let v = s; v < end; v++) this.remap(sp, [v], writes, rec, faults);
@@ -798,7 +799,30 @@ export class HmmMirrorDevice extends TimedDevice {
         else if (!this.profile.memory.dirtyTracking && range.flags[i] & HMM_PFN_WRITE && this.ctx.deviceOfPfn(pfn) === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
         rec.num_mapped_pages++;
       }
+      this.dropRange(range);
     }
+  }
+
+  /** The hmm_range remap reuses (one per driver, as a driver keeps its own), and whether a call holds it. */
+  private range: HmmRange | null = null;
+  private rangeTaken = false;
+  /** HMM_PFN_ALLOW_P2P's question (p2p-page proposal), made once. */
+  private readonly allowP2p = (pfn: number): boolean => this.ctx.p2pPage(this.index, pfn);
+
+  /**
+   * The driver's range aimed at [start, end) (reuseHmmRange), or a new one while a call up the
+   * stack still holds it (hmm_range_fault can reach this driver again through a CPU fault). The
+   * taker hands it to dropRange when done with it.
+   */
+  private takeRange(notifier: IntervalNotifier, start: number, end: number, defaultFlags: number, owner: unknown): HmmRange {
+    if (this.rangeTaken) return newHmmRange(notifier, start, end, defaultFlags, owner);
+    this.range = reuseHmmRange(this.range, notifier, start, end, defaultFlags, owner);
+    this.rangeTaken = true;
+    return this.range;
+  }
+
+  private dropRange(range: HmmRange): void {
+    if (range === this.range) this.rangeTaken = false;
   }
 
 
