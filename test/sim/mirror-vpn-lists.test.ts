@@ -39,6 +39,18 @@ describe('intersectSorted', () => {
     expect(intersectSorted([3], [])).toEqual([]);
     expect(intersectSorted([], [1])).toEqual([]);
   });
+
+  it('agrees with a filter through a Set, for ascending first lists (merged), repeats and any other order (searched)', () => {
+    expect(intersectSorted([1, 1, 4, 4, 9], [1, 4, 5])).toEqual([1, 1, 4, 4]);
+    const rng = new Rng(9);
+    for (let round = 0; round < 300; round++) {
+      const xs = Array.from({ length: Math.floor(rng.nextFloat() * 60) }, () => Math.floor(rng.nextFloat() * 100));
+      if (round % 2 === 0) xs.sort((a, b) => a - b);
+      const ascending = reference(Array.from({ length: Math.floor(rng.nextFloat() * 60) }, () => Math.floor(rng.nextFloat() * 100)));
+      const set = new Set(ascending);
+      expect(intersectSorted(xs, ascending)).toEqual(xs.filter((v) => set.has(v)));
+    }
+  });
 });
 
 describe('planCopy', () => {

@@ -264,7 +264,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const rec = newBatchRecord(this.name, -1, start);
     this.ctx.actor = this.index;
     const moved = this.migrateToDevice(sp, [...r.decision.vpns], copies, rec, new Set());
-    if (moved.length > 0) this.remap(sp, moved, new Set(), rec);
+    if (moved.length > 0) this.remap(sp, moved, NO_WRITES, rec);
     this.ctx.actor = CPU;
     submitCopies(this, copies, () => undefined);
   }
@@ -350,7 +350,6 @@ export class HmmMirrorDevice extends TimedDevice {
     const toMigrate: number[] = [];
     const toMap: CoalescedFault[] = [];
     const toPeer: number[] = [];
-    const writeOf = new Map<number, boolean>();
     for (const fl of faults) {
       const e = sp.pt.get(fl.vpn);
       if (e !== undefined && (!fl.write || e % 2 === 1)) {
@@ -406,13 +405,12 @@ export class HmmMirrorDevice extends TimedDevice {
       }
       rec.actual_faults++;
       this.metrics.faults.serviced++;
-      writeOf.set(fl.vpn, fl.write);
       if (target === 'migrate') toMigrate.push(fl.vpn);
       toMap.push(fl);
     }
     if (toMap.length === 0) return;
     const block = Math.floor(toMap[0].vpn / 512);
-    if (toMigrate.length > 0 && !lockBlock(this, sp, block, toMigrate, toMap, writeOf, rec)) {
+    if (toMigrate.length > 0 && !lockBlock(this, sp, block, toMigrate, toMap, rec)) {
       if (toMap.length === 0) return;
       toMigrate.length = 0;
     }
@@ -441,15 +439,20 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.prefetched += prefetched.length;
     sp.blockMigrations.set(block, (sp.blockMigrations.get(block) ?? 0) + (toMigrate.length > 0 ? 1 : 0));
     if (th && moved.length > 0) {
-      const before = moved.filter((v) => th.isThrashing(sp.thrashing, v)).length;
+      const before = countThrashing(th, sp.thrashing, moved);
       sp.thrashing = th.migrated(sp.thrashing, { vpns: moved, target: this.index, time: t0 as TimePs });
-      const after = moved.filter((v) => th.isThrashing(sp.thrashing, v)).length;
+      const after = countThrashing(th, sp.thrashing, moved);
       if (after > before) this.metrics.thrashing.events += after - before;
     }
     // Map the faulted pages (and what the prefetcher brought) with hmm_range_fault.
     const unmappedWindow = window.length > 0 ? window.filter((v) => !sp.pt.has(v)) : window;
-    const writes = new Set<number>();
-    for (const [v, w] of writeOf) if (w) writes.add(v);
+    // Write faults: the pages still to map that a write faulted (a page is one entry of toMap).
+    let writes: ReadonlySet<number> = NO_WRITES;
+    for (const fl of toMap) {
+      if (!fl.write) continue;
+      if (writes === NO_WRITES) writes = new Set<number>();
+      (writes as Set<number>).add(fl.vpn);
+    }
     this.remap(sp, sortedUnion(faultedVpns, prefetched, unmappedWindow), writes, rec, toMap);
     for (const fl of toMap) if (fl.write && sp.atomicWanted.delete(fl.vpn)) this.atomicFault(sp, fl.vpn);
   }
@@ -593,12 +596,13 @@ export class HmmMirrorDevice extends TimedDevice {
   /** @internal shared with mirror/*.ts */
   migrateToDevice(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>): number[] {
     const mm = sp.mm, sys = this.ctx.sys, p = sys.pages, mem = this.mem!;
-    // Bounce pages held by foreign devices through RAM.
-    const foreign = vpns.filter((v) => {
+    // Bounce pages held by foreign devices through RAM (all found first, then faulted in).
+    let foreign: number[] | null = null;
+    for (const v of vpns) {
       const r = this.residencyOf(mm, v);
-      return r !== null && r !== CPU && r !== this.index && this.ctx.sys.pagemapOf(this.pfnAt(mm, v))?.owner !== this.opts.owner;
-    });
-    for (const v of foreign) this.faultIn(sp, v, false);
+      if (r !== null && r !== CPU && r !== this.index && this.ctx.sys.pagemapOf(this.pfnAt(mm, v))?.owner !== this.opts.owner) (foreign ??= []).push(v);
+    }
+    if (foreign !== null) for (const v of foreign) this.faultIn(sp, v, false);
     const moved: number[] = [];
     for (const [s, e] of runs(vpns)) {
       const vma = mm.findVma(s);
@@ -610,9 +614,10 @@ export class HmmMirrorDevice extends TimedDevice {
       this.selfMigrating = true;
       try {
         if (migrateVmaSetup(args) !== 0) continue;
-        // Device a page comes from (a peer in this group), or CPU: the peer counts it out.
-        // (A plain array: a typed one here was an off-heap allocation per migrate_vma call.)
-        const source: ProcessorId[] = new Array<ProcessorId>(args.npages).fill(CPU);
+        // Device a page comes from (a peer in this group), or CPU: the peer counts it out. Made
+        // only when a page comes from a peer (a plain array: a typed one here was an off-heap
+        // allocation per migrate_vma call).
+        let source: ProcessorId[] | null = null;
         for (let i = 0; i < args.npages; i++) {
           if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           const spfn = migratePfnToPage(args.src[i]);
@@ -626,7 +631,7 @@ export class HmmMirrorDevice extends TimedDevice {
           if (spfn >= 0) {
             p.copy(dpage, spfn);
             const home = this.ctx.deviceOfPfn(spfn);
-            source[i] = home;
+            if (home !== CPU) (source ??= new Array<ProcessorId>(args.npages).fill(CPU))[i] = home;
             const from = this.ctx.homeNodeOf(spfn);
             const engine = home !== CPU && this.ctx.cross.sourcePeerMigrates ? this.ctx.deviceAt(home) as HmmMirrorDevice : this;
             planCopy(copies, { bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : peerLabel(this, from), first: s + i, pages: 1, engine });
@@ -641,7 +646,7 @@ export class HmmMirrorDevice extends TimedDevice {
         for (let i = 0; i < args.npages; i++) {
           if (migratePfnToPage(args.dst[i]) < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           moved.push(s + i);
-          if (source[i] !== CPU) {
+          if (source !== null && source[i] !== CPU) {
             const peer = this.ctx.deviceMetrics(source[i]);
             peer.pagesOut++;
             peer.bytesOut += 4096;
@@ -740,7 +745,7 @@ export class HmmMirrorDevice extends TimedDevice {
    * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal: of
    * `faults` (pages counted as serviced), such a page counts as fatal instead.
    */
-  private remap(sp: MirrorSpace, vpns: number[], writes: Set<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
+  private remap(sp: MirrorSpace, vpns: number[], writes: ReadonlySet<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
     for (const [s, e] of runs(vpns)) {
       const vma = sp.mm.findVma(s);
       if (!vma) continue;
@@ -1096,6 +1101,16 @@ export class HmmMirrorDevice extends TimedDevice {
 
 
 /** Trace args of a fault batch: its number, entries, pages and the address range they span. */
+/** How many of `vpns` the thrashing policy counts as thrashing in `state`. */
+function countThrashing(th: ThrashingFn, state: unknown, vpns: readonly number[]): number {
+  let n = 0;
+  for (const v of vpns) if (th.isThrashing(state, v)) n++;
+  return n;
+}
+
+/** The write faults of a batch that has none (most streams read): remap asks it per page. */
+const NO_WRITES: ReadonlySet<number> = new Set<number>();
+
 function batchArgs(batch: number, entries: readonly FaultEntry[], pages: readonly CoalescedFault[]): Record<string, number | string> {
   let lo = Infinity, hi = -Infinity;
   for (const p of pages) {

@@ -58,15 +58,33 @@ const UNION_SPAN_MAX = 4 * 512;
  */
 const UNION_SCRATCH = new Uint8Array(UNION_SPAN_MAX);
 
-/** The members of `xs` (in its order) that `ascending` holds; `ascending` sorted ascending. */
+/**
+ * The members of `xs` (in its order) that `ascending` holds; `ascending` sorted ascending. An
+ * ascending `xs` (the prefetcher's pages) is merged in one pass; any other order searches.
+ */
 export function intersectSorted(xs: readonly number[], ascending: readonly number[]): number[] {
-  return xs.filter((v) => {
+  const out: number[] = [];
+  if (isAscending(xs)) {
+    let j = 0;
+    for (const v of xs) {
+      while (j < ascending.length && ascending[j] < v) j++;
+      if (j < ascending.length && ascending[j] === v) out.push(v);
+    }
+    return out;
+  }
+  for (const v of xs) {
     let lo = 0, hi = ascending.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (ascending[mid] < v) lo = mid + 1;
       else hi = mid;
     }
-    return lo < ascending.length && ascending[lo] === v;
-  });
+    if (lo < ascending.length && ascending[lo] === v) out.push(v);
+  }
+  return out;
+}
+
+function isAscending(xs: readonly number[]): boolean {
+  for (let i = 1; i < xs.length; i++) if (xs[i] < xs[i - 1]) return false;
+  return true;
 }
