@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { sortedUnion, intersectSorted } from '../../src/sim/drivers/mirror/vpn-lists.ts';
-import { planCopy, type PlannedCopy } from '../../src/sim/drivers/mirror/copies.ts';
+import { planCopy, planPage, type PlannedCopy } from '../../src/sim/drivers/mirror/copies.ts';
 import { Rng } from '../../src/engine/rng.ts';
 
 const reference = (...lists: number[][]) => [...new Set(lists.flat())].sort((a, b) => a - b);
@@ -60,6 +60,21 @@ describe('planCopy', () => {
     for (const v of [10, 11, 12, 20]) planCopy(copies, h2d(v));
     planCopy(copies, { ...h2d(21), to: 'gpu1' });
     expect(copies.map((c) => [c.first, c.pages, c.bytes, c.to])).toEqual([[10, 3, 3 * 4096, 'gpu0'], [20, 1, 4096, 'gpu0'], [21, 1, 4096, 'gpu1']]);
+  });
+
+  it('planPage plans the same copies as planCopy of one page each', () => {
+    const rng = new Rng(4);
+    const a: PlannedCopy[] = [], b: PlannedCopy[] = [];
+    let v = 100;
+    for (let i = 0; i < 400; i++) {
+      v += rng.nextFloat() < 0.8 ? 1 : 2;
+      const to = rng.nextFloat() < 0.1 ? 'gpu1' : 'gpu0';
+      const label = rng.nextFloat() < 0.05 ? 'evict' : 'h2d';
+      planCopy(a, { bytes: 4096, from: 'cpu0', to, label, first: v, pages: 1, engine: undefined });
+      planPage(b, 'cpu0', to, label, v, undefined);
+    }
+    expect(b).toEqual(a);
+    expect(a.length).toBeLessThan(400);
   });
 
   it('never merges evictions (their pages are pfns, each copy its own)', () => {

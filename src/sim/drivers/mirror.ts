@@ -63,7 +63,7 @@ import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
 import { formatVpnRange } from '../../units/vpn.ts';
 import { MirrorSpace } from './mirror/space.ts';
-import { runs, submitCopies, peerLabel, planCopy, type PlannedCopy } from './mirror/copies.ts';
+import { runs, submitCopies, peerLabel, planPage, type PlannedCopy } from './mirror/copies.ts';
 import { sortedUnion, intersectSorted } from './mirror/vpn-lists.ts';
 import { lockBlock, populateForPeer, populateMm, advise } from './mirror/pagemap.ts';
 
@@ -634,7 +634,7 @@ export class HmmMirrorDevice extends TimedDevice {
             if (home !== CPU) (source ??= new Array<ProcessorId>(args.npages).fill(CPU))[i] = home;
             const from = this.ctx.homeNodeOf(spfn);
             const engine = home !== CPU && this.ctx.cross.sourcePeerMigrates ? this.ctx.deviceAt(home) as HmmMirrorDevice : this;
-            planCopy(copies, { bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : peerLabel(this, from), first: s + i, pages: 1, engine });
+            planPage(copies, from, this.node, home === CPU ? 'h2d' : peerLabel(this, from), s + i, engine);
             rec.resident_pages++;
           } else {
             rec.pop_pages++;

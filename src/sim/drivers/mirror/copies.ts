@@ -40,6 +40,19 @@ export function planCopy(copies: PlannedCopy[], c: PlannedCopy): void {
   } else copies.push(c);
 }
 
+/**
+ * planCopy of one 4 KiB page at `first` (a vpn) from `from` to `to`, made without an object
+ * unless it starts a new copy: a block's migration plans its pages one by one, and all but the
+ * first extend the copy before.
+ */
+export function planPage(copies: PlannedCopy[], from: string, to: string, label: string, first: number, engine: HmmMirrorDevice | undefined): void {
+  const last = copies[copies.length - 1];
+  if (last && label !== 'evict' && last.label === label && last.from === from && last.to === to && last.engine === engine && last.first + last.pages === first) {
+    last.bytes += 4096;
+    last.pages++;
+  } else copies.push({ bytes: 4096, from, to, label, first, pages: 1, engine });
+}
+
 /** Whether `c` continues `last` so that the two are one copy (never evictions: their pages are pfns). */
 function canExtend(last: PlannedCopy, c: PlannedCopy): boolean {
   return last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first;
