@@ -61,17 +61,25 @@ function canExtend(last: PlannedCopy, c: PlannedCopy): boolean {
 /**
  * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
  * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
+ * The planned copies are not changed, but the requests keep them (a kept trace slice reads its
+ * range from them when it is made): the caller must not change them afterwards.
  */
 export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: (t: number) => void, batch?: number): { transfers: number; bytes: number } {
   const now = dev.ctx.engine.now;
+  // Evictions go first: their room is what the migrations use. They never merge, so they are
+  // taken as planned; a migration is copied only when the next one extends it (the planned
+  // list stays as it was, and eviction of 4 KiB units makes no object per page here).
   const order: PlannedCopy[] = [];
-  // Evictions go first: their room is what the migrations use.
-  for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
+  for (const c of copies) if (c.label === 'evict') order.push(c);
+  let merged: PlannedCopy | null = null;
+  for (const c of copies) {
+    if (c.label === 'evict') continue;
     const last = order[order.length - 1];
     if (last && canExtend(last, c)) {
-      last.bytes += c.bytes;
-      last.pages += c.pages;
-    } else order.push({ ...c });
+      if (last !== merged) order[order.length - 1] = merged = { ...last };
+      merged.bytes += c.bytes;
+      merged.pages += c.pages;
+    } else order.push(c);
   }
   const chunk = dev.profile.copyEngines!.chunkSize;
   let pending = 0;
