@@ -110,6 +110,12 @@ export class LinkSharing {
    * were an off-heap allocation each once more than a few flows are in flight.
    */
   private saved = new Float64Array(24);
+  /** recomputeAround's scratch: the component's flows and segments, the walk's stack, the segments still filling, and which flows are frozen. */
+  private readonly compFlows: Flow[] = [];
+  private readonly compSegs: number[] = [];
+  private readonly walkStack: number[] = [];
+  private readonly liveSegs: number[] = [];
+  private frozen = new Uint8Array(16);
 
   /** Current model time, picoseconds. */
   get now(): number {
@@ -268,8 +274,13 @@ export class LinkSharing {
    */
   private recomputeAround(changed: readonly Flow[]): void {
     const stamp = ++this.visitStamp;
-    const comp: Flow[] = [], compSegs: number[] = [];
-    const stack: number[] = [];
+    // Reused lists (cleared here; nothing keeps them between calls): a start or finish per copy
+    // calls this, and four arrays each time were a measurable share of the garbage.
+    const comp = this.compFlows, compSegs = this.compSegs, stack = this.walkStack, live = this.liveSegs;
+    comp.length = 0;
+    compSegs.length = 0;
+    stack.length = 0;
+    live.length = 0;
     for (const f of changed) this.pushSegs(f, stamp, stack);
     while (stack.length > 0) {
       const n = stack.pop()!;
@@ -285,7 +296,6 @@ export class LinkSharing {
     // Start order, as the from-scratch filling visits flows.
     comp.sort(bySeq);
     const { remCap, load, capacity } = this;
-    const live: number[] = [];
     for (const n of compSegs) {
       remCap[n] = capacity[n];
       load[n] = 0;
@@ -302,7 +312,9 @@ export class LinkSharing {
       }
       live[i] = n;
     }
-    const frozen = new Uint8Array(comp.length);
+    if (this.frozen.length < comp.length) this.frozen = new Uint8Array(Math.max(comp.length, 2 * this.frozen.length));
+    const frozen = this.frozen;
+    frozen.fill(0, 0, comp.length);
     let unfrozen = comp.length;
     while (unfrozen > 0) {
       let bestSeg = -1;
@@ -330,6 +342,8 @@ export class LinkSharing {
         }
       }
     }
+    // Hold no finished flow until the next call.
+    comp.length = 0;
   }
 
   /**
