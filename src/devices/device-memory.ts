@@ -27,6 +27,8 @@ export class DeviceMemory {
   private readonly chunkKey: Float64Array;
   private readonly used: Int32Array;
   private readonly keyToChunk = new Map<number, number>();
+  /** The chunk allocPage used last, or -1. */
+  private lastChunk = -1;
   private readonly recycled: number[] = [];
   private neverUsed = 0;
   readonly eviction: EvictionState;
@@ -122,7 +124,9 @@ export class DeviceMemory {
    */
   allocPage(space: number, vpn: number, now: TimePs): number {
     const key = this.keyOf(space, vpn);
-    let c = this.keyToChunk.get(key);
+    // A block is filled page after page: its chunk is most often the one the last call used
+    // (still its chunk while chunkKey says so: a freed chunk's key is -1).
+    let c: number | undefined = this.lastChunk >= 0 && this.chunkKey[this.lastChunk] === key ? this.lastChunk : this.keyToChunk.get(key);
     if (c === undefined) {
       if (this.recycled.length > 0) c = this.recycled.pop()!;
       else if (this.neverUsed < this.capacityChunks) c = this.neverUsed++;
@@ -131,6 +135,7 @@ export class DeviceMemory {
       this.keyToChunk.set(key, c);
       this.rootChunkAllocs++;
     }
+    this.lastChunk = c;
     const off = vpn % this.chunkPages;
     const idx = c * this.chunkPages + off;
     const pfn = this.chunkPfn(c) + off;

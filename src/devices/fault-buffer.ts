@@ -93,20 +93,28 @@ export interface CoalescedFault {
 export function coalesceFaults(entries: readonly FaultEntry[], coalesce = true): { pages: CoalescedFault[]; coalesced: number } {
   if (!coalesce) {
     const pages = entries.map((e) => ({ space: e.space, vpn: e.vpn, write: e.write, entries: [e] }));
-    pages.sort((a, b) => a.space - b.space || a.vpn - b.vpn);
+    pages.sort(bySpaceVpn);
     return { pages, coalesced: 0 };
   }
-  const byKey = new Map<string, CoalescedFault>();
+  // A stable sort by (space, vpn) keeps each page's entries in arrival order, so the pages come
+  // out grouped and in service order without a key string and a map entry per fault.
+  const sorted = entries.slice().sort(bySpaceVpn);
+  const pages: CoalescedFault[] = [];
   let coalesced = 0;
-  for (const e of entries) {
-    const k = `${e.space}:${e.vpn}`;
-    const c = byKey.get(k);
-    if (c) {
+  let c: CoalescedFault | undefined;
+  for (const e of sorted) {
+    if (c !== undefined && c.space === e.space && c.vpn === e.vpn) {
       coalesced++;
       c.write ||= e.write;
       c.entries.push(e);
-    } else byKey.set(k, { space: e.space, vpn: e.vpn, write: e.write, entries: [e] });
+    } else {
+      c = { space: e.space, vpn: e.vpn, write: e.write, entries: [e] };
+      pages.push(c);
+    }
   }
-  const pages = [...byKey.values()].sort((a, b) => a.space - b.space || a.vpn - b.vpn);
   return { pages, coalesced };
+}
+
+function bySpaceVpn(a: { readonly space: number; readonly vpn: number }, b: { readonly space: number; readonly vpn: number }): number {
+  return a.space - b.space || a.vpn - b.vpn;
 }

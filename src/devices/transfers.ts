@@ -38,7 +38,11 @@ export interface TransferRequest {
   readonly label: string;
   /** Called at completion time, integer ps. */
   readonly onDone: (t: number) => void;
-  /** Extra trace args of the copy's slice (address range, source and destination, batch), made only if the slice is kept. */
+  /**
+   * Extra trace args of the copy's slice (address range, source and destination, batch), made
+   * only if the slice is kept; called as a method of the request (a class's prototype method
+   * serves, so a planner need not make a closure per copy).
+   */
   readonly args?: () => SpanArgs;
 }
 
@@ -70,8 +74,11 @@ export class Transfers {
     this.next = null;
     const c = this.sharing.nextCompletion();
     if (c === null) return;
-    this.next = this.engine.schedule(c.time as TimePs, (now) => this.complete(now), 'transfer');
+    this.next = this.engine.schedule(c.time as TimePs, this.onComplete, 'transfer');
   }
+
+  /** The completion event's handler, made once (every start and finish reschedules it). */
+  private readonly onComplete = (now: number): void => this.complete(now);
 
   private complete(now: number): void {
     this.next = null;
@@ -141,6 +148,21 @@ export class CopyEngines {
   private readonly queues: TransferQueue[];
   private readonly busy: boolean[];
   private readonly segs: (SharedSegment | null)[];
+  /** The transfer each engine runs (null when idle), when it started (ps) and the path its flow takes. */
+  private readonly running: (TransferRequest | null)[];
+  private readonly startedAt: number[];
+  private readonly paths: (readonly SharedSegment[])[];
+  /** A capped engine's path per route: the route's segments and then the engine's own. */
+  private readonly cappedPaths: WeakMap<readonly SharedSegment[], readonly SharedSegment[]>[];
+  /**
+   * Per engine, made once: the handlers of its current transfer's events (flow start after the
+   * set-up overhead, completion) and its trace track and span args. A closure per copy cost more
+   * than the copy's model (eviction of 4 KiB pages runs one copy per page).
+   */
+  private readonly flowStart: (() => void)[];
+  private readonly flowDone: ((t: number) => void)[];
+  private readonly tracks: string[];
+  private readonly spanArgs: (() => SpanArgs)[];
   /** Engine-busy time summed over engines, ps. */
   busyPs = 0;
   transfers = 0;
@@ -151,6 +173,17 @@ export class CopyEngines {
     this.queues = Array.from({ length: count }, () => new TransferQueue());
     this.busy = new Array<boolean>(count).fill(false);
     this.segs = Array.from({ length: count }, (_, i) => (bandwidth !== undefined ? { id: `ce:${device}:${i}`, bandwidth } : null));
+    this.running = new Array<TransferRequest | null>(count).fill(null);
+    this.startedAt = new Array<number>(count).fill(0);
+    this.paths = new Array<readonly SharedSegment[]>(count).fill([]);
+    this.cappedPaths = Array.from({ length: count }, () => new WeakMap());
+    this.flowStart = Array.from({ length: count }, (_, i) => () => this.startFlow(i));
+    this.flowDone = Array.from({ length: count }, (_, i) => (t: number) => this.finish(i, t));
+    this.tracks = Array.from({ length: count }, (_, i) => `${device}/ce${i}`);
+    this.spanArgs = Array.from({ length: count }, (_, i) => () => {
+      const req = this.running[i]!;
+      return req.args ? { bytes: req.bytes, ...req.args() } : { bytes: req.bytes };
+    });
   }
 
   /** Queues a transfer on the least loaded engine. */
@@ -171,25 +204,43 @@ export class CopyEngines {
     const req = this.queues[i].shift();
     if (!req) {
       this.busy[i] = false;
+      this.running[i] = null;
       return;
     }
     this.busy[i] = true;
+    this.running[i] = req;
     const engine = this.transfersModel.engine;
-    const start = engine.now;
+    this.startedAt[i] = engine.now;
+    this.paths[i] = this.pathOn(i, req.path);
+    if (req.overheadPs > 0) engine.after(req.overheadPs as TimePs, this.flowStart[i], 'copy-setup');
+    else this.startFlow(i);
+  }
+
+  /** The segments a transfer over `path` crosses on engine `i`: a capped engine adds its own. */
+  private pathOn(i: number, path: readonly SharedSegment[]): readonly SharedSegment[] {
     const seg = this.segs[i];
-    const path = seg ? [...req.path, seg] : req.path;
-    const finish = (t: number) => {
-      this.busyPs += t - start;
-      this.transfers++;
-      this.bytes += req.bytes;
-      const args = req.args;
-      this.spans?.(`${this.device}/ce${i}`, req.label, start, t - start, args ? () => ({ bytes: req.bytes, ...args() }) : { bytes: req.bytes });
-      req.onDone(t);
-      this.runNext(i);
-    };
-    const flow = () => this.transfersModel.startFlow(req.bytes, path, finish);
-    if (req.overheadPs > 0) engine.after(req.overheadPs as TimePs, flow, 'copy-setup');
-    else flow();
+    if (!seg) return path;
+    let p = this.cappedPaths[i].get(path);
+    if (!p) {
+      p = [...path, seg];
+      this.cappedPaths[i].set(path, p);
+    }
+    return p;
+  }
+
+  private startFlow(i: number): void {
+    this.transfersModel.startFlow(this.running[i]!.bytes, this.paths[i], this.flowDone[i]);
+  }
+
+  private finish(i: number, t: number): void {
+    const req = this.running[i]!, start = this.startedAt[i];
+    this.busyPs += t - start;
+    this.transfers++;
+    this.bytes += req.bytes;
+    // The span is made before the next transfer replaces running[i], which spanArgs reads.
+    this.spans?.(this.tracks[i], req.label, start, t - start, req.args ? this.spanArgs[i] : { bytes: req.bytes });
+    req.onDone(t);
+    this.runNext(i);
   }
 
   /** True when no engine is busy and nothing is queued. */

@@ -21,7 +21,9 @@ export const HMM_PFN_REQ_WRITE = HMM_PFN_WRITE;
 /**
  * struct hmm_range. Per page i of [start, end): `flags[i]` holds the request bits on input and
  * VALID/WRITE/ERROR on output, `pfns[i]` the pfn and `order[i]` the mapping order (0, or 9 for
- * a PMD). Entries below the point an error stopped at hold outputs; the rest still inputs.
+ * a PMD). Entries below the point an error stopped at hold outputs; the rest still inputs. The
+ * arrays hold at least end − start entries; a reused range (reuseHmmRange) may hold more, which
+ * nothing reads.
  */
 export interface HmmRange {
   notifier: IntervalNotifier;
@@ -47,6 +49,35 @@ export interface HmmRange {
 export function newHmmRange(notifier: IntervalNotifier, start: number, end: number, defaultFlags: number, owner: unknown): HmmRange {
   const n = Math.max(0, end - start);
   return { notifier, notifierSeq: 0, start, end, pfns: new Float64Array(n), flags: new Uint8Array(n), order: new Uint8Array(n), defaultFlags, pfnFlagsMask: 0, devPrivateOwner: owner };
+}
+
+/**
+ * `range` aimed at [start, end) with its first end − start entries zeroed, as newHmmRange would
+ * return it, reusing its arrays when they are long enough (a driver faulting block after block
+ * then allocates none; typed arrays over 64 bytes have an off-heap backing store each). Null
+ * makes a new one (with room for at least a PMD's pages). allowP2p is cleared. The caller must be done with the range's last use.
+ */
+export function reuseHmmRange(range: HmmRange | null, notifier: IntervalNotifier, start: number, end: number, defaultFlags: number, owner: unknown): HmmRange {
+  const n = Math.max(0, end - start);
+  if (range === null || range.pfns.length < n) {
+    // Room for a whole 2 MiB block at least, so that later ranges of a block fit.
+    const r = newHmmRange(notifier, start, start + Math.max(n, PMD_NR), defaultFlags, owner);
+    r.end = end;
+    r.allowP2p = undefined;
+    return r;
+  }
+  range.notifier = notifier;
+  range.notifierSeq = 0;
+  range.start = start;
+  range.end = end;
+  range.pfns.fill(0, 0, n);
+  range.flags.fill(0, 0, n);
+  range.order.fill(0, 0, n);
+  range.defaultFlags = defaultFlags;
+  range.pfnFlagsMask = 0;
+  range.devPrivateOwner = owner;
+  range.allowP2p = undefined;
+  return range;
 }
 
 const AGAIN = 1; // the walk faulted something: re-walk from `last` (the kernel's internal -EBUSY)

@@ -330,14 +330,13 @@ export class EvictionState {
    */
   candidates(skip?: SkipUnits): { readonly count: number; at(i: number): number } {
     const skipped = this.skippedSlots(skip);
-    const count = this.orderLength - skipped.length;
-    return {
-      count,
-      at: (i) => {
-        if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`eviction: candidate ${i} of ${count}`);
-        return this.order[this.unskippedSlot(i, skipped)];
-      },
-    };
+    return new Candidates(this, this.orderLength - skipped.length, skipped);
+  }
+
+  /** @internal The unit at the `i`-th of the `count` slots not in `skipped` (Candidates.at). */
+  candidateAt(i: number, count: number, skipped: readonly number[]): number {
+    if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`eviction: candidate ${i} of ${count}`);
+    return this.order[this.unskippedSlot(i, skipped)];
   }
 
   /** Units, least recently used first, as a live iterator (do not mutate while iterating). */
@@ -356,6 +355,18 @@ export class EvictionState {
     const x = r();
     if (!(x >= 0 && x < 1)) throw new RangeError(`eviction: rng returned ${x}, expected [0, 1)`);
     return this.victim(this.order[this.unskippedSlot(Math.floor(x * m), skipped)]);
+  }
+}
+
+/**
+ * What EvictionState.candidates returns: a class rather than an object with an arrow `at`, so a
+ * random pick per evicted page makes no closure.
+ */
+class Candidates {
+  constructor(private readonly st: EvictionState, readonly count: number, private readonly skipped: readonly number[]) {}
+
+  at(i: number): number {
+    return this.st.candidateAt(i, this.count, this.skipped);
   }
 }
 

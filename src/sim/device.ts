@@ -166,8 +166,15 @@ export class KernelRun {
     if (this.step !== null && this.stepAt <= t) return;
     if (this.step !== null) engine.cancel(this.step);
     this.stepAt = t;
-    this.step = engine.schedule(t as TimePs, (now) => this.runStep(now), `${this.device.name}:step`);
+    this.step = engine.schedule(t as TimePs, this.onStep, this.stepLabel);
   }
+
+  /** The step event's handler and label, made once: a kernel reschedules its step after every replay. */
+  private readonly onStep = (now: number): void => this.runStep(now);
+  private get stepLabel(): string {
+    return (this.stepLabelCache ??= `${this.device.name}:step`);
+  }
+  private stepLabelCache: string | undefined = undefined;
 
   private runStep(now: number): void {
     this.step = null;

@@ -104,6 +104,18 @@ export class LinkSharing {
   private readonly remCap: number[] = [];
   private readonly load: number[] = [];
   private visitStamp = 0;
+  /**
+   * nextCompletion's copy of every flow's remaining bytes, rate and drain time (three per flow), kept
+   * between calls: it looks ahead at every start and finish, and three typed arrays per call
+   * were an off-heap allocation each once more than a few flows are in flight.
+   */
+  private saved = new Float64Array(24);
+  /** recomputeAround's scratch: the component's flows and segments, the walk's stack, the segments still filling, and which flows are frozen. */
+  private readonly compFlows: Flow[] = [];
+  private readonly compSegs: number[] = [];
+  private readonly walkStack: number[] = [];
+  private readonly liveSegs: number[] = [];
+  private frozen = new Uint8Array(16);
 
   /** Current model time, picoseconds. */
   get now(): number {
@@ -158,8 +170,8 @@ export class LinkSharing {
     this.advance(now);
     const segs: number[] = [], mult: number[] = [];
     let constrained = false;
-    const numbers = path.map((seg) => this.segmentNumber(seg));
-    for (const n of numbers) {
+    for (let i = 0; i < path.length; i++) {
+      const n = this.segmentNumber(path[i]);
       this.starts[n]++;
       const k = segs.indexOf(n);
       if (k >= 0) mult[k]++;
@@ -262,8 +274,13 @@ export class LinkSharing {
    */
   private recomputeAround(changed: readonly Flow[]): void {
     const stamp = ++this.visitStamp;
-    const comp: Flow[] = [], compSegs: number[] = [];
-    const stack: number[] = [];
+    // Reused lists (cleared here; nothing keeps them between calls): a start or finish per copy
+    // calls this, and four arrays each time were a measurable share of the garbage.
+    const comp = this.compFlows, compSegs = this.compSegs, stack = this.walkStack, live = this.liveSegs;
+    comp.length = 0;
+    compSegs.length = 0;
+    stack.length = 0;
+    live.length = 0;
     for (const f of changed) this.pushSegs(f, stamp, stack);
     while (stack.length > 0) {
       const n = stack.pop()!;
@@ -279,7 +296,6 @@ export class LinkSharing {
     // Start order, as the from-scratch filling visits flows.
     comp.sort(bySeq);
     const { remCap, load, capacity } = this;
-    const live: number[] = [];
     for (const n of compSegs) {
       remCap[n] = capacity[n];
       load[n] = 0;
@@ -296,7 +312,9 @@ export class LinkSharing {
       }
       live[i] = n;
     }
-    const frozen = new Uint8Array(comp.length);
+    if (this.frozen.length < comp.length) this.frozen = new Uint8Array(Math.max(comp.length, 2 * this.frozen.length));
+    const frozen = this.frozen;
+    frozen.fill(0, 0, comp.length);
     let unfrozen = comp.length;
     while (unfrozen > 0) {
       let bestSeg = -1;
@@ -324,6 +342,8 @@ export class LinkSharing {
         }
       }
     }
+    // Hold no finished flow until the next call.
+    comp.length = 0;
   }
 
   /**
@@ -348,12 +368,14 @@ export class LinkSharing {
     // completion may come after others have sped up.
     if (this.nextDrain() <= bestTime) {
       const n = this.flows.length, now = this.t;
-      const remaining = new Float64Array(n), rate = new Float64Array(n), drainedAt = new Float64Array(n);
+      if (this.saved.length < 3 * n) this.saved = new Float64Array(Math.max(3 * n, 2 * this.saved.length));
+      // Flow i's remaining bytes, rate and drain time at saved[3i], [3i + 1], [3i + 2].
+      const saved = this.saved;
       for (let i = 0; i < n; i++) {
         const f = this.flows[i];
-        remaining[i] = f.remaining;
-        rate[i] = f.rate;
-        drainedAt[i] = f.drainedAt ?? NaN;
+        saved[3 * i] = f.remaining;
+        saved[3 * i + 1] = f.rate;
+        saved[3 * i + 2] = f.drainedAt ?? NaN;
       }
       this.lookingAhead = true;
       try {
@@ -376,9 +398,10 @@ export class LinkSharing {
         this.t = now;
         for (let i = 0; i < n; i++) {
           const f = this.flows[i];
-          f.remaining = remaining[i];
-          f.rate = rate[i];
-          f.drainedAt = Number.isNaN(drainedAt[i]) ? null : drainedAt[i];
+          f.remaining = saved[3 * i];
+          f.rate = saved[3 * i + 1];
+          const d = saved[3 * i + 2];
+          f.drainedAt = Number.isNaN(d) ? null : d;
         }
       }
     }

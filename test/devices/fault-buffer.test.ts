@@ -163,6 +163,30 @@ describe('coalesceFaults', () => {
     expect(pages.map((p) => [p.space, p.vpn])).toEqual([[1, 2], [1, 9], [1, 10], [2, 0], [2, 1]]);
   });
 
+  it('agrees with a map of pages keyed by (space, vpn) over random batches', () => {
+    let x = 12345;
+    const next = (n: number) => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      const es = Array.from({ length: 1 + next(300) }, (_, i) => f(i, next(3), next(round % 2 === 0 ? 40 : 4000), next(4) === 0, i));
+      const byKey = new Map<string, { space: number; vpn: number; write: boolean; lanes: number[] }>();
+      for (const e of es) {
+        const k = `${e.space}:${e.vpn}`;
+        const c = byKey.get(k);
+        if (c) {
+          c.write ||= e.write;
+          c.lanes.push(e.lane);
+        } else byKey.set(k, { space: e.space, vpn: e.vpn, write: e.write, lanes: [e.lane] });
+      }
+      const want = [...byKey.values()].sort((a, b) => a.space - b.space || a.vpn - b.vpn);
+      const { pages, coalesced } = coalesceFaults(es);
+      expect(coalesced).toBe(es.length - want.length);
+      expect(pages.map((p) => ({ space: p.space, vpn: p.vpn, write: p.write, lanes: lanes(p.entries) }))).toEqual(want);
+    }
+  });
+
   it('does not merge the same vpn in different spaces', () => {
     const { pages, coalesced } = coalesceFaults([f(0, 2, 5, true, 0), f(1, 1, 5, false, 1)]);
     expect(coalesced).toBe(0);

@@ -39,7 +39,7 @@ import {
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
   type MigrateVma,
 } from '../../mm/migrate-device.ts';
-import { hmmRangeFault, newHmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
+import { hmmRangeFault, newHmmRange, reuseHmmRange, type HmmRange, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from '../../hmm/range-fault.ts';
 import { FaultBuffer, type CoalescedFault, type FaultEntry } from '../../devices/fault-buffer.ts';
 import { CopyEngines } from '../../devices/transfers.ts';
 import { DeviceMemory } from '../../devices/device-memory.ts';
@@ -64,7 +64,7 @@ import type { BatchRecord } from '../results.ts';
 import { appendAll } from '../../units/append.ts';
 import { formatVpnRange } from '../../units/vpn.ts';
 import { MirrorSpace } from './mirror/space.ts';
-import { runs, submitCopies, peerLabel, planCopy, type PlannedCopy } from './mirror/copies.ts';
+import { runs, submitCopies, peerLabel, planPage, type PlannedCopy } from './mirror/copies.ts';
 import { sortedUnion, intersectSorted } from './mirror/vpn-lists.ts';
 import { lockBlock, populateForPeer, populateMm, advise } from './mirror/pagemap.ts';
 
@@ -267,7 +267,7 @@ export class HmmMirrorDevice extends TimedDevice {
     const rec = newBatchRecord(this.name, -1, start);
     this.ctx.actor = this.index;
     const moved = this.migrateToDevice(sp, [...r.decision.vpns], copies, rec, new Set());
-    if (moved.length > 0) this.remap(sp, moved, new Set(), rec);
+    if (moved.length > 0) this.remap(sp, moved, NO_WRITES, rec);
     this.ctx.actor = CPU;
     submitCopies(this, copies, () => undefined);
   }
@@ -353,7 +353,6 @@ export class HmmMirrorDevice extends TimedDevice {
     const toMigrate: number[] = [];
     const toMap: CoalescedFault[] = [];
     const toPeer: number[] = [];
-    const writeOf = new Map<number, boolean>();
     for (const fl of faults) {
       const e = sp.pt.get(fl.vpn);
       if (e !== undefined && (!fl.write || e % 2 === 1)) {
@@ -409,13 +408,12 @@ export class HmmMirrorDevice extends TimedDevice {
       }
       rec.actual_faults++;
       this.metrics.faults.serviced++;
-      writeOf.set(fl.vpn, fl.write);
       if (target === 'migrate') toMigrate.push(fl.vpn);
       toMap.push(fl);
     }
     if (toMap.length === 0) return;
     const block = Math.floor(toMap[0].vpn / 512);
-    if (toMigrate.length > 0 && !lockBlock(this, sp, block, toMigrate, toMap, writeOf, rec)) {
+    if (toMigrate.length > 0 && !lockBlock(this, sp, block, toMigrate, toMap, rec)) {
       if (toMap.length === 0) return;
       toMigrate.length = 0;
     }
@@ -444,15 +442,20 @@ export class HmmMirrorDevice extends TimedDevice {
     this.metrics.prefetched += prefetched.length;
     sp.blockMigrations.set(block, (sp.blockMigrations.get(block) ?? 0) + (toMigrate.length > 0 ? 1 : 0));
     if (th && moved.length > 0) {
-      const before = moved.filter((v) => th.isThrashing(sp.thrashing, v)).length;
+      const before = countThrashing(th, sp.thrashing, moved);
       sp.thrashing = th.migrated(sp.thrashing, { vpns: moved, target: this.index, time: t0 as TimePs });
-      const after = moved.filter((v) => th.isThrashing(sp.thrashing, v)).length;
+      const after = countThrashing(th, sp.thrashing, moved);
       if (after > before) this.metrics.thrashing.events += after - before;
     }
     // Map the faulted pages (and what the prefetcher brought) with hmm_range_fault.
     const unmappedWindow = window.length > 0 ? window.filter((v) => !sp.pt.has(v)) : window;
-    const writes = new Set<number>();
-    for (const [v, w] of writeOf) if (w) writes.add(v);
+    // Write faults: the pages still to map that a write faulted (a page is one entry of toMap).
+    let writes: ReadonlySet<number> = NO_WRITES;
+    for (const fl of toMap) {
+      if (!fl.write) continue;
+      if (writes === NO_WRITES) writes = new Set<number>();
+      (writes as Set<number>).add(fl.vpn);
+    }
     this.remap(sp, sortedUnion(faultedVpns, prefetched, unmappedWindow), writes, rec, toMap);
     for (const fl of toMap) if (fl.write && sp.atomicWanted.delete(fl.vpn)) this.atomicFault(sp, fl.vpn);
   }
@@ -596,12 +599,13 @@ export class HmmMirrorDevice extends TimedDevice {
   /** @internal shared with mirror/*.ts */
   migrateToDevice(sp: MirrorSpace, vpns: number[], copies: PlannedCopy[], rec: BatchRecord, busyKeys: Set<number>): number[] {
     const mm = sp.mm, sys = this.ctx.sys, p = sys.pages, mem = this.mem!;
-    // Bounce pages held by foreign devices through RAM.
-    const foreign = vpns.filter((v) => {
+    // Bounce pages held by foreign devices through RAM (all found first, then faulted in).
+    let foreign: number[] | null = null;
+    for (const v of vpns) {
       const r = this.residencyOf(mm, v);
-      return r !== null && r !== CPU && r !== this.index && this.ctx.sys.pagemapOf(this.pfnAt(mm, v))?.owner !== this.opts.owner;
-    });
-    for (const v of foreign) this.faultIn(sp, v, false);
+      if (r !== null && r !== CPU && r !== this.index && this.ctx.sys.pagemapOf(this.pfnAt(mm, v))?.owner !== this.opts.owner) (foreign ??= []).push(v);
+    }
+    if (foreign !== null) for (const v of foreign) this.faultIn(sp, v, false);
     const moved: number[] = [];
     for (const [s, e] of runs(vpns)) {
       const vma = mm.findVma(s);
@@ -616,9 +620,10 @@ export class HmmMirrorDevice extends TimedDevice {
       this.selfMigrating = true;
       try {
         if (migrateVmaSetup(args) !== 0) continue;
-        // Device a page comes from (a peer in this group), or CPU: the peer counts it out.
-        // (A plain array: a typed one here was an off-heap allocation per migrate_vma call.)
-        const source: ProcessorId[] = new Array<ProcessorId>(args.npages).fill(CPU);
+        // Device a page comes from (a peer in this group), or CPU: the peer counts it out. Made
+        // only when a page comes from a peer (a plain array: a typed one here was an off-heap
+        // allocation per migrate_vma call).
+        let source: ProcessorId[] | null = null;
         for (let i = 0; i < args.npages; i++) {
           if (!mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           const spfn = migratePfnToPage(args.src[i]);
@@ -632,10 +637,10 @@ export class HmmMirrorDevice extends TimedDevice {
           if (spfn >= 0) {
             p.copy(dpage, spfn);
             const home = this.ctx.deviceOfPfn(spfn);
-            source[i] = home;
+            if (home !== CPU) (source ??= new Array<ProcessorId>(args.npages).fill(CPU))[i] = home;
             const from = this.ctx.homeNodeOf(spfn);
             const engine = home !== CPU && this.ctx.cross.sourcePeerMigrates ? this.ctx.deviceAt(home) as HmmMirrorDevice : this;
-            planCopy(copies, { bytes: 4096, from, to: this.node, label: home === CPU ? 'h2d' : peerLabel(this, from), first: s + i, pages: 1, engine });
+            planPage(copies, from, this.node, home === CPU ? 'h2d' : peerLabel(this, from), s + i, engine);
             rec.resident_pages++;
           } else {
             rec.pop_pages++;
@@ -647,7 +652,7 @@ export class HmmMirrorDevice extends TimedDevice {
         for (let i = 0; i < args.npages; i++) {
           if (migratePfnToPage(args.dst[i]) < 0 || !mpfnHas(args.src[i], MIGRATE_PFN_MIGRATE)) continue;
           moved.push(s + i);
-          if (source[i] !== CPU) {
+          if (source !== null && source[i] !== CPU) {
             const peer = this.ctx.deviceMetrics(source[i]);
             peer.pagesOut++;
             peer.bytesOut += 4096;
@@ -684,6 +689,10 @@ export class HmmMirrorDevice extends TimedDevice {
     return ptePfn(mm.pt.pte(vpn));
   }
 
+  /** evictOne's migrate_device source and destination arrays, one run (≤ 512 pages) each. */
+  private readonly evictSrc = new Float64Array(512);
+  private readonly evictDst = new Float64Array(512);
+
   /** Evicts one victim unit to system memory; false when nothing can be evicted. */
   private evictOne(busyKeys: Set<number>, copies: PlannedCopy[], rec: BatchRecord): boolean {
     const mem = this.mem!, sys = this.ctx.sys, p = sys.pages;
@@ -697,7 +706,10 @@ export class HmmMirrorDevice extends TimedDevice {
     const node = owner ? policyNode(owner, null, 0) : 0;
     let evicted = 0;
     for (const [s, e] of runs(pfns)) {
-      const src = new Float64Array(e - s), dst = new Float64Array(e - s);
+      // Views of the reused arrays (runs are at most 512 pages): a typed array of its own per
+      // run was an off-heap allocation per evicted unit.
+      const src = this.evictSrc.subarray(0, e - s), dst = this.evictDst.subarray(0, e - s);
+      dst.fill(0);
       migrateDeviceRange(sys, src, s);
       for (let i = 0; i < src.length; i++) {
         const spage = migratePfnToPage(src[i]);
@@ -740,7 +752,7 @@ export class HmmMirrorDevice extends TimedDevice {
    * what the access needs (`writes`: write faults). Faults the CPU side refuses are fatal: of
    * `faults` (pages counted as serviced), such a page counts as fatal instead.
    */
-  private remap(sp: MirrorSpace, vpns: number[], writes: Set<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
+  private remap(sp: MirrorSpace, vpns: number[], writes: ReadonlySet<number>, rec: BatchRecord, faults?: CoalescedFault[]): void {
     for (const [s, e] of runs(vpns)) {
       const vma = sp.mm.findVma(s);
       if (!vma) continue;
@@ -759,9 +771,9 @@ export class HmmMirrorDevice extends TimedDevice {
         }
         continue;
       }
-      const range = newHmmRange(sp.notifier, s, end, 0, this.opts.owner);
+      const range = this.takeRange(sp.notifier, s, end, 0, this.opts.owner);
       range.pfnFlagsMask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
-      if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = (pfn) => this.ctx.p2pPage(this.index, pfn);
+      if (this.ctx.cross.peerPages === 'p2p-page') range.allowP2p = this.allowP2p;
       let ret = 0;
       for (let tries = 0; tries < 16; tries++) {
         for (let i = 0; i < end - s; i++) range.flags[i] = HMM_PFN_REQ_FAULT | (writeAll || writes.has(s + i) ? HMM_PFN_REQ_WRITE : 0);
@@ -772,6 +784,7 @@ export class HmmMirrorDevice extends TimedDevice {
         break;
       }
       if (ret !== 0) {
+        this.dropRange(range);
         // Map page by page so one bad page (e.g. a write to a read-only VMA) fails alone.
         if (end - s > 1) {
           for (let v = s; v < end; v++) this.remap(sp, [v], writes, rec, faults);
@@ -798,7 +811,30 @@ export class HmmMirrorDevice extends TimedDevice {
         else if (!this.profile.memory.dirtyTracking && range.flags[i] & HMM_PFN_WRITE && this.ctx.deviceOfPfn(pfn) === CPU) this.ctx.sys.pages.setFlag(pfn, PG_DIRTY);
         rec.num_mapped_pages++;
       }
+      this.dropRange(range);
     }
+  }
+
+  /** The hmm_range remap reuses (one per driver, as a driver keeps its own), and whether a call holds it. */
+  private range: HmmRange | null = null;
+  private rangeTaken = false;
+  /** HMM_PFN_ALLOW_P2P's question (p2p-page proposal), made once. */
+  private readonly allowP2p = (pfn: number): boolean => this.ctx.p2pPage(this.index, pfn);
+
+  /**
+   * The driver's range aimed at [start, end) (reuseHmmRange), or a new one while a call up the
+   * stack still holds it (hmm_range_fault can reach this driver again through a CPU fault). The
+   * taker hands it to dropRange when done with it.
+   */
+  private takeRange(notifier: IntervalNotifier, start: number, end: number, defaultFlags: number, owner: unknown): HmmRange {
+    if (this.rangeTaken) return newHmmRange(notifier, start, end, defaultFlags, owner);
+    this.range = reuseHmmRange(this.range, notifier, start, end, defaultFlags, owner);
+    this.rangeTaken = true;
+    return this.range;
+  }
+
+  private dropRange(range: HmmRange): void {
+    if (range === this.range) this.rangeTaken = false;
   }
 
 
@@ -1072,6 +1108,16 @@ export class HmmMirrorDevice extends TimedDevice {
 
 
 /** Trace args of a fault batch: its number, entries, pages and the address range they span. */
+/** How many of `vpns` the thrashing policy counts as thrashing in `state`. */
+function countThrashing(th: ThrashingFn, state: unknown, vpns: readonly number[]): number {
+  let n = 0;
+  for (const v of vpns) if (th.isThrashing(state, v)) n++;
+  return n;
+}
+
+/** The write faults of a batch that has none (most streams read): remap asks it per page. */
+const NO_WRITES: ReadonlySet<number> = new Set<number>();
+
 function batchArgs(batch: number, entries: readonly FaultEntry[], pages: readonly CoalescedFault[]): Record<string, number | string> {
   let lo = Infinity, hi = -Infinity;
   for (const p of pages) {

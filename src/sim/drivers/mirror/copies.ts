@@ -2,7 +2,8 @@
 // pushes): planned by a batch or a populate_mm, merged where pages are consecutive, split at the
 // copy engines' chunk size, routed over the path the copying device's path policy picks, and run
 // on that device's engines (the source's with source_peer_migrates).
-import { copyOverheadPs } from '../../../devices/transfers.ts';
+import { copyOverheadPs, type SpanArgs, type TransferRequest } from '../../../devices/transfers.ts';
+import type { SharedSegment } from '../../../topology/sharing.ts';
 import type { Route } from '../../../topology/routing.ts';
 import { formatVpnRange } from '../../../units/vpn.ts';
 import type { HmmMirrorDevice } from '../mirror.ts';
@@ -39,6 +40,19 @@ export function planCopy(copies: PlannedCopy[], c: PlannedCopy): void {
   } else copies.push(c);
 }
 
+/**
+ * planCopy of one 4 KiB page at `first` (a vpn) from `from` to `to`, made without an object
+ * unless it starts a new copy: a block's migration plans its pages one by one, and all but the
+ * first extend the copy before.
+ */
+export function planPage(copies: PlannedCopy[], from: string, to: string, label: string, first: number, engine: HmmMirrorDevice | undefined): void {
+  const last = copies[copies.length - 1];
+  if (last && label !== 'evict' && last.label === label && last.from === from && last.to === to && last.engine === engine && last.first + last.pages === first) {
+    last.bytes += 4096;
+    last.pages++;
+  } else copies.push({ bytes: 4096, from, to, label, first, pages: 1, engine });
+}
+
 /** Whether `c` continues `last` so that the two are one copy (never evictions: their pages are pfns). */
 function canExtend(last: PlannedCopy, c: PlannedCopy): boolean {
   return last.label === c.label && last.from === c.from && last.to === c.to && last.engine === c.engine && c.label !== 'evict' && last.first + last.pages === c.first;
@@ -47,17 +61,25 @@ function canExtend(last: PlannedCopy, c: PlannedCopy): boolean {
 /**
  * Submits planned copies, consecutive pages merged into one copy and copies split at the copy
  * engine's chunk size; `done(t)` when all complete. Returns the number of transfers and bytes.
+ * The planned copies are not changed, but the requests keep them (a kept trace slice reads its
+ * range from them when it is made): the caller must not change them afterwards.
  */
 export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: (t: number) => void, batch?: number): { transfers: number; bytes: number } {
   const now = dev.ctx.engine.now;
+  // Evictions go first: their room is what the migrations use. They never merge, so they are
+  // taken as planned; a migration is copied only when the next one extends it (the planned
+  // list stays as it was, and eviction of 4 KiB units makes no object per page here).
   const order: PlannedCopy[] = [];
-  // Evictions go first: their room is what the migrations use.
-  for (const c of [...copies.filter((c) => c.label === 'evict'), ...copies.filter((c) => c.label !== 'evict')]) {
+  for (const c of copies) if (c.label === 'evict') order.push(c);
+  let merged: PlannedCopy | null = null;
+  for (const c of copies) {
+    if (c.label === 'evict') continue;
     const last = order[order.length - 1];
     if (last && canExtend(last, c)) {
-      last.bytes += c.bytes;
-      last.pages += c.pages;
-    } else order.push({ ...c });
+      if (last !== merged) order[order.length - 1] = merged = { ...last };
+      merged.bytes += c.bytes;
+      merged.pages += c.pages;
+    } else order.push(c);
   }
   const chunk = dev.profile.copyEngines!.chunkSize;
   let pending = 0;
@@ -66,7 +88,7 @@ export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: 
     last = Math.max(last, t);
     if (--pending === 0) done(last);
   };
-  const reqs: { bytes: number; c: PlannedCopy; route: Route | null; offset: number }[] = [];
+  const reqs: CopyChunk[] = [];
   for (const c of order) {
     // The copying engine's device picks its DMA path (multi-path devices; one path otherwise).
     const eng = c.engine ?? dev;
@@ -74,27 +96,50 @@ export function submitCopies(dev: HmmMirrorDevice, copies: PlannedCopy[], done: 
       : c.from === eng.node ? dev.ctx.pathRoute(eng.index, c.to, false, now) : null;
     const route = chosen ? chosen.route : dev.ctx.route(c.from, c.to);
     if (chosen && eng.metrics.paths[chosen.path.index]) eng.metrics.paths[chosen.path.index].bytes += c.bytes;
-    for (let left = c.bytes; left > 0; left -= chunk) reqs.push({ bytes: Math.min(chunk, left), c, route, offset: c.bytes - left });
+    const path = route ? route.segments : NO_SEGMENTS;
+    const bottleneck = Math.min(route ? route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
+    for (let left = c.bytes; left > 0; left -= chunk) {
+      const bytes = Math.min(chunk, left);
+      reqs.push(new CopyChunk(c, c.bytes - left, bytes, path, copyOverhead(eng, bytes, c, bottleneck, route), one, batch));
+    }
   }
   if (reqs.length === 0) {
     done(now);
     return { transfers: 0, bytes: 0 };
   }
   pending = reqs.length;
+  let bytes = 0;
   for (const r of reqs) {
-    const path = r.route ? r.route.segments : [];
-    const eng = r.c.engine ?? dev;
-    const bottleneck = Math.min(r.route ? r.route.bandwidth : Infinity, eng.profile.copyEngines!.bandwidth ?? Infinity);
-    eng.ce.submit({
-      bytes: r.bytes,
-      path,
-      overheadPs: copyOverhead(eng, r.bytes, r.c, bottleneck, r.route),
-      label: r.c.label,
-      onDone: one,
-      args: () => copyArgs(r.c, r.offset, r.bytes, batch),
-    });
+    bytes += r.bytes;
+    (r.c.engine ?? dev).ce.submit(r);
   }
-  return { transfers: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
+  return { transfers: reqs.length, bytes };
+}
+
+/** The path of a copy without a route (an unconstrained flow). */
+const NO_SEGMENTS: readonly SharedSegment[] = [];
+
+/**
+ * One copy-engine request: `bytes` from `offset` into planned copy `c`. A class, so that its
+ * trace args are a prototype method rather than a closure per request.
+ */
+class CopyChunk implements TransferRequest {
+  readonly label: string;
+  constructor(
+    readonly c: PlannedCopy,
+    readonly offset: number,
+    readonly bytes: number,
+    readonly path: readonly SharedSegment[],
+    readonly overheadPs: number,
+    readonly onDone: (t: number) => void,
+    readonly batch: number | undefined,
+  ) {
+    this.label = c.label;
+  }
+
+  args(): SpanArgs {
+    return copyArgs(this.c, this.offset, this.bytes, this.batch);
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import { submitCopies, type PlannedCopy } from './copies.ts';
  * model takes Xe's devmem-only path (atomics: no fallback to mapping the pages where they are).
  * Returns true when the block was taken.
  */
-export function lockBlock(dev: HmmMirrorDevice, sp: MirrorSpace, block: number, toMigrate: number[], toMap: CoalescedFault[], writeOf: Map<number, boolean>, rec: BatchRecord): boolean {
+export function lockBlock(dev: HmmMirrorDevice, sp: MirrorSpace, block: number, toMigrate: number[], toMap: CoalescedFault[], rec: BatchRecord): boolean {
   if (dev.ctx.cross.migrateLock === 'serial') return true;
   const locks = dev.ctx.locks;
   const key = MigrationLocks.key(sp.space, block);
@@ -41,7 +41,6 @@ export function lockBlock(dev: HmmMirrorDevice, sp: MirrorSpace, block: number, 
   const busy = new Set(toMigrate);
   for (let i = toMap.length - 1; i >= 0; i--) {
     if (!busy.has(toMap[i].vpn)) continue;
-    writeOf.delete(toMap[i].vpn);
     toMap.splice(i, 1);
     rec.actual_faults--;
     dev.metrics.faults.serviced--;
