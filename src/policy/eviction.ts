@@ -359,15 +359,15 @@ export class EvictionState {
 }
 
 /**
- * What EvictionState.candidates returns: a class rather than an object with an arrow `at`, so a
- * random pick per evicted page makes no closure.
+ * What EvictionState.candidates returns. `at` is an arrow field, not a method: plug-ins see this
+ * object (EvictionView.candidates, plug-in API version 1) and may destructure it
+ * (`const { count, at } = v.candidates()`), which a prototype method would break. That costs
+ * one closure per pick, which the plug-in interface's stability is worth.
  */
 class Candidates {
   constructor(private readonly st: EvictionState, readonly count: number, private readonly skipped: readonly number[]) {}
 
-  at(i: number): number {
-    return this.st.candidateAt(i, this.count, this.skipped);
-  }
+  readonly at = (i: number): number => this.st.candidateAt(i, this.count, this.skipped);
 }
 
 /**

@@ -70,7 +70,7 @@ export interface EvictionView {
   /**
    * The same candidates as `order()` without building the list: `count` of them and the i-th
    * (0 ≤ i < count), in O(log) per call — what a policy that picks one at random should use.
-   * `at` is a method: call it on the object (`c.at(i)`), not detached from it.
+   * `at` may be called detached from the object (`const { count, at } = v.candidates()`).
    */
   candidates(): { readonly count: number; at(i: number): number };
   /** Last use of a resident unit, ps. */

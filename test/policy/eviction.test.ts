@@ -192,6 +192,9 @@ describe('eviction: random', () => {
         expect(c.count).toBe(rest.length);
         expect(Array.from({ length: c.count }, (_, i) => c.at(i))).toEqual(rest);
         expect(() => c.at(c.count)).toThrow(RangeError);
+        // Plug-ins may destructure it (plug-in API 1): `at` works detached from its object.
+        const { count, at } = s.candidates(skip);
+        expect(Array.from({ length: count }, (_, i) => at(i))).toEqual(rest);
       }),
     );
   });
