@@ -3,6 +3,7 @@
 // that address (4 KiB, 64 KiB, 2 MiB... from the profile's memory.pageSizes), as a GPU TLB or an
 // ATS translation completion does; so reach is entries × the page sizes actually in use, not a
 // profile constant. Which size a translation has is the driver's business (TimedDevice.mappingPages).
+import { grown } from '../units/typed-array.ts';
 
 /** TLB counters. */
 export interface TlbStats {
@@ -132,14 +133,9 @@ export class Tlb {
   /** Doubles the slots (up to `entries`) and rehashes; the recency list keeps its order. */
   private grow(): void {
     const slots = Math.min(this.entries, this.tags.length * 2);
-    const widen = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(slots);
-      b.set(a);
-      return b;
-    };
-    this.tags = widen(this.tags, (n) => new Float64Array(n));
-    this.older = widen(this.older, (n) => new Int32Array(n));
-    this.newer = widen(this.newer, (n) => new Int32Array(n));
+    this.tags = grown(this.tags, slots);
+    this.older = grown(this.older, slots);
+    this.newer = grown(this.newer, slots);
     this.chain = new Int32Array(slots);
     this.buckets = new Int32Array(bucketsFor(slots)).fill(NIL);
     for (let s = this.lru; s !== NIL; s = this.newer[s]) {

@@ -1,4 +1,5 @@
 import { PAGE_SIZE } from './constants.ts';
+import { grown } from '../units/typed-array.ts';
 
 /** Slots per slab: 64 pages, 256 KiB per ArrayBuffer (few buffers for the GC to track, little slack). */
 const SLAB_SHIFT = 6;
@@ -55,12 +56,8 @@ export class PageContents {
   /** Makes room for pfns below `cap` (called when the PageStore grows). */
   grow(cap: number): void {
     if (cap <= this.slotOf.length) return;
-    const n = new Int32Array(cap);
-    n.set(this.slotOf);
-    this.slotOf = n;
-    const w = new Uint32Array(cap);
-    w.set(this.word);
-    this.word = w;
+    this.slotOf = grown(this.slotOf, cap);
+    this.word = grown(this.word, cap);
   }
 
   /** The per-pfn arrays (for the store's memory figures). */
@@ -105,9 +102,7 @@ export class PageContents {
       if ((s & SLAB_MASK) === 0) {
         this.slabs.push(new Uint8Array(SLAB_BYTES));
         if (this.refs.length < this.fresh + SLAB_SLOTS) {
-          const r = new Int32Array(this.refs.length * 2);
-          r.set(this.refs);
-          this.refs = r;
+          this.refs = grown(this.refs, this.refs.length * 2);
         }
       }
     }

@@ -32,6 +32,7 @@
 
 import { BLOCK_PAGES, checkVpn } from './types.ts';
 import type { TimePs } from '../units/time.ts';
+import { grown } from '../units/typed-array.ts';
 
 /** The eviction policies. */
 export type EvictionKind = 'lru-chunk' | 'lru-page' | 'random';
@@ -137,18 +138,13 @@ export class EvictionState {
     if (unit < this.count.length) return;
     if (unit >= MAX_EVICTION_UNIT) throw new RangeError(`eviction: unit ${unit} is beyond ${MAX_EVICTION_UNIT} (pages are numbered densely from 0)`);
     const n = Math.max(1024, 2 ** Math.ceil(Math.log2(unit + 1)));
-    const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, make: (len: number) => T, len: number): T => {
-      const a = make(len);
-      a.set(old);
-      return a;
-    };
-    this.count = grow(this.count, (l) => new Int32Array(l), n);
-    this.lastUse = grow(this.lastUse, (l) => new Float64Array(l), n);
-    this.prev = grow(this.prev, (l) => new Int32Array(l), n);
-    this.next = grow(this.next, (l) => new Int32Array(l), n);
-    this.slot = grow(this.slot, (l) => new Int32Array(l), n);
-    this.order = grow(this.order, (l) => new Int32Array(l), n);
-    if (this.unitPages > 1) this.pageBits = grow(this.pageBits, (l) => new Uint8Array(l), n * this.unitPages);
+    this.count = grown(this.count, n);
+    this.lastUse = grown(this.lastUse, n);
+    this.prev = grown(this.prev, n);
+    this.next = grown(this.next, n);
+    this.slot = grown(this.slot, n);
+    this.order = grown(this.order, n);
+    if (this.unitPages > 1) this.pageBits = grown(this.pageBits, n * this.unitPages);
   }
 
   private isResident(unit: number): boolean {

@@ -18,6 +18,7 @@ import type { Mm } from '../mm/mm.ts';
 import { PteType, ptePfn, pteType } from '../mm/pte.ts';
 import { EV, encodeLog, residencyGrid, VIEW_FORMAT, type ResidencyGrid, type ViewLog, type ViewMeta, type ViewSpace } from './view-format.ts';
 import { buildViewIndex, encodeViewIndex } from './view-index.ts';
+import { grown } from '../units/typed-array.ts';
 
 export { EV };
 
@@ -49,20 +50,15 @@ class Columns {
 
   private grow(): void {
     const cap = this.t.length * 2;
-    const g = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
-      const x = make(cap);
-      x.set(old);
-      return x;
-    };
-    this.t = g(this.t, (n) => new Float64Array(n));
-    this.vpn = g(this.vpn, (n) => new Float64Array(n));
-    this.space = g(this.space, (n) => new Uint32Array(n));
-    this.count = g(this.count, (n) => new Uint32Array(n));
-    this.a = g(this.a, (n) => new Int32Array(n));
-    this.b = g(this.b, (n) => new Int32Array(n));
-    this.dev = g(this.dev, (n) => new Int32Array(n));
-    this.label = g(this.label, (n) => new Int32Array(n));
-    this.kind = g(this.kind, (n) => new Uint8Array(n));
+    this.t = grown(this.t, cap);
+    this.vpn = grown(this.vpn, cap);
+    this.space = grown(this.space, cap);
+    this.count = grown(this.count, cap);
+    this.a = grown(this.a, cap);
+    this.b = grown(this.b, cap);
+    this.dev = grown(this.dev, cap);
+    this.label = grown(this.label, cap);
+    this.kind = grown(this.kind, cap);
   }
 }
 
