@@ -175,15 +175,6 @@ function faultAround(mm: Mm, vma: Vma, vpn: number): boolean {
 }
 
 /**
- * do_wp_page: a write to a present read-only PTE. Shared mappings just become writable; an
- * exclusively owned anon page is reused; anything else is copied (wp_page_copy), which
- * invalidates the old translation first.
- */
-export function doWpPage(mm: Mm, vma: Vma, vpn: number): number {
-  return wpPage(mm, vma, vpn, mm.pt.pte(vpn), mm.pt.pmd(vpn));
-}
-
-/**
  * set_pte_at for the fault's PTE: through `pmd`, the slot the fault walked to (vmf->pmd; a slot
  * is never replaced), without walking the table again; through the page table when there was
  * none or it no longer holds a PTE table.
@@ -195,8 +186,10 @@ function setFaultPte(mm: Mm, pmd: Pmd | undefined, vpn: number, e: number): void
 }
 
 /**
- * do_wp_page on the present entry `e` just read at `vpn` through the PMD slot `pmd` (the fault
- * path has both in hand, as struct vm_fault does).
+ * do_wp_page: a write to the present read-only entry `e` just read at `vpn` through the PMD slot
+ * `pmd` (the fault path has both in hand, as struct vm_fault does). Shared mappings just become
+ * writable; an exclusively owned anon page is reused; anything else is copied (wp_page_copy),
+ * which invalidates the old translation first.
  */
 function wpPage(mm: Mm, vma: Vma, vpn: number, e: number, pmd: Pmd | undefined): number {
   const sys = mm.sys, p = sys.pages;

@@ -1,7 +1,7 @@
 import { EINVAL, EBUSY, NotifyEvent, PMD_NR } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteHas, pteFlags, imod, PTE_WRITE, PTE_DIRTY, PTE_ANON_EXCL } from './pte.ts';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_DIRTY, PG_KERNEL, PG_HUGETLB, PG_HEAD, PG_TAIL, PageKind } from './page.ts';
-import { migrationEntryFor, pmdMigrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte, restoreMigrationPteAt } from './rmap.ts';
+import { migrationEntryFor, tryToMigrate, removeMigrationPtes, rmapCount, pageRemoveRmap, pageAddNewAnonRmap, restoreMigrationPte, restoreMigrationPteAt } from './rmap.ts';
 import type { Pmd } from './pagetable.ts';
 import { splitHugePmd, splitHugePage, splitDevicePrivateFolio } from './huge-memory.ts';
 import type { Mm } from './mm.ts';
@@ -510,7 +510,7 @@ function collectHugePmd(args: MigrateVma, base: number, lo: number, hi: number):
     // set_pmd_migration_entry: the PMD becomes a migration entry of the head, the folio's
     // PMD mapping goes (folio_remove_rmap_pmd); its reference stays with the entry.
     const write = pteHas(pmd.huge, PTE_WRITE);
-    pmd.huge = pmdMigrationEntryFor(sys, head, pmd.huge);
+    pmd.huge = migrationEntryFor(sys, head, pmd.huge);
     p.addEntireMapcount(head, -1);
     const i = args.npages;
     args.src[i] = migratePfn(head) + MIGRATE_PFN_MIGRATE + MIGRATE_PFN_COMPOUND + (write ? MIGRATE_PFN_WRITE : 0);

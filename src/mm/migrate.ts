@@ -7,7 +7,7 @@ import { PageKind, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_FILE, PG_HUGETLB, PG
 import { PMD_NR, PMD_ORDER, NotifyEvent, EACCES, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } from './constants.ts';
 import { PteType, mkPte, pteType, ptePfn, pteFlags, PTE_WRITE, PTE_ANON_EXCL, STALE_MIGRATION_PFN } from './pte.ts';
 import { splitHugePage } from './huge-memory.ts';
-import { rmapWalk, migrationEntryFor, pmdMigrationEntryFor, removeMigrationPtes, pageRemoveRmap, folioRemoveRmapPmd, type RmapHit } from './rmap.ts';
+import { rmapWalk, migrationEntryFor, removeMigrationPtes, pageRemoveRmap, folioRemoveRmapPmd, type RmapHit } from './rmap.ts';
 import { MAX_NUMNODES, type System } from './system.ts';
 import type { Mm } from './mm.ts';
 import type { Vma } from './vma.ts';
@@ -376,7 +376,7 @@ function tryToMigrateFolio(sys: System, head: number, nr: number): number | null
         }
         if (h.huge) {
           const pmd = mm.pt.pmd(h.vpn)!;
-          pmd.huge = pmdMigrationEntryFor(sys, head, pmd.huge);
+          pmd.huge = migrationEntryFor(sys, head, pmd.huge);
           folioRemoveRmapPmd(sys, head);
         } else {
           const pfn = ptePfn(h.entry);

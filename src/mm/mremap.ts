@@ -171,7 +171,7 @@ function moveVma(mm: Mm, vma: Vma, start: number, oldPages: number, newPages: nu
  * `newStart`, under one MMU_NOTIFY_UNMAP over the old range. A huge PMD moves whole when the
  * extent is a whole aligned 2 MiB at both ends (move_huge_pmd); otherwise it is split first.
  */
-export function movePageTables(mm: Mm, vma: Vma, oldStart: number, newStart: number, npages: number): void {
+function movePageTables(mm: Mm, vma: Vma, oldStart: number, newStart: number, npages: number): void {
   const oldEnd = oldStart + npages;
   const pt = mm.pt;
   mm.notifiers.invalidate({ start: oldStart, end: oldEnd, event: NotifyEvent.UNMAP, owner: null }, () => {

@@ -122,7 +122,9 @@ export class PageStore {
   /** Contents by pfn, or null when page contents are not kept at all (timing-only runs). */
   readonly contents: PageContents | null;
   /** When false (timing-only runs) page contents are not kept at all. */
-  readonly keepData: boolean;
+  get keepData(): boolean {
+    return this.contents !== null;
+  }
   private cap: number;
   /** System frames in use (allocated and not yet freed), for residency metrics. */
   systemInUse = 0;
@@ -154,7 +156,6 @@ export class PageStore {
     this.mapcount = new Int32Array(initial);
     this.indexLo = new Uint32Array(initial);
     this.indexHi = new Uint8Array(initial);
-    this.keepData = keepData;
     this.contents = keepData ? new PageContents(initial) : null;
   }
 

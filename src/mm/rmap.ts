@@ -223,7 +223,11 @@ export function tryToMigrate(sys: System, pfn: number): void {
   }
 }
 
-/** The migration entry replacing `e` (a present or device-private entry of `pfn`). */
+/**
+ * The migration entry replacing `e` (a present or device-private entry of `pfn`): writable, or
+ * readable-exclusive for an anon-exclusive page; the dirty bit moves to the folio. For a
+ * PMD-mapped folio, called with its head, it is set_pmd_migration_entry's entry too.
+ */
 export function migrationEntryFor(sys: System, pfn: number, e: number): number {
   // The flags words read once each (the folio's and the page's): collect calls this for every
   // page it takes, and a smaller body is one the compiler can take into that loop.
@@ -239,22 +243,6 @@ export function migrationEntryFor(sys: System, pfn: number, e: number): number {
   // The mapping is being shared out: exclusivity is re-established from the entry.
   if (anonExcl) flags[pfn] &= ~PG_ANON_EXCLUSIVE;
   return mkPte(PteType.MIGRATION, pfn, f);
-}
-
-/**
- * set_pmd_migration_entry's entry for a PMD-mapped folio (present or device-private): writable,
- * or readable-exclusive for an anon-exclusive folio; the dirty bit moves to the folio.
- */
-export function pmdMigrationEntryFor(sys: System, head: number, e: number): number {
-  const p = sys.pages;
-  const ef = pteFlags(e);
-  const anonExcl = p.isAnon(head) && p.hasFlag(head, PG_ANON_EXCLUSIVE);
-  let f = 0;
-  if (ef & PTE_WRITE) f |= PTE_WRITE;
-  else if (anonExcl) f |= PTE_ANON_EXCL;
-  if (pteType(e) === PteType.PRESENT && ef & PTE_DIRTY) p.setFlag(head, PG_DIRTY);
-  if (anonExcl) p.clearFlag(head, PG_ANON_EXCLUSIVE);
-  return mkPte(PteType.MIGRATION, head, f);
 }
 
 /**
