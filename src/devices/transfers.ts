@@ -146,7 +146,6 @@ class TransferQueue {
  */
 export class CopyEngines {
   private readonly queues: TransferQueue[];
-  private readonly busy: boolean[];
   private readonly segs: (SharedSegment | null)[];
   /** The transfer each engine runs (null when idle), when it started (ps) and the path its flow takes. */
   private readonly running: (TransferRequest | null)[];
@@ -171,7 +170,6 @@ export class CopyEngines {
   constructor(readonly transfersModel: Transfers, readonly device: string, readonly count: number, bandwidth: number | undefined, readonly spans?: SpanSink) {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`copy engine count must be a positive integer, got ${count}`);
     this.queues = Array.from({ length: count }, () => new TransferQueue());
-    this.busy = new Array<boolean>(count).fill(false);
     this.segs = Array.from({ length: count }, (_, i) => (bandwidth !== undefined ? { id: `ce:${device}:${i}`, bandwidth } : null));
     this.running = new Array<TransferRequest | null>(count).fill(null);
     this.startedAt = new Array<number>(count).fill(0);
@@ -193,21 +191,19 @@ export class CopyEngines {
       if (this.load(i) < this.load(best)) best = i;
     }
     this.queues[best].push(req);
-    if (!this.busy[best]) this.runNext(best);
+    if (this.running[best] === null) this.runNext(best);
   }
 
   private load(i: number): number {
-    return this.queues[i].length + (this.busy[i] ? 1 : 0);
+    return this.queues[i].length + (this.running[i] !== null ? 1 : 0);
   }
 
   private runNext(i: number): void {
     const req = this.queues[i].shift();
     if (!req) {
-      this.busy[i] = false;
       this.running[i] = null;
       return;
     }
-    this.busy[i] = true;
     this.running[i] = req;
     const engine = this.transfersModel.engine;
     this.startedAt[i] = engine.now;
@@ -245,6 +241,6 @@ export class CopyEngines {
 
   /** True when no engine is busy and nothing is queued. */
   get idle(): boolean {
-    return this.busy.every((b) => !b);
+    return this.running.every((r) => r === null);
   }
 }

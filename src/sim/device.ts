@@ -86,6 +86,7 @@ export class KernelRun {
   private chargedTo = -1;
 
   constructor(readonly device: TimedDevice, readonly spec: KernelSpec, readonly mm: Mm, readonly startPs: number) {
+    this.stepLabel = `${device.name}:step`;
     this.live = spec.lanes.length;
   }
 
@@ -171,10 +172,7 @@ export class KernelRun {
 
   /** The step event's handler and label, made once: a kernel reschedules its step after every replay. */
   private readonly onStep = (now: number): void => this.runStep(now);
-  private get stepLabel(): string {
-    return (this.stepLabelCache ??= `${this.device.name}:step`);
-  }
-  private stepLabelCache: string | undefined = undefined;
+  private readonly stepLabel: string;
 
   private runStep(now: number): void {
     this.step = null;

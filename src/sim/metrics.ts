@@ -59,7 +59,7 @@ export class BatchLog {
   /** Batches finished (kept or not). */
   count = 0;
   /** Sums of the numeric fields over every finished batch (times in ns, as in the records). */
-  readonly sums = Object.fromEntries(BATCH_SUM_FIELDS.map((f) => [f, 0])) as Record<(typeof BATCH_SUM_FIELDS)[number], number>;
+  readonly sums = zeroSums();
   /** Service time (`time`) of every batch, ps (the record's ns × 1000, like results.json). */
   readonly timePs = new LogHistogram();
   /** Called with every finished batch, kept or not; must not change the record. */
@@ -115,9 +115,14 @@ export function addBatch(s: BatchSummary['sums'], r: BatchRecord): void {
   s.num_replays += r.num_replays;
 }
 
+/** Every summed batch field at 0. */
+function zeroSums(): BatchSummary['sums'] {
+  return Object.fromEntries(BATCH_SUM_FIELDS.map((f) => [f, 0])) as BatchSummary['sums'];
+}
+
 /** The run-wide BatchSummary of the devices' batch logs. */
 export function batchSummary(logs: readonly BatchLog[]): BatchSummary {
-  const sums = Object.fromEntries(BATCH_SUM_FIELDS.map((f) => [f, 0])) as BatchSummary['sums'];
+  const sums = zeroSums();
   const time = new LogHistogram();
   let count = 0, kept = 0;
   for (const l of logs) {

@@ -4,6 +4,7 @@
 // into 2^SUB_BITS equal buckets, so a bucket's width is at most 2^-SUB_BITS of its lower bound.
 // Deterministic: integer arithmetic only, and the same values in any order give the same
 // buckets, the same sum, min and max (addition of integers below 2^53 is exact and commutative).
+import { grown } from './typed-array.ts';
 
 /** Sub-buckets per power of two, as bits: 2^8 = 256, a bucket at most 1/256 (0.39 %) wide. */
 export const HISTOGRAM_SUB_BITS = 8;
@@ -78,11 +79,7 @@ export class LogHistogram {
   /** Counts integer `v` ≥ 0 (`n` times). */
   add(v: number, n = 1): void {
     const i = indexOf(v);
-    if (i >= this.counts.length) {
-      const grown = new Float64Array(Math.max(i + 1, this.counts.length * 2));
-      grown.set(this.counts);
-      this.counts = grown;
-    }
+    if (i >= this.counts.length) this.reserve(i);
     this.counts[i] += n;
     if (i > this.top) this.top = i;
     this.count += n;
@@ -91,16 +88,17 @@ export class LogHistogram {
     if (v > this.max) this.max = v;
   }
 
+  /** Makes bucket `i` exist: at least doubles the buckets. */
+  private reserve(i: number): void {
+    this.counts = grown(this.counts, Math.max(i + 1, this.counts.length * 2));
+  }
+
   /** Adds every value `h` counted. */
   merge(h: LogHistogram): void {
     for (let i = 0; i <= h.top; i++) {
       const n = h.counts[i];
       if (n === 0) continue;
-      if (i >= this.counts.length) {
-        const grown = new Float64Array(Math.max(i + 1, this.counts.length * 2));
-        grown.set(this.counts);
-        this.counts = grown;
-      }
+      if (i >= this.counts.length) this.reserve(i);
       this.counts[i] += n;
     }
     this.top = Math.max(this.top, h.top);
