@@ -102,7 +102,7 @@ function policyNodeOf(mm: Mm, vma: Vma | null, vpn: number, order: number): numb
       if (vma === null) return interleaveNext(mm);
       // An anonymous VMA's vm_pgoff is its start page (moved by mremap: Vma.anonShift); the
       // model keeps 0 in `pgoff` there.
-      const pgoff = vma.isAnonymous ? vma.anonIndex(vma.start) : vma.pgoff;
+      const pgoff = vma.isAnonymous ? (vma.anonShift ? vma.start + vma.anonShift : vma.start) : vma.pgoff;
       const off = Math.floor(pgoff / 2 ** order) + Math.floor((vpn - vma.start) / 2 ** order);
       return pol.nodes[off % pol.nodes.length];
     }
